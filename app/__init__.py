@@ -1,0 +1,1 @@
+"""netzone: the network-zone API of a library consortium."""

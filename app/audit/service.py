@@ -1,0 +1,87 @@
+"""Writing and reading audit entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import AuditEntry
+from app.auth.policy import Actor, can_read_patrons
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The fields whose values differ, as {"field": {"before": .., "after": ..}}."""
+    changes: dict[str, Any] = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            changes[key] = {"before": old, "after": new}
+    return changes
+
+
+async def record(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: int | None,
+    institution_id: int | None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Add an audit entry to the current transaction."""
+    entry = AuditEntry(
+        institution_id=institution_id,
+        actor_patron_id=actor.patron_id,
+        actor_client_id=actor.client_id,
+        actor_name=actor.name,
+        library_id=actor.library_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        changes=changes or {},
+    )
+    session.add(entry)
+    return entry
+
+
+async def redact_entity(*, session: AsyncSession, entity_type: str, entity_id: int) -> None:
+    """Remove personal values from the trail of an entity that was permanently removed."""
+    rows = (
+        await session.execute(
+            select(AuditEntry.id, AuditEntry.changes).where(
+                AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id
+            )
+        )
+    ).all()
+    for entry_id, changes in rows:
+        redacted = {key: {"redacted": True} for key in (changes or {})}
+        await session.execute(
+            update(AuditEntry).where(AuditEntry.id == entry_id).values(changes=redacted)
+        )
+
+
+async def patron_entries(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_id: int,
+    patron_id: int,
+    first: int,
+    after_id: int | None,
+) -> list[AuditEntry]:
+    """A patron's trail, newest first, keyset-paged by id; empty for readers not allowed it.
+
+    Returns up to first + 1 entries so the caller can tell whether more follow.
+    """
+    if not can_read_patrons(actor, institution_id):
+        return []
+    query = select(AuditEntry).where(
+        AuditEntry.entity_type == "Patron", AuditEntry.entity_id == patron_id
+    )
+    if after_id is not None:
+        query = query.where(AuditEntry.id < after_id)
+    query = query.order_by(AuditEntry.id.desc()).limit(first + 1)
+    return list((await session.execute(query)).scalars())

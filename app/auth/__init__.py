@@ -1,0 +1,1 @@
+"""Identity: logins, sessions, API clients and who may do what."""

@@ -1,0 +1,310 @@
+"""Logins, sessions and API clients."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.models import ApiClient, AuthToken, LoginFailure
+from app.auth.passwords import verify_password
+from app.auth.policy import Actor, can_administer_institution, require
+from app.auth.roles import Scope, SystemGroup, is_valid_scope
+from app.db import utcnow
+from app.errors import DomainError, ErrorCode, FieldError
+from app.network.models import Institution, Library
+from app.patrons.models import Patron, PatronLibraryAccess, PatronSystemGroup
+from app.settings import Settings
+
+SESSION_PREFIX = "nzs_"
+CLIENT_PREFIX = "nzc_"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    expires_at: datetime
+    actor: Actor
+
+
+async def _address_failures(session: AsyncSession, address: str, now: datetime) -> int:
+    since = now - timedelta(minutes=1)
+    count = await session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.address == address, LoginFailure.at > since)
+    )
+    return int(count or 0)
+
+
+async def _note_failure(session: AsyncSession, address: str, now: datetime) -> None:
+    session.add(LoginFailure(address=address, at=now))
+    # Old rows serve no purpose; keep the table small.
+    await session.execute(delete(LoginFailure).where(LoginFailure.at < now - timedelta(hours=1)))
+
+
+def _fail(code: ErrorCode, message: str, field: list[str] | None = None) -> DomainError:
+    return DomainError(FieldError(code, message, field))
+
+
+async def login(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    username: str,
+    password: str,
+    library_code: str,
+    address: str,
+) -> LoginResult:
+    """Check credentials at a library and open a session; failures are counted and committed."""
+    now = utcnow()
+    if await _address_failures(session, address, now) >= settings.address_failures_per_minute:
+        raise _fail(
+            ErrorCode.TOO_MANY_ATTEMPTS,
+            "Too many failed logins from your address. Wait a minute and try again.",
+        )
+    library = (
+        await session.execute(select(Library).where(Library.code == library_code.strip().upper()))
+    ).scalar_one_or_none()
+    if library is None:
+        raise _fail(
+            ErrorCode.INVALID_INPUT,
+            f"There is no library with the code {library_code!r}.",
+            ["input", "library"],
+        )
+    patron = (
+        await session.execute(
+            select(Patron).where(
+                Patron.institution_id == library.institution_id,
+                Patron.username_key == username.strip().lower(),
+                Patron.account_type == "HOME",
+            )
+        )
+    ).scalar_one_or_none()
+    invalid = _fail(
+        ErrorCode.INVALID_CREDENTIALS, "The username or password is not correct."
+    )
+    if patron is None:
+        await asyncio.to_thread(verify_password, settings, None, password)
+        await _note_failure(session, address, now)
+        await session.commit()
+        raise invalid
+    if patron.locked_until is not None and patron.locked_until > now:
+        raise _fail(
+            ErrorCode.ACCOUNT_LOCKED,
+            "This account is locked after too many failed logins. "
+            f"Try again after {patron.locked_until:%H:%M} UTC or ask an administrator.",
+        )
+    ok = await asyncio.to_thread(verify_password, settings, patron.password_hash, password)
+    if not ok:
+        patron.failed_logins += 1
+        if patron.failed_logins >= settings.lockout_threshold:
+            patron.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+            patron.failed_logins = 0
+        await _note_failure(session, address, now)
+        await session.commit()
+        raise invalid
+    if not patron.enabled:
+        raise _fail(ErrorCode.FORBIDDEN, "This account is disabled.")
+    if patron.until is not None and patron.until < date.today():
+        raise _fail(ErrorCode.FORBIDDEN, f"This account's access ended on {patron.until}.")
+    allowed_libraries = set(
+        (
+            await session.execute(
+                select(PatronLibraryAccess.library_id).where(
+                    PatronLibraryAccess.patron_id == patron.id
+                )
+            )
+        ).scalars()
+    ) or {patron.home_library_id}
+    if library.id not in allowed_libraries:
+        raise _fail(
+            ErrorCode.FORBIDDEN,
+            f"This account may not log in at {library.code}.",
+            ["input", "library"],
+        )
+    groups = await groups_of(session, patron.id)  # type: ignore[arg-type]
+    if SystemGroup.LIBRARY_USERS not in groups:
+        raise _fail(ErrorCode.FORBIDDEN, "This account is not allowed to log in.")
+    patron.failed_logins = 0
+    patron.locked_until = None
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    expires_at = now + timedelta(minutes=settings.token_ttl_minutes)
+    session.add(
+        AuthToken(
+            token_hash=token_digest(token),
+            patron_id=patron.id,  # type: ignore[arg-type]
+            library_id=library.id,  # type: ignore[arg-type]
+            expires_at=expires_at,
+        )
+    )
+    actor = _staff_actor(patron, library.id, groups)  # type: ignore[arg-type]
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="login",
+        entity_type="Patron",
+        entity_id=patron.id,
+        institution_id=patron.institution_id,
+    )
+    await session.commit()
+    return LoginResult(token=token, expires_at=expires_at, actor=actor)
+
+
+async def groups_of(session: AsyncSession, patron_id: int) -> frozenset[SystemGroup]:
+    rows = await session.execute(
+        select(PatronSystemGroup.system_group).where(PatronSystemGroup.patron_id == patron_id)
+    )
+    return frozenset(SystemGroup(value) for value in rows.scalars())
+
+
+def _staff_actor(patron: Patron, library_id: int, groups: frozenset[SystemGroup]) -> Actor:
+    return Actor(
+        kind="staff",
+        name=patron.username or f"patron {patron.id}",
+        patron_id=patron.id,
+        institution_id=patron.institution_id,
+        library_id=library_id,
+        groups=groups,
+    )
+
+
+async def logout(*, session: AsyncSession, token: str | None) -> None:
+    """Revoke the session of this token."""
+    if token is None:
+        return
+    row = (
+        await session.execute(select(AuthToken).where(AuthToken.token_hash == token_digest(token)))
+    ).scalar_one_or_none()
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        await session.commit()
+
+
+async def authenticate(*, session: AsyncSession, token: str) -> Actor | None:
+    """The actor a bearer token stands for, or None when it is unknown, expired or revoked."""
+    now = utcnow()
+    digest = token_digest(token)
+    if token.startswith(CLIENT_PREFIX):
+        client = (
+            await session.execute(select(ApiClient).where(ApiClient.token_hash == digest))
+        ).scalar_one_or_none()
+        if client is None or not client.enabled:
+            return None
+        return Actor(
+            kind="client",
+            name=f"client {client.name}",
+            client_id=client.id,
+            institution_id=client.institution_id,
+            library_id=client.library_id,
+            scopes=frozenset(client.scopes),
+        )
+    row = (
+        await session.execute(
+            select(AuthToken, Patron)
+            .join(Patron, Patron.id == AuthToken.patron_id)
+            .where(AuthToken.token_hash == digest)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    auth_token, patron = row
+    if auth_token.revoked_at is not None or auth_token.expires_at <= now:
+        return None
+    if not patron.enabled or (patron.until is not None and patron.until < date.today()):
+        return None
+    groups = await groups_of(session, patron.id)  # type: ignore[arg-type]
+    return _staff_actor(patron, auth_token.library_id, groups)
+
+
+@dataclass(frozen=True)
+class CreatedApiClient:
+    client: ApiClient
+    secret: str
+
+
+async def create_api_client(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    name: str,
+    scopes: list[str],
+    library_code: str | None = None,
+) -> CreatedApiClient:
+    """Create a client of an institution; the secret is returned once and stored hashed."""
+    institution = (
+        await session.execute(
+            select(Institution).where(Institution.code == institution_code.strip().upper())
+        )
+    ).scalar_one_or_none()
+    if institution is None:
+        raise DomainError.of(
+            ErrorCode.NOT_FOUND,
+            f"There is no institution with the code {institution_code!r}.",
+            ["input", "institution"],
+        )
+    require(can_administer_institution(actor, institution.id), actor,  # type: ignore[arg-type]
+            "Only a system administrator of the institution may create API clients.")
+    errors: list[FieldError] = []
+    if not name.strip():
+        errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the client a name.", ["input", "name"]))
+    for index, scope in enumerate(scopes):
+        if not is_valid_scope(scope):
+            known = ", ".join(s.value for s in Scope)
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"Unknown scope {scope!r}; use one of {known} or attribute:<CODE>.",
+                    ["input", "scopes", str(index)],
+                )
+            )
+    library_id = None
+    if library_code:
+        library = (
+            await session.execute(select(Library).where(Library.code == library_code.strip().upper()))
+        ).scalar_one_or_none()
+        if library is None or library.institution_id != institution.id:
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{library_code!r} is not a library of {institution.code}.",
+                    ["input", "library"],
+                )
+            )
+        else:
+            library_id = library.id
+    if errors:
+        raise DomainError(errors)
+    secret = CLIENT_PREFIX + secrets.token_urlsafe(32)
+    client = ApiClient(
+        institution_id=institution.id,  # type: ignore[arg-type]
+        library_id=library_id,
+        name=name.strip(),
+        token_hash=token_digest(secret),
+        scopes=sorted(set(scopes)),
+    )
+    session.add(client)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="create_api_client",
+        entity_type="ApiClient",
+        entity_id=client.id,
+        institution_id=institution.id,
+        changes={"name": {"before": None, "after": client.name},
+                 "scopes": {"before": None, "after": client.scopes}},
+    )
+    await session.commit()
+    return CreatedApiClient(client=client, secret=secret)

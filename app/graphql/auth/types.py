@@ -1,0 +1,76 @@
+"""GraphQL types of identity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from app.auth.policy import Actor
+from app.graphql.context import Context
+from app.graphql.core import SystemGroup, UserError
+from app.graphql.network.types import Institution, Library
+from app.graphql.patrons.types import Patron
+
+
+@strawberry.type(description="Who is asking: the logged-in account, or an API client.")
+class Viewer:
+    actor: strawberry.Private[Actor]
+
+    @strawberry.field(description="The logged-in account (null for API clients and anonymous callers).")
+    async def patron(self, info: Info[Context, None]) -> Patron | None:
+        if self.actor.patron_id is None:
+            return None
+        row = await info.context.loaders.patron_by_id.load(self.actor.patron_id)
+        return Patron.of(row) if row is not None else None
+
+    @strawberry.field(description="The institution the session belongs to.")
+    async def institution(self, info: Info[Context, None]) -> Institution | None:
+        if self.actor.institution_id is None:
+            return None
+        return Institution.of(await info.context.loaders.institution_by_id.load(self.actor.institution_id))
+
+    @strawberry.field(description="The library this session is logged in at.")
+    async def library(self, info: Info[Context, None]) -> Library | None:
+        if self.actor.library_id is None:
+            return None
+        return Library.of(await info.context.loaders.library_by_id.load(self.actor.library_id))
+
+    @strawberry.field(description="Roles of the session (none for API clients).")
+    def system_groups(self) -> list[SystemGroup]:  # type: ignore[valid-type]
+        return [SystemGroup(g.value) for g in sorted(self.actor.groups, key=lambda g: g.value)]
+
+    @strawberry.field(description="Scopes of an API client (empty for staff sessions).")
+    def scopes(self) -> list[str]:
+        return sorted(self.actor.scopes)
+
+
+@strawberry.type(description="A new session, or why there is none.")
+class LoginPayload:
+    token: str | None = strawberry.field(default=None, description="Bearer token for the Authorization header.")
+    expires_at: datetime | None = None
+    viewer: Viewer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogoutPayload:
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="An API client; its secret is shown once, at creation.")
+class ApiClient:
+    name: str
+    institution_code: str
+    scopes: list[str]
+    created_at: datetime
+
+
+@strawberry.type
+class CreateApiClientPayload:
+    client: ApiClient | None = None
+    secret: str | None = strawberry.field(
+        default=None, description="The client's bearer token. Shown only now: store it safely."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)

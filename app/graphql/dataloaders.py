@@ -1,0 +1,114 @@
+"""All DataLoaders of one request, created on first use."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from app.auth.policy import Actor, can_read_patron
+from app.db import SerialSession
+from app.graphql.network import dataloaders as net
+from app.graphql.patrons import dataloaders as pat
+
+
+class Loaders:
+    def __init__(self, db: SerialSession, actor: Actor) -> None:
+        self.db = db
+        self.actor = actor
+
+    # network
+    @cached_property
+    def institution_by_id(self) -> DataLoader[int, Any]:
+        return net.institution_by_id(self.db)
+
+    @cached_property
+    def library_by_id(self) -> DataLoader[int, Any]:
+        return net.library_by_id(self.db)
+
+    @cached_property
+    def user_group_by_id(self) -> DataLoader[int, Any]:
+        return net.user_group_by_id(self.db)
+
+    @cached_property
+    def library_group_by_id(self) -> DataLoader[int, Any]:
+        return net.library_group_by_id(self.db)
+
+    @cached_property
+    def block_type_by_id(self) -> DataLoader[int, Any]:
+        return net.block_type_by_id(self.db)
+
+    @cached_property
+    def identifier_type_by_id(self) -> DataLoader[int, Any]:
+        return net.identifier_type_by_id(self.db)
+
+    @cached_property
+    def libraries_by_institution_id(self) -> DataLoader[int, list[Any]]:
+        return net.libraries_by_institution_id(self.db)
+
+    @cached_property
+    def user_groups_by_institution_id(self) -> DataLoader[int, list[Any]]:
+        return net.user_groups_by_institution_id(self.db)
+
+    @cached_property
+    def library_groups_by_institution_id(self) -> DataLoader[int, list[Any]]:
+        return net.library_groups_by_institution_id(self.db)
+
+    @cached_property
+    def block_types_by_institution_id(self) -> DataLoader[int, list[Any]]:
+        return net.block_types_by_institution_id(self.db)
+
+    # patrons
+    @cached_property
+    def patron_by_id(self) -> DataLoader[int, Any]:
+        return pat.patron_by_id(self.db)
+
+    @cached_property
+    def identifiers_by_patron_id(self) -> DataLoader[int, list[Any]]:
+        return pat.identifiers_by_patron_id(self.db)
+
+    @cached_property
+    def contact_emails_by_patron_id(self) -> DataLoader[int, list[Any]]:
+        return pat.contact_emails_by_patron_id(self.db)
+
+    @cached_property
+    def library_groups_by_patron_id(self) -> DataLoader[int, list[Any]]:
+        return pat.library_groups_by_patron_id(self.db)
+
+    @cached_property
+    def system_groups_by_patron_id(self) -> DataLoader[int, list[Any]]:
+        return pat.system_groups_by_patron_id(self.db)
+
+    @cached_property
+    def libraries_by_patron_id(self) -> DataLoader[int, list[Any]]:
+        return pat.libraries_by_patron_id(self.db)
+
+    @cached_property
+    def blocks_by_patron_id(self) -> DataLoader[int, list[Any]]:
+        return pat.blocks_by_patron_id(self.db)
+
+    @cached_property
+    def photo_by_patron_id(self) -> DataLoader[int, Any]:
+        return pat.photo_by_patron_id(self.db)
+
+    @cached_property
+    def photo_data_by_patron_id(self) -> DataLoader[int, Any]:
+        return pat.photo_data_by_patron_id(self.db)
+
+    async def visible_patron(self, patron_id: int) -> Any:
+        """The patron row if this request's actor may see it, else None."""
+        row = await self.patron_by_id.load(patron_id)
+        if row is None or not can_read_patron(self.actor, row.institution_id, patron_id):
+            return None
+        return row
+
+    def forget_patron(self, patron_id: int) -> None:
+        """Drop cached rows of a patron a mutation just changed."""
+        for loader in (
+            "patron_by_id", "identifiers_by_patron_id", "contact_emails_by_patron_id",
+            "library_groups_by_patron_id", "system_groups_by_patron_id", "libraries_by_patron_id",
+            "blocks_by_patron_id", "photo_by_patron_id", "photo_data_by_patron_id",
+        ):
+            if loader in self.__dict__:
+                self.__dict__[loader].clear(patron_id)

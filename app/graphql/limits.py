@@ -1,0 +1,95 @@
+"""Request limits: query cost (connection sizes multiply), on top of strawberry's own limiters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+)
+
+# Fields that return pages: without `first` they return the default page.
+CONNECTION_FIELDS = frozenset({"patrons", "loans", "attributeDiscrepancies", "rowErrors", "auditLog"})
+
+
+def _page(field: FieldNode, default_page: int, max_page: int) -> int | None:
+    for argument in field.arguments or ():
+        if argument.name.value == "first":
+            if isinstance(argument.value, IntValueNode):
+                return max(0, min(int(argument.value.value), max_page))
+            return max_page  # a variable: assume the largest page
+    if field.name.value in CONNECTION_FIELDS:
+        return default_page
+    return None
+
+
+def query_cost(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    *,
+    multiplier: int = 1,
+    default_page: int = 20,
+    max_page: int = 100,
+    seen: frozenset[str] = frozenset(),
+) -> int:
+    """Upper bound of the nodes a selection can return (GitHub's rule)."""
+    if selection_set is None:
+        return 0
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            page = _page(selection, default_page, max_page)
+            inner = multiplier
+            if page is not None:
+                inner = multiplier * max(page, 1)
+                total += multiplier * page
+            total += query_cost(
+                selection.selection_set, fragments, multiplier=inner,
+                default_page=default_page, max_page=max_page, seen=seen,
+            )
+        elif isinstance(selection, InlineFragmentNode):
+            total += query_cost(
+                selection.selection_set, fragments, multiplier=multiplier,
+                default_page=default_page, max_page=max_page, seen=seen,
+            )
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                total += query_cost(
+                    fragment.selection_set, fragments, multiplier=multiplier,
+                    default_page=default_page, max_page=max_page, seen=seen | {name},
+                )
+    return total
+
+
+def cost_rule(max_cost: int, default_page: int, max_page: int) -> type[ValidationRule]:
+    class QueryCostRule(ValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            fragments = {
+                d.name.value: d
+                for d in self.context.document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            cost = query_cost(
+                node.selection_set, fragments, default_page=default_page, max_page=max_page
+            )
+            if cost > max_cost:
+                self.report_error(
+                    GraphQLError(
+                        f"This query could return up to {cost} objects; the limit is {max_cost}. "
+                        "Ask for smaller pages (first) or fewer nested lists.",
+                        node,
+                        extensions={"code": "QUERY_TOO_COSTLY"},
+                    )
+                )
+
+    return QueryCostRule

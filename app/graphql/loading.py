@@ -1,0 +1,44 @@
+"""Building DataLoaders that share the request's serialised session."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from strawberry.dataloader import DataLoader
+
+from app.db import SerialSession
+
+K = TypeVar("K", bound=Hashable)
+
+
+def one_per_key(
+    db: SerialSession, query: Callable[[list[Any]], Select[Any]], key: Callable[[Any], Any]
+) -> DataLoader[Any, Any]:
+    """A loader returning the one row (or None) for each key, in key order."""
+
+    async def load(keys: Sequence[Any]) -> list[Any]:
+        async with db.use() as session:
+            rows = (await session.execute(query(list(keys)))).all()
+        found = {key(row): (row[0] if len(row) == 1 else row) for row in rows}
+        return [found.get(k) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def many_per_key(
+    db: SerialSession, query: Callable[[list[Any]], Select[Any]], key: Callable[[Any], Any]
+) -> DataLoader[Any, list[Any]]:
+    """A loader returning the list of rows for each key, in key order (query order kept)."""
+
+    async def load(keys: Sequence[Any]) -> list[list[Any]]:
+        async with db.use() as session:
+            rows = (await session.execute(query(list(keys)))).all()
+        grouped: dict[Any, list[Any]] = defaultdict(list)
+        for row in rows:
+            grouped[key(row)].append(row[0] if len(row) == 1 else row)
+        return [grouped.get(k, []) for k in keys]
+
+    return DataLoader(load_fn=load)

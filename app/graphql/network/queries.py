@@ -1,0 +1,50 @@
+"""Queries of the network structure and of the viewer."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from app.auth.policy import require_authenticated
+from app.graphql.auth.types import Viewer
+from app.graphql.context import Context
+from app.graphql.network.types import IdentifierType, Institution, Network
+from app.network import models
+from app.network import service as network_service
+
+
+@strawberry.type
+class NetworkQueries:
+    @strawberry.field(description="Who is asking (anonymous callers get an empty viewer).")
+    def viewer(self, info: Info[Context, None]) -> Viewer:
+        return Viewer(actor=info.context.actor)
+
+    @strawberry.field(description="The network: its name, members and identifier types.")
+    async def network(self, info: Info[Context, None]) -> Network:
+        ctx = info.context
+        require_authenticated(ctx.actor)
+        async with ctx.db.use() as session:
+            net = await network_service.get_network(session)
+            institutions = list(
+                (await session.execute(select(models.Institution).order_by(models.Institution.code))).scalars()
+            )
+            types = list(
+                (await session.execute(select(models.IdentifierType).order_by(models.IdentifierType.code))).scalars()
+            )
+        return Network(
+            name=net.name if net else ctx.settings.network_name,
+            institution_rows=institutions,
+            identifier_type_rows=types,
+        )
+
+    @strawberry.field(description="A member institution by code.")
+    async def institution(self, info: Info[Context, None], code: str) -> Institution | None:
+        ctx = info.context
+        require_authenticated(ctx.actor)
+        async with ctx.db.use() as session:
+            row = await network_service.institution_by_code(session, code)
+        return Institution.of(row) if row else None
+
+
+__all__ = ["IdentifierType", "NetworkQueries"]

@@ -1,0 +1,180 @@
+"""GraphQL types of the network structure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.core import Node
+from app.graphql.ids import encode_id
+from app.network import models
+
+
+@strawberry.type(description="Settings an institution's system administrators control.")
+class InstitutionSettings:
+    network_search_by_name: bool = strawberry.field(
+        description="Other members may search this institution's patrons by name."
+    )
+    email_service_enabled: bool = strawberry.field(
+        description="Notices by email are sent for this institution."
+    )
+
+
+@strawberry.type(description="A library (service point); its code is unique in the network.")
+class Library(Node):
+    row: strawberry.Private[models.Library]
+
+    @classmethod
+    def of(cls, row: models.Library) -> Library:
+        return cls(id=strawberry.ID(encode_id("Library", row.id)), row=row)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Network-unique code, e.g. LANSING.")
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field(description="Display name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="The institution the library belongs to.")
+    async def institution(self, info: Info[Context, None]) -> Institution:
+        row = await info.context.loaders.institution_by_id.load(self.row.institution_id)
+        return Institution.of(row)
+
+
+@strawberry.type(description="A patron category of an institution.")
+class UserGroup(Node):
+    row: strawberry.Private[models.UserGroup]
+
+    @classmethod
+    def of(cls, row: models.UserGroup) -> UserGroup:
+        return cls(id=strawberry.ID(encode_id("UserGroup", row.id)), row=row)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Code, unique in the institution, e.g. ADULT.")
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field(description="Display name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Default loan period of the group, in days.")
+    def loan_period_days(self) -> int:
+        return self.row.loan_period_days
+
+
+@strawberry.type(description="An institution-defined group of patrons (e.g. Teachers).")
+class LibraryGroup(Node):
+    row: strawberry.Private[models.LibraryGroup]
+
+    @classmethod
+    def of(cls, row: models.LibraryGroup) -> LibraryGroup:
+        return cls(id=strawberry.ID(encode_id("LibraryGroup", row.id)), row=row)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Name, unique in the institution.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="What the group is for.")
+    def description(self) -> str | None:
+        return self.row.description
+
+
+@strawberry.type(description="A network-wide kind of patron identifier.")
+class IdentifierType:
+    row: strawberry.Private[models.IdentifierType]
+
+    @strawberry.field(description="Code, e.g. BARCODE, UNIV_ID.")
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field(description="Display name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Values are unique across the whole network (a consortial ID).")
+    def network_unique(self) -> bool:
+        return self.row.network_unique
+
+
+@strawberry.type(description="A kind of block an institution puts on patrons.")
+class BlockType:
+    row: strawberry.Private[models.BlockType]
+
+    @strawberry.field(description="Code, unique in the institution.")
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field(description="What the block means.")
+    def description(self) -> str:
+        return self.row.description
+
+    @strawberry.field(description="Copied to linked accounts by rules with copyNetworkBlocks.")
+    def network(self) -> bool:
+        return self.row.network
+
+    @strawberry.field(description="Patrons with this block cannot borrow.")
+    def blocks_loans(self) -> bool:
+        return self.row.blocks_loans
+
+
+@strawberry.type(description="A member of the network: a library system, a university, a school.")
+class Institution(Node):
+    row: strawberry.Private[models.Institution]
+
+    @classmethod
+    def of(cls, row: models.Institution) -> Institution:
+        return cls(id=strawberry.ID(encode_id("Institution", row.id)), row=row)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Network-unique code, e.g. NEKLS.")
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field(description="Display name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="The institution's libraries, by code.")
+    async def libraries(self, info: Info[Context, None]) -> list[Library]:
+        rows = await info.context.loaders.libraries_by_institution_id.load(self.row.id)
+        return [Library.of(r) for r in rows]
+
+    @strawberry.field(description="The institution's user groups, by code.")
+    async def user_groups(self, info: Info[Context, None]) -> list[UserGroup]:
+        rows = await info.context.loaders.user_groups_by_institution_id.load(self.row.id)
+        return [UserGroup.of(r) for r in rows]
+
+    @strawberry.field(description="The institution's library groups, by name.")
+    async def library_groups(self, info: Info[Context, None]) -> list[LibraryGroup]:
+        rows = await info.context.loaders.library_groups_by_institution_id.load(self.row.id)
+        return [LibraryGroup.of(r) for r in rows]
+
+    @strawberry.field(description="The institution's block types, by code.")
+    async def block_types(self, info: Info[Context, None]) -> list[BlockType]:
+        rows = await info.context.loaders.block_types_by_institution_id.load(self.row.id)
+        return [BlockType(row=r) for r in rows]
+
+    @strawberry.field(description="Settings of the institution.")
+    def settings(self) -> InstitutionSettings:
+        return InstitutionSettings(
+            network_search_by_name=self.row.network_search_by_name,
+            email_service_enabled=self.row.email_service_enabled,
+        )
+
+
+@strawberry.type(description="The network (consortium) this service runs.")
+class Network:
+    name: str = strawberry.field(description="Name of the network.")
+    institution_rows: strawberry.Private[list[Any]]
+    identifier_type_rows: strawberry.Private[list[Any]]
+
+    @strawberry.field(description="Member institutions, by code.")
+    def institutions(self) -> list[Institution]:
+        return [Institution.of(r) for r in self.institution_rows]
+
+    @strawberry.field(description="Identifier types of the network, by code.")
+    def identifier_types(self) -> list[IdentifierType]:
+        return [IdentifierType(row=r) for r in self.identifier_type_rows]

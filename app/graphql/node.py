@@ -1,0 +1,83 @@
+"""Relay node lookup: the same visibility as every other path."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy import select
+from strawberry.types import Info
+
+from app.auth.policy import require_authenticated
+from app.graphql.context import Context
+from app.graphql.core import Node
+from app.graphql.ids import decode_id
+from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
+from app.graphql.patrons.types import Patron, PatronBlock
+from app.network.models import BlockType
+from app.patrons.models import PatronBlock as BlockRow
+
+
+async def resolve_node(info: Info[Context, None], global_id: str) -> Node | None:
+    decoded = decode_id(global_id)
+    if decoded is None:
+        return None
+    type_name, pk = decoded
+    loaders = info.context.loaders
+    row: Any
+    if type_name == "Patron":
+        row = await loaders.visible_patron(pk)
+        return Patron.of(row) if row is not None else None
+    if type_name == "PatronBlock":
+        return await _block(info, pk)
+    if type_name == "Institution":
+        row = await loaders.institution_by_id.load(pk)
+        return Institution.of(row) if row is not None else None
+    if type_name == "Library":
+        row = await loaders.library_by_id.load(pk)
+        return Library.of(row) if row is not None else None
+    if type_name == "UserGroup":
+        row = await loaders.user_group_by_id.load(pk)
+        return UserGroup.of(row) if row is not None else None
+    if type_name == "LibraryGroup":
+        row = await loaders.library_group_by_id.load(pk)
+        return LibraryGroup.of(row) if row is not None else None
+    return None
+
+
+async def _block(info: Info[Context, None], block_id: int) -> PatronBlock | None:
+    async with info.context.db.use() as session:
+        row = (
+            await session.execute(
+                select(BlockRow, BlockType)
+                .join(BlockType, BlockType.id == BlockRow.block_type_id)
+                .where(BlockRow.id == block_id)
+            )
+        ).one_or_none()
+    if row is None:
+        return None
+    block, block_type = row
+    if await info.context.loaders.visible_patron(block.patron_id) is None:
+        return None
+    return PatronBlock.of(block, block_type)
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Any object by its global id; null if it does not exist for you.")
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+        require_authenticated(info.context.actor)
+        return await resolve_node(info, id)
+
+    @strawberry.field(description="Up to 100 objects by global id, in order; null where not visible.")
+    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+        require_authenticated(info.context.actor)
+        limit = info.context.settings.max_node_ids
+        if len(ids) > limit:
+            raise GraphQLError(
+                f"Ask for at most {limit} ids at once ({len(ids)} given).",
+                extensions={"code": "INVALID_INPUT"},
+            )
+        return list(await asyncio.gather(*(resolve_node(info, i) for i in ids)))

@@ -1,0 +1,163 @@
+"""Patron mutations: thin wrappers that decode input, call one use-case, map the result."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.errors import DomainError, ErrorCode
+from app.graphql.context import Context
+from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.ids import decode_pk, encode_id
+from app.graphql.patrons.inputs import (
+    AddPatronBlockInput,
+    CreatePatronInput,
+    DeletePatronInput,
+    RemovePatronBlockInput,
+    RemovePatronPhotoInput,
+    SetPatronPhotoInput,
+    UpdatePatronInput,
+    patron_fields,
+)
+from app.graphql.patrons.types import Patron
+from app.patrons import blocks, photos, service
+
+
+@strawberry.type(description="The patron after the change, or what went wrong.")
+class PatronPayload:
+    patron: Patron | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="The id of the removed object, or what went wrong.")
+class DeletePatronPayload:
+    deleted_id: strawberry.ID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _not_found(field: list[str]) -> DomainError:
+    return DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", field)
+
+
+def _patron_payload(info: Info[Context, None], result: object) -> PatronPayload:
+    if isinstance(result, DomainError):
+        return PatronPayload(errors=user_errors(result))
+    assert result is not None
+    info.context.loaders.forget_patron(result.id)  # type: ignore[attr-defined]
+    return PatronPayload(patron=Patron.of(result))  # type: ignore[arg-type]
+
+
+async def _read_upload(upload: object, limit: int) -> bytes:
+    read = getattr(upload, "read", None)
+    if read is None:
+        raise DomainError.of(ErrorCode.INVALID_INPUT, "Send the photo as a file upload.", ["input", "file"])
+    data = await read(limit + 1)
+    return bytes(data)
+
+
+@strawberry.type
+class PatronMutations:
+    @strawberry.mutation(description="Register a HOME patron (LIBRARIAN of the institution).")
+    async def create_patron(self, info: Info[Context, None], input: CreatePatronInput) -> PatronPayload:
+        ctx = info.context
+        result = await run_mutation(
+            info,
+            lambda session: service.create_patron(
+                session=session, settings=ctx.settings, actor=ctx.actor,
+                institution_code=input.institution, fields=patron_fields(input),
+            ),
+        )
+        return _patron_payload(info, result)
+
+    @strawberry.mutation(
+        description="Change the given fields of a patron; fails with STALE_VERSION if it changed meanwhile."
+    )
+    async def update_patron(self, info: Info[Context, None], input: UpdatePatronInput) -> PatronPayload:
+        ctx = info.context
+        patron_id = decode_pk(input.id, "Patron")
+
+        async def action(session: object) -> object:
+            if patron_id is None:
+                raise _not_found(["input", "id"])
+            return await service.update_patron(
+                session=session, settings=ctx.settings, actor=ctx.actor,  # type: ignore[arg-type]
+                patron_id=patron_id, expected_version=input.expected_version,
+                fields=patron_fields(input),
+            )
+
+        return _patron_payload(info, await run_mutation(info, action))
+
+    @strawberry.mutation(description="Permanently remove a patron and everything personal attached to it.")
+    async def delete_patron(self, info: Info[Context, None], input: DeletePatronInput) -> DeletePatronPayload:
+        ctx = info.context
+        patron_id = decode_pk(input.id, "Patron")
+
+        async def action(session: object) -> int:
+            if patron_id is None:
+                raise _not_found(["input", "id"])
+            return await service.delete_patron(session=session, actor=ctx.actor, patron_id=patron_id)  # type: ignore[arg-type]
+
+        result = await run_mutation(info, action)
+        if isinstance(result, DomainError):
+            return DeletePatronPayload(errors=user_errors(result))
+        ctx.loaders.forget_patron(result)
+        return DeletePatronPayload(deleted_id=strawberry.ID(encode_id("Patron", result)))
+
+    @strawberry.mutation(description="Put a block on a patron (LIBRARIAN).")
+    async def add_patron_block(self, info: Info[Context, None], input: AddPatronBlockInput) -> PatronPayload:
+        ctx = info.context
+        patron_id = decode_pk(input.patron_id, "Patron")
+
+        async def action(session: object) -> object:
+            if patron_id is None:
+                raise _not_found(["input", "patronId"])
+            return await blocks.add_block(
+                session=session, actor=ctx.actor, patron_id=patron_id,  # type: ignore[arg-type]
+                block_type_code=input.block_type, note=input.note, expires_at=input.expires_at,
+            )
+
+        return _patron_payload(info, await run_mutation(info, action))
+
+    @strawberry.mutation(description="Lift a LOCAL block (LIBRARIAN).")
+    async def remove_patron_block(
+        self, info: Info[Context, None], input: RemovePatronBlockInput
+    ) -> PatronPayload:
+        ctx = info.context
+        block_id = decode_pk(input.id, "PatronBlock")
+
+        async def action(session: object) -> object:
+            if block_id is None:
+                raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such block.", ["input", "id"])
+            return await blocks.remove_block(session=session, actor=ctx.actor, block_id=block_id)  # type: ignore[arg-type]
+
+        return _patron_payload(info, await run_mutation(info, action))
+
+    @strawberry.mutation(description="Upload (or replace) a patron's photo: JPEG, PNG or WebP.")
+    async def set_patron_photo(self, info: Info[Context, None], input: SetPatronPhotoInput) -> PatronPayload:
+        ctx = info.context
+        patron_id = decode_pk(input.patron_id, "Patron")
+
+        async def action(session: object) -> object:
+            if patron_id is None:
+                raise _not_found(["input", "patronId"])
+            data = await _read_upload(input.file, ctx.settings.photo_max_bytes)
+            return await photos.set_photo(
+                session=session, settings=ctx.settings, actor=ctx.actor,  # type: ignore[arg-type]
+                patron_id=patron_id, data=data,
+            )
+
+        return _patron_payload(info, await run_mutation(info, action))
+
+    @strawberry.mutation(description="Delete a patron's photo.")
+    async def remove_patron_photo(
+        self, info: Info[Context, None], input: RemovePatronPhotoInput
+    ) -> PatronPayload:
+        ctx = info.context
+        patron_id = decode_pk(input.patron_id, "Patron")
+
+        async def action(session: object) -> object:
+            if patron_id is None:
+                raise _not_found(["input", "patronId"])
+            return await photos.remove_photo(session=session, actor=ctx.actor, patron_id=patron_id)  # type: ignore[arg-type]
+
+        return _patron_payload(info, await run_mutation(info, action))

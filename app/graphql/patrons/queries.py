@@ -1,0 +1,69 @@
+"""Patron queries."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.core import PageInfo, page_size
+from app.graphql.ids import decode_cursor, encode_cursor
+from app.graphql.patrons.inputs import PatronFilter
+from app.graphql.patrons.types import Patron, PatronConnection, PatronEdge
+from app.patrons import service
+
+
+def _filter(flt: PatronFilter | None) -> service.PatronFilter:
+    if flt is None:
+        return service.PatronFilter()
+    return service.PatronFilter(
+        search=flt.search,
+        home_library=flt.home_library,
+        user_group=flt.user_group,
+        account_type=flt.account_type.value if flt.account_type else None,
+    )
+
+
+@strawberry.type
+class PatronQueries:
+    @strawberry.field(
+        description="Patrons of an institution in name order; empty unless you may read them."
+    )
+    async def patrons(
+        self,
+        info: Info[Context, None],
+        institution: str,
+        filter: PatronFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> PatronConnection:
+        ctx = info.context
+        size = page_size(first, 20, ctx.settings.max_page_size)
+        cursor = decode_cursor(after)
+        position = None
+        if cursor and len(cursor) == 2 and isinstance(cursor[0], str) and isinstance(cursor[1], int):
+            position = (cursor[0], cursor[1])
+        flt = _filter(filter)
+        async with ctx.db.use() as session:
+            rows, has_next = await service.search_patrons(
+                session=session, actor=ctx.actor, institution_code=institution, flt=flt,
+                first=size, after=position,
+            )
+
+        async def count() -> int:
+            async with ctx.db.use() as session:
+                return await service.count_patrons(
+                    session=session, actor=ctx.actor, institution_code=institution, flt=flt
+                )
+
+        edges = [PatronEdge(cursor=encode_cursor(r.sort_key, r.id), node=Patron.of(r)) for r in rows]
+        return PatronConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=has_next,
+                has_previous_page=position is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            count=count,
+        )

@@ -1,0 +1,331 @@
+"""GraphQL types of the patron registry."""
+
+from __future__ import annotations
+
+import base64
+from enum import Enum
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.audit import service as audit
+from app.graphql.core import AccountType, Node, PageInfo, SystemGroup, page_size
+from app.graphql.ids import decode_cursor, encode_cursor, encode_id
+from app.graphql.network.types import (
+    BlockType,
+    IdentifierType,
+    Institution,
+    Library,
+    LibraryGroup,
+    UserGroup,
+)
+from app.network.service import ADMIN_SYSTEM_ID, BARCODE
+from app.patrons import models
+
+
+@strawberry.type(description="A typed identifier value of a patron.")
+class Identifier:
+    type: IdentifierType = strawberry.field(description="The kind of identifier.")
+    value: str = strawberry.field(description="The value as entered.")
+
+
+@strawberry.type(description="An extra address for notices (a parent, a guardian).")
+class ContactEmail:
+    address: str = strawberry.field(description="The email address.")
+    label: str | None = strawberry.field(description="Whose address it is, e.g. 'Parent'.")
+
+
+@strawberry.enum(description="LOCAL: put on here. COPIED: copied from the source account.")
+class BlockOrigin(Enum):
+    LOCAL = "LOCAL"
+    COPIED = "COPIED"
+
+
+@strawberry.type(description="A block on a patron.")
+class PatronBlock(Node):
+    row: strawberry.Private[models.PatronBlock]
+    block_type: strawberry.Private[Any]
+
+    @classmethod
+    def of(cls, row: models.PatronBlock, block_type: Any) -> PatronBlock:
+        return cls(id=strawberry.ID(encode_id("PatronBlock", row.id)), row=row, block_type=block_type)  # type: ignore[arg-type]
+
+    @strawberry.field(description="The kind of block.")
+    def type(self) -> BlockType:
+        return BlockType(row=self.block_type)
+
+    @strawberry.field(description="Why the block was put on.")
+    def note(self) -> str | None:
+        return self.row.note
+
+    @strawberry.field(description="LOCAL or COPIED.")
+    def origin(self) -> BlockOrigin:
+        return BlockOrigin(self.row.origin)
+
+    @strawberry.field(description="When the block was put on.")
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(description="When the block lifts by itself, if ever.")
+    def expires_at(self) -> datetime | None:
+        return self.row.expires_at
+
+
+@strawberry.type(description="The patron's photo.")
+class PatronPhoto:
+    patron_id: strawberry.Private[int]
+    content_type: str = strawberry.field(description="image/jpeg, image/png or image/webp.")
+    width: int = strawberry.field(description="Width in pixels.")
+    height: int = strawberry.field(description="Height in pixels.")
+    byte_size: int = strawberry.field(description="Size of the file in bytes.")
+    updated_at: datetime = strawberry.field(description="When the photo was last set.")
+
+    @strawberry.field(description="The image as a data: URL, ready for an <img> tag.")
+    async def data_url(self, info: Info[Context, None]) -> str:
+        data = await info.context.loaders.photo_data_by_patron_id.load(self.patron_id)
+        encoded = base64.b64encode(data[0] if isinstance(data, tuple) else data).decode()
+        return f"data:{self.content_type};base64,{encoded}"
+
+
+@strawberry.type(description="One change in the audit trail.")
+class AuditEntry:
+    row: strawberry.Private[Any]
+
+    @strawberry.field(description="When it happened.")
+    def at(self) -> datetime:
+        return self.row.at
+
+    @strawberry.field(description="Who did it (username or API client name).")
+    def actor(self) -> str:
+        return self.row.actor_name
+
+    @strawberry.field(description="What was done, e.g. update_patron.")
+    def action(self) -> str:
+        return self.row.action
+
+    @strawberry.field(description="Changed fields: {field: {before, after}}.")
+    def changes(self) -> JSON:
+        return self.row.changes
+
+
+@strawberry.type(description="An audit entry in a page.")
+class AuditEntryEdge:
+    cursor: str
+    node: AuditEntry
+
+
+@strawberry.type(description="A page of the audit trail.")
+class AuditEntryConnection:
+    edges: list[AuditEntryEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A patron (or staff member: staff are patrons with roles).")
+class Patron(Node):
+    row: strawberry.Private[models.Patron]
+
+    @classmethod
+    def of(cls, row: models.Patron) -> Patron:
+        return cls(id=strawberry.ID(encode_id("Patron", row.id)), row=row)  # type: ignore[arg-type]
+
+    @strawberry.field(description="The institution the account belongs to.")
+    async def institution(self, info: Info[Context, None]) -> Institution:
+        return Institution.of(await info.context.loaders.institution_by_id.load(self.row.institution_id))
+
+    @strawberry.field(description="The patron's home library.")
+    async def home_library(self, info: Info[Context, None]) -> Library:
+        return Library.of(await info.context.loaders.library_by_id.load(self.row.home_library_id))
+
+    @strawberry.field(description="The patron's user group.")
+    async def user_group(self, info: Info[Context, None]) -> UserGroup | None:
+        if self.row.user_group_id is None:
+            return None
+        return UserGroup.of(await info.context.loaders.user_group_by_id.load(self.row.user_group_id))
+
+    @strawberry.field(description="HOME or LINKED.")
+    def account_type(self) -> AccountType:
+        return AccountType(self.row.account_type)
+
+    @strawberry.field(description="Login name, unique in the institution (case-insensitive).")
+    def username(self) -> str | None:
+        return self.row.username
+
+    async def _identifier(self, info: Info[Context, None], code: str) -> str | None:
+        rows = await info.context.loaders.identifiers_by_patron_id.load(self.row.id)
+        for identifier, identifier_type in rows:
+            if identifier_type.code == code:
+                return identifier.value  # type: ignore[no-any-return]
+        return None
+
+    @strawberry.field(description="Library barcode (identifier of type BARCODE).")
+    async def barcode(self, info: Info[Context, None]) -> str | None:
+        return await self._identifier(info, BARCODE)
+
+    @strawberry.field(description="Id in the administration system (identifier of type ADMIN_SYSTEM_ID).")
+    async def admin_system_id(self, info: Info[Context, None]) -> str | None:
+        return await self._identifier(info, ADMIN_SYSTEM_ID)
+
+    @strawberry.field(description="Every identifier of the patron, barcode and admin system id included.")
+    async def identifiers(self, info: Info[Context, None]) -> list[Identifier]:
+        rows = await info.context.loaders.identifiers_by_patron_id.load(self.row.id)
+        return [Identifier(type=IdentifierType(row=t), value=i.value) for i, t in rows]
+
+    @strawberry.field
+    def given_name(self) -> str | None:
+        return self.row.given_name
+
+    @strawberry.field
+    def middle_name(self) -> str | None:
+        return self.row.middle_name
+
+    @strawberry.field(description="The name the patron goes by, if not the given name.")
+    def preferred_name(self) -> str | None:
+        return self.row.preferred_name
+
+    @strawberry.field(
+        description="Mandatory on HOME accounts; blank on a LINKED copy whose source does not share it."
+    )
+    def surname(self) -> str | None:
+        return self.row.surname
+
+    @strawberry.field(description="The patron's own email address.")
+    def primary_email(self) -> str | None:
+        return self.row.primary_email
+
+    @strawberry.field(description="Extra addresses for notices (parents, guardians).")
+    async def contact_emails(self, info: Info[Context, None]) -> list[ContactEmail]:
+        rows = await info.context.loaders.contact_emails_by_patron_id.load(self.row.id)
+        return [ContactEmail(address=r.address, label=r.label) for r in rows]
+
+    @strawberry.field
+    def phone(self) -> str | None:
+        return self.row.phone
+
+    @strawberry.field(description="May log in.")
+    def enabled(self) -> bool:
+        return self.row.enabled
+
+    @strawberry.field(description="A teaching or library staff member.")
+    def is_staff(self) -> bool:
+        return self.row.is_staff
+
+    @strawberry.field(description="An anonymous account (search station, public widget).")
+    def is_generic(self) -> bool:
+        return self.row.is_generic
+
+    @strawberry.field(description="The institution's one public search account.")
+    def is_public_search(self) -> bool:
+        return self.row.public_search_for is not None
+
+    @strawberry.field(description="Access ends on this date; loans are never due after it.")
+    def until(self) -> date | None:
+        return self.row.until
+
+    @strawberry.field
+    def expiry_date(self) -> date | None:
+        return self.row.expiry_date
+
+    @strawberry.field
+    def purge_date(self) -> date | None:
+        return self.row.purge_date
+
+    @strawberry.field(description="E.g. the graduation year.")
+    def cohort(self) -> str | None:
+        return self.row.cohort
+
+    @strawberry.field(description="The student's form class; staff members have none.")
+    def form_class(self) -> str | None:
+        return self.row.form_class
+
+    @strawberry.field(description="Library groups the patron belongs to.")
+    async def library_groups(self, info: Info[Context, None]) -> list[LibraryGroup]:
+        rows = await info.context.loaders.library_groups_by_patron_id.load(self.row.id)
+        return [LibraryGroup.of(r) for r, _ in rows]
+
+    @strawberry.field(description="Roles; LIBRARY_USERS is always present.")
+    async def system_groups(self, info: Info[Context, None]) -> list[SystemGroup]:  # type: ignore[valid-type]
+        rows = await info.context.loaders.system_groups_by_patron_id.load(self.row.id)
+        return [SystemGroup(value) for value, _ in rows]
+
+    @strawberry.field(
+        description="Libraries a staff account may log in at (none: its home library), "
+        "or a generic account may search."
+    )
+    async def libraries(self, info: Info[Context, None]) -> list[Library]:
+        rows = await info.context.loaders.libraries_by_patron_id.load(self.row.id)
+        return [Library.of(r) for r, _ in rows]
+
+    @strawberry.field(description="Blocks on the account, oldest first.")
+    async def blocks(self, info: Info[Context, None]) -> list[PatronBlock]:
+        rows = await info.context.loaders.blocks_by_patron_id.load(self.row.id)
+        return [PatronBlock.of(block, block_type) for block, block_type in rows]
+
+    @strawberry.field(description="The patron's photo, if one was uploaded.")
+    async def photo(self, info: Info[Context, None]) -> PatronPhoto | None:
+        row = await info.context.loaders.photo_by_patron_id.load(self.row.id)
+        if row is None:
+            return None
+        patron_id, content_type, width, height, byte_size, updated_at = row
+        return PatronPhoto(
+            patron_id=patron_id, content_type=content_type, width=width, height=height,
+            byte_size=byte_size, updated_at=updated_at,
+        )
+
+    @strawberry.field(
+        description="The audit trail of this patron, newest first (staff of the institution only)."
+    )
+    async def audit_log(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> AuditEntryConnection:
+        settings = info.context.settings
+        size = page_size(first, 20, settings.max_page_size)
+        cursor = decode_cursor(after)
+        after_id = int(cursor[0]) if cursor and isinstance(cursor[0], int) else None  # type: ignore[arg-type]
+        async with info.context.db.use() as session:
+            rows = await audit.patron_entries(
+                session=session, actor=info.context.actor, institution_id=self.row.institution_id,
+                patron_id=self.row.id, first=size, after_id=after_id,  # type: ignore[arg-type]
+            )
+        page = rows[:size]
+        return AuditEntryConnection(
+            edges=[AuditEntryEdge(cursor=encode_cursor(r.id), node=AuditEntry(row=r)) for r in page],
+            page_info=PageInfo(
+                has_next_page=len(rows) > size,
+                has_previous_page=after_id is not None,
+                start_cursor=encode_cursor(page[0].id) if page else None,
+                end_cursor=encode_cursor(page[-1].id) if page else None,
+            ),
+        )
+
+    @strawberry.field(description="Optimistic-concurrency token; pass it back as expectedVersion.")
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.row.updated_at
+
+
+@strawberry.type(description="A patron in a page of results.")
+class PatronEdge:
+    cursor: str
+    node: Patron
+
+
+@strawberry.type(description="A page of patrons.")
+class PatronConnection:
+    edges: list[PatronEdge]
+    page_info: PageInfo
+    count: strawberry.Private[Any]
+
+    @strawberry.field(description="How many patrons match in all (counted only when asked for).")
+    async def total_count(self) -> int:
+        return int(await self.count())

@@ -1,0 +1,66 @@
+"""The schema: every domain's queries and mutations, with the request limits."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import strawberry
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from app.graphql.auth.mutations import AuthMutations
+from app.graphql.limits import cost_rule
+from app.graphql.network.mutations import NetworkMutations
+from app.graphql.network.queries import NetworkQueries
+from app.graphql.node import NodeQueries
+from app.graphql.patrons.mutations import PatronMutations
+from app.graphql.patrons.queries import PatronQueries
+from app.graphql.patrons.types import Patron, PatronBlock
+from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
+from app.settings import Settings
+
+
+@strawberry.type(description="Read operations.")
+class Query(NodeQueries, NetworkQueries, PatronQueries):
+    pass
+
+
+@strawberry.type(description="Write operations: one `input`, a payload with `errors`.")
+class Mutation(AuthMutations, PatronMutations, NetworkMutations):
+    pass
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with the limits of these settings."""
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Patron, PatronBlock, Institution, Library, LibraryGroup, UserGroup],
+        config=StrawberryConfig(
+            disable_field_suggestions=True,
+            batching_config={"max_operations": settings.max_batch},
+        ),
+        extensions=[
+            partial(ParserCache, maxsize=settings.cache_size),
+            partial(ValidationCache, maxsize=settings.cache_size),
+            partial(QueryDepthLimiter, max_depth=settings.max_depth),
+            partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+            partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+            partial(
+                AddValidationRules,
+                [cost_rule(settings.max_cost, 20, settings.max_page_size)],
+            ),
+        ],
+    )
+
+
+def export_sdl(settings: Settings | None = None) -> str:
+    """The schema's SDL, as committed in schema/schema.graphql."""
+    return build_schema(settings or Settings()).as_str() + "\n"

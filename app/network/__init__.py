@@ -1,0 +1,1 @@
+"""Network structure: institutions, libraries, groups, identifier and block types."""

@@ -1,0 +1,349 @@
+"""Use-cases of the network structure (NETWORK_ADMIN) and institution set-up (SYSTEM_ADMIN)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.policy import (
+    Actor,
+    can_administer_institution,
+    can_administer_network,
+    require,
+    require_authenticated,
+)
+from app.errors import DomainError, ErrorCode, FieldError
+from app.network.models import (
+    BlockType,
+    IdentifierType,
+    Institution,
+    Library,
+    LibraryGroup,
+    Network,
+    UserGroup,
+)
+
+# Identifier types every network has: the patron fields barcode and adminSystemId.
+BARCODE = "BARCODE"
+ADMIN_SYSTEM_ID = "ADMIN_SYSTEM_ID"
+BUILTIN_IDENTIFIER_TYPES = {BARCODE: "Library barcode", ADMIN_SYSTEM_ID: "Administration system ID"}
+# The block type copied blocks arrive with; every institution has it.
+CONSORTIAL_BLOCK = "CONSORTIAL"
+
+
+def normalize_code(code: str) -> str:
+    return code.strip().upper()
+
+
+async def get_network(session: AsyncSession) -> Network | None:
+    return (await session.execute(select(Network).order_by(Network.id).limit(1))).scalar_one_or_none()
+
+
+async def ensure_network(session: AsyncSession, name: str) -> Network:
+    """The network row and the built-in identifier types exist (idempotent)."""
+    network = await get_network(session)
+    if network is None:
+        network = Network(name=name)
+        session.add(network)
+    for code, label in BUILTIN_IDENTIFIER_TYPES.items():
+        if await identifier_type_by_code(session, code) is None:
+            session.add(IdentifierType(code=code, name=label, network_unique=False))
+    await session.flush()
+    return network
+
+
+async def institution_by_code(session: AsyncSession, code: str) -> Institution | None:
+    return (
+        await session.execute(select(Institution).where(Institution.code == normalize_code(code)))
+    ).scalar_one_or_none()
+
+
+async def library_by_code(session: AsyncSession, code: str) -> Library | None:
+    return (
+        await session.execute(select(Library).where(Library.code == normalize_code(code)))
+    ).scalar_one_or_none()
+
+
+async def user_group_by_code(
+    session: AsyncSession, institution_id: int, code: str
+) -> UserGroup | None:
+    return (
+        await session.execute(
+            select(UserGroup).where(
+                UserGroup.institution_id == institution_id, UserGroup.code == normalize_code(code)
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def identifier_type_by_code(session: AsyncSession, code: str) -> IdentifierType | None:
+    return (
+        await session.execute(select(IdentifierType).where(IdentifierType.code == normalize_code(code)))
+    ).scalar_one_or_none()
+
+
+async def block_type_by_code(
+    session: AsyncSession, institution_id: int, code: str
+) -> BlockType | None:
+    return (
+        await session.execute(
+            select(BlockType).where(
+                BlockType.institution_id == institution_id, BlockType.code == normalize_code(code)
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def require_institution(session: AsyncSession, code: str, field: list[str]) -> Institution:
+    institution = await institution_by_code(session, code)
+    if institution is None:
+        raise DomainError.of(
+            ErrorCode.NOT_FOUND, f"There is no institution with the code {code!r}.", field
+        )
+    return institution
+
+
+def _check_code(code: str, field: list[str], errors: list[FieldError]) -> str:
+    value = normalize_code(code)
+    if not value or len(value) > 40 or not all(c.isalnum() or c in "-_" for c in value):
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                "Codes are 1 to 40 letters, digits, '-' or '_'.",
+                field,
+            )
+        )
+    return value
+
+
+def _check_name(name: str, field: list[str], errors: list[FieldError]) -> str:
+    value = name.strip()
+    if not value:
+        errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "A name is required.", field))
+    elif len(value) > 200:
+        errors.append(FieldError(ErrorCode.INVALID_INPUT, "Names are at most 200 characters.", field))
+    return value
+
+
+async def create_institution(
+    *, session: AsyncSession, actor: Actor, code: str, name: str
+) -> Institution:
+    """Add a member institution, with its CONSORTIAL block type."""
+    require(can_administer_network(actor), actor, "Only a network administrator may add institutions.")
+    errors: list[FieldError] = []
+    code = _check_code(code, ["input", "code"], errors)
+    name = _check_name(name, ["input", "name"], errors)
+    if not errors and await institution_by_code(session, code) is not None:
+        errors.append(
+            FieldError(ErrorCode.CONFLICT, f"An institution with the code {code} exists.", ["input", "code"])
+        )
+    if errors:
+        raise DomainError(errors)
+    institution = Institution(code=code, name=name)
+    session.add(institution)
+    await session.flush()
+    session.add(
+        BlockType(
+            institution_id=institution.id,  # type: ignore[arg-type]
+            code=CONSORTIAL_BLOCK,
+            description="Block copied from the patron's home institution",
+            network=True,
+        )
+    )
+    await audit.record(
+        session=session, actor=actor, action="create_institution", entity_type="Institution",
+        entity_id=institution.id, institution_id=institution.id,
+        changes={"code": {"before": None, "after": code}, "name": {"before": None, "after": name}},
+    )
+    await session.commit()
+    return institution
+
+
+async def create_library(
+    *, session: AsyncSession, actor: Actor, institution_code: str, code: str, name: str
+) -> Library:
+    """Add a library to an institution; library codes are unique in the network."""
+    require(can_administer_network(actor), actor, "Only a network administrator may add libraries.")
+    institution = await require_institution(session, institution_code, ["input", "institution"])
+    errors: list[FieldError] = []
+    code = _check_code(code, ["input", "code"], errors)
+    name = _check_name(name, ["input", "name"], errors)
+    if not errors and await library_by_code(session, code) is not None:
+        errors.append(
+            FieldError(ErrorCode.CONFLICT, f"A library with the code {code} exists.", ["input", "code"])
+        )
+    if errors:
+        raise DomainError(errors)
+    library = Library(institution_id=institution.id, code=code, name=name)  # type: ignore[arg-type]
+    session.add(library)
+    await session.flush()
+    await audit.record(
+        session=session, actor=actor, action="create_library", entity_type="Library",
+        entity_id=library.id, institution_id=institution.id,
+        changes={"code": {"before": None, "after": code}, "name": {"before": None, "after": name}},
+    )
+    await session.commit()
+    return library
+
+
+async def create_identifier_type(
+    *, session: AsyncSession, actor: Actor, code: str, name: str, network_unique: bool
+) -> IdentifierType:
+    """Add a network-wide identifier type (e.g. UNIV_ID, CONSORTIAL_ID)."""
+    require(
+        can_administer_network(actor), actor, "Only a network administrator may add identifier types."
+    )
+    errors: list[FieldError] = []
+    code = _check_code(code, ["input", "code"], errors)
+    name = _check_name(name, ["input", "name"], errors)
+    if not errors and await identifier_type_by_code(session, code) is not None:
+        errors.append(
+            FieldError(ErrorCode.CONFLICT, f"An identifier type {code} exists.", ["input", "code"])
+        )
+    if errors:
+        raise DomainError(errors)
+    identifier_type = IdentifierType(code=code, name=name, network_unique=network_unique)
+    session.add(identifier_type)
+    await session.flush()
+    await audit.record(
+        session=session, actor=actor, action="create_identifier_type", entity_type="IdentifierType",
+        entity_id=identifier_type.id, institution_id=None,
+        changes={"code": {"before": None, "after": code},
+                 "networkUnique": {"before": None, "after": network_unique}},
+    )
+    await session.commit()
+    return identifier_type
+
+
+async def create_user_group(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    code: str,
+    name: str,
+    loan_period_days: int = 14,
+) -> UserGroup:
+    """Add a patron category to an institution."""
+    require_authenticated(actor)
+    institution = await require_institution(session, institution_code, ["input", "institution"])
+    require(
+        can_administer_institution(actor, institution.id),  # type: ignore[arg-type]
+        actor,
+        f"Only a system administrator of {institution.code} may add user groups.",
+    )
+    errors: list[FieldError] = []
+    code = _check_code(code, ["input", "code"], errors)
+    name = _check_name(name, ["input", "name"], errors)
+    if loan_period_days < 1 or loan_period_days > 3650:
+        errors.append(
+            FieldError(ErrorCode.INVALID_INPUT, "The loan period is 1 to 3650 days.",
+                       ["input", "loanPeriodDays"])
+        )
+    if not errors and await user_group_by_code(session, institution.id, code) is not None:  # type: ignore[arg-type]
+        errors.append(
+            FieldError(ErrorCode.CONFLICT, f"{institution.code} already has a user group {code}.",
+                       ["input", "code"])
+        )
+    if errors:
+        raise DomainError(errors)
+    group = UserGroup(
+        institution_id=institution.id,  # type: ignore[arg-type]
+        code=code,
+        name=name,
+        loan_period_days=loan_period_days,
+    )
+    session.add(group)
+    await session.flush()
+    await audit.record(
+        session=session, actor=actor, action="create_user_group", entity_type="UserGroup",
+        entity_id=group.id, institution_id=institution.id,
+        changes={"code": {"before": None, "after": code}, "name": {"before": None, "after": name}},
+    )
+    await session.commit()
+    return group
+
+
+async def create_library_group(
+    *, session: AsyncSession, actor: Actor, institution_code: str, name: str,
+    description: str | None,
+) -> LibraryGroup:
+    """Add a library group (e.g. Teachers) to an institution."""
+    require_authenticated(actor)
+    institution = await require_institution(session, institution_code, ["input", "institution"])
+    require(
+        can_administer_institution(actor, institution.id),  # type: ignore[arg-type]
+        actor,
+        f"Only a system administrator of {institution.code} may add library groups.",
+    )
+    errors: list[FieldError] = []
+    name = _check_name(name, ["input", "name"], errors)
+    existing = (
+        await session.execute(
+            select(LibraryGroup).where(
+                LibraryGroup.institution_id == institution.id, LibraryGroup.name == name
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        errors.append(
+            FieldError(ErrorCode.CONFLICT, f"{institution.code} already has a library group {name!r}.",
+                       ["input", "name"])
+        )
+    if errors:
+        raise DomainError(errors)
+    group = LibraryGroup(
+        institution_id=institution.id,  # type: ignore[arg-type]
+        name=name,
+        description=(description or "").strip() or None,
+    )
+    session.add(group)
+    await session.flush()
+    await audit.record(
+        session=session, actor=actor, action="create_library_group", entity_type="LibraryGroup",
+        entity_id=group.id, institution_id=institution.id,
+        changes={"name": {"before": None, "after": name}},
+    )
+    await session.commit()
+    return group
+
+
+async def create_block_type(
+    *, session: AsyncSession, actor: Actor, institution_code: str, code: str, description: str,
+    network: bool, blocks_loans: bool = True,
+) -> BlockType:
+    """Add a block type to an institution."""
+    require_authenticated(actor)
+    institution = await require_institution(session, institution_code, ["input", "institution"])
+    require(
+        can_administer_institution(actor, institution.id),  # type: ignore[arg-type]
+        actor,
+        f"Only a system administrator of {institution.code} may add block types.",
+    )
+    errors: list[FieldError] = []
+    code = _check_code(code, ["input", "code"], errors)
+    description = _check_name(description, ["input", "description"], errors)
+    if not errors and await block_type_by_code(session, institution.id, code) is not None:  # type: ignore[arg-type]
+        errors.append(
+            FieldError(ErrorCode.CONFLICT, f"{institution.code} already has a block type {code}.",
+                       ["input", "code"])
+        )
+    if errors:
+        raise DomainError(errors)
+    block_type = BlockType(
+        institution_id=institution.id,  # type: ignore[arg-type]
+        code=code,
+        description=description,
+        network=network,
+        blocks_loans=blocks_loans,
+    )
+    session.add(block_type)
+    await session.flush()
+    await audit.record(
+        session=session, actor=actor, action="create_block_type", entity_type="BlockType",
+        entity_id=block_type.id, institution_id=institution.id,
+        changes={"code": {"before": None, "after": code}, "network": {"before": None, "after": network}},
+    )
+    await session.commit()
+    return block_type

@@ -1,0 +1,148 @@
+"""Tables of the patron registry."""
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, utcnow
+
+
+class Patron(SQLModel, table=True):
+    """A person's (or a generic station's) account in one institution."""
+
+    __tablename__ = "patron"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "username_key"),
+        Index("ix_patron_institution_sort", "institution_id", "sort_key", "id"),
+        Index("ix_patron_institution_surname", "institution_id", "surname_key"),
+        Index("ix_patron_institution_given", "institution_id", "given_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    institution_id: int = Field(foreign_key="institution.id")
+    home_library_id: int = Field(foreign_key="library.id", index=True)
+    user_group_id: int | None = Field(default=None, foreign_key="user_group.id", index=True)
+    account_type: str = Field(default="HOME", max_length=10)
+
+    username: str | None = Field(default=None, max_length=200)
+    username_key: str | None = Field(default=None, max_length=200)
+    password_hash: str | None = Field(default=None, max_length=200)
+
+    given_name: str | None = Field(default=None, max_length=200)
+    middle_name: str | None = Field(default=None, max_length=200)
+    preferred_name: str | None = Field(default=None, max_length=200)
+    surname: str | None = Field(default=None, max_length=200)
+    surname_key: str | None = Field(default=None, max_length=200)
+    given_key: str | None = Field(default=None, max_length=200)
+    sort_key: str = Field(default="", max_length=420)
+    primary_email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=50)
+
+    enabled: bool = Field(default=True)
+    is_staff: bool = Field(default=False)
+    is_generic: bool = Field(default=False)
+    # Set to the institution id on the one public search account of an institution:
+    # a unique column that is NULL elsewhere keeps "at most one" in the database.
+    public_search_for: int | None = Field(default=None, unique=True)
+
+    until: date | None = Field(default=None)
+    expiry_date: date | None = Field(default=None)
+    purge_date: date | None = Field(default=None, index=True)
+    cohort: str | None = Field(default=None, max_length=50)
+    form_class: str | None = Field(default=None, max_length=50)
+
+    version: int = Field(default=1)
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class PatronIdentifier(SQLModel, table=True):
+    """A typed identifier value; barcode and admin system id are identifiers too."""
+
+    __tablename__ = "patron_identifier"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "identifier_type_id", "value_key"),
+        UniqueConstraint("identifier_type_id", "network_key"),
+        Index("ix_patron_identifier_lookup", "value_key", "institution_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patron_id: int = Field(foreign_key="patron.id", ondelete="CASCADE", index=True)
+    institution_id: int = Field(foreign_key="institution.id")
+    identifier_type_id: int = Field(foreign_key="identifier_type.id")
+    value: str = Field(max_length=200)
+    value_key: str = Field(max_length=200)
+    # The value again, only for network-unique types: unique across the network.
+    network_key: str | None = Field(default=None, max_length=200)
+
+
+class PatronContactEmail(SQLModel, table=True):
+    """An extra address for notices (a parent, a guardian)."""
+
+    __tablename__ = "patron_contact_email"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patron_id: int = Field(foreign_key="patron.id", ondelete="CASCADE", index=True)
+    position: int = Field(default=0)
+    address: str = Field(max_length=320)
+    label: str | None = Field(default=None, max_length=100)
+
+
+class PatronLibraryGroup(SQLModel, table=True):
+    """Membership of a patron in a library group."""
+
+    __tablename__ = "patron_library_group"
+
+    patron_id: int = Field(foreign_key="patron.id", ondelete="CASCADE", primary_key=True)
+    library_group_id: int = Field(
+        foreign_key="library_group.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+
+
+class PatronSystemGroup(SQLModel, table=True):
+    """A system group (role) held by a patron."""
+
+    __tablename__ = "patron_system_group"
+
+    patron_id: int = Field(foreign_key="patron.id", ondelete="CASCADE", primary_key=True)
+    system_group: str = Field(max_length=30, primary_key=True)
+
+
+class PatronLibraryAccess(SQLModel, table=True):
+    """Libraries a staff account may log in at, or a generic account may search."""
+
+    __tablename__ = "patron_library_access"
+
+    patron_id: int = Field(foreign_key="patron.id", ondelete="CASCADE", primary_key=True)
+    library_id: int = Field(foreign_key="library.id", ondelete="CASCADE", primary_key=True)
+
+
+class PatronPhoto(SQLModel, table=True):
+    """The patron's photo, validated and stored in the database."""
+
+    __tablename__ = "patron_photo"
+
+    patron_id: int = Field(foreign_key="patron.id", ondelete="CASCADE", primary_key=True)
+    content_type: str = Field(max_length=50)
+    width: int
+    height: int
+    byte_size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class PatronBlock(SQLModel, table=True):
+    """A block on a patron: LOCAL, or COPIED from a linked account's source."""
+
+    __tablename__ = "patron_block"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patron_id: int = Field(foreign_key="patron.id", ondelete="CASCADE", index=True)
+    block_type_id: int = Field(foreign_key="block_type.id")
+    note: str | None = Field(default=None, max_length=1000)
+    origin: str = Field(default="LOCAL", max_length=10)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

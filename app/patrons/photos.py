@@ -1,0 +1,116 @@
+"""Patron photos: validated with Pillow, stored in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.policy import Actor
+from app.db import utcnow
+from app.errors import DomainError, ErrorCode
+from app.patrons.models import Patron, PatronPhoto
+from app.patrons.service import bump_version, editable_patron
+from app.settings import Settings
+
+ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    content_type: str
+    width: int
+    height: int
+
+
+def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CheckedImage:
+    """Decode the image fully; refuse anything that is not a sane JPEG, PNG or WebP."""
+    field = ["input", "file"]
+    if not data:
+        raise DomainError.of(ErrorCode.INVALID_INPUT, "The file is empty.", field)
+    if len(data) > max_bytes:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT,
+            f"The photo is {len(data) // 1024} KiB; the limit is {max_bytes // 1024} KiB.",
+            field,
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt = probe.format or ""
+            width, height = probe.size
+            if fmt not in ACCEPTED_FORMATS:
+                raise DomainError.of(
+                    ErrorCode.INVALID_INPUT,
+                    f"Photos must be JPEG, PNG or WebP images (this is {fmt or 'unknown'}).",
+                    field,
+                )
+            if width * height > max_pixels:
+                raise DomainError.of(
+                    ErrorCode.INVALID_INPUT, f"The photo is {width}x{height} pixels; that is too large.", field
+                )
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as full:
+            full.load()  # decodes every pixel: truncated files fail here
+    except DomainError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, f"The file is not a readable image ({exc.__class__.__name__}).", field
+        ) from exc
+    return CheckedImage(content_type=ACCEPTED_FORMATS[fmt], width=width, height=height)
+
+
+async def set_photo(
+    *, session: AsyncSession, settings: Settings, actor: Actor, patron_id: int, data: bytes
+) -> Patron:
+    """Store (or replace) the patron's photo."""
+    patron = await editable_patron(session, actor, patron_id, ["input", "patronId"])
+    checked = await asyncio.to_thread(
+        check_image, data, max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels
+    )
+    existing = await session.get(PatronPhoto, patron_id)
+    before = f"{existing.content_type} {existing.width}x{existing.height}" if existing else None
+    if existing is None:
+        existing = PatronPhoto(
+            patron_id=patron_id, content_type=checked.content_type, width=checked.width,
+            height=checked.height, byte_size=len(data), data=data,
+        )
+        session.add(existing)
+    else:
+        existing.content_type = checked.content_type
+        existing.width, existing.height = checked.width, checked.height
+        existing.byte_size = len(data)
+        existing.data = data
+        existing.updated_at = utcnow()
+    await session.flush()
+    patron.version = await bump_version(session, patron_id)
+    await audit.record(
+        session=session, actor=actor, action="set_photo", entity_type="Patron", entity_id=patron_id,
+        institution_id=patron.institution_id,
+        changes={"photo": {"before": before,
+                           "after": f"{checked.content_type} {checked.width}x{checked.height}"}},
+    )
+    await session.commit()
+    await session.refresh(patron)
+    return patron
+
+
+async def remove_photo(*, session: AsyncSession, actor: Actor, patron_id: int) -> Patron:
+    """Delete the patron's photo, if any."""
+    patron = await editable_patron(session, actor, patron_id, ["input", "patronId"])
+    result = await session.execute(delete(PatronPhoto).where(PatronPhoto.patron_id == patron_id))
+    if result.rowcount:  # type: ignore[attr-defined]
+        patron.version = await bump_version(session, patron_id)
+        await audit.record(
+            session=session, actor=actor, action="remove_photo", entity_type="Patron",
+            entity_id=patron_id, institution_id=patron.institution_id,
+            changes={"photo": {"before": "(photo)", "after": None}},
+        )
+        await session.commit()
+        await session.refresh(patron)
+    return patron

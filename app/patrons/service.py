@@ -1,0 +1,810 @@
+"""Use-cases of the patron registry: create, update, read, search, remove."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.passwords import hash_password
+from app.auth.policy import (
+    Actor,
+    can_manage_patrons,
+    can_read_patron,
+    can_read_patrons,
+    may_grant,
+    require,
+    require_authenticated,
+)
+from app.auth.roles import STAFF_ROLES, SystemGroup
+from app.db import utcnow
+from app.errors import DomainError, ErrorCode, FieldError
+from app.network import service as network
+from app.network.models import IdentifierType, Institution, LibraryGroup
+from app.patrons.models import (
+    Patron,
+    PatronContactEmail,
+    PatronIdentifier,
+    PatronLibraryAccess,
+    PatronLibraryGroup,
+    PatronSystemGroup,
+)
+from app.patrons.state import PatronState, load_state, name_maps
+from app.settings import Settings
+
+TEXT_LIMITS = {
+    "given_name": 200,
+    "middle_name": 200,
+    "preferred_name": 200,
+    "surname": 200,
+    "username": 200,
+    "phone": 50,
+    "cohort": 50,
+    "form_class": 50,
+    "barcode": 200,
+    "admin_system_id": 200,
+}
+
+# Fields a generic (anonymous station) account may not carry.
+GENERIC_FORBIDDEN = (
+    ("barcode", "barcode"),
+    ("admin_system_id", "adminSystemId"),
+    ("identifiers", "identifiers"),
+    ("primary_email", "primaryEmail"),
+    ("contact_emails", "contactEmails"),
+    ("phone", "phone"),
+    ("cohort", "cohort"),
+    ("form_class", "formClass"),
+)
+
+# Input names in the API, for error paths.
+API_NAMES = {
+    "home_library": "homeLibrary",
+    "user_group": "userGroup",
+    "admin_system_id": "adminSystemId",
+    "given_name": "givenName",
+    "middle_name": "middleName",
+    "preferred_name": "preferredName",
+    "primary_email": "primaryEmail",
+    "contact_emails": "contactEmails",
+    "is_staff": "isStaff",
+    "is_generic": "isGeneric",
+    "is_public_search": "isPublicSearch",
+    "expiry_date": "expiryDate",
+    "form_class": "formClass",
+    "library_groups": "libraryGroups",
+    "system_groups": "systemGroups",
+}
+
+
+def api_field(name: str, *rest: str) -> list[str]:
+    return ["input", API_NAMES.get(name, name), *rest]
+
+
+def _key(value: str | None) -> str | None:
+    return value.strip().lower() if value else None
+
+
+def _sort_key(surname: str | None, given: str | None) -> str:
+    return f"{(surname or '').strip().lower()} {(given or '').strip().lower()}".strip()[:420]
+
+
+@dataclass
+class _Plan:
+    """The validated result of an edit, before anything is written."""
+
+    state: PatronState
+    password_hash: str | None | bool  # False: unchanged
+    new_identifiers: dict[str, tuple[IdentifierType, str]]
+
+
+async def _validate(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    institution: Institution,
+    patron_id: int | None,
+    current: PatronState,
+    fields: dict[str, Any],
+) -> _Plan:
+    """Check every provided field and work out the patron's new state; all errors at once."""
+    errors: list[FieldError] = []
+    state = PatronState(
+        scalars=dict(current.scalars),
+        identifiers=dict(current.identifiers),
+        contact_emails=list(current.contact_emails),
+        library_groups=set(current.library_groups),
+        system_groups=set(current.system_groups),
+        libraries=set(current.libraries),
+        has_password=current.has_password,
+    )
+    scalars = state.scalars
+    assert institution.id is not None
+    institution_id = institution.id
+
+    def text(name: str) -> str | None:
+        value = fields[name]
+        if value is None:
+            return None
+        value = str(value).strip()
+        if not value:
+            return None
+        limit = TEXT_LIMITS.get(name, 200)
+        if len(value) > limit:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, f"At most {limit} characters.", api_field(name))
+            )
+        if any(ord(c) < 32 for c in value):
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, "Control characters are not allowed.", api_field(name))
+            )
+        return value
+
+    for name in ("given_name", "middle_name", "preferred_name", "surname", "phone", "cohort", "form_class"):
+        if name in fields:
+            scalars[name] = text(name)
+    for name in ("enabled", "is_staff", "is_generic"):
+        if name in fields:
+            if fields[name] is None:
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT, "Give true or false.", api_field(name))
+                )
+            else:
+                scalars[name] = bool(fields[name])
+    for name in ("until", "expiry_date"):
+        if name in fields:
+            scalars[name] = fields[name]
+    if "is_public_search" in fields:
+        scalars["public_search_for"] = institution_id if fields["is_public_search"] else None
+
+    if scalars.get("surname") is None:
+        errors.append(
+            FieldError(ErrorCode.MANDATORY_FIELD, "The surname is required.", api_field("surname"))
+        )
+
+    if "home_library" in fields:
+        code = fields["home_library"]
+        library = await network.library_by_code(session, code) if code else None
+        if not code:
+            errors.append(
+                FieldError(ErrorCode.MANDATORY_FIELD, "The home library is required.",
+                           api_field("home_library"))
+            )
+        elif library is None or library.institution_id != institution_id:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT,
+                           f"{code!r} is not a library of {institution.code}.", api_field("home_library"))
+            )
+        else:
+            scalars["home_library_id"] = library.id
+
+    if "user_group" in fields:
+        code = fields["user_group"]
+        if not code:
+            scalars["user_group_id"] = None
+        else:
+            group = await network.user_group_by_code(session, institution_id, code)
+            if group is None:
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT,
+                               f"{code!r} is not a user group of {institution.code}.",
+                               api_field("user_group"))
+                )
+            else:
+                scalars["user_group_id"] = group.id
+
+    if "username" in fields:
+        username = text("username")
+        if username is not None and any(c.isspace() for c in username):
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, "A username cannot contain spaces.", api_field("username"))
+            )
+        elif username is not None:
+            taken = await session.scalar(
+                select(exists().where(
+                    Patron.institution_id == institution_id,
+                    Patron.username_key == username.lower(),
+                    Patron.id != (patron_id or -1),
+                ))
+            )
+            if taken:
+                errors.append(
+                    FieldError(ErrorCode.DUPLICATE_USERNAME,
+                               f"The username {username!r} is already used in {institution.code}.",
+                               api_field("username"))
+                )
+        scalars["username"] = username
+
+    password_hash: str | None | bool = False
+    if "password" in fields:
+        password = fields["password"]
+        if password is None or password == "":
+            password_hash = None
+            state.has_password = False
+        elif len(password) < settings.password_min_length:
+            errors.append(
+                FieldError(ErrorCode.PASSWORD_TOO_SHORT,
+                           f"The password must have at least {settings.password_min_length} characters.",
+                           api_field("password"))
+            )
+        elif len(password) > 1024:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, "The password is too long (1024 characters at most).",
+                           api_field("password"))
+            )
+        else:
+            password_hash = await asyncio.to_thread(hash_password, settings, password)
+            state.has_password = True
+    if state.has_password and scalars.get("username") is None:
+        errors.append(
+            FieldError(ErrorCode.MANDATORY_FIELD, "An account with a password needs a username.",
+                       api_field("username"))
+        )
+
+    if "primary_email" in fields:
+        scalars["primary_email"] = _check_email(fields["primary_email"], api_field("primary_email"), errors)
+    if "contact_emails" in fields:
+        contacts: list[tuple[str, str | None]] = []
+        for index, (address, label) in enumerate(fields["contact_emails"] or []):
+            checked = _check_email(address, api_field("contact_emails", str(index), "address"), errors)
+            if checked is None:
+                errors.append(
+                    FieldError(ErrorCode.MANDATORY_FIELD, "Give the address.",
+                               api_field("contact_emails", str(index), "address"))
+                )
+                continue
+            label = (label or "").strip() or None
+            if label is not None and len(label) > 100:
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT, "Labels are at most 100 characters.",
+                               api_field("contact_emails", str(index), "label"))
+                )
+            contacts.append((checked, label))
+        state.contact_emails = contacts
+
+    new_identifiers = await _plan_identifiers(
+        session=session, institution=institution, patron_id=patron_id, fields=fields,
+        state=state, errors=errors, text=text,
+    )
+
+    if "library_groups" in fields:
+        wanted = list(dict.fromkeys(fields["library_groups"] or []))
+        found = set(
+            (
+                await session.execute(
+                    select(LibraryGroup.id).where(
+                        LibraryGroup.institution_id == institution_id, LibraryGroup.id.in_(wanted)
+                    )
+                )
+            ).scalars()
+        )
+        for index, group_id in enumerate(wanted):
+            if group_id not in found:
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT,
+                               f"This is not a library group of {institution.code}.",
+                               api_field("library_groups", str(index)))
+                )
+        state.library_groups = set(wanted) & found
+
+    if "system_groups" in fields:
+        wanted_groups = {SystemGroup(g).value for g in (fields["system_groups"] or [])}
+        wanted_groups.add(SystemGroup.LIBRARY_USERS.value)
+        changed = wanted_groups ^ state.system_groups
+        for group in sorted(changed):
+            if not may_grant(actor, SystemGroup(group)):
+                errors.append(
+                    FieldError(ErrorCode.FORBIDDEN,
+                               f"You may not grant or remove {group}: "
+                               + ("only a system administrator may."
+                                  if group in ("LIBRARIAN", "SYSTEM_ADMIN")
+                                  else "nobody grants a role they do not hold."),
+                               api_field("system_groups"))
+                )
+        state.system_groups = wanted_groups
+    state.system_groups.add(SystemGroup.LIBRARY_USERS.value)
+
+    if "libraries" in fields:
+        wanted_libraries: set[int] = set()
+        for index, code in enumerate(fields["libraries"] or []):
+            library = await network.library_by_code(session, code)
+            if library is None or library.institution_id != institution_id:
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT, f"{code!r} is not a library of {institution.code}.",
+                               api_field("libraries", str(index)))
+                )
+            else:
+                wanted_libraries.add(library.id)  # type: ignore[arg-type]
+        state.libraries = wanted_libraries
+
+    if fields.get("attributes"):
+        # Attribute types are defined per institution; none exists until one is created.
+        for index, (type_code, _values) in enumerate(fields["attributes"]):
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT,
+                           f"{institution.code} has no attribute type {type_code!r}.",
+                           api_field("attributes", str(index), "type"))
+            )
+
+    # Rules that tie fields together, checked on the resulting state.
+    if scalars.get("is_staff") and scalars.get("form_class"):
+        errors.append(
+            FieldError(ErrorCode.INVALID_INPUT, "A staff member cannot have a form class.",
+                       api_field("form_class"))
+        )
+    if scalars.get("is_generic"):
+        if scalars.get("is_staff"):
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, "A generic account cannot be a staff member.",
+                           api_field("is_staff"))
+            )
+        personal = {
+            "barcode": "BARCODE" in state.identifiers,
+            "admin_system_id": "ADMIN_SYSTEM_ID" in state.identifiers,
+            "identifiers": any(k not in ("BARCODE", "ADMIN_SYSTEM_ID") for k in state.identifiers),
+            "primary_email": scalars.get("primary_email") is not None,
+            "contact_emails": bool(state.contact_emails),
+            "phone": scalars.get("phone") is not None,
+            "cohort": scalars.get("cohort") is not None,
+            "form_class": scalars.get("form_class") is not None,
+        }
+        for name, label in GENERIC_FORBIDDEN:
+            if personal[name]:
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT,
+                               f"A generic account has no personal data: remove {label}.",
+                               api_field(name))
+                )
+        if state.system_groups & {g.value for g in STAFF_ROLES}:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, "A generic account cannot hold staff roles.",
+                           api_field("system_groups"))
+            )
+    if scalars.get("public_search_for") is not None:
+        if not scalars.get("is_generic"):
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, "Only a generic account can be the public search account.",
+                           api_field("is_public_search"))
+            )
+        else:
+            other = await session.scalar(
+                select(Patron.id).where(
+                    Patron.public_search_for == institution_id, Patron.id != (patron_id or -1)
+                )
+            )
+            if other is not None:
+                errors.append(
+                    FieldError(ErrorCode.CONFLICT,
+                               f"{institution.code} already has a public search account.",
+                               api_field("is_public_search"))
+                )
+    if errors:
+        raise DomainError(errors)
+    return _Plan(state=state, password_hash=password_hash, new_identifiers=new_identifiers)
+
+
+def _check_email(value: Any, field: list[str], errors: list[FieldError]) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    try:
+        result = validate_email(str(value).strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        errors.append(FieldError(ErrorCode.INVALID_EMAIL, f"Not a valid email address: {exc}", field))
+        return None
+    return str(result.normalized)
+
+
+async def _plan_identifiers(
+    *,
+    session: AsyncSession,
+    institution: Institution,
+    patron_id: int | None,
+    fields: dict[str, Any],
+    state: PatronState,
+    errors: list[FieldError],
+    text: Any,
+) -> dict[str, tuple[IdentifierType, str]]:
+    """Work out the identifiers the patron will have and check their uniqueness."""
+    wanted: dict[str, tuple[str, list[str]]] = {}  # type code -> (value, error field)
+    if "identifiers" in fields:
+        for code in [c for c in state.identifiers if c not in (network.BARCODE, network.ADMIN_SYSTEM_ID)]:
+            del state.identifiers[code]
+        for index, (type_code, value) in enumerate(fields["identifiers"] or []):
+            type_code = network.normalize_code(type_code)
+            path = api_field("identifiers", str(index))
+            if type_code in (network.BARCODE, network.ADMIN_SYSTEM_ID):
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT,
+                               f"Set {type_code} with the {'barcode' if type_code == network.BARCODE else 'adminSystemId'} field.",
+                               [*path, "type"])
+                )
+                continue
+            if type_code in wanted:
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT, f"{type_code} is given twice.", [*path, "type"])
+                )
+                continue
+            value = (value or "").strip()
+            if not value:
+                errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give a value.", [*path, "value"]))
+                continue
+            wanted[type_code] = (value, [*path, "value"])
+    for name, type_code in (("barcode", network.BARCODE), ("admin_system_id", network.ADMIN_SYSTEM_ID)):
+        if name in fields:
+            value = text(name)
+            if value is None:
+                state.identifiers.pop(type_code, None)
+            else:
+                wanted[type_code] = (value, api_field(name))
+    result: dict[str, tuple[IdentifierType, str]] = {}
+    for type_code, (value, path) in wanted.items():
+        if len(value) > 200:
+            errors.append(FieldError(ErrorCode.INVALID_INPUT, "At most 200 characters.", path))
+            continue
+        identifier_type = await network.identifier_type_by_code(session, type_code)
+        if identifier_type is None:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, f"There is no identifier type {type_code}.",
+                           [*path[:-1], "type"] if path[-1] == "value" else path)
+            )
+            continue
+        key = value.lower()
+        clash = select(PatronIdentifier.patron_id).where(
+            PatronIdentifier.identifier_type_id == identifier_type.id,
+            PatronIdentifier.patron_id != (patron_id or -1),
+        )
+        if identifier_type.network_unique:
+            clash = clash.where(PatronIdentifier.network_key == key)
+            where = "the network"
+        else:
+            clash = clash.where(
+                PatronIdentifier.institution_id == institution.id, PatronIdentifier.value_key == key
+            )
+            where = institution.code
+        if await session.scalar(clash.limit(1)) is not None:
+            errors.append(
+                FieldError(ErrorCode.DUPLICATE_IDENTIFIER,
+                           f"{identifier_type.name} {value!r} already belongs to another patron in {where}.",
+                           path)
+            )
+            continue
+        state.identifiers[type_code] = value
+        result[type_code] = (identifier_type, value)
+    return result
+
+
+async def _write(
+    *, session: AsyncSession, patron: Patron, before: PatronState, plan: _Plan
+) -> None:
+    """Apply a validated plan to the stored patron."""
+    assert patron.id is not None
+    state = plan.state
+    for name, value in state.scalars.items():
+        setattr(patron, name, value)
+    patron.username_key = _key(patron.username)
+    patron.surname_key = _key(patron.surname)
+    patron.given_key = _key(patron.given_name)
+    patron.sort_key = _sort_key(patron.surname, patron.given_name)
+    if plan.password_hash is not False:
+        patron.password_hash = plan.password_hash  # type: ignore[assignment]
+    patron.updated_at = utcnow()
+    session.add(patron)
+    await session.flush()
+
+    removed = [code for code in before.identifiers if state.identifiers.get(code) != before.identifiers[code]]
+    if removed:
+        type_ids = select(IdentifierType.id).where(IdentifierType.code.in_(removed))
+        await session.execute(
+            delete(PatronIdentifier).where(
+                PatronIdentifier.patron_id == patron.id,
+                PatronIdentifier.identifier_type_id.in_(type_ids),
+            )
+        )
+    for type_code, (identifier_type, value) in plan.new_identifiers.items():
+        if before.identifiers.get(type_code) == value:
+            continue
+        session.add(
+            PatronIdentifier(
+                patron_id=patron.id,
+                institution_id=patron.institution_id,
+                identifier_type_id=identifier_type.id,  # type: ignore[arg-type]
+                value=value,
+                value_key=value.lower(),
+                network_key=value.lower() if identifier_type.network_unique else None,
+            )
+        )
+    if state.contact_emails != before.contact_emails:
+        await session.execute(delete(PatronContactEmail).where(PatronContactEmail.patron_id == patron.id))
+        for position, (address, label) in enumerate(state.contact_emails):
+            session.add(PatronContactEmail(patron_id=patron.id, position=position, address=address, label=label))
+    for table, column, old, new in (
+        (PatronLibraryGroup, "library_group_id", before.library_groups, state.library_groups),
+        (PatronSystemGroup, "system_group", before.system_groups, state.system_groups),
+        (PatronLibraryAccess, "library_id", before.libraries, state.libraries),
+    ):
+        gone = old - new
+        if gone:
+            await session.execute(
+                delete(table).where(
+                    table.patron_id == patron.id,  # type: ignore[attr-defined]
+                    getattr(table, column).in_(gone),
+                )
+            )
+        for value in new - old:
+            session.add(table(patron_id=patron.id, **{column: value}))
+    await session.flush()
+
+
+async def _audit_change(
+    *, session: AsyncSession, actor: Actor, action: str, patron: Patron,
+    before: PatronState | None, after: PatronState, password_changed: bool,
+) -> dict[str, Any]:
+    names = await name_maps(session, patron.institution_id)
+    old = before.snapshot(names) if before is not None else {}
+    new = after.snapshot(names)
+    changes = audit.diff(old, new)
+    if password_changed:
+        changes["password"] = {"before": "(hidden)", "after": "(changed)"}
+    if changes:
+        await audit.record(
+            session=session, actor=actor, action=action, entity_type="Patron",
+            entity_id=patron.id, institution_id=patron.institution_id, changes=changes,
+        )
+    return changes
+
+
+def _translate_integrity(exc: IntegrityError) -> DomainError:
+    text = str(exc.orig).lower()
+    if "username" in text:
+        return DomainError.of(ErrorCode.DUPLICATE_USERNAME, "This username was just taken by another patron.",
+                              ["input", "username"])
+    if "identifier" in text:
+        return DomainError.of(ErrorCode.DUPLICATE_IDENTIFIER,
+                              "One of these identifiers was just given to another patron.")
+    return DomainError.of(ErrorCode.CONFLICT, "The change conflicts with another change; try again.")
+
+
+async def create_patron(
+    *, session: AsyncSession, settings: Settings, actor: Actor, institution_code: str,
+    fields: dict[str, Any],
+) -> Patron:
+    """Register a HOME patron in an institution the actor manages."""
+    require_authenticated(actor)
+    institution = await network.institution_by_code(session, institution_code)
+    if institution is None or not can_manage_patrons(actor, institution.id):  # type: ignore[arg-type]
+        require(False, actor, "You may register patrons only in your own institution, as a librarian.")
+    assert institution is not None and institution.id is not None
+    fields = {"enabled": True, "is_staff": False, "is_generic": False, **fields}
+    if "home_library" not in fields:
+        fields["home_library"] = None
+    if "surname" not in fields:
+        fields["surname"] = None
+    plan = await _validate(
+        session=session, settings=settings, actor=actor, institution=institution, patron_id=None,
+        current=PatronState(), fields=fields,
+    )
+    patron = Patron(
+        institution_id=institution.id,
+        home_library_id=plan.state.scalars["home_library_id"],
+        account_type="HOME",
+    )
+    session.add(patron)
+    try:
+        await session.flush()
+        await _write(session=session, patron=patron, before=PatronState(), plan=plan)
+    except IntegrityError as exc:
+        await session.rollback()
+        raise _translate_integrity(exc) from exc
+    await _audit_change(
+        session=session, actor=actor, action="create_patron", patron=patron, before=None,
+        after=plan.state, password_changed=False,
+    )
+    await session.commit()
+    return patron
+
+
+async def editable_patron(
+    session: AsyncSession, actor: Actor, patron_id: int, field: list[str] | None = None
+) -> Patron:
+    """The patron if the actor may change it; NOT_FOUND when it may not even see it."""
+    require_authenticated(actor)
+    patron = await session.get(Patron, patron_id)
+    if patron is None or not can_read_patron(actor, patron.institution_id, patron_id):
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", field or ["input", "id"])
+    if not can_manage_patrons(actor, patron.institution_id):
+        raise DomainError.of(
+            ErrorCode.FORBIDDEN, "Only librarians of the patron's institution may change it."
+        )
+    return patron
+
+
+async def bump_version(session: AsyncSession, patron_id: int, expected: int | None = None) -> int:
+    """Increase the version; with `expected`, only if nobody changed it meanwhile."""
+    query = update(Patron).where(Patron.id == patron_id)
+    if expected is not None:
+        query = query.where(Patron.version == expected)
+    result = await session.execute(
+        query.values(version=Patron.version + 1, updated_at=utcnow()).returning(Patron.version)
+    )
+    version = result.scalar_one_or_none()
+    if version is None:
+        raise stale_version()
+    return int(version)
+
+
+def stale_version() -> DomainError:
+    return DomainError.of(
+        ErrorCode.STALE_VERSION,
+        "Someone else changed this patron after you opened it. Reload it and make your change again.",
+        ["input", "expectedVersion"],
+    )
+
+
+async def update_patron(
+    *, session: AsyncSession, settings: Settings, actor: Actor, patron_id: int,
+    expected_version: int, fields: dict[str, Any],
+) -> Patron:
+    """Change the given fields (partial update) if the version still matches."""
+    patron = await editable_patron(session, actor, patron_id)
+    if patron.version != expected_version:
+        raise stale_version()
+    institution = await session.get(Institution, patron.institution_id)
+    assert institution is not None
+    before = await load_state(session, patron)
+    plan = await _validate(
+        session=session, settings=settings, actor=actor, institution=institution, patron_id=patron_id,
+        current=before, fields=fields,
+    )
+    names = await name_maps(session, patron.institution_id)
+    if plan.password_hash is False and before.snapshot(names) == plan.state.snapshot(names):
+        return patron  # nothing changes: no new version, no audit entry
+    version = await bump_version(session, patron_id, expected_version)
+    patron.version = version
+    try:
+        await _write(session=session, patron=patron, before=before, plan=plan)
+    except IntegrityError as exc:
+        await session.rollback()
+        raise _translate_integrity(exc) from exc
+    await _audit_change(
+        session=session, actor=actor, action="update_patron", patron=patron, before=before,
+        after=plan.state, password_changed=plan.password_hash is not False,
+    )
+    await session.commit()
+    return patron
+
+
+async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) -> int:
+    """Permanently remove a patron and everything personal attached to it."""
+    patron = await editable_patron(session, actor, patron_id)
+    if actor.patron_id == patron_id:
+        raise DomainError.of(ErrorCode.FORBIDDEN, "You cannot remove your own account.", ["input", "id"])
+    # Loans do not exist yet in this registry; the circulation capability adds
+    # the LOANS_OUTSTANDING check and the anonymised history here.
+    institution_id = patron.institution_id
+    await audit.redact_entity(session=session, entity_type="Patron", entity_id=patron_id)
+    await session.execute(delete(Patron).where(Patron.id == patron_id))
+    await audit.record(
+        session=session, actor=actor, action="delete_patron", entity_type="Patron",
+        entity_id=patron_id, institution_id=institution_id,
+    )
+    await session.commit()
+    return patron_id
+
+
+async def get_patron(*, session: AsyncSession, actor: Actor, patron_id: int) -> Patron | None:
+    """The patron if the actor may see it, else None (as if it did not exist)."""
+    patron = await session.get(Patron, patron_id)
+    if patron is None or not can_read_patron(actor, patron.institution_id, patron_id):
+        return None
+    return patron
+
+
+async def visible_patrons(*, session: AsyncSession, actor: Actor, ids: list[int]) -> dict[int, Patron]:
+    """The patrons among `ids` the actor may see."""
+    if not ids:
+        return {}
+    rows = (await session.execute(select(Patron).where(Patron.id.in_(ids)))).scalars()
+    return {
+        p.id: p for p in rows if p.id is not None and can_read_patron(actor, p.institution_id, p.id)
+    }
+
+
+@dataclass(frozen=True)
+class PatronFilter:
+    search: str | None = None
+    home_library: str | None = None
+    user_group: str | None = None
+    account_type: str | None = None
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def _filtered_query(
+    session: AsyncSession, institution_id: int, flt: PatronFilter
+) -> Any | None:
+    """The WHERE clauses of a patron search, or None when it cannot match anything."""
+    clauses: list[Any] = [Patron.institution_id == institution_id]
+    if flt.home_library:
+        library = await network.library_by_code(session, flt.home_library)
+        if library is None or library.institution_id != institution_id:
+            return None
+        clauses.append(Patron.home_library_id == library.id)
+    if flt.user_group:
+        group = await network.user_group_by_code(session, institution_id, flt.user_group)
+        if group is None:
+            return None
+        clauses.append(Patron.user_group_id == group.id)
+    if flt.account_type:
+        clauses.append(Patron.account_type == flt.account_type)
+    if flt.search and flt.search.strip():
+        term = flt.search.strip().lower()[:200]
+        by_identifier = select(PatronIdentifier.patron_id).where(
+            PatronIdentifier.institution_id == institution_id, PatronIdentifier.value_key == term
+        )
+        name_clauses = []
+        for token in term.split():
+            pattern = _escape_like(token) + "%"
+            name_clauses.append(
+                or_(
+                    Patron.surname_key.like(pattern, escape="\\"),
+                    Patron.given_key.like(pattern, escape="\\"),
+                    func.lower(Patron.preferred_name).like(pattern, escape="\\"),
+                )
+            )
+        clauses.append(
+            or_(Patron.id.in_(by_identifier), Patron.username_key == term, and_(*name_clauses))
+        )
+    return clauses
+
+
+async def search_patrons(
+    *, session: AsyncSession, actor: Actor, institution_code: str, flt: PatronFilter,
+    first: int, after: tuple[str, int] | None,
+) -> tuple[list[Patron], bool]:
+    """One page of an institution's patrons in name order (keyset); empty when not allowed."""
+    require_authenticated(actor)
+    institution = await network.institution_by_code(session, institution_code)
+    if institution is None or not can_read_patrons(actor, institution.id):  # type: ignore[arg-type]
+        return [], False
+    clauses = await _filtered_query(session, institution.id, flt)  # type: ignore[arg-type]
+    if clauses is None:
+        return [], False
+    query = select(Patron).where(*clauses)
+    if after is not None:
+        sort_key, last_id = after
+        query = query.where(
+            or_(Patron.sort_key > sort_key, (Patron.sort_key == sort_key) & (Patron.id > last_id))
+        )
+    query = query.order_by(Patron.sort_key, Patron.id).limit(first + 1)
+    rows = list((await session.execute(query)).scalars())
+    return rows[:first], len(rows) > first
+
+
+async def count_patrons(
+    *, session: AsyncSession, actor: Actor, institution_code: str, flt: PatronFilter
+) -> int:
+    """How many patrons a search matches (0 when not allowed)."""
+    require_authenticated(actor)
+    institution = await network.institution_by_code(session, institution_code)
+    if institution is None or not can_read_patrons(actor, institution.id):  # type: ignore[arg-type]
+        return 0
+    clauses = await _filtered_query(session, institution.id, flt)  # type: ignore[arg-type]
+    if clauses is None:
+        return 0
+    return int(await session.scalar(select(func.count()).select_from(Patron).where(*clauses)) or 0)
+
+
+def is_expired(patron: Patron, today: date | None = None) -> bool:
+    today = today or date.today()
+    return patron.expiry_date is not None and patron.expiry_date < today
+

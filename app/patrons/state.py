@@ -1,0 +1,144 @@
+"""Loading a patron's full state (collections included) and turning it into audit snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.network.models import IdentifierType, Library, LibraryGroup, UserGroup
+from app.patrons.models import (
+    Patron,
+    PatronContactEmail,
+    PatronIdentifier,
+    PatronLibraryAccess,
+    PatronLibraryGroup,
+    PatronSystemGroup,
+)
+
+SCALAR_FIELDS = (
+    "home_library_id",
+    "user_group_id",
+    "username",
+    "given_name",
+    "middle_name",
+    "preferred_name",
+    "surname",
+    "primary_email",
+    "phone",
+    "enabled",
+    "is_staff",
+    "is_generic",
+    "public_search_for",
+    "until",
+    "expiry_date",
+    "purge_date",
+    "cohort",
+    "form_class",
+)
+
+
+@dataclass
+class PatronState:
+    """Everything of a patron that an edit can change, in comparable form."""
+
+    scalars: dict[str, Any] = field(default_factory=dict)
+    # identifier type code -> value
+    identifiers: dict[str, str] = field(default_factory=dict)
+    contact_emails: list[tuple[str, str | None]] = field(default_factory=list)
+    library_groups: set[int] = field(default_factory=set)
+    system_groups: set[str] = field(default_factory=set)
+    libraries: set[int] = field(default_factory=set)
+    has_password: bool = False
+
+    def snapshot(self, names: dict[str, dict[int, str]]) -> dict[str, Any]:
+        """A JSON-able view for the audit trail (ids turned into codes and names)."""
+        out: dict[str, Any] = {}
+        for key, value in self.scalars.items():
+            if key == "home_library_id":
+                out["homeLibrary"] = names["library"].get(value) if value else None
+            elif key == "user_group_id":
+                out["userGroup"] = names["user_group"].get(value) if value else None
+            elif key == "public_search_for":
+                out["isPublicSearch"] = value is not None
+            else:
+                out[_camel(key)] = value.isoformat() if hasattr(value, "isoformat") else value
+        for code, value in self.identifiers.items():
+            out[f"identifier:{code}"] = value
+        out["contactEmails"] = [
+            {"address": address, "label": label} for address, label in self.contact_emails
+        ]
+        out["libraryGroups"] = sorted(names["library_group"].get(i, str(i)) for i in self.library_groups)
+        out["systemGroups"] = sorted(self.system_groups)
+        out["libraries"] = sorted(names["library"].get(i, str(i)) for i in self.libraries)
+        out["password"] = "(set)" if self.has_password else None
+        return out
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+async def load_state(session: AsyncSession, patron: Patron) -> PatronState:
+    """The current state of a stored patron."""
+    assert patron.id is not None
+    state = PatronState(
+        scalars={name: getattr(patron, name) for name in SCALAR_FIELDS},
+        has_password=patron.password_hash is not None,
+    )
+    rows = await session.execute(
+        select(IdentifierType.code, PatronIdentifier.value)
+        .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
+        .where(PatronIdentifier.patron_id == patron.id)
+    )
+    state.identifiers = {code: value for code, value in rows.all()}
+    contacts = await session.execute(
+        select(PatronContactEmail.address, PatronContactEmail.label)
+        .where(PatronContactEmail.patron_id == patron.id)
+        .order_by(PatronContactEmail.position, PatronContactEmail.id)
+    )
+    state.contact_emails = [(address, label) for address, label in contacts.all()]
+    state.library_groups = set(
+        (
+            await session.execute(
+                select(PatronLibraryGroup.library_group_id).where(
+                    PatronLibraryGroup.patron_id == patron.id
+                )
+            )
+        ).scalars()
+    )
+    state.system_groups = set(
+        (
+            await session.execute(
+                select(PatronSystemGroup.system_group).where(PatronSystemGroup.patron_id == patron.id)
+            )
+        ).scalars()
+    )
+    state.libraries = set(
+        (
+            await session.execute(
+                select(PatronLibraryAccess.library_id).where(PatronLibraryAccess.patron_id == patron.id)
+            )
+        ).scalars()
+    )
+    return state
+
+
+async def name_maps(session: AsyncSession, institution_id: int) -> dict[str, dict[int, str]]:
+    """Codes and names of an institution's libraries and groups, for readable audit entries."""
+
+    libraries = await session.execute(select(Library.id, Library.code))
+    groups = await session.execute(
+        select(UserGroup.id, UserGroup.code).where(UserGroup.institution_id == institution_id)
+    )
+    library_groups = await session.execute(
+        select(LibraryGroup.id, LibraryGroup.name).where(LibraryGroup.institution_id == institution_id)
+    )
+    return {
+        "library": dict(libraries.tuples().all()),
+        "user_group": dict(groups.tuples().all()),
+        "library_group": dict(library_groups.tuples().all()),
+    }

@@ -1,0 +1,91 @@
+"""Service configuration: the only place that reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./netzone.db"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URL forms operators write and return the async driver form."""
+    url = url.strip()
+    if url.startswith("postgres://"):
+        return "postgresql+asyncpg://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("postgresql+psycopg2://") or url.startswith("postgresql+psycopg://"):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service, read from NETZONE_* variables (and DATABASE_URL)."""
+
+    model_config = SettingsConfigDict(env_prefix="NETZONE_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default=DEFAULT_SQLITE_URL, validation_alias="DATABASE_URL"
+    )
+    network_name: str = "Library Network"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    graphiql: bool = True
+
+    # Sessions and passwords
+    token_ttl_minutes: int = 8 * 60
+    password_min_length: int = 8
+    lockout_threshold: int = 10
+    lockout_minutes: int = 15
+    address_failures_per_minute: int = 50
+    argon2_time_cost: int = 3
+    argon2_memory_cost_kib: int = 65536
+    argon2_parallelism: int = 4
+
+    # Request limits
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_cost: int = 50000
+    max_batch: int = 10
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_page_size: int = 100
+    max_node_ids: int = 100
+    cache_size: int = 1000
+
+    # Patron photos
+    photo_max_bytes: int = 2 * 1024 * 1024
+    photo_max_pixels: int = 4096 * 4096
+
+    # Logging
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _normalize(self) -> Settings:
+        self.database_url = normalize_database_url(self.database_url)
+        if self.environment == "production":
+            if self.database_url.startswith("sqlite"):
+                raise ValueError(
+                    "NETZONE_ENVIRONMENT=production needs DATABASE_URL to point at PostgreSQL"
+                )
+            if self.argon2_time_cost < 2 or self.argon2_memory_cost_kib < 19456:
+                raise ValueError("argon2 parameters below the OWASP minimum are refused in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()
