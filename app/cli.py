@@ -1,0 +1,162 @@
+"""The `netzone` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from app import migrate
+from app.settings import Settings, get_settings
+
+cli = typer.Typer(help="netzone: the network-zone API of a library consortium.", no_args_is_help=True)
+console = Console()
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+async def _seed(settings: Settings, patrons: int) -> list[object]:
+    from app.db import Database, create_engine
+    from app.demo.seed import seed_demo
+
+    db = Database(create_engine(settings))
+    try:
+        async with db.session() as session:
+            return list(await seed_demo(session, settings, patrons_per_institution=patrons))
+    finally:
+        await db.engine.dispose()
+
+
+def _print_logins(logins: list[object]) -> None:
+    from app.demo.seed import DEMO_PASSWORD
+
+    table = Table(title=f"Demo logins (password: {DEMO_PASSWORD})")
+    table.add_column("username")
+    table.add_column("institution")
+    table.add_column("roles")
+    table.add_column("may log in at")
+    for login in logins:
+        table.add_row(
+            login.username,  # type: ignore[attr-defined]
+            login.institution,  # type: ignore[attr-defined]
+            ", ".join(login.groups),  # type: ignore[attr-defined]
+            ", ".join(login.libraries),  # type: ignore[attr-defined]
+        )
+    console.print(table)
+
+
+@cli.command()
+def serve(
+    demo: bool = typer.Option(False, "--demo", help="Seed the demo network first (idempotent)."),
+    host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
+    port: int | None = typer.Option(None, help="Port to listen on (default 8000)."),
+    demo_patrons: int = typer.Option(750, help="Generated patrons per demo institution."),
+) -> None:
+    """Migrate the database, optionally seed the demo, and serve the API."""
+    settings = _settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    console.print(f"Database: {_safe_url(settings.database_url)}")
+    migrate.upgrade(settings.database_url)
+    if demo:
+        logins = asyncio.run(_seed(settings, demo_patrons))
+        _print_logins(logins)
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=1,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@cli.command(name="migrate")
+def migrate_command() -> None:
+    """Bring the database schema up to date."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    console.print(f"Database {_safe_url(settings.database_url)} is up to date.")
+
+
+@cli.command()
+def demo(patrons: int = typer.Option(750, help="Generated patrons per institution.")) -> None:
+    """Migrate and seed the demo network without serving."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    _print_logins(asyncio.run(_seed(settings, patrons)))
+
+
+@cli.command(name="export-schema")
+def export_schema(
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+) -> None:
+    """Print the GraphQL SDL (as committed in schema/schema.graphql)."""
+    from app.graphql.schema import export_sdl
+
+    sdl = export_sdl(Settings())
+    if output is None:
+        typer.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl, encoding="utf-8")
+        console.print(f"Wrote {output}")
+
+
+@cli.command(name="create-api-client")
+def create_api_client(
+    institution: str = typer.Option(..., help="Institution code, e.g. EASTERN."),
+    name: str = typer.Option(..., help="A name you will recognise, e.g. 'Discovery layer'."),
+    scope: list[str] = typer.Option(
+        [], "--scope", help="patron_read, linking, patron_auth, email or attribute:<CODE>; repeat."
+    ),
+    library: str | None = typer.Option(None, help="Library the client acts for."),
+) -> None:
+    """Create an API client; its secret is printed once."""
+    from app.auth import service
+    from app.auth.policy import system_actor
+    from app.db import Database, create_engine
+    from app.errors import DomainError
+
+    settings = _settings()
+
+    async def run() -> service.CreatedApiClient:
+        db = Database(create_engine(settings))
+        try:
+            async with db.session() as session:
+                return await service.create_api_client(
+                    session=session, actor=system_actor("cli"), institution_code=institution,
+                    name=name, scopes=scope, library_code=library,
+                )
+        finally:
+            await db.engine.dispose()
+
+    try:
+        created = asyncio.run(run())
+    except DomainError as error:
+        for e in error.errors:
+            console.print(f"[red]{e.code.value}[/red]: {e.message}")
+        raise typer.Exit(code=1) from None
+    console.print(f"Created API client {created.client.name!r} of {institution.upper()} "
+                  f"with scopes {', '.join(created.client.scopes) or '(none)'}.")
+    console.print("Secret (shown once; send it as 'Authorization: Bearer <secret>'):")
+    typer.echo(created.secret)
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def main() -> None:
+    cli()

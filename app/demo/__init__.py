@@ -1,0 +1,1 @@
+"""The demo network (`netzone serve --demo`)."""

@@ -1,0 +1,35 @@
+"""Plausible names for generated demo patrons."""
+
+GIVEN_NAMES = (
+    "Ava Liam Noah Mia Emma Oliver Sophia Elijah Isabella Lucas Amelia Mason Harper Ethan Evelyn "
+    "James Abigail Benjamin Emily Henry Ella Jacob Scarlett Michael Grace Daniel Chloe Logan Nora "
+    "Jackson Lily Sebastian Zoey Aiden Hannah Matthew Layla Samuel Riley David Aria Joseph Ellie "
+    "Carter Stella Owen Aurora Wyatt Lucy John Violet Jack Savannah Luke Audrey Jayden Brooklyn "
+    "Dylan Bella Grayson Claire Levi Skylar Isaac Paisley Gabriel Anna Julian Caroline Anthony "
+    "Nova Lincoln Genesis Jaxon Emilia Asher Kennedy Christopher Maya Joshua Willow Andrew Naomi "
+    "Theodore Elena Caleb Sarah Ryan Ariana Nathan Allison Thomas Gabriella Leo Alice Isaiah Madelyn "
+    "Charles Cora Josiah Ruby Hudson Eva Christian Serenity Hunter Autumn Connor Adeline Eli Hailey "
+    "Ezra Gianna Aaron Valentina Landon Isla Adrian Eliana Jonathan Quinn Nolan Nevaeh Jeremiah Ivy "
+    "Priya Arjun Mei Wei Yuki Hiroshi Fatima Omar Aisha Yusuf Sofia Mateo Camila Diego Lucia Javier "
+    "Amara Kwame Zainab Chinedu Ingrid Lars Astrid Sven Siobhan Declan Niamh Ciaran"
+).split()
+
+SURNAMES = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
+    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
+    "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
+    "Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Gomez Phillips "
+    "Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart Morris Morales Murphy Cook Rogers "
+    "Gutierrez Ortiz Morgan Cooper Peterson Bailey Reed Kelly Howard Ramos Kim Cox Ward Richardson "
+    "Watson Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes Price Alvarez Castillo "
+    "Sanders Patel Myers Long Ross Foster Jimenez Powell Jenkins Perry Russell Sullivan Bell "
+    "Coleman Butler Henderson Barnes Gonzales Fisher Vasquez Simmons Romero Jordan Patterson "
+    "Alexander Hamilton Graham Reynolds Griffin Wallace Moreno West Cole Hayes Bryant Herrera "
+    "Gibson Ellis Tran Medina Aguilar Stevens Murray Ford Castro Marshall Owens Harrison Fernandez "
+    "McDonald Woods Washington Kennedy Wells Vargas Henry Chen Freeman Webb Tucker Guzman Burns "
+    "Crawford Olson Simpson Porter Hunter Gordon Mendez Silva Shaw Snyder Mason Dixon Munoz Hunt "
+    "Hicks Holmes Palmer Wagner Black Robertson Boyd Rose Stone Salazar Fox Warren Mills Meyer Rice "
+    "Schmidt Garza Daniels Ferguson Nichols Stephens Soto Weaver Ryan Gardner Payne Grant Dunn "
+    "Okafor Adeyemi Mensah Nakamura Tanaka Sato Yamamoto Kowalski Nowak Novak Horvat Lindqvist "
+    "Johansson Eriksson Larsen Hansen O'Brien O'Connor Byrne Gallagher"
+).split()

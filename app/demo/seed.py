@@ -1,0 +1,320 @@
+"""Seeds the demo network; every step checks what exists first, so it can run again."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.policy import system_actor
+from app.db import utcnow
+from app.demo.names import GIVEN_NAMES, SURNAMES
+from app.network import service as network
+from app.network.models import IdentifierType, Institution, Library, LibraryGroup, UserGroup
+from app.patrons import service as patrons
+from app.patrons.models import Patron, PatronIdentifier, PatronSystemGroup
+from app.settings import Settings
+
+DEMO_PASSWORD = "netzone-demo"
+
+
+@dataclass(frozen=True)
+class DemoInstitution:
+    code: str
+    name: str
+    libraries: list[tuple[str, str]]
+    user_groups: list[tuple[str, str, int]]
+    library_groups: list[tuple[str, str]] = field(default_factory=list)
+    barcode_prefix: str = "2"
+    # (user group code, weight) for generated patrons
+    patron_mix: list[tuple[str, int]] = field(default_factory=list)
+    univ_ids: bool = False
+    school: bool = False
+
+
+INSTITUTIONS = [
+    DemoInstitution(
+        code="NEKLS",
+        name="Northeast Kansas Library System",
+        libraries=[
+            ("LANSING", "Lansing Community Library"),
+            ("BASEHOR", "Basehor Community Library"),
+            ("TONGANOXIE", "Tonganoxie Public Library"),
+        ],
+        user_groups=[
+            ("ADULT", "Adult", 21),
+            ("JUVENILE", "Juvenile", 21),
+            ("STAFF", "Library staff", 28),
+            ("ILL", "Interlibrary loan", 42),
+            ("STATISTIC", "Statistical", 1),
+        ],
+        barcode_prefix="2100",
+        patron_mix=[("ADULT", 70), ("JUVENILE", 25), ("ILL", 3), ("STATISTIC", 2)],
+    ),
+    DemoInstitution(
+        code="EASTERN",
+        name="Eastern State University",
+        libraries=[("EASTERN-MAIN", "Eastern Main Library"), ("EASTERN-LAW", "Eastern Law Library")],
+        user_groups=[
+            ("UNDERGRAD", "Undergraduate", 28),
+            ("GRAD", "Graduate student", 56),
+            ("FACULTY", "Faculty", 120),
+            ("VISITOR", "Visitor", 14),
+            ("WALKIN", "Walk-in (linked)", 14),
+        ],
+        barcode_prefix="2200",
+        patron_mix=[("UNDERGRAD", 60), ("GRAD", 20), ("FACULTY", 12), ("VISITOR", 8)],
+        univ_ids=True,
+    ),
+    DemoInstitution(
+        code="WESTERN",
+        name="Western University",
+        libraries=[("WESTERN-MAIN", "Western Main Library")],
+        user_groups=[
+            ("STUDENT", "Student", 28),
+            ("FACULTY", "Faculty", 120),
+            ("COMMUNITY", "Community borrower", 21),
+            ("WALKIN", "Walk-in (linked)", 14),
+        ],
+        barcode_prefix="2300",
+        patron_mix=[("STUDENT", 70), ("FACULTY", 15), ("COMMUNITY", 15)],
+        univ_ids=True,
+    ),
+    DemoInstitution(
+        code="NORTHFIELD",
+        name="Northfield School",
+        libraries=[("NORTHFIELD-MAIN", "Northfield School Library")],
+        user_groups=[("STUDENT", "Student", 14), ("STAFF", "Staff", 28)],
+        library_groups=[("Teachers", "Teaching staff who may borrow class sets")],
+        barcode_prefix="2400",
+        patron_mix=[("STUDENT", 90), ("STAFF", 10)],
+        school=True,
+    ),
+]
+
+IDENTIFIER_TYPES = [
+    ("UNIV_ID", "University ID", False),
+    ("CONSORTIAL_ID", "Consortial ID", True),
+]
+
+BLOCK_TYPES = [
+    ("FINES", "Fines over the limit", True),
+    ("LOST", "Library card reported lost", False),
+    ("CONDUCT", "Conduct: see the circulation manager", False),
+]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    institution: str
+    home_library: str
+    groups: list[str]
+    libraries: list[str]
+    given_name: str
+    surname: str
+    user_group: str | None
+
+
+LOGINS = [
+    DemoLogin("lansing.librarian", "NEKLS", "LANSING", ["LIBRARIAN"], ["LANSING"], "Laura", "Lansing", "STAFF"),
+    DemoLogin("basehor.librarian", "NEKLS", "BASEHOR", ["LIBRARIAN"], ["BASEHOR"], "Ben", "Basehor", "STAFF"),
+    DemoLogin(
+        "nekls.admin", "NEKLS", "LANSING", ["SYSTEM_ADMIN"], ["LANSING", "BASEHOR", "TONGANOXIE"],
+        "Nadia", "Admin", "STAFF",
+    ),
+    DemoLogin("eastern.admin", "EASTERN", "EASTERN-MAIN", ["SYSTEM_ADMIN"], ["EASTERN-MAIN"], "Ed", "Eastman", None),
+    DemoLogin("eastern.circ", "EASTERN", "EASTERN-MAIN", ["CIRCULATION"], ["EASTERN-MAIN"], "Erin", "Circ", None),
+    DemoLogin(
+        "western.librarian", "WESTERN", "WESTERN-MAIN", ["LIBRARIAN"], ["WESTERN-MAIN"], "Wendy", "Westfall", None
+    ),
+    DemoLogin("western.admin", "WESTERN", "WESTERN-MAIN", ["SYSTEM_ADMIN"], ["WESTERN-MAIN"], "Walt", "Admin", None),
+    DemoLogin(
+        "northfield.admin", "NORTHFIELD", "NORTHFIELD-MAIN", ["SYSTEM_ADMIN"], ["NORTHFIELD-MAIN"],
+        "Nora", "Fields", "STAFF",
+    ),
+    DemoLogin("network.admin", "NEKLS", "LANSING", ["NETWORK_ADMIN"], ["LANSING"], "Nick", "Network", None),
+]
+
+
+async def seed_demo(
+    session: AsyncSession, settings: Settings, *, patrons_per_institution: int = 750
+) -> list[DemoLogin]:
+    """Create whatever part of the demo network is missing; returns the staff logins."""
+    actor = system_actor("demo")
+    await network.ensure_network(session, "Kansas Library Network (demo)")
+    await session.commit()
+    for code, name, unique in IDENTIFIER_TYPES:
+        if await network.identifier_type_by_code(session, code) is None:
+            await network.create_identifier_type(
+                session=session, actor=actor, code=code, name=name, network_unique=unique
+            )
+    for spec in INSTITUTIONS:
+        await _seed_institution(session, spec)
+    for login in LOGINS:
+        await _seed_login(session, settings, login)
+    for spec in INSTITUTIONS:
+        await _seed_patrons(session, spec, patrons_per_institution)
+    return LOGINS
+
+
+async def _seed_institution(session: AsyncSession, spec: DemoInstitution) -> None:
+    actor = system_actor("demo")
+    if await network.institution_by_code(session, spec.code) is None:
+        await network.create_institution(session=session, actor=actor, code=spec.code, name=spec.name)
+    institution = await network.institution_by_code(session, spec.code)
+    assert institution is not None and institution.id is not None
+    for code, name in spec.libraries:
+        if await network.library_by_code(session, code) is None:
+            await network.create_library(
+                session=session, actor=actor, institution_code=spec.code, code=code, name=name
+            )
+    for code, name, days in spec.user_groups:
+        if await network.user_group_by_code(session, institution.id, code) is None:
+            await network.create_user_group(
+                session=session, actor=actor, institution_code=spec.code, code=code, name=name,
+                loan_period_days=days,
+            )
+    for name, description in spec.library_groups:
+        exists = await session.scalar(
+            select(LibraryGroup.id).where(
+                LibraryGroup.institution_id == institution.id, LibraryGroup.name == name
+            )
+        )
+        if exists is None:
+            await network.create_library_group(
+                session=session, actor=actor, institution_code=spec.code, name=name, description=description
+            )
+    for code, description, is_network in BLOCK_TYPES:
+        if await network.block_type_by_code(session, institution.id, code) is None:
+            await network.create_block_type(
+                session=session, actor=actor, institution_code=spec.code, code=code,
+                description=description, network=is_network,
+            )
+
+
+async def _seed_login(session: AsyncSession, settings: Settings, login: DemoLogin) -> None:
+    institution = await network.institution_by_code(session, login.institution)
+    assert institution is not None
+    exists = await session.scalar(
+        select(Patron.id).where(
+            Patron.institution_id == institution.id, Patron.username_key == login.username
+        )
+    )
+    if exists is not None:
+        return
+    fields: dict[str, object] = {
+        "home_library": login.home_library,
+        "surname": login.surname,
+        "given_name": login.given_name,
+        "username": login.username,
+        "password": DEMO_PASSWORD,
+        "is_staff": True,
+        "system_groups": ["LIBRARY_USERS", *login.groups],
+        "libraries": login.libraries,
+        "primary_email": f"{login.username}@staff.example.org",
+    }
+    if login.user_group:
+        fields["user_group"] = login.user_group
+    await patrons.create_patron(
+        session=session, settings=settings, actor=system_actor("demo"),
+        institution_code=login.institution, fields=fields,
+    )
+
+
+async def _seed_patrons(session: AsyncSession, spec: DemoInstitution, count: int) -> None:
+    """Generated patrons, inserted in bulk; valid by the registry's rules."""
+    institution = (
+        await session.execute(select(Institution).where(Institution.code == spec.code))
+    ).scalar_one()
+    existing = await session.scalar(
+        select(func.count()).select_from(Patron).where(
+            Patron.institution_id == institution.id, Patron.is_staff.is_(False)
+        )
+    )
+    if existing:
+        return
+    rng = random.Random(f"netzone-demo-{spec.code}")
+    libraries = list(
+        (await session.execute(select(Library).where(Library.institution_id == institution.id))).scalars()
+    )
+    groups = {
+        g.code: g
+        for g in (
+            await session.execute(select(UserGroup).where(UserGroup.institution_id == institution.id))
+        ).scalars()
+    }
+    types = {t.code: t for t in (await session.execute(select(IdentifierType))).scalars()}
+    today = date.today()
+    now = utcnow()
+    group_codes = [code for code, _ in spec.patron_mix]
+    weights = [weight for _, weight in spec.patron_mix]
+    rows: list[dict[str, object]] = []
+    for n in range(count):
+        given = rng.choice(GIVEN_NAMES)
+        surname = rng.choice(SURNAMES)
+        group = groups[rng.choices(group_codes, weights)[0]]
+        library = rng.choice(libraries)
+        is_staff = group.code in ("STAFF", "FACULTY")
+        cohort = form_class = None
+        if spec.school and not is_staff:
+            year = rng.randint(7, 12)
+            cohort = str(today.year + (13 - year))
+            form_class = f"{year}{rng.choice('ABC')}"
+        expiry = today + timedelta(days=rng.randint(-60, 3 * 365))
+        rows.append(
+            {
+                "institution_id": institution.id,
+                "home_library_id": library.id,
+                "user_group_id": group.id,
+                "account_type": "HOME",
+                "given_name": given,
+                "surname": surname,
+                "given_key": given.lower(),
+                "surname_key": surname.lower(),
+                "sort_key": f"{surname.lower()} {given.lower()}",
+                "primary_email": f"{given.lower()}.{surname.lower().replace(chr(39), '')}{n}@example.org",
+                "enabled": rng.random() > 0.02,
+                "is_staff": is_staff,
+                "is_generic": False,
+                "expiry_date": expiry,
+                "cohort": cohort,
+                "form_class": form_class,
+                "version": 1,
+                "failed_logins": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    for start in range(0, len(rows), 500):
+        chunk = rows[start : start + 500]
+        ids = list(
+            (await session.execute(insert(Patron).returning(Patron.id, sort_by_parameter_order=True), chunk)).scalars()
+        )
+        identifiers: list[dict[str, object]] = []
+        groups_rows: list[dict[str, object]] = []
+        for offset, patron_id in enumerate(ids):
+            n = start + offset
+            values = [("BARCODE", f"{spec.barcode_prefix}{n:06d}")]
+            if spec.univ_ids or spec.school:
+                values.append(("ADMIN_SYSTEM_ID", f"{spec.code[:2]}{100000 + n}"))
+            if spec.univ_ids:
+                values.append(("UNIV_ID", f"{spec.code[0]}{n:07d}"))
+            for type_code, value in values:
+                identifiers.append(
+                    {
+                        "patron_id": patron_id,
+                        "institution_id": institution.id,
+                        "identifier_type_id": types[type_code].id,
+                        "value": value,
+                        "value_key": value.lower(),
+                        "network_key": value.lower() if types[type_code].network_unique else None,
+                    }
+                )
+            groups_rows.append({"patron_id": patron_id, "system_group": "LIBRARY_USERS"})
+        await session.execute(insert(PatronIdentifier), identifiers)
+        await session.execute(insert(PatronSystemGroup), groups_rows)
+    await session.commit()

@@ -1,0 +1,47 @@
+"""Imports every table so the metadata is complete (for Alembic and tests)."""
+
+from app.audit.models import AuditEntry
+from app.auth.models import ApiClient, AuthToken, LoginFailure
+from app.db import metadata
+from app.network.models import (
+    BlockType,
+    IdentifierType,
+    Institution,
+    Library,
+    LibraryGroup,
+    Network,
+    UserGroup,
+)
+from app.patrons.models import (
+    Patron,
+    PatronBlock,
+    PatronContactEmail,
+    PatronIdentifier,
+    PatronLibraryAccess,
+    PatronLibraryGroup,
+    PatronPhoto,
+    PatronSystemGroup,
+)
+
+__all__ = [
+    "ApiClient",
+    "AuditEntry",
+    "AuthToken",
+    "BlockType",
+    "IdentifierType",
+    "Institution",
+    "Library",
+    "LibraryGroup",
+    "LoginFailure",
+    "Network",
+    "Patron",
+    "PatronBlock",
+    "PatronContactEmail",
+    "PatronIdentifier",
+    "PatronLibraryAccess",
+    "PatronLibraryGroup",
+    "PatronPhoto",
+    "PatronSystemGroup",
+    "UserGroup",
+    "metadata",
+]
