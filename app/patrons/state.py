@@ -138,7 +138,7 @@ async def name_maps(session: AsyncSession, institution_id: int) -> dict[str, dic
         select(LibraryGroup.id, LibraryGroup.name).where(LibraryGroup.institution_id == institution_id)
     )
     return {
-        "library": dict(libraries.tuples().all()),
-        "user_group": dict(groups.tuples().all()),
-        "library_group": dict(library_groups.tuples().all()),
+        "library": {i: c for i, c in libraries.all()},
+        "user_group": {i: c for i, c in groups.all()},
+        "library_group": {i: n for i, n in library_groups.all()},
     }
