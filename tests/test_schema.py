@@ -43,14 +43,15 @@ def test_contract_differences_are_exactly_the_pending_list() -> None:
 async def _fresh_database(settings: Settings, tmp_path: Path) -> str:
     if settings.is_sqlite:
         return f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-    base = settings.database_url.rsplit("/", 1)[0]
+    base, name = settings.database_url.rsplit("/", 1)
+    check_db = f"{name.split('?')[0]}_migration_check"
     admin = create_engine(Settings(DATABASE_URL=f"{base}/postgres"))  # type: ignore[call-arg]
     async with admin.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text("DROP DATABASE IF EXISTS netzone_migration_check"))
-        await conn.execute(text("CREATE DATABASE netzone_migration_check"))
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{check_db}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{check_db}"'))
     await admin.dispose()
-    return f"{base}/netzone_migration_check"
+    return f"{base}/{check_db}"
 
 
 async def test_migrations_build_the_schema_from_empty_without_drift(
