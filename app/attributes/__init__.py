@@ -1,0 +1,1 @@
+"""Branch-limited patron attributes: types, values, enforcement, rules and reports."""

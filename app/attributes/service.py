@@ -1,0 +1,588 @@
+"""Attribute types, who may see them, and how patron values change.
+
+A session is *authorized* for a type when its library is in the type's library
+limits (any library of the institution when there are none); an API client
+needs a scope `attribute:<CODE>` for a limited type.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, not_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.attributes.models import (
+    AttributeAuthorisedValue,
+    AttributeType,
+    AttributeTypeExcludedGroup,
+    AttributeTypeLibraryLimit,
+    AttributeTypeRuleLibrary,
+    PatronAttribute,
+)
+from app.audit import service as audit
+from app.auth.policy import (
+    Actor,
+    can_administer_institution,
+    can_manage_patrons,
+    can_read_patrons,
+    require,
+    require_authenticated,
+)
+from app.auth.roles import Scope
+from app.errors import DomainError, ErrorCode, FieldError
+from app.network import service as network
+from app.network.models import Library
+from app.patrons.models import Patron
+
+FREE_TEXT_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    """An attribute type with everything that decides access and rules."""
+
+    row: AttributeType
+    authorised: tuple[AttributeAuthorisedValue, ...]
+    limits: frozenset[int]
+    limit_codes: tuple[str, ...]
+    rule_scope: frozenset[int]
+    excluded_groups: frozenset[int]
+
+    @property
+    def id(self) -> int:
+        assert self.row.id is not None
+        return self.row.id
+
+    @property
+    def code(self) -> str:
+        return self.row.code
+
+    @property
+    def has_rule(self) -> bool:
+        return bool(self.rule_scope) and bool(self.row.rule_in_scope_value) and bool(
+            self.row.rule_out_of_scope_value
+        )
+
+    def rule_value(self, home_library_id: int) -> str:
+        value = self.row.rule_in_scope_value if home_library_id in self.rule_scope else self.row.rule_out_of_scope_value
+        assert value is not None
+        return value
+
+    def forbidden_message(self) -> str:
+        where = ", ".join(self.limit_codes)
+        return f"{self.row.label} can only be changed by staff logged in at {where}."
+
+
+def is_authorized(actor: Actor, info: TypeInfo) -> bool:
+    """May this session see and change values of the type (institution checks aside)?"""
+    if actor.kind == "system":
+        return True
+    if actor.institution_id != info.row.institution_id:
+        return False
+    if actor.kind == "client":
+        if not info.limits:
+            return actor.has_scope(Scope.PATRON_READ) or actor.has_scope(f"attribute:{info.code}")
+        return actor.has_scope(f"attribute:{info.code}")
+    if not info.limits:
+        return True
+    return actor.library_id in info.limits
+
+
+async def load_types(session: AsyncSession, institution_ids: list[int]) -> dict[int, TypeInfo]:
+    """Every attribute type of these institutions, by type id."""
+    if not institution_ids:
+        return {}
+    rows = list(
+        (
+            await session.execute(
+                select(AttributeType)
+                .where(AttributeType.institution_id.in_(institution_ids))
+                .order_by(AttributeType.code)
+            )
+        ).scalars()
+    )
+    ids = [r.id for r in rows]
+    authorised: dict[int, list[AttributeAuthorisedValue]] = defaultdict(list)
+    for value in (
+        await session.execute(
+            select(AttributeAuthorisedValue)
+            .where(AttributeAuthorisedValue.attribute_type_id.in_(ids))
+            .order_by(AttributeAuthorisedValue.position, AttributeAuthorisedValue.id)
+        )
+    ).scalars():
+        authorised[value.attribute_type_id].append(value)
+    limits: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for type_id, library_id, code in (
+        await session.execute(
+            select(AttributeTypeLibraryLimit.attribute_type_id, Library.id, Library.code)
+            .join(Library, Library.id == AttributeTypeLibraryLimit.library_id)
+            .where(AttributeTypeLibraryLimit.attribute_type_id.in_(ids))
+            .order_by(Library.code)
+        )
+    ).all():
+        limits[type_id].append((library_id, code))
+    scope: dict[int, set[int]] = defaultdict(set)
+    for type_id, library_id in (
+        await session.execute(
+            select(AttributeTypeRuleLibrary.attribute_type_id, AttributeTypeRuleLibrary.library_id).where(
+                AttributeTypeRuleLibrary.attribute_type_id.in_(ids)
+            )
+        )
+    ).all():
+        scope[type_id].add(library_id)
+    excluded: dict[int, set[int]] = defaultdict(set)
+    for type_id, group_id in (
+        await session.execute(
+            select(AttributeTypeExcludedGroup.attribute_type_id, AttributeTypeExcludedGroup.user_group_id).where(
+                AttributeTypeExcludedGroup.attribute_type_id.in_(ids)
+            )
+        )
+    ).all():
+        excluded[type_id].add(group_id)
+    return {
+        r.id: TypeInfo(  # type: ignore[misc]
+            row=r,
+            authorised=tuple(authorised[r.id]),  # type: ignore[index]
+            limits=frozenset(i for i, _ in limits[r.id]),  # type: ignore[index]
+            limit_codes=tuple(c for _, c in limits[r.id]),  # type: ignore[index]
+            rule_scope=frozenset(scope[r.id]),  # type: ignore[index]
+            excluded_groups=frozenset(excluded[r.id]),  # type: ignore[index]
+        )
+        for r in rows
+    }
+
+
+async def type_by_code(session: AsyncSession, institution_id: int, code: str) -> TypeInfo | None:
+    types = await load_types(session, [institution_id])
+    wanted = network.normalize_code(code)
+    return next((t for t in types.values() if t.code == wanted), None)
+
+
+async def patron_values(session: AsyncSession, patron_id: int) -> dict[int, list[str]]:
+    """Every stored value of a patron, by type id (hidden ones included)."""
+    values: dict[int, list[str]] = defaultdict(list)
+    for type_id, value in (
+        await session.execute(
+            select(PatronAttribute.attribute_type_id, PatronAttribute.value)
+            .where(PatronAttribute.patron_id == patron_id)
+            .order_by(PatronAttribute.id)
+        )
+    ).all():
+        values[type_id].append(value)
+    return dict(values)
+
+
+def visible_changes(
+    changes: dict[str, Any], actor: Actor, types_by_code: dict[str, TypeInfo]
+) -> dict[str, Any]:
+    """Audit changes without the attribute keys the reader may not see."""
+    out: dict[str, Any] = {}
+    for key, change in changes.items():
+        if key.startswith("attribute:"):
+            info = types_by_code.get(key.split(":", 1)[1])
+            if info is None or not is_authorized(actor, info):
+                continue
+        out[key] = change
+    return out
+
+
+@dataclass
+class AttributePlan:
+    """Values to write, by type id (only the types that change)."""
+
+    changes: dict[int, list[str]]
+    types: dict[int, TypeInfo]
+
+
+async def plan_changes(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_id: int,
+    patron_id: int | None,
+    current: dict[int, list[str]],
+    requested: list[tuple[str, list[str]]] | None,
+    old_home_library_id: int | None,
+    new_home_library_id: int,
+    errors: list[FieldError],
+) -> AttributePlan:
+    """Validate requested values, apply the home-library rules, check mandatory types."""
+    types = await load_types(session, [institution_id])
+    by_code = {t.code: t for t in types.values()}
+    changes: dict[int, list[str]] = {}
+    explicit: set[int] = set()
+    for index, (code, values) in enumerate(requested or []):
+        path = ["input", "attributes", str(index)]
+        info = by_code.get(network.normalize_code(code))
+        if info is None or (info.limits and not is_authorized(actor, info) and actor.kind == "client"):
+            errors.append(FieldError(ErrorCode.INVALID_INPUT, f"There is no attribute type {code!r}.", [*path, "type"]))
+            continue
+        if not is_authorized(actor, info):
+            errors.append(FieldError(ErrorCode.ATTRIBUTE_FORBIDDEN, info.forbidden_message(), path))
+            continue
+        if info.id in explicit:
+            errors.append(FieldError(ErrorCode.INVALID_INPUT, f"{info.row.label} is given twice.", [*path, "type"]))
+            continue
+        explicit.add(info.id)
+        cleaned = await _check_values(session, info, patron_id, values, path, errors)
+        if cleaned is not None:
+            changes[info.id] = cleaned
+    home_changed = old_home_library_id is None or old_home_library_id != new_home_library_id
+    if home_changed:
+        for info in types.values():
+            if info.id in explicit or not info.has_rule:
+                continue
+            if is_authorized(actor, info) or info.row.apply_rule_for_all_sessions:
+                changes[info.id] = [info.rule_value(new_home_library_id)]
+    for info in types.values():
+        if info.row.mandatory and is_authorized(actor, info):
+            final = changes.get(info.id, current.get(info.id, []))
+            if not final:
+                errors.append(
+                    FieldError(ErrorCode.MANDATORY_FIELD, f"{info.row.label} is required.", ["input", "attributes"])
+                )
+    # Only real changes are written.
+    changes = {k: v for k, v in changes.items() if sorted(v) != sorted(current.get(k, []))}
+    return AttributePlan(changes=changes, types=types)
+
+
+async def _check_values(
+    session: AsyncSession,
+    info: TypeInfo,
+    patron_id: int | None,
+    values: list[str],
+    path: list[str],
+    errors: list[FieldError],
+) -> list[str] | None:
+    cleaned = list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+    ok = True
+    if len(cleaned) > 1 and not info.row.repeatable:
+        errors.append(FieldError(ErrorCode.INVALID_INPUT, f"{info.row.label} takes one value.", [*path, "values"]))
+        ok = False
+    allowed = {v.code: v for v in info.authorised}
+    for position, value in enumerate(cleaned):
+        vpath = [*path, "values", str(position)]
+        if allowed and value not in allowed:
+            codes = ", ".join(allowed)
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, f"{value!r} is not a value of {info.row.label} (use {codes}).", vpath)
+            )
+            ok = False
+        elif len(value) > FREE_TEXT_LIMIT:
+            errors.append(FieldError(ErrorCode.INVALID_INPUT, f"At most {FREE_TEXT_LIMIT} characters.", vpath))
+            ok = False
+        elif info.row.unique:
+            taken = await session.scalar(
+                select(
+                    exists().where(
+                        PatronAttribute.attribute_type_id == info.id,
+                        PatronAttribute.unique_key == value.lower(),
+                        PatronAttribute.patron_id != (patron_id or -1),
+                    )
+                )
+            )
+            if taken:
+                errors.append(
+                    FieldError(ErrorCode.CONFLICT, f"Another patron already has {info.row.label} {value!r}.", vpath)
+                )
+                ok = False
+    return cleaned if ok else None
+
+
+async def write_changes(session: AsyncSession, patron_id: int, plan: AttributePlan) -> None:
+    for type_id, values in plan.changes.items():
+        await session.execute(
+            delete(PatronAttribute).where(
+                PatronAttribute.patron_id == patron_id, PatronAttribute.attribute_type_id == type_id
+            )
+        )
+        unique = plan.types[type_id].row.unique
+        for value in values:
+            session.add(
+                PatronAttribute(
+                    patron_id=patron_id,
+                    attribute_type_id=type_id,
+                    value=value,
+                    unique_key=value.lower() if unique else None,
+                )
+            )
+    await session.flush()
+
+
+def audit_snapshot(values: dict[int, list[str]], types: dict[int, TypeInfo]) -> dict[str, Any]:
+    """Attribute values for the audit trail, under attribute:<CODE> keys."""
+    return {
+        f"attribute:{types[type_id].code}": sorted(v)
+        for type_id, v in values.items()
+        if type_id in types and v
+    }
+
+
+# ---------------------------------------------------------------- type administration
+
+
+@dataclass(frozen=True)
+class AttributeTypeSpec:
+    institution: str
+    code: str
+    label: str
+    authorised_values: list[tuple[str, str]]
+    repeatable: bool = False
+    unique: bool = False
+    mandatory: bool = False
+    library_limits: list[str] | None = None
+    excluded_user_groups: list[str] | None = None
+    rule_libraries: list[str] | None = None
+    rule_in_scope_value: str | None = None
+    rule_out_of_scope_value: str | None = None
+    apply_rule_for_all_sessions: bool = False
+
+
+async def create_attribute_type(*, session: AsyncSession, actor: Actor, spec: AttributeTypeSpec) -> TypeInfo:
+    """Define an attribute type of an institution (SYSTEM_ADMIN)."""
+    require_authenticated(actor)
+    institution = await network.require_institution(session, spec.institution, ["input", "institution"])
+    assert institution.id is not None
+    require(
+        can_administer_institution(actor, institution.id),
+        actor,
+        f"Only a system administrator of {institution.code} may define attribute types.",
+    )
+    errors: list[FieldError] = []
+    code = network.normalize_code(spec.code)
+    if not code or len(code) > 40 or not all(c.isalnum() or c in "-_" for c in code):
+        errors.append(FieldError(ErrorCode.INVALID_INPUT, "Codes are 1 to 40 letters, digits, '-' or '_'.", ["input", "code"]))
+    elif await type_by_code(session, institution.id, code) is not None:
+        errors.append(FieldError(ErrorCode.CONFLICT, f"{institution.code} already has an attribute type {code}.", ["input", "code"]))
+    label = spec.label.strip()
+    if not label:
+        errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "A label is required.", ["input", "label"]))
+    value_codes: list[str] = []
+    for index, (value_code, value_label) in enumerate(spec.authorised_values):
+        value_code = value_code.strip()
+        if not value_code or value_code in value_codes:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, "Value codes must be present and distinct.",
+                           ["input", "authorisedValues", str(index), "code"])
+            )
+        value_codes.append(value_code)
+        if not value_label.strip():
+            errors.append(
+                FieldError(ErrorCode.MANDATORY_FIELD, "Give the value a label.",
+                           ["input", "authorisedValues", str(index), "label"])
+            )
+    limits = await _libraries(session, institution.id, spec.library_limits or [], "libraryLimits", errors)
+    scope = await _libraries(session, institution.id, spec.rule_libraries or [], "ruleLibraries", errors)
+    excluded: list[int] = []
+    for index, group_code in enumerate(spec.excluded_user_groups or []):
+        group = await network.user_group_by_code(session, institution.id, group_code)
+        if group is None:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, f"{group_code!r} is not a user group of {institution.code}.",
+                           ["input", "excludedUserGroups", str(index)])
+            )
+        else:
+            excluded.append(group.id)  # type: ignore[arg-type]
+    rule_parts = [bool(scope), bool(spec.rule_in_scope_value), bool(spec.rule_out_of_scope_value)]
+    if any(rule_parts) and not all(rule_parts):
+        errors.append(
+            FieldError(ErrorCode.INVALID_INPUT,
+                       "A home-library rule needs its libraries, the in-scope value and the out-of-scope value.",
+                       ["input", "rule"])
+        )
+    for name, value in (("inScopeValue", spec.rule_in_scope_value), ("outOfScopeValue", spec.rule_out_of_scope_value)):
+        if value and value_codes and value not in value_codes:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, f"{value!r} is not one of the authorised values.",
+                           ["input", "rule", name])
+            )
+    if errors:
+        raise DomainError(errors)
+    row = AttributeType(
+        institution_id=institution.id,
+        code=code,
+        label=label,
+        repeatable=spec.repeatable,
+        unique=spec.unique,
+        mandatory=spec.mandatory,
+        rule_in_scope_value=spec.rule_in_scope_value if scope else None,
+        rule_out_of_scope_value=spec.rule_out_of_scope_value if scope else None,
+        apply_rule_for_all_sessions=spec.apply_rule_for_all_sessions,
+    )
+    session.add(row)
+    await session.flush()
+    for position, (value_code, value_label) in enumerate(spec.authorised_values):
+        session.add(
+            AttributeAuthorisedValue(
+                attribute_type_id=row.id, code=value_code.strip(), label=value_label.strip(), position=position  # type: ignore[arg-type]
+            )
+        )
+    for library_id in limits:
+        session.add(AttributeTypeLibraryLimit(attribute_type_id=row.id, library_id=library_id))  # type: ignore[arg-type]
+    for library_id in scope:
+        session.add(AttributeTypeRuleLibrary(attribute_type_id=row.id, library_id=library_id))  # type: ignore[arg-type]
+    for group_id in excluded:
+        session.add(AttributeTypeExcludedGroup(attribute_type_id=row.id, user_group_id=group_id))  # type: ignore[arg-type]
+    await session.flush()
+    await audit.record(
+        session=session, actor=actor, action="create_attribute_type", entity_type="AttributeType",
+        entity_id=row.id, institution_id=institution.id,
+        changes={"code": {"before": None, "after": code}, "label": {"before": None, "after": label}},
+    )
+    await session.commit()
+    info = await type_by_code(session, institution.id, code)
+    assert info is not None
+    return info
+
+
+async def _libraries(
+    session: AsyncSession, institution_id: int, codes: list[str], field: str, errors: list[FieldError]
+) -> list[int]:
+    ids: list[int] = []
+    for index, code in enumerate(codes):
+        library = await network.library_by_code(session, code)
+        if library is None or library.institution_id != institution_id:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, f"{code!r} is not a library of this institution.",
+                           ["input", field, str(index)])
+            )
+        else:
+            ids.append(library.id)  # type: ignore[arg-type]
+    return ids
+
+
+async def visible_types(session: AsyncSession, actor: Actor) -> list[TypeInfo]:
+    """The attribute types of the actor's institution that its session may see."""
+    if actor.institution_id is None:
+        return []
+    types = await load_types(session, [actor.institution_id])
+    return [t for t in types.values() if is_authorized(actor, t)]
+
+
+# ---------------------------------------------------------------- reports and fixes
+
+
+def _discrepancy_clauses(info: TypeInfo, kind: str) -> list[Any]:
+    in_value = info.row.rule_in_scope_value
+    has_in_value = exists().where(
+        PatronAttribute.patron_id == Patron.id,
+        PatronAttribute.attribute_type_id == info.id,
+        PatronAttribute.value == in_value,
+    )
+    clauses: list[Any] = [Patron.institution_id == info.row.institution_id, Patron.account_type == "HOME"]
+    if kind == "MISSING_IN_SCOPE":
+        clauses += [Patron.home_library_id.in_(info.rule_scope), not_(has_in_value)]
+        if info.excluded_groups:
+            clauses.append(
+                or_(Patron.user_group_id.is_(None), Patron.user_group_id.not_in(info.excluded_groups))
+            )
+    else:
+        clauses += [Patron.home_library_id.not_in(info.rule_scope), has_in_value]
+    return clauses
+
+
+async def _report_type(session: AsyncSession, actor: Actor, type_code: str) -> TypeInfo | None:
+    require_authenticated(actor)
+    if actor.institution_id is None:
+        return None
+    info = await type_by_code(session, actor.institution_id, type_code)
+    if info is None or not info.has_rule or not is_authorized(actor, info):
+        return None
+    if not can_read_patrons(actor, info.row.institution_id):
+        return None
+    return info
+
+
+async def discrepancies(
+    *, session: AsyncSession, actor: Actor, type_code: str, kind: str, first: int, after_id: int | None
+) -> tuple[list[Patron], bool]:
+    """Patrons whose value disagrees with the type's rule, by id; empty for unauthorized sessions."""
+    info = await _report_type(session, actor, type_code)
+    if info is None:
+        return [], False
+    query = select(Patron).where(*_discrepancy_clauses(info, kind))
+    if after_id is not None:
+        query = query.where(Patron.id > after_id)
+    rows = list((await session.execute(query.order_by(Patron.id).limit(first + 1))).scalars())
+    return rows[:first], len(rows) > first
+
+
+async def count_discrepancies(*, session: AsyncSession, actor: Actor, type_code: str, kind: str) -> int:
+    info = await _report_type(session, actor, type_code)
+    if info is None:
+        return 0
+    return int(
+        await session.scalar(select(func.count()).select_from(Patron).where(*_discrepancy_clauses(info, kind))) or 0
+    )
+
+
+async def apply_rule(
+    *, session: AsyncSession, actor: Actor, type_code: str, patron_ids: list[int | None]
+) -> list[Patron]:
+    """Set the rule's value on each listed patron, all in one transaction; returns those changed."""
+    from app.patrons.service import bump_version
+
+    require_authenticated(actor)
+    info = await type_by_code(session, actor.institution_id or -1, type_code)
+    if info is None or not info.has_rule:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, f"There is no attribute type {type_code!r} with a home-library rule.",
+            ["input", "attributeType"],
+        )
+    if not is_authorized(actor, info):
+        raise DomainError.of(ErrorCode.ATTRIBUTE_FORBIDDEN, info.forbidden_message(), ["input", "attributeType"])
+    if not can_manage_patrons(actor, info.row.institution_id):
+        raise DomainError.of(ErrorCode.FORBIDDEN, "Only librarians may apply attribute rules.")
+    errors: list[FieldError] = []
+    patrons: list[Patron] = []
+    wanted = [pid for pid in patron_ids if pid is not None]
+    found = {
+        p.id: p
+        for p in (await session.execute(select(Patron).where(Patron.id.in_(wanted)))).scalars()
+        if p.institution_id == info.row.institution_id
+    }
+    for index, patron_id in enumerate(patron_ids):
+        patron = found.get(patron_id) if patron_id is not None else None
+        if patron is None:
+            errors.append(FieldError(ErrorCode.NOT_FOUND, "There is no such patron.", ["input", "patronIds", str(index)]))
+        else:
+            patrons.append(patron)
+    if errors:
+        raise DomainError(errors)
+    changed: list[Patron] = []
+    for patron in dict.fromkeys(patrons):
+        assert patron.id is not None
+        current = (await patron_values(session, patron.id)).get(info.id, [])
+        value = info.rule_value(patron.home_library_id)
+        if current == [value]:
+            continue
+        plan = AttributePlan(changes={info.id: [value]}, types={info.id: info})
+        await write_changes(session, patron.id, plan)
+        patron.version = await bump_version(session, patron.id)
+        await audit.record(
+            session=session, actor=actor, action="apply_attribute_rule", entity_type="Patron",
+            entity_id=patron.id, institution_id=patron.institution_id,
+            changes={f"attribute:{info.code}": {"before": sorted(current) or None, "after": [value]}},
+        )
+        changed.append(patron)
+    await session.commit()
+    for patron in changed:
+        await session.refresh(patron)
+    return changed
+
+
+async def filter_clause(
+    session: AsyncSession, actor: Actor, institution_id: int, type_code: str, value: str | None
+) -> Any | None:
+    """A WHERE clause for patrons having the attribute (value); None when the type is not visible."""
+    info = await type_by_code(session, institution_id, type_code)
+    if info is None or not is_authorized(actor, info):
+        return None
+    condition = [PatronAttribute.patron_id == Patron.id, PatronAttribute.attribute_type_id == info.id]
+    if value is not None:
+        condition.append(PatronAttribute.value == value)
+    return exists().where(and_(*condition))
+

@@ -1,0 +1,103 @@
+"""GraphQL types of branch-limited attributes."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from app.attributes.service import TypeInfo
+from app.graphql.context import Context
+from app.graphql.network.types import Library, UserGroup
+
+
+@strawberry.type(description="An allowed value of an attribute type.")
+class AuthorisedValue:
+    code: str = strawberry.field(description="Stored code, e.g. ALLOWED.")
+    label: str = strawberry.field(description="What staff see, e.g. 'Allowed (Lansing Community Library)'.")
+
+
+@strawberry.type(description="The home-library rule of an attribute type.")
+class AttributeRule:
+    info: strawberry.Private[TypeInfo]
+
+    @strawberry.field(description="Libraries in scope: their patrons get the in-scope value.")
+    async def libraries(self, info: Info[Context, None]) -> list[Library]:
+        rows = [await info.context.loaders.library_by_id.load(i) for i in sorted(self.info.rule_scope)]
+        return [Library.of(r) for r in rows]
+
+    @strawberry.field(description="Value for patrons whose home library is in scope.")
+    def in_scope_value(self) -> str:
+        return self.info.row.rule_in_scope_value or ""
+
+    @strawberry.field(description="Value for everyone else.")
+    def out_of_scope_value(self) -> str:
+        return self.info.row.rule_out_of_scope_value or ""
+
+    @strawberry.field(
+        description="The server applies the rule on every creation and home-library change, whoever makes it."
+    )
+    def apply_for_all_sessions(self) -> bool:
+        return self.info.row.apply_rule_for_all_sessions
+
+
+@strawberry.type(description="A kind of patron attribute of an institution.")
+class AttributeType:
+    info: strawberry.Private[TypeInfo]
+
+    @strawberry.field
+    def code(self) -> str:
+        return self.info.code
+
+    @strawberry.field
+    def label(self) -> str:
+        return self.info.row.label
+
+    @strawberry.field(description="Allowed values; empty means free text.")
+    def authorised_values(self) -> list[AuthorisedValue]:
+        return [AuthorisedValue(code=v.code, label=v.label) for v in self.info.authorised]
+
+    @strawberry.field
+    def repeatable(self) -> bool:
+        return self.info.row.repeatable
+
+    @strawberry.field(description="A value may belong to one patron only.")
+    def unique(self) -> bool:
+        return self.info.row.unique
+
+    @strawberry.field(description="Required (enforced for sessions allowed to see the type).")
+    def mandatory(self) -> bool:
+        return self.info.row.mandatory
+
+    @strawberry.field(description="Libraries whose sessions may see and change values; empty means all.")
+    async def library_limits(self, info: Info[Context, None]) -> list[Library]:
+        rows = [await info.context.loaders.library_by_id.load(i) for i in sorted(self.info.limits)]
+        return [Library.of(r) for r in rows]
+
+    @strawberry.field(description="User groups the discrepancy reports leave out.")
+    async def excluded_user_groups(self, info: Info[Context, None]) -> list[UserGroup]:
+        rows = [await info.context.loaders.user_group_by_id.load(i) for i in sorted(self.info.excluded_groups)]
+        return [UserGroup.of(r) for r in rows]
+
+    @strawberry.field(description="The home-library rule, if the type has one.")
+    def rule(self) -> AttributeRule | None:
+        return AttributeRule(info=self.info) if self.info.has_rule else None
+
+
+@strawberry.type(description="An attribute of a patron, with its values.")
+class PatronAttribute:
+    type: AttributeType
+    values: list[str]
+
+
+@strawberry.enum(description="How a patron's value disagrees with the type's home-library rule.")
+class AttributeDiscrepancyKind(Enum):
+    MISSING_IN_SCOPE = strawberry.enum_value(
+        "MISSING_IN_SCOPE",
+        description="Home library in the rule's scope, but the value is not the in-scope value.",
+    )
+    PRESENT_OUT_OF_SCOPE = strawberry.enum_value(
+        "PRESENT_OUT_OF_SCOPE",
+        description="Home library outside the rule's scope, but the value is the in-scope value.",
+    )
