@@ -1,5 +1,13 @@
 """Imports every table so the metadata is complete (for Alembic and tests)."""
 
+from app.attributes.models import (
+    AttributeAuthorisedValue,
+    AttributeType,
+    AttributeTypeExcludedGroup,
+    AttributeTypeLibraryLimit,
+    AttributeTypeRuleLibrary,
+    PatronAttribute,
+)
 from app.audit.models import AuditEntry
 from app.auth.models import ApiClient, AuthToken, LoginFailure
 from app.db import metadata
@@ -24,6 +32,12 @@ from app.patrons.models import (
 )
 
 __all__ = [
+    "AttributeAuthorisedValue",
+    "AttributeType",
+    "AttributeTypeExcludedGroup",
+    "AttributeTypeLibraryLimit",
+    "AttributeTypeRuleLibrary",
+    "PatronAttribute",
     "ApiClient",
     "AuditEntry",
     "AuthToken",
