@@ -9,6 +9,9 @@ from datetime import date, timedelta
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attributes import service as attributes
+from app.attributes.models import PatronAttribute
+from app.attributes.service import AttributeTypeSpec
 from app.auth.policy import system_actor
 from app.db import utcnow
 from app.demo.names import GIVEN_NAMES, SURNAMES
@@ -158,7 +161,55 @@ async def seed_demo(
         await _seed_login(session, settings, login)
     for spec in INSTITUTIONS:
         await _seed_patrons(session, spec, patrons_per_institution)
+    await _seed_kanopy(session)
     return LOGINS
+
+
+KANOPY = AttributeTypeSpec(
+    institution="NEKLS",
+    code="KANOPY_LANSING",
+    label="Kanopy (LANSING)",
+    authorised_values=[("NOT_ALLOWED", "Not allowed"), ("ALLOWED", "Allowed (Lansing Community Library)")],
+    library_limits=["LANSING"],
+    excluded_user_groups=["STAFF", "ILL", "STATISTIC"],
+    rule_libraries=["LANSING"],
+    rule_in_scope_value="ALLOWED",
+    rule_out_of_scope_value="NOT_ALLOWED",
+)
+
+
+async def _seed_kanopy(session: AsyncSession) -> None:
+    """The Kanopy (LANSING) attribute, with most NEKLS patrons set by the rule and some in
+    each discrepancy state (as a real migration from a web-form-only system leaves them)."""
+    institution = await network.institution_by_code(session, "NEKLS")
+    assert institution is not None and institution.id is not None
+    if await attributes.type_by_code(session, institution.id, KANOPY.code) is not None:
+        return
+    info = await attributes.create_attribute_type(session=session, actor=system_actor("demo"), spec=KANOPY)
+    lansing = await network.library_by_code(session, "LANSING")
+    assert lansing is not None
+    rows = (
+        await session.execute(
+            select(Patron.id, Patron.home_library_id).where(
+                Patron.institution_id == institution.id, Patron.is_staff.is_(False)
+            ).order_by(Patron.id)
+        )
+    ).all()
+    values: list[dict[str, object]] = []
+    for n, (patron_id, home_library_id) in enumerate(rows):
+        in_scope = home_library_id == lansing.id
+        if in_scope and n % 11 == 0:
+            continue  # MISSING_IN_SCOPE: never set
+        if in_scope and n % 13 == 0:
+            value = "NOT_ALLOWED"  # MISSING_IN_SCOPE: set wrongly
+        elif not in_scope and n % 9 == 0:
+            value = "ALLOWED"  # PRESENT_OUT_OF_SCOPE: moved away from LANSING
+        else:
+            value = info.rule_value(home_library_id)
+        values.append({"patron_id": patron_id, "attribute_type_id": info.id, "value": value})
+    if values:
+        await session.execute(insert(PatronAttribute), values)
+    await session.commit()
 
 
 async def _seed_institution(session: AsyncSession, spec: DemoInstitution) -> None:
