@@ -1,0 +1,68 @@
+# syntax=docker/dockerfile:1
+#
+# netzone for production: `docker build -t netzone .`, then run it with
+# DATABASE_URL pointing at PostgreSQL (see docker-compose.yml).
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# ---------------------------------------------------------------------------
+# Builder: wheels of every dependency, installed into /opt/venv.
+# ---------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS builder
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+RUN python -m venv /opt/venv
+WORKDIR /srv/netzone
+
+# Dependencies first, so this layer is rebuilt only when pyproject.toml changes
+# (placeholders stand in for app/ and README.md while the wheels are built).
+COPY pyproject.toml ./
+RUN mkdir app && touch app/__init__.py README.md \
+ && /opt/venv/bin/pip wheel --wheel-dir /wheels . "setuptools>=69" \
+ && rm -rf app README.md build *.egg-info /wheels/netzone-*.whl
+
+# The application. It is installed in place (editable) at the same path the
+# runtime image uses: app/migrate.py finds migrations/ beside app/.
+COPY README.md ./
+COPY app ./app
+COPY migrations ./migrations
+RUN /opt/venv/bin/pip install --no-index --find-links /wheels -e . \
+ && rm -rf build *.egg-info \
+ && /opt/venv/bin/netzone --help >/dev/null
+
+# ---------------------------------------------------------------------------
+# Runtime: the venv and the application, run as an unprivileged user.
+# ---------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    NETZONE_ENVIRONMENT=production \
+    NETZONE_HOST=0.0.0.0 \
+    NETZONE_PORT=8000
+
+RUN groupadd --system --gid 10001 netzone \
+ && useradd --system --uid 10001 --gid netzone --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin netzone
+
+COPY --from=builder /opt/venv /opt/venv
+WORKDIR /srv/netzone
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY migrations ./migrations
+# Compile now: the code is owned by root and the service cannot write to it.
+RUN python -m compileall -q app migrations \
+ && netzone --help >/dev/null
+
+USER netzone:netzone
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:%s/healthz' % os.environ.get('NETZONE_PORT', '8000'); sys.exit(0 if urllib.request.urlopen(url, timeout=4).status == 200 else 1)"]
+
+# `serve` brings the database schema up to date before it starts serving.
+CMD ["netzone", "serve", "--host", "0.0.0.0"]
