@@ -14,7 +14,9 @@ from rich.table import Table
 from app import migrate
 from app.settings import Settings, get_settings
 
-cli = typer.Typer(help="netzone: the network-zone API of a library consortium.", no_args_is_help=True)
+cli = typer.Typer(
+    help="netzone: the network-zone API of a library consortium.", no_args_is_help=True
+)
 console = Console()
 
 
@@ -61,7 +63,9 @@ def serve(
 ) -> None:
     """Migrate the database, optionally seed the demo, and serve the API."""
     settings = _settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     console.print(f"Database: {_safe_url(settings.database_url)}")
     migrate.upgrade(settings.database_url)
     if demo:
@@ -98,7 +102,9 @@ def demo(patrons: int = typer.Option(750, help="Generated patrons per institutio
 
 @cli.command(name="export-schema")
 def export_schema(
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write to this file instead of stdout."
+    ),
 ) -> None:
     """Print the GraphQL SDL (as committed in schema/schema.graphql)."""
     from app.graphql.schema import export_sdl
@@ -133,8 +139,12 @@ def create_api_client(
         try:
             async with db.session() as session:
                 return await service.create_api_client(
-                    session=session, actor=system_actor("cli"), institution_code=institution,
-                    name=name, scopes=scope, library_code=library,
+                    session=session,
+                    actor=system_actor("cli"),
+                    institution_code=institution,
+                    name=name,
+                    scopes=scope,
+                    library_code=library,
                 )
         finally:
             await db.engine.dispose()
@@ -145,8 +155,10 @@ def create_api_client(
         for e in error.errors:
             console.print(f"[red]{e.code.value}[/red]: {e.message}")
         raise typer.Exit(code=1) from None
-    console.print(f"Created API client {created.client.name!r} of {institution.upper()} "
-                  f"with scopes {', '.join(created.client.scopes) or '(none)'}.")
+    console.print(
+        f"Created API client {created.client.name!r} of {institution.strip().upper()} "
+        f"with scopes {', '.join(created.client.scopes) or '(none)'}."
+    )
     console.print("Secret (shown once; send it as 'Authorization: Bearer <secret>'):")
     typer.echo(created.secret)
 

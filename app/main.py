@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,9 +10,9 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,6 +22,9 @@ from app.graphql.view import NetzoneGraphQL, graphql_handler
 from app.settings import Settings, get_settings
 
 logger = logging.getLogger("netzone")
+
+# A readiness probe answers quickly: a database that does not answer in time is unreachable.
+READY_TIMEOUT_SECONDS = 5.0
 
 
 class BodyLimit:
@@ -87,7 +91,10 @@ async def _too_large(send: Send, limit: int) -> None:
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -115,7 +122,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
-        if await db.ping():
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                reachable = await db.ping()
+        except TimeoutError:
+            reachable = False
+        if reachable:
             return JSONResponse({"status": "ready", "database": "reachable"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 

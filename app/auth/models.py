@@ -17,7 +17,9 @@ class AuthToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     patron_id: int = Field(foreign_key="patron.id", ondelete="CASCADE", index=True)
     library_id: int = Field(foreign_key="library.id", ondelete="CASCADE")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
@@ -34,7 +36,9 @@ class ApiClient(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     enabled: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class LoginFailure(SQLModel, table=True):

@@ -47,6 +47,7 @@ def system_actor(name: str = "netzone") -> Actor:
     """The operator acting through the CLI or a background job: every power."""
     return Actor(kind="system", name=name)
 
+
 FORBIDDEN_MESSAGE = "You are not allowed to do this."
 
 
@@ -115,7 +116,5 @@ def may_grant(actor: Actor, group: SystemGroup) -> bool:
     if group in (SystemGroup.LIBRARIAN, SystemGroup.SYSTEM_ADMIN):
         return actor.has_role(SystemGroup.SYSTEM_ADMIN)
     if group is SystemGroup.NETWORK_ADMIN:
-        return SystemGroup.NETWORK_ADMIN in actor.groups and actor.has_role(
-            SystemGroup.LIBRARIAN
-        )
+        return SystemGroup.NETWORK_ADMIN in actor.groups and actor.has_role(SystemGroup.LIBRARIAN)
     return group in actor.roles

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from enum import Enum
+import re
+from enum import StrEnum
 
 
-class SystemGroup(str, Enum):
+class SystemGroup(StrEnum):
     LIBRARY_USERS = "LIBRARY_USERS"
     CIRCULATION = "CIRCULATION"
     OVERRIDE_BLOCKS = "OVERRIDE_BLOCKS"
@@ -41,7 +42,7 @@ def effective_roles(groups: set[SystemGroup] | frozenset[SystemGroup]) -> frozen
     return frozenset(result)
 
 
-class Scope(str, Enum):
+class Scope(StrEnum):
     """What an API client may do; attribute scopes are written `attribute:<CODE>`."""
 
     PATRON_READ = "patron_read"
@@ -50,7 +51,20 @@ class Scope(str, Enum):
     EMAIL = "email"
 
 
+ATTRIBUTE_SCOPE = re.compile(r"attribute:[A-Z0-9_-]{1,40}")
+
+
+def normalize_scope(scope: str) -> str:
+    """Scopes as written by people: trimmed, attribute codes in capitals."""
+    scope = scope.strip()
+    prefix, sep, code = scope.partition(":")
+    if sep and prefix.lower() == "attribute":
+        return f"attribute:{code.strip().upper()}"
+    return scope
+
+
 def is_valid_scope(scope: str) -> bool:
-    if scope.startswith("attribute:") and len(scope) > len("attribute:"):
+    """A named scope, or attribute:<CODE> with an attribute type code (A-Z, 0-9, '-', '_')."""
+    if ATTRIBUTE_SCOPE.fullmatch(scope):
         return True
     return scope in {s.value for s in Scope}

@@ -15,7 +15,7 @@ from app.audit import service as audit
 from app.auth.models import ApiClient, AuthToken, LoginFailure
 from app.auth.passwords import verify_password
 from app.auth.policy import Actor, can_administer_institution, require
-from app.auth.roles import Scope, SystemGroup, is_valid_scope
+from app.auth.roles import Scope, SystemGroup, is_valid_scope, normalize_scope
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network.models import Institution, Library
@@ -24,6 +24,11 @@ from app.settings import Settings
 
 SESSION_PREFIX = "nzs_"
 CLIENT_PREFIX = "nzc_"
+
+
+def _today() -> date:
+    """The server's local date: access that ends on `until` ends at local midnight."""
+    return date.today()  # noqa: DTZ011
 
 
 def token_digest(token: str) -> str:
@@ -91,9 +96,7 @@ async def login(
             )
         )
     ).scalar_one_or_none()
-    invalid = _fail(
-        ErrorCode.INVALID_CREDENTIALS, "The username or password is not correct."
-    )
+    invalid = _fail(ErrorCode.INVALID_CREDENTIALS, "The username or password is not correct.")
     if patron is None:
         await asyncio.to_thread(verify_password, settings, None, password)
         await _note_failure(session, address, now)
@@ -116,7 +119,7 @@ async def login(
         raise invalid
     if not patron.enabled:
         raise _fail(ErrorCode.FORBIDDEN, "This account is disabled.")
-    if patron.until is not None and patron.until < date.today():
+    if patron.until is not None and patron.until < _today():
         raise _fail(ErrorCode.FORBIDDEN, f"This account's access ended on {patron.until}.")
     allowed_libraries = set(
         (
@@ -179,8 +182,8 @@ def _staff_actor(patron: Patron, library_id: int, groups: frozenset[SystemGroup]
     )
 
 
-async def logout(*, session: AsyncSession, token: str | None) -> None:
-    """Revoke the session of this token."""
+async def logout(*, session: AsyncSession, token: str | None, actor: Actor | None = None) -> None:
+    """Revoke the session of this token (audited like the login that opened it)."""
     if token is None:
         return
     row = (
@@ -188,6 +191,16 @@ async def logout(*, session: AsyncSession, token: str | None) -> None:
     ).scalar_one_or_none()
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+        patron = await session.get(Patron, row.patron_id)
+        if actor is not None and patron is not None:
+            await audit.record(
+                session=session,
+                actor=actor,
+                action="logout",
+                entity_type="Patron",
+                entity_id=patron.id,
+                institution_id=patron.institution_id,
+            )
         await session.commit()
 
 
@@ -221,7 +234,7 @@ async def authenticate(*, session: AsyncSession, token: str) -> Actor | None:
     auth_token, patron = row
     if auth_token.revoked_at is not None or auth_token.expires_at <= now:
         return None
-    if not patron.enabled or (patron.until is not None and patron.until < date.today()):
+    if not patron.enabled or (patron.until is not None and patron.until < _today()):
         return None
     groups = await groups_of(session, patron.id)  # type: ignore[arg-type]
     return _staff_actor(patron, auth_token.library_id, groups)
@@ -254,11 +267,23 @@ async def create_api_client(
             f"There is no institution with the code {institution_code!r}.",
             ["input", "institution"],
         )
-    require(can_administer_institution(actor, institution.id), actor,  # type: ignore[arg-type]
-            "Only a system administrator of the institution may create API clients.")
+    require(
+        can_administer_institution(actor, institution.id),
+        actor,  # type: ignore[arg-type]
+        "Only a system administrator of the institution may create API clients.",
+    )
     errors: list[FieldError] = []
     if not name.strip():
-        errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the client a name.", ["input", "name"]))
+        errors.append(
+            FieldError(ErrorCode.MANDATORY_FIELD, "Give the client a name.", ["input", "name"])
+        )
+    elif len(name.strip()) > 200:
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT, "Names are at most 200 characters.", ["input", "name"]
+            )
+        )
+    scopes = [normalize_scope(scope) for scope in scopes]
     for index, scope in enumerate(scopes):
         if not is_valid_scope(scope):
             known = ", ".join(s.value for s in Scope)
@@ -272,7 +297,9 @@ async def create_api_client(
     library_id = None
     if library_code:
         library = (
-            await session.execute(select(Library).where(Library.code == library_code.strip().upper()))
+            await session.execute(
+                select(Library).where(Library.code == library_code.strip().upper())
+            )
         ).scalar_one_or_none()
         if library is None or library.institution_id != institution.id:
             errors.append(
@@ -303,8 +330,10 @@ async def create_api_client(
         entity_type="ApiClient",
         entity_id=client.id,
         institution_id=institution.id,
-        changes={"name": {"before": None, "after": client.name},
-                 "scopes": {"before": None, "after": client.scopes}},
+        changes={
+            "name": {"before": None, "after": client.name},
+            "scopes": {"before": None, "after": client.scopes},
+        },
     )
     await session.commit()
     return CreatedApiClient(client=client, secret=secret)

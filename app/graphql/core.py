@@ -17,11 +17,15 @@ from app.graphql.context import Context
 
 ErrorCode = strawberry.enum(ErrorCodeEnum, name="ErrorCode", description="What went wrong.")
 SystemGroup = strawberry.enum(
-    SystemGroupEnum, name="SystemGroup", description="Roles; LIBRARY_USERS is held by everyone who logs in."
+    SystemGroupEnum,
+    name="SystemGroup",
+    description="Roles; LIBRARY_USERS is held by everyone who logs in.",
 )
 
 
-@strawberry.enum(description="HOME: the patron's own account. LINKED: a copy made for another member.")
+@strawberry.enum(
+    description="HOME: the patron's own account. LINKED: a copy made for another member."
+)
 class AccountType(Enum):
     HOME = "HOME"
     LINKED = "LINKED"
@@ -56,7 +60,9 @@ def user_errors(error: DomainError) -> list[UserError]:
 T = TypeVar("T")
 
 
-async def run_mutation(info: Info[Context, None], action: Callable[[Any], Awaitable[T]]) -> T | DomainError:
+async def run_mutation(
+    info: Info[Context, None], action: Callable[[Any], Awaitable[T]]
+) -> T | DomainError:
     """Run a use-case with the request's session; a DomainError is returned, rolled back."""
     async with info.context.db.use() as session:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     FieldNode,
@@ -11,16 +11,32 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 # Fields that return pages: without `first` they return the default page.
-CONNECTION_FIELDS = frozenset({"patrons", "loans", "attributeDiscrepancies", "rowErrors", "auditLog"})
+CONNECTION_FIELDS = frozenset(
+    {"patrons", "loans", "attributeDiscrepancies", "rowErrors", "auditLog"}
+)
+# Fields that return one object per id asked for (at most max_page of them).
+ID_LIST_FIELDS = {"nodes": "ids"}
 
 
 def _page(field: FieldNode, default_page: int, max_page: int) -> int | None:
+    ids_argument = ID_LIST_FIELDS.get(field.name.value)
+    if ids_argument is not None:
+        for argument in field.arguments or ():
+            if argument.name.value == ids_argument and isinstance(argument.value, ListValueNode):
+                return min(len(argument.value.values), max_page)
+        return max_page  # a variable: assume the most ids allowed
     for argument in field.arguments or ():
         if argument.name.value == "first":
             if isinstance(argument.value, IntValueNode):
@@ -52,21 +68,33 @@ def query_cost(
                 inner = multiplier * max(page, 1)
                 total += multiplier * page
             total += query_cost(
-                selection.selection_set, fragments, multiplier=inner,
-                default_page=default_page, max_page=max_page, seen=seen,
+                selection.selection_set,
+                fragments,
+                multiplier=inner,
+                default_page=default_page,
+                max_page=max_page,
+                seen=seen,
             )
         elif isinstance(selection, InlineFragmentNode):
             total += query_cost(
-                selection.selection_set, fragments, multiplier=multiplier,
-                default_page=default_page, max_page=max_page, seen=seen,
+                selection.selection_set,
+                fragments,
+                multiplier=multiplier,
+                default_page=default_page,
+                max_page=max_page,
+                seen=seen,
             )
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = fragments.get(name)
             if fragment is not None and name not in seen:
                 total += query_cost(
-                    fragment.selection_set, fragments, multiplier=multiplier,
-                    default_page=default_page, max_page=max_page, seen=seen | {name},
+                    fragment.selection_set,
+                    fragments,
+                    multiplier=multiplier,
+                    default_page=default_page,
+                    max_page=max_page,
+                    seen=seen | {name},
                 )
     return total
 
@@ -93,3 +121,18 @@ def cost_rule(max_cost: int, default_page: int, max_page: int) -> type[Validatio
                 )
 
     return QueryCostRule
+
+
+def limit_rules(settings: Settings) -> list[type[ValidationRule]]:
+    """The validation rules of the request limits (depth, aliases, cost), built once.
+
+    strawberry's QueryDepthLimiter and MaxAliasesLimiter build a new rule class in
+    every instance; as per-request extension factories they give every request new
+    classes, so ValidationCache (keyed by the rules) never hits. One
+    `AddValidationRules(limit_rules(settings))` keeps the same classes for every request.
+    """
+    return [
+        depth_validator(settings.max_depth, None, None),
+        alias_validator(settings.max_aliases),
+        cost_rule(settings.max_cost, 20, settings.max_page_size),
+    ]

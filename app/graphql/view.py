@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
 import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
+from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.base import HTTPException  # strawberry's own (from cross_web)
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from app.auth import service as auth_service
@@ -23,6 +27,18 @@ from app.settings import Settings
 logger = logging.getLogger("netzone.graphql")
 
 MASKED_MESSAGE = "Internal server error"
+
+# graphql-core ends some validation messages with suggestions taken from the schema
+# ("Did you mean 'first'?"); strawberry's switch only turns off those of fields.
+SUGGESTION = re.compile(r"\s*Did you mean\b.*\?\s*$", re.DOTALL)
+
+# Codes of the transport-level refusals (bad JSON, too many operations, ...).
+HTTP_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
 
 
 def bearer_token(request: Request) -> str | None:
@@ -40,6 +56,7 @@ def mask_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
         original = error.original_error
         formatted = error.formatted
         if original is None or isinstance(original, GraphQLError):
+            formatted["message"] = SUGGESTION.sub("", formatted["message"])
             if "extensions" not in formatted or "code" not in (formatted.get("extensions") or {}):
                 formatted.setdefault("extensions", {})["code"] = "GRAPHQL_VALIDATION_FAILED"
             out.append(dict(formatted))
@@ -69,6 +86,50 @@ class NetzoneGraphQL(GraphQL[Context, None]):
         super().__init__(**kwargs)
         self.database = database
         self.settings = settings
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            try:
+                response = await self.run(request)
+            except HTTPException as error:
+                response = self.http_error(request, error)
+            await response(scope, receive, send)
+        finally:
+            # Uploads are spooled to temporary files; strawberry never closes the form.
+            await request.close()
+
+    def http_error(self, request: Request, error: HTTPException) -> Response:
+        """A refusal before execution, as GraphQL-shaped JSON (strawberry sends plain text)."""
+        status, message, headers = error.status_code, error.reason, {}
+        if isinstance(error.__cause__, InvalidOperationTypeError) and request.method == "GET":
+            # GraphQL over HTTP: a mutation by GET is 405, and POST is what is allowed.
+            status, headers = 405, {"allow": "POST"}
+            message = f"{message}: send mutations by POST; GET serves queries only."
+        body = {
+            "data": None,
+            "errors": [
+                {
+                    "message": message,
+                    "extensions": {"code": HTTP_ERROR_CODES.get(status, "BAD_REQUEST")},
+                }
+            ],
+        }
+        return Response(
+            orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+        )
+
+    def _validate_batch_request(self, request_data: Any, protocol: Any) -> None:
+        limit = self.settings.max_batch
+        if isinstance(request_data, list) and len(request_data) > limit:
+            raise HTTPException(
+                400,
+                f"A batch may hold at most {limit} operations; this one has {len(request_data)}.",
+            )
+        super()._validate_batch_request(request_data, protocol)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         session = request.scope["netzone.session"]
@@ -118,4 +179,3 @@ async def graphql_handler(app: NetzoneGraphQL, scope: Any, receive: Any, send: A
             await app(scope, receive, send)
         finally:
             scope.pop("netzone.session", None)
-

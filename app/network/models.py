@@ -15,7 +15,9 @@ class Network(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class Institution(SQLModel, table=True):
@@ -28,7 +30,9 @@ class Institution(SQLModel, table=True):
     name: str = Field(max_length=200)
     network_search_by_name: bool = Field(default=False)
     email_service_enabled: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class Library(SQLModel, table=True):

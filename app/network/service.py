@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -36,8 +37,20 @@ def normalize_code(code: str) -> str:
     return code.strip().upper()
 
 
+async def _insert(session: AsyncSession, row: object, conflict: str, field: list[str]) -> None:
+    """Add and flush a new row; a concurrent twin that won the race is a CONFLICT, not a crash."""
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise DomainError.of(ErrorCode.CONFLICT, conflict, field) from exc
+
+
 async def get_network(session: AsyncSession) -> Network | None:
-    return (await session.execute(select(Network).order_by(Network.id).limit(1))).scalar_one_or_none()
+    return (
+        await session.execute(select(Network).order_by(Network.id).limit(1))
+    ).scalar_one_or_none()
 
 
 async def ensure_network(session: AsyncSession, name: str) -> Network:
@@ -79,7 +92,9 @@ async def user_group_by_code(
 
 async def identifier_type_by_code(session: AsyncSession, code: str) -> IdentifierType | None:
     return (
-        await session.execute(select(IdentifierType).where(IdentifierType.code == normalize_code(code)))
+        await session.execute(
+            select(IdentifierType).where(IdentifierType.code == normalize_code(code))
+        )
     ).scalar_one_or_none()
 
 
@@ -104,9 +119,13 @@ async def require_institution(session: AsyncSession, code: str, field: list[str]
     return institution
 
 
+CODE_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
 def _check_code(code: str, field: list[str], errors: list[FieldError]) -> str:
     value = normalize_code(code)
-    if not value or len(value) > 40 or not all(c.isalnum() or c in "-_" for c in value):
+    # ASCII only: str.isalnum() would also let through "Å", "é" or "²".
+    if not value or len(value) > 40 or not set(value) <= CODE_CHARACTERS:
         errors.append(
             FieldError(
                 ErrorCode.INVALID_INPUT,
@@ -122,7 +141,33 @@ def _check_name(name: str, field: list[str], errors: list[FieldError]) -> str:
     if not value:
         errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "A name is required.", field))
     elif len(value) > 200:
-        errors.append(FieldError(ErrorCode.INVALID_INPUT, "Names are at most 200 characters.", field))
+        errors.append(
+            FieldError(ErrorCode.INVALID_INPUT, "Names are at most 200 characters.", field)
+        )
+    return value
+
+
+def _check_description(
+    description: str | None,
+    limit: int,
+    field: list[str],
+    errors: list[FieldError],
+    *,
+    required: bool,
+) -> str | None:
+    """A trimmed description that fits its column (PostgreSQL refuses longer ones)."""
+    value = (description or "").strip() or None
+    if value is None:
+        if required:
+            errors.append(
+                FieldError(ErrorCode.MANDATORY_FIELD, "A description is required.", field)
+            )
+    elif len(value) > limit:
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT, f"Descriptions are at most {limit} characters.", field
+            )
+        )
     return value
 
 
@@ -130,19 +175,26 @@ async def create_institution(
     *, session: AsyncSession, actor: Actor, code: str, name: str
 ) -> Institution:
     """Add a member institution, with its CONSORTIAL block type."""
-    require(can_administer_network(actor), actor, "Only a network administrator may add institutions.")
+    require(
+        can_administer_network(actor), actor, "Only a network administrator may add institutions."
+    )
     errors: list[FieldError] = []
     code = _check_code(code, ["input", "code"], errors)
     name = _check_name(name, ["input", "name"], errors)
     if not errors and await institution_by_code(session, code) is not None:
         errors.append(
-            FieldError(ErrorCode.CONFLICT, f"An institution with the code {code} exists.", ["input", "code"])
+            FieldError(
+                ErrorCode.CONFLICT,
+                f"An institution with the code {code} exists.",
+                ["input", "code"],
+            )
         )
     if errors:
         raise DomainError(errors)
     institution = Institution(code=code, name=name)
-    session.add(institution)
-    await session.flush()
+    await _insert(
+        session, institution, f"An institution with the code {code} exists.", ["input", "code"]
+    )
     session.add(
         BlockType(
             institution_id=institution.id,  # type: ignore[arg-type]
@@ -152,8 +204,12 @@ async def create_institution(
         )
     )
     await audit.record(
-        session=session, actor=actor, action="create_institution", entity_type="Institution",
-        entity_id=institution.id, institution_id=institution.id,
+        session=session,
+        actor=actor,
+        action="create_institution",
+        entity_type="Institution",
+        entity_id=institution.id,
+        institution_id=institution.id,
         changes={"code": {"before": None, "after": code}, "name": {"before": None, "after": name}},
     )
     await session.commit()
@@ -171,16 +227,21 @@ async def create_library(
     name = _check_name(name, ["input", "name"], errors)
     if not errors and await library_by_code(session, code) is not None:
         errors.append(
-            FieldError(ErrorCode.CONFLICT, f"A library with the code {code} exists.", ["input", "code"])
+            FieldError(
+                ErrorCode.CONFLICT, f"A library with the code {code} exists.", ["input", "code"]
+            )
         )
     if errors:
         raise DomainError(errors)
     library = Library(institution_id=institution.id, code=code, name=name)  # type: ignore[arg-type]
-    session.add(library)
-    await session.flush()
+    await _insert(session, library, f"A library with the code {code} exists.", ["input", "code"])
     await audit.record(
-        session=session, actor=actor, action="create_library", entity_type="Library",
-        entity_id=library.id, institution_id=institution.id,
+        session=session,
+        actor=actor,
+        action="create_library",
+        entity_type="Library",
+        entity_id=library.id,
+        institution_id=institution.id,
         changes={"code": {"before": None, "after": code}, "name": {"before": None, "after": name}},
     )
     await session.commit()
@@ -192,7 +253,9 @@ async def create_identifier_type(
 ) -> IdentifierType:
     """Add a network-wide identifier type (e.g. UNIV_ID, CONSORTIAL_ID)."""
     require(
-        can_administer_network(actor), actor, "Only a network administrator may add identifier types."
+        can_administer_network(actor),
+        actor,
+        "Only a network administrator may add identifier types.",
     )
     errors: list[FieldError] = []
     code = _check_code(code, ["input", "code"], errors)
@@ -204,13 +267,18 @@ async def create_identifier_type(
     if errors:
         raise DomainError(errors)
     identifier_type = IdentifierType(code=code, name=name, network_unique=network_unique)
-    session.add(identifier_type)
-    await session.flush()
+    await _insert(session, identifier_type, f"An identifier type {code} exists.", ["input", "code"])
     await audit.record(
-        session=session, actor=actor, action="create_identifier_type", entity_type="IdentifierType",
-        entity_id=identifier_type.id, institution_id=None,
-        changes={"code": {"before": None, "after": code},
-                 "networkUnique": {"before": None, "after": network_unique}},
+        session=session,
+        actor=actor,
+        action="create_identifier_type",
+        entity_type="IdentifierType",
+        entity_id=identifier_type.id,
+        institution_id=None,
+        changes={
+            "code": {"before": None, "after": code},
+            "networkUnique": {"before": None, "after": network_unique},
+        },
     )
     await session.commit()
     return identifier_type
@@ -238,13 +306,19 @@ async def create_user_group(
     name = _check_name(name, ["input", "name"], errors)
     if loan_period_days < 1 or loan_period_days > 3650:
         errors.append(
-            FieldError(ErrorCode.INVALID_INPUT, "The loan period is 1 to 3650 days.",
-                       ["input", "loanPeriodDays"])
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                "The loan period is 1 to 3650 days.",
+                ["input", "loanPeriodDays"],
+            )
         )
     if not errors and await user_group_by_code(session, institution.id, code) is not None:  # type: ignore[arg-type]
         errors.append(
-            FieldError(ErrorCode.CONFLICT, f"{institution.code} already has a user group {code}.",
-                       ["input", "code"])
+            FieldError(
+                ErrorCode.CONFLICT,
+                f"{institution.code} already has a user group {code}.",
+                ["input", "code"],
+            )
         )
     if errors:
         raise DomainError(errors)
@@ -254,11 +328,16 @@ async def create_user_group(
         name=name,
         loan_period_days=loan_period_days,
     )
-    session.add(group)
-    await session.flush()
+    await _insert(
+        session, group, f"{institution.code} already has a user group {code}.", ["input", "code"]
+    )
     await audit.record(
-        session=session, actor=actor, action="create_user_group", entity_type="UserGroup",
-        entity_id=group.id, institution_id=institution.id,
+        session=session,
+        actor=actor,
+        action="create_user_group",
+        entity_type="UserGroup",
+        entity_id=group.id,
+        institution_id=institution.id,
         changes={"code": {"before": None, "after": code}, "name": {"before": None, "after": name}},
     )
     await session.commit()
@@ -266,7 +345,11 @@ async def create_user_group(
 
 
 async def create_library_group(
-    *, session: AsyncSession, actor: Actor, institution_code: str, name: str,
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    name: str,
     description: str | None,
 ) -> LibraryGroup:
     """Add a library group (e.g. Teachers) to an institution."""
@@ -279,6 +362,9 @@ async def create_library_group(
     )
     errors: list[FieldError] = []
     name = _check_name(name, ["input", "name"], errors)
+    description = _check_description(
+        description, 1000, ["input", "description"], errors, required=False
+    )
     existing = (
         await session.execute(
             select(LibraryGroup).where(
@@ -288,21 +374,32 @@ async def create_library_group(
     ).scalar_one_or_none()
     if existing is not None:
         errors.append(
-            FieldError(ErrorCode.CONFLICT, f"{institution.code} already has a library group {name!r}.",
-                       ["input", "name"])
+            FieldError(
+                ErrorCode.CONFLICT,
+                f"{institution.code} already has a library group {name!r}.",
+                ["input", "name"],
+            )
         )
     if errors:
         raise DomainError(errors)
     group = LibraryGroup(
         institution_id=institution.id,  # type: ignore[arg-type]
         name=name,
-        description=(description or "").strip() or None,
+        description=description,
     )
-    session.add(group)
-    await session.flush()
+    await _insert(
+        session,
+        group,
+        f"{institution.code} already has a library group {name!r}.",
+        ["input", "name"],
+    )
     await audit.record(
-        session=session, actor=actor, action="create_library_group", entity_type="LibraryGroup",
-        entity_id=group.id, institution_id=institution.id,
+        session=session,
+        actor=actor,
+        action="create_library_group",
+        entity_type="LibraryGroup",
+        entity_id=group.id,
+        institution_id=institution.id,
         changes={"name": {"before": None, "after": name}},
     )
     await session.commit()
@@ -310,8 +407,14 @@ async def create_library_group(
 
 
 async def create_block_type(
-    *, session: AsyncSession, actor: Actor, institution_code: str, code: str, description: str,
-    network: bool, blocks_loans: bool = True,
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    code: str,
+    description: str,
+    network: bool,
+    blocks_loans: bool = True,
 ) -> BlockType:
     """Add a block type to an institution."""
     require_authenticated(actor)
@@ -323,11 +426,16 @@ async def create_block_type(
     )
     errors: list[FieldError] = []
     code = _check_code(code, ["input", "code"], errors)
-    description = _check_name(description, ["input", "description"], errors)
+    description = (
+        _check_description(description, 500, ["input", "description"], errors, required=True) or ""
+    )
     if not errors and await block_type_by_code(session, institution.id, code) is not None:  # type: ignore[arg-type]
         errors.append(
-            FieldError(ErrorCode.CONFLICT, f"{institution.code} already has a block type {code}.",
-                       ["input", "code"])
+            FieldError(
+                ErrorCode.CONFLICT,
+                f"{institution.code} already has a block type {code}.",
+                ["input", "code"],
+            )
         )
     if errors:
         raise DomainError(errors)
@@ -338,12 +446,23 @@ async def create_block_type(
         network=network,
         blocks_loans=blocks_loans,
     )
-    session.add(block_type)
-    await session.flush()
+    await _insert(
+        session,
+        block_type,
+        f"{institution.code} already has a block type {code}.",
+        ["input", "code"],
+    )
     await audit.record(
-        session=session, actor=actor, action="create_block_type", entity_type="BlockType",
-        entity_id=block_type.id, institution_id=institution.id,
-        changes={"code": {"before": None, "after": code}, "network": {"before": None, "after": network}},
+        session=session,
+        actor=actor,
+        action="create_block_type",
+        entity_type="BlockType",
+        entity_id=block_type.id,
+        institution_id=institution.id,
+        changes={
+            "code": {"before": None, "after": code},
+            "network": {"before": None, "after": network},
+        },
     )
     await session.commit()
     return block_type

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.policy import Actor, require_authenticated
+from app.auth.policy import Actor, can_read_patron, require_authenticated
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode
 from app.network import service as network
@@ -18,8 +18,13 @@ from app.patrons.service import bump_version, editable_patron
 
 
 async def add_block(
-    *, session: AsyncSession, actor: Actor, patron_id: int, block_type_code: str,
-    note: str | None, expires_at: datetime | None,
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    patron_id: int,
+    block_type_code: str,
+    note: str | None,
+    expires_at: datetime | None,
 ) -> Patron:
     """Put a LOCAL block of one of the institution's block types on a patron."""
     patron = await editable_patron(session, actor, patron_id, ["input", "patronId"])
@@ -32,20 +37,35 @@ async def add_block(
         )
     note = (note or "").strip() or None
     if note is not None and len(note) > 1000:
-        raise DomainError.of(ErrorCode.INVALID_INPUT, "Notes are at most 1000 characters.", ["input", "note"])
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, "Notes are at most 1000 characters.", ["input", "note"]
+        )
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)  # a time without a zone is taken as UTC
     if expires_at is not None and expires_at <= utcnow():
-        raise DomainError.of(ErrorCode.INVALID_INPUT, "The expiry must be in the future.", ["input", "expiresAt"])
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, "The expiry must be in the future.", ["input", "expiresAt"]
+        )
     block = PatronBlock(
-        patron_id=patron_id, block_type_id=block_type.id,  # type: ignore[arg-type]
-        note=note, origin="LOCAL", expires_at=expires_at,
+        patron_id=patron_id,
+        block_type_id=block_type.id,  # type: ignore[arg-type]
+        note=note,
+        origin="LOCAL",
+        expires_at=expires_at,
     )
     session.add(block)
     await session.flush()
     patron.version = await bump_version(session, patron_id)
     await audit.record(
-        session=session, actor=actor, action="add_block", entity_type="Patron", entity_id=patron_id,
+        session=session,
+        actor=actor,
+        action="add_block",
+        entity_type="Patron",
+        entity_id=patron_id,
         institution_id=patron.institution_id,
-        changes={f"block:{block.id}": {"before": None, "after": {"type": block_type.code, "note": note}}},
+        changes={
+            f"block:{block.id}": {"before": None, "after": {"type": block_type.code, "note": note}}
+        },
     )
     await session.commit()
     await session.refresh(patron)
@@ -62,25 +82,40 @@ async def remove_block(*, session: AsyncSession, actor: Actor, block_id: int) ->
             .where(PatronBlock.id == block_id)
         )
     ).one_or_none()
+    not_found = DomainError.of(ErrorCode.NOT_FOUND, "There is no such block.", ["input", "id"])
     if row is None:
-        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such block.", ["input", "id"])
+        raise not_found
     block, block_type = row
+    owner = await session.get(Patron, block.patron_id)
+    # A block of a patron the actor may not see does not exist for it: the same answer
+    # as for a missing block, so the id reveals nothing.
+    if owner is None or not can_read_patron(actor, owner.institution_id, block.patron_id):
+        raise not_found
     patron = await editable_patron(session, actor, block.patron_id, ["input", "id"])
     if block.origin == "COPIED":
         raise DomainError.of(
             ErrorCode.FORBIDDEN,
-            "This block was copied from the patron's home institution; it can only be lifted there.",
+            "This block was copied from the patron's home institution; "
+            "it can only be lifted there.",
             ["input", "id"],
         )
     await session.delete(block)
     await session.flush()
     patron.version = await bump_version(session, patron.id)  # type: ignore[arg-type]
     await audit.record(
-        session=session, actor=actor, action="remove_block", entity_type="Patron",
-        entity_id=patron.id, institution_id=patron.institution_id,
-        changes={f"block:{block_id}": {"before": {"type": block_type.code, "note": block.note}, "after": None}},
+        session=session,
+        actor=actor,
+        action="remove_block",
+        entity_type="Patron",
+        entity_id=patron.id,
+        institution_id=patron.institution_id,
+        changes={
+            f"block:{block_id}": {
+                "before": {"type": block_type.code, "note": block.note},
+                "after": None,
+            }
+        },
     )
     await session.commit()
     await session.refresh(patron)
     return patron
-

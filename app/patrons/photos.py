@@ -18,7 +18,13 @@ from app.patrons.models import Patron, PatronPhoto
 from app.patrons.service import bump_version, editable_patron
 from app.settings import Settings
 
-ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# MPO is how Pillow names the JPEGs many phone cameras write (a JPEG with extra frames).
+ACCEPTED_FORMATS = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+}
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,10 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CheckedImage
     if not data:
         raise DomainError.of(ErrorCode.INVALID_INPUT, "The file is empty.", field)
     if len(data) > max_bytes:
+        # Callers read at most max_bytes + 1 bytes of an upload: the real size is unknown.
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
-            f"The photo is {len(data) // 1024} KiB; the limit is {max_bytes // 1024} KiB.",
+            f"The photo is larger than the limit of {max_bytes // 1024} KiB; send a smaller file.",
             field,
         )
     try:
@@ -51,16 +58,25 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CheckedImage
                 )
             if width * height > max_pixels:
                 raise DomainError.of(
-                    ErrorCode.INVALID_INPUT, f"The photo is {width}x{height} pixels; that is too large.", field
+                    ErrorCode.INVALID_INPUT,
+                    f"The photo is {width}x{height} pixels; that is too large.",
+                    field,
                 )
             probe.verify()
         with Image.open(io.BytesIO(data)) as full:
             full.load()  # decodes every pixel: truncated files fail here
     except DomainError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own guard, before ours: the header announces a gigantic image.
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, f"The file is not a readable image ({exc.__class__.__name__}).", field
+            ErrorCode.INVALID_INPUT, "The photo has too many pixels to be read safely.", field
+        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT,
+            f"The file is not a readable image ({exc.__class__.__name__}).",
+            field,
         ) from exc
     return CheckedImage(content_type=ACCEPTED_FORMATS[fmt], width=width, height=height)
 
@@ -77,8 +93,12 @@ async def set_photo(
     before = f"{existing.content_type} {existing.width}x{existing.height}" if existing else None
     if existing is None:
         existing = PatronPhoto(
-            patron_id=patron_id, content_type=checked.content_type, width=checked.width,
-            height=checked.height, byte_size=len(data), data=data,
+            patron_id=patron_id,
+            content_type=checked.content_type,
+            width=checked.width,
+            height=checked.height,
+            byte_size=len(data),
+            data=data,
         )
         session.add(existing)
     else:
@@ -90,10 +110,18 @@ async def set_photo(
     await session.flush()
     patron.version = await bump_version(session, patron_id)
     await audit.record(
-        session=session, actor=actor, action="set_photo", entity_type="Patron", entity_id=patron_id,
+        session=session,
+        actor=actor,
+        action="set_photo",
+        entity_type="Patron",
+        entity_id=patron_id,
         institution_id=patron.institution_id,
-        changes={"photo": {"before": before,
-                           "after": f"{checked.content_type} {checked.width}x{checked.height}"}},
+        changes={
+            "photo": {
+                "before": before,
+                "after": f"{checked.content_type} {checked.width}x{checked.height}",
+            }
+        },
     )
     await session.commit()
     await session.refresh(patron)
@@ -107,8 +135,12 @@ async def remove_photo(*, session: AsyncSession, actor: Actor, patron_id: int) -
     if result.rowcount:  # type: ignore[attr-defined]
         patron.version = await bump_version(session, patron_id)
         await audit.record(
-            session=session, actor=actor, action="remove_photo", entity_type="Patron",
-            entity_id=patron_id, institution_id=patron.institution_id,
+            session=session,
+            actor=actor,
+            action="remove_photo",
+            entity_type="Patron",
+            entity_id=patron_id,
+            institution_id=patron.institution_id,
             changes={"photo": {"before": "(photo)", "after": None}},
         )
         await session.commit()

@@ -39,6 +39,10 @@ from app.patrons.models import (
 from app.patrons.state import PatronState, load_state, name_maps
 from app.settings import Settings
 
+IDENTIFIER_LIMIT = 200
+# The built-in identifier types are set through their own input fields.
+_BUILTIN_FIELDS = {network.BARCODE: "barcode", network.ADMIN_SYSTEM_ID: "adminSystemId"}
+
 TEXT_LIMITS = {
     "given_name": 200,
     "middle_name": 200,
@@ -48,8 +52,8 @@ TEXT_LIMITS = {
     "phone": 50,
     "cohort": 50,
     "form_class": 50,
-    "barcode": 200,
-    "admin_system_id": 200,
+    "barcode": IDENTIFIER_LIMIT,
+    "admin_system_id": IDENTIFIER_LIMIT,
 }
 
 # Fields a generic (anonymous station) account may not carry.
@@ -144,11 +148,21 @@ async def _validate(
             )
         if any(ord(c) < 32 for c in value):
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, "Control characters are not allowed.", api_field(name))
+                FieldError(
+                    ErrorCode.INVALID_INPUT, "Control characters are not allowed.", api_field(name)
+                )
             )
         return value
 
-    for name in ("given_name", "middle_name", "preferred_name", "surname", "phone", "cohort", "form_class"):
+    for name in (
+        "given_name",
+        "middle_name",
+        "preferred_name",
+        "surname",
+        "phone",
+        "cohort",
+        "form_class",
+    ):
         if name in fields:
             scalars[name] = text(name)
     for name in ("enabled", "is_staff", "is_generic"):
@@ -175,13 +189,19 @@ async def _validate(
         library = await network.library_by_code(session, code) if code else None
         if not code:
             errors.append(
-                FieldError(ErrorCode.MANDATORY_FIELD, "The home library is required.",
-                           api_field("home_library"))
+                FieldError(
+                    ErrorCode.MANDATORY_FIELD,
+                    "The home library is required.",
+                    api_field("home_library"),
+                )
             )
         elif library is None or library.institution_id != institution_id:
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT,
-                           f"{code!r} is not a library of {institution.code}.", api_field("home_library"))
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{code!r} is not a library of {institution.code}.",
+                    api_field("home_library"),
+                )
             )
         else:
             scalars["home_library_id"] = library.id
@@ -194,9 +214,11 @@ async def _validate(
             group = await network.user_group_by_code(session, institution_id, code)
             if group is None:
                 errors.append(
-                    FieldError(ErrorCode.INVALID_INPUT,
-                               f"{code!r} is not a user group of {institution.code}.",
-                               api_field("user_group"))
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"{code!r} is not a user group of {institution.code}.",
+                        api_field("user_group"),
+                    )
                 )
             else:
                 scalars["user_group_id"] = group.id
@@ -205,74 +227,102 @@ async def _validate(
         username = text("username")
         if username is not None and any(c.isspace() for c in username):
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, "A username cannot contain spaces.", api_field("username"))
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "A username cannot contain spaces.",
+                    api_field("username"),
+                )
             )
         elif username is not None:
             taken = await session.scalar(
-                select(exists().where(
-                    Patron.institution_id == institution_id,
-                    Patron.username_key == username.lower(),
-                    Patron.id != (patron_id or -1),
-                ))
+                select(
+                    exists().where(
+                        Patron.institution_id == institution_id,
+                        Patron.username_key == username.lower(),
+                        Patron.id != (patron_id or -1),
+                    )
+                )
             )
             if taken:
                 errors.append(
-                    FieldError(ErrorCode.DUPLICATE_USERNAME,
-                               f"The username {username!r} is already used in {institution.code}.",
-                               api_field("username"))
+                    FieldError(
+                        ErrorCode.DUPLICATE_USERNAME,
+                        f"The username {username!r} is already used in {institution.code}.",
+                        api_field("username"),
+                    )
                 )
         scalars["username"] = username
 
     password_hash: str | None | bool = False
     if "password" in fields:
         password = fields["password"]
-        if password is None or password == "":
+        # Only null removes a password: an empty string is a (too short) password, so a
+        # blank form field can never silently turn off a patron's manual login.
+        if password is None:
             password_hash = None
             state.has_password = False
         elif len(password) < settings.password_min_length:
             errors.append(
-                FieldError(ErrorCode.PASSWORD_TOO_SHORT,
-                           f"The password must have at least {settings.password_min_length} characters.",
-                           api_field("password"))
+                FieldError(
+                    ErrorCode.PASSWORD_TOO_SHORT,
+                    f"The password must have at least {settings.password_min_length} characters.",
+                    api_field("password"),
+                )
             )
         elif len(password) > 1024:
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, "The password is too long (1024 characters at most).",
-                           api_field("password"))
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "The password is too long (1024 characters at most).",
+                    api_field("password"),
+                )
             )
         else:
             password_hash = await asyncio.to_thread(hash_password, settings, password)
             state.has_password = True
     if state.has_password and scalars.get("username") is None:
         errors.append(
-            FieldError(ErrorCode.MANDATORY_FIELD, "An account with a password needs a username.",
-                       api_field("username"))
+            FieldError(
+                ErrorCode.MANDATORY_FIELD,
+                "An account with a password needs a username.",
+                api_field("username"),
+            )
         )
 
     if "primary_email" in fields:
-        scalars["primary_email"] = _check_email(fields["primary_email"], api_field("primary_email"), errors)
+        scalars["primary_email"] = _check_email(
+            fields["primary_email"], api_field("primary_email"), errors
+        )
     if "contact_emails" in fields:
         contacts: list[tuple[str, str | None]] = []
         for index, (address, label) in enumerate(fields["contact_emails"] or []):
-            checked = _check_email(address, api_field("contact_emails", str(index), "address"), errors)
-            if checked is None:
-                errors.append(
-                    FieldError(ErrorCode.MANDATORY_FIELD, "Give the address.",
-                               api_field("contact_emails", str(index), "address"))
-                )
+            path = api_field("contact_emails", str(index), "address")
+            if address is None or not str(address).strip():
+                errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the address.", path))
                 continue
+            checked = _check_email(address, path, errors)
+            if checked is None:
+                continue  # INVALID_EMAIL is reported
             label = (label or "").strip() or None
             if label is not None and len(label) > 100:
                 errors.append(
-                    FieldError(ErrorCode.INVALID_INPUT, "Labels are at most 100 characters.",
-                               api_field("contact_emails", str(index), "label"))
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        "Labels are at most 100 characters.",
+                        api_field("contact_emails", str(index), "label"),
+                    )
                 )
             contacts.append((checked, label))
         state.contact_emails = contacts
 
     new_identifiers = await _plan_identifiers(
-        session=session, institution=institution, patron_id=patron_id, fields=fields,
-        state=state, errors=errors, text=text,
+        session=session,
+        institution=institution,
+        patron_id=patron_id,
+        fields=fields,
+        state=state,
+        errors=errors,
+        text=text,
     )
 
     if "library_groups" in fields:
@@ -289,9 +339,11 @@ async def _validate(
         for index, group_id in enumerate(wanted):
             if group_id not in found:
                 errors.append(
-                    FieldError(ErrorCode.INVALID_INPUT,
-                               f"This is not a library group of {institution.code}.",
-                               api_field("library_groups", str(index)))
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"This is not a library group of {institution.code}.",
+                        api_field("library_groups", str(index)),
+                    )
                 )
         state.library_groups = set(wanted) & found
 
@@ -299,15 +351,19 @@ async def _validate(
         wanted_groups = {SystemGroup(g).value for g in (fields["system_groups"] or [])}
         wanted_groups.add(SystemGroup.LIBRARY_USERS.value)
         changed = wanted_groups ^ state.system_groups
-        for group in sorted(changed):
-            if not may_grant(actor, SystemGroup(group)):
+        for role in sorted(changed):
+            if not may_grant(actor, SystemGroup(role)):
                 errors.append(
-                    FieldError(ErrorCode.FORBIDDEN,
-                               f"You may not grant or remove {group}: "
-                               + ("only a system administrator may."
-                                  if group in ("LIBRARIAN", "SYSTEM_ADMIN")
-                                  else "nobody grants a role they do not hold."),
-                               api_field("system_groups"))
+                    FieldError(
+                        ErrorCode.FORBIDDEN,
+                        f"You may not grant or remove {role}: "
+                        + (
+                            "only a system administrator may."
+                            if role in ("LIBRARIAN", "SYSTEM_ADMIN")
+                            else "nobody grants a role they do not hold."
+                        ),
+                        api_field("system_groups"),
+                    )
                 )
         state.system_groups = wanted_groups
     state.system_groups.add(SystemGroup.LIBRARY_USERS.value)
@@ -318,8 +374,11 @@ async def _validate(
             library = await network.library_by_code(session, code)
             if library is None or library.institution_id != institution_id:
                 errors.append(
-                    FieldError(ErrorCode.INVALID_INPUT, f"{code!r} is not a library of {institution.code}.",
-                               api_field("libraries", str(index)))
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"{code!r} is not a library of {institution.code}.",
+                        api_field("libraries", str(index)),
+                    )
                 )
             else:
                 wanted_libraries.add(library.id)  # type: ignore[arg-type]
@@ -329,22 +388,30 @@ async def _validate(
         # Attribute types are defined per institution; none exists until one is created.
         for index, (type_code, _values) in enumerate(fields["attributes"]):
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT,
-                           f"{institution.code} has no attribute type {type_code!r}.",
-                           api_field("attributes", str(index), "type"))
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{institution.code} has no attribute type {type_code!r}.",
+                    api_field("attributes", str(index), "type"),
+                )
             )
 
     # Rules that tie fields together, checked on the resulting state.
     if scalars.get("is_staff") and scalars.get("form_class"):
         errors.append(
-            FieldError(ErrorCode.INVALID_INPUT, "A staff member cannot have a form class.",
-                       api_field("form_class"))
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                "A staff member cannot have a form class.",
+                api_field("form_class"),
+            )
         )
     if scalars.get("is_generic"):
         if scalars.get("is_staff"):
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, "A generic account cannot be a staff member.",
-                           api_field("is_staff"))
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "A generic account cannot be a staff member.",
+                    api_field("is_staff"),
+                )
             )
         personal = {
             "barcode": "BARCODE" in state.identifiers,
@@ -359,20 +426,28 @@ async def _validate(
         for name, label in GENERIC_FORBIDDEN:
             if personal[name]:
                 errors.append(
-                    FieldError(ErrorCode.INVALID_INPUT,
-                               f"A generic account has no personal data: remove {label}.",
-                               api_field(name))
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"A generic account has no personal data: remove {label}.",
+                        api_field(name),
+                    )
                 )
         if state.system_groups & {g.value for g in STAFF_ROLES}:
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, "A generic account cannot hold staff roles.",
-                           api_field("system_groups"))
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "A generic account cannot hold staff roles.",
+                    api_field("system_groups"),
+                )
             )
     if scalars.get("public_search_for") is not None:
         if not scalars.get("is_generic"):
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, "Only a generic account can be the public search account.",
-                           api_field("is_public_search"))
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "Only a generic account can be the public search account.",
+                    api_field("is_public_search"),
+                )
             )
         else:
             other = await session.scalar(
@@ -382,13 +457,41 @@ async def _validate(
             )
             if other is not None:
                 errors.append(
-                    FieldError(ErrorCode.CONFLICT,
-                               f"{institution.code} already has a public search account.",
-                               api_field("is_public_search"))
+                    FieldError(
+                        ErrorCode.CONFLICT,
+                        f"{institution.code} already has a public search account.",
+                        api_field("is_public_search"),
+                    )
                 )
+    # Taking over an account's login is as good as holding its roles: only someone who
+    # may grant every role it holds changes its credentials (one's own excepted).
+    protected = roles_beyond(actor, current.system_groups)
+    if protected and patron_id is not None and actor.patron_id != patron_id:
+        changed_credentials = [
+            name
+            for name, changed in (
+                ("username", scalars.get("username") != current.scalars.get("username")),
+                ("password", password_hash is not False),
+            )
+            if changed
+        ]
+        for name in changed_credentials:
+            errors.append(
+                FieldError(
+                    ErrorCode.FORBIDDEN,
+                    f"Only someone who may grant {', '.join(protected)} can change "
+                    f"this account's {name}.",
+                    api_field(name),
+                )
+            )
     if errors:
         raise DomainError(errors)
     return _Plan(state=state, password_hash=password_hash, new_identifiers=new_identifiers)
+
+
+def roles_beyond(actor: Actor, groups: set[str]) -> list[str]:
+    """The roles among `groups` that the actor may not grant (so may not take over)."""
+    return [g for g in sorted(groups) if not may_grant(actor, SystemGroup(g))]
 
 
 def _check_email(value: Any, field: list[str], errors: list[FieldError]) -> str | None:
@@ -397,7 +500,9 @@ def _check_email(value: Any, field: list[str], errors: list[FieldError]) -> str 
     try:
         result = validate_email(str(value).strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        errors.append(FieldError(ErrorCode.INVALID_EMAIL, f"Not a valid email address: {exc}", field))
+        errors.append(
+            FieldError(ErrorCode.INVALID_EMAIL, f"Not a valid email address: {exc}", field)
+        )
         return None
     return str(result.normalized)
 
@@ -415,45 +520,75 @@ async def _plan_identifiers(
     """Work out the identifiers the patron will have and check their uniqueness."""
     wanted: dict[str, tuple[str, list[str]]] = {}  # type code -> (value, error field)
     if "identifiers" in fields:
-        for code in [c for c in state.identifiers if c not in (network.BARCODE, network.ADMIN_SYSTEM_ID)]:
+        for code in [
+            c for c in state.identifiers if c not in (network.BARCODE, network.ADMIN_SYSTEM_ID)
+        ]:
             del state.identifiers[code]
         for index, (type_code, value) in enumerate(fields["identifiers"] or []):
             type_code = network.normalize_code(type_code)
             path = api_field("identifiers", str(index))
             if type_code in (network.BARCODE, network.ADMIN_SYSTEM_ID):
                 errors.append(
-                    FieldError(ErrorCode.INVALID_INPUT,
-                               f"Set {type_code} with the {'barcode' if type_code == network.BARCODE else 'adminSystemId'} field.",
-                               [*path, "type"])
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"Set {type_code} with the {_BUILTIN_FIELDS[type_code]} field.",
+                        [*path, "type"],
+                    )
                 )
                 continue
             if type_code in wanted:
                 errors.append(
-                    FieldError(ErrorCode.INVALID_INPUT, f"{type_code} is given twice.", [*path, "type"])
+                    FieldError(
+                        ErrorCode.INVALID_INPUT, f"{type_code} is given twice.", [*path, "type"]
+                    )
                 )
                 continue
             value = (value or "").strip()
             if not value:
-                errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give a value.", [*path, "value"]))
+                errors.append(
+                    FieldError(ErrorCode.MANDATORY_FIELD, "Give a value.", [*path, "value"])
+                )
+                continue
+            if len(value) > IDENTIFIER_LIMIT:
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"At most {IDENTIFIER_LIMIT} characters.",
+                        [*path, "value"],
+                    )
+                )
+                continue
+            if any(ord(c) < 32 for c in value):
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        "Control characters are not allowed.",
+                        [*path, "value"],
+                    )
+                )
                 continue
             wanted[type_code] = (value, [*path, "value"])
-    for name, type_code in (("barcode", network.BARCODE), ("admin_system_id", network.ADMIN_SYSTEM_ID)):
+    for name, type_code in (
+        ("barcode", network.BARCODE),
+        ("admin_system_id", network.ADMIN_SYSTEM_ID),
+    ):
         if name in fields:
-            value = text(name)
+            reported = len(errors)
+            value = text(name)  # reports length and control characters itself
             if value is None:
                 state.identifiers.pop(type_code, None)
-            else:
+            elif len(errors) == reported:
                 wanted[type_code] = (value, api_field(name))
     result: dict[str, tuple[IdentifierType, str]] = {}
     for type_code, (value, path) in wanted.items():
-        if len(value) > 200:
-            errors.append(FieldError(ErrorCode.INVALID_INPUT, "At most 200 characters.", path))
-            continue
         identifier_type = await network.identifier_type_by_code(session, type_code)
         if identifier_type is None:
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, f"There is no identifier type {type_code}.",
-                           [*path[:-1], "type"] if path[-1] == "value" else path)
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"There is no identifier type {type_code}.",
+                    [*path[:-1], "type"] if path[-1] == "value" else path,
+                )
             )
             continue
         key = value.lower()
@@ -471,9 +606,12 @@ async def _plan_identifiers(
             where = institution.code
         if await session.scalar(clash.limit(1)) is not None:
             errors.append(
-                FieldError(ErrorCode.DUPLICATE_IDENTIFIER,
-                           f"{identifier_type.name} {value!r} already belongs to another patron in {where}.",
-                           path)
+                FieldError(
+                    ErrorCode.DUPLICATE_IDENTIFIER,
+                    f"{identifier_type.name} {value!r} "
+                    f"already belongs to another patron in {where}.",
+                    path,
+                )
             )
             continue
         state.identifiers[type_code] = value
@@ -499,7 +637,11 @@ async def _write(
     session.add(patron)
     await session.flush()
 
-    removed = [code for code in before.identifiers if state.identifiers.get(code) != before.identifiers[code]]
+    removed = [
+        code
+        for code in before.identifiers
+        if state.identifiers.get(code) != before.identifiers[code]
+    ]
     if removed:
         type_ids = select(IdentifierType.id).where(IdentifierType.code.in_(removed))
         await session.execute(
@@ -522,9 +664,15 @@ async def _write(
             )
         )
     if state.contact_emails != before.contact_emails:
-        await session.execute(delete(PatronContactEmail).where(PatronContactEmail.patron_id == patron.id))
+        await session.execute(
+            delete(PatronContactEmail).where(PatronContactEmail.patron_id == patron.id)
+        )
         for position, (address, label) in enumerate(state.contact_emails):
-            session.add(PatronContactEmail(patron_id=patron.id, position=position, address=address, label=label))
+            session.add(
+                PatronContactEmail(
+                    patron_id=patron.id, position=position, address=address, label=label
+                )
+            )
     for table, column, old, new in (
         (PatronLibraryGroup, "library_group_id", before.library_groups, state.library_groups),
         (PatronSystemGroup, "system_group", before.system_groups, state.system_groups),
@@ -544,19 +692,33 @@ async def _write(
 
 
 async def _audit_change(
-    *, session: AsyncSession, actor: Actor, action: str, patron: Patron,
-    before: PatronState | None, after: PatronState, password_changed: bool,
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    patron: Patron,
+    before: PatronState | None,
+    after: PatronState,
+    password_changed: bool,
 ) -> dict[str, Any]:
     names = await name_maps(session, patron.institution_id)
-    old = before.snapshot(names) if before is not None else {}
+    # A new patron is compared with an empty one, so empty lists are not "changes".
+    old = (before if before is not None else PatronState()).snapshot(names)
     new = after.snapshot(names)
     changes = audit.diff(old, new)
+    # The password is never shown, only that it changed (set, replaced or removed).
+    changes.pop("password", None)
     if password_changed:
         changes["password"] = {"before": "(hidden)", "after": "(changed)"}
     if changes:
         await audit.record(
-            session=session, actor=actor, action=action, entity_type="Patron",
-            entity_id=patron.id, institution_id=patron.institution_id, changes=changes,
+            session=session,
+            actor=actor,
+            action=action,
+            entity_type="Patron",
+            entity_id=patron.id,
+            institution_id=patron.institution_id,
+            changes=changes,
         )
     return changes
 
@@ -564,32 +726,51 @@ async def _audit_change(
 def _translate_integrity(exc: IntegrityError) -> DomainError:
     text = str(exc.orig).lower()
     if "username" in text:
-        return DomainError.of(ErrorCode.DUPLICATE_USERNAME, "This username was just taken by another patron.",
-                              ["input", "username"])
+        return DomainError.of(
+            ErrorCode.DUPLICATE_USERNAME,
+            "This username was just taken by another patron.",
+            ["input", "username"],
+        )
     if "identifier" in text:
-        return DomainError.of(ErrorCode.DUPLICATE_IDENTIFIER,
-                              "One of these identifiers was just given to another patron.")
-    return DomainError.of(ErrorCode.CONFLICT, "The change conflicts with another change; try again.")
+        return DomainError.of(
+            ErrorCode.DUPLICATE_IDENTIFIER,
+            "One of these identifiers was just given to another patron.",
+        )
+    return DomainError.of(
+        ErrorCode.CONFLICT, "The change conflicts with another change; try again."
+    )
 
 
 async def create_patron(
-    *, session: AsyncSession, settings: Settings, actor: Actor, institution_code: str,
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    institution_code: str,
     fields: dict[str, Any],
 ) -> Patron:
     """Register a HOME patron in an institution the actor manages."""
     require_authenticated(actor)
     institution = await network.institution_by_code(session, institution_code)
     if institution is None or not can_manage_patrons(actor, institution.id):  # type: ignore[arg-type]
-        require(False, actor, "You may register patrons only in your own institution, as a librarian.")
-    assert institution is not None and institution.id is not None
+        require(
+            False, actor, "You may register patrons only in your own institution, as a librarian."
+        )
+    assert institution is not None
+    assert institution.id is not None
     fields = {"enabled": True, "is_staff": False, "is_generic": False, **fields}
     if "home_library" not in fields:
         fields["home_library"] = None
     if "surname" not in fields:
         fields["surname"] = None
     plan = await _validate(
-        session=session, settings=settings, actor=actor, institution=institution, patron_id=None,
-        current=PatronState(), fields=fields,
+        session=session,
+        settings=settings,
+        actor=actor,
+        institution=institution,
+        patron_id=None,
+        current=PatronState(),
+        fields=fields,
     )
     patron = Patron(
         institution_id=institution.id,
@@ -604,8 +785,13 @@ async def create_patron(
         await session.rollback()
         raise _translate_integrity(exc) from exc
     await _audit_change(
-        session=session, actor=actor, action="create_patron", patron=patron, before=None,
-        after=plan.state, password_changed=False,
+        session=session,
+        actor=actor,
+        action="create_patron",
+        patron=patron,
+        before=None,
+        after=plan.state,
+        password_changed=bool(plan.password_hash),
     )
     await session.commit()
     return patron
@@ -618,7 +804,9 @@ async def editable_patron(
     require_authenticated(actor)
     patron = await session.get(Patron, patron_id)
     if patron is None or not can_read_patron(actor, patron.institution_id, patron_id):
-        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", field or ["input", "id"])
+        raise DomainError.of(
+            ErrorCode.NOT_FOUND, "There is no such patron.", field or ["input", "id"]
+        )
     if not can_manage_patrons(actor, patron.institution_id):
         raise DomainError.of(
             ErrorCode.FORBIDDEN, "Only librarians of the patron's institution may change it."
@@ -643,14 +831,20 @@ async def bump_version(session: AsyncSession, patron_id: int, expected: int | No
 def stale_version() -> DomainError:
     return DomainError.of(
         ErrorCode.STALE_VERSION,
-        "Someone else changed this patron after you opened it. Reload it and make your change again.",
+        "Someone else changed this patron after you opened it. "
+        "Reload it and make your change again.",
         ["input", "expectedVersion"],
     )
 
 
 async def update_patron(
-    *, session: AsyncSession, settings: Settings, actor: Actor, patron_id: int,
-    expected_version: int, fields: dict[str, Any],
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    patron_id: int,
+    expected_version: int,
+    fields: dict[str, Any],
 ) -> Patron:
     """Change the given fields (partial update) if the version still matches."""
     patron = await editable_patron(session, actor, patron_id)
@@ -660,8 +854,13 @@ async def update_patron(
     assert institution is not None
     before = await load_state(session, patron)
     plan = await _validate(
-        session=session, settings=settings, actor=actor, institution=institution, patron_id=patron_id,
-        current=before, fields=fields,
+        session=session,
+        settings=settings,
+        actor=actor,
+        institution=institution,
+        patron_id=patron_id,
+        current=before,
+        fields=fields,
     )
     names = await name_maps(session, patron.institution_id)
     if plan.password_hash is False and before.snapshot(names) == plan.state.snapshot(names):
@@ -674,8 +873,13 @@ async def update_patron(
         await session.rollback()
         raise _translate_integrity(exc) from exc
     await _audit_change(
-        session=session, actor=actor, action="update_patron", patron=patron, before=before,
-        after=plan.state, password_changed=plan.password_hash is not False,
+        session=session,
+        actor=actor,
+        action="update_patron",
+        patron=patron,
+        before=before,
+        after=plan.state,
+        password_changed=plan.password_hash is not False,
     )
     await session.commit()
     return patron
@@ -685,15 +889,37 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
     """Permanently remove a patron and everything personal attached to it."""
     patron = await editable_patron(session, actor, patron_id)
     if actor.patron_id == patron_id:
-        raise DomainError.of(ErrorCode.FORBIDDEN, "You cannot remove your own account.", ["input", "id"])
+        raise DomainError.of(
+            ErrorCode.FORBIDDEN, "You cannot remove your own account.", ["input", "id"]
+        )
+    groups = set(
+        (
+            await session.execute(
+                select(PatronSystemGroup.system_group).where(
+                    PatronSystemGroup.patron_id == patron_id
+                )
+            )
+        ).scalars()
+    )
+    protected = roles_beyond(actor, groups)
+    if protected:
+        raise DomainError.of(
+            ErrorCode.FORBIDDEN,
+            f"Only someone who may grant {', '.join(protected)} can remove this account.",
+            ["input", "id"],
+        )
     # Loans do not exist yet in this registry; the circulation capability adds
     # the LOANS_OUTSTANDING check and the anonymised history here.
     institution_id = patron.institution_id
     await audit.redact_entity(session=session, entity_type="Patron", entity_id=patron_id)
     await session.execute(delete(Patron).where(Patron.id == patron_id))
     await audit.record(
-        session=session, actor=actor, action="delete_patron", entity_type="Patron",
-        entity_id=patron_id, institution_id=institution_id,
+        session=session,
+        actor=actor,
+        action="delete_patron",
+        entity_type="Patron",
+        entity_id=patron_id,
+        institution_id=institution_id,
     )
     await session.commit()
     return patron_id
@@ -707,7 +933,9 @@ async def get_patron(*, session: AsyncSession, actor: Actor, patron_id: int) -> 
     return patron
 
 
-async def visible_patrons(*, session: AsyncSession, actor: Actor, ids: list[int]) -> dict[int, Patron]:
+async def visible_patrons(
+    *, session: AsyncSession, actor: Actor, ids: list[int]
+) -> dict[int, Patron]:
     """The patrons among `ids` the actor may see."""
     if not ids:
         return {}
@@ -768,8 +996,13 @@ async def _filtered_query(
 
 
 async def search_patrons(
-    *, session: AsyncSession, actor: Actor, institution_code: str, flt: PatronFilter,
-    first: int, after: tuple[str, int] | None,
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    flt: PatronFilter,
+    first: int,
+    after: tuple[str, int] | None,
 ) -> tuple[list[Patron], bool]:
     """One page of an institution's patrons in name order (keyset); empty when not allowed."""
     require_authenticated(actor)
@@ -805,6 +1038,5 @@ async def count_patrons(
 
 
 def is_expired(patron: Patron, today: date | None = None) -> bool:
-    today = today or date.today()
+    today = today or utcnow().date()
     return patron.expiry_date is not None and patron.expiry_date < today
-

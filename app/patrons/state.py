@@ -70,7 +70,9 @@ class PatronState:
         out["contactEmails"] = [
             {"address": address, "label": label} for address, label in self.contact_emails
         ]
-        out["libraryGroups"] = sorted(names["library_group"].get(i, str(i)) for i in self.library_groups)
+        out["libraryGroups"] = sorted(
+            names["library_group"].get(i, str(i)) for i in self.library_groups
+        )
         out["systemGroups"] = sorted(self.system_groups)
         out["libraries"] = sorted(names["library"].get(i, str(i)) for i in self.libraries)
         out["password"] = "(set)" if self.has_password else None
@@ -94,7 +96,7 @@ async def load_state(session: AsyncSession, patron: Patron) -> PatronState:
         .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
         .where(PatronIdentifier.patron_id == patron.id)
     )
-    state.identifiers = {code: value for code, value in rows.all()}
+    state.identifiers = dict(rows.all())
     contacts = await session.execute(
         select(PatronContactEmail.address, PatronContactEmail.label)
         .where(PatronContactEmail.patron_id == patron.id)
@@ -113,14 +115,18 @@ async def load_state(session: AsyncSession, patron: Patron) -> PatronState:
     state.system_groups = set(
         (
             await session.execute(
-                select(PatronSystemGroup.system_group).where(PatronSystemGroup.patron_id == patron.id)
+                select(PatronSystemGroup.system_group).where(
+                    PatronSystemGroup.patron_id == patron.id
+                )
             )
         ).scalars()
     )
     state.libraries = set(
         (
             await session.execute(
-                select(PatronLibraryAccess.library_id).where(PatronLibraryAccess.patron_id == patron.id)
+                select(PatronLibraryAccess.library_id).where(
+                    PatronLibraryAccess.patron_id == patron.id
+                )
             )
         ).scalars()
     )
@@ -135,10 +141,12 @@ async def name_maps(session: AsyncSession, institution_id: int) -> dict[str, dic
         select(UserGroup.id, UserGroup.code).where(UserGroup.institution_id == institution_id)
     )
     library_groups = await session.execute(
-        select(LibraryGroup.id, LibraryGroup.name).where(LibraryGroup.institution_id == institution_id)
+        select(LibraryGroup.id, LibraryGroup.name).where(
+            LibraryGroup.institution_id == institution_id
+        )
     )
     return {
-        "library": {i: c for i, c in libraries.all()},
-        "user_group": {i: c for i, c in groups.all()},
-        "library_group": {i: n for i, n in library_groups.all()},
+        "library": dict(libraries.all()),
+        "user_group": dict(groups.all()),
+        "library_group": dict(library_groups.all()),
     }

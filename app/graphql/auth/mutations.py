@@ -7,7 +7,13 @@ from strawberry.types import Info
 
 from app.auth import service
 from app.errors import DomainError
-from app.graphql.auth.types import ApiClient, CreateApiClientPayload, LoginPayload, LogoutPayload, Viewer
+from app.graphql.auth.types import (
+    ApiClient,
+    CreateApiClientPayload,
+    LoginPayload,
+    LogoutPayload,
+    Viewer,
+)
 from app.graphql.context import Context
 from app.graphql.core import run_mutation, user_errors
 
@@ -16,7 +22,9 @@ from app.graphql.core import run_mutation, user_errors
 class LoginInput:
     username: str
     password: str
-    library: str = strawberry.field(description="Code of the library the session works at, e.g. LANSING.")
+    library: str = strawberry.field(
+        description="Code of the library the session works at, e.g. LANSING."
+    )
 
 
 @strawberry.input(description="A new API client of an institution (SYSTEM_ADMIN).")
@@ -37,18 +45,26 @@ class AuthMutations:
         result = await run_mutation(
             info,
             lambda session: service.login(
-                session=session, settings=ctx.settings, username=input.username,
-                password=input.password, library_code=input.library, address=ctx.address,
+                session=session,
+                settings=ctx.settings,
+                username=input.username,
+                password=input.password,
+                library_code=input.library,
+                address=ctx.address,
             ),
         )
         if isinstance(result, DomainError):
             return LoginPayload(errors=user_errors(result))
-        return LoginPayload(token=result.token, expires_at=result.expires_at, viewer=Viewer(actor=result.actor))
+        return LoginPayload(
+            token=result.token, expires_at=result.expires_at, viewer=Viewer(actor=result.actor)
+        )
 
     @strawberry.mutation(description="End the current session (its token stops working).")
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
         ctx = info.context
-        await run_mutation(info, lambda session: service.logout(session=session, token=ctx.token))
+        await run_mutation(
+            info, lambda session: service.logout(session=session, token=ctx.token, actor=ctx.actor)
+        )
         return LogoutPayload()
 
     @strawberry.mutation(description="Create an API client; the secret is in the payload, once.")
@@ -59,8 +75,12 @@ class AuthMutations:
         result = await run_mutation(
             info,
             lambda session: service.create_api_client(
-                session=session, actor=ctx.actor, institution_code=input.institution,
-                name=input.name, scopes=list(input.scopes), library_code=input.library,
+                session=session,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                name=input.name,
+                scopes=list(input.scopes),
+                library_code=input.library,
             ),
         )
         if isinstance(result, DomainError):
@@ -68,8 +88,10 @@ class AuthMutations:
         client = result.client
         return CreateApiClientPayload(
             client=ApiClient(
-                name=client.name, institution_code=input.institution.strip().upper(),
-                scopes=list(client.scopes), created_at=client.created_at,
+                name=client.name,
+                institution_code=input.institution.strip().upper(),
+                scopes=list(client.scopes),
+                created_at=client.created_at,
             ),
             secret=result.secret,
         )

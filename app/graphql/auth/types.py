@@ -18,7 +18,9 @@ from app.graphql.patrons.types import Patron
 class Viewer:
     actor: strawberry.Private[Actor]
 
-    @strawberry.field(description="The logged-in account (null for API clients and anonymous callers).")
+    @strawberry.field(
+        description="The logged-in account (null for API clients and anonymous callers)."
+    )
     async def patron(self, info: Info[Context, None]) -> Patron | None:
         if self.actor.patron_id is None:
             return None
@@ -29,7 +31,9 @@ class Viewer:
     async def institution(self, info: Info[Context, None]) -> Institution | None:
         if self.actor.institution_id is None:
             return None
-        return Institution.of(await info.context.loaders.institution_by_id.load(self.actor.institution_id))
+        return Institution.of(
+            await info.context.loaders.institution_by_id.load(self.actor.institution_id)
+        )
 
     @strawberry.field(description="The library this session is logged in at.")
     async def library(self, info: Info[Context, None]) -> Library | None:
@@ -48,7 +52,9 @@ class Viewer:
 
 @strawberry.type(description="A new session, or why there is none.")
 class LoginPayload:
-    token: str | None = strawberry.field(default=None, description="Bearer token for the Authorization header.")
+    token: str | None = strawberry.field(
+        default=None, description="Bearer token for the Authorization header."
+    )
     expires_at: datetime | None = None
     viewer: Viewer | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

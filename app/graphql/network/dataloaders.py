@@ -9,7 +9,14 @@ from strawberry.dataloader import DataLoader
 
 from app.db import SerialSession
 from app.graphql.loading import many_per_key, one_per_key
-from app.network.models import BlockType, IdentifierType, Institution, Library, LibraryGroup, UserGroup
+from app.network.models import (
+    BlockType,
+    IdentifierType,
+    Institution,
+    Library,
+    LibraryGroup,
+    UserGroup,
+)
 
 
 def institution_by_id(db: SerialSession) -> DataLoader[int, Any]:
@@ -19,7 +26,9 @@ def institution_by_id(db: SerialSession) -> DataLoader[int, Any]:
 
 
 def library_by_id(db: SerialSession) -> DataLoader[int, Any]:
-    return one_per_key(db, lambda ids: select(Library).where(Library.id.in_(ids)), lambda r: r[0].id)
+    return one_per_key(
+        db, lambda ids: select(Library).where(Library.id.in_(ids)), lambda r: r[0].id
+    )
 
 
 def user_group_by_id(db: SerialSession) -> DataLoader[int, Any]:
@@ -57,7 +66,9 @@ def libraries_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any]]
 def user_groups_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(UserGroup).where(UserGroup.institution_id.in_(ids)).order_by(UserGroup.code),
+        lambda ids: (
+            select(UserGroup).where(UserGroup.institution_id.in_(ids)).order_by(UserGroup.code)
+        ),
         lambda r: r[0].institution_id,
     )
 
@@ -65,9 +76,11 @@ def user_groups_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any
 def library_groups_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(LibraryGroup)
-        .where(LibraryGroup.institution_id.in_(ids))
-        .order_by(LibraryGroup.name),
+        lambda ids: (
+            select(LibraryGroup)
+            .where(LibraryGroup.institution_id.in_(ids))
+            .order_by(LibraryGroup.name)
+        ),
         lambda r: r[0].institution_id,
     )
 
@@ -75,6 +88,8 @@ def library_groups_by_institution_id(db: SerialSession) -> DataLoader[int, list[
 def block_types_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(BlockType).where(BlockType.institution_id.in_(ids)).order_by(BlockType.code),
+        lambda ids: (
+            select(BlockType).where(BlockType.institution_id.in_(ids)).order_by(BlockType.code)
+        ),
         lambda r: r[0].institution_id,
     )

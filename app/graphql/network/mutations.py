@@ -107,19 +107,28 @@ class NetworkMutations:
     ) -> CreateInstitutionPayload:
         actor = info.context.actor
         result = await run_mutation(
-            info, lambda s: service.create_institution(session=s, actor=actor, code=input.code, name=input.name)
+            info,
+            lambda s: service.create_institution(
+                session=s, actor=actor, code=input.code, name=input.name
+            ),
         )
         if isinstance(result, DomainError):
             return CreateInstitutionPayload(errors=user_errors(result))
         return CreateInstitutionPayload(institution=Institution.of(result))
 
     @strawberry.mutation(description="Add a library to an institution (NETWORK_ADMIN).")
-    async def create_library(self, info: Info[Context, None], input: CreateLibraryInput) -> CreateLibraryPayload:
+    async def create_library(
+        self, info: Info[Context, None], input: CreateLibraryInput
+    ) -> CreateLibraryPayload:
         actor = info.context.actor
         result = await run_mutation(
             info,
             lambda s: service.create_library(
-                session=s, actor=actor, institution_code=input.institution, code=input.code, name=input.name
+                session=s,
+                actor=actor,
+                institution_code=input.institution,
+                code=input.code,
+                name=input.name,
             ),
         )
         if isinstance(result, DomainError):
@@ -134,7 +143,11 @@ class NetworkMutations:
         result = await run_mutation(
             info,
             lambda s: service.create_identifier_type(
-                session=s, actor=actor, code=input.code, name=input.name, network_unique=input.network_unique
+                session=s,
+                actor=actor,
+                code=input.code,
+                name=input.name,
+                network_unique=input.network_unique,
             ),
         )
         if isinstance(result, DomainError):
@@ -149,8 +162,12 @@ class NetworkMutations:
         result = await run_mutation(
             info,
             lambda s: service.create_user_group(
-                session=s, actor=actor, institution_code=input.institution, code=input.code,
-                name=input.name, loan_period_days=input.loan_period_days,
+                session=s,
+                actor=actor,
+                institution_code=input.institution,
+                code=input.code,
+                name=input.name,
+                loan_period_days=input.loan_period_days,
             ),
         )
         if isinstance(result, DomainError):
@@ -165,7 +182,10 @@ class NetworkMutations:
         result = await run_mutation(
             info,
             lambda s: service.create_library_group(
-                session=s, actor=actor, institution_code=input.institution, name=input.name,
+                session=s,
+                actor=actor,
+                institution_code=input.institution,
+                name=input.name,
                 description=input.description,
             ),
         )
@@ -181,8 +201,13 @@ class NetworkMutations:
         result = await run_mutation(
             info,
             lambda s: service.create_block_type(
-                session=s, actor=actor, institution_code=input.institution, code=input.code,
-                description=input.description, network=input.network, blocks_loans=input.blocks_loans,
+                session=s,
+                actor=actor,
+                institution_code=input.institution,
+                code=input.code,
+                description=input.description,
+                network=input.network,
+                blocks_loans=input.blocks_loans,
             ),
         )
         if isinstance(result, DomainError):

@@ -27,10 +27,18 @@ class NetworkQueries:
         async with ctx.db.use() as session:
             net = await network_service.get_network(session)
             institutions = list(
-                (await session.execute(select(models.Institution).order_by(models.Institution.code))).scalars()
+                (
+                    await session.execute(
+                        select(models.Institution).order_by(models.Institution.code)
+                    )
+                ).scalars()
             )
             types = list(
-                (await session.execute(select(models.IdentifierType).order_by(models.IdentifierType.code))).scalars()
+                (
+                    await session.execute(
+                        select(models.IdentifierType).order_by(models.IdentifierType.code)
+                    )
+                ).scalars()
             )
         return Network(
             name=net.name if net else ctx.settings.network_name,

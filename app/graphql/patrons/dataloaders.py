@@ -30,10 +30,12 @@ def patron_by_id(db: SerialSession) -> DataLoader[int, Any]:
 def identifiers_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(PatronIdentifier, IdentifierType)
-        .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
-        .where(PatronIdentifier.patron_id.in_(ids))
-        .order_by(IdentifierType.code),
+        lambda ids: (
+            select(PatronIdentifier, IdentifierType)
+            .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
+            .where(PatronIdentifier.patron_id.in_(ids))
+            .order_by(IdentifierType.code)
+        ),
         lambda r: r[0].patron_id,
     )
 
@@ -41,9 +43,11 @@ def identifiers_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
 def contact_emails_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(PatronContactEmail)
-        .where(PatronContactEmail.patron_id.in_(ids))
-        .order_by(PatronContactEmail.position, PatronContactEmail.id),
+        lambda ids: (
+            select(PatronContactEmail)
+            .where(PatronContactEmail.patron_id.in_(ids))
+            .order_by(PatronContactEmail.position, PatronContactEmail.id)
+        ),
         lambda r: r[0].patron_id,
     )
 
@@ -51,10 +55,12 @@ def contact_emails_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]
 def library_groups_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(LibraryGroup, PatronLibraryGroup.patron_id)
-        .join(PatronLibraryGroup, PatronLibraryGroup.library_group_id == LibraryGroup.id)
-        .where(PatronLibraryGroup.patron_id.in_(ids))
-        .order_by(LibraryGroup.name),
+        lambda ids: (
+            select(LibraryGroup, PatronLibraryGroup.patron_id)
+            .join(PatronLibraryGroup, PatronLibraryGroup.library_group_id == LibraryGroup.id)
+            .where(PatronLibraryGroup.patron_id.in_(ids))
+            .order_by(LibraryGroup.name)
+        ),
         lambda r: r[1],
     )
 
@@ -62,9 +68,11 @@ def library_groups_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]
 def system_groups_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(PatronSystemGroup.system_group, PatronSystemGroup.patron_id)
-        .where(PatronSystemGroup.patron_id.in_(ids))
-        .order_by(PatronSystemGroup.system_group),
+        lambda ids: (
+            select(PatronSystemGroup.system_group, PatronSystemGroup.patron_id)
+            .where(PatronSystemGroup.patron_id.in_(ids))
+            .order_by(PatronSystemGroup.system_group)
+        ),
         lambda r: r[1],
     )
 
@@ -72,10 +80,12 @@ def system_groups_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
 def libraries_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(Library, PatronLibraryAccess.patron_id)
-        .join(PatronLibraryAccess, PatronLibraryAccess.library_id == Library.id)
-        .where(PatronLibraryAccess.patron_id.in_(ids))
-        .order_by(Library.code),
+        lambda ids: (
+            select(Library, PatronLibraryAccess.patron_id)
+            .join(PatronLibraryAccess, PatronLibraryAccess.library_id == Library.id)
+            .where(PatronLibraryAccess.patron_id.in_(ids))
+            .order_by(Library.code)
+        ),
         lambda r: r[1],
     )
 
@@ -83,10 +93,12 @@ def libraries_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
 def blocks_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(PatronBlock, BlockType)
-        .join(BlockType, BlockType.id == PatronBlock.block_type_id)
-        .where(PatronBlock.patron_id.in_(ids))
-        .order_by(PatronBlock.id),
+        lambda ids: (
+            select(PatronBlock, BlockType)
+            .join(BlockType, BlockType.id == PatronBlock.block_type_id)
+            .where(PatronBlock.patron_id.in_(ids))
+            .order_by(PatronBlock.id)
+        ),
         lambda r: r[0].patron_id,
     )
 
@@ -110,6 +122,8 @@ def photo_by_patron_id(db: SerialSession) -> DataLoader[int, Any]:
 def photo_data_by_patron_id(db: SerialSession) -> DataLoader[int, Any]:
     return one_per_key(
         db,
-        lambda ids: select(PatronPhoto.data, PatronPhoto.patron_id).where(PatronPhoto.patron_id.in_(ids)),
+        lambda ids: select(PatronPhoto.data, PatronPhoto.patron_id).where(
+            PatronPhoto.patron_id.in_(ids)
+        ),
         lambda r: r[1],
     )

@@ -13,7 +13,7 @@ from app.graphql.core import AccountType, SystemGroup
 from app.graphql.ids import decode_pk
 
 
-@strawberry.input(description="A typed identifier, e.g. {type: \"UNIV_ID\", value: \"E123\"}.")
+@strawberry.input(description='A typed identifier, e.g. {type: "UNIV_ID", value: "E123"}.')
 class IdentifierInput:
     type: str
     value: str
@@ -76,7 +76,8 @@ class CreatePatronInput:
     library_groups: list[strawberry.ID] | None = U
     system_groups: list[SystemGroup] | None = U  # type: ignore[valid-type]
     libraries: list[str] | None = strawberry.field(
-        default=U, description="Codes of libraries the account may log in at (staff) or search (generic)."
+        default=U,
+        description="Codes of libraries the account may log in at (staff) or search (generic).",
     )
     attributes: list[AttributeValueInput] | None = U
 

@@ -50,7 +50,9 @@ def _patron_payload(info: Info[Context, None], result: object) -> PatronPayload:
 async def _read_upload(upload: object, limit: int) -> bytes:
     read = getattr(upload, "read", None)
     if read is None:
-        raise DomainError.of(ErrorCode.INVALID_INPUT, "Send the photo as a file upload.", ["input", "file"])
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, "Send the photo as a file upload.", ["input", "file"]
+        )
     data = await read(limit + 1)
     return bytes(data)
 
@@ -58,21 +60,29 @@ async def _read_upload(upload: object, limit: int) -> bytes:
 @strawberry.type
 class PatronMutations:
     @strawberry.mutation(description="Register a HOME patron (LIBRARIAN of the institution).")
-    async def create_patron(self, info: Info[Context, None], input: CreatePatronInput) -> PatronPayload:
+    async def create_patron(
+        self, info: Info[Context, None], input: CreatePatronInput
+    ) -> PatronPayload:
         ctx = info.context
         result = await run_mutation(
             info,
             lambda session: service.create_patron(
-                session=session, settings=ctx.settings, actor=ctx.actor,
-                institution_code=input.institution, fields=patron_fields(input),
+                session=session,
+                settings=ctx.settings,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                fields=patron_fields(input),
             ),
         )
         return _patron_payload(info, result)
 
     @strawberry.mutation(
-        description="Change the given fields of a patron; fails with STALE_VERSION if it changed meanwhile."
+        description="Change the given fields of a patron; "
+        "fails with STALE_VERSION if it changed meanwhile."
     )
-    async def update_patron(self, info: Info[Context, None], input: UpdatePatronInput) -> PatronPayload:
+    async def update_patron(
+        self, info: Info[Context, None], input: UpdatePatronInput
+    ) -> PatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.id, "Patron")
 
@@ -80,22 +90,31 @@ class PatronMutations:
             if patron_id is None:
                 raise _not_found(["input", "id"])
             return await service.update_patron(
-                session=session, settings=ctx.settings, actor=ctx.actor,  # type: ignore[arg-type]
-                patron_id=patron_id, expected_version=input.expected_version,
+                session=session,
+                settings=ctx.settings,
+                actor=ctx.actor,  # type: ignore[arg-type]
+                patron_id=patron_id,
+                expected_version=input.expected_version,
                 fields=patron_fields(input),
             )
 
         return _patron_payload(info, await run_mutation(info, action))
 
-    @strawberry.mutation(description="Permanently remove a patron and everything personal attached to it.")
-    async def delete_patron(self, info: Info[Context, None], input: DeletePatronInput) -> DeletePatronPayload:
+    @strawberry.mutation(
+        description="Permanently remove a patron and everything personal attached to it."
+    )
+    async def delete_patron(
+        self, info: Info[Context, None], input: DeletePatronInput
+    ) -> DeletePatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.id, "Patron")
 
         async def action(session: object) -> int:
             if patron_id is None:
                 raise _not_found(["input", "id"])
-            return await service.delete_patron(session=session, actor=ctx.actor, patron_id=patron_id)  # type: ignore[arg-type]
+            return await service.delete_patron(
+                session=session, actor=ctx.actor, patron_id=patron_id
+            )  # type: ignore[arg-type]
 
         result = await run_mutation(info, action)
         if isinstance(result, DomainError):
@@ -104,7 +123,9 @@ class PatronMutations:
         return DeletePatronPayload(deleted_id=strawberry.ID(encode_id("Patron", result)))
 
     @strawberry.mutation(description="Put a block on a patron (LIBRARIAN).")
-    async def add_patron_block(self, info: Info[Context, None], input: AddPatronBlockInput) -> PatronPayload:
+    async def add_patron_block(
+        self, info: Info[Context, None], input: AddPatronBlockInput
+    ) -> PatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.patron_id, "Patron")
 
@@ -112,8 +133,12 @@ class PatronMutations:
             if patron_id is None:
                 raise _not_found(["input", "patronId"])
             return await blocks.add_block(
-                session=session, actor=ctx.actor, patron_id=patron_id,  # type: ignore[arg-type]
-                block_type_code=input.block_type, note=input.note, expires_at=input.expires_at,
+                session=session,
+                actor=ctx.actor,
+                patron_id=patron_id,  # type: ignore[arg-type]
+                block_type_code=input.block_type,
+                note=input.note,
+                expires_at=input.expires_at,
             )
 
         return _patron_payload(info, await run_mutation(info, action))
@@ -127,13 +152,17 @@ class PatronMutations:
 
         async def action(session: object) -> object:
             if block_id is None:
-                raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such block.", ["input", "id"])
+                raise DomainError.of(
+                    ErrorCode.NOT_FOUND, "There is no such block.", ["input", "id"]
+                )
             return await blocks.remove_block(session=session, actor=ctx.actor, block_id=block_id)  # type: ignore[arg-type]
 
         return _patron_payload(info, await run_mutation(info, action))
 
     @strawberry.mutation(description="Upload (or replace) a patron's photo: JPEG, PNG or WebP.")
-    async def set_patron_photo(self, info: Info[Context, None], input: SetPatronPhotoInput) -> PatronPayload:
+    async def set_patron_photo(
+        self, info: Info[Context, None], input: SetPatronPhotoInput
+    ) -> PatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.patron_id, "Patron")
 
@@ -142,8 +171,11 @@ class PatronMutations:
                 raise _not_found(["input", "patronId"])
             data = await _read_upload(input.file, ctx.settings.photo_max_bytes)
             return await photos.set_photo(
-                session=session, settings=ctx.settings, actor=ctx.actor,  # type: ignore[arg-type]
-                patron_id=patron_id, data=data,
+                session=session,
+                settings=ctx.settings,
+                actor=ctx.actor,  # type: ignore[arg-type]
+                patron_id=patron_id,
+                data=data,
             )
 
         return _patron_payload(info, await run_mutation(info, action))

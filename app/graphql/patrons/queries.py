@@ -41,13 +41,22 @@ class PatronQueries:
         size = page_size(first, 20, ctx.settings.max_page_size)
         cursor = decode_cursor(after)
         position = None
-        if cursor and len(cursor) == 2 and isinstance(cursor[0], str) and isinstance(cursor[1], int):
+        if (
+            cursor
+            and len(cursor) == 2
+            and isinstance(cursor[0], str)
+            and isinstance(cursor[1], int)
+        ):
             position = (cursor[0], cursor[1])
         flt = _filter(filter)
         async with ctx.db.use() as session:
             rows, has_next = await service.search_patrons(
-                session=session, actor=ctx.actor, institution_code=institution, flt=flt,
-                first=size, after=position,
+                session=session,
+                actor=ctx.actor,
+                institution_code=institution,
+                flt=flt,
+                first=size,
+                after=position,
             )
 
         async def count() -> int:
@@ -56,7 +65,9 @@ class PatronQueries:
                     session=session, actor=ctx.actor, institution_code=institution, flt=flt
                 )
 
-        edges = [PatronEdge(cursor=encode_cursor(r.sort_key, r.id), node=Patron.of(r)) for r in rows]
+        edges = [
+            PatronEdge(cursor=encode_cursor(r.sort_key, r.id), node=Patron.of(r)) for r in rows
+        ]
         return PatronConnection(
             edges=edges,
             page_info=PageInfo(

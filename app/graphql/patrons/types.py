@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import base64
-from enum import Enum
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from app.graphql.context import Context
 from app.audit import service as audit
+from app.graphql.context import Context
 from app.graphql.core import AccountType, Node, PageInfo, SystemGroup, page_size
 from app.graphql.ids import decode_cursor, encode_cursor, encode_id
 from app.graphql.network.types import (
@@ -52,7 +52,9 @@ class PatronBlock(Node):
 
     @classmethod
     def of(cls, row: models.PatronBlock, block_type: Any) -> PatronBlock:
-        return cls(id=strawberry.ID(encode_id("PatronBlock", row.id)), row=row, block_type=block_type)  # type: ignore[arg-type]
+        return cls(
+            id=strawberry.ID(encode_id("PatronBlock", row.id)), row=row, block_type=block_type
+        )  # type: ignore[arg-type]
 
     @strawberry.field(description="The kind of block.")
     def type(self) -> BlockType:
@@ -134,7 +136,9 @@ class Patron(Node):
 
     @strawberry.field(description="The institution the account belongs to.")
     async def institution(self, info: Info[Context, None]) -> Institution:
-        return Institution.of(await info.context.loaders.institution_by_id.load(self.row.institution_id))
+        return Institution.of(
+            await info.context.loaders.institution_by_id.load(self.row.institution_id)
+        )
 
     @strawberry.field(description="The patron's home library.")
     async def home_library(self, info: Info[Context, None]) -> Library:
@@ -144,7 +148,9 @@ class Patron(Node):
     async def user_group(self, info: Info[Context, None]) -> UserGroup | None:
         if self.row.user_group_id is None:
             return None
-        return UserGroup.of(await info.context.loaders.user_group_by_id.load(self.row.user_group_id))
+        return UserGroup.of(
+            await info.context.loaders.user_group_by_id.load(self.row.user_group_id)
+        )
 
     @strawberry.field(description="HOME or LINKED.")
     def account_type(self) -> AccountType:
@@ -165,11 +171,15 @@ class Patron(Node):
     async def barcode(self, info: Info[Context, None]) -> str | None:
         return await self._identifier(info, BARCODE)
 
-    @strawberry.field(description="Id in the administration system (identifier of type ADMIN_SYSTEM_ID).")
+    @strawberry.field(
+        description="Id in the administration system (identifier of type ADMIN_SYSTEM_ID)."
+    )
     async def admin_system_id(self, info: Info[Context, None]) -> str | None:
         return await self._identifier(info, ADMIN_SYSTEM_ID)
 
-    @strawberry.field(description="Every identifier of the patron, barcode and admin system id included.")
+    @strawberry.field(
+        description="Every identifier of the patron, barcode and admin system id included."
+    )
     async def identifiers(self, info: Info[Context, None]) -> list[Identifier]:
         rows = await info.context.loaders.identifiers_by_patron_id.load(self.row.id)
         return [Identifier(type=IdentifierType(row=t), value=i.value) for i, t in rows]
@@ -187,7 +197,8 @@ class Patron(Node):
         return self.row.preferred_name
 
     @strawberry.field(
-        description="Mandatory on HOME accounts; blank on a LINKED copy whose source does not share it."
+        description="Mandatory on HOME accounts; "
+        "blank on a LINKED copy whose source does not share it."
     )
     def surname(self) -> str | None:
         return self.row.surname
@@ -271,8 +282,12 @@ class Patron(Node):
             return None
         patron_id, content_type, width, height, byte_size, updated_at = row
         return PatronPhoto(
-            patron_id=patron_id, content_type=content_type, width=width, height=height,
-            byte_size=byte_size, updated_at=updated_at,
+            patron_id=patron_id,
+            content_type=content_type,
+            width=width,
+            height=height,
+            byte_size=byte_size,
+            updated_at=updated_at,
         )
 
     @strawberry.field(
@@ -287,12 +302,18 @@ class Patron(Node):
         after_id = int(cursor[0]) if cursor and isinstance(cursor[0], int) else None  # type: ignore[arg-type]
         async with info.context.db.use() as session:
             rows = await audit.patron_entries(
-                session=session, actor=info.context.actor, institution_id=self.row.institution_id,
-                patron_id=self.row.id, first=size, after_id=after_id,  # type: ignore[arg-type]
+                session=session,
+                actor=info.context.actor,
+                institution_id=self.row.institution_id,
+                patron_id=self.row.id,
+                first=size,
+                after_id=after_id,  # type: ignore[arg-type]
             )
         page = rows[:size]
         return AuditEntryConnection(
-            edges=[AuditEntryEdge(cursor=encode_cursor(r.id), node=AuditEntry(row=r)) for r in page],
+            edges=[
+                AuditEntryEdge(cursor=encode_cursor(r.id), node=AuditEntry(row=r)) for r in page
+            ],
             page_info=PageInfo(
                 has_next_page=len(rows) > size,
                 has_previous_page=after_id is not None,

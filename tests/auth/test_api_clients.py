@@ -1,0 +1,437 @@
+"""API clients: created by system administrators (GraphQL and CLI), scoped to one institution."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from typer.testing import CliRunner
+
+from app import migrate
+from app.auth.service import authenticate
+from app.cli import cli
+from app.db import Database, create_engine
+from app.demo.seed import seed_demo
+from app.settings import Settings, get_settings
+from tests.conftest import GraphQL
+
+CREATE = """mutation($institution: String!, $name: String!, $scopes: [String!]!, $library: String) {
+  createApiClient(input: {institution: $institution, name: $name, scopes: $scopes,
+                          library: $library}) {
+    client { name institutionCode scopes createdAt }
+    secret
+    errors { code message field }
+  }
+}"""
+
+VIEWER = "{ viewer { institution { code } library { code } scopes systemGroups patron { id } } }"
+
+PATRONS = """query($i: String!) {
+  patrons(institution: $i, first: 5) {
+    totalCount edges { node { id surname institution { code } } }
+  }
+}"""
+
+
+async def _create(gql: GraphQL, token: str, **variables: Any) -> dict[str, Any]:
+    data = await gql.ok(
+        CREATE,
+        {"institution": "NEKLS", "name": "Discovery", "scopes": [], **variables},
+        token=token,
+    )
+    payload: dict[str, Any] = data["createApiClient"]
+    return payload
+
+
+async def _clients(connection: AsyncConnection) -> list[dict[str, Any]]:
+    rows = await connection.execute(
+        text(
+            "SELECT name, institution_id, library_id, token_hash, scopes, enabled "
+            "FROM api_client ORDER BY id"
+        )
+    )
+    clients = [dict(r._mapping) for r in rows]
+    for client in clients:
+        if isinstance(client["scopes"], str):
+            client["scopes"] = json.loads(client["scopes"])
+    return clients
+
+
+async def _patron_count(connection: AsyncConnection, institution: str) -> int:
+    result = await connection.execute(
+        text(
+            "SELECT count(*) FROM patron "
+            "JOIN institution ON institution.id = patron.institution_id "
+            "WHERE institution.code = :code"
+        ),
+        {"code": institution},
+    )
+    return int(result.scalar_one())
+
+
+async def test_system_admin_creates_a_client_and_sees_the_secret_once(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    token = await gql.login("nekls.admin", "LANSING")
+    payload = await _create(
+        gql,
+        token,
+        name="  Discovery layer ",
+        scopes=["patron_read", "linking", "patron_read"],
+        library="basehor",
+    )
+    assert payload["errors"] == []
+    secret = payload["secret"]
+    assert secret.startswith("nzc_")
+    assert len(secret) > 40
+    client = payload["client"]
+    assert {k: v for k, v in client.items() if k != "createdAt"} == {
+        "name": "Discovery layer",
+        "institutionCode": "NEKLS",
+        "scopes": ["linking", "patron_read"],
+    }
+    [stored] = await _clients(connection)
+    # Only the hash is stored.
+    assert stored["token_hash"] == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in json.dumps({k: str(v) for k, v in stored.items()})
+    assert stored["scopes"] == ["linking", "patron_read"]
+    audit = await connection.execute(
+        text(
+            "SELECT actor_name, entity_type, changes FROM audit_entry "
+            "WHERE action = 'create_api_client'"
+        )
+    )
+    [(actor, entity_type, changes)] = audit.all()
+    changes = json.loads(changes) if isinstance(changes, str) else changes
+    assert (actor, entity_type) == ("nekls.admin", "ApiClient")
+    assert changes == {
+        "name": {"before": None, "after": "Discovery layer"},
+        "scopes": {"before": None, "after": ["linking", "patron_read"]},
+    }
+    assert secret not in json.dumps(changes)
+
+    viewer = await gql.ok(VIEWER, token=secret)
+    assert viewer["viewer"] == {
+        "institution": {"code": "NEKLS"},
+        "library": {"code": "BASEHOR"},
+        "scopes": ["linking", "patron_read"],
+        "systemGroups": [],
+        "patron": None,
+    }
+
+
+async def test_client_with_patron_read_reads_its_own_institutions_patrons(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    secret = (await _create(gql, admin, scopes=["patron_read"]))["secret"]
+    viewer = await gql.ok(VIEWER, token=secret)
+    assert viewer["viewer"] == {
+        "institution": {"code": "NEKLS"},
+        "library": None,
+        "scopes": ["patron_read"],
+        "systemGroups": [],
+        "patron": None,
+    }
+    data = await gql.ok(PATRONS, {"i": "NEKLS"}, token=secret)
+    staff_view = await gql.ok(PATRONS, {"i": "NEKLS"}, token=admin)
+    assert data == staff_view
+    assert data["patrons"]["totalCount"] == await _patron_count(connection, "NEKLS")
+    assert len(data["patrons"]["edges"]) == 5
+    assert {e["node"]["institution"]["code"] for e in data["patrons"]["edges"]} == {"NEKLS"}
+    patron_id = data["patrons"]["edges"][0]["node"]["id"]
+    node = await gql.ok("query($id: ID!) { node(id: $id) { id } }", {"id": patron_id}, token=secret)
+    assert node["node"] == {"id": patron_id}
+
+    # Another institution's patrons do not exist for it.
+    eastern = await gql.ok(PATRONS, {"i": "EASTERN"}, token=secret)
+    assert eastern["patrons"] == {"totalCount": 0, "edges": []}
+    eastern_admin = await gql.login("eastern.admin", "EASTERN-MAIN")
+    eastern_id = (await gql.ok(PATRONS, {"i": "EASTERN"}, token=eastern_admin))["patrons"]["edges"][
+        0
+    ]["node"]["id"]
+    node = await gql.ok(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": eastern_id}, token=secret
+    )
+    assert node["node"] is None
+
+
+async def test_client_without_the_scope_sees_nothing(gql: GraphQL) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    patron_id = (await gql.ok(PATRONS, {"i": "NEKLS"}, token=admin))["patrons"]["edges"][0]["node"][
+        "id"
+    ]
+    for scopes in ([], ["linking", "email", "attribute:KANOPY"]):
+        secret = (await _create(gql, admin, scopes=scopes))["secret"]
+        data = await gql.ok(PATRONS, {"i": "NEKLS"}, token=secret)
+        assert data["patrons"] == {"totalCount": 0, "edges": []}, scopes
+        node = await gql.ok(
+            "query($id: ID!) { node(id: $id) { id } }", {"id": patron_id}, token=secret
+        )
+        assert node["node"] is None
+
+
+async def test_a_client_cannot_change_anything(gql: GraphQL, connection: AsyncConnection) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    secret = (await _create(gql, admin, scopes=["patron_read"]))["secret"]
+    before = await _clients(connection)
+    payload = await _create(gql, secret, name="Sneaky", scopes=["patron_read"])
+    assert payload == {
+        "client": None,
+        "secret": None,
+        "errors": [
+            {
+                "code": "FORBIDDEN",
+                "message": "Only a system administrator of the institution may create API clients.",
+                "field": None,
+            }
+        ],
+    }
+    data = await gql.ok(
+        'mutation { createUserGroup(input: {institution: "NEKLS", code: "X", name: "X"}) '
+        "{ errors { code } } }",
+        token=secret,
+    )
+    assert data["createUserGroup"]["errors"] == [{"code": "FORBIDDEN"}]
+    assert await _clients(connection) == before
+
+
+async def test_disabled_client_is_anonymous(gql: GraphQL, connection: AsyncConnection) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    secret = (await _create(gql, admin, scopes=["patron_read"]))["secret"]
+    await connection.execute(text("UPDATE api_client SET enabled = :off"), {"off": False})
+    viewer = await gql.ok(VIEWER, token=secret)
+    assert viewer["viewer"] == {
+        "institution": None,
+        "library": None,
+        "scopes": [],
+        "systemGroups": [],
+        "patron": None,
+    }
+    body = await gql(PATRONS, {"i": "NEKLS"}, token=secret)
+    assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+async def test_invalid_input_names_the_field_and_creates_nothing(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    payload = await _create(
+        gql,
+        admin,
+        name=" ",
+        scopes=["patron_read", "read_everything", "attribute:"],
+        library="EASTERN-MAIN",
+    )
+    known = "patron_read, linking, patron_auth, email"
+    assert payload == {
+        "client": None,
+        "secret": None,
+        "errors": [
+            {
+                "code": "MANDATORY_FIELD",
+                "message": "Give the client a name.",
+                "field": ["input", "name"],
+            },
+            {
+                "code": "INVALID_INPUT",
+                "message": f"Unknown scope 'read_everything'; use one of {known} or "
+                "attribute:<CODE>.",
+                "field": ["input", "scopes", "1"],
+            },
+            {
+                "code": "INVALID_INPUT",
+                "message": f"Unknown scope 'attribute:'; use one of {known} or attribute:<CODE>.",
+                "field": ["input", "scopes", "2"],
+            },
+            {
+                "code": "INVALID_INPUT",
+                "message": "'EASTERN-MAIN' is not a library of NEKLS.",
+                "field": ["input", "library"],
+            },
+        ],
+    }
+    payload = await _create(gql, admin, institution="NOWHERE", scopes=["patron_read"])
+    assert payload["errors"] == [
+        {
+            "code": "NOT_FOUND",
+            "message": "There is no institution with the code 'NOWHERE'.",
+            "field": ["input", "institution"],
+        }
+    ]
+    assert await _clients(connection) == []
+
+
+@pytest.mark.parametrize(
+    ("username", "library", "institution"),
+    [
+        ("lansing.librarian", "LANSING", "NEKLS"),
+        ("network.admin", "LANSING", "NEKLS"),
+        ("eastern.circ", "EASTERN-MAIN", "EASTERN"),
+        ("eastern.admin", "EASTERN-MAIN", "NEKLS"),
+    ],
+)
+async def test_only_the_institutions_system_admin_may_create_clients(
+    gql: GraphQL, connection: AsyncConnection, username: str, library: str, institution: str
+) -> None:
+    token = await gql.login(username, library)
+    payload = await _create(gql, token, institution=institution, scopes=["patron_read"])
+    assert payload == {
+        "client": None,
+        "secret": None,
+        "errors": [
+            {
+                "code": "FORBIDDEN",
+                "message": "Only a system administrator of the institution may create API clients.",
+                "field": None,
+            }
+        ],
+    }
+    assert await _clients(connection) == []
+
+
+async def test_anonymous_callers_are_unauthenticated(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    body = await gql(CREATE, {"institution": "NEKLS", "name": "X", "scopes": []})
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert await _clients(connection) == []
+
+
+# ---------------------------------------------------------------- the CLI
+
+
+@pytest.fixture
+async def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A migrated, seeded SQLite file that `netzone` finds through DATABASE_URL."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    settings = Settings(  # type: ignore[call-arg]
+        DATABASE_URL=url, argon2_time_cost=1, argon2_memory_cost_kib=1024, argon2_parallelism=1
+    )
+    await asyncio.to_thread(migrate.upgrade, url)
+    database = Database(create_engine(settings))
+    async with database.session() as session:
+        await seed_demo(session, settings, patrons_per_institution=2)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        yield database
+    finally:
+        get_settings.cache_clear()
+        await database.engine.dispose()
+
+
+async def _run_cli(*args: str) -> Any:
+    # The command runs its own event loop (asyncio.run): give it a thread of its own.
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
+
+
+async def test_cli_creates_a_client_whose_secret_authenticates(cli_database: Database) -> None:
+    result = await _run_cli(
+        "create-api-client",
+        "--institution",
+        " eastern ",
+        "--name",
+        "Kanopy",
+        "--scope",
+        "patron_auth",
+        "--scope",
+        "attribute:KANOPY",
+        "--library",
+        "EASTERN-LAW",
+    )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    secret = lines[-1].strip()
+    assert secret.startswith("nzc_")
+    # rich wraps long lines to the terminal width.
+    assert (
+        "Created API client 'Kanopy' of EASTERN with scopes attribute:KANOPY, patron_auth."
+        in " ".join(result.output.split())
+    )
+    async with cli_database.session() as session:
+        actor = await authenticate(session=session, token=secret)
+        eastern_id = (
+            await session.execute(text("SELECT id FROM institution WHERE code = 'EASTERN'"))
+        ).scalar_one()
+        law_id = (
+            await session.execute(text("SELECT id FROM library WHERE code = 'EASTERN-LAW'"))
+        ).scalar_one()
+        audit = (
+            (
+                await session.execute(
+                    text("SELECT actor_name FROM audit_entry WHERE action = 'create_api_client'")
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert await authenticate(session=session, token=secret + "x") is None
+    assert actor is not None
+    assert (actor.kind, actor.name, actor.institution_id, actor.library_id, actor.scopes) == (
+        "client",
+        "client Kanopy",
+        eastern_id,
+        law_id,
+        frozenset({"patron_auth", "attribute:KANOPY"}),
+    )
+    assert audit == ["cli"]
+
+
+async def test_cli_refuses_unknown_scopes_and_institutions(cli_database: Database) -> None:
+    result = await _run_cli(
+        "create-api-client", "--institution", "EASTERN", "--name", "X", "--scope", "everything"
+    )
+    assert result.exit_code == 1
+    assert "INVALID_INPUT: Unknown scope 'everything'" in " ".join(result.output.split())
+    assert "nzc_" not in result.output
+    result = await _run_cli("create-api-client", "--institution", "NOWHERE", "--name", "X")
+    assert result.exit_code == 1
+    assert "NOT_FOUND: There is no institution with the code 'NOWHERE'." in " ".join(
+        result.output.split()
+    )
+    async with cli_database.session() as session:
+        count = (await session.execute(text("SELECT count(*) FROM api_client"))).scalar_one()
+    assert count == 0
+
+
+async def test_scopes_are_normalised_and_attribute_codes_checked(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    payload = await _create(gql, admin, scopes=[" Attribute:kanopy ", "patron_read "])
+    assert payload["errors"] == []
+    assert payload["client"]["scopes"] == ["attribute:KANOPY", "patron_read"]
+    viewer = await gql.ok(VIEWER, token=payload["secret"])
+    assert viewer["viewer"]["scopes"] == ["attribute:KANOPY", "patron_read"]
+    before = await _clients(connection)
+    payload = await _create(
+        gql, admin, name="n" * 201, scopes=["attribute:two words", "PATRON_READ"]
+    )
+    known = "patron_read, linking, patron_auth, email"
+    assert payload["errors"] == [
+        {
+            "code": "INVALID_INPUT",
+            "message": "Names are at most 200 characters.",
+            "field": ["input", "name"],
+        },
+        {
+            "code": "INVALID_INPUT",
+            "message": f"Unknown scope 'attribute:TWO WORDS'; use one of {known} "
+            "or attribute:<CODE>.",
+            "field": ["input", "scopes", "0"],
+        },
+        {
+            "code": "INVALID_INPUT",
+            "message": f"Unknown scope 'PATRON_READ'; use one of {known} or attribute:<CODE>.",
+            "field": ["input", "scopes", "1"],
+        },
+    ]
+    assert await _clients(connection) == before
