@@ -72,7 +72,7 @@ async def _add_patrons(connection: AsyncConnection, count: int) -> None:
                 insert(Patron).returning(Patron.id),
                 {
                     "institution_id": institution, "home_library_id": library, "account_type": "HOME",
-                    "surname": f"Counted{n:03d}", "surname_key": f"counted{n:03d}", "sort_key": f"a{n:03d}",
+                    "surname": f"Aardvark{n:03d}", "surname_key": f"aardvark{n:03d}",
                     "enabled": True, "is_staff": False, "is_generic": False, "version": 1,
                     "failed_logins": 0, "created_at": now, "updated_at": now,
                 },

@@ -326,7 +326,6 @@ async def _seed_patrons(session: AsyncSession, spec: DemoInstitution, count: int
                 "surname": surname,
                 "given_key": given.lower(),
                 "surname_key": surname.lower(),
-                "sort_key": f"{surname.lower()} {given.lower()}",
                 "primary_email": f"{given.lower()}.{surname.lower().replace(chr(39), '')}{n}@example.org",
                 "enabled": rng.random() > 0.02,
                 "is_staff": is_staff,

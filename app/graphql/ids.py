@@ -13,8 +13,16 @@ def encode_id(type_name: str, pk: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# Primary keys are 32-bit integers (SERIAL): larger numbers name nothing.
+MAX_PK = 2**31 - 1
+
+
 def decode_id(value: str, expected: str | None = None) -> tuple[str, int] | None:
-    """(type name, primary key), or None for anything that is not one of our ids."""
+    """(type name, primary key) of one of our ids in its one canonical spelling, else None.
+
+    Spellings like "Patron:+7", "Patron:007" or "Patron:7_0" and numbers no column
+    can hold are not ids of anything.
+    """
     if not isinstance(value, str) or len(value) > 200:
         return None
     try:
@@ -23,7 +31,9 @@ def decode_id(value: str, expected: str | None = None) -> tuple[str, int] | None
         number = int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    if not type_name or (expected is not None and type_name != expected) or number < 1:
+    if not type_name or (expected is not None and type_name != expected):
+        return None
+    if number < 1 or number > MAX_PK or encode_id(type_name, number) != value:
         return None
     return type_name, number
 

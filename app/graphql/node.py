@@ -13,33 +13,14 @@ from strawberry.types import Info
 from app.auth.policy import require_authenticated
 from app.graphql.context import Context
 from app.graphql.core import Node
-from app.graphql.ids import decode_id, encode_id
+from app.graphql.ids import decode_id
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
 from app.graphql.patrons.types import Patron, PatronBlock
 from app.network.models import BlockType
 from app.patrons.models import PatronBlock as BlockRow
 
-# Primary keys are 32-bit integers (SERIAL): larger numbers name nothing.
-MAX_PK = 2**31 - 1
-
-
-def parse_node_id(global_id: str) -> tuple[str, int] | None:
-    """(type, key) of one of our ids in its one canonical spelling, else None.
-
-    decode_id alone accepts "Patron:+7", "Patron:007" or "Patron:7_0" for patron 7
-    and numbers no column can hold; those are not ids of anything.
-    """
-    decoded = decode_id(global_id)
-    if decoded is None:
-        return None
-    type_name, pk = decoded
-    if pk > MAX_PK or encode_id(type_name, pk) != global_id:
-        return None
-    return decoded
-
-
 async def resolve_node(info: Info[Context, None], global_id: str) -> Node | None:
-    decoded = parse_node_id(global_id)
+    decoded = decode_id(global_id)
     if decoded is None:
         return None
     type_name, pk = decoded

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
 from app.graphql.auth.mutations import AuthMutations
-from app.graphql.limits import cost_rule
+from app.graphql.limits import limit_rules
 from app.graphql.network.mutations import NetworkMutations
 from app.graphql.network.queries import NetworkQueries
 from app.graphql.node import NodeQueries
@@ -37,9 +36,14 @@ class Mutation(AuthMutations, PatronMutations, NetworkMutations):
     pass
 
 
+class NetzoneSchema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        """Errors are logged where they are masked (app.graphql.view), once, with their id."""
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with the limits of these settings."""
-    return strawberry.Schema(
+    return NetzoneSchema(
         query=Query,
         mutation=Mutation,
         types=[Patron, PatronBlock, Institution, Library, LibraryGroup, UserGroup],
@@ -50,13 +54,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=[
             partial(ParserCache, maxsize=settings.cache_size),
             partial(ValidationCache, maxsize=settings.cache_size),
-            partial(QueryDepthLimiter, max_depth=settings.max_depth),
-            partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
             partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-            partial(
-                AddValidationRules,
-                [cost_rule(settings.max_cost, 20, settings.max_page_size)],
-            ),
+            # Rule classes built once, so the validation cache can hit.
+            partial(AddValidationRules, limit_rules(settings)),
         ],
     )
 

@@ -14,9 +14,10 @@ class Patron(SQLModel, table=True):
     __tablename__ = "patron"
     __table_args__ = (
         UniqueConstraint("institution_id", "username_key"),
-        Index("ix_patron_institution_sort", "institution_id", "sort_key", "id"),
-        Index("ix_patron_institution_surname", "institution_id", "surname_key"),
+        # Name order (and surname prefix search) within an institution.
+        Index("ix_patron_institution_name", "institution_id", "surname_key", "given_key", "id"),
         Index("ix_patron_institution_given", "institution_id", "given_key"),
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -33,9 +34,9 @@ class Patron(SQLModel, table=True):
     middle_name: str | None = Field(default=None, max_length=200)
     preferred_name: str | None = Field(default=None, max_length=200)
     surname: str | None = Field(default=None, max_length=200)
-    surname_key: str | None = Field(default=None, max_length=200)
-    given_key: str | None = Field(default=None, max_length=200)
-    sort_key: str = Field(default="", max_length=420)
+    # Lower-cased names for ordering and search; "" when blank, so keyset pages work.
+    surname_key: str = Field(default="", max_length=200)
+    given_key: str = Field(default="", max_length=200)
     primary_email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=50)
 
@@ -138,6 +139,7 @@ class PatronBlock(SQLModel, table=True):
     """A block on a patron: LOCAL, or COPIED from a linked account's source."""
 
     __tablename__ = "patron_block"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: int | None = Field(default=None, primary_key=True)
     patron_id: int = Field(foreign_key="patron.id", ondelete="CASCADE", index=True)

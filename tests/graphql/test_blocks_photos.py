@@ -459,11 +459,6 @@ async def test_bad_files_are_refused_and_nothing_is_stored(
     assert await _audit_actions(connection) == audit_before
 
 
-@pytest.mark.xfail(
-    reason="PatronPhoto.dataUrl gets a SQLAlchemy Row from photo_data_by_patron_id and fails "
-    "(app/graphql/patrons/types.py checks isinstance(data, tuple)); remove this mark once fixed",
-    strict=True,
-)
 async def test_photo_data_url(client: httpx.AsyncClient, gql: GraphQL) -> None:
     token = await gql.login("lansing.librarian", "LANSING")
     patron = await _first_patron(gql, token, "NEKLS")

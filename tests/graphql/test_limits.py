@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.graphql.limits import query_cost
-from app.patrons import service as patron_service
+from app.patrons import search as patron_service
 from tests.conftest import GraphQL
 
 CREATE_GROUP = 'createLibraryGroup(input: {institution: "NEKLS", name: "%s"}) { errors { code } }'

@@ -10,7 +10,7 @@ from app.graphql.core import PageInfo, page_size
 from app.graphql.ids import decode_cursor, encode_cursor
 from app.graphql.patrons.inputs import PatronFilter
 from app.graphql.patrons.types import Patron, PatronConnection, PatronEdge
-from app.patrons import service
+from app.patrons import search as service
 
 
 def _filter(flt: PatronFilter | None) -> service.PatronFilter:
@@ -43,11 +43,12 @@ class PatronQueries:
         position = None
         if (
             cursor
-            and len(cursor) == 2
+            and len(cursor) == 3
             and isinstance(cursor[0], str)
-            and isinstance(cursor[1], int)
+            and isinstance(cursor[1], str)
+            and isinstance(cursor[2], int)
         ):
-            position = (cursor[0], cursor[1])
+            position = (cursor[0], cursor[1], cursor[2])
         flt = _filter(filter)
         async with ctx.db.use() as session:
             rows, has_next = await service.search_patrons(
@@ -66,7 +67,7 @@ class PatronQueries:
                 )
 
         edges = [
-            PatronEdge(cursor=encode_cursor(r.sort_key, r.id), node=Patron.of(r)) for r in rows
+            PatronEdge(cursor=encode_cursor(r.surname_key, r.given_key, r.id), node=Patron.of(r)) for r in rows
         ]
         return PatronConnection(
             edges=edges,

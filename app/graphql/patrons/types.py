@@ -89,7 +89,7 @@ class PatronPhoto:
     @strawberry.field(description="The image as a data: URL, ready for an <img> tag.")
     async def data_url(self, info: Info[Context, None]) -> str:
         data = await info.context.loaders.photo_data_by_patron_id.load(self.patron_id)
-        encoded = base64.b64encode(data[0] if isinstance(data, tuple) else data).decode()
+        encoded = base64.b64encode(data if isinstance(data, bytes) else data[0]).decode()
         return f"data:{self.content_type};base64,{encoded}"
 
 

@@ -1,8 +1,8 @@
-"""registry
+"""initial schema
 
-Revision ID: 113a6bd07283
+Revision ID: b48a4e041e10
 Revises: 
-Create Date: 2026-11-24 00:05:07.920876
+Create Date: 2026-11-24 00:28:57.137784
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 import app.db
 
-revision: str = '113a6bd07283'
+revision: str = 'b48a4e041e10'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -70,6 +70,25 @@ def upgrade() -> None:
     sa.Column('created_at', app.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_network'))
     )
+    op.create_table('attribute_type',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('institution_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.Column('repeatable', sa.Boolean(), nullable=False),
+    sa.Column('unique', sa.Boolean(), nullable=False),
+    sa.Column('mandatory', sa.Boolean(), nullable=False),
+    sa.Column('rule_in_scope_value', sa.String(length=80), nullable=True),
+    sa.Column('rule_out_of_scope_value', sa.String(length=80), nullable=True),
+    sa.Column('apply_rule_for_all_sessions', sa.Boolean(), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['institution_id'], ['institution.id'], name=op.f('fk_attribute_type_institution_id_institution')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attribute_type')),
+    sa.UniqueConstraint('institution_id', 'code', name=op.f('uq_attribute_type_institution_id_code'))
+    )
+    with op.batch_alter_table('attribute_type', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attribute_type_institution_id'), ['institution_id'], unique=False)
+
     op.create_table('block_type',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('institution_id', sa.Integer(), nullable=False),
@@ -138,6 +157,37 @@ def upgrade() -> None:
     with op.batch_alter_table('api_client', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_client_institution_id'), ['institution_id'], unique=False)
 
+    op.create_table('attribute_authorised_value',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('attribute_type_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=80), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['attribute_type_id'], ['attribute_type.id'], name=op.f('fk_attribute_authorised_value_attribute_type_id_attribute_type'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attribute_authorised_value')),
+    sa.UniqueConstraint('attribute_type_id', 'code', name=op.f('uq_attribute_authorised_value_attribute_type_id_code'))
+    )
+    op.create_table('attribute_type_excluded_group',
+    sa.Column('attribute_type_id', sa.Integer(), nullable=False),
+    sa.Column('user_group_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['attribute_type_id'], ['attribute_type.id'], name=op.f('fk_attribute_type_excluded_group_attribute_type_id_attribute_type'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_group_id'], ['user_group.id'], name=op.f('fk_attribute_type_excluded_group_user_group_id_user_group'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('attribute_type_id', 'user_group_id', name=op.f('pk_attribute_type_excluded_group'))
+    )
+    op.create_table('attribute_type_library_limit',
+    sa.Column('attribute_type_id', sa.Integer(), nullable=False),
+    sa.Column('library_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['attribute_type_id'], ['attribute_type.id'], name=op.f('fk_attribute_type_library_limit_attribute_type_id_attribute_type'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['library_id'], ['library.id'], name=op.f('fk_attribute_type_library_limit_library_id_library'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('attribute_type_id', 'library_id', name=op.f('pk_attribute_type_library_limit'))
+    )
+    op.create_table('attribute_type_rule_library',
+    sa.Column('attribute_type_id', sa.Integer(), nullable=False),
+    sa.Column('library_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['attribute_type_id'], ['attribute_type.id'], name=op.f('fk_attribute_type_rule_library_attribute_type_id_attribute_type'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['library_id'], ['library.id'], name=op.f('fk_attribute_type_rule_library_library_id_library'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('attribute_type_id', 'library_id', name=op.f('pk_attribute_type_rule_library'))
+    )
     op.create_table('patron',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('institution_id', sa.Integer(), nullable=False),
@@ -151,9 +201,8 @@ def upgrade() -> None:
     sa.Column('middle_name', sa.String(length=200), nullable=True),
     sa.Column('preferred_name', sa.String(length=200), nullable=True),
     sa.Column('surname', sa.String(length=200), nullable=True),
-    sa.Column('surname_key', sa.String(length=200), nullable=True),
-    sa.Column('given_key', sa.String(length=200), nullable=True),
-    sa.Column('sort_key', sa.String(length=420), nullable=False),
+    sa.Column('surname_key', sa.String(length=200), nullable=False),
+    sa.Column('given_key', sa.String(length=200), nullable=False),
     sa.Column('primary_email', sa.String(length=320), nullable=True),
     sa.Column('phone', sa.String(length=50), nullable=True),
     sa.Column('enabled', sa.Boolean(), nullable=False),
@@ -175,13 +224,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_group_id'], ['user_group.id'], name=op.f('fk_patron_user_group_id_user_group')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_patron')),
     sa.UniqueConstraint('institution_id', 'username_key', name=op.f('uq_patron_institution_id_username_key')),
-    sa.UniqueConstraint('public_search_for', name=op.f('uq_patron_public_search_for'))
+    sa.UniqueConstraint('public_search_for', name=op.f('uq_patron_public_search_for')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('patron', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_patron_home_library_id'), ['home_library_id'], unique=False)
         batch_op.create_index('ix_patron_institution_given', ['institution_id', 'given_key'], unique=False)
-        batch_op.create_index('ix_patron_institution_sort', ['institution_id', 'sort_key', 'id'], unique=False)
-        batch_op.create_index('ix_patron_institution_surname', ['institution_id', 'surname_key'], unique=False)
+        batch_op.create_index('ix_patron_institution_name', ['institution_id', 'surname_key', 'given_key', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_patron_purge_date'), ['purge_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_patron_user_group_id'), ['user_group_id'], unique=False)
 
@@ -201,6 +250,22 @@ def upgrade() -> None:
     with op.batch_alter_table('auth_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auth_token_patron_id'), ['patron_id'], unique=False)
 
+    op.create_table('patron_attribute',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patron_id', sa.Integer(), nullable=False),
+    sa.Column('attribute_type_id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.String(length=500), nullable=False),
+    sa.Column('unique_key', sa.String(length=500), nullable=True),
+    sa.ForeignKeyConstraint(['attribute_type_id'], ['attribute_type.id'], name=op.f('fk_patron_attribute_attribute_type_id_attribute_type'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['patron_id'], ['patron.id'], name=op.f('fk_patron_attribute_patron_id_patron'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patron_attribute')),
+    sa.UniqueConstraint('attribute_type_id', 'unique_key', name=op.f('uq_patron_attribute_attribute_type_id_unique_key')),
+    sa.UniqueConstraint('patron_id', 'attribute_type_id', 'value', name=op.f('uq_patron_attribute_patron_id_attribute_type_id_value'))
+    )
+    with op.batch_alter_table('patron_attribute', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_patron_attribute_patron_id'), ['patron_id'], unique=False)
+        batch_op.create_index('ix_patron_attribute_type_value', ['attribute_type_id', 'value', 'patron_id'], unique=False)
+
     op.create_table('patron_block',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('patron_id', sa.Integer(), nullable=False),
@@ -211,7 +276,8 @@ def upgrade() -> None:
     sa.Column('expires_at', app.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['block_type_id'], ['block_type.id'], name=op.f('fk_patron_block_block_type_id_block_type')),
     sa.ForeignKeyConstraint(['patron_id'], ['patron.id'], name=op.f('fk_patron_block_patron_id_patron'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_patron_block'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patron_block')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('patron_block', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_patron_block_patron_id'), ['patron_id'], unique=False)
@@ -306,6 +372,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_patron_block_patron_id'))
 
     op.drop_table('patron_block')
+    with op.batch_alter_table('patron_attribute', schema=None) as batch_op:
+        batch_op.drop_index('ix_patron_attribute_type_value')
+        batch_op.drop_index(batch_op.f('ix_patron_attribute_patron_id'))
+
+    op.drop_table('patron_attribute')
     with op.batch_alter_table('auth_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_token_patron_id'))
 
@@ -313,12 +384,15 @@ def downgrade() -> None:
     with op.batch_alter_table('patron', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_patron_user_group_id'))
         batch_op.drop_index(batch_op.f('ix_patron_purge_date'))
-        batch_op.drop_index('ix_patron_institution_surname')
-        batch_op.drop_index('ix_patron_institution_sort')
+        batch_op.drop_index('ix_patron_institution_name')
         batch_op.drop_index('ix_patron_institution_given')
         batch_op.drop_index(batch_op.f('ix_patron_home_library_id'))
 
     op.drop_table('patron')
+    op.drop_table('attribute_type_rule_library')
+    op.drop_table('attribute_type_library_limit')
+    op.drop_table('attribute_type_excluded_group')
+    op.drop_table('attribute_authorised_value')
     with op.batch_alter_table('api_client', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_client_institution_id'))
 
@@ -339,6 +413,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_block_type_institution_id'))
 
     op.drop_table('block_type')
+    with op.batch_alter_table('attribute_type', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attribute_type_institution_id'))
+
+    op.drop_table('attribute_type')
     op.drop_table('network')
     with op.batch_alter_table('login_failure', schema=None) as batch_op:
         batch_op.drop_index('ix_login_failure_address_at')

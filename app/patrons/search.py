@@ -1,0 +1,112 @@
+"""Finding patrons: search, filters, keyset pages, counts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.policy import (
+    Actor,
+    can_read_patrons,
+    require_authenticated,
+)
+from app.network import service as network
+from app.patrons.models import (
+    Patron,
+    PatronIdentifier,
+)
+
+
+@dataclass(frozen=True)
+class PatronFilter:
+    search: str | None = None
+    home_library: str | None = None
+    user_group: str | None = None
+    account_type: str | None = None
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def _filtered_query(
+    session: AsyncSession, institution_id: int, flt: PatronFilter
+) -> Any | None:
+    """The WHERE clauses of a patron search, or None when it cannot match anything."""
+    clauses: list[Any] = [Patron.institution_id == institution_id]
+    if flt.home_library:
+        library = await network.library_by_code(session, flt.home_library)
+        if library is None or library.institution_id != institution_id:
+            return None
+        clauses.append(Patron.home_library_id == library.id)
+    if flt.user_group:
+        group = await network.user_group_by_code(session, institution_id, flt.user_group)
+        if group is None:
+            return None
+        clauses.append(Patron.user_group_id == group.id)
+    if flt.account_type:
+        clauses.append(Patron.account_type == flt.account_type)
+    if flt.search and flt.search.strip():
+        term = flt.search.strip().lower()[:200]
+        by_identifier = select(PatronIdentifier.patron_id).where(
+            PatronIdentifier.institution_id == institution_id, PatronIdentifier.value_key == term
+        )
+        name_clauses = []
+        for token in term.split():
+            pattern = _escape_like(token) + "%"
+            name_clauses.append(
+                or_(
+                    Patron.surname_key.like(pattern, escape="\\"),
+                    Patron.given_key.like(pattern, escape="\\"),
+                    func.lower(Patron.preferred_name).like(pattern, escape="\\"),
+                )
+            )
+        clauses.append(
+            or_(Patron.id.in_(by_identifier), Patron.username_key == term, and_(*name_clauses))
+        )
+    return clauses
+
+
+async def search_patrons(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    flt: PatronFilter,
+    first: int,
+    after: tuple[str, str, int] | None,
+) -> tuple[list[Patron], bool]:
+    """One page of an institution's patrons in name order (keyset); empty when not allowed."""
+    require_authenticated(actor)
+    institution = await network.institution_by_code(session, institution_code)
+    if institution is None or not can_read_patrons(actor, institution.id):  # type: ignore[arg-type]
+        return [], False
+    clauses = await _filtered_query(session, institution.id, flt)  # type: ignore[arg-type]
+    if clauses is None:
+        return [], False
+    query = select(Patron).where(*clauses)
+    if after is not None:
+        query = query.where(
+            tuple_(Patron.surname_key, Patron.given_key, Patron.id) > tuple_(*after)
+        )
+    query = query.order_by(Patron.surname_key, Patron.given_key, Patron.id).limit(first + 1)
+    rows = list((await session.execute(query)).scalars())
+    return rows[:first], len(rows) > first
+
+
+async def count_patrons(
+    *, session: AsyncSession, actor: Actor, institution_code: str, flt: PatronFilter
+) -> int:
+    """How many patrons a search matches (0 when not allowed)."""
+    require_authenticated(actor)
+    institution = await network.institution_by_code(session, institution_code)
+    if institution is None or not can_read_patrons(actor, institution.id):  # type: ignore[arg-type]
+        return 0
+    clauses = await _filtered_query(session, institution.id, flt)  # type: ignore[arg-type]
+    if clauses is None:
+        return 0
+    return int(await session.scalar(select(func.count()).select_from(Patron).where(*clauses)) or 0)
+
+

@@ -1,0 +1,603 @@
+"""Checking a patron edit against the registry's rules, all errors at once."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.passwords import hash_password
+from app.auth.policy import (
+    Actor,
+    may_grant,
+)
+from app.auth.roles import STAFF_ROLES, SystemGroup
+from app.errors import DomainError, ErrorCode, FieldError
+from app.network import service as network
+from app.network.models import IdentifierType, Institution, LibraryGroup
+from app.patrons.models import (
+    Patron,
+    PatronIdentifier,
+)
+from app.patrons.state import PatronState
+from app.settings import Settings
+
+IDENTIFIER_LIMIT = 200
+# The built-in identifier types are set through their own input fields.
+_BUILTIN_FIELDS = {network.BARCODE: "barcode", network.ADMIN_SYSTEM_ID: "adminSystemId"}
+
+TEXT_LIMITS = {
+    "given_name": 200,
+    "middle_name": 200,
+    "preferred_name": 200,
+    "surname": 200,
+    "username": 200,
+    "phone": 50,
+    "cohort": 50,
+    "form_class": 50,
+    "barcode": IDENTIFIER_LIMIT,
+    "admin_system_id": IDENTIFIER_LIMIT,
+}
+
+# Fields a generic (anonymous station) account may not carry.
+GENERIC_FORBIDDEN = (
+    ("barcode", "barcode"),
+    ("admin_system_id", "adminSystemId"),
+    ("identifiers", "identifiers"),
+    ("primary_email", "primaryEmail"),
+    ("contact_emails", "contactEmails"),
+    ("phone", "phone"),
+    ("cohort", "cohort"),
+    ("form_class", "formClass"),
+)
+
+# Input names in the API, for error paths.
+API_NAMES = {
+    "home_library": "homeLibrary",
+    "user_group": "userGroup",
+    "admin_system_id": "adminSystemId",
+    "given_name": "givenName",
+    "middle_name": "middleName",
+    "preferred_name": "preferredName",
+    "primary_email": "primaryEmail",
+    "contact_emails": "contactEmails",
+    "is_staff": "isStaff",
+    "is_generic": "isGeneric",
+    "is_public_search": "isPublicSearch",
+    "expiry_date": "expiryDate",
+    "form_class": "formClass",
+    "library_groups": "libraryGroups",
+    "system_groups": "systemGroups",
+}
+
+
+def api_field(name: str, *rest: str) -> list[str]:
+    return ["input", API_NAMES.get(name, name), *rest]
+
+
+def key_of(value: str | None) -> str | None:
+    return value.strip().lower() if value else None
+
+
+@dataclass
+class PatronPlan:
+    """The validated result of an edit, before anything is written."""
+
+    state: PatronState
+    password_hash: str | None | bool  # False: unchanged
+    new_identifiers: dict[str, tuple[IdentifierType, str]]
+
+
+async def validate_changes(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    institution: Institution,
+    patron_id: int | None,
+    current: PatronState,
+    fields: dict[str, Any],
+) -> PatronPlan:
+    """Check every provided field and work out the patron's new state; all errors at once."""
+    errors: list[FieldError] = []
+    state = PatronState(
+        scalars=dict(current.scalars),
+        identifiers=dict(current.identifiers),
+        contact_emails=list(current.contact_emails),
+        library_groups=set(current.library_groups),
+        system_groups=set(current.system_groups),
+        libraries=set(current.libraries),
+        has_password=current.has_password,
+    )
+    scalars = state.scalars
+    assert institution.id is not None
+    institution_id = institution.id
+
+    def text(name: str) -> str | None:
+        value = fields[name]
+        if value is None:
+            return None
+        value = str(value).strip()
+        if not value:
+            return None
+        limit = TEXT_LIMITS.get(name, 200)
+        if len(value) > limit:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, f"At most {limit} characters.", api_field(name))
+            )
+        if any(ord(c) < 32 for c in value):
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT, "Control characters are not allowed.", api_field(name)
+                )
+            )
+        return value
+
+    for name in (
+        "given_name",
+        "middle_name",
+        "preferred_name",
+        "surname",
+        "phone",
+        "cohort",
+        "form_class",
+    ):
+        if name in fields:
+            scalars[name] = text(name)
+    for name in ("enabled", "is_staff", "is_generic"):
+        if name in fields:
+            if fields[name] is None:
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT, "Give true or false.", api_field(name))
+                )
+            else:
+                scalars[name] = bool(fields[name])
+    for name in ("until", "expiry_date"):
+        if name in fields:
+            scalars[name] = fields[name]
+    if "is_public_search" in fields:
+        scalars["public_search_for"] = institution_id if fields["is_public_search"] else None
+
+    if scalars.get("surname") is None:
+        errors.append(
+            FieldError(ErrorCode.MANDATORY_FIELD, "The surname is required.", api_field("surname"))
+        )
+
+    if "home_library" in fields:
+        code = fields["home_library"]
+        library = await network.library_by_code(session, code) if code else None
+        if not code:
+            errors.append(
+                FieldError(
+                    ErrorCode.MANDATORY_FIELD,
+                    "The home library is required.",
+                    api_field("home_library"),
+                )
+            )
+        elif library is None or library.institution_id != institution_id:
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{code!r} is not a library of {institution.code}.",
+                    api_field("home_library"),
+                )
+            )
+        else:
+            scalars["home_library_id"] = library.id
+
+    if "user_group" in fields:
+        code = fields["user_group"]
+        if not code:
+            scalars["user_group_id"] = None
+        else:
+            group = await network.user_group_by_code(session, institution_id, code)
+            if group is None:
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"{code!r} is not a user group of {institution.code}.",
+                        api_field("user_group"),
+                    )
+                )
+            else:
+                scalars["user_group_id"] = group.id
+
+    if "username" in fields:
+        username = text("username")
+        if username is not None and any(c.isspace() for c in username):
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "A username cannot contain spaces.",
+                    api_field("username"),
+                )
+            )
+        elif username is not None:
+            taken = await session.scalar(
+                select(
+                    exists().where(
+                        Patron.institution_id == institution_id,
+                        Patron.username_key == username.lower(),
+                        Patron.id != (patron_id or -1),
+                    )
+                )
+            )
+            if taken:
+                errors.append(
+                    FieldError(
+                        ErrorCode.DUPLICATE_USERNAME,
+                        f"The username {username!r} is already used in {institution.code}.",
+                        api_field("username"),
+                    )
+                )
+        scalars["username"] = username
+
+    password_hash: str | None | bool = False
+    if "password" in fields:
+        password = fields["password"]
+        # Only null removes a password: an empty string is a (too short) password, so a
+        # blank form field can never silently turn off a patron's manual login.
+        if password is None:
+            password_hash = None
+            state.has_password = False
+        elif len(password) < settings.password_min_length:
+            errors.append(
+                FieldError(
+                    ErrorCode.PASSWORD_TOO_SHORT,
+                    f"The password must have at least {settings.password_min_length} characters.",
+                    api_field("password"),
+                )
+            )
+        elif len(password) > 1024:
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "The password is too long (1024 characters at most).",
+                    api_field("password"),
+                )
+            )
+        else:
+            password_hash = await asyncio.to_thread(hash_password, settings, password)
+            state.has_password = True
+    if state.has_password and scalars.get("username") is None:
+        errors.append(
+            FieldError(
+                ErrorCode.MANDATORY_FIELD,
+                "An account with a password needs a username.",
+                api_field("username"),
+            )
+        )
+
+    if "primary_email" in fields:
+        scalars["primary_email"] = _check_email(
+            fields["primary_email"], api_field("primary_email"), errors
+        )
+    if "contact_emails" in fields:
+        contacts: list[tuple[str, str | None]] = []
+        for index, (address, label) in enumerate(fields["contact_emails"] or []):
+            path = api_field("contact_emails", str(index), "address")
+            if address is None or not str(address).strip():
+                errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the address.", path))
+                continue
+            checked = _check_email(address, path, errors)
+            if checked is None:
+                continue  # INVALID_EMAIL is reported
+            label = (label or "").strip() or None
+            if label is not None and len(label) > 100:
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        "Labels are at most 100 characters.",
+                        api_field("contact_emails", str(index), "label"),
+                    )
+                )
+            contacts.append((checked, label))
+        state.contact_emails = contacts
+
+    new_identifiers = await _plan_identifiers(
+        session=session,
+        institution=institution,
+        patron_id=patron_id,
+        fields=fields,
+        state=state,
+        errors=errors,
+        text=text,
+    )
+
+    if "library_groups" in fields:
+        wanted = list(dict.fromkeys(fields["library_groups"] or []))
+        found = set(
+            (
+                await session.execute(
+                    select(LibraryGroup.id).where(
+                        LibraryGroup.institution_id == institution_id, LibraryGroup.id.in_(wanted)
+                    )
+                )
+            ).scalars()
+        )
+        for index, group_id in enumerate(wanted):
+            if group_id not in found:
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"This is not a library group of {institution.code}.",
+                        api_field("library_groups", str(index)),
+                    )
+                )
+        state.library_groups = set(wanted) & found
+
+    if "system_groups" in fields:
+        wanted_groups = {SystemGroup(g).value for g in (fields["system_groups"] or [])}
+        wanted_groups.add(SystemGroup.LIBRARY_USERS.value)
+        changed = wanted_groups ^ state.system_groups
+        for role in sorted(changed):
+            if not may_grant(actor, SystemGroup(role)):
+                errors.append(
+                    FieldError(
+                        ErrorCode.FORBIDDEN,
+                        f"You may not grant or remove {role}: "
+                        + (
+                            "only a system administrator may."
+                            if role in ("LIBRARIAN", "SYSTEM_ADMIN")
+                            else "nobody grants a role they do not hold."
+                        ),
+                        api_field("system_groups"),
+                    )
+                )
+        state.system_groups = wanted_groups
+    state.system_groups.add(SystemGroup.LIBRARY_USERS.value)
+
+    if "libraries" in fields:
+        wanted_libraries: set[int] = set()
+        for index, code in enumerate(fields["libraries"] or []):
+            library = await network.library_by_code(session, code)
+            if library is None or library.institution_id != institution_id:
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"{code!r} is not a library of {institution.code}.",
+                        api_field("libraries", str(index)),
+                    )
+                )
+            else:
+                wanted_libraries.add(library.id)  # type: ignore[arg-type]
+        state.libraries = wanted_libraries
+
+    if fields.get("attributes"):
+        # Attribute types are defined per institution; none exists until one is created.
+        for index, (type_code, _values) in enumerate(fields["attributes"]):
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{institution.code} has no attribute type {type_code!r}.",
+                    api_field("attributes", str(index), "type"),
+                )
+            )
+
+    # Rules that tie fields together, checked on the resulting state.
+    if scalars.get("is_staff") and scalars.get("form_class"):
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                "A staff member cannot have a form class.",
+                api_field("form_class"),
+            )
+        )
+    if scalars.get("is_generic"):
+        if scalars.get("is_staff"):
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "A generic account cannot be a staff member.",
+                    api_field("is_staff"),
+                )
+            )
+        personal = {
+            "barcode": "BARCODE" in state.identifiers,
+            "admin_system_id": "ADMIN_SYSTEM_ID" in state.identifiers,
+            "identifiers": any(k not in ("BARCODE", "ADMIN_SYSTEM_ID") for k in state.identifiers),
+            "primary_email": scalars.get("primary_email") is not None,
+            "contact_emails": bool(state.contact_emails),
+            "phone": scalars.get("phone") is not None,
+            "cohort": scalars.get("cohort") is not None,
+            "form_class": scalars.get("form_class") is not None,
+        }
+        for name, label in GENERIC_FORBIDDEN:
+            if personal[name]:
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"A generic account has no personal data: remove {label}.",
+                        api_field(name),
+                    )
+                )
+        if state.system_groups & {g.value for g in STAFF_ROLES}:
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "A generic account cannot hold staff roles.",
+                    api_field("system_groups"),
+                )
+            )
+    if scalars.get("public_search_for") is not None:
+        if not scalars.get("is_generic"):
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "Only a generic account can be the public search account.",
+                    api_field("is_public_search"),
+                )
+            )
+        else:
+            other = await session.scalar(
+                select(Patron.id).where(
+                    Patron.public_search_for == institution_id, Patron.id != (patron_id or -1)
+                )
+            )
+            if other is not None:
+                errors.append(
+                    FieldError(
+                        ErrorCode.CONFLICT,
+                        f"{institution.code} already has a public search account.",
+                        api_field("is_public_search"),
+                    )
+                )
+    # Taking over an account's login is as good as holding its roles: only someone who
+    # may grant every role it holds changes its credentials (one's own excepted).
+    protected = roles_beyond(actor, current.system_groups)
+    if protected and patron_id is not None and actor.patron_id != patron_id:
+        changed_credentials = [
+            name
+            for name, changed in (
+                ("username", scalars.get("username") != current.scalars.get("username")),
+                ("password", password_hash is not False),
+            )
+            if changed
+        ]
+        for name in changed_credentials:
+            errors.append(
+                FieldError(
+                    ErrorCode.FORBIDDEN,
+                    f"Only someone who may grant {', '.join(protected)} can change "
+                    f"this account's {name}.",
+                    api_field(name),
+                )
+            )
+    if errors:
+        raise DomainError(errors)
+    return PatronPlan(state=state, password_hash=password_hash, new_identifiers=new_identifiers)
+
+
+def roles_beyond(actor: Actor, groups: set[str]) -> list[str]:
+    """The roles among `groups` that the actor may not grant (so may not take over)."""
+    return [g for g in sorted(groups) if not may_grant(actor, SystemGroup(g))]
+
+
+def _check_email(value: Any, field: list[str], errors: list[FieldError]) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    try:
+        result = validate_email(str(value).strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        errors.append(
+            FieldError(ErrorCode.INVALID_EMAIL, f"Not a valid email address: {exc}", field)
+        )
+        return None
+    return str(result.normalized)
+
+
+async def _plan_identifiers(
+    *,
+    session: AsyncSession,
+    institution: Institution,
+    patron_id: int | None,
+    fields: dict[str, Any],
+    state: PatronState,
+    errors: list[FieldError],
+    text: Any,
+) -> dict[str, tuple[IdentifierType, str]]:
+    """Work out the identifiers the patron will have and check their uniqueness."""
+    wanted: dict[str, tuple[str, list[str]]] = {}  # type code -> (value, error field)
+    if "identifiers" in fields:
+        for code in [
+            c for c in state.identifiers if c not in (network.BARCODE, network.ADMIN_SYSTEM_ID)
+        ]:
+            del state.identifiers[code]
+        for index, (type_code, value) in enumerate(fields["identifiers"] or []):
+            type_code = network.normalize_code(type_code)
+            path = api_field("identifiers", str(index))
+            if type_code in (network.BARCODE, network.ADMIN_SYSTEM_ID):
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"Set {type_code} with the {_BUILTIN_FIELDS[type_code]} field.",
+                        [*path, "type"],
+                    )
+                )
+                continue
+            if type_code in wanted:
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT, f"{type_code} is given twice.", [*path, "type"]
+                    )
+                )
+                continue
+            value = (value or "").strip()
+            if not value:
+                errors.append(
+                    FieldError(ErrorCode.MANDATORY_FIELD, "Give a value.", [*path, "value"])
+                )
+                continue
+            if len(value) > IDENTIFIER_LIMIT:
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"At most {IDENTIFIER_LIMIT} characters.",
+                        [*path, "value"],
+                    )
+                )
+                continue
+            if any(ord(c) < 32 for c in value):
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        "Control characters are not allowed.",
+                        [*path, "value"],
+                    )
+                )
+                continue
+            wanted[type_code] = (value, [*path, "value"])
+    for name, type_code in (
+        ("barcode", network.BARCODE),
+        ("admin_system_id", network.ADMIN_SYSTEM_ID),
+    ):
+        if name in fields:
+            reported = len(errors)
+            value = text(name)  # reports length and control characters itself
+            if value is None:
+                state.identifiers.pop(type_code, None)
+            elif len(errors) == reported:
+                wanted[type_code] = (value, api_field(name))
+    result: dict[str, tuple[IdentifierType, str]] = {}
+    for type_code, (value, path) in wanted.items():
+        identifier_type = await network.identifier_type_by_code(session, type_code)
+        if identifier_type is None:
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"There is no identifier type {type_code}.",
+                    [*path[:-1], "type"] if path[-1] == "value" else path,
+                )
+            )
+            continue
+        key = value.lower()
+        clash = select(PatronIdentifier.patron_id).where(
+            PatronIdentifier.identifier_type_id == identifier_type.id,
+            PatronIdentifier.patron_id != (patron_id or -1),
+        )
+        if identifier_type.network_unique:
+            clash = clash.where(PatronIdentifier.network_key == key)
+            where = "the network"
+        else:
+            clash = clash.where(
+                PatronIdentifier.institution_id == institution.id, PatronIdentifier.value_key == key
+            )
+            where = institution.code
+        if await session.scalar(clash.limit(1)) is not None:
+            errors.append(
+                FieldError(
+                    ErrorCode.DUPLICATE_IDENTIFIER,
+                    f"{identifier_type.name} {value!r} "
+                    f"already belongs to another patron in {where}.",
+                    path,
+                )
+            )
+            continue
+        state.identifiers[type_code] = value
+        result[type_code] = (identifier_type, value)
+    return result
+
+
