@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -71,17 +73,44 @@ async def patron_entries(
     patron_id: int,
     first: int,
     after_id: int | None,
-) -> list[AuditEntry]:
-    """A patron's trail, newest first, keyset-paged by id; empty for readers not allowed it.
+) -> tuple[list[AuditView], bool]:
+    """One page of a patron's trail, newest first, keyset-paged by id, and whether more follow.
 
-    Returns up to first + 1 entries so the caller can tell whether more follow.
+    Empty for readers not allowed it. Values of attribute types the reader may not
+    see are left out; an entry that only changed such values is left out entirely.
     """
+    from app.attributes.service import load_types, visible_changes
+
     if not can_read_patrons(actor, institution_id):
-        return []
-    query = select(AuditEntry).where(
-        AuditEntry.entity_type == "Patron", AuditEntry.entity_id == patron_id
-    )
-    if after_id is not None:
-        query = query.where(AuditEntry.id < after_id)
-    query = query.order_by(AuditEntry.id.desc()).limit(first + 1)
-    return list((await session.execute(query)).scalars())
+        return [], False
+    types = {t.code: t for t in (await load_types(session, [institution_id])).values()}
+    page: list[AuditView] = []
+    while len(page) <= first:
+        query = select(AuditEntry).where(
+            AuditEntry.entity_type == "Patron", AuditEntry.entity_id == patron_id
+        )
+        if after_id is not None:
+            query = query.where(AuditEntry.id < after_id)
+        rows = list((await session.execute(query.order_by(AuditEntry.id.desc()).limit(first + 1))).scalars())
+        for row in rows:
+            changes = visible_changes(row.changes or {}, actor, types)
+            if row.changes and not changes:
+                continue
+            page.append(
+                AuditView(id=row.id, at=row.at, actor_name=row.actor_name, action=row.action, changes=changes)  # type: ignore[arg-type]
+            )
+        if len(rows) <= first:
+            break
+        after_id = rows[-1].id
+    return page[:first], len(page) > first
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """An audit entry as one reader may see it."""
+
+    id: int
+    at: datetime
+    actor_name: str
+    action: str
+    changes: dict[str, Any]

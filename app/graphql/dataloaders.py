@@ -9,6 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from app.auth.policy import Actor, can_read_patron
 from app.db import SerialSession
+from app.graphql.attributes import dataloaders as att
 from app.graphql.network import dataloaders as net
 from app.graphql.patrons import dataloaders as pat
 
@@ -96,6 +97,15 @@ class Loaders:
     def photo_data_by_patron_id(self) -> DataLoader[int, Any]:
         return pat.photo_data_by_patron_id(self.db)
 
+    # attributes
+    @cached_property
+    def attribute_types_by_institution_id(self) -> DataLoader[int, list[Any]]:
+        return att.attribute_types_by_institution_id(self.db)
+
+    @cached_property
+    def attribute_values_by_patron_id(self) -> DataLoader[int, list[Any]]:
+        return att.attribute_values_by_patron_id(self.db)
+
     async def visible_patron(self, patron_id: int) -> Any:
         """The patron row if this request's actor may see it, else None."""
         row = await self.patron_by_id.load(patron_id)
@@ -108,7 +118,7 @@ class Loaders:
         for loader in (
             "patron_by_id", "identifiers_by_patron_id", "contact_emails_by_patron_id",
             "library_groups_by_patron_id", "system_groups_by_patron_id", "libraries_by_patron_id",
-            "blocks_by_patron_id", "photo_by_patron_id", "photo_data_by_patron_id",
+            "blocks_by_patron_id", "attribute_values_by_patron_id", "photo_by_patron_id", "photo_data_by_patron_id",
         ):
             if loader in self.__dict__:
                 self.__dict__[loader].clear(patron_id)

@@ -14,6 +14,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from app.graphql.attributes.operations import AttributeMutations, AttributeQueries
 from app.graphql.auth.mutations import AuthMutations
 from app.graphql.limits import limit_rules
 from app.graphql.network.mutations import NetworkMutations
@@ -27,12 +28,12 @@ from app.settings import Settings
 
 
 @strawberry.type(description="Read operations.")
-class Query(NodeQueries, NetworkQueries, PatronQueries):
+class Query(NodeQueries, NetworkQueries, PatronQueries, AttributeQueries):
     pass
 
 
 @strawberry.type(description="Write operations: one `input`, a payload with `errors`.")
-class Mutation(AuthMutations, PatronMutations, NetworkMutations):
+class Mutation(AuthMutations, PatronMutations, NetworkMutations, AttributeMutations):
     pass
 
 

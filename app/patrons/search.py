@@ -12,6 +12,7 @@ from app.auth.policy import (
     can_read_patrons,
     require_authenticated,
 )
+from app.attributes import service as attributes
 from app.network import service as network
 from app.patrons.models import (
     Patron,
@@ -25,6 +26,8 @@ class PatronFilter:
     home_library: str | None = None
     user_group: str | None = None
     account_type: str | None = None
+    attribute_type: str | None = None
+    attribute_value: str | None = None
 
 
 def _escape_like(value: str) -> str:
@@ -32,7 +35,7 @@ def _escape_like(value: str) -> str:
 
 
 async def _filtered_query(
-    session: AsyncSession, institution_id: int, flt: PatronFilter
+    session: AsyncSession, actor: Actor, institution_id: int, flt: PatronFilter
 ) -> Any | None:
     """The WHERE clauses of a patron search, or None when it cannot match anything."""
     clauses: list[Any] = [Patron.institution_id == institution_id]
@@ -48,6 +51,13 @@ async def _filtered_query(
         clauses.append(Patron.user_group_id == group.id)
     if flt.account_type:
         clauses.append(Patron.account_type == flt.account_type)
+    if flt.attribute_type:
+        having = await attributes.filter_clause(
+            session, actor, institution_id, flt.attribute_type, flt.attribute_value
+        )
+        if having is None:
+            return None  # a type the actor may not see filters like one that does not exist
+        clauses.append(having)
     if flt.search and flt.search.strip():
         term = flt.search.strip().lower()[:200]
         by_identifier = select(PatronIdentifier.patron_id).where(
@@ -83,7 +93,7 @@ async def search_patrons(
     institution = await network.institution_by_code(session, institution_code)
     if institution is None or not can_read_patrons(actor, institution.id):  # type: ignore[arg-type]
         return [], False
-    clauses = await _filtered_query(session, institution.id, flt)  # type: ignore[arg-type]
+    clauses = await _filtered_query(session, actor, institution.id, flt)  # type: ignore[arg-type]
     if clauses is None:
         return [], False
     query = select(Patron).where(*clauses)
@@ -104,7 +114,7 @@ async def count_patrons(
     institution = await network.institution_by_code(session, institution_code)
     if institution is None or not can_read_patrons(actor, institution.id):  # type: ignore[arg-type]
         return 0
-    clauses = await _filtered_query(session, institution.id, flt)  # type: ignore[arg-type]
+    clauses = await _filtered_query(session, actor, institution.id, flt)  # type: ignore[arg-type]
     if clauses is None:
         return 0
     return int(await session.scalar(select(func.count()).select_from(Patron).where(*clauses)) or 0)

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attributes import service as attributes
 from app.audit import service as audit
 from app.auth.policy import (
     Actor,
@@ -53,6 +54,8 @@ async def _write(
     patron.updated_at = utcnow()
     session.add(patron)
     await session.flush()
+    if plan.attributes is not None and plan.attributes.changes:
+        await attributes.write_changes(session, patron.id, plan.attributes)
 
     removed = [
         code

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attributes.models import AttributeType
+from app.attributes.service import patron_values as attribute_values
 from app.network.models import IdentifierType, Library, LibraryGroup, UserGroup
 from app.patrons.models import (
     Patron,
@@ -52,6 +54,8 @@ class PatronState:
     system_groups: set[str] = field(default_factory=set)
     libraries: set[int] = field(default_factory=set)
     has_password: bool = False
+    # attribute type id -> values (hidden ones included; readers filter the audit trail)
+    attributes: dict[int, list[str]] = field(default_factory=dict)
 
     def snapshot(self, names: dict[str, dict[int, str]]) -> dict[str, Any]:
         """A JSON-able view for the audit trail (ids turned into codes and names)."""
@@ -76,6 +80,9 @@ class PatronState:
         out["systemGroups"] = sorted(self.system_groups)
         out["libraries"] = sorted(names["library"].get(i, str(i)) for i in self.libraries)
         out["password"] = "(set)" if self.has_password else None
+        for type_id, values in self.attributes.items():
+            if values:
+                out[f"attribute:{names['attribute_type'].get(type_id, type_id)}"] = sorted(values)
         return out
 
 
@@ -90,6 +97,7 @@ async def load_state(session: AsyncSession, patron: Patron) -> PatronState:
     state = PatronState(
         scalars={name: getattr(patron, name) for name in SCALAR_FIELDS},
         has_password=patron.password_hash is not None,
+        attributes=await attribute_values(session, patron.id),
     )
     rows = await session.execute(
         select(IdentifierType.code, PatronIdentifier.value)
@@ -145,7 +153,13 @@ async def name_maps(session: AsyncSession, institution_id: int) -> dict[str, dic
             LibraryGroup.institution_id == institution_id
         )
     )
+    attribute_types = await session.execute(
+        select(AttributeType.id, AttributeType.code).where(
+            AttributeType.institution_id == institution_id
+        )
+    )
     return {
+        "attribute_type": dict(attribute_types.all()),
         "library": dict(libraries.all()),
         "user_group": dict(groups.all()),
         "library_group": dict(library_groups.all()),

@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attributes import service as attributes
 from app.auth.passwords import hash_password
 from app.auth.policy import (
     Actor,
@@ -89,6 +90,7 @@ class PatronPlan:
     state: PatronState
     password_hash: str | None | bool  # False: unchanged
     new_identifiers: dict[str, tuple[IdentifierType, str]]
+    attributes: attributes.AttributePlan | None = None
 
 
 async def validate_changes(
@@ -111,6 +113,7 @@ async def validate_changes(
         system_groups=set(current.system_groups),
         libraries=set(current.libraries),
         has_password=current.has_password,
+        attributes={k: list(v) for k, v in current.attributes.items()},
     )
     scalars = state.scalars
     assert institution.id is not None
@@ -366,17 +369,6 @@ async def validate_changes(
                 wanted_libraries.add(library.id)  # type: ignore[arg-type]
         state.libraries = wanted_libraries
 
-    if fields.get("attributes"):
-        # Attribute types are defined per institution; none exists until one is created.
-        for index, (type_code, _values) in enumerate(fields["attributes"]):
-            errors.append(
-                FieldError(
-                    ErrorCode.INVALID_INPUT,
-                    f"{institution.code} has no attribute type {type_code!r}.",
-                    api_field("attributes", str(index), "type"),
-                )
-            )
-
     # Rules that tie fields together, checked on the resulting state.
     if scalars.get("is_staff") and scalars.get("form_class"):
         errors.append(
@@ -466,9 +458,34 @@ async def validate_changes(
                     api_field(name),
                 )
             )
+    attribute_plan = None
+    new_home = scalars.get("home_library_id")
+    if new_home is not None:
+        # Values, rules and mandatory types of the institution's attribute types.
+        attribute_plan = await attributes.plan_changes(
+            session=session,
+            actor=actor,
+            institution_id=institution_id,
+            patron_id=patron_id,
+            current=current.attributes,
+            requested=fields.get("attributes"),
+            old_home_library_id=current.scalars.get("home_library_id"),
+            new_home_library_id=new_home,
+            errors=errors,
+        )
+        for type_id, values in attribute_plan.changes.items():
+            if values:
+                state.attributes[type_id] = values
+            else:
+                state.attributes.pop(type_id, None)
     if errors:
         raise DomainError(errors)
-    return PatronPlan(state=state, password_hash=password_hash, new_identifiers=new_identifiers)
+    return PatronPlan(
+        state=state,
+        password_hash=password_hash,
+        new_identifiers=new_identifiers,
+        attributes=attribute_plan,
+    )
 
 
 def roles_beyond(actor: Actor, groups: set[str]) -> list[str]:

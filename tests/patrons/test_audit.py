@@ -35,6 +35,8 @@ async def test_create_is_audited_without_the_password(
             "actor": "lansing.librarian",
             "action": "create_patron",
             "changes": {
+                # The Kanopy (LANSING) rule sets the entitlement of a LANSING patron.
+                "attribute:KANOPY_LANSING": {"before": None, "after": ["ALLOWED"]},
                 "contactEmails": {
                     "before": [],
                     "after": [{"address": "pa@example.org", "label": "Pa"}],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -11,6 +11,22 @@ from app.graphql.context import Context
 from app.graphql.core import Node
 from app.graphql.ids import encode_id
 from app.network import models
+
+if TYPE_CHECKING:
+    from app.graphql.attributes.types import AttributeType
+
+
+LazyAttributeType = Annotated[
+    "AttributeType", strawberry.lazy("app.graphql.attributes.types")
+]
+
+
+async def _visible_attribute_types(info: Info[Context, None], institution_id: int) -> list[Any]:
+    from app.attributes.service import is_authorized
+    from app.graphql.attributes.types import AttributeType
+
+    types = await info.context.loaders.attribute_types_by_institution_id.load(institution_id)
+    return [AttributeType(info=t) for t in types if is_authorized(info.context.actor, t)]
 
 
 @strawberry.type(description="Settings an institution's system administrators control.")
@@ -157,6 +173,10 @@ class Institution(Node):
         rows = await info.context.loaders.block_types_by_institution_id.load(self.row.id)
         return [BlockType(row=r) for r in rows]
 
+    @strawberry.field(description="Attribute types of the institution that your session may see.")
+    async def attribute_types(self, info: Info[Context, None]) -> list[LazyAttributeType]:
+        return await _visible_attribute_types(info, self.row.id)  # type: ignore[arg-type]
+
     @strawberry.field(description="Settings of the institution.")
     def settings(self) -> InstitutionSettings:
         return InstitutionSettings(
@@ -178,3 +198,12 @@ class Network:
     @strawberry.field(description="Identifier types of the network, by code.")
     def identifier_types(self) -> list[IdentifierType]:
         return [IdentifierType(row=r) for r in self.identifier_type_rows]
+
+    @strawberry.field(
+        description="Attribute types of your institution that your session may see, by code."
+    )
+    async def attribute_types(self, info: Info[Context, None]) -> list[LazyAttributeType]:
+        actor = info.context.actor
+        if actor.institution_id is None:
+            return []
+        return await _visible_attribute_types(info, actor.institution_id)

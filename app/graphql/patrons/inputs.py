@@ -33,6 +33,12 @@ class AttributeValueInput:
     )
 
 
+@strawberry.input(description="An attribute a patron must have.")
+class AttributeFilter:
+    type: str = strawberry.field(description="Attribute type code.")
+    value: str | None = strawberry.field(default=None, description="Value code; omitted: any value.")
+
+
 @strawberry.input(description="Filters of the patron list; all given ones must hold.")
 class PatronFilter:
     search: str | None = strawberry.field(
@@ -41,6 +47,10 @@ class PatronFilter:
     home_library: str | None = None
     user_group: str | None = None
     account_type: AccountType | None = None
+    attribute: AttributeFilter | None = strawberry.field(
+        default=None,
+        description="Patrons having this attribute (value); matches nothing for types you may not see.",
+    )
 
 
 U = strawberry.UNSET

@@ -21,6 +21,8 @@ def _filter(flt: PatronFilter | None) -> service.PatronFilter:
         home_library=flt.home_library,
         user_group=flt.user_group,
         account_type=flt.account_type.value if flt.account_type else None,
+        attribute_type=flt.attribute.type if flt.attribute else None,
+        attribute_value=flt.attribute.value if flt.attribute else None,
     )
 
 

@@ -11,7 +11,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.attributes import service as attribute_access
 from app.audit import service as audit
+from app.graphql.attributes.types import AttributeType, PatronAttribute
 from app.graphql.context import Context
 from app.graphql.core import AccountType, Node, PageInfo, SystemGroup, page_size
 from app.graphql.ids import decode_cursor, encode_cursor, encode_id
@@ -270,6 +272,22 @@ class Patron(Node):
         rows = await info.context.loaders.libraries_by_patron_id.load(self.row.id)
         return [Library.of(r) for r, _ in rows]
 
+    @strawberry.field(
+        description="Attributes the viewer may see; branch-limited ones are absent elsewhere."
+    )
+    async def attributes(self, info: Info[Context, None]) -> list[PatronAttribute]:
+        loaders = info.context.loaders
+        types = await loaders.attribute_types_by_institution_id.load(self.row.institution_id)
+        values = await loaders.attribute_values_by_patron_id.load(self.row.id)
+        by_type: dict[int, list[str]] = {}
+        for type_id, value, _ in values:
+            by_type.setdefault(type_id, []).append(value)
+        return [
+            PatronAttribute(type=AttributeType(info=t), values=by_type[t.id])
+            for t in types
+            if t.id in by_type and attribute_access.is_authorized(info.context.actor, t)
+        ]
+
     @strawberry.field(description="Blocks on the account, oldest first.")
     async def blocks(self, info: Info[Context, None]) -> list[PatronBlock]:
         rows = await info.context.loaders.blocks_by_patron_id.load(self.row.id)
@@ -301,7 +319,7 @@ class Patron(Node):
         cursor = decode_cursor(after)
         after_id = int(cursor[0]) if cursor and isinstance(cursor[0], int) else None  # type: ignore[arg-type]
         async with info.context.db.use() as session:
-            rows = await audit.patron_entries(
+            page, has_next = await audit.patron_entries(
                 session=session,
                 actor=info.context.actor,
                 institution_id=self.row.institution_id,
@@ -309,13 +327,12 @@ class Patron(Node):
                 first=size,
                 after_id=after_id,  # type: ignore[arg-type]
             )
-        page = rows[:size]
         return AuditEntryConnection(
             edges=[
                 AuditEntryEdge(cursor=encode_cursor(r.id), node=AuditEntry(row=r)) for r in page
             ],
             page_info=PageInfo(
-                has_next_page=len(rows) > size,
+                has_next_page=has_next,
                 has_previous_page=after_id is not None,
                 start_cursor=encode_cursor(page[0].id) if page else None,
                 end_cursor=encode_cursor(page[-1].id) if page else None,
