@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     INVALID_INPUT = "INVALID_INPUT"
     NOT_FOUND = "NOT_FOUND"
     FORBIDDEN = "FORBIDDEN"
@@ -53,9 +53,7 @@ class DomainError(Exception):
         super().__init__("; ".join(e.message for e in self.errors))
 
     @classmethod
-    def of(
-        cls, code: ErrorCode, message: str, field: Sequence[str] | None = None
-    ) -> DomainError:
+    def of(cls, code: ErrorCode, message: str, field: Sequence[str] | None = None) -> DomainError:
         return cls(FieldError(code, message, field))
 
 

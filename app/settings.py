@@ -31,10 +31,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NETZONE_", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = Field(
-        default=DEFAULT_SQLITE_URL, validation_alias="DATABASE_URL"
-    )
+    database_url: str = Field(default=DEFAULT_SQLITE_URL, validation_alias="DATABASE_URL")
     network_name: str = "Library Network"
+    # Dates such as `until` and expiry dates end at midnight in this time zone.
+    timezone: str = "UTC"
     host: str = "127.0.0.1"
     port: int = 8000
     graphiql: bool = True
@@ -77,7 +77,9 @@ class Settings(BaseSettings):
                     "NETZONE_ENVIRONMENT=production needs DATABASE_URL to point at PostgreSQL"
                 )
             if self.argon2_time_cost < 2 or self.argon2_memory_cost_kib < 19456:
-                raise ValueError("argon2 parameters below the OWASP minimum are refused in production")
+                raise ValueError(
+                    "argon2 parameters below the OWASP minimum are refused in production"
+                )
         return self
 
     @property

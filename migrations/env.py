@@ -7,7 +7,6 @@ from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
-
 from sqlmodel.sql.sqltypes import AutoString
 
 from app.db import UTCDateTime, create_engine

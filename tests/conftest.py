@@ -70,7 +70,7 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     if url.startswith("postgresql"):
         await _reset_postgres(url)
     else:
-        Path(url.split("///", 1)[1]).unlink(missing_ok=True)
+        await asyncio.to_thread(Path(url.split("///", 1)[1]).unlink, missing_ok=True)
     await asyncio.to_thread(migrate.upgrade, url)
     engine = create_engine(settings)
     db = Database(engine)

@@ -27,7 +27,9 @@ def test_committed_sdl_matches_the_code() -> None:
 
 
 def test_contract_differences_are_exactly_the_pending_list() -> None:
-    assert CONTRACT_TOOL.exists(), f"{CONTRACT_TOOL} is missing: ../shared must sit beside the project"
+    assert CONTRACT_TOOL.exists(), (
+        f"{CONTRACT_TOOL} is missing: ../shared must sit beside the project"
+    )
     result = subprocess.run(
         [sys.executable, str(CONTRACT_TOOL), str(ROOT / "schema" / "schema.graphql")],
         capture_output=True,

@@ -53,16 +53,24 @@ async def _add_patrons(connection: AsyncConnection, count: int) -> None:
     institution = (
         await connection.execute(select(Institution.id).where(Institution.code == "NORTHFIELD"))
     ).scalar_one()
-    library = (await connection.execute(select(Library.id).where(Library.code == "NORTHFIELD-MAIN"))).scalar_one()
+    library = (
+        await connection.execute(select(Library.id).where(Library.code == "NORTHFIELD-MAIN"))
+    ).scalar_one()
     group = (
-        await connection.execute(select(LibraryGroup.id).where(LibraryGroup.institution_id == institution))
+        await connection.execute(
+            select(LibraryGroup.id).where(LibraryGroup.institution_id == institution)
+        )
     ).scalar_one()
     block_type = (
         await connection.execute(
-            select(BlockType.id).where(BlockType.institution_id == institution, BlockType.code == "LOST")
+            select(BlockType.id).where(
+                BlockType.institution_id == institution, BlockType.code == "LOST"
+            )
         )
     ).scalar_one()
-    barcode = (await connection.execute(select(IdentifierType.id).where(IdentifierType.code == "BARCODE"))).scalar_one()
+    barcode = (
+        await connection.execute(select(IdentifierType.id).where(IdentifierType.code == "BARCODE"))
+    ).scalar_one()
     from app.db import utcnow
 
     now = utcnow()
@@ -71,22 +79,42 @@ async def _add_patrons(connection: AsyncConnection, count: int) -> None:
             await connection.execute(
                 insert(Patron).returning(Patron.id),
                 {
-                    "institution_id": institution, "home_library_id": library, "account_type": "HOME",
-                    "surname": f"Aardvark{n:03d}", "surname_key": f"aardvark{n:03d}",
-                    "enabled": True, "is_staff": False, "is_generic": False, "version": 1,
-                    "failed_logins": 0, "created_at": now, "updated_at": now,
+                    "institution_id": institution,
+                    "home_library_id": library,
+                    "account_type": "HOME",
+                    "surname": f"Aardvark{n:03d}",
+                    "surname_key": f"aardvark{n:03d}",
+                    "enabled": True,
+                    "is_staff": False,
+                    "is_generic": False,
+                    "version": 1,
+                    "failed_logins": 0,
+                    "created_at": now,
+                    "updated_at": now,
                 },
             )
         ).scalar_one()
         await connection.execute(
             insert(PatronIdentifier),
-            {"patron_id": patron_id, "institution_id": institution, "identifier_type_id": barcode,
-             "value": f"CNT{n:05d}", "value_key": f"cnt{n:05d}"},
+            {
+                "patron_id": patron_id,
+                "institution_id": institution,
+                "identifier_type_id": barcode,
+                "value": f"CNT{n:05d}",
+                "value_key": f"cnt{n:05d}",
+            },
         )
-        await connection.execute(insert(PatronLibraryGroup), {"patron_id": patron_id, "library_group_id": group})
+        await connection.execute(
+            insert(PatronLibraryGroup), {"patron_id": patron_id, "library_group_id": group}
+        )
         await connection.execute(
             insert(PatronBlock),
-            {"patron_id": patron_id, "block_type_id": block_type, "origin": "LOCAL", "created_at": now},
+            {
+                "patron_id": patron_id,
+                "block_type_id": block_type,
+                "origin": "LOCAL",
+                "created_at": now,
+            },
         )
 
 

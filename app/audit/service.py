@@ -91,13 +91,21 @@ async def patron_entries(
         )
         if after_id is not None:
             query = query.where(AuditEntry.id < after_id)
-        rows = list((await session.execute(query.order_by(AuditEntry.id.desc()).limit(first + 1))).scalars())
+        rows = list(
+            (await session.execute(query.order_by(AuditEntry.id.desc()).limit(first + 1))).scalars()
+        )
         for row in rows:
             changes = visible_changes(row.changes or {}, actor, types)
             if row.changes and not changes:
                 continue
             page.append(
-                AuditView(id=row.id, at=row.at, actor_name=row.actor_name, action=row.action, changes=changes)  # type: ignore[arg-type]
+                AuditView(
+                    id=row.id,
+                    at=row.at,
+                    actor_name=row.actor_name,
+                    action=row.action,
+                    changes=changes,
+                )  # type: ignore[arg-type]
             )
         if len(rows) <= first:
             break

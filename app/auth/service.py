@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from app.auth.models import ApiClient, AuthToken, LoginFailure
 from app.auth.passwords import verify_password
 from app.auth.policy import Actor, can_administer_institution, require
 from app.auth.roles import Scope, SystemGroup, is_valid_scope, normalize_scope
+from app.clock import today
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network.models import Institution, Library
@@ -24,11 +25,6 @@ from app.settings import Settings
 
 SESSION_PREFIX = "nzs_"
 CLIENT_PREFIX = "nzc_"
-
-
-def _today() -> date:
-    """The server's local date: access that ends on `until` ends at local midnight."""
-    return date.today()  # noqa: DTZ011
 
 
 def token_digest(token: str) -> str:
@@ -119,7 +115,7 @@ async def login(
         raise invalid
     if not patron.enabled:
         raise _fail(ErrorCode.FORBIDDEN, "This account is disabled.")
-    if patron.until is not None and patron.until < _today():
+    if patron.until is not None and patron.until < today():
         raise _fail(ErrorCode.FORBIDDEN, f"This account's access ended on {patron.until}.")
     allowed_libraries = set(
         (
@@ -234,7 +230,7 @@ async def authenticate(*, session: AsyncSession, token: str) -> Actor | None:
     auth_token, patron = row
     if auth_token.revoked_at is not None or auth_token.expires_at <= now:
         return None
-    if not patron.enabled or (patron.until is not None and patron.until < _today()):
+    if not patron.enabled or (patron.until is not None and patron.until < today()):
         return None
     groups = await groups_of(session, patron.id)  # type: ignore[arg-type]
     return _staff_actor(patron, auth_token.library_id, groups)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.attributes import service as attributes
 from app.attributes.models import PatronAttribute
 from app.attributes.service import AttributeTypeSpec
@@ -60,7 +61,10 @@ INSTITUTIONS = [
     DemoInstitution(
         code="EASTERN",
         name="Eastern State University",
-        libraries=[("EASTERN-MAIN", "Eastern Main Library"), ("EASTERN-LAW", "Eastern Law Library")],
+        libraries=[
+            ("EASTERN-MAIN", "Eastern Main Library"),
+            ("EASTERN-LAW", "Eastern Law Library"),
+        ],
         user_groups=[
             ("UNDERGRAD", "Undergraduate", 28),
             ("GRAD", "Graduate student", 56),
@@ -123,23 +127,89 @@ class DemoLogin:
 
 
 LOGINS = [
-    DemoLogin("lansing.librarian", "NEKLS", "LANSING", ["LIBRARIAN"], ["LANSING"], "Laura", "Lansing", "STAFF"),
-    DemoLogin("basehor.librarian", "NEKLS", "BASEHOR", ["LIBRARIAN"], ["BASEHOR"], "Ben", "Basehor", "STAFF"),
     DemoLogin(
-        "nekls.admin", "NEKLS", "LANSING", ["SYSTEM_ADMIN"], ["LANSING", "BASEHOR", "TONGANOXIE"],
-        "Nadia", "Admin", "STAFF",
+        "lansing.librarian",
+        "NEKLS",
+        "LANSING",
+        ["LIBRARIAN"],
+        ["LANSING"],
+        "Laura",
+        "Lansing",
+        "STAFF",
     ),
-    DemoLogin("eastern.admin", "EASTERN", "EASTERN-MAIN", ["SYSTEM_ADMIN"], ["EASTERN-MAIN"], "Ed", "Eastman", None),
-    DemoLogin("eastern.circ", "EASTERN", "EASTERN-MAIN", ["CIRCULATION"], ["EASTERN-MAIN"], "Erin", "Circ", None),
     DemoLogin(
-        "western.librarian", "WESTERN", "WESTERN-MAIN", ["LIBRARIAN"], ["WESTERN-MAIN"], "Wendy", "Westfall", None
+        "basehor.librarian",
+        "NEKLS",
+        "BASEHOR",
+        ["LIBRARIAN"],
+        ["BASEHOR"],
+        "Ben",
+        "Basehor",
+        "STAFF",
     ),
-    DemoLogin("western.admin", "WESTERN", "WESTERN-MAIN", ["SYSTEM_ADMIN"], ["WESTERN-MAIN"], "Walt", "Admin", None),
     DemoLogin(
-        "northfield.admin", "NORTHFIELD", "NORTHFIELD-MAIN", ["SYSTEM_ADMIN"], ["NORTHFIELD-MAIN"],
-        "Nora", "Fields", "STAFF",
+        "nekls.admin",
+        "NEKLS",
+        "LANSING",
+        ["SYSTEM_ADMIN"],
+        ["LANSING", "BASEHOR", "TONGANOXIE"],
+        "Nadia",
+        "Admin",
+        "STAFF",
     ),
-    DemoLogin("network.admin", "NEKLS", "LANSING", ["NETWORK_ADMIN"], ["LANSING"], "Nick", "Network", None),
+    DemoLogin(
+        "eastern.admin",
+        "EASTERN",
+        "EASTERN-MAIN",
+        ["SYSTEM_ADMIN"],
+        ["EASTERN-MAIN"],
+        "Ed",
+        "Eastman",
+        None,
+    ),
+    DemoLogin(
+        "eastern.circ",
+        "EASTERN",
+        "EASTERN-MAIN",
+        ["CIRCULATION"],
+        ["EASTERN-MAIN"],
+        "Erin",
+        "Circ",
+        None,
+    ),
+    DemoLogin(
+        "western.librarian",
+        "WESTERN",
+        "WESTERN-MAIN",
+        ["LIBRARIAN"],
+        ["WESTERN-MAIN"],
+        "Wendy",
+        "Westfall",
+        None,
+    ),
+    DemoLogin(
+        "western.admin",
+        "WESTERN",
+        "WESTERN-MAIN",
+        ["SYSTEM_ADMIN"],
+        ["WESTERN-MAIN"],
+        "Walt",
+        "Admin",
+        None,
+    ),
+    DemoLogin(
+        "northfield.admin",
+        "NORTHFIELD",
+        "NORTHFIELD-MAIN",
+        ["SYSTEM_ADMIN"],
+        ["NORTHFIELD-MAIN"],
+        "Nora",
+        "Fields",
+        "STAFF",
+    ),
+    DemoLogin(
+        "network.admin", "NEKLS", "LANSING", ["NETWORK_ADMIN"], ["LANSING"], "Nick", "Network", None
+    ),
 ]
 
 
@@ -169,7 +239,10 @@ KANOPY = AttributeTypeSpec(
     institution="NEKLS",
     code="KANOPY_LANSING",
     label="Kanopy (LANSING)",
-    authorised_values=[("NOT_ALLOWED", "Not allowed"), ("ALLOWED", "Allowed (Lansing Community Library)")],
+    authorised_values=[
+        ("NOT_ALLOWED", "Not allowed"),
+        ("ALLOWED", "Allowed (Lansing Community Library)"),
+    ],
     library_limits=["LANSING"],
     excluded_user_groups=["STAFF", "ILL", "STATISTIC"],
     rule_libraries=["LANSING"],
@@ -182,17 +255,20 @@ async def _seed_kanopy(session: AsyncSession) -> None:
     """The Kanopy (LANSING) attribute, with most NEKLS patrons set by the rule and some in
     each discrepancy state (as a real migration from a web-form-only system leaves them)."""
     institution = await network.institution_by_code(session, "NEKLS")
-    assert institution is not None and institution.id is not None
+    assert institution is not None
+    assert institution.id is not None
     if await attributes.type_by_code(session, institution.id, KANOPY.code) is not None:
         return
-    info = await attributes.create_attribute_type(session=session, actor=system_actor("demo"), spec=KANOPY)
+    info = await attributes.create_attribute_type(
+        session=session, actor=system_actor("demo"), spec=KANOPY
+    )
     lansing = await network.library_by_code(session, "LANSING")
     assert lansing is not None
     rows = (
         await session.execute(
-            select(Patron.id, Patron.home_library_id).where(
-                Patron.institution_id == institution.id, Patron.is_staff.is_(False)
-            ).order_by(Patron.id)
+            select(Patron.id, Patron.home_library_id)
+            .where(Patron.institution_id == institution.id, Patron.is_staff.is_(False))
+            .order_by(Patron.id)
         )
     ).all()
     values: list[dict[str, object]] = []
@@ -215,9 +291,12 @@ async def _seed_kanopy(session: AsyncSession) -> None:
 async def _seed_institution(session: AsyncSession, spec: DemoInstitution) -> None:
     actor = system_actor("demo")
     if await network.institution_by_code(session, spec.code) is None:
-        await network.create_institution(session=session, actor=actor, code=spec.code, name=spec.name)
+        await network.create_institution(
+            session=session, actor=actor, code=spec.code, name=spec.name
+        )
     institution = await network.institution_by_code(session, spec.code)
-    assert institution is not None and institution.id is not None
+    assert institution is not None
+    assert institution.id is not None
     for code, name in spec.libraries:
         if await network.library_by_code(session, code) is None:
             await network.create_library(
@@ -226,7 +305,11 @@ async def _seed_institution(session: AsyncSession, spec: DemoInstitution) -> Non
     for code, name, days in spec.user_groups:
         if await network.user_group_by_code(session, institution.id, code) is None:
             await network.create_user_group(
-                session=session, actor=actor, institution_code=spec.code, code=code, name=name,
+                session=session,
+                actor=actor,
+                institution_code=spec.code,
+                code=code,
+                name=name,
                 loan_period_days=days,
             )
     for name, description in spec.library_groups:
@@ -237,13 +320,21 @@ async def _seed_institution(session: AsyncSession, spec: DemoInstitution) -> Non
         )
         if exists is None:
             await network.create_library_group(
-                session=session, actor=actor, institution_code=spec.code, name=name, description=description
+                session=session,
+                actor=actor,
+                institution_code=spec.code,
+                name=name,
+                description=description,
             )
     for code, description, is_network in BLOCK_TYPES:
         if await network.block_type_by_code(session, institution.id, code) is None:
             await network.create_block_type(
-                session=session, actor=actor, institution_code=spec.code, code=code,
-                description=description, network=is_network,
+                session=session,
+                actor=actor,
+                institution_code=spec.code,
+                code=code,
+                description=description,
+                network=is_network,
             )
 
 
@@ -271,8 +362,11 @@ async def _seed_login(session: AsyncSession, settings: Settings, login: DemoLogi
     if login.user_group:
         fields["user_group"] = login.user_group
     await patrons.create_patron(
-        session=session, settings=settings, actor=system_actor("demo"),
-        institution_code=login.institution, fields=fields,
+        session=session,
+        settings=settings,
+        actor=system_actor("demo"),
+        institution_code=login.institution,
+        fields=fields,
     )
 
 
@@ -282,24 +376,28 @@ async def _seed_patrons(session: AsyncSession, spec: DemoInstitution, count: int
         await session.execute(select(Institution).where(Institution.code == spec.code))
     ).scalar_one()
     existing = await session.scalar(
-        select(func.count()).select_from(Patron).where(
-            Patron.institution_id == institution.id, Patron.is_staff.is_(False)
-        )
+        select(func.count())
+        .select_from(Patron)
+        .where(Patron.institution_id == institution.id, Patron.is_staff.is_(False))
     )
     if existing:
         return
     rng = random.Random(f"netzone-demo-{spec.code}")
     libraries = list(
-        (await session.execute(select(Library).where(Library.institution_id == institution.id))).scalars()
+        (
+            await session.execute(select(Library).where(Library.institution_id == institution.id))
+        ).scalars()
     )
     groups = {
         g.code: g
         for g in (
-            await session.execute(select(UserGroup).where(UserGroup.institution_id == institution.id))
+            await session.execute(
+                select(UserGroup).where(UserGroup.institution_id == institution.id)
+            )
         ).scalars()
     }
     types = {t.code: t for t in (await session.execute(select(IdentifierType))).scalars()}
-    today = date.today()
+    today = clock.today()
     now = utcnow()
     group_codes = [code for code, _ in spec.patron_mix]
     weights = [weight for _, weight in spec.patron_mix]
@@ -316,6 +414,7 @@ async def _seed_patrons(session: AsyncSession, spec: DemoInstitution, count: int
             cohort = str(today.year + (13 - year))
             form_class = f"{year}{rng.choice('ABC')}"
         expiry = today + timedelta(days=rng.randint(-60, 3 * 365))
+        email_name = surname.lower().replace("'", "")
         rows.append(
             {
                 "institution_id": institution.id,
@@ -326,7 +425,7 @@ async def _seed_patrons(session: AsyncSession, spec: DemoInstitution, count: int
                 "surname": surname,
                 "given_key": given.lower(),
                 "surname_key": surname.lower(),
-                "primary_email": f"{given.lower()}.{surname.lower().replace(chr(39), '')}{n}@example.org",
+                "primary_email": f"{given.lower()}.{email_name}{n}@example.org",
                 "enabled": rng.random() > 0.02,
                 "is_staff": is_staff,
                 "is_generic": False,
@@ -342,7 +441,11 @@ async def _seed_patrons(session: AsyncSession, spec: DemoInstitution, count: int
     for start in range(0, len(rows), 500):
         chunk = rows[start : start + 500]
         ids = list(
-            (await session.execute(insert(Patron).returning(Patron.id, sort_by_parameter_order=True), chunk)).scalars()
+            (
+                await session.execute(
+                    insert(Patron).returning(Patron.id, sort_by_parameter_order=True), chunk
+                )
+            ).scalars()
         )
         identifiers: list[dict[str, object]] = []
         groups_rows: list[dict[str, object]] = []

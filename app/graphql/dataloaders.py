@@ -116,9 +116,16 @@ class Loaders:
     def forget_patron(self, patron_id: int) -> None:
         """Drop cached rows of a patron a mutation just changed."""
         for loader in (
-            "patron_by_id", "identifiers_by_patron_id", "contact_emails_by_patron_id",
-            "library_groups_by_patron_id", "system_groups_by_patron_id", "libraries_by_patron_id",
-            "blocks_by_patron_id", "attribute_values_by_patron_id", "photo_by_patron_id", "photo_data_by_patron_id",
+            "patron_by_id",
+            "identifiers_by_patron_id",
+            "contact_emails_by_patron_id",
+            "library_groups_by_patron_id",
+            "system_groups_by_patron_id",
+            "libraries_by_patron_id",
+            "blocks_by_patron_id",
+            "attribute_values_by_patron_id",
+            "photo_by_patron_id",
+            "photo_data_by_patron_id",
         ):
             if loader in self.__dict__:
                 self.__dict__[loader].clear(patron_id)

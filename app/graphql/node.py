@@ -19,6 +19,7 @@ from app.graphql.patrons.types import Patron, PatronBlock
 from app.network.models import BlockType
 from app.patrons.models import PatronBlock as BlockRow
 
+
 async def resolve_node(info: Info[Context, None], global_id: str) -> Node | None:
     decoded = decode_id(global_id)
     if decoded is None:

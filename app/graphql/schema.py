@@ -19,11 +19,11 @@ from app.graphql.auth.mutations import AuthMutations
 from app.graphql.limits import limit_rules
 from app.graphql.network.mutations import NetworkMutations
 from app.graphql.network.queries import NetworkQueries
+from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
 from app.graphql.node import NodeQueries
 from app.graphql.patrons.mutations import PatronMutations
 from app.graphql.patrons.queries import PatronQueries
 from app.graphql.patrons.types import Patron, PatronBlock
-from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
 from app.settings import Settings
 
 

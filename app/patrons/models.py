@@ -55,9 +55,15 @@ class Patron(SQLModel, table=True):
 
     version: int = Field(default=1)
     failed_logins: int = Field(default=0)
-    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class PatronIdentifier(SQLModel, table=True):
@@ -132,7 +138,9 @@ class PatronPhoto(SQLModel, table=True):
     height: int
     byte_size: int
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class PatronBlock(SQLModel, table=True):
@@ -146,5 +154,7 @@ class PatronBlock(SQLModel, table=True):
     block_type_id: int = Field(foreign_key="block_type.id")
     note: str | None = Field(default=None, max_length=1000)
     origin: str = Field(default="LOCAL", max_length=10)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

@@ -1,4 +1,5 @@
 """Finding patrons: search, filters, keyset pages, counts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,12 +8,12 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attributes import service as attributes
 from app.auth.policy import (
     Actor,
     can_read_patrons,
     require_authenticated,
 )
-from app.attributes import service as attributes
 from app.network import service as network
 from app.patrons.models import (
     Patron,
@@ -118,5 +119,3 @@ async def count_patrons(
     if clauses is None:
         return 0
     return int(await session.scalar(select(func.count()).select_from(Patron).where(*clauses)) or 0)
-
-

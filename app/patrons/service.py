@@ -1,4 +1,5 @@
 """Use-cases of the patron registry: create, update, remove."""
+
 from __future__ import annotations
 
 from typing import Any

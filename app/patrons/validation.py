@@ -1,4 +1,5 @@
 """Checking a patron edit against the registry's rules, all errors at once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -616,5 +617,3 @@ async def _plan_identifiers(
         state.identifiers[type_code] = value
         result[type_code] = (identifier_type, value)
     return result
-
-

@@ -61,22 +61,35 @@ async def test_library_of_another_institution_refuses_login(gql: GraphQL) -> Non
 async def test_wrong_password_and_unknown_user_look_the_same(gql: GraphQL) -> None:
     wrong = await gql.ok(LOGIN, {"u": "lansing.librarian", "p": "not-the-password", "l": "LANSING"})
     unknown = await gql.ok(LOGIN, {"u": "nobody.here", "p": "not-the-password", "l": "LANSING"})
-    assert wrong["login"]["errors"] == unknown["login"]["errors"] == [
-        {"code": "INVALID_CREDENTIALS", "message": "The username or password is not correct.", "field": None}
-    ]
+    assert (
+        wrong["login"]["errors"]
+        == unknown["login"]["errors"]
+        == [
+            {
+                "code": "INVALID_CREDENTIALS",
+                "message": "The username or password is not correct.",
+                "field": None,
+            }
+        ]
+    )
 
 
 async def test_unknown_library_names_the_field(gql: GraphQL) -> None:
     data = await gql.ok(LOGIN, {"u": "lansing.librarian", "p": "netzone-demo", "l": "NOWHERE"})
     assert data["login"]["errors"] == [
-        {"code": "INVALID_INPUT", "message": "There is no library with the code 'NOWHERE'.",
-         "field": ["input", "library"]}
+        {
+            "code": "INVALID_INPUT",
+            "message": "There is no library with the code 'NOWHERE'.",
+            "field": ["input", "library"],
+        }
     ]
 
 
 async def test_ten_failures_lock_the_account_even_for_the_right_password(gql: GraphQL) -> None:
     for _ in range(10):
-        data = await gql.ok(LOGIN, {"u": "basehor.librarian", "p": "wrong-password", "l": "BASEHOR"})
+        data = await gql.ok(
+            LOGIN, {"u": "basehor.librarian", "p": "wrong-password", "l": "BASEHOR"}
+        )
         assert data["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
     data = await gql.ok(LOGIN, {"u": "basehor.librarian", "p": "netzone-demo", "l": "BASEHOR"})
     assert data["login"]["token"] is None
@@ -90,7 +103,12 @@ async def test_logout_revokes_the_token(gql: GraphQL) -> None:
     body = await gql('{ patrons(institution: "NEKLS") { totalCount } }', token=token)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     anonymous = await gql.ok(VIEWER, token=token)
-    assert anonymous["viewer"] == {"systemGroups": [], "library": None, "institution": None, "patron": None}
+    assert anonymous["viewer"] == {
+        "systemGroups": [],
+        "library": None,
+        "institution": None,
+        "patron": None,
+    }
 
 
 async def test_anonymous_patron_query_is_unauthenticated(gql: GraphQL) -> None:

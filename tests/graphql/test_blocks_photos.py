@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import orjson
-import pytest
 from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection

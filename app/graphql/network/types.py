@@ -16,9 +16,7 @@ if TYPE_CHECKING:
     from app.graphql.attributes.types import AttributeType
 
 
-LazyAttributeType = Annotated[
-    "AttributeType", strawberry.lazy("app.graphql.attributes.types")
-]
+LazyAttributeType = Annotated["AttributeType", strawberry.lazy("app.graphql.attributes.types")]
 
 
 async def _visible_attribute_types(info: Info[Context, None], institution_id: int) -> list[Any]:

@@ -36,7 +36,9 @@ class AttributeValueInput:
 @strawberry.input(description="An attribute a patron must have.")
 class AttributeFilter:
     type: str = strawberry.field(description="Attribute type code.")
-    value: str | None = strawberry.field(default=None, description="Value code; omitted: any value.")
+    value: str | None = strawberry.field(
+        default=None, description="Value code; omitted: any value."
+    )
 
 
 @strawberry.input(description="Filters of the patron list; all given ones must hold.")
@@ -49,7 +51,8 @@ class PatronFilter:
     account_type: AccountType | None = None
     attribute: AttributeFilter | None = strawberry.field(
         default=None,
-        description="Patrons having this attribute (value); matches nothing for types you may not see.",
+        description="Patrons having this attribute (value); "
+        "matches nothing for types you may not see.",
     )
 
 

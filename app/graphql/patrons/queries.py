@@ -69,7 +69,8 @@ class PatronQueries:
                 )
 
         edges = [
-            PatronEdge(cursor=encode_cursor(r.surname_key, r.given_key, r.id), node=Patron.of(r)) for r in rows
+            PatronEdge(cursor=encode_cursor(r.surname_key, r.given_key, r.id), node=Patron.of(r))
+            for r in rows
         ]
         return PatronConnection(
             edges=edges,
