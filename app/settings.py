@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     port: int = 8000
     graphiql: bool = True
 
+    # Signs the opaque references of network search results.
+    secret_key: str = "netzone-development-secret-change-me"
+
     # Sessions and passwords
     token_ttl_minutes: int = 8 * 60
     password_min_length: int = 8
@@ -76,6 +79,8 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "NETZONE_ENVIRONMENT=production needs DATABASE_URL to point at PostgreSQL"
                 )
+            if self.secret_key == "netzone-development-secret-change-me" or len(self.secret_key) < 32:
+                raise ValueError("set NETZONE_SECRET_KEY to a random value of 32 characters or more")
             if self.argon2_time_cost < 2 or self.argon2_memory_cost_kib < 19456:
                 raise ValueError(
                     "argon2 parameters below the OWASP minimum are refused in production"

@@ -11,6 +11,12 @@ from app.attributes.models import (
 from app.audit.models import AuditEntry
 from app.auth.models import ApiClient, AuthToken, LoginFailure
 from app.db import metadata
+from app.linking.models import (
+    LinkedAccountRule,
+    RestrictedUserGroup,
+    SearchableIdentifierType,
+    SharedFieldSetting,
+)
 from app.network.models import (
     BlockType,
     IdentifierType,
@@ -32,6 +38,10 @@ from app.patrons.models import (
 )
 
 __all__ = [
+    "LinkedAccountRule",
+    "RestrictedUserGroup",
+    "SearchableIdentifierType",
+    "SharedFieldSetting",
     "AttributeAuthorisedValue",
     "AttributeType",
     "AttributeTypeExcludedGroup",

@@ -15,6 +15,9 @@ class Network(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
+    # LIVE: source changes reach linked copies in the same transaction.
+    # ON_INTERACTION: copies are refreshed only when linked again or refreshed.
+    propagation_mode: str = Field(default="LIVE", max_length=20)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

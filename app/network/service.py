@@ -340,6 +340,9 @@ async def create_user_group(
         institution_id=institution.id,
         changes={"code": {"before": None, "after": code}, "name": {"before": None, "after": name}},
     )
+    from app.linking.rules import ensure_default_rule
+
+    await ensure_default_rule(session, institution.id)  # type: ignore[arg-type]
     await session.commit()
     return group
 

@@ -14,7 +14,7 @@ from app.errors import DomainError, ErrorCode
 from app.network import service as network
 from app.network.models import BlockType
 from app.patrons.models import Patron, PatronBlock
-from app.patrons.service import bump_version, editable_patron
+from app.patrons.service import bump_version, editable_patron, propagate_source
 
 
 async def add_block(
@@ -67,6 +67,8 @@ async def add_block(
             f"block:{block.id}": {"before": None, "after": {"type": block_type.code, "note": note}}
         },
     )
+    if block_type.network and patron.account_type == "HOME":
+        await propagate_source(session=session, actor=actor, source_id=patron_id)
     await session.commit()
     await session.refresh(patron)
     return patron
@@ -116,6 +118,8 @@ async def remove_block(*, session: AsyncSession, actor: Actor, block_id: int) ->
             }
         },
     )
+    if block_type.network and patron.account_type == "HOME":
+        await propagate_source(session=session, actor=actor, source_id=patron.id)  # type: ignore[arg-type]
     await session.commit()
     await session.refresh(patron)
     return patron

@@ -14,6 +14,8 @@ class Patron(SQLModel, table=True):
     __tablename__ = "patron"
     __table_args__ = (
         UniqueConstraint("institution_id", "username_key"),
+        # At most one linked account per (target institution, source patron).
+        UniqueConstraint("institution_id", "link_source_patron_id"),
         # Name order (and surname prefix search) within an institution.
         Index("ix_patron_institution_name", "institution_id", "surname_key", "given_key", "id"),
         Index("ix_patron_institution_given", "institution_id", "given_key"),
@@ -52,6 +54,21 @@ class Patron(SQLModel, table=True):
     purge_date: date | None = Field(default=None, index=True)
     cohort: str | None = Field(default=None, max_length=50)
     form_class: str | None = Field(default=None, max_length=50)
+
+    # LINKED accounts: where the copy comes from and under which rule it was made.
+    link_source_patron_id: int | None = Field(
+        default=None, foreign_key="patron.id", ondelete="SET NULL", index=True
+    )
+    link_source_institution_id: int | None = Field(default=None, foreign_key="institution.id")
+    link_rule_id: int | None = Field(
+        default=None, foreign_key="linked_account_rule.id", ondelete="SET NULL"
+    )
+    linked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    refreshed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    link_status: str | None = Field(default=None, max_length=30)
+    link_reason: str | None = Field(default=None, max_length=30)
 
     version: int = Field(default=1)
     failed_logins: int = Field(default=0)

@@ -249,6 +249,19 @@ async def bump_version(session: AsyncSession, patron_id: int, expected: int | No
     return int(version)
 
 
+async def propagate_source(*, session: AsyncSession, actor: Actor, source_id: int) -> None:
+    """Refresh linked copies of a changed HOME account (see app.linking.service)."""
+    from app.linking.service import propagate_source as propagate
+
+    await propagate(session=session, actor=actor, source_id=source_id)
+
+
+async def mark_source_deleted(*, session: AsyncSession, actor: Actor, source_id: int) -> None:
+    from app.linking.service import mark_source_deleted as mark
+
+    await mark(session=session, actor=actor, source_id=source_id)
+
+
 def stale_version() -> DomainError:
     return DomainError.of(
         ErrorCode.STALE_VERSION,
@@ -302,6 +315,8 @@ async def update_patron(
         after=plan.state,
         password_changed=plan.password_hash is not False,
     )
+    if patron.account_type == "HOME":
+        await propagate_source(session=session, actor=actor, source_id=patron_id)
     await session.commit()
     return patron
 
@@ -332,6 +347,7 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
     # Loans do not exist yet in this registry; the circulation capability adds
     # the LOANS_OUTSTANDING check and the anonymised history here.
     institution_id = patron.institution_id
+    await mark_source_deleted(session=session, actor=actor, source_id=patron_id)
     await audit.redact_entity(session=session, entity_type="Patron", entity_id=patron_id)
     await session.execute(delete(Patron).where(Patron.id == patron_id))
     await audit.record(

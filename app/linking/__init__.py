@@ -1,0 +1,1 @@
+"""The collaborative network: source-side sharing, target-side rules, linked accounts."""

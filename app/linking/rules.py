@@ -1,0 +1,402 @@
+"""Linked account rules of a target institution: ordered, first match wins, default last."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.policy import Actor, can_administer_institution, require, require_authenticated
+from app.errors import DomainError, ErrorCode, FieldError
+from app.linking.models import LinkedAccountRule
+from app.network import service as network
+from app.network.models import Institution, UserGroup
+
+PARAMETERS = ("SOURCE_INSTITUTION", "SOURCE_USER_GROUP")
+OPERATORS = ("EQUALS", "NOT_EQUALS", "IN_LIST", "NOT_IN_LIST")
+EXPIRY_MODES = ("NONE", "ABSOLUTE", "SAME_AS_SOURCE", "RELATIVE_TO_SOURCE")
+PURGE_MODES = ("NONE", "ABSOLUTE", "AFTER_EXPIRY")
+
+
+@dataclass
+class RuleSpec:
+    """The editable parts of a rule; None on update means unchanged."""
+
+    name: str | None = None
+    description: str | None = None
+    conditions: list[dict[str, Any]] | None = None
+    user_group: str | None = None
+    expiry: tuple[str, date | None, int | None] | None = None
+    purge: tuple[str, date | None, int | None] | None = None
+    refresh_expiry_date: bool | None = None
+    refresh_purge_date: bool | None = None
+    resource_sharing_library: str | None = None
+    copy_network_blocks: bool | None = None
+    description_given: bool = False
+    library_given: bool = False
+
+
+async def rules_of(session: AsyncSession, institution_id: int) -> list[LinkedAccountRule]:
+    """The rules in evaluation order; the default rule is last."""
+    return list(
+        (
+            await session.execute(
+                select(LinkedAccountRule)
+                .where(LinkedAccountRule.institution_id == institution_id)
+                .order_by(LinkedAccountRule.is_default, LinkedAccountRule.position, LinkedAccountRule.id)
+            )
+        ).scalars()
+    )
+
+
+async def ensure_default_rule(session: AsyncSession, institution_id: int) -> LinkedAccountRule | None:
+    """Every institution with a user group has exactly one default rule (WALKIN if it exists)."""
+    rules = await rules_of(session, institution_id)
+    default = next((r for r in rules if r.is_default), None)
+    if default is not None:
+        return default
+    groups = list(
+        (
+            await session.execute(
+                select(UserGroup).where(UserGroup.institution_id == institution_id).order_by(UserGroup.id)
+            )
+        ).scalars()
+    )
+    if not groups:
+        return None
+    group = next((g for g in groups if g.code == "WALKIN"), groups[0])
+    default = LinkedAccountRule(
+        institution_id=institution_id,
+        name="Default rule",
+        description="Applies when no other rule matches.",
+        position=len(rules),
+        is_default=True,
+        conditions=[],
+        user_group_id=group.id,  # type: ignore[arg-type]
+    )
+    session.add(default)
+    await session.flush()
+    return default
+
+
+def _renumber(rules: list[LinkedAccountRule]) -> None:
+    """Positions 0..n-1 in list order, the default rule last."""
+    ordered = [r for r in rules if not r.is_default] + [r for r in rules if r.is_default]
+    for position, rule in enumerate(ordered):
+        rule.position = position
+
+
+async def _admin_institution(session: AsyncSession, actor: Actor, code: str) -> Institution:
+    require_authenticated(actor)
+    institution = await network.require_institution(session, code, ["input", "institution"])
+    require(
+        can_administer_institution(actor, institution.id),  # type: ignore[arg-type]
+        actor,
+        f"Only a system administrator of {institution.code} may change its linked account rules.",
+    )
+    return institution
+
+
+async def _rule_for_admin(session: AsyncSession, actor: Actor, rule_id: int) -> LinkedAccountRule:
+    require_authenticated(actor)
+    rule = await session.get(LinkedAccountRule, rule_id)
+    if rule is None or not can_administer_institution(actor, rule.institution_id):
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such rule.", ["input", "id"])
+    return rule
+
+
+async def _apply_spec(
+    session: AsyncSession, institution: Institution, rule: LinkedAccountRule, spec: RuleSpec,
+    errors: list[FieldError],
+) -> None:
+    if spec.name is not None:
+        name = spec.name.strip()
+        if not name or len(name) > 200:
+            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the rule a name (up to 200 characters).", ["input", "name"]))
+        rule.name = name
+    if spec.description_given:
+        rule.description = (spec.description or "").strip() or None
+    if spec.conditions is not None:
+        if rule.is_default and spec.conditions:
+            errors.append(
+                FieldError(ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule has no conditions.", ["input", "conditions"])
+            )
+        checked = []
+        for index, condition in enumerate(spec.conditions):
+            path = ["input", "conditions", str(index)]
+            values = [v.strip().upper() for v in condition["values"] if v and v.strip()]
+            if condition["parameter"] not in PARAMETERS or condition["operator"] not in OPERATORS:
+                errors.append(FieldError(ErrorCode.INVALID_INPUT, "Unknown parameter or operator.", path))
+                continue
+            if not values:
+                errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give at least one value.", [*path, "values"]))
+                continue
+            if condition["operator"] in ("EQUALS", "NOT_EQUALS") and len(values) != 1:
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT, f"{condition['operator']} compares with one value.", [*path, "values"])
+                )
+                continue
+            if condition["parameter"] == "SOURCE_INSTITUTION":
+                for position, code in enumerate(values):
+                    if await network.institution_by_code(session, code) is None:
+                        errors.append(
+                            FieldError(ErrorCode.INVALID_INPUT, f"There is no institution {code!r}.", [*path, "values", str(position)])
+                        )
+            checked.append({"parameter": condition["parameter"], "operator": condition["operator"], "values": values})
+        rule.conditions = checked
+    if spec.user_group is not None:
+        group = await network.user_group_by_code(session, institution.id, spec.user_group)  # type: ignore[arg-type]
+        if group is None:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, f"{spec.user_group!r} is not a user group of {institution.code}.", ["input", "userGroup"])
+            )
+        else:
+            rule.user_group_id = group.id  # type: ignore[assignment]
+    if spec.expiry is not None:
+        mode, when, offset = spec.expiry
+        if mode == "ABSOLUTE" and when is None:
+            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "An ABSOLUTE expiry needs a date.", ["input", "expiry", "date"]))
+        if mode == "RELATIVE_TO_SOURCE" and offset is None:
+            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "RELATIVE_TO_SOURCE needs offsetDays.", ["input", "expiry", "offsetDays"]))
+        rule.expiry_mode = mode
+        rule.expiry_date = when if mode == "ABSOLUTE" else None
+        rule.expiry_offset_days = offset if mode == "RELATIVE_TO_SOURCE" else None
+    if spec.purge is not None:
+        mode, when, offset = spec.purge
+        if mode == "ABSOLUTE" and when is None:
+            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "An ABSOLUTE purge needs a date.", ["input", "purge", "date"]))
+        if mode == "AFTER_EXPIRY" and offset is None:
+            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "AFTER_EXPIRY needs offsetDays.", ["input", "purge", "offsetDays"]))
+        if offset is not None and offset < 0:
+            errors.append(FieldError(ErrorCode.INVALID_INPUT, "offsetDays cannot be negative.", ["input", "purge", "offsetDays"]))
+        rule.purge_mode = mode
+        rule.purge_date = when if mode == "ABSOLUTE" else None
+        rule.purge_offset_days = offset if mode == "AFTER_EXPIRY" else None
+    for name in ("refresh_expiry_date", "refresh_purge_date", "copy_network_blocks"):
+        value = getattr(spec, name)
+        if value is not None:
+            setattr(rule, name, value)
+    if spec.library_given:
+        if spec.resource_sharing_library:
+            library = await network.library_by_code(session, spec.resource_sharing_library)
+            if library is None or library.institution_id != institution.id:
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT, f"{spec.resource_sharing_library!r} is not a library of {institution.code}.",
+                               ["input", "resourceSharingLibrary"])
+                )
+            else:
+                rule.resource_sharing_library_id = library.id
+        else:
+            rule.resource_sharing_library_id = None
+
+
+def _snapshot(rule: LinkedAccountRule) -> dict[str, Any]:
+    return {
+        "name": rule.name, "description": rule.description, "position": rule.position,
+        "conditions": rule.conditions, "userGroupId": rule.user_group_id,
+        "expiry": [rule.expiry_mode, rule.expiry_date.isoformat() if rule.expiry_date else None, rule.expiry_offset_days],
+        "purge": [rule.purge_mode, rule.purge_date.isoformat() if rule.purge_date else None, rule.purge_offset_days],
+        "refreshExpiryDate": rule.refresh_expiry_date, "refreshPurgeDate": rule.refresh_purge_date,
+        "resourceSharingLibraryId": rule.resource_sharing_library_id,
+        "copyNetworkBlocks": rule.copy_network_blocks,
+    }
+
+
+async def create_rule(
+    *, session: AsyncSession, actor: Actor, institution_code: str, position: int | None, spec: RuleSpec
+) -> LinkedAccountRule:
+    """Add a rule at a position (default: just before the default rule)."""
+    institution = await _admin_institution(session, actor, institution_code)
+    assert institution.id is not None
+    rules = await rules_of(session, institution.id)
+    others = [r for r in rules if not r.is_default]
+    errors: list[FieldError] = []
+    if position is not None and not 0 <= position <= len(others):
+        errors.append(
+            FieldError(ErrorCode.INVALID_INPUT, f"The position must be between 0 and {len(others)}.", ["input", "position"])
+        )
+    rule = LinkedAccountRule(institution_id=institution.id, name="", position=0, user_group_id=0)
+    spec.description_given = True
+    spec.library_given = True
+    await _apply_spec(session, institution, rule, spec, errors)
+    if errors:
+        raise DomainError(errors)
+    session.add(rule)
+    others.insert(len(others) if position is None else position, rule)
+    _renumber(others + [r for r in rules if r.is_default])
+    await session.flush()
+    await audit.record(
+        session=session, actor=actor, action="create_linked_account_rule", entity_type="LinkedAccountRule",
+        entity_id=rule.id, institution_id=institution.id, changes=audit.diff({}, _snapshot(rule)),
+    )
+    await session.commit()
+    return rule
+
+
+async def update_rule(*, session: AsyncSession, actor: Actor, rule_id: int, spec: RuleSpec) -> LinkedAccountRule:
+    rule = await _rule_for_admin(session, actor, rule_id)
+    institution = await session.get(Institution, rule.institution_id)
+    assert institution is not None
+    before = _snapshot(rule)
+    errors: list[FieldError] = []
+    await _apply_spec(session, institution, rule, spec, errors)
+    if errors:
+        raise DomainError(errors)
+    changes = audit.diff(before, _snapshot(rule))
+    if changes:
+        await audit.record(
+            session=session, actor=actor, action="update_linked_account_rule", entity_type="LinkedAccountRule",
+            entity_id=rule.id, institution_id=rule.institution_id, changes=changes,
+        )
+    await session.commit()
+    return rule
+
+
+async def duplicate_rule(*, session: AsyncSession, actor: Actor, rule_id: int) -> LinkedAccountRule:
+    """A copy named "Copy of ...", placed right after the original."""
+    original = await _rule_for_admin(session, actor, rule_id)
+    if original.is_default:
+        raise DomainError.of(ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule cannot be duplicated.", ["input", "id"])
+    rules = await rules_of(session, original.institution_id)
+    copy = LinkedAccountRule(
+        **{k: v for k, v in original.model_dump().items() if k not in ("id", "name", "position")},
+        name=f"Copy of {original.name}"[:200],
+        position=0,
+    )
+    copy.conditions = [dict(c) for c in original.conditions]
+    session.add(copy)
+    ordered = [r for r in rules if not r.is_default]
+    ordered.insert(ordered.index(original) + 1, copy)
+    _renumber(ordered + [r for r in rules if r.is_default])
+    await session.flush()
+    await audit.record(
+        session=session, actor=actor, action="duplicate_linked_account_rule", entity_type="LinkedAccountRule",
+        entity_id=copy.id, institution_id=copy.institution_id, changes={"copyOf": {"before": None, "after": original.id}},
+    )
+    await session.commit()
+    return copy
+
+
+async def delete_rule(*, session: AsyncSession, actor: Actor, rule_id: int) -> list[LinkedAccountRule]:
+    rule = await _rule_for_admin(session, actor, rule_id)
+    if rule.is_default:
+        raise DomainError.of(ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule cannot be deleted.", ["input", "id"])
+    institution_id = rule.institution_id
+    await session.delete(rule)
+    await session.flush()
+    rules = await rules_of(session, institution_id)
+    _renumber(rules)
+    await audit.record(
+        session=session, actor=actor, action="delete_linked_account_rule", entity_type="LinkedAccountRule",
+        entity_id=rule_id, institution_id=institution_id, changes={"name": {"before": rule.name, "after": None}},
+    )
+    await session.commit()
+    return rules
+
+
+async def reorder_rules(
+    *, session: AsyncSession, actor: Actor, institution_code: str, rule_ids: list[int | None]
+) -> list[LinkedAccountRule]:
+    """Put every non-default rule in the given order."""
+    institution = await _admin_institution(session, actor, institution_code)
+    assert institution.id is not None
+    rules = await rules_of(session, institution.id)
+    by_id = {r.id: r for r in rules}
+    default = [r for r in rules if r.is_default]
+    if any(by_id.get(i) is not None and by_id[i].is_default for i in rule_ids):
+        raise DomainError.of(ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule always stays last.", ["input", "ruleIds"])
+    wanted = {r.id for r in rules if not r.is_default}
+    if len(rule_ids) != len(set(rule_ids)) or set(rule_ids) != wanted:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, "List every rule except the default rule, each once.", ["input", "ruleIds"]
+        )
+    before = [r.id for r in rules]
+    ordered = [by_id[i] for i in rule_ids]
+    _renumber(ordered + default)
+    await audit.record(
+        session=session, actor=actor, action="reorder_linked_account_rules", entity_type="Institution",
+        entity_id=institution.id, institution_id=institution.id,
+        changes={"order": {"before": before, "after": [r.id for r in ordered + default]}},
+    )
+    await session.flush()
+    await session.commit()
+    return ordered + default
+
+
+def condition_holds(condition: dict[str, Any], source_institution: str, source_group: str | None) -> bool:
+    value = source_institution if condition["parameter"] == "SOURCE_INSTITUTION" else (source_group or "")
+    values = condition["values"]
+    operator = condition["operator"]
+    if operator == "EQUALS":
+        return value == values[0]
+    if operator == "NOT_EQUALS":
+        return value != values[0]
+    if operator == "IN_LIST":
+        return value in values
+    return value not in values
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    rule: LinkedAccountRule
+    user_group_id: int
+    expiry_date: date | None
+    purge_date: date | None
+
+
+def expiry_for(rule: LinkedAccountRule, source_expiry: date | None) -> date | None:
+    if rule.expiry_mode == "ABSOLUTE":
+        return rule.expiry_date
+    if rule.expiry_mode == "SAME_AS_SOURCE":
+        return source_expiry
+    if rule.expiry_mode == "RELATIVE_TO_SOURCE" and source_expiry is not None:
+        return source_expiry + timedelta(days=rule.expiry_offset_days or 0)
+    return None
+
+
+def purge_for(rule: LinkedAccountRule, linked_expiry: date | None) -> date | None:
+    if rule.purge_mode == "ABSOLUTE":
+        return rule.purge_date
+    if rule.purge_mode == "AFTER_EXPIRY" and linked_expiry is not None:
+        return linked_expiry + timedelta(days=rule.purge_offset_days or 0)
+    return None
+
+
+async def evaluate(
+    session: AsyncSession, target_institution_id: int, source_institution: str,
+    source_group: str | None, source_expiry: date | None,
+) -> Evaluation | None:
+    """The first rule whose conditions all hold (else the default) and the dates it gives."""
+    rules = await rules_of(session, target_institution_id)
+    if not any(r.is_default for r in rules):
+        default = await ensure_default_rule(session, target_institution_id)
+        if default is None:
+            return None
+        rules.append(default)
+    source_institution = source_institution.upper()
+    group = source_group.upper() if source_group else None
+    for rule in rules:
+        if all(condition_holds(c, source_institution, group) for c in rule.conditions):
+            expiry = expiry_for(rule, source_expiry)
+            return Evaluation(rule=rule, user_group_id=rule.user_group_id, expiry_date=expiry,
+                              purge_date=purge_for(rule, expiry))
+    raise AssertionError("the default rule always matches")
+
+
+async def evaluate_for_admin(
+    *, session: AsyncSession, actor: Actor, institution_code: str, source_institution: str,
+    source_user_group: str | None, source_expiry: date | None,
+) -> Evaluation | None:
+    """Explain which rule applies and the dates it gives (SYSTEM_ADMIN)."""
+    institution = await _admin_institution(session, actor, institution_code)
+    if await network.institution_by_code(session, source_institution) is None:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, f"There is no institution {source_institution!r}.", ["sourceInstitution"]
+        )
+    return await evaluate(
+        session, institution.id, source_institution, source_user_group, source_expiry  # type: ignore[arg-type]
+    )

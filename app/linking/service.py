@@ -1,0 +1,590 @@
+"""Network search, linking, refreshing, unlinking, purging and live propagation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.audit import service as audit
+from app.auth.policy import Actor, can_manage_patrons, require, require_authenticated
+from app.auth.roles import Scope, SystemGroup
+from app.db import utcnow
+from app.errors import DomainError, ErrorCode, FieldError
+from app.linking import rules as rule_service
+from app.linking.models import LinkedAccountRule
+from app.linking.sharing import FIELD_COLUMNS, SourcePolicy, source_policies
+from app.network import service as network
+from app.network.models import BlockType, IdentifierType, Institution, Library, Network, UserGroup
+from app.patrons.models import (
+    Patron,
+    PatronBlock,
+    PatronContactEmail,
+    PatronIdentifier,
+    PatronSystemGroup,
+)
+from app.settings import Settings
+
+NAME_RESULTS_LIMIT = 20
+
+
+def can_link(actor: Actor, institution_id: int) -> bool:
+    """Librarians of the target institution, or its API clients with scope `linking`."""
+    if actor.kind == "client":
+        return actor.institution_id == institution_id and actor.has_scope(Scope.LINKING)
+    return can_manage_patrons(actor, institution_id)
+
+
+def _require_linker(actor: Actor) -> int:
+    require_authenticated(actor)
+    require(
+        actor.institution_id is not None and can_link(actor, actor.institution_id),
+        actor,
+        "Only librarians (or API clients with the linking scope) may search and link other members' patrons.",
+    )
+    assert actor.institution_id is not None
+    return actor.institution_id
+
+
+# ---------------------------------------------------------------- opaque references
+
+
+def _mac(settings: Settings, target: int, source: int) -> str:
+    message = f"{target}:{source}".encode()
+    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()[:24]
+
+
+def make_ref(settings: Settings, target: int, source: int) -> str:
+    raw = f"{target}:{source}:{_mac(settings, target, source)}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_ref(settings: Settings, ref: str, target: int) -> int | None:
+    """The source patron id of a reference made for this target institution, else None."""
+    try:
+        raw = base64.urlsafe_b64decode((ref + "=" * (-len(ref) % 4)).encode()).decode()
+        target_text, source_text, mac = raw.split(":")
+        ref_target, source = int(target_text), int(source_text)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if ref_target != target or not hmac.compare_digest(mac, _mac(settings, target, source)):
+        return None
+    return source
+
+
+# ---------------------------------------------------------------- visibility of sources
+
+
+def unavailable_reason(patron: Patron, policy: SourcePolicy, today: date) -> str | None:
+    """Why other members may not see this source account, or None when they may."""
+    if patron.account_type != "HOME":
+        return "It is itself a linked account."
+    if patron.user_group_id is not None and patron.user_group_id in policy.restricted_groups:
+        return f"{policy.institution.code} does not share patrons of this user group."
+    if not patron.enabled:
+        return "The account is disabled at its home institution."
+    if patron.expiry_date is not None and patron.expiry_date < today:
+        return "The account has expired at its home institution."
+    if patron.until is not None and patron.until < today:
+        return "The account's access has ended at its home institution."
+    return None
+
+
+@dataclass
+class NetworkMatch:
+    source: Patron
+    policy: SourcePolicy
+    ref: str
+    linked_account: Patron | None = None
+
+
+@dataclass
+class SearchResult:
+    matches: list[NetworkMatch] = field(default_factory=list)
+    errors: list[FieldError] = field(default_factory=list)
+
+
+async def network_search(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    identifier: str | None,
+    identifier_type: str | None,
+    name: str | None,
+    institutions: list[str] | None,
+) -> SearchResult:
+    """Find HOME accounts of other members by identifier (or name where allowed); audited."""
+    target = _require_linker(actor)
+    identifier = (identifier or "").strip() or None
+    name = (name or "").strip() or None
+    if (identifier is None) == (name is None):
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, "Search by an identifier or by a name (one of the two).", ["input"]
+        )
+    result = SearchResult()
+    sources: list[Institution] = []
+    explicit = institutions is not None
+    if institutions is not None:
+        for index, code in enumerate(institutions):
+            institution = await network.institution_by_code(session, code)
+            if institution is None:
+                raise DomainError.of(
+                    ErrorCode.INVALID_INPUT, f"There is no institution {code!r}.",
+                    ["input", "institutions", str(index)],
+                )
+            if institution.id != target:
+                sources.append(institution)
+    else:
+        sources = list(
+            (await session.execute(select(Institution).where(Institution.id != target).order_by(Institution.code))).scalars()
+        )
+    policies = await source_policies(session, [s.id for s in sources])  # type: ignore[misc]
+    today = clock.today()
+    found: dict[int, list[Patron]] = {}
+    if identifier is not None:
+        type_id = None
+        if identifier_type:
+            type_row = await network.identifier_type_by_code(session, identifier_type)
+            if type_row is None:
+                raise DomainError.of(
+                    ErrorCode.INVALID_INPUT, f"There is no identifier type {identifier_type!r}.",
+                    ["input", "identifierType"],
+                )
+            type_id = type_row.id
+        query = select(PatronIdentifier.patron_id, PatronIdentifier.institution_id, PatronIdentifier.identifier_type_id).where(
+            PatronIdentifier.value_key == identifier.lower(),
+            PatronIdentifier.institution_id.in_(list(policies)),
+        )
+        if type_id is not None:
+            query = query.where(PatronIdentifier.identifier_type_id == type_id)
+        candidates: dict[int, set[int]] = {}
+        for patron_id, institution_id, found_type in (await session.execute(query)).all():
+            searchable = policies[institution_id].searchable_types
+            if searchable and found_type not in searchable:
+                continue
+            candidates.setdefault(institution_id, set()).add(patron_id)
+        for institution_id, ids in candidates.items():
+            rows = (await session.execute(select(Patron).where(Patron.id.in_(ids)))).scalars()
+            visible = [p for p in rows if unavailable_reason(p, policies[institution_id], today) is None]
+            if len(visible) > 1:
+                result.errors.append(
+                    FieldError(
+                        ErrorCode.AMBIGUOUS_IDENTIFIER,
+                        f"{identifier!r} matches more than one patron of {policies[institution_id].institution.code}; "
+                        "ask the patron for another identifier.",
+                        ["input", "identifier"],
+                    )
+                )
+            elif visible:
+                found[institution_id] = visible
+    else:
+        assert name is not None
+        allowed: list[int] = []
+        for index, institution in enumerate(sources):
+            if institution.network_search_by_name:
+                allowed.append(institution.id)  # type: ignore[arg-type]
+            elif explicit:
+                result.errors.append(
+                    FieldError(
+                        ErrorCode.NAME_SEARCH_NOT_ALLOWED,
+                        f"{institution.code} does not allow other members to search its patrons by name.",
+                        ["input", "institutions", str(index)],
+                    )
+                )
+        if not allowed and not explicit:
+            result.errors.append(
+                FieldError(
+                    ErrorCode.NAME_SEARCH_NOT_ALLOWED,
+                    "No member allows searching its patrons by name; search by an identifier.",
+                    ["input", "name"],
+                )
+            )
+        if allowed:
+            clauses = []
+            for token in name.lower().split()[:5]:
+                pattern = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                clauses.append(or_(Patron.surname_key.like(pattern, escape="\\"), Patron.given_key.like(pattern, escape="\\")))
+            rows = (
+                await session.execute(
+                    select(Patron)
+                    .where(Patron.institution_id.in_(allowed), Patron.account_type == "HOME", and_(*clauses))
+                    .order_by(Patron.surname_key, Patron.given_key, Patron.id)
+                    .limit(NAME_RESULTS_LIMIT * 4)
+                )
+            ).scalars()
+            for patron in rows:
+                if unavailable_reason(patron, policies[patron.institution_id], today) is None:
+                    found.setdefault(patron.institution_id, []).append(patron)
+    matches = [p for institution_id in sorted(found) for p in found[institution_id]][:NAME_RESULTS_LIMIT]
+    existing = {}
+    if matches:
+        existing = {
+            p.link_source_patron_id: p
+            for p in (
+                await session.execute(
+                    select(Patron).where(
+                        Patron.institution_id == target,
+                        Patron.link_source_patron_id.in_([m.id for m in matches]),
+                    )
+                )
+            ).scalars()
+        }
+    result.matches = [
+        NetworkMatch(
+            source=p, policy=policies[p.institution_id], ref=make_ref(settings, target, p.id),  # type: ignore[arg-type]
+            linked_account=existing.get(p.id),
+        )
+        for p in matches
+    ]
+    await audit.record(
+        session=session, actor=actor, action="network_patron_search", entity_type="NetworkSearch",
+        entity_id=None, institution_id=target,
+        changes={
+            "query": {"before": None, "after": {"identifier": identifier, "identifierType": identifier_type,
+                                                 "name": name, "institutions": institutions}},
+            "matches": {"before": None, "after": [f"{m.policy.institution.code}:{m.source.id}" for m in result.matches]},
+        },
+    )
+    await session.commit()
+    return result
+
+
+# ---------------------------------------------------------------- copying
+
+
+async def _copy_data(session: AsyncSession, copy: Patron, source: Patron, policy: SourcePolicy) -> None:
+    """Shared fields copied, the rest blanked; contact emails and consortial ids follow policy."""
+    assert copy.id is not None and source.id is not None
+    for shared_field, column in FIELD_COLUMNS.items():
+        setattr(copy, column, getattr(source, column) if shared_field in policy.shared else None)
+    copy.surname_key = (copy.surname or "").lower()
+    copy.given_key = (copy.given_name or "").lower()
+    await session.execute(delete(PatronContactEmail).where(PatronContactEmail.patron_id == copy.id))
+    if "CONTACT_EMAILS" in policy.shared:
+        for contact in (
+            await session.execute(
+                select(PatronContactEmail).where(PatronContactEmail.patron_id == source.id).order_by(PatronContactEmail.position)
+            )
+        ).scalars():
+            session.add(
+                PatronContactEmail(patron_id=copy.id, position=contact.position, address=contact.address, label=contact.label)
+            )
+    # Only network-unique identifiers (consortial ids) travel, and never count twice
+    # for network uniqueness: the copy is the same person.
+    await session.execute(delete(PatronIdentifier).where(PatronIdentifier.patron_id == copy.id))
+    for identifier in (
+        await session.execute(
+            select(PatronIdentifier)
+            .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
+            .where(PatronIdentifier.patron_id == source.id, IdentifierType.network_unique.is_(True))
+        )
+    ).scalars():
+        clash = await session.scalar(
+            select(PatronIdentifier.id).where(
+                PatronIdentifier.institution_id == copy.institution_id,
+                PatronIdentifier.identifier_type_id == identifier.identifier_type_id,
+                PatronIdentifier.value_key == identifier.value_key,
+            )
+        )
+        if clash is None:
+            session.add(
+                PatronIdentifier(
+                    patron_id=copy.id, institution_id=copy.institution_id,
+                    identifier_type_id=identifier.identifier_type_id, value=identifier.value,
+                    value_key=identifier.value_key, network_key=None,
+                )
+            )
+
+
+async def _replace_copied_blocks(session: AsyncSession, copy: Patron, source: Patron) -> None:
+    """All COPIED blocks deleted; the source's current network blocks copied (local ones stay)."""
+    await session.execute(delete(PatronBlock).where(PatronBlock.patron_id == copy.id, PatronBlock.origin == "COPIED"))
+    consortial = await network.block_type_by_code(session, copy.institution_id, network.CONSORTIAL_BLOCK)
+    if consortial is None:
+        return
+    source_institution = await session.get(Institution, source.institution_id)
+    now = utcnow()
+    for block, block_type in (
+        await session.execute(
+            select(PatronBlock, BlockType)
+            .join(BlockType, BlockType.id == PatronBlock.block_type_id)
+            .where(PatronBlock.patron_id == source.id, BlockType.network.is_(True))
+            .order_by(PatronBlock.id)
+        )
+    ).all():
+        if block.expires_at is not None and block.expires_at <= now:
+            continue
+        note = f"{block_type.description} ({source_institution.code if source_institution else 'home institution'})"
+        if block.note:
+            note = f"{note}: {block.note}"
+        session.add(
+            PatronBlock(
+                patron_id=copy.id, block_type_id=consortial.id,  # type: ignore[arg-type]
+                note=note[:1000], origin="COPIED", expires_at=block.expires_at,
+            )
+        )
+
+
+def _snapshot(copy: Patron) -> dict[str, object]:
+    return {
+        column: getattr(copy, column)
+        for column in (*FIELD_COLUMNS.values(), "user_group_id", "expiry_date", "purge_date", "link_status", "link_rule_id")
+    } | {"expiry_date": str(copy.expiry_date), "purge_date": str(copy.purge_date)}
+
+
+async def refresh_copy(
+    *, session: AsyncSession, actor: Actor, copy: Patron, policies: dict[int, SourcePolicy] | None = None,
+    action: str = "refresh_linked_account",
+) -> Patron:
+    """Bring a linked account up to date with its source, by the refresh semantics."""
+    from app.patrons.service import bump_version
+
+    assert copy.id is not None
+    before = _snapshot(copy)
+    now = utcnow()
+    today = clock.today()
+    source = await session.get(Patron, copy.link_source_patron_id) if copy.link_source_patron_id else None
+    if source is None:
+        copy.link_status = "SOURCE_DELETED"
+    else:
+        policy = (policies or {}).get(source.institution_id) or (await source_policies(session, [source.institution_id]))[source.institution_id]
+        if unavailable_reason(source, policy, today) is not None:
+            copy.link_status = "SOURCE_UNAVAILABLE"
+        else:
+            await _copy_data(session, copy, source, policy)
+            expired = copy.expiry_date is not None and copy.expiry_date < today
+            rule = await session.get(LinkedAccountRule, copy.link_rule_id) if copy.link_rule_id else None
+            if expired or rule is None:
+                group_code = (await session.get(UserGroup, source.user_group_id)).code if source.user_group_id else None  # type: ignore[union-attr]
+                evaluation = await rule_service.evaluate(
+                    session, copy.institution_id, policy.institution.code, group_code, source.expiry_date
+                )
+                if evaluation is not None:
+                    rule = evaluation.rule
+                    copy.link_rule_id = rule.id
+                    if expired:
+                        copy.user_group_id = evaluation.user_group_id
+            if rule is not None:
+                if expired or rule.refresh_expiry_date:
+                    copy.expiry_date = rule_service.expiry_for(rule, source.expiry_date)
+                if expired or rule.refresh_purge_date:
+                    copy.purge_date = rule_service.purge_for(rule, copy.expiry_date)
+                if rule.copy_network_blocks:
+                    await _replace_copied_blocks(session, copy, source)
+            copy.link_status = "ACTIVE"
+    copy.refreshed_at = now
+    copy.updated_at = now
+    await session.flush()
+    copy.version = await bump_version(session, copy.id)
+    after = _snapshot(copy)
+    await audit.record(
+        session=session, actor=actor, action=action, entity_type="Patron", entity_id=copy.id,
+        institution_id=copy.institution_id, changes=audit.diff(before, after),
+    )
+    return copy
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    patron: Patron
+    created: bool
+
+
+async def _home_library(session: AsyncSession, actor: Actor, target: int) -> int:
+    if actor.library_id is not None:
+        return actor.library_id
+    library_id = await session.scalar(
+        select(Library.id).where(Library.institution_id == target).order_by(Library.code).limit(1)
+    )
+    if library_id is None:
+        raise DomainError.of(ErrorCode.CONFLICT, "This institution has no library to home linked accounts at.")
+    return int(library_id)
+
+
+async def link_account(
+    *, session: AsyncSession, settings: Settings, actor: Actor, ref: str, reason: str
+) -> LinkResult:
+    """Create the viewer institution's linked account of a source patron, or refresh it."""
+    target = _require_linker(actor)
+    source_id = read_ref(settings, ref, target)
+    source = await session.get(Patron, source_id) if source_id else None
+    if source is None or source.institution_id == target:
+        raise DomainError.of(
+            ErrorCode.SOURCE_NOT_FOUND, "The patron was not found; search again.", ["input", "sourcePatron"]
+        )
+    policy = (await source_policies(session, [source.institution_id]))[source.institution_id]
+    reason_text = unavailable_reason(source, policy, clock.today())
+    if reason_text is not None:
+        raise DomainError.of(ErrorCode.SOURCE_RESTRICTED, reason_text, ["input", "sourcePatron"])
+    existing = await _existing_copy(session, target, source.id)  # type: ignore[arg-type]
+    if existing is not None:
+        await refresh_copy(session=session, actor=actor, copy=existing, policies={source.institution_id: policy}, action="relink_account")
+        await session.commit()
+        return LinkResult(patron=existing, created=False)
+    group_code = (await session.get(UserGroup, source.user_group_id)).code if source.user_group_id else None  # type: ignore[union-attr]
+    evaluation = await rule_service.evaluate(session, target, policy.institution.code, group_code, source.expiry_date)
+    if evaluation is None:
+        raise DomainError.of(
+            ErrorCode.CONFLICT, "This institution has no user groups yet, so it cannot receive linked accounts."
+        )
+    now = utcnow()
+    home_library = await _home_library(session, actor, target)
+    copy = Patron(
+        institution_id=target,
+        home_library_id=evaluation.rule.resource_sharing_library_id or home_library,
+        user_group_id=evaluation.user_group_id,
+        account_type="LINKED",
+        enabled=True,
+        expiry_date=evaluation.expiry_date,
+        purge_date=evaluation.purge_date,
+        link_source_patron_id=source.id,
+        link_source_institution_id=source.institution_id,
+        link_rule_id=evaluation.rule.id,
+        linked_at=now,
+        refreshed_at=now,
+        link_status="ACTIVE",
+        link_reason=reason,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(copy)
+            await session.flush()
+    except IntegrityError:
+        # Someone linked the same source a moment ago: the database kept one account.
+        existing = await _existing_copy(session, target, source.id)  # type: ignore[arg-type]
+        if existing is None:
+            raise
+        await refresh_copy(session=session, actor=actor, copy=existing, policies={source.institution_id: policy}, action="relink_account")
+        await session.commit()
+        return LinkResult(patron=existing, created=False)
+    await _copy_data(session, copy, source, policy)
+    session.add(PatronSystemGroup(patron_id=copy.id, system_group=SystemGroup.LIBRARY_USERS.value))  # type: ignore[arg-type]
+    if evaluation.rule.copy_network_blocks:
+        await _replace_copied_blocks(session, copy, source)
+    await session.flush()
+    await audit.record(
+        session=session, actor=actor, action="link_account", entity_type="Patron", entity_id=copy.id,
+        institution_id=target,
+        changes={
+            "source": {"before": None, "after": f"{policy.institution.code}:{source.id}"},
+            "rule": {"before": None, "after": evaluation.rule.name},
+            "reason": {"before": None, "after": reason},
+        },
+    )
+    await session.commit()
+    return LinkResult(patron=copy, created=True)
+
+
+async def _existing_copy(session: AsyncSession, target: int, source_id: int) -> Patron | None:
+    return (
+        await session.execute(
+            select(Patron).where(Patron.institution_id == target, Patron.link_source_patron_id == source_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def _linked_account_for(session: AsyncSession, actor: Actor, copy_id: int) -> Patron:
+    target = _require_linker(actor)
+    copy = await session.get(Patron, copy_id)
+    if copy is None or copy.institution_id != target or copy.account_type != "LINKED":
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such linked account.", ["input", "id"])
+    return copy
+
+
+async def refresh_linked_account(*, session: AsyncSession, actor: Actor, copy_id: int) -> LinkResult:
+    """Refresh a linked account from its source now."""
+    copy = await _linked_account_for(session, actor, copy_id)
+    await refresh_copy(session=session, actor=actor, copy=copy)
+    await session.commit()
+    return LinkResult(patron=copy, created=False)
+
+
+async def unlink_account(*, session: AsyncSession, actor: Actor, copy_id: int) -> int:
+    """Delete a linked account (refused while it has loans outstanding)."""
+    copy = await _linked_account_for(session, actor, copy_id)
+    await session.execute(delete(Patron).where(Patron.id == copy_id))
+    await audit.record(
+        session=session, actor=actor, action="unlink_account", entity_type="Patron", entity_id=copy_id,
+        institution_id=copy.institution_id,
+    )
+    await session.commit()
+    return copy_id
+
+
+async def purge_linked_accounts(*, session: AsyncSession, actor: Actor, today: date | None = None) -> int:
+    """Delete linked accounts past their purge date; returns how many."""
+    today = today or clock.today()
+    rows = list(
+        (
+            await session.execute(
+                select(Patron.id, Patron.institution_id).where(
+                    Patron.account_type == "LINKED", Patron.purge_date.is_not(None), Patron.purge_date < today
+                )
+            )
+        ).all()
+    )
+    for patron_id, institution_id in rows:
+        await session.execute(delete(Patron).where(Patron.id == patron_id))
+        await audit.record(
+            session=session, actor=actor, action="purge_linked_account", entity_type="Patron",
+            entity_id=patron_id, institution_id=institution_id,
+        )
+    await session.commit()
+    return len(rows)
+
+
+# ---------------------------------------------------------------- live propagation
+
+
+async def _live(session: AsyncSession) -> bool:
+    mode = await session.scalar(select(Network.propagation_mode).order_by(Network.id).limit(1))
+    return mode != "ON_INTERACTION"
+
+
+async def propagate_source(*, session: AsyncSession, actor: Actor, source_id: int) -> int:
+    """Refresh every linked copy of a changed source in the current transaction (LIVE mode)."""
+    if not await _live(session):
+        return 0
+    copies = list((await session.execute(select(Patron).where(Patron.link_source_patron_id == source_id))).scalars())
+    for copy in copies:
+        await refresh_copy(session=session, actor=actor, copy=copy, action="propagate_source_change")
+    return len(copies)
+
+
+async def mark_source_deleted(*, session: AsyncSession, actor: Actor, source_id: int) -> None:
+    """Before a source is removed: its copies say SOURCE_DELETED (whatever the mode)."""
+    copies = list((await session.execute(select(Patron).where(Patron.link_source_patron_id == source_id))).scalars())
+    for copy in copies:
+        copy.link_status = "SOURCE_DELETED"
+        copy.refreshed_at = utcnow()
+        await audit.record(
+            session=session, actor=actor, action="source_deleted", entity_type="Patron", entity_id=copy.id,
+            institution_id=copy.institution_id,
+            changes={"linkStatus": {"before": "ACTIVE", "after": "SOURCE_DELETED"}},
+        )
+    await session.flush()
+
+
+async def propagate_institution(*, session: AsyncSession, actor: Actor, institution_id: int) -> int:
+    """After a source institution's sharing policy changed: refresh copies of its patrons."""
+    if not await _live(session):
+        return 0
+    policies = await source_policies(session, [institution_id])
+    copies = list(
+        (await session.execute(select(Patron).where(Patron.link_source_institution_id == institution_id))).scalars()
+    )
+    for copy in copies:
+        await refresh_copy(session=session, actor=actor, copy=copy, policies=policies, action="propagate_policy_change")
+    return len(copies)
+
+
+async def linked_copies_count(session: AsyncSession, source_id: int) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Patron).where(Patron.link_source_patron_id == source_id)) or 0)

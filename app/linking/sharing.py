@@ -1,0 +1,290 @@
+"""Source-side configuration: what an institution exposes to the other members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.policy import Actor, can_administer_institution, require, require_authenticated
+from app.errors import DomainError, ErrorCode
+from app.linking.models import RestrictedUserGroup, SearchableIdentifierType, SharedFieldSetting
+from app.network import service as network
+from app.network.models import IdentifierType, Institution, UserGroup
+
+SHARED_FIELDS = (
+    "GIVEN_NAME",
+    "MIDDLE_NAME",
+    "PREFERRED_NAME",
+    "SURNAME",
+    "PRIMARY_EMAIL",
+    "CONTACT_EMAILS",
+    "PHONE",
+    "COHORT",
+    "FORM_CLASS",
+    "PHOTO",
+)
+# A new institution shares names, primary email and phone; nothing else.
+SHARED_BY_DEFAULT = frozenset(
+    {"GIVEN_NAME", "MIDDLE_NAME", "PREFERRED_NAME", "SURNAME", "PRIMARY_EMAIL", "PHONE"}
+)
+# Shared field -> patron column copied into linked accounts.
+FIELD_COLUMNS = {
+    "GIVEN_NAME": "given_name",
+    "MIDDLE_NAME": "middle_name",
+    "PREFERRED_NAME": "preferred_name",
+    "SURNAME": "surname",
+    "PRIMARY_EMAIL": "primary_email",
+    "PHONE": "phone",
+    "COHORT": "cohort",
+    "FORM_CLASS": "form_class",
+}
+
+
+@dataclass(frozen=True)
+class SourcePolicy:
+    """Everything a source institution decides about its patrons' visibility."""
+
+    institution: Institution
+    shared: frozenset[str]
+    restricted_groups: frozenset[int]
+    searchable_types: frozenset[int]  # empty: every type is searchable
+
+
+async def shared_fields(session: AsyncSession, institution_id: int) -> frozenset[str]:
+    rows = (
+        await session.execute(
+            select(SharedFieldSetting.field, SharedFieldSetting.shared).where(
+                SharedFieldSetting.institution_id == institution_id
+            )
+        )
+    ).all()
+    settings = dict(rows)
+    return frozenset(f for f in SHARED_FIELDS if settings.get(f, f in SHARED_BY_DEFAULT))
+
+
+async def source_policies(session: AsyncSession, institution_ids: list[int]) -> dict[int, SourcePolicy]:
+    """The sharing policy of each of these institutions."""
+    result: dict[int, SourcePolicy] = {}
+    institutions = (
+        await session.execute(select(Institution).where(Institution.id.in_(institution_ids)))
+    ).scalars()
+    for institution in institutions:
+        assert institution.id is not None
+        restricted = (
+            await session.execute(
+                select(RestrictedUserGroup.user_group_id).where(
+                    RestrictedUserGroup.institution_id == institution.id
+                )
+            )
+        ).scalars()
+        searchable = (
+            await session.execute(
+                select(SearchableIdentifierType.identifier_type_id).where(
+                    SearchableIdentifierType.institution_id == institution.id
+                )
+            )
+        ).scalars()
+        result[institution.id] = SourcePolicy(
+            institution=institution,
+            shared=await shared_fields(session, institution.id),
+            restricted_groups=frozenset(restricted),
+            searchable_types=frozenset(searchable),
+        )
+    return result
+
+
+async def _admin_institution(session: AsyncSession, actor: Actor, code: str) -> Institution:
+    require_authenticated(actor)
+    institution = await network.require_institution(session, code, ["input", "institution"])
+    require(
+        can_administer_institution(actor, institution.id),  # type: ignore[arg-type]
+        actor,
+        f"Only a system administrator of {institution.code} may change its network settings.",
+    )
+    return institution
+
+
+async def _user_group(session: AsyncSession, institution: Institution, code: str) -> UserGroup:
+    group = await network.user_group_by_code(session, institution.id, code)  # type: ignore[arg-type]
+    if group is None:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT,
+            f"{code!r} is not a user group of {institution.code}.",
+            ["input", "userGroup"],
+        )
+    return group
+
+
+async def add_restricted_group(
+    *, session: AsyncSession, actor: Actor, institution_code: str, group_code: str,
+    description: str | None,
+) -> Institution:
+    """Hide a user group's patrons from the other members (at once, on every path)."""
+    from app.linking.service import propagate_institution
+
+    institution = await _admin_institution(session, actor, institution_code)
+    group = await _user_group(session, institution, group_code)
+    existing = await session.get(RestrictedUserGroup, (institution.id, group.id))
+    if existing is None:
+        session.add(
+            RestrictedUserGroup(
+                institution_id=institution.id,  # type: ignore[arg-type]
+                user_group_id=group.id,  # type: ignore[arg-type]
+                description=(description or "").strip() or None,
+            )
+        )
+    else:
+        existing.description = (description or "").strip() or None
+    await session.flush()
+    await audit.record(
+        session=session, actor=actor, action="add_restricted_user_group",
+        entity_type="Institution", entity_id=institution.id, institution_id=institution.id,
+        changes={"restrictedUserGroups": {"before": None, "after": group.code}},
+    )
+    await propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
+    await session.commit()
+    return institution
+
+
+async def remove_restricted_group(
+    *, session: AsyncSession, actor: Actor, institution_code: str, group_code: str
+) -> Institution:
+    from app.linking.service import propagate_institution
+
+    institution = await _admin_institution(session, actor, institution_code)
+    group = await _user_group(session, institution, group_code)
+    result = await session.execute(
+        delete(RestrictedUserGroup).where(
+            RestrictedUserGroup.institution_id == institution.id,
+            RestrictedUserGroup.user_group_id == group.id,
+        )
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        await audit.record(
+            session=session, actor=actor, action="remove_restricted_user_group",
+            entity_type="Institution", entity_id=institution.id, institution_id=institution.id,
+            changes={"restrictedUserGroups": {"before": group.code, "after": None}},
+        )
+        await propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
+    await session.commit()
+    return institution
+
+
+async def set_shared_fields(
+    *, session: AsyncSession, actor: Actor, institution_code: str, fields: list[tuple[str, bool]]
+) -> Institution:
+    """Share or stop sharing fields; existing copies follow at their next refresh."""
+    from app.linking.service import propagate_institution
+
+    institution = await _admin_institution(session, actor, institution_code)
+    before = await shared_fields(session, institution.id)  # type: ignore[arg-type]
+    for index, (name, shared) in enumerate(fields):
+        if name not in SHARED_FIELDS:
+            raise DomainError.of(
+                ErrorCode.INVALID_INPUT, f"Unknown field {name!r}.",
+                ["input", "fields", str(index), "field"],
+            )
+        row = await session.get(SharedFieldSetting, (institution.id, name))
+        if row is None:
+            session.add(SharedFieldSetting(institution_id=institution.id, field=name, shared=shared))  # type: ignore[arg-type]
+        else:
+            row.shared = shared
+    await session.flush()
+    after = await shared_fields(session, institution.id)  # type: ignore[arg-type]
+    if after != before:
+        await audit.record(
+            session=session, actor=actor, action="set_shared_fields", entity_type="Institution",
+            entity_id=institution.id, institution_id=institution.id,
+            changes={"sharedFields": {"before": sorted(before), "after": sorted(after)}},
+        )
+        await propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
+    await session.commit()
+    return institution
+
+
+async def _identifier_type(session: AsyncSession, code: str) -> IdentifierType:
+    identifier_type = await network.identifier_type_by_code(session, code)
+    if identifier_type is None:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, f"There is no identifier type {code!r}.",
+            ["input", "identifierType"],
+        )
+    return identifier_type
+
+
+async def add_searchable_identifier_type(
+    *, session: AsyncSession, actor: Actor, institution_code: str, type_code: str,
+    description: str | None,
+) -> Institution:
+    """Let other members find the institution's patrons by this identifier type (only)."""
+    institution = await _admin_institution(session, actor, institution_code)
+    identifier_type = await _identifier_type(session, type_code)
+    row = await session.get(SearchableIdentifierType, (institution.id, identifier_type.id))
+    if row is None:
+        session.add(
+            SearchableIdentifierType(
+                institution_id=institution.id,  # type: ignore[arg-type]
+                identifier_type_id=identifier_type.id,  # type: ignore[arg-type]
+                description=(description or "").strip() or None,
+            )
+        )
+        await audit.record(
+            session=session, actor=actor, action="add_searchable_identifier_type",
+            entity_type="Institution", entity_id=institution.id, institution_id=institution.id,
+            changes={"searchableIdentifierTypes": {"before": None, "after": identifier_type.code}},
+        )
+    else:
+        row.description = (description or "").strip() or None
+    await session.commit()
+    return institution
+
+
+async def remove_searchable_identifier_type(
+    *, session: AsyncSession, actor: Actor, institution_code: str, type_code: str
+) -> Institution:
+    institution = await _admin_institution(session, actor, institution_code)
+    identifier_type = await _identifier_type(session, type_code)
+    result = await session.execute(
+        delete(SearchableIdentifierType).where(
+            SearchableIdentifierType.institution_id == institution.id,
+            SearchableIdentifierType.identifier_type_id == identifier_type.id,
+        )
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        await audit.record(
+            session=session, actor=actor, action="remove_searchable_identifier_type",
+            entity_type="Institution", entity_id=institution.id, institution_id=institution.id,
+            changes={"searchableIdentifierTypes": {"before": identifier_type.code, "after": None}},
+        )
+    await session.commit()
+    return institution
+
+
+async def update_settings(
+    *, session: AsyncSession, actor: Actor, institution_code: str,
+    network_search_by_name: bool | None, email_service_enabled: bool | None,
+) -> Institution:
+    """Change an institution's network settings."""
+    institution = await _admin_institution(session, actor, institution_code)
+    changes = {}
+    if network_search_by_name is not None and network_search_by_name != institution.network_search_by_name:
+        changes["networkSearchByName"] = {
+            "before": institution.network_search_by_name, "after": network_search_by_name,
+        }
+        institution.network_search_by_name = network_search_by_name
+    if email_service_enabled is not None and email_service_enabled != institution.email_service_enabled:
+        changes["emailServiceEnabled"] = {
+            "before": institution.email_service_enabled, "after": email_service_enabled,
+        }
+        institution.email_service_enabled = email_service_enabled
+    if changes:
+        await audit.record(
+            session=session, actor=actor, action="update_institution_settings",
+            entity_type="Institution", entity_id=institution.id, institution_id=institution.id,
+            changes=changes,
+        )
+    await session.commit()
+    return institution
