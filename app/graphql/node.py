@@ -44,7 +44,22 @@ async def resolve_node(info: Info[Context, None], global_id: str) -> Node | None
     if type_name == "LibraryGroup":
         row = await loaders.library_group_by_id.load(pk)
         return LibraryGroup.of(row) if row is not None else None
+    if type_name == "LinkedAccountRule":
+        return await _rule(info, pk)
     return None
+
+
+async def _rule(info: Info[Context, None], rule_id: int) -> Node | None:
+    """Rules are shown to the system administrators of their institution."""
+    from app.auth.policy import can_administer_institution
+    from app.graphql.linking.types import LinkedAccountRule
+    from app.linking.models import LinkedAccountRule as RuleRow
+
+    async with info.context.db.use() as session:
+        row = await session.get(RuleRow, rule_id)
+    if row is None or not can_administer_institution(info.context.actor, row.institution_id):
+        return None
+    return LinkedAccountRule.of(row)
 
 
 async def _block(info: Info[Context, None], block_id: int) -> PatronBlock | None:

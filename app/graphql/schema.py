@@ -16,6 +16,8 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.graphql.attributes.operations import AttributeMutations, AttributeQueries
 from app.graphql.auth.mutations import AuthMutations
+from app.graphql.linking.operations import LinkingMutations, LinkingQueries
+from app.graphql.linking.types import LinkedAccountRule
 from app.graphql.limits import limit_rules
 from app.graphql.network.mutations import NetworkMutations
 from app.graphql.network.queries import NetworkQueries
@@ -28,12 +30,14 @@ from app.settings import Settings
 
 
 @strawberry.type(description="Read operations.")
-class Query(NodeQueries, NetworkQueries, PatronQueries, AttributeQueries):
+class Query(NodeQueries, NetworkQueries, PatronQueries, AttributeQueries, LinkingQueries):
     pass
 
 
 @strawberry.type(description="Write operations: one `input`, a payload with `errors`.")
-class Mutation(AuthMutations, PatronMutations, NetworkMutations, AttributeMutations):
+class Mutation(
+    AuthMutations, PatronMutations, NetworkMutations, AttributeMutations, LinkingMutations
+):
     pass
 
 
@@ -47,7 +51,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return NetzoneSchema(
         query=Query,
         mutation=Mutation,
-        types=[Patron, PatronBlock, Institution, Library, LibraryGroup, UserGroup],
+        types=[Patron, PatronBlock, LinkedAccountRule, Institution, Library, LibraryGroup, UserGroup],
         config=StrawberryConfig(
             disable_field_suggestions=True,
             batching_config={"max_operations": settings.max_batch},

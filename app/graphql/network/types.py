@@ -14,8 +14,12 @@ from app.network import models
 
 if TYPE_CHECKING:
     from app.graphql.attributes.types import AttributeType
+    from app.graphql.linking.types import LinkedAccountRule, RestrictedUserGroup, SharedFieldPolicy
 
 
+LazyRule = Annotated["LinkedAccountRule", strawberry.lazy("app.graphql.linking.types")]
+LazyRestricted = Annotated["RestrictedUserGroup", strawberry.lazy("app.graphql.linking.types")]
+LazySharedFieldPolicy = Annotated["SharedFieldPolicy", strawberry.lazy("app.graphql.linking.types")]
 LazyAttributeType = Annotated["AttributeType", strawberry.lazy("app.graphql.attributes.types")]
 
 
@@ -174,6 +178,33 @@ class Institution(Node):
     @strawberry.field(description="Attribute types of the institution that your session may see.")
     async def attribute_types(self, info: Info[Context, None]) -> list[LazyAttributeType]:
         return await _visible_attribute_types(info, self.row.id)  # type: ignore[arg-type]
+
+    @strawberry.field(
+        description="Linked account rules, in evaluation order; the default rule is always last "
+        "(shown to the institution's own staff)."
+    )
+    async def linked_account_rules(self, info: Info[Context, None]) -> list[LazyRule]:
+        from app.graphql.linking.views import institution_rules
+
+        return await institution_rules(info, self.row)
+
+    @strawberry.field(description="User groups whose patrons other members can neither find nor link.")
+    async def restricted_user_groups(self, info: Info[Context, None]) -> list[LazyRestricted]:
+        from app.graphql.linking.views import restricted_groups
+
+        return await restricted_groups(info, self.row)
+
+    @strawberry.field(description="What the institution shares with linked copies and network search.")
+    async def shared_fields(self, info: Info[Context, None]) -> list[LazySharedFieldPolicy]:
+        from app.graphql.linking.views import shared_field_policies
+
+        return await shared_field_policies(info, self.row)
+
+    @strawberry.field(description="Empty means every identifier type is searchable across the network.")
+    async def searchable_identifier_types(self, info: Info[Context, None]) -> list[IdentifierType]:
+        from app.graphql.linking.views import searchable_types
+
+        return [IdentifierType(row=r) for r in await searchable_types(info, self.row)]
 
     @strawberry.field(description="Settings of the institution.")
     def settings(self) -> InstitutionSettings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -27,6 +27,15 @@ from app.graphql.network.types import (
 )
 from app.network.service import ADMIN_SYSTEM_ID, BARCODE
 from app.patrons import models
+
+if TYPE_CHECKING:
+    from app.graphql.linking.types import LinkedAccountSummary, LinkSource
+
+
+LazyLinkSource = Annotated["LinkSource", strawberry.lazy("app.graphql.linking.types")]
+LazyLinkedAccountSummary = Annotated[
+    "LinkedAccountSummary", strawberry.lazy("app.graphql.linking.types")
+]
 
 
 @strawberry.type(description="A typed identifier value of a patron.")
@@ -287,6 +296,18 @@ class Patron(Node):
             for t in types
             if t.id in by_type and attribute_access.is_authorized(info.context.actor, t)
         ]
+
+    @strawberry.field(description="Set on LINKED accounts: where the account was copied from.")
+    async def linked_from(self, info: Info[Context, None]) -> LazyLinkSource | None:
+        from app.graphql.linking.patron_fields import link_source
+
+        return await link_source(info, self.row)
+
+    @strawberry.field(description="Copies of this HOME account in other institutions.")
+    async def linked_accounts(self, info: Info[Context, None]) -> list[LazyLinkedAccountSummary]:
+        from app.graphql.linking.patron_fields import linked_accounts
+
+        return await linked_accounts(info, self.row)
 
     @strawberry.field(description="Blocks on the account, oldest first.")
     async def blocks(self, info: Info[Context, None]) -> list[PatronBlock]:

@@ -1,0 +1,51 @@
+"""Patron.linkedFrom and Patron.linkedAccounts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.linking.types import LinkedAccountRule, LinkedAccountSummary, LinkSource, LinkStatus
+from app.graphql.network.types import Institution
+from app.linking.models import LinkedAccountRule as RuleRow
+from app.linking.service import make_ref
+from app.patrons.models import Patron
+
+
+async def link_source(info: Info[Context, None], patron: Patron) -> LinkSource | None:
+    if patron.account_type != "LINKED" or patron.link_source_institution_id is None:
+        return None
+    loaders = info.context.loaders
+    institution = await loaders.institution_by_id.load(patron.link_source_institution_id)
+    rule = None
+    if patron.link_rule_id is not None:
+        async with info.context.db.use() as session:
+            rule = await session.get(RuleRow, patron.link_rule_id)
+    ref = make_ref(info.context.settings, patron.institution_id, patron.link_source_patron_id or 0)
+    return LinkSource(
+        institution=Institution.of(institution),
+        ref=ref,  # type: ignore[arg-type]
+        rule=LinkedAccountRule.of(rule) if rule is not None else None,
+        linked_at=patron.linked_at,  # type: ignore[arg-type]
+        refreshed_at=patron.refreshed_at,
+        status=LinkStatus(patron.link_status or "ACTIVE"),
+    )
+
+
+async def linked_accounts(info: Info[Context, None], patron: Patron) -> list[LinkedAccountSummary]:
+    if patron.account_type != "HOME":
+        return []
+    async with info.context.db.use() as session:
+        rows = (
+            await session.execute(
+                select(Patron.institution_id, Patron.linked_at)
+                .where(Patron.link_source_patron_id == patron.id)
+                .order_by(Patron.linked_at)
+            )
+        ).all()
+    out = []
+    for institution_id, linked_at in rows:
+        institution = await info.context.loaders.institution_by_id.load(institution_id)
+        out.append(LinkedAccountSummary(institution=Institution.of(institution), linked_at=linked_at))
+    return out

@@ -1,0 +1,73 @@
+"""Resolvers of the network configuration shown on Institution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from strawberry.types import Info
+
+from app.auth.policy import can_administer_institution
+from app.graphql.context import Context
+from app.graphql.linking.types import (
+    LinkedAccountRule,
+    RestrictedUserGroup,
+    SharedField,
+    SharedFieldPolicy,
+)
+from app.graphql.network.types import UserGroup
+from app.linking import rules, sharing
+from app.linking.models import RestrictedUserGroup as RestrictedRow
+from app.linking.models import SearchableIdentifierType
+from app.network.models import IdentifierType, Institution
+
+
+def _member(info: Info[Context, None], institution: Institution) -> bool:
+    actor = info.context.actor
+    return actor.kind == "system" or actor.institution_id == institution.id
+
+
+async def institution_rules(info: Info[Context, None], institution: Institution) -> list[LinkedAccountRule]:
+    """A target's rules are its own business: shown to its system administrators."""
+    if not can_administer_institution(info.context.actor, institution.id):  # type: ignore[arg-type]
+        return []
+    async with info.context.db.use() as session:
+        rows = await rules.rules_of(session, institution.id)  # type: ignore[arg-type]
+    return [LinkedAccountRule.of(r) for r in rows]
+
+
+async def restricted_groups(info: Info[Context, None], institution: Institution) -> list[RestrictedUserGroup]:
+    if not _member(info, institution):
+        return []
+    async with info.context.db.use() as session:
+        rows = (
+            await session.execute(
+                select(RestrictedRow).where(RestrictedRow.institution_id == institution.id)
+            )
+        ).scalars()
+        result: list[Any] = list(rows)
+    out = []
+    for row in result:
+        group = await info.context.loaders.user_group_by_id.load(row.user_group_id)
+        out.append(RestrictedUserGroup(user_group=UserGroup.of(group), description=row.description))
+    return sorted(out, key=lambda r: r.user_group.row.code)
+
+
+async def shared_field_policies(info: Info[Context, None], institution: Institution) -> list[SharedFieldPolicy]:
+    async with info.context.db.use() as session:
+        shared = await sharing.shared_fields(session, institution.id)  # type: ignore[arg-type]
+    return [SharedFieldPolicy(field=SharedField(f), shared=f in shared) for f in sharing.SHARED_FIELDS]
+
+
+async def searchable_types(info: Info[Context, None], institution: Institution) -> list[IdentifierType]:
+    async with info.context.db.use() as session:
+        return list(
+            (
+                await session.execute(
+                    select(IdentifierType)
+                    .join(SearchableIdentifierType, SearchableIdentifierType.identifier_type_id == IdentifierType.id)
+                    .where(SearchableIdentifierType.institution_id == institution.id)
+                    .order_by(IdentifierType.code)
+                )
+            ).scalars()
+        )
