@@ -464,7 +464,6 @@ async def _seed_patrons(session: AsyncSession, spec: DemoInstitution, count: int
                         "identifier_type_id": types[type_code].id,
                         "value": value,
                         "value_key": value.lower(),
-                        "network_key": value.lower() if types[type_code].network_unique else None,
                     }
                 )
             groups_rows.append({"patron_id": patron_id, "system_group": "LIBRARY_USERS"})

@@ -277,8 +277,7 @@ async def _copy_data(session: AsyncSession, copy: Patron, source: Patron, policy
             session.add(
                 PatronContactEmail(patron_id=copy.id, position=contact.position, address=contact.address, label=contact.label)
             )
-    # Only network-unique identifiers (consortial ids) travel, and never count twice
-    # for network uniqueness: the copy is the same person.
+    # Only network-unique identifiers (consortial ids) travel: the copy is the same person.
     await session.execute(delete(PatronIdentifier).where(PatronIdentifier.patron_id == copy.id))
     for identifier in (
         await session.execute(
@@ -299,7 +298,7 @@ async def _copy_data(session: AsyncSession, copy: Patron, source: Patron, policy
                 PatronIdentifier(
                     patron_id=copy.id, institution_id=copy.institution_id,
                     identifier_type_id=identifier.identifier_type_id, value=identifier.value,
-                    value_key=identifier.value_key, network_key=None,
+                    value_key=identifier.value_key,
                 )
             )
 

@@ -89,7 +89,6 @@ class PatronIdentifier(SQLModel, table=True):
     __tablename__ = "patron_identifier"
     __table_args__ = (
         UniqueConstraint("institution_id", "identifier_type_id", "value_key"),
-        UniqueConstraint("identifier_type_id", "network_key"),
         Index("ix_patron_identifier_lookup", "value_key", "institution_id"),
     )
 
@@ -99,8 +98,6 @@ class PatronIdentifier(SQLModel, table=True):
     identifier_type_id: int = Field(foreign_key="identifier_type.id")
     value: str = Field(max_length=200)
     value_key: str = Field(max_length=200)
-    # The value again, only for network-unique types: unique across the network.
-    network_key: str | None = Field(default=None, max_length=200)
 
 
 class PatronContactEmail(SQLModel, table=True):

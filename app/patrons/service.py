@@ -81,7 +81,6 @@ async def _write(
                 identifier_type_id=identifier_type.id,  # type: ignore[arg-type]
                 value=value,
                 value_key=value.lower(),
-                network_key=value.lower() if identifier_type.network_unique else None,
             )
         )
     if state.contact_emails != before.contact_emails:

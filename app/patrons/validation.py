@@ -592,18 +592,16 @@ async def _plan_identifiers(
             )
             continue
         key = value.lower()
+        # Unique per institution and type. A network-unique type (a consortial id)
+        # names one person: accounts of other institutions with the same value are
+        # that person's accounts there, so only one account per institution holds it.
         clash = select(PatronIdentifier.patron_id).where(
             PatronIdentifier.identifier_type_id == identifier_type.id,
             PatronIdentifier.patron_id != (patron_id or -1),
+            PatronIdentifier.institution_id == institution.id,
+            PatronIdentifier.value_key == key,
         )
-        if identifier_type.network_unique:
-            clash = clash.where(PatronIdentifier.network_key == key)
-            where = "the network"
-        else:
-            clash = clash.where(
-                PatronIdentifier.institution_id == institution.id, PatronIdentifier.value_key == key
-            )
-            where = institution.code
+        where = institution.code
         if await session.scalar(clash.limit(1)) is not None:
             errors.append(
                 FieldError(

@@ -451,15 +451,14 @@ async def test_seeded_barcode_is_taken(api: PatronApi, lansing: str) -> None:
     await assert_nothing_created(api, lansing, before, "NEKLS", "Seedclash")
 
 
-async def test_consortial_id_is_unique_across_the_network(
+async def test_consortial_id_names_one_person_across_the_network(
     api: PatronApi, lansing: str, eastern_admin: str
 ) -> None:
     # Given a NEKLS patron with a consortial id
     await api.create(
         lansing, surname="Consort", identifiers=[{"type": "CONSORTIAL_ID", "value": "KLN-42"}]
     )
-    before = await api.count(eastern_admin, "EASTERN")
-    # When EASTERN gives the same consortial id (other case) to one of its patrons
+    # When EASTERN gives the same consortial id (other case) to its account of that person
     payload = await api.create_payload(
         eastern_admin,
         institution="EASTERN",
@@ -470,21 +469,31 @@ async def test_consortial_id_is_unique_across_the_network(
             {"type": "CONSORTIAL_ID", "value": "kln-42"},
         ],
     )
-    # Then it is refused on that identifier's value
-    assert payload == {
+    # Then it is accepted: both are accounts of the same person
+    assert payload["errors"] == []
+    # But a second NEKLS account with the same consortial id is refused
+    before = await api.count(lansing)
+    again = await api.create_payload(
+        lansing,
+        institution="NEKLS",
+        homeLibrary="LANSING",
+        surname="Twin",
+        identifiers=[{"type": "CONSORTIAL_ID", "value": "KLN-42"}],
+    )
+    assert again == {
         "patron": None,
         "errors": [
             error(
                 "DUPLICATE_IDENTIFIER",
-                "Consortial ID 'kln-42' already belongs to another patron in the network.",
+                "Consortial ID 'KLN-42' already belongs to another patron in NEKLS.",
                 "input",
                 "identifiers",
-                "1",
+                "0",
                 "value",
             ),
         ],
     }
-    await assert_nothing_created(api, eastern_admin, before, "EASTERN", "Consort", "E-NEW-1")
+    await assert_nothing_created(api, lansing, before, "NEKLS", "Twin")
 
 
 async def test_duplicate_univ_id_within_the_institution(api: PatronApi, eastern_admin: str) -> None:
