@@ -100,6 +100,20 @@ def demo(patrons: int = typer.Option(750, help="Generated patrons per institutio
     _print_logins(asyncio.run(_seed(settings, patrons)))
 
 
+jobs = typer.Typer(help="Maintenance jobs (also run on a schedule inside `serve`).")
+cli.add_typer(jobs, name="jobs")
+
+
+@jobs.command(name="purge")
+def purge_job() -> None:
+    """Delete linked accounts past their purge date."""
+    from app.jobs import run_purge
+
+    settings = _settings()
+    count = asyncio.run(run_purge(settings))
+    console.print(f"Purged {count} linked account(s) past their purge date.")
+
+
 @cli.command(name="export-schema")
 def export_schema(
     output: Path | None = typer.Option(

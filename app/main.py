@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.db import Database, create_engine
 from app.graphql.schema import build_schema
 from app.graphql.view import NetzoneGraphQL, graphql_handler
+from app.jobs import purge_forever
 from app.settings import Settings, get_settings
 
 logger = logging.getLogger("netzone")
@@ -133,7 +134,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        jobs: list[asyncio.Task[None]] = []
+        if settings.scheduled_jobs and owns_database:
+            jobs.append(
+                asyncio.create_task(purge_forever(db, settings.purge_interval_minutes * 60))
+            )
         yield
+        for job in jobs:
+            job.cancel()
         if owns_database:
             await db.engine.dispose()
 

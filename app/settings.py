@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     photo_max_bytes: int = 2 * 1024 * 1024
     photo_max_pixels: int = 4096 * 4096
 
+    # Scheduled jobs inside `serve`
+    scheduled_jobs: bool = True
+    purge_interval_minutes: int = 60
+
     # Logging
     log_level: str = "INFO"
 
@@ -79,8 +83,13 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "NETZONE_ENVIRONMENT=production needs DATABASE_URL to point at PostgreSQL"
                 )
-            if self.secret_key == "netzone-development-secret-change-me" or len(self.secret_key) < 32:
-                raise ValueError("set NETZONE_SECRET_KEY to a random value of 32 characters or more")
+            if (
+                self.secret_key == "netzone-development-secret-change-me"
+                or len(self.secret_key) < 32
+            ):
+                raise ValueError(
+                    "set NETZONE_SECRET_KEY to a random value of 32 characters or more"
+                )
             if self.argon2_time_cost < 2 or self.argon2_memory_cost_kib < 19456:
                 raise ValueError(
                     "argon2 parameters below the OWASP minimum are refused in production"

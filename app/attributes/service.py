@@ -62,12 +62,18 @@ class TypeInfo:
 
     @property
     def has_rule(self) -> bool:
-        return bool(self.rule_scope) and bool(self.row.rule_in_scope_value) and bool(
-            self.row.rule_out_of_scope_value
+        return (
+            bool(self.rule_scope)
+            and bool(self.row.rule_in_scope_value)
+            and bool(self.row.rule_out_of_scope_value)
         )
 
     def rule_value(self, home_library_id: int) -> str:
-        value = self.row.rule_in_scope_value if home_library_id in self.rule_scope else self.row.rule_out_of_scope_value
+        value = (
+            self.row.rule_in_scope_value
+            if home_library_id in self.rule_scope
+            else self.row.rule_out_of_scope_value
+        )
         assert value is not None
         return value
 
@@ -127,18 +133,19 @@ async def load_types(session: AsyncSession, institution_ids: list[int]) -> dict[
     scope: dict[int, set[int]] = defaultdict(set)
     for type_id, library_id in (
         await session.execute(
-            select(AttributeTypeRuleLibrary.attribute_type_id, AttributeTypeRuleLibrary.library_id).where(
-                AttributeTypeRuleLibrary.attribute_type_id.in_(ids)
-            )
+            select(
+                AttributeTypeRuleLibrary.attribute_type_id, AttributeTypeRuleLibrary.library_id
+            ).where(AttributeTypeRuleLibrary.attribute_type_id.in_(ids))
         )
     ).all():
         scope[type_id].add(library_id)
     excluded: dict[int, set[int]] = defaultdict(set)
     for type_id, group_id in (
         await session.execute(
-            select(AttributeTypeExcludedGroup.attribute_type_id, AttributeTypeExcludedGroup.user_group_id).where(
-                AttributeTypeExcludedGroup.attribute_type_id.in_(ids)
-            )
+            select(
+                AttributeTypeExcludedGroup.attribute_type_id,
+                AttributeTypeExcludedGroup.user_group_id,
+            ).where(AttributeTypeExcludedGroup.attribute_type_id.in_(ids))
         )
     ).all():
         excluded[type_id].add(group_id)
@@ -217,14 +224,26 @@ async def plan_changes(
     for index, (code, values) in enumerate(requested or []):
         path = ["input", "attributes", str(index)]
         info = by_code.get(network.normalize_code(code))
-        if info is None or (info.limits and not is_authorized(actor, info) and actor.kind == "client"):
-            errors.append(FieldError(ErrorCode.INVALID_INPUT, f"There is no attribute type {code!r}.", [*path, "type"]))
+        if info is None or (
+            info.limits and not is_authorized(actor, info) and actor.kind == "client"
+        ):
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"There is no attribute type {code!r}.",
+                    [*path, "type"],
+                )
+            )
             continue
         if not is_authorized(actor, info):
             errors.append(FieldError(ErrorCode.ATTRIBUTE_FORBIDDEN, info.forbidden_message(), path))
             continue
         if info.id in explicit:
-            errors.append(FieldError(ErrorCode.INVALID_INPUT, f"{info.row.label} is given twice.", [*path, "type"]))
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT, f"{info.row.label} is given twice.", [*path, "type"]
+                )
+            )
             continue
         explicit.add(info.id)
         cleaned = await _check_values(session, info, patron_id, values, path, errors)
@@ -242,7 +261,11 @@ async def plan_changes(
             final = changes.get(info.id, current.get(info.id, []))
             if not final:
                 errors.append(
-                    FieldError(ErrorCode.MANDATORY_FIELD, f"{info.row.label} is required.", ["input", "attributes"])
+                    FieldError(
+                        ErrorCode.MANDATORY_FIELD,
+                        f"{info.row.label} is required.",
+                        ["input", "attributes"],
+                    )
                 )
     # Only real changes are written.
     changes = {k: v for k, v in changes.items() if sorted(v) != sorted(current.get(k, []))}
@@ -260,7 +283,11 @@ async def _check_values(
     cleaned = list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
     ok = True
     if len(cleaned) > 1 and not info.row.repeatable:
-        errors.append(FieldError(ErrorCode.INVALID_INPUT, f"{info.row.label} takes one value.", [*path, "values"]))
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT, f"{info.row.label} takes one value.", [*path, "values"]
+            )
+        )
         ok = False
     allowed = {v.code: v for v in info.authorised}
     for position, value in enumerate(cleaned):
@@ -268,11 +295,17 @@ async def _check_values(
         if allowed and value not in allowed:
             codes = ", ".join(allowed)
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, f"{value!r} is not a value of {info.row.label} (use {codes}).", vpath)
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{value!r} is not a value of {info.row.label} (use {codes}).",
+                    vpath,
+                )
             )
             ok = False
         elif len(value) > FREE_TEXT_LIMIT:
-            errors.append(FieldError(ErrorCode.INVALID_INPUT, f"At most {FREE_TEXT_LIMIT} characters.", vpath))
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, f"At most {FREE_TEXT_LIMIT} characters.", vpath)
+            )
             ok = False
         elif info.row.unique:
             taken = await session.scalar(
@@ -286,7 +319,11 @@ async def _check_values(
             )
             if taken:
                 errors.append(
-                    FieldError(ErrorCode.CONFLICT, f"Another patron already has {info.row.label} {value!r}.", vpath)
+                    FieldError(
+                        ErrorCode.CONFLICT,
+                        f"Another patron already has {info.row.label} {value!r}.",
+                        vpath,
+                    )
                 )
                 ok = False
     return cleaned if ok else None
@@ -341,10 +378,14 @@ class AttributeTypeSpec:
     apply_rule_for_all_sessions: bool = False
 
 
-async def create_attribute_type(*, session: AsyncSession, actor: Actor, spec: AttributeTypeSpec) -> TypeInfo:
+async def create_attribute_type(
+    *, session: AsyncSession, actor: Actor, spec: AttributeTypeSpec
+) -> TypeInfo:
     """Define an attribute type of an institution (SYSTEM_ADMIN)."""
     require_authenticated(actor)
-    institution = await network.require_institution(session, spec.institution, ["input", "institution"])
+    institution = await network.require_institution(
+        session, spec.institution, ["input", "institution"]
+    )
     assert institution.id is not None
     require(
         can_administer_institution(actor, institution.id),
@@ -354,50 +395,85 @@ async def create_attribute_type(*, session: AsyncSession, actor: Actor, spec: At
     errors: list[FieldError] = []
     code = network.normalize_code(spec.code)
     if not code or len(code) > 40 or not all(c.isalnum() or c in "-_" for c in code):
-        errors.append(FieldError(ErrorCode.INVALID_INPUT, "Codes are 1 to 40 letters, digits, '-' or '_'.", ["input", "code"]))
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                "Codes are 1 to 40 letters, digits, '-' or '_'.",
+                ["input", "code"],
+            )
+        )
     elif await type_by_code(session, institution.id, code) is not None:
-        errors.append(FieldError(ErrorCode.CONFLICT, f"{institution.code} already has an attribute type {code}.", ["input", "code"]))
+        errors.append(
+            FieldError(
+                ErrorCode.CONFLICT,
+                f"{institution.code} already has an attribute type {code}.",
+                ["input", "code"],
+            )
+        )
     label = spec.label.strip()
     if not label:
-        errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "A label is required.", ["input", "label"]))
+        errors.append(
+            FieldError(ErrorCode.MANDATORY_FIELD, "A label is required.", ["input", "label"])
+        )
     value_codes: list[str] = []
     for index, (value_code, value_label) in enumerate(spec.authorised_values):
         value_code = value_code.strip()
         if not value_code or value_code in value_codes:
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, "Value codes must be present and distinct.",
-                           ["input", "authorisedValues", str(index), "code"])
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "Value codes must be present and distinct.",
+                    ["input", "authorisedValues", str(index), "code"],
+                )
             )
         value_codes.append(value_code)
         if not value_label.strip():
             errors.append(
-                FieldError(ErrorCode.MANDATORY_FIELD, "Give the value a label.",
-                           ["input", "authorisedValues", str(index), "label"])
+                FieldError(
+                    ErrorCode.MANDATORY_FIELD,
+                    "Give the value a label.",
+                    ["input", "authorisedValues", str(index), "label"],
+                )
             )
-    limits = await _libraries(session, institution.id, spec.library_limits or [], "libraryLimits", errors)
-    scope = await _libraries(session, institution.id, spec.rule_libraries or [], "ruleLibraries", errors)
+    limits = await _libraries(
+        session, institution.id, spec.library_limits or [], "libraryLimits", errors
+    )
+    scope = await _libraries(
+        session, institution.id, spec.rule_libraries or [], "ruleLibraries", errors
+    )
     excluded: list[int] = []
     for index, group_code in enumerate(spec.excluded_user_groups or []):
         group = await network.user_group_by_code(session, institution.id, group_code)
         if group is None:
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, f"{group_code!r} is not a user group of {institution.code}.",
-                           ["input", "excludedUserGroups", str(index)])
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{group_code!r} is not a user group of {institution.code}.",
+                    ["input", "excludedUserGroups", str(index)],
+                )
             )
         else:
             excluded.append(group.id)  # type: ignore[arg-type]
     rule_parts = [bool(scope), bool(spec.rule_in_scope_value), bool(spec.rule_out_of_scope_value)]
     if any(rule_parts) and not all(rule_parts):
         errors.append(
-            FieldError(ErrorCode.INVALID_INPUT,
-                       "A home-library rule needs its libraries, the in-scope value and the out-of-scope value.",
-                       ["input", "rule"])
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                "A home-library rule needs its libraries, the in-scope value and the out-of-scope value.",
+                ["input", "rule"],
+            )
         )
-    for name, value in (("inScopeValue", spec.rule_in_scope_value), ("outOfScopeValue", spec.rule_out_of_scope_value)):
+    for name, value in (
+        ("inScopeValue", spec.rule_in_scope_value),
+        ("outOfScopeValue", spec.rule_out_of_scope_value),
+    ):
         if value and value_codes and value not in value_codes:
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, f"{value!r} is not one of the authorised values.",
-                           ["input", "rule", name])
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{value!r} is not one of the authorised values.",
+                    ["input", "rule", name],
+                )
             )
     if errors:
         raise DomainError(errors)
@@ -417,7 +493,10 @@ async def create_attribute_type(*, session: AsyncSession, actor: Actor, spec: At
     for position, (value_code, value_label) in enumerate(spec.authorised_values):
         session.add(
             AttributeAuthorisedValue(
-                attribute_type_id=row.id, code=value_code.strip(), label=value_label.strip(), position=position  # type: ignore[arg-type]
+                attribute_type_id=row.id,
+                code=value_code.strip(),
+                label=value_label.strip(),
+                position=position,  # type: ignore[arg-type]
             )
         )
     for library_id in limits:
@@ -428,9 +507,16 @@ async def create_attribute_type(*, session: AsyncSession, actor: Actor, spec: At
         session.add(AttributeTypeExcludedGroup(attribute_type_id=row.id, user_group_id=group_id))  # type: ignore[arg-type]
     await session.flush()
     await audit.record(
-        session=session, actor=actor, action="create_attribute_type", entity_type="AttributeType",
-        entity_id=row.id, institution_id=institution.id,
-        changes={"code": {"before": None, "after": code}, "label": {"before": None, "after": label}},
+        session=session,
+        actor=actor,
+        action="create_attribute_type",
+        entity_type="AttributeType",
+        entity_id=row.id,
+        institution_id=institution.id,
+        changes={
+            "code": {"before": None, "after": code},
+            "label": {"before": None, "after": label},
+        },
     )
     await session.commit()
     info = await type_by_code(session, institution.id, code)
@@ -439,15 +525,22 @@ async def create_attribute_type(*, session: AsyncSession, actor: Actor, spec: At
 
 
 async def _libraries(
-    session: AsyncSession, institution_id: int, codes: list[str], field: str, errors: list[FieldError]
+    session: AsyncSession,
+    institution_id: int,
+    codes: list[str],
+    field: str,
+    errors: list[FieldError],
 ) -> list[int]:
     ids: list[int] = []
     for index, code in enumerate(codes):
         library = await network.library_by_code(session, code)
         if library is None or library.institution_id != institution_id:
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, f"{code!r} is not a library of this institution.",
-                           ["input", field, str(index)])
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{code!r} is not a library of this institution.",
+                    ["input", field, str(index)],
+                )
             )
         else:
             ids.append(library.id)  # type: ignore[arg-type]
@@ -472,12 +565,18 @@ def _discrepancy_clauses(info: TypeInfo, kind: str) -> list[Any]:
         PatronAttribute.attribute_type_id == info.id,
         PatronAttribute.value == in_value,
     )
-    clauses: list[Any] = [Patron.institution_id == info.row.institution_id, Patron.account_type == "HOME"]
+    clauses: list[Any] = [
+        Patron.institution_id == info.row.institution_id,
+        Patron.account_type == "HOME",
+    ]
     if kind == "MISSING_IN_SCOPE":
         clauses += [Patron.home_library_id.in_(info.rule_scope), not_(has_in_value)]
         if info.excluded_groups:
             clauses.append(
-                or_(Patron.user_group_id.is_(None), Patron.user_group_id.not_in(info.excluded_groups))
+                or_(
+                    Patron.user_group_id.is_(None),
+                    Patron.user_group_id.not_in(info.excluded_groups),
+                )
             )
     else:
         clauses += [Patron.home_library_id.not_in(info.rule_scope), has_in_value]
@@ -497,7 +596,13 @@ async def _report_type(session: AsyncSession, actor: Actor, type_code: str) -> T
 
 
 async def discrepancies(
-    *, session: AsyncSession, actor: Actor, type_code: str, kind: str, first: int, after_id: int | None
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    type_code: str,
+    kind: str,
+    first: int,
+    after_id: int | None,
 ) -> tuple[list[Patron], bool]:
     """Patrons whose value disagrees with the type's rule, by id; empty for unauthorized sessions."""
     info = await _report_type(session, actor, type_code)
@@ -510,12 +615,17 @@ async def discrepancies(
     return rows[:first], len(rows) > first
 
 
-async def count_discrepancies(*, session: AsyncSession, actor: Actor, type_code: str, kind: str) -> int:
+async def count_discrepancies(
+    *, session: AsyncSession, actor: Actor, type_code: str, kind: str
+) -> int:
     info = await _report_type(session, actor, type_code)
     if info is None:
         return 0
     return int(
-        await session.scalar(select(func.count()).select_from(Patron).where(*_discrepancy_clauses(info, kind))) or 0
+        await session.scalar(
+            select(func.count()).select_from(Patron).where(*_discrepancy_clauses(info, kind))
+        )
+        or 0
     )
 
 
@@ -529,11 +639,14 @@ async def apply_rule(
     info = await type_by_code(session, actor.institution_id or -1, type_code)
     if info is None or not info.has_rule:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, f"There is no attribute type {type_code!r} with a home-library rule.",
+            ErrorCode.INVALID_INPUT,
+            f"There is no attribute type {type_code!r} with a home-library rule.",
             ["input", "attributeType"],
         )
     if not is_authorized(actor, info):
-        raise DomainError.of(ErrorCode.ATTRIBUTE_FORBIDDEN, info.forbidden_message(), ["input", "attributeType"])
+        raise DomainError.of(
+            ErrorCode.ATTRIBUTE_FORBIDDEN, info.forbidden_message(), ["input", "attributeType"]
+        )
     if not can_manage_patrons(actor, info.row.institution_id):
         raise DomainError.of(ErrorCode.FORBIDDEN, "Only librarians may apply attribute rules.")
     errors: list[FieldError] = []
@@ -547,7 +660,13 @@ async def apply_rule(
     for index, patron_id in enumerate(patron_ids):
         patron = found.get(patron_id) if patron_id is not None else None
         if patron is None:
-            errors.append(FieldError(ErrorCode.NOT_FOUND, "There is no such patron.", ["input", "patronIds", str(index)]))
+            errors.append(
+                FieldError(
+                    ErrorCode.NOT_FOUND,
+                    "There is no such patron.",
+                    ["input", "patronIds", str(index)],
+                )
+            )
         else:
             patrons.append(patron)
     if errors:
@@ -563,9 +682,15 @@ async def apply_rule(
         await write_changes(session, patron.id, plan)
         patron.version = await bump_version(session, patron.id)
         await audit.record(
-            session=session, actor=actor, action="apply_attribute_rule", entity_type="Patron",
-            entity_id=patron.id, institution_id=patron.institution_id,
-            changes={f"attribute:{info.code}": {"before": sorted(current) or None, "after": [value]}},
+            session=session,
+            actor=actor,
+            action="apply_attribute_rule",
+            entity_type="Patron",
+            entity_id=patron.id,
+            institution_id=patron.institution_id,
+            changes={
+                f"attribute:{info.code}": {"before": sorted(current) or None, "after": [value]}
+            },
         )
         changed.append(patron)
     await session.commit()
@@ -581,8 +706,10 @@ async def filter_clause(
     info = await type_by_code(session, institution_id, type_code)
     if info is None or not is_authorized(actor, info):
         return None
-    condition = [PatronAttribute.patron_id == Patron.id, PatronAttribute.attribute_type_id == info.id]
+    condition = [
+        PatronAttribute.patron_id == Patron.id,
+        PatronAttribute.attribute_type_id == info.id,
+    ]
     if value is not None:
         condition.append(PatronAttribute.value == value)
     return exists().where(and_(*condition))
-

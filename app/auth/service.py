@@ -250,8 +250,12 @@ async def create_api_client(
     name: str,
     scopes: list[str],
     library_code: str | None = None,
+    secret: str | None = None,
 ) -> CreatedApiClient:
-    """Create a client of an institution; the secret is returned once and stored hashed."""
+    """Create a client of an institution; the secret is returned once and stored hashed.
+
+    `secret` is for the demo network only, whose clients have published secrets.
+    """
     institution = (
         await session.execute(
             select(Institution).where(Institution.code == institution_code.strip().upper())
@@ -309,7 +313,7 @@ async def create_api_client(
             library_id = library.id
     if errors:
         raise DomainError(errors)
-    secret = CLIENT_PREFIX + secrets.token_urlsafe(32)
+    secret = secret or CLIENT_PREFIX + secrets.token_urlsafe(32)
     client = ApiClient(
         institution_id=institution.id,  # type: ignore[arg-type]
         library_id=library_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,9 +13,13 @@ from app import clock
 from app.attributes import service as attributes
 from app.attributes.models import PatronAttribute
 from app.attributes.service import AttributeTypeSpec
+from app.auth import service as auth
+from app.auth.models import ApiClient
 from app.auth.policy import system_actor
 from app.db import utcnow
 from app.demo.names import GIVEN_NAMES, SURNAMES
+from app.linking import rules, sharing
+from app.linking.rules import RuleSpec
 from app.network import service as network
 from app.network.models import IdentifierType, Institution, Library, LibraryGroup, UserGroup
 from app.patrons import service as patrons
@@ -232,7 +236,206 @@ async def seed_demo(
     for spec in INSTITUTIONS:
         await _seed_patrons(session, spec, patrons_per_institution)
     await _seed_kanopy(session)
+    await _seed_network(session)
     return LOGINS
+
+
+# Discovery layers of the universities; their secrets are published with the demo.
+DEMO_CLIENTS = [
+    ("EASTERN", "Eastern discovery layer", "EASTERN-MAIN", "nzc_demo-eastern-discovery"),
+    ("WESTERN", "Western discovery layer", "WESTERN-MAIN", "nzc_demo-western-discovery"),
+]
+
+
+def _rule(
+    name: str,
+    conditions: list[tuple[str, str, list[str]]],
+    group: str,
+    *,
+    expiry: tuple[str, date | None, int | None] = ("NONE", None, None),
+    purge: tuple[str, date | None, int | None] = ("NONE", None, None),
+    refresh_expiry: bool = False,
+    refresh_purge: bool = False,
+    copy_blocks: bool = False,
+    description: str | None = None,
+) -> RuleSpec:
+    return RuleSpec(
+        name=name,
+        description=description,
+        description_given=True,
+        conditions=[{"parameter": p, "operator": o, "values": v} for p, o, v in conditions],
+        user_group=group,
+        expiry=expiry,
+        purge=purge,
+        refresh_expiry_date=refresh_expiry,
+        refresh_purge_date=refresh_purge,
+        copy_network_blocks=copy_blocks,
+        library_given=True,
+    )
+
+
+def _demo_rules(today: date) -> dict[str, list[RuleSpec]]:
+    year_end = date(today.year if today.month < 7 else today.year + 1, 6, 30)
+    return {
+        "EASTERN": [
+            _rule(
+                "Western faculty",
+                [
+                    ("SOURCE_INSTITUTION", "EQUALS", ["WESTERN"]),
+                    ("SOURCE_USER_GROUP", "EQUALS", ["FACULTY"]),
+                ],
+                "VISITOR",
+                expiry=("SAME_AS_SOURCE", None, None),
+                refresh_expiry=True,
+                copy_blocks=True,
+                description="Reciprocal borrowing for faculty of Western.",
+            ),
+            _rule(
+                "University students",
+                [
+                    ("SOURCE_INSTITUTION", "IN_LIST", ["WESTERN"]),
+                    ("SOURCE_USER_GROUP", "IN_LIST", ["STUDENT"]),
+                ],
+                "WALKIN",
+                expiry=("ABSOLUTE", year_end, None),
+                purge=("AFTER_EXPIRY", None, 30),
+                copy_blocks=True,
+            ),
+            _rule(
+                "Public library patrons",
+                [("SOURCE_INSTITUTION", "EQUALS", ["NEKLS"])],
+                "WALKIN",
+                expiry=("RELATIVE_TO_SOURCE", None, -30),
+                purge=("AFTER_EXPIRY", None, 90),
+                refresh_expiry=True,
+                refresh_purge=True,
+            ),
+        ],
+        "WESTERN": [
+            _rule(
+                "Eastern faculty",
+                [
+                    ("SOURCE_USER_GROUP", "EQUALS", ["FACULTY"]),
+                    ("SOURCE_INSTITUTION", "EQUALS", ["EASTERN"]),
+                ],
+                "FACULTY",
+                expiry=("SAME_AS_SOURCE", None, None),
+                refresh_expiry=True,
+                copy_blocks=True,
+            ),
+            _rule(
+                "Public library patrons",
+                [("SOURCE_INSTITUTION", "EQUALS", ["NEKLS"])],
+                "COMMUNITY",
+                expiry=("ABSOLUTE", year_end, None),
+                purge=("AFTER_EXPIRY", None, 60),
+            ),
+            _rule(
+                "Everyone but Eastern",
+                [("SOURCE_INSTITUTION", "NOT_IN_LIST", ["EASTERN"])],
+                "WALKIN",
+                expiry=("RELATIVE_TO_SOURCE", None, 0),
+                purge=("AFTER_EXPIRY", None, 30),
+                copy_blocks=True,
+            ),
+        ],
+    }
+
+
+async def _seed_network(session: AsyncSession) -> None:
+    """Rules, sharing policies, consortial ids and discovery clients of the universities."""
+    actor = system_actor("demo")
+    for code, specs in _demo_rules(clock.today()).items():
+        institution = await network.institution_by_code(session, code)
+        assert institution is not None
+        assert institution.id is not None
+        await rules.ensure_default_rule(session, institution.id)
+        await session.commit()
+        existing = {r.name for r in await rules.rules_of(session, institution.id)}
+        for spec in specs:
+            if spec.name not in existing:
+                await rules.create_rule(
+                    session=session, actor=actor, institution_code=code, position=None, spec=spec
+                )
+    await sharing.add_restricted_group(
+        session=session,
+        actor=actor,
+        institution_code="EASTERN",
+        group_code="VISITOR",
+        description="Visitors borrow at Eastern only.",
+    )
+    await sharing.add_restricted_group(
+        session=session,
+        actor=actor,
+        institution_code="WESTERN",
+        group_code="COMMUNITY",
+        description="Community borrowers are served at Western only.",
+    )
+    await sharing.add_searchable_identifier_type(
+        session=session,
+        actor=actor,
+        institution_code="WESTERN",
+        type_code="UNIV_ID",
+        description="Western patrons are found by their university ID only.",
+    )
+    await sharing.update_settings(
+        session=session,
+        actor=actor,
+        institution_code="EASTERN",
+        network_search_by_name=True,
+        email_service_enabled=None,
+    )
+    await _seed_consortial_ids(session)
+    for code, name, library, secret in DEMO_CLIENTS:
+        exists = await session.scalar(select(ApiClient.id).where(ApiClient.name == name))
+        if exists is None:
+            await auth.create_api_client(
+                session=session,
+                actor=actor,
+                institution_code=code,
+                name=name,
+                scopes=["linking", "patron_read"],
+                library_code=library,
+                secret=secret,
+            )
+
+
+async def _seed_consortial_ids(session: AsyncSession) -> None:
+    """The first ten EASTERN and WESTERN students are the same people (shared consortial ids)."""
+    consortial = await network.identifier_type_by_code(session, "CONSORTIAL_ID")
+    assert consortial is not None
+    if await session.scalar(
+        select(PatronIdentifier.id)
+        .where(PatronIdentifier.identifier_type_id == consortial.id)
+        .limit(1)
+    ):
+        return
+    rows: list[dict[str, object]] = []
+    for code in ("EASTERN", "WESTERN"):
+        institution = await network.institution_by_code(session, code)
+        assert institution is not None
+        patrons = (
+            await session.execute(
+                select(Patron.id)
+                .where(Patron.institution_id == institution.id, Patron.is_staff.is_(False))
+                .order_by(Patron.id)
+                .limit(10)
+            )
+        ).scalars()
+        for n, patron_id in enumerate(patrons):
+            value = f"KLN-{n + 1:05d}"
+            rows.append(
+                {
+                    "patron_id": patron_id,
+                    "institution_id": institution.id,
+                    "identifier_type_id": consortial.id,
+                    "value": value,
+                    "value_key": value.lower(),
+                }
+            )
+    if rows:
+        await session.execute(insert(PatronIdentifier), rows)
+    await session.commit()
 
 
 KANOPY = AttributeTypeSpec(

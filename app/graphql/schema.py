@@ -16,9 +16,9 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.graphql.attributes.operations import AttributeMutations, AttributeQueries
 from app.graphql.auth.mutations import AuthMutations
+from app.graphql.limits import limit_rules
 from app.graphql.linking.operations import LinkingMutations, LinkingQueries
 from app.graphql.linking.types import LinkedAccountRule
-from app.graphql.limits import limit_rules
 from app.graphql.network.mutations import NetworkMutations
 from app.graphql.network.queries import NetworkQueries
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
@@ -51,7 +51,15 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return NetzoneSchema(
         query=Query,
         mutation=Mutation,
-        types=[Patron, PatronBlock, LinkedAccountRule, Institution, Library, LibraryGroup, UserGroup],
+        types=[
+            Patron,
+            PatronBlock,
+            LinkedAccountRule,
+            Institution,
+            Library,
+            LibraryGroup,
+            UserGroup,
+        ],
         config=StrawberryConfig(
             disable_field_suggestions=True,
             batching_config={"max_operations": settings.max_batch},

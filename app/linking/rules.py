@@ -47,13 +47,17 @@ async def rules_of(session: AsyncSession, institution_id: int) -> list[LinkedAcc
             await session.execute(
                 select(LinkedAccountRule)
                 .where(LinkedAccountRule.institution_id == institution_id)
-                .order_by(LinkedAccountRule.is_default, LinkedAccountRule.position, LinkedAccountRule.id)
+                .order_by(
+                    LinkedAccountRule.is_default, LinkedAccountRule.position, LinkedAccountRule.id
+                )
             )
         ).scalars()
     )
 
 
-async def ensure_default_rule(session: AsyncSession, institution_id: int) -> LinkedAccountRule | None:
+async def ensure_default_rule(
+    session: AsyncSession, institution_id: int
+) -> LinkedAccountRule | None:
     """Every institution with a user group has exactly one default rule (WALKIN if it exists)."""
     rules = await rules_of(session, institution_id)
     default = next((r for r in rules if r.is_default), None)
@@ -62,7 +66,9 @@ async def ensure_default_rule(session: AsyncSession, institution_id: int) -> Lin
     groups = list(
         (
             await session.execute(
-                select(UserGroup).where(UserGroup.institution_id == institution_id).order_by(UserGroup.id)
+                select(UserGroup)
+                .where(UserGroup.institution_id == institution_id)
+                .order_by(UserGroup.id)
             )
         ).scalars()
     )
@@ -110,69 +116,136 @@ async def _rule_for_admin(session: AsyncSession, actor: Actor, rule_id: int) -> 
 
 
 async def _apply_spec(
-    session: AsyncSession, institution: Institution, rule: LinkedAccountRule, spec: RuleSpec,
+    session: AsyncSession,
+    institution: Institution,
+    rule: LinkedAccountRule,
+    spec: RuleSpec,
     errors: list[FieldError],
 ) -> None:
     if spec.name is not None:
         name = spec.name.strip()
         if not name or len(name) > 200:
-            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the rule a name (up to 200 characters).", ["input", "name"]))
+            errors.append(
+                FieldError(
+                    ErrorCode.MANDATORY_FIELD,
+                    "Give the rule a name (up to 200 characters).",
+                    ["input", "name"],
+                )
+            )
         rule.name = name
     if spec.description_given:
         rule.description = (spec.description or "").strip() or None
     if spec.conditions is not None:
         if rule.is_default and spec.conditions:
             errors.append(
-                FieldError(ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule has no conditions.", ["input", "conditions"])
+                FieldError(
+                    ErrorCode.DEFAULT_RULE_IMMUTABLE,
+                    "The default rule has no conditions.",
+                    ["input", "conditions"],
+                )
             )
         checked = []
         for index, condition in enumerate(spec.conditions):
             path = ["input", "conditions", str(index)]
             values = [v.strip().upper() for v in condition["values"] if v and v.strip()]
             if condition["parameter"] not in PARAMETERS or condition["operator"] not in OPERATORS:
-                errors.append(FieldError(ErrorCode.INVALID_INPUT, "Unknown parameter or operator.", path))
+                errors.append(
+                    FieldError(ErrorCode.INVALID_INPUT, "Unknown parameter or operator.", path)
+                )
                 continue
             if not values:
-                errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give at least one value.", [*path, "values"]))
+                errors.append(
+                    FieldError(
+                        ErrorCode.MANDATORY_FIELD, "Give at least one value.", [*path, "values"]
+                    )
+                )
                 continue
             if condition["operator"] in ("EQUALS", "NOT_EQUALS") and len(values) != 1:
                 errors.append(
-                    FieldError(ErrorCode.INVALID_INPUT, f"{condition['operator']} compares with one value.", [*path, "values"])
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"{condition['operator']} compares with one value.",
+                        [*path, "values"],
+                    )
                 )
                 continue
             if condition["parameter"] == "SOURCE_INSTITUTION":
                 for position, code in enumerate(values):
                     if await network.institution_by_code(session, code) is None:
                         errors.append(
-                            FieldError(ErrorCode.INVALID_INPUT, f"There is no institution {code!r}.", [*path, "values", str(position)])
+                            FieldError(
+                                ErrorCode.INVALID_INPUT,
+                                f"There is no institution {code!r}.",
+                                [*path, "values", str(position)],
+                            )
                         )
-            checked.append({"parameter": condition["parameter"], "operator": condition["operator"], "values": values})
+            checked.append(
+                {
+                    "parameter": condition["parameter"],
+                    "operator": condition["operator"],
+                    "values": values,
+                }
+            )
         rule.conditions = checked
     if spec.user_group is not None:
         group = await network.user_group_by_code(session, institution.id, spec.user_group)  # type: ignore[arg-type]
         if group is None:
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, f"{spec.user_group!r} is not a user group of {institution.code}.", ["input", "userGroup"])
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"{spec.user_group!r} is not a user group of {institution.code}.",
+                    ["input", "userGroup"],
+                )
             )
         else:
             rule.user_group_id = group.id  # type: ignore[assignment]
     if spec.expiry is not None:
         mode, when, offset = spec.expiry
         if mode == "ABSOLUTE" and when is None:
-            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "An ABSOLUTE expiry needs a date.", ["input", "expiry", "date"]))
+            errors.append(
+                FieldError(
+                    ErrorCode.MANDATORY_FIELD,
+                    "An ABSOLUTE expiry needs a date.",
+                    ["input", "expiry", "date"],
+                )
+            )
         if mode == "RELATIVE_TO_SOURCE" and offset is None:
-            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "RELATIVE_TO_SOURCE needs offsetDays.", ["input", "expiry", "offsetDays"]))
+            errors.append(
+                FieldError(
+                    ErrorCode.MANDATORY_FIELD,
+                    "RELATIVE_TO_SOURCE needs offsetDays.",
+                    ["input", "expiry", "offsetDays"],
+                )
+            )
         rule.expiry_mode = mode
         rule.expiry_date = when if mode == "ABSOLUTE" else None
         rule.expiry_offset_days = offset if mode == "RELATIVE_TO_SOURCE" else None
     if spec.purge is not None:
         mode, when, offset = spec.purge
         if mode == "ABSOLUTE" and when is None:
-            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "An ABSOLUTE purge needs a date.", ["input", "purge", "date"]))
+            errors.append(
+                FieldError(
+                    ErrorCode.MANDATORY_FIELD,
+                    "An ABSOLUTE purge needs a date.",
+                    ["input", "purge", "date"],
+                )
+            )
         if mode == "AFTER_EXPIRY" and offset is None:
-            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "AFTER_EXPIRY needs offsetDays.", ["input", "purge", "offsetDays"]))
+            errors.append(
+                FieldError(
+                    ErrorCode.MANDATORY_FIELD,
+                    "AFTER_EXPIRY needs offsetDays.",
+                    ["input", "purge", "offsetDays"],
+                )
+            )
         if offset is not None and offset < 0:
-            errors.append(FieldError(ErrorCode.INVALID_INPUT, "offsetDays cannot be negative.", ["input", "purge", "offsetDays"]))
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "offsetDays cannot be negative.",
+                    ["input", "purge", "offsetDays"],
+                )
+            )
         rule.purge_mode = mode
         rule.purge_date = when if mode == "ABSOLUTE" else None
         rule.purge_offset_days = offset if mode == "AFTER_EXPIRY" else None
@@ -185,8 +258,11 @@ async def _apply_spec(
             library = await network.library_by_code(session, spec.resource_sharing_library)
             if library is None or library.institution_id != institution.id:
                 errors.append(
-                    FieldError(ErrorCode.INVALID_INPUT, f"{spec.resource_sharing_library!r} is not a library of {institution.code}.",
-                               ["input", "resourceSharingLibrary"])
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"{spec.resource_sharing_library!r} is not a library of {institution.code}.",
+                        ["input", "resourceSharingLibrary"],
+                    )
                 )
             else:
                 rule.resource_sharing_library_id = library.id
@@ -196,18 +272,35 @@ async def _apply_spec(
 
 def _snapshot(rule: LinkedAccountRule) -> dict[str, Any]:
     return {
-        "name": rule.name, "description": rule.description, "position": rule.position,
-        "conditions": rule.conditions, "userGroupId": rule.user_group_id,
-        "expiry": [rule.expiry_mode, rule.expiry_date.isoformat() if rule.expiry_date else None, rule.expiry_offset_days],
-        "purge": [rule.purge_mode, rule.purge_date.isoformat() if rule.purge_date else None, rule.purge_offset_days],
-        "refreshExpiryDate": rule.refresh_expiry_date, "refreshPurgeDate": rule.refresh_purge_date,
+        "name": rule.name,
+        "description": rule.description,
+        "position": rule.position,
+        "conditions": rule.conditions,
+        "userGroupId": rule.user_group_id,
+        "expiry": [
+            rule.expiry_mode,
+            rule.expiry_date.isoformat() if rule.expiry_date else None,
+            rule.expiry_offset_days,
+        ],
+        "purge": [
+            rule.purge_mode,
+            rule.purge_date.isoformat() if rule.purge_date else None,
+            rule.purge_offset_days,
+        ],
+        "refreshExpiryDate": rule.refresh_expiry_date,
+        "refreshPurgeDate": rule.refresh_purge_date,
         "resourceSharingLibraryId": rule.resource_sharing_library_id,
         "copyNetworkBlocks": rule.copy_network_blocks,
     }
 
 
 async def create_rule(
-    *, session: AsyncSession, actor: Actor, institution_code: str, position: int | None, spec: RuleSpec
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    position: int | None,
+    spec: RuleSpec,
 ) -> LinkedAccountRule:
     """Add a rule at a position (default: just before the default rule)."""
     institution = await _admin_institution(session, actor, institution_code)
@@ -217,7 +310,11 @@ async def create_rule(
     errors: list[FieldError] = []
     if position is not None and not 0 <= position <= len(others):
         errors.append(
-            FieldError(ErrorCode.INVALID_INPUT, f"The position must be between 0 and {len(others)}.", ["input", "position"])
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                f"The position must be between 0 and {len(others)}.",
+                ["input", "position"],
+            )
         )
     rule = LinkedAccountRule(institution_id=institution.id, name="", position=0, user_group_id=0)
     spec.description_given = True
@@ -230,14 +327,21 @@ async def create_rule(
     _renumber(others + [r for r in rules if r.is_default])
     await session.flush()
     await audit.record(
-        session=session, actor=actor, action="create_linked_account_rule", entity_type="LinkedAccountRule",
-        entity_id=rule.id, institution_id=institution.id, changes=audit.diff({}, _snapshot(rule)),
+        session=session,
+        actor=actor,
+        action="create_linked_account_rule",
+        entity_type="LinkedAccountRule",
+        entity_id=rule.id,
+        institution_id=institution.id,
+        changes=audit.diff({}, _snapshot(rule)),
     )
     await session.commit()
     return rule
 
 
-async def update_rule(*, session: AsyncSession, actor: Actor, rule_id: int, spec: RuleSpec) -> LinkedAccountRule:
+async def update_rule(
+    *, session: AsyncSession, actor: Actor, rule_id: int, spec: RuleSpec
+) -> LinkedAccountRule:
     rule = await _rule_for_admin(session, actor, rule_id)
     institution = await session.get(Institution, rule.institution_id)
     assert institution is not None
@@ -249,8 +353,13 @@ async def update_rule(*, session: AsyncSession, actor: Actor, rule_id: int, spec
     changes = audit.diff(before, _snapshot(rule))
     if changes:
         await audit.record(
-            session=session, actor=actor, action="update_linked_account_rule", entity_type="LinkedAccountRule",
-            entity_id=rule.id, institution_id=rule.institution_id, changes=changes,
+            session=session,
+            actor=actor,
+            action="update_linked_account_rule",
+            entity_type="LinkedAccountRule",
+            entity_id=rule.id,
+            institution_id=rule.institution_id,
+            changes=changes,
         )
     await session.commit()
     return rule
@@ -260,7 +369,11 @@ async def duplicate_rule(*, session: AsyncSession, actor: Actor, rule_id: int) -
     """A copy named "Copy of ...", placed right after the original."""
     original = await _rule_for_admin(session, actor, rule_id)
     if original.is_default:
-        raise DomainError.of(ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule cannot be duplicated.", ["input", "id"])
+        raise DomainError.of(
+            ErrorCode.DEFAULT_RULE_IMMUTABLE,
+            "The default rule cannot be duplicated.",
+            ["input", "id"],
+        )
     rules = await rules_of(session, original.institution_id)
     copy = LinkedAccountRule(
         **{k: v for k, v in original.model_dump().items() if k not in ("id", "name", "position")},
@@ -274,25 +387,39 @@ async def duplicate_rule(*, session: AsyncSession, actor: Actor, rule_id: int) -
     _renumber(ordered + [r for r in rules if r.is_default])
     await session.flush()
     await audit.record(
-        session=session, actor=actor, action="duplicate_linked_account_rule", entity_type="LinkedAccountRule",
-        entity_id=copy.id, institution_id=copy.institution_id, changes={"copyOf": {"before": None, "after": original.id}},
+        session=session,
+        actor=actor,
+        action="duplicate_linked_account_rule",
+        entity_type="LinkedAccountRule",
+        entity_id=copy.id,
+        institution_id=copy.institution_id,
+        changes={"copyOf": {"before": None, "after": original.id}},
     )
     await session.commit()
     return copy
 
 
-async def delete_rule(*, session: AsyncSession, actor: Actor, rule_id: int) -> list[LinkedAccountRule]:
+async def delete_rule(
+    *, session: AsyncSession, actor: Actor, rule_id: int
+) -> list[LinkedAccountRule]:
     rule = await _rule_for_admin(session, actor, rule_id)
     if rule.is_default:
-        raise DomainError.of(ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule cannot be deleted.", ["input", "id"])
+        raise DomainError.of(
+            ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule cannot be deleted.", ["input", "id"]
+        )
     institution_id = rule.institution_id
     await session.delete(rule)
     await session.flush()
     rules = await rules_of(session, institution_id)
     _renumber(rules)
     await audit.record(
-        session=session, actor=actor, action="delete_linked_account_rule", entity_type="LinkedAccountRule",
-        entity_id=rule_id, institution_id=institution_id, changes={"name": {"before": rule.name, "after": None}},
+        session=session,
+        actor=actor,
+        action="delete_linked_account_rule",
+        entity_type="LinkedAccountRule",
+        entity_id=rule_id,
+        institution_id=institution_id,
+        changes={"name": {"before": rule.name, "after": None}},
     )
     await session.commit()
     return rules
@@ -308,18 +435,28 @@ async def reorder_rules(
     by_id = {r.id: r for r in rules}
     default = [r for r in rules if r.is_default]
     if any(by_id.get(i) is not None and by_id[i].is_default for i in rule_ids):
-        raise DomainError.of(ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule always stays last.", ["input", "ruleIds"])
+        raise DomainError.of(
+            ErrorCode.DEFAULT_RULE_IMMUTABLE,
+            "The default rule always stays last.",
+            ["input", "ruleIds"],
+        )
     wanted = {r.id for r in rules if not r.is_default}
     if len(rule_ids) != len(set(rule_ids)) or set(rule_ids) != wanted:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "List every rule except the default rule, each once.", ["input", "ruleIds"]
+            ErrorCode.INVALID_INPUT,
+            "List every rule except the default rule, each once.",
+            ["input", "ruleIds"],
         )
     before = [r.id for r in rules]
     ordered = [by_id[i] for i in rule_ids]
     _renumber(ordered + default)
     await audit.record(
-        session=session, actor=actor, action="reorder_linked_account_rules", entity_type="Institution",
-        entity_id=institution.id, institution_id=institution.id,
+        session=session,
+        actor=actor,
+        action="reorder_linked_account_rules",
+        entity_type="Institution",
+        entity_id=institution.id,
+        institution_id=institution.id,
         changes={"order": {"before": before, "after": [r.id for r in ordered + default]}},
     )
     await session.flush()
@@ -327,8 +464,14 @@ async def reorder_rules(
     return ordered + default
 
 
-def condition_holds(condition: dict[str, Any], source_institution: str, source_group: str | None) -> bool:
-    value = source_institution if condition["parameter"] == "SOURCE_INSTITUTION" else (source_group or "")
+def condition_holds(
+    condition: dict[str, Any], source_institution: str, source_group: str | None
+) -> bool:
+    value = (
+        source_institution
+        if condition["parameter"] == "SOURCE_INSTITUTION"
+        else (source_group or "")
+    )
     values = condition["values"]
     operator = condition["operator"]
     if operator == "EQUALS":
@@ -367,8 +510,11 @@ def purge_for(rule: LinkedAccountRule, linked_expiry: date | None) -> date | Non
 
 
 async def evaluate(
-    session: AsyncSession, target_institution_id: int, source_institution: str,
-    source_group: str | None, source_expiry: date | None,
+    session: AsyncSession,
+    target_institution_id: int,
+    source_institution: str,
+    source_group: str | None,
+    source_expiry: date | None,
 ) -> Evaluation | None:
     """The first rule whose conditions all hold (else the default) and the dates it gives."""
     rules = await rules_of(session, target_institution_id)
@@ -382,21 +528,36 @@ async def evaluate(
     for rule in rules:
         if all(condition_holds(c, source_institution, group) for c in rule.conditions):
             expiry = expiry_for(rule, source_expiry)
-            return Evaluation(rule=rule, user_group_id=rule.user_group_id, expiry_date=expiry,
-                              purge_date=purge_for(rule, expiry))
+            return Evaluation(
+                rule=rule,
+                user_group_id=rule.user_group_id,
+                expiry_date=expiry,
+                purge_date=purge_for(rule, expiry),
+            )
     raise AssertionError("the default rule always matches")
 
 
 async def evaluate_for_admin(
-    *, session: AsyncSession, actor: Actor, institution_code: str, source_institution: str,
-    source_user_group: str | None, source_expiry: date | None,
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    source_institution: str,
+    source_user_group: str | None,
+    source_expiry: date | None,
 ) -> Evaluation | None:
     """Explain which rule applies and the dates it gives (SYSTEM_ADMIN)."""
     institution = await _admin_institution(session, actor, institution_code)
     if await network.institution_by_code(session, source_institution) is None:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, f"There is no institution {source_institution!r}.", ["sourceInstitution"]
+            ErrorCode.INVALID_INPUT,
+            f"There is no institution {source_institution!r}.",
+            ["sourceInstitution"],
         )
     return await evaluate(
-        session, institution.id, source_institution, source_user_group, source_expiry  # type: ignore[arg-type]
+        session,
+        institution.id,
+        source_institution,
+        source_user_group,
+        source_expiry,  # type: ignore[arg-type]
     )

@@ -127,7 +127,9 @@ async def network_search(
     name = (name or "").strip() or None
     if (identifier is None) == (name is None):
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "Search by an identifier or by a name (one of the two).", ["input"]
+            ErrorCode.INVALID_INPUT,
+            "Search by an identifier or by a name (one of the two).",
+            ["input"],
         )
     result = SearchResult()
     sources: list[Institution] = []
@@ -137,14 +139,19 @@ async def network_search(
             institution = await network.institution_by_code(session, code)
             if institution is None:
                 raise DomainError.of(
-                    ErrorCode.INVALID_INPUT, f"There is no institution {code!r}.",
+                    ErrorCode.INVALID_INPUT,
+                    f"There is no institution {code!r}.",
                     ["input", "institutions", str(index)],
                 )
             if institution.id != target:
                 sources.append(institution)
     else:
         sources = list(
-            (await session.execute(select(Institution).where(Institution.id != target).order_by(Institution.code))).scalars()
+            (
+                await session.execute(
+                    select(Institution).where(Institution.id != target).order_by(Institution.code)
+                )
+            ).scalars()
         )
     policies = await source_policies(session, [s.id for s in sources])  # type: ignore[misc]
     today = clock.today()
@@ -155,11 +162,16 @@ async def network_search(
             type_row = await network.identifier_type_by_code(session, identifier_type)
             if type_row is None:
                 raise DomainError.of(
-                    ErrorCode.INVALID_INPUT, f"There is no identifier type {identifier_type!r}.",
+                    ErrorCode.INVALID_INPUT,
+                    f"There is no identifier type {identifier_type!r}.",
                     ["input", "identifierType"],
                 )
             type_id = type_row.id
-        query = select(PatronIdentifier.patron_id, PatronIdentifier.institution_id, PatronIdentifier.identifier_type_id).where(
+        query = select(
+            PatronIdentifier.patron_id,
+            PatronIdentifier.institution_id,
+            PatronIdentifier.identifier_type_id,
+        ).where(
             PatronIdentifier.value_key == identifier.lower(),
             PatronIdentifier.institution_id.in_(list(policies)),
         )
@@ -173,7 +185,9 @@ async def network_search(
             candidates.setdefault(institution_id, set()).add(patron_id)
         for institution_id, ids in candidates.items():
             rows = (await session.execute(select(Patron).where(Patron.id.in_(ids)))).scalars()
-            visible = [p for p in rows if unavailable_reason(p, policies[institution_id], today) is None]
+            visible = [
+                p for p in rows if unavailable_reason(p, policies[institution_id], today) is None
+            ]
             if len(visible) > 1:
                 result.errors.append(
                     FieldError(
@@ -211,11 +225,20 @@ async def network_search(
             clauses = []
             for token in name.lower().split()[:5]:
                 pattern = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                clauses.append(or_(Patron.surname_key.like(pattern, escape="\\"), Patron.given_key.like(pattern, escape="\\")))
+                clauses.append(
+                    or_(
+                        Patron.surname_key.like(pattern, escape="\\"),
+                        Patron.given_key.like(pattern, escape="\\"),
+                    )
+                )
             rows = (
                 await session.execute(
                     select(Patron)
-                    .where(Patron.institution_id.in_(allowed), Patron.account_type == "HOME", and_(*clauses))
+                    .where(
+                        Patron.institution_id.in_(allowed),
+                        Patron.account_type == "HOME",
+                        and_(*clauses),
+                    )
                     .order_by(Patron.surname_key, Patron.given_key, Patron.id)
                     .limit(NAME_RESULTS_LIMIT * 4)
                 )
@@ -223,7 +246,9 @@ async def network_search(
             for patron in rows:
                 if unavailable_reason(patron, policies[patron.institution_id], today) is None:
                     found.setdefault(patron.institution_id, []).append(patron)
-    matches = [p for institution_id in sorted(found) for p in found[institution_id]][:NAME_RESULTS_LIMIT]
+    matches = [p for institution_id in sorted(found) for p in found[institution_id]][
+        :NAME_RESULTS_LIMIT
+    ]
     existing = {}
     if matches:
         existing = {
@@ -239,18 +264,34 @@ async def network_search(
         }
     result.matches = [
         NetworkMatch(
-            source=p, policy=policies[p.institution_id], ref=make_ref(settings, target, p.id),  # type: ignore[arg-type]
+            source=p,
+            policy=policies[p.institution_id],
+            ref=make_ref(settings, target, p.id),  # type: ignore[arg-type]
             linked_account=existing.get(p.id),
         )
         for p in matches
     ]
     await audit.record(
-        session=session, actor=actor, action="network_patron_search", entity_type="NetworkSearch",
-        entity_id=None, institution_id=target,
+        session=session,
+        actor=actor,
+        action="network_patron_search",
+        entity_type="NetworkSearch",
+        entity_id=None,
+        institution_id=target,
         changes={
-            "query": {"before": None, "after": {"identifier": identifier, "identifierType": identifier_type,
-                                                 "name": name, "institutions": institutions}},
-            "matches": {"before": None, "after": [f"{m.policy.institution.code}:{m.source.id}" for m in result.matches]},
+            "query": {
+                "before": None,
+                "after": {
+                    "identifier": identifier,
+                    "identifierType": identifier_type,
+                    "name": name,
+                    "institutions": institutions,
+                },
+            },
+            "matches": {
+                "before": None,
+                "after": [f"{m.policy.institution.code}:{m.source.id}" for m in result.matches],
+            },
         },
     )
     await session.commit()
@@ -260,9 +301,12 @@ async def network_search(
 # ---------------------------------------------------------------- copying
 
 
-async def _copy_data(session: AsyncSession, copy: Patron, source: Patron, policy: SourcePolicy) -> None:
+async def _copy_data(
+    session: AsyncSession, copy: Patron, source: Patron, policy: SourcePolicy
+) -> None:
     """Shared fields copied, the rest blanked; contact emails and consortial ids follow policy."""
-    assert copy.id is not None and source.id is not None
+    assert copy.id is not None
+    assert source.id is not None
     for shared_field, column in FIELD_COLUMNS.items():
         setattr(copy, column, getattr(source, column) if shared_field in policy.shared else None)
     copy.surname_key = (copy.surname or "").lower()
@@ -271,11 +315,18 @@ async def _copy_data(session: AsyncSession, copy: Patron, source: Patron, policy
     if "CONTACT_EMAILS" in policy.shared:
         for contact in (
             await session.execute(
-                select(PatronContactEmail).where(PatronContactEmail.patron_id == source.id).order_by(PatronContactEmail.position)
+                select(PatronContactEmail)
+                .where(PatronContactEmail.patron_id == source.id)
+                .order_by(PatronContactEmail.position)
             )
         ).scalars():
             session.add(
-                PatronContactEmail(patron_id=copy.id, position=contact.position, address=contact.address, label=contact.label)
+                PatronContactEmail(
+                    patron_id=copy.id,
+                    position=contact.position,
+                    address=contact.address,
+                    label=contact.label,
+                )
             )
     # Only network-unique identifiers (consortial ids) travel: the copy is the same person.
     await session.execute(delete(PatronIdentifier).where(PatronIdentifier.patron_id == copy.id))
@@ -296,8 +347,10 @@ async def _copy_data(session: AsyncSession, copy: Patron, source: Patron, policy
         if clash is None:
             session.add(
                 PatronIdentifier(
-                    patron_id=copy.id, institution_id=copy.institution_id,
-                    identifier_type_id=identifier.identifier_type_id, value=identifier.value,
+                    patron_id=copy.id,
+                    institution_id=copy.institution_id,
+                    identifier_type_id=identifier.identifier_type_id,
+                    value=identifier.value,
                     value_key=identifier.value_key,
                 )
             )
@@ -305,8 +358,12 @@ async def _copy_data(session: AsyncSession, copy: Patron, source: Patron, policy
 
 async def _replace_copied_blocks(session: AsyncSession, copy: Patron, source: Patron) -> None:
     """All COPIED blocks deleted; the source's current network blocks copied (local ones stay)."""
-    await session.execute(delete(PatronBlock).where(PatronBlock.patron_id == copy.id, PatronBlock.origin == "COPIED"))
-    consortial = await network.block_type_by_code(session, copy.institution_id, network.CONSORTIAL_BLOCK)
+    await session.execute(
+        delete(PatronBlock).where(PatronBlock.patron_id == copy.id, PatronBlock.origin == "COPIED")
+    )
+    consortial = await network.block_type_by_code(
+        session, copy.institution_id, network.CONSORTIAL_BLOCK
+    )
     if consortial is None:
         return
     source_institution = await session.get(Institution, source.institution_id)
@@ -326,8 +383,11 @@ async def _replace_copied_blocks(session: AsyncSession, copy: Patron, source: Pa
             note = f"{note}: {block.note}"
         session.add(
             PatronBlock(
-                patron_id=copy.id, block_type_id=consortial.id,  # type: ignore[arg-type]
-                note=note[:1000], origin="COPIED", expires_at=block.expires_at,
+                patron_id=copy.id,
+                block_type_id=consortial.id,  # type: ignore[arg-type]
+                note=note[:1000],
+                origin="COPIED",
+                expires_at=block.expires_at,
             )
         )
 
@@ -335,12 +395,23 @@ async def _replace_copied_blocks(session: AsyncSession, copy: Patron, source: Pa
 def _snapshot(copy: Patron) -> dict[str, object]:
     return {
         column: getattr(copy, column)
-        for column in (*FIELD_COLUMNS.values(), "user_group_id", "expiry_date", "purge_date", "link_status", "link_rule_id")
+        for column in (
+            *FIELD_COLUMNS.values(),
+            "user_group_id",
+            "expiry_date",
+            "purge_date",
+            "link_status",
+            "link_rule_id",
+        )
     } | {"expiry_date": str(copy.expiry_date), "purge_date": str(copy.purge_date)}
 
 
 async def refresh_copy(
-    *, session: AsyncSession, actor: Actor, copy: Patron, policies: dict[int, SourcePolicy] | None = None,
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    copy: Patron,
+    policies: dict[int, SourcePolicy] | None = None,
     action: str = "refresh_linked_account",
 ) -> Patron:
     """Bring a linked account up to date with its source, by the refresh semantics."""
@@ -350,21 +421,39 @@ async def refresh_copy(
     before = _snapshot(copy)
     now = utcnow()
     today = clock.today()
-    source = await session.get(Patron, copy.link_source_patron_id) if copy.link_source_patron_id else None
+    source = (
+        await session.get(Patron, copy.link_source_patron_id)
+        if copy.link_source_patron_id
+        else None
+    )
     if source is None:
         copy.link_status = "SOURCE_DELETED"
     else:
-        policy = (policies or {}).get(source.institution_id) or (await source_policies(session, [source.institution_id]))[source.institution_id]
+        policy = (policies or {}).get(source.institution_id) or (
+            await source_policies(session, [source.institution_id])
+        )[source.institution_id]
         if unavailable_reason(source, policy, today) is not None:
             copy.link_status = "SOURCE_UNAVAILABLE"
         else:
             await _copy_data(session, copy, source, policy)
             expired = copy.expiry_date is not None and copy.expiry_date < today
-            rule = await session.get(LinkedAccountRule, copy.link_rule_id) if copy.link_rule_id else None
+            rule = (
+                await session.get(LinkedAccountRule, copy.link_rule_id)
+                if copy.link_rule_id
+                else None
+            )
             if expired or rule is None:
-                group_code = (await session.get(UserGroup, source.user_group_id)).code if source.user_group_id else None  # type: ignore[union-attr]
+                group_code = (
+                    (await session.get(UserGroup, source.user_group_id)).code
+                    if source.user_group_id
+                    else None
+                )  # type: ignore[union-attr]
                 evaluation = await rule_service.evaluate(
-                    session, copy.institution_id, policy.institution.code, group_code, source.expiry_date
+                    session,
+                    copy.institution_id,
+                    policy.institution.code,
+                    group_code,
+                    source.expiry_date,
                 )
                 if evaluation is not None:
                     rule = evaluation.rule
@@ -385,8 +474,13 @@ async def refresh_copy(
     copy.version = await bump_version(session, copy.id)
     after = _snapshot(copy)
     await audit.record(
-        session=session, actor=actor, action=action, entity_type="Patron", entity_id=copy.id,
-        institution_id=copy.institution_id, changes=audit.diff(before, after),
+        session=session,
+        actor=actor,
+        action=action,
+        entity_type="Patron",
+        entity_id=copy.id,
+        institution_id=copy.institution_id,
+        changes=audit.diff(before, after),
     )
     return copy
 
@@ -404,7 +498,9 @@ async def _home_library(session: AsyncSession, actor: Actor, target: int) -> int
         select(Library.id).where(Library.institution_id == target).order_by(Library.code).limit(1)
     )
     if library_id is None:
-        raise DomainError.of(ErrorCode.CONFLICT, "This institution has no library to home linked accounts at.")
+        raise DomainError.of(
+            ErrorCode.CONFLICT, "This institution has no library to home linked accounts at."
+        )
     return int(library_id)
 
 
@@ -417,7 +513,9 @@ async def link_account(
     source = await session.get(Patron, source_id) if source_id else None
     if source is None or source.institution_id == target:
         raise DomainError.of(
-            ErrorCode.SOURCE_NOT_FOUND, "The patron was not found; search again.", ["input", "sourcePatron"]
+            ErrorCode.SOURCE_NOT_FOUND,
+            "The patron was not found; search again.",
+            ["input", "sourcePatron"],
         )
     policy = (await source_policies(session, [source.institution_id]))[source.institution_id]
     reason_text = unavailable_reason(source, policy, clock.today())
@@ -425,14 +523,25 @@ async def link_account(
         raise DomainError.of(ErrorCode.SOURCE_RESTRICTED, reason_text, ["input", "sourcePatron"])
     existing = await _existing_copy(session, target, source.id)  # type: ignore[arg-type]
     if existing is not None:
-        await refresh_copy(session=session, actor=actor, copy=existing, policies={source.institution_id: policy}, action="relink_account")
+        await refresh_copy(
+            session=session,
+            actor=actor,
+            copy=existing,
+            policies={source.institution_id: policy},
+            action="relink_account",
+        )
         await session.commit()
         return LinkResult(patron=existing, created=False)
-    group_code = (await session.get(UserGroup, source.user_group_id)).code if source.user_group_id else None  # type: ignore[union-attr]
-    evaluation = await rule_service.evaluate(session, target, policy.institution.code, group_code, source.expiry_date)
+    group_code = (
+        (await session.get(UserGroup, source.user_group_id)).code if source.user_group_id else None
+    )  # type: ignore[union-attr]
+    evaluation = await rule_service.evaluate(
+        session, target, policy.institution.code, group_code, source.expiry_date
+    )
     if evaluation is None:
         raise DomainError.of(
-            ErrorCode.CONFLICT, "This institution has no user groups yet, so it cannot receive linked accounts."
+            ErrorCode.CONFLICT,
+            "This institution has no user groups yet, so it cannot receive linked accounts.",
         )
     now = utcnow()
     home_library = await _home_library(session, actor, target)
@@ -461,7 +570,13 @@ async def link_account(
         existing = await _existing_copy(session, target, source.id)  # type: ignore[arg-type]
         if existing is None:
             raise
-        await refresh_copy(session=session, actor=actor, copy=existing, policies={source.institution_id: policy}, action="relink_account")
+        await refresh_copy(
+            session=session,
+            actor=actor,
+            copy=existing,
+            policies={source.institution_id: policy},
+            action="relink_account",
+        )
         await session.commit()
         return LinkResult(patron=existing, created=False)
     await _copy_data(session, copy, source, policy)
@@ -470,7 +585,11 @@ async def link_account(
         await _replace_copied_blocks(session, copy, source)
     await session.flush()
     await audit.record(
-        session=session, actor=actor, action="link_account", entity_type="Patron", entity_id=copy.id,
+        session=session,
+        actor=actor,
+        action="link_account",
+        entity_type="Patron",
+        entity_id=copy.id,
         institution_id=target,
         changes={
             "source": {"before": None, "after": f"{policy.institution.code}:{source.id}"},
@@ -485,7 +604,9 @@ async def link_account(
 async def _existing_copy(session: AsyncSession, target: int, source_id: int) -> Patron | None:
     return (
         await session.execute(
-            select(Patron).where(Patron.institution_id == target, Patron.link_source_patron_id == source_id)
+            select(Patron).where(
+                Patron.institution_id == target, Patron.link_source_patron_id == source_id
+            )
         )
     ).scalar_one_or_none()
 
@@ -494,11 +615,15 @@ async def _linked_account_for(session: AsyncSession, actor: Actor, copy_id: int)
     target = _require_linker(actor)
     copy = await session.get(Patron, copy_id)
     if copy is None or copy.institution_id != target or copy.account_type != "LINKED":
-        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such linked account.", ["input", "id"])
+        raise DomainError.of(
+            ErrorCode.NOT_FOUND, "There is no such linked account.", ["input", "id"]
+        )
     return copy
 
 
-async def refresh_linked_account(*, session: AsyncSession, actor: Actor, copy_id: int) -> LinkResult:
+async def refresh_linked_account(
+    *, session: AsyncSession, actor: Actor, copy_id: int
+) -> LinkResult:
     """Refresh a linked account from its source now."""
     copy = await _linked_account_for(session, actor, copy_id)
     await refresh_copy(session=session, actor=actor, copy=copy)
@@ -511,21 +636,29 @@ async def unlink_account(*, session: AsyncSession, actor: Actor, copy_id: int) -
     copy = await _linked_account_for(session, actor, copy_id)
     await session.execute(delete(Patron).where(Patron.id == copy_id))
     await audit.record(
-        session=session, actor=actor, action="unlink_account", entity_type="Patron", entity_id=copy_id,
+        session=session,
+        actor=actor,
+        action="unlink_account",
+        entity_type="Patron",
+        entity_id=copy_id,
         institution_id=copy.institution_id,
     )
     await session.commit()
     return copy_id
 
 
-async def purge_linked_accounts(*, session: AsyncSession, actor: Actor, today: date | None = None) -> int:
+async def purge_linked_accounts(
+    *, session: AsyncSession, actor: Actor, today: date | None = None
+) -> int:
     """Delete linked accounts past their purge date; returns how many."""
     today = today or clock.today()
     rows = list(
         (
             await session.execute(
                 select(Patron.id, Patron.institution_id).where(
-                    Patron.account_type == "LINKED", Patron.purge_date.is_not(None), Patron.purge_date < today
+                    Patron.account_type == "LINKED",
+                    Patron.purge_date.is_not(None),
+                    Patron.purge_date < today,
                 )
             )
         ).all()
@@ -533,8 +666,12 @@ async def purge_linked_accounts(*, session: AsyncSession, actor: Actor, today: d
     for patron_id, institution_id in rows:
         await session.execute(delete(Patron).where(Patron.id == patron_id))
         await audit.record(
-            session=session, actor=actor, action="purge_linked_account", entity_type="Patron",
-            entity_id=patron_id, institution_id=institution_id,
+            session=session,
+            actor=actor,
+            action="purge_linked_account",
+            entity_type="Patron",
+            entity_id=patron_id,
+            institution_id=institution_id,
         )
     await session.commit()
     return len(rows)
@@ -552,20 +689,34 @@ async def propagate_source(*, session: AsyncSession, actor: Actor, source_id: in
     """Refresh every linked copy of a changed source in the current transaction (LIVE mode)."""
     if not await _live(session):
         return 0
-    copies = list((await session.execute(select(Patron).where(Patron.link_source_patron_id == source_id))).scalars())
+    copies = list(
+        (
+            await session.execute(select(Patron).where(Patron.link_source_patron_id == source_id))
+        ).scalars()
+    )
     for copy in copies:
-        await refresh_copy(session=session, actor=actor, copy=copy, action="propagate_source_change")
+        await refresh_copy(
+            session=session, actor=actor, copy=copy, action="propagate_source_change"
+        )
     return len(copies)
 
 
 async def mark_source_deleted(*, session: AsyncSession, actor: Actor, source_id: int) -> None:
     """Before a source is removed: its copies say SOURCE_DELETED (whatever the mode)."""
-    copies = list((await session.execute(select(Patron).where(Patron.link_source_patron_id == source_id))).scalars())
+    copies = list(
+        (
+            await session.execute(select(Patron).where(Patron.link_source_patron_id == source_id))
+        ).scalars()
+    )
     for copy in copies:
         copy.link_status = "SOURCE_DELETED"
         copy.refreshed_at = utcnow()
         await audit.record(
-            session=session, actor=actor, action="source_deleted", entity_type="Patron", entity_id=copy.id,
+            session=session,
+            actor=actor,
+            action="source_deleted",
+            entity_type="Patron",
+            entity_id=copy.id,
             institution_id=copy.institution_id,
             changes={"linkStatus": {"before": "ACTIVE", "after": "SOURCE_DELETED"}},
         )
@@ -578,12 +729,29 @@ async def propagate_institution(*, session: AsyncSession, actor: Actor, institut
         return 0
     policies = await source_policies(session, [institution_id])
     copies = list(
-        (await session.execute(select(Patron).where(Patron.link_source_institution_id == institution_id))).scalars()
+        (
+            await session.execute(
+                select(Patron).where(Patron.link_source_institution_id == institution_id)
+            )
+        ).scalars()
     )
     for copy in copies:
-        await refresh_copy(session=session, actor=actor, copy=copy, policies=policies, action="propagate_policy_change")
+        await refresh_copy(
+            session=session,
+            actor=actor,
+            copy=copy,
+            policies=policies,
+            action="propagate_policy_change",
+        )
     return len(copies)
 
 
 async def linked_copies_count(session: AsyncSession, source_id: int) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Patron).where(Patron.link_source_patron_id == source_id)) or 0)
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Patron)
+            .where(Patron.link_source_patron_id == source_id)
+        )
+        or 0
+    )

@@ -65,7 +65,9 @@ async def shared_fields(session: AsyncSession, institution_id: int) -> frozenset
     return frozenset(f for f in SHARED_FIELDS if settings.get(f, f in SHARED_BY_DEFAULT))
 
 
-async def source_policies(session: AsyncSession, institution_ids: list[int]) -> dict[int, SourcePolicy]:
+async def source_policies(
+    session: AsyncSession, institution_ids: list[int]
+) -> dict[int, SourcePolicy]:
     """The sharing policy of each of these institutions."""
     result: dict[int, SourcePolicy] = {}
     institutions = (
@@ -119,7 +121,11 @@ async def _user_group(session: AsyncSession, institution: Institution, code: str
 
 
 async def add_restricted_group(
-    *, session: AsyncSession, actor: Actor, institution_code: str, group_code: str,
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    group_code: str,
     description: str | None,
 ) -> Institution:
     """Hide a user group's patrons from the other members (at once, on every path)."""
@@ -140,8 +146,12 @@ async def add_restricted_group(
         existing.description = (description or "").strip() or None
     await session.flush()
     await audit.record(
-        session=session, actor=actor, action="add_restricted_user_group",
-        entity_type="Institution", entity_id=institution.id, institution_id=institution.id,
+        session=session,
+        actor=actor,
+        action="add_restricted_user_group",
+        entity_type="Institution",
+        entity_id=institution.id,
+        institution_id=institution.id,
         changes={"restrictedUserGroups": {"before": None, "after": group.code}},
     )
     await propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
@@ -164,8 +174,12 @@ async def remove_restricted_group(
     )
     if result.rowcount:  # type: ignore[attr-defined]
         await audit.record(
-            session=session, actor=actor, action="remove_restricted_user_group",
-            entity_type="Institution", entity_id=institution.id, institution_id=institution.id,
+            session=session,
+            actor=actor,
+            action="remove_restricted_user_group",
+            entity_type="Institution",
+            entity_id=institution.id,
+            institution_id=institution.id,
             changes={"restrictedUserGroups": {"before": group.code, "after": None}},
         )
         await propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
@@ -184,20 +198,27 @@ async def set_shared_fields(
     for index, (name, shared) in enumerate(fields):
         if name not in SHARED_FIELDS:
             raise DomainError.of(
-                ErrorCode.INVALID_INPUT, f"Unknown field {name!r}.",
+                ErrorCode.INVALID_INPUT,
+                f"Unknown field {name!r}.",
                 ["input", "fields", str(index), "field"],
             )
         row = await session.get(SharedFieldSetting, (institution.id, name))
         if row is None:
-            session.add(SharedFieldSetting(institution_id=institution.id, field=name, shared=shared))  # type: ignore[arg-type]
+            session.add(
+                SharedFieldSetting(institution_id=institution.id, field=name, shared=shared)
+            )  # type: ignore[arg-type]
         else:
             row.shared = shared
     await session.flush()
     after = await shared_fields(session, institution.id)  # type: ignore[arg-type]
     if after != before:
         await audit.record(
-            session=session, actor=actor, action="set_shared_fields", entity_type="Institution",
-            entity_id=institution.id, institution_id=institution.id,
+            session=session,
+            actor=actor,
+            action="set_shared_fields",
+            entity_type="Institution",
+            entity_id=institution.id,
+            institution_id=institution.id,
             changes={"sharedFields": {"before": sorted(before), "after": sorted(after)}},
         )
         await propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
@@ -209,14 +230,19 @@ async def _identifier_type(session: AsyncSession, code: str) -> IdentifierType:
     identifier_type = await network.identifier_type_by_code(session, code)
     if identifier_type is None:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, f"There is no identifier type {code!r}.",
+            ErrorCode.INVALID_INPUT,
+            f"There is no identifier type {code!r}.",
             ["input", "identifierType"],
         )
     return identifier_type
 
 
 async def add_searchable_identifier_type(
-    *, session: AsyncSession, actor: Actor, institution_code: str, type_code: str,
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    type_code: str,
     description: str | None,
 ) -> Institution:
     """Let other members find the institution's patrons by this identifier type (only)."""
@@ -232,8 +258,12 @@ async def add_searchable_identifier_type(
             )
         )
         await audit.record(
-            session=session, actor=actor, action="add_searchable_identifier_type",
-            entity_type="Institution", entity_id=institution.id, institution_id=institution.id,
+            session=session,
+            actor=actor,
+            action="add_searchable_identifier_type",
+            entity_type="Institution",
+            entity_id=institution.id,
+            institution_id=institution.id,
             changes={"searchableIdentifierTypes": {"before": None, "after": identifier_type.code}},
         )
     else:
@@ -255,8 +285,12 @@ async def remove_searchable_identifier_type(
     )
     if result.rowcount:  # type: ignore[attr-defined]
         await audit.record(
-            session=session, actor=actor, action="remove_searchable_identifier_type",
-            entity_type="Institution", entity_id=institution.id, institution_id=institution.id,
+            session=session,
+            actor=actor,
+            action="remove_searchable_identifier_type",
+            entity_type="Institution",
+            entity_id=institution.id,
+            institution_id=institution.id,
             changes={"searchableIdentifierTypes": {"before": identifier_type.code, "after": None}},
         )
     await session.commit()
@@ -264,26 +298,42 @@ async def remove_searchable_identifier_type(
 
 
 async def update_settings(
-    *, session: AsyncSession, actor: Actor, institution_code: str,
-    network_search_by_name: bool | None, email_service_enabled: bool | None,
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    network_search_by_name: bool | None,
+    email_service_enabled: bool | None,
 ) -> Institution:
     """Change an institution's network settings."""
     institution = await _admin_institution(session, actor, institution_code)
     changes = {}
-    if network_search_by_name is not None and network_search_by_name != institution.network_search_by_name:
+    if (
+        network_search_by_name is not None
+        and network_search_by_name != institution.network_search_by_name
+    ):
         changes["networkSearchByName"] = {
-            "before": institution.network_search_by_name, "after": network_search_by_name,
+            "before": institution.network_search_by_name,
+            "after": network_search_by_name,
         }
         institution.network_search_by_name = network_search_by_name
-    if email_service_enabled is not None and email_service_enabled != institution.email_service_enabled:
+    if (
+        email_service_enabled is not None
+        and email_service_enabled != institution.email_service_enabled
+    ):
         changes["emailServiceEnabled"] = {
-            "before": institution.email_service_enabled, "after": email_service_enabled,
+            "before": institution.email_service_enabled,
+            "after": email_service_enabled,
         }
         institution.email_service_enabled = email_service_enabled
     if changes:
         await audit.record(
-            session=session, actor=actor, action="update_institution_settings",
-            entity_type="Institution", entity_id=institution.id, institution_id=institution.id,
+            session=session,
+            actor=actor,
+            action="update_institution_settings",
+            entity_type="Institution",
+            entity_id=institution.id,
+            institution_id=institution.id,
             changes=changes,
         )
     await session.commit()

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 8c1a03774d35
-Revises: 
+Revises:
 Create Date: 2026-11-24 00:43:22.943855
 """
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 import app.db
 
 revision: str = '8c1a03774d35'

@@ -29,8 +29,12 @@ def attribute_types_by_institution_id(db: SerialSession) -> DataLoader[int, list
 def attribute_values_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(PatronAttribute.attribute_type_id, PatronAttribute.value, PatronAttribute.patron_id)
-        .where(PatronAttribute.patron_id.in_(ids))
-        .order_by(PatronAttribute.id),
+        lambda ids: (
+            select(
+                PatronAttribute.attribute_type_id, PatronAttribute.value, PatronAttribute.patron_id
+            )
+            .where(PatronAttribute.patron_id.in_(ids))
+            .order_by(PatronAttribute.id)
+        ),
         lambda r: r[2],
     )

@@ -80,8 +80,12 @@ class AttributeQueries:
         after_id = cursor[0] if cursor and isinstance(cursor[0], int) else None
         async with ctx.db.use() as session:
             rows, has_next = await service.discrepancies(
-                session=session, actor=ctx.actor, type_code=attribute_type, kind=kind.value,
-                first=size, after_id=after_id,
+                session=session,
+                actor=ctx.actor,
+                type_code=attribute_type,
+                kind=kind.value,
+                first=size,
+                after_id=after_id,
             )
 
         async def count() -> int:
@@ -146,7 +150,10 @@ class AttributeMutations:
             apply_rule_for_all_sessions=input.rule.apply_for_all_sessions if input.rule else False,
         )
         result = await run_mutation(
-            info, lambda session: service.create_attribute_type(session=session, actor=ctx.actor, spec=spec)
+            info,
+            lambda session: service.create_attribute_type(
+                session=session, actor=ctx.actor, spec=spec
+            ),
         )
         if isinstance(result, DomainError):
             return AttributeTypePayload(errors=user_errors(result))

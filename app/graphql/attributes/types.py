@@ -15,17 +15,21 @@ from app.graphql.network.types import Library, UserGroup
 @strawberry.type(description="An allowed value of an attribute type.")
 class AuthorisedValue:
     code: str = strawberry.field(description="Stored code, e.g. ALLOWED.")
-    label: str = strawberry.field(description="What staff see, e.g. 'Allowed (Lansing Community Library)'.")
+    label: str = strawberry.field(
+        description="What staff see, e.g. 'Allowed (Lansing Community Library)'."
+    )
 
 
 @strawberry.type(description="The home-library rule of an attribute type.")
 class AttributeRule:
     info: strawberry.Private[TypeInfo]
 
-    @strawberry.field(description="Libraries in scope: their patrons get the in-scope value.")
+    @strawberry.field(
+        description="Libraries in scope, by code: their patrons get the in-scope value."
+    )
     async def libraries(self, info: Info[Context, None]) -> list[Library]:
-        rows = [await info.context.loaders.library_by_id.load(i) for i in sorted(self.info.rule_scope)]
-        return [Library.of(r) for r in rows]
+        rows = await info.context.loaders.library_by_id.load_many(list(self.info.rule_scope))
+        return [Library.of(r) for r in sorted(rows, key=lambda r: r.code)]
 
     @strawberry.field(description="Value for patrons whose home library is in scope.")
     def in_scope_value(self) -> str:
@@ -70,15 +74,19 @@ class AttributeType:
     def mandatory(self) -> bool:
         return self.info.row.mandatory
 
-    @strawberry.field(description="Libraries whose sessions may see and change values; empty means all.")
+    @strawberry.field(
+        description="Libraries whose sessions may see and change values, by code; "
+        "empty means all."
+    )
     async def library_limits(self, info: Info[Context, None]) -> list[Library]:
-        rows = [await info.context.loaders.library_by_id.load(i) for i in sorted(self.info.limits)]
-        return [Library.of(r) for r in rows]
+        rows = await info.context.loaders.library_by_id.load_many(list(self.info.limits))
+        return [Library.of(r) for r in sorted(rows, key=lambda r: r.code)]
 
-    @strawberry.field(description="User groups the discrepancy reports leave out.")
+    @strawberry.field(description="User groups the discrepancy reports leave out, by code.")
     async def excluded_user_groups(self, info: Info[Context, None]) -> list[UserGroup]:
-        rows = [await info.context.loaders.user_group_by_id.load(i) for i in sorted(self.info.excluded_groups)]
-        return [UserGroup.of(r) for r in rows]
+        loader = info.context.loaders.user_group_by_id
+        rows = await loader.load_many(list(self.info.excluded_groups))
+        return [UserGroup.of(r) for r in sorted(rows, key=lambda r: r.code)]
 
     @strawberry.field(description="The home-library rule, if the type has one.")
     def rule(self) -> AttributeRule | None:

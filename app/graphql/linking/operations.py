@@ -63,7 +63,8 @@ class CreateLinkedAccountRuleInput:
     copy_network_blocks: bool
     description: str | None = None
     position: int | None = strawberry.field(
-        default=None, description="Insert before this position; omitted means just before the default rule."
+        default=None,
+        description="Insert before this position; omitted means just before the default rule.",
     )
     resource_sharing_library: str | None = None
 
@@ -99,7 +100,9 @@ class DeleteLinkedAccountRuleInput:
 @strawberry.input
 class ReorderLinkedAccountRulesInput:
     institution: str
-    rule_ids: list[strawberry.ID] = strawberry.field(description="Every non-default rule id, in the new order.")
+    rule_ids: list[strawberry.ID] = strawberry.field(
+        description="Every non-default rule id, in the new order."
+    )
 
 
 @strawberry.type
@@ -168,14 +171,17 @@ class NetworkPatronSearchInput:
         default=None, description="Restrict the match to one identifier type."
     )
     name: str | None = strawberry.field(
-        default=None, description="Name search; allowed only against institutions with networkSearchByName."
+        default=None,
+        description="Name search; allowed only against institutions with networkSearchByName.",
     )
     institutions: list[str] | None = strawberry.field(
         default=None, description="Source institutions to search; omitted means every other member."
     )
 
 
-@strawberry.type(description="A patron of another institution as the searcher may see it: shared fields only.")
+@strawberry.type(
+    description="A patron of another institution as the searcher may see it: shared fields only."
+)
 class NetworkPatron:
     match: strawberry.Private[service.NetworkMatch]
 
@@ -194,7 +200,9 @@ class NetworkPatron:
     async def user_group(self, info: Info[Context, None]) -> UserGroup | None:
         if self.match.source.user_group_id is None:
             return None
-        return UserGroup.of(await info.context.loaders.user_group_by_id.load(self.match.source.user_group_id))
+        return UserGroup.of(
+            await info.context.loaders.user_group_by_id.load(self.match.source.user_group_id)
+        )
 
     @strawberry.field
     def given_name(self) -> str | None:
@@ -252,7 +260,9 @@ class NetworkPatronSearchResult:
 
 @strawberry.input
 class LinkAccountInput:
-    source_patron: strawberry.ID = strawberry.field(description="NetworkPatron.ref from networkPatronSearch.")
+    source_patron: strawberry.ID = strawberry.field(
+        description="NetworkPatron.ref from networkPatronSearch."
+    )
     reason: LinkReason
 
 
@@ -314,7 +324,9 @@ def _rule_id(value: str) -> int:
 def _patron_id(value: str) -> int:
     pk = decode_pk(value, "Patron")
     if pk is None:
-        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such linked account.", ["input", "id"])
+        raise DomainError.of(
+            ErrorCode.NOT_FOUND, "There is no such linked account.", ["input", "id"]
+        )
     return pk
 
 
@@ -345,7 +357,9 @@ def _link_payload(info: Info[Context, None], result: Any) -> LinkAccountPayload:
 
 @strawberry.type
 class LinkingQueries:
-    @strawberry.field(description="Find patrons of other members to link (shared fields only; audited).")
+    @strawberry.field(
+        description="Find patrons of other members to link (shared fields only; audited)."
+    )
     async def network_patron_search(
         self, info: Info[Context, None], input: NetworkPatronSearchInput
     ) -> NetworkPatronSearchResult:
@@ -353,18 +367,27 @@ class LinkingQueries:
         result = await run_mutation(
             info,
             lambda s: service.network_search(
-                session=s, settings=ctx.settings, actor=ctx.actor, identifier=input.identifier,
-                identifier_type=input.identifier_type, name=input.name, institutions=input.institutions,
+                session=s,
+                settings=ctx.settings,
+                actor=ctx.actor,
+                identifier=input.identifier,
+                identifier_type=input.identifier_type,
+                name=input.name,
+                institutions=input.institutions,
             ),
         )
         if isinstance(result, DomainError):
             return NetworkPatronSearchResult(errors=user_errors(result))
         return NetworkPatronSearchResult(
             matches=[NetworkPatron(match=m) for m in result.matches],
-            errors=[UserError(code=e.code, message=e.message, field=e.field) for e in result.errors],
+            errors=[
+                UserError(code=e.code, message=e.message, field=e.field) for e in result.errors
+            ],
         )
 
-    @strawberry.field(description="Which rule would apply to a source patron and the dates it would give.")
+    @strawberry.field(
+        description="Which rule would apply to a source patron and the dates it would give."
+    )
     async def evaluate_linked_account_rules(
         self,
         info: Info[Context, None],
@@ -379,33 +402,49 @@ class LinkingQueries:
         result = await run_mutation(
             info,
             lambda s: rules.evaluate_for_admin(
-                session=s, actor=ctx.actor, institution_code=institution,
-                source_institution=source_institution, source_user_group=source_user_group,
+                session=s,
+                actor=ctx.actor,
+                institution_code=institution,
+                source_institution=source_institution,
+                source_user_group=source_user_group,
                 source_expiry=source_expiry_date,
             ),
         )
         if isinstance(result, DomainError):
-            raise GraphQLError(result.errors[0].message, extensions={"code": result.errors[0].code.value})
+            raise GraphQLError(
+                result.errors[0].message, extensions={"code": result.errors[0].code.value}
+            )
         if result is None:
             raise GraphQLError(
-                "This institution has no user groups, so it has no rules yet.", extensions={"code": "NOT_FOUND"}
+                "This institution has no user groups, so it has no rules yet.",
+                extensions={"code": "NOT_FOUND"},
             )
         group = await ctx.loaders.user_group_by_id.load(result.user_group_id)
         return RuleEvaluation(
-            rule=LinkedAccountRule.of(result.rule), user_group=UserGroup.of(group),
-            expiry_date=result.expiry_date, purge_date=result.purge_date,
+            rule=LinkedAccountRule.of(result.rule),
+            user_group=UserGroup.of(group),
+            expiry_date=result.expiry_date,
+            purge_date=result.purge_date,
         )
 
 
 @strawberry.type
 class LinkingMutations:
-    @strawberry.mutation(description="Create (or refresh) the linked account of a network search match.")
-    async def link_account(self, info: Info[Context, None], input: LinkAccountInput) -> LinkAccountPayload:
+    @strawberry.mutation(
+        description="Create (or refresh) the linked account of a network search match."
+    )
+    async def link_account(
+        self, info: Info[Context, None], input: LinkAccountInput
+    ) -> LinkAccountPayload:
         ctx = info.context
         result = await run_mutation(
             info,
             lambda s: service.link_account(
-                session=s, settings=ctx.settings, actor=ctx.actor, ref=input.source_patron, reason=input.reason.value
+                session=s,
+                settings=ctx.settings,
+                actor=ctx.actor,
+                ref=input.source_patron,
+                reason=input.reason.value,
             ),
         )
         return _link_payload(info, result)
@@ -417,16 +456,22 @@ class LinkingMutations:
         ctx = info.context
 
         async def action(s: Any) -> Any:
-            return await service.refresh_linked_account(session=s, actor=ctx.actor, copy_id=_patron_id(input.id))
+            return await service.refresh_linked_account(
+                session=s, actor=ctx.actor, copy_id=_patron_id(input.id)
+            )
 
         return _link_payload(info, await run_mutation(info, action))
 
     @strawberry.mutation(description="Delete a linked account.")
-    async def unlink_account(self, info: Info[Context, None], input: UnlinkAccountInput) -> DeletePatronPayload:
+    async def unlink_account(
+        self, info: Info[Context, None], input: UnlinkAccountInput
+    ) -> DeletePatronPayload:
         ctx = info.context
 
         async def action(s: Any) -> Any:
-            return await service.unlink_account(session=s, actor=ctx.actor, copy_id=_patron_id(input.id))
+            return await service.unlink_account(
+                session=s, actor=ctx.actor, copy_id=_patron_id(input.id)
+            )
 
         result = await run_mutation(info, action)
         if isinstance(result, DomainError):
@@ -443,8 +488,11 @@ class LinkingMutations:
             await run_mutation(
                 info,
                 lambda s: rules.create_rule(
-                    session=s, actor=ctx.actor, institution_code=input.institution,
-                    position=input.position, spec=_spec(input, creating=True),
+                    session=s,
+                    actor=ctx.actor,
+                    institution_code=input.institution,
+                    position=input.position,
+                    spec=_spec(input, creating=True),
                 ),
             )
         )
@@ -456,7 +504,12 @@ class LinkingMutations:
         ctx = info.context
 
         async def action(s: Any) -> Any:
-            return await rules.update_rule(session=s, actor=ctx.actor, rule_id=_rule_id(input.id), spec=_spec(input, creating=False))
+            return await rules.update_rule(
+                session=s,
+                actor=ctx.actor,
+                rule_id=_rule_id(input.id),
+                spec=_spec(input, creating=False),
+            )
 
         return _rule_payload(await run_mutation(info, action))
 
@@ -467,11 +520,15 @@ class LinkingMutations:
         ctx = info.context
 
         async def action(s: Any) -> Any:
-            return await rules.duplicate_rule(session=s, actor=ctx.actor, rule_id=_rule_id(input.id))
+            return await rules.duplicate_rule(
+                session=s, actor=ctx.actor, rule_id=_rule_id(input.id)
+            )
 
         return _rule_payload(await run_mutation(info, action))
 
-    @strawberry.mutation(description="Delete a rule (never the default rule); returns the remaining rules.")
+    @strawberry.mutation(
+        description="Delete a rule (never the default rule); returns the remaining rules."
+    )
     async def delete_linked_account_rule(
         self, info: Info[Context, None], input: DeleteLinkedAccountRuleInput
     ) -> LinkedAccountRulesPayload:
@@ -491,7 +548,9 @@ class LinkingMutations:
         return _rules_payload(
             await run_mutation(
                 info,
-                lambda s: rules.reorder_rules(session=s, actor=ctx.actor, institution_code=input.institution, rule_ids=ids),
+                lambda s: rules.reorder_rules(
+                    session=s, actor=ctx.actor, institution_code=input.institution, rule_ids=ids
+                ),
             )
         )
 
@@ -504,8 +563,11 @@ class LinkingMutations:
             await run_mutation(
                 info,
                 lambda s: sharing.add_restricted_group(
-                    session=s, actor=ctx.actor, institution_code=input.institution,
-                    group_code=input.user_group, description=input.description,
+                    session=s,
+                    actor=ctx.actor,
+                    institution_code=input.institution,
+                    group_code=input.user_group,
+                    description=input.description,
                 ),
             )
         )
@@ -519,25 +581,36 @@ class LinkingMutations:
             await run_mutation(
                 info,
                 lambda s: sharing.remove_restricted_group(
-                    session=s, actor=ctx.actor, institution_code=input.institution, group_code=input.user_group
+                    session=s,
+                    actor=ctx.actor,
+                    institution_code=input.institution,
+                    group_code=input.user_group,
                 ),
             )
         )
 
-    @strawberry.mutation(description="Share or stop sharing fields with linked copies and network search.")
-    async def set_shared_fields(self, info: Info[Context, None], input: SetSharedFieldsInput) -> InstitutionPayload:
+    @strawberry.mutation(
+        description="Share or stop sharing fields with linked copies and network search."
+    )
+    async def set_shared_fields(
+        self, info: Info[Context, None], input: SetSharedFieldsInput
+    ) -> InstitutionPayload:
         ctx = info.context
         return _institution_payload(
             await run_mutation(
                 info,
                 lambda s: sharing.set_shared_fields(
-                    session=s, actor=ctx.actor, institution_code=input.institution,
+                    session=s,
+                    actor=ctx.actor,
+                    institution_code=input.institution,
                     fields=[(f.field.value, f.shared) for f in input.fields],
                 ),
             )
         )
 
-    @strawberry.mutation(description="Let others find your patrons by this identifier type (only such types, once any is listed).")
+    @strawberry.mutation(
+        description="Let others find your patrons by this identifier type (only such types, once any is listed)."
+    )
     async def add_searchable_identifier_type(
         self, info: Info[Context, None], input: SearchableIdentifierTypeInput
     ) -> InstitutionPayload:
@@ -546,8 +619,11 @@ class LinkingMutations:
             await run_mutation(
                 info,
                 lambda s: sharing.add_searchable_identifier_type(
-                    session=s, actor=ctx.actor, institution_code=input.institution,
-                    type_code=input.identifier_type, description=input.description,
+                    session=s,
+                    actor=ctx.actor,
+                    institution_code=input.institution,
+                    type_code=input.identifier_type,
+                    description=input.description,
                 ),
             )
         )
@@ -561,7 +637,10 @@ class LinkingMutations:
             await run_mutation(
                 info,
                 lambda s: sharing.remove_searchable_identifier_type(
-                    session=s, actor=ctx.actor, institution_code=input.institution, type_code=input.identifier_type
+                    session=s,
+                    actor=ctx.actor,
+                    institution_code=input.institution,
+                    type_code=input.identifier_type,
                 ),
             )
         )
@@ -575,7 +654,9 @@ class LinkingMutations:
             await run_mutation(
                 info,
                 lambda s: sharing.update_settings(
-                    session=s, actor=ctx.actor, institution_code=input.institution,
+                    session=s,
+                    actor=ctx.actor,
+                    institution_code=input.institution,
                     network_search_by_name=input.network_search_by_name,
                     email_service_enabled=input.email_service_enabled,
                 ),

@@ -6,7 +6,12 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from app.graphql.context import Context
-from app.graphql.linking.types import LinkedAccountRule, LinkedAccountSummary, LinkSource, LinkStatus
+from app.graphql.linking.types import (
+    LinkedAccountRule,
+    LinkedAccountSummary,
+    LinkSource,
+    LinkStatus,
+)
 from app.graphql.network.types import Institution
 from app.linking.models import LinkedAccountRule as RuleRow
 from app.linking.service import make_ref
@@ -47,5 +52,7 @@ async def linked_accounts(info: Info[Context, None], patron: Patron) -> list[Lin
     out = []
     for institution_id, linked_at in rows:
         institution = await info.context.loaders.institution_by_id.load(institution_id)
-        out.append(LinkedAccountSummary(institution=Institution.of(institution), linked_at=linked_at))
+        out.append(
+            LinkedAccountSummary(institution=Institution.of(institution), linked_at=linked_at)
+        )
     return out

@@ -108,7 +108,9 @@ class LinkedAccountRule(Node):
 
     @strawberry.field(description="Group given to new (or expired) linked accounts.")
     async def user_group(self, info: Info[Context, None]) -> UserGroup:
-        return UserGroup.of(await info.context.loaders.user_group_by_id.load(self.row.user_group_id))
+        return UserGroup.of(
+            await info.context.loaders.user_group_by_id.load(self.row.user_group_id)
+        )
 
     @strawberry.field
     def expiry(self) -> ExpiryOutput:

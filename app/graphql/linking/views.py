@@ -27,7 +27,9 @@ def _member(info: Info[Context, None], institution: Institution) -> bool:
     return actor.kind == "system" or actor.institution_id == institution.id
 
 
-async def institution_rules(info: Info[Context, None], institution: Institution) -> list[LinkedAccountRule]:
+async def institution_rules(
+    info: Info[Context, None], institution: Institution
+) -> list[LinkedAccountRule]:
     """A target's rules are its own business: shown to its system administrators."""
     if not can_administer_institution(info.context.actor, institution.id):  # type: ignore[arg-type]
         return []
@@ -36,7 +38,9 @@ async def institution_rules(info: Info[Context, None], institution: Institution)
     return [LinkedAccountRule.of(r) for r in rows]
 
 
-async def restricted_groups(info: Info[Context, None], institution: Institution) -> list[RestrictedUserGroup]:
+async def restricted_groups(
+    info: Info[Context, None], institution: Institution
+) -> list[RestrictedUserGroup]:
     if not _member(info, institution):
         return []
     async with info.context.db.use() as session:
@@ -53,19 +57,28 @@ async def restricted_groups(info: Info[Context, None], institution: Institution)
     return sorted(out, key=lambda r: r.user_group.row.code)
 
 
-async def shared_field_policies(info: Info[Context, None], institution: Institution) -> list[SharedFieldPolicy]:
+async def shared_field_policies(
+    info: Info[Context, None], institution: Institution
+) -> list[SharedFieldPolicy]:
     async with info.context.db.use() as session:
         shared = await sharing.shared_fields(session, institution.id)  # type: ignore[arg-type]
-    return [SharedFieldPolicy(field=SharedField(f), shared=f in shared) for f in sharing.SHARED_FIELDS]
+    return [
+        SharedFieldPolicy(field=SharedField(f), shared=f in shared) for f in sharing.SHARED_FIELDS
+    ]
 
 
-async def searchable_types(info: Info[Context, None], institution: Institution) -> list[IdentifierType]:
+async def searchable_types(
+    info: Info[Context, None], institution: Institution
+) -> list[IdentifierType]:
     async with info.context.db.use() as session:
         return list(
             (
                 await session.execute(
                     select(IdentifierType)
-                    .join(SearchableIdentifierType, SearchableIdentifierType.identifier_type_id == IdentifierType.id)
+                    .join(
+                        SearchableIdentifierType,
+                        SearchableIdentifierType.identifier_type_id == IdentifierType.id,
+                    )
                     .where(SearchableIdentifierType.institution_id == institution.id)
                     .order_by(IdentifierType.code)
                 )

@@ -188,19 +188,25 @@ class Institution(Node):
 
         return await institution_rules(info, self.row)
 
-    @strawberry.field(description="User groups whose patrons other members can neither find nor link.")
+    @strawberry.field(
+        description="User groups whose patrons other members can neither find nor link."
+    )
     async def restricted_user_groups(self, info: Info[Context, None]) -> list[LazyRestricted]:
         from app.graphql.linking.views import restricted_groups
 
         return await restricted_groups(info, self.row)
 
-    @strawberry.field(description="What the institution shares with linked copies and network search.")
+    @strawberry.field(
+        description="What the institution shares with linked copies and network search."
+    )
     async def shared_fields(self, info: Info[Context, None]) -> list[LazySharedFieldPolicy]:
         from app.graphql.linking.views import shared_field_policies
 
         return await shared_field_policies(info, self.row)
 
-    @strawberry.field(description="Empty means every identifier type is searchable across the network.")
+    @strawberry.field(
+        description="Empty means every identifier type is searchable across the network."
+    )
     async def searchable_identifier_types(self, info: Info[Context, None]) -> list[IdentifierType]:
         from app.graphql.linking.views import searchable_types
 

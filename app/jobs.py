@@ -1,0 +1,39 @@
+"""Scheduled maintenance: purging linked accounts past their purge date."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from app.auth.policy import system_actor
+from app.db import Database, create_engine
+from app.linking.service import purge_linked_accounts
+from app.settings import Settings
+
+logger = logging.getLogger("netzone.jobs")
+
+
+async def purge_once(database: Database) -> int:
+    async with database.session() as session:
+        return await purge_linked_accounts(session=session, actor=system_actor("purge job"))
+
+
+async def run_purge(settings: Settings) -> int:
+    """One purge run against the configured database (the CLI's `jobs purge`)."""
+    database = Database(create_engine(settings))
+    try:
+        return await purge_once(database)
+    finally:
+        await database.engine.dispose()
+
+
+async def purge_forever(database: Database, interval_seconds: float) -> None:
+    """The scheduled purge inside `serve`: runs at start, then every interval."""
+    while True:
+        try:
+            count = await purge_once(database)
+            if count:
+                logger.info("purged %d linked account(s) past their purge date", count)
+        except Exception:
+            logger.exception("the scheduled purge failed; it will run again")
+        await asyncio.sleep(interval_seconds)
