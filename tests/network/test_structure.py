@@ -48,7 +48,8 @@ DEMO_NETWORK = {
             "userGroups": _codes("FACULTY", "GRAD", "UNDERGRAD", "VISITOR", "WALKIN"),
             "libraryGroups": [],
             "blockTypes": DEMO_BLOCK_TYPES,
-            "settings": DEFAULT_SETTINGS,
+            # EASTERN lets other members find its patrons by name.
+            "settings": {"networkSearchByName": True, "emailServiceEnabled": True},
         },
         {
             "code": "NEKLS",
