@@ -76,7 +76,11 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+        # IMMEDIATE: a transaction takes the write lock at its start, so concurrent
+        # requests queue (busy_timeout) instead of failing when they upgrade to write.
+        # Read-only checks (readyz) ask for a plain BEGIN.
+        readonly = conn.get_execution_options().get("netzone_readonly")
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -122,6 +126,7 @@ class Database:
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
+                conn = await conn.execution_options(netzone_readonly=True)
                 await conn.exec_driver_sql("SELECT 1")
             return True
         except Exception:
