@@ -10,6 +10,7 @@ from app.attributes.models import (
 )
 from app.audit.models import AuditEntry
 from app.auth.models import ApiClient, AuthToken, LoginFailure
+from app.circulation.models import Loan
 from app.db import metadata
 from app.linking.models import (
     LinkedAccountRule,
@@ -38,6 +39,7 @@ from app.patrons.models import (
 )
 
 __all__ = [
+    "Loan",
     "LinkedAccountRule",
     "RestrictedUserGroup",
     "SearchableIdentifierType",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, not_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attributes.models import (
@@ -38,6 +39,8 @@ from app.network.models import Library
 from app.patrons.models import Patron
 
 FREE_TEXT_LIMIT = 500
+LABEL_LIMIT = 200
+VALUE_CODE_LIMIT = 80
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,23 @@ async def _check_values(
     path: list[str],
     errors: list[FieldError],
 ) -> list[str] | None:
-    cleaned = list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+    """The values to store (trimmed, blanks and repeats dropped), or None after errors.
+
+    Error paths name the value's position in the input, not in the cleaned list.
+    """
+    cleaned: list[str] = []
+    positions: list[int] = []
+    keys: set[str] = set()
+    for position, raw in enumerate(values):
+        value = (raw or "").strip()
+        if not value:
+            continue
+        key = value.lower() if info.row.unique else value
+        if key in keys:
+            continue
+        keys.add(key)
+        cleaned.append(value)
+        positions.append(position)
     ok = True
     if len(cleaned) > 1 and not info.row.repeatable:
         errors.append(
@@ -290,7 +309,7 @@ async def _check_values(
         )
         ok = False
     allowed = {v.code: v for v in info.authorised}
-    for position, value in enumerate(cleaned):
+    for position, value in zip(positions, cleaned, strict=True):
         vpath = [*path, "values", str(position)]
         if allowed and value not in allowed:
             codes = ", ".join(allowed)
@@ -305,6 +324,11 @@ async def _check_values(
         elif len(value) > FREE_TEXT_LIMIT:
             errors.append(
                 FieldError(ErrorCode.INVALID_INPUT, f"At most {FREE_TEXT_LIMIT} characters.", vpath)
+            )
+            ok = False
+        elif any(ord(c) < 32 for c in value):
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, "Control characters are not allowed.", vpath)
             )
             ok = False
         elif info.row.unique:
@@ -394,7 +418,8 @@ async def create_attribute_type(
     )
     errors: list[FieldError] = []
     code = network.normalize_code(spec.code)
-    if not code or len(code) > 40 or not all(c.isalnum() or c in "-_" for c in code):
+    # ASCII only, like every other code: attribute:<CODE> scopes are written with it.
+    if not code or len(code) > 40 or not set(code) <= network.CODE_CHARACTERS:
         errors.append(
             FieldError(
                 ErrorCode.INVALID_INPUT,
@@ -415,31 +440,51 @@ async def create_attribute_type(
         errors.append(
             FieldError(ErrorCode.MANDATORY_FIELD, "A label is required.", ["input", "label"])
         )
-    value_codes: list[str] = []
+    elif len(label) > LABEL_LIMIT:
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                f"Labels are at most {LABEL_LIMIT} characters.",
+                ["input", "label"],
+            )
+        )
+    authorised: list[tuple[str, str]] = []
     for index, (value_code, value_label) in enumerate(spec.authorised_values):
-        value_code = value_code.strip()
-        if not value_code or value_code in value_codes:
+        path = ["input", "authorisedValues", str(index)]
+        value_code, value_label = value_code.strip(), value_label.strip()
+        if not value_code or value_code in (c for c, _ in authorised):
             errors.append(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     "Value codes must be present and distinct.",
-                    ["input", "authorisedValues", str(index), "code"],
+                    [*path, "code"],
                 )
             )
-        value_codes.append(value_code)
-        if not value_label.strip():
+        elif len(value_code) > VALUE_CODE_LIMIT or any(ord(c) < 32 for c in value_code):
             errors.append(
                 FieldError(
-                    ErrorCode.MANDATORY_FIELD,
-                    "Give the value a label.",
-                    ["input", "authorisedValues", str(index), "label"],
+                    ErrorCode.INVALID_INPUT,
+                    f"Value codes are at most {VALUE_CODE_LIMIT} characters, "
+                    "without control characters.",
+                    [*path, "code"],
                 )
             )
+        if not value_label:
+            errors.append(
+                FieldError(ErrorCode.MANDATORY_FIELD, "Give the value a label.", [*path, "label"])
+            )
+        elif len(value_label) > LABEL_LIMIT:
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    f"Labels are at most {LABEL_LIMIT} characters.",
+                    [*path, "label"],
+                )
+            )
+        authorised.append((value_code, value_label))
+    value_codes = [c for c, _ in authorised]
     limits = await _libraries(
-        session, institution.id, spec.library_limits or [], "libraryLimits", errors
-    )
-    scope = await _libraries(
-        session, institution.id, spec.rule_libraries or [], "ruleLibraries", errors
+        session, institution.id, spec.library_limits or [], ["input", "libraryLimits"], errors
     )
     excluded: list[int] = []
     for index, group_code in enumerate(spec.excluded_user_groups or []):
@@ -452,27 +497,62 @@ async def create_attribute_type(
                     ["input", "excludedUserGroups", str(index)],
                 )
             )
-        else:
+        elif group.id not in excluded:
             excluded.append(group.id)  # type: ignore[arg-type]
-    rule_parts = [bool(scope), bool(spec.rule_in_scope_value), bool(spec.rule_out_of_scope_value)]
-    if any(rule_parts) and not all(rule_parts):
-        errors.append(
-            FieldError(
-                ErrorCode.INVALID_INPUT,
-                "A home-library rule needs its libraries, the in-scope value and the out-of-scope value.",
-                ["input", "rule"],
+    has_rule = (
+        spec.rule_libraries is not None
+        or bool(spec.rule_in_scope_value)
+        or bool(spec.rule_out_of_scope_value)
+    )
+    scope: list[int] = []
+    in_value = (spec.rule_in_scope_value or "").strip()
+    out_value = (spec.rule_out_of_scope_value or "").strip()
+    if has_rule:
+        if not spec.rule_libraries:
+            errors.append(
+                FieldError(
+                    ErrorCode.MANDATORY_FIELD,
+                    "Name the libraries whose patrons get the in-scope value.",
+                    ["input", "rule", "libraries"],
+                )
             )
+        scope = await _libraries(
+            session,
+            institution.id,
+            spec.rule_libraries or [],
+            ["input", "rule", "libraries"],
+            errors,
         )
-    for name, value in (
-        ("inScopeValue", spec.rule_in_scope_value),
-        ("outOfScopeValue", spec.rule_out_of_scope_value),
-    ):
-        if value and value_codes and value not in value_codes:
+        for name, value in (("inScopeValue", in_value), ("outOfScopeValue", out_value)):
+            if not value:
+                errors.append(
+                    FieldError(
+                        ErrorCode.MANDATORY_FIELD, "Give the value.", ["input", "rule", name]
+                    )
+                )
+            elif value_codes and value not in value_codes:
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"{value!r} is not one of the authorised values.",
+                        ["input", "rule", name],
+                    )
+                )
+            elif len(value) > VALUE_CODE_LIMIT or any(ord(c) < 32 for c in value):
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"Values are at most {VALUE_CODE_LIMIT} characters, "
+                        "without control characters.",
+                        ["input", "rule", name],
+                    )
+                )
+        if in_value and in_value == out_value:
             errors.append(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
-                    f"{value!r} is not one of the authorised values.",
-                    ["input", "rule", name],
+                    "The out-of-scope value must differ from the in-scope value.",
+                    ["input", "rule", "outOfScopeValue"],
                 )
             )
     if errors:
@@ -484,19 +564,27 @@ async def create_attribute_type(
         repeatable=spec.repeatable,
         unique=spec.unique,
         mandatory=spec.mandatory,
-        rule_in_scope_value=spec.rule_in_scope_value if scope else None,
-        rule_out_of_scope_value=spec.rule_out_of_scope_value if scope else None,
-        apply_rule_for_all_sessions=spec.apply_rule_for_all_sessions,
+        rule_in_scope_value=in_value if has_rule else None,
+        rule_out_of_scope_value=out_value if has_rule else None,
+        apply_rule_for_all_sessions=has_rule and spec.apply_rule_for_all_sessions,
     )
     session.add(row)
-    await session.flush()
-    for position, (value_code, value_label) in enumerate(spec.authorised_values):
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent twin won the race
+        await session.rollback()
+        raise DomainError.of(
+            ErrorCode.CONFLICT,
+            f"{institution.code} already has an attribute type {code}.",
+            ["input", "code"],
+        ) from exc
+    for position, (value_code, value_label) in enumerate(authorised):
         session.add(
             AttributeAuthorisedValue(
-                attribute_type_id=row.id,
-                code=value_code.strip(),
-                label=value_label.strip(),
-                position=position,  # type: ignore[arg-type]
+                attribute_type_id=row.id,  # type: ignore[arg-type]
+                code=value_code,
+                label=value_label,
+                position=position,
             )
         )
     for library_id in limits:
@@ -528,9 +616,10 @@ async def _libraries(
     session: AsyncSession,
     institution_id: int,
     codes: list[str],
-    field: str,
+    path: list[str],
     errors: list[FieldError],
 ) -> list[int]:
+    """Ids of the institution's libraries named by code (each once), errors for the rest."""
     ids: list[int] = []
     for index, code in enumerate(codes):
         library = await network.library_by_code(session, code)
@@ -539,10 +628,10 @@ async def _libraries(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"{code!r} is not a library of this institution.",
-                    ["input", field, str(index)],
+                    [*path, str(index)],
                 )
             )
-        else:
+        elif library.id not in ids:
             ids.append(library.id)  # type: ignore[arg-type]
     return ids
 
@@ -672,7 +761,8 @@ async def apply_rule(
     if errors:
         raise DomainError(errors)
     changed: list[Patron] = []
-    for patron in dict.fromkeys(patrons):
+    # Each patron once, in the order given (table models are not hashable).
+    for patron in {p.id: p for p in patrons}.values():
         assert patron.id is not None
         current = (await patron_values(session, patron.id)).get(info.id, [])
         value = info.rule_value(patron.home_library_id)

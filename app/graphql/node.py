@@ -46,7 +46,23 @@ async def resolve_node(info: Info[Context, None], global_id: str) -> Node | None
         return LibraryGroup.of(row) if row is not None else None
     if type_name == "LinkedAccountRule":
         return await _rule(info, pk)
+    if type_name == "Loan":
+        return await _loan(info, pk)
     return None
+
+
+async def _loan(info: Info[Context, None], loan_id: int) -> Node | None:
+    """A loan is visible with its patron (anonymised history is not)."""
+    from app.circulation.models import Loan as LoanRow
+    from app.graphql.circulation.types import Loan
+
+    async with info.context.db.use() as session:
+        row = await session.get(LoanRow, loan_id)
+    if row is None or row.patron_id is None:
+        return None
+    if await info.context.loaders.visible_patron(row.patron_id) is None:
+        return None
+    return Loan.of(row)
 
 
 async def _rule(info: Info[Context, None], rule_id: int) -> Node | None:

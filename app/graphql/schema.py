@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.graphql.attributes.operations import AttributeMutations, AttributeQueries
 from app.graphql.auth.mutations import AuthMutations
+from app.graphql.circulation.operations import CirculationMutations
 from app.graphql.limits import limit_rules
 from app.graphql.linking.operations import LinkingMutations, LinkingQueries
 from app.graphql.linking.types import LinkedAccountRule
@@ -36,7 +37,12 @@ class Query(NodeQueries, NetworkQueries, PatronQueries, AttributeQueries, Linkin
 
 @strawberry.type(description="Write operations: one `input`, a payload with `errors`.")
 class Mutation(
-    AuthMutations, PatronMutations, NetworkMutations, AttributeMutations, LinkingMutations
+    AuthMutations,
+    PatronMutations,
+    NetworkMutations,
+    AttributeMutations,
+    LinkingMutations,
+    CirculationMutations,
 ):
     pass
 

@@ -8,7 +8,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,8 @@ from app import clock
 from app.audit import service as audit
 from app.auth.policy import Actor, can_manage_patrons, require, require_authenticated
 from app.auth.roles import Scope, SystemGroup
+from app.circulation.models import Loan
+from app.circulation.service import outstanding_loans
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode, FieldError
 from app.linking import rules as rule_service
@@ -634,6 +636,13 @@ async def refresh_linked_account(
 async def unlink_account(*, session: AsyncSession, actor: Actor, copy_id: int) -> int:
     """Delete a linked account (refused while it has loans outstanding)."""
     copy = await _linked_account_for(session, actor, copy_id)
+    loans = await outstanding_loans(session, copy_id)
+    if loans:
+        raise DomainError.of(
+            ErrorCode.LOANS_OUTSTANDING,
+            f"The linked account still has {loans} item(s) on loan; check them in first.",
+            ["input", "id"],
+        )
     await session.execute(delete(Patron).where(Patron.id == copy_id))
     await audit.record(
         session=session,
@@ -659,6 +668,8 @@ async def purge_linked_accounts(
                     Patron.account_type == "LINKED",
                     Patron.purge_date.is_not(None),
                     Patron.purge_date < today,
+                    # Never while items are on loan: those wait for the next run.
+                    ~exists().where(Loan.patron_id == Patron.id, Loan.returned_at.is_(None)),
                 )
             )
         ).all()
@@ -755,3 +766,11 @@ async def linked_copies_count(session: AsyncSession, source_id: int) -> int:
         )
         or 0
     )
+
+
+async def resource_sharing_library(session: AsyncSession, copy: Patron) -> int | None:
+    """The library walk-in loans of a linked account are made at (its rule's), if any."""
+    if copy.link_rule_id is None:
+        return None
+    rule = await session.get(LinkedAccountRule, copy.link_rule_id)
+    return rule.resource_sharing_library_id if rule is not None else None

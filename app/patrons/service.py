@@ -343,8 +343,16 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
             f"Only someone who may grant {', '.join(protected)} can remove this account.",
             ["input", "id"],
         )
-    # Loans do not exist yet in this registry; the circulation capability adds
-    # the LOANS_OUTSTANDING check and the anonymised history here.
+    from app.circulation.service import outstanding_loans
+
+    loans = await outstanding_loans(session, patron_id)
+    if loans:
+        raise DomainError.of(
+            ErrorCode.LOANS_OUTSTANDING,
+            f"The patron still has {loans} item(s) on loan; check them in first.",
+            ["input", "id"],
+        )
+    # Loan history stays, anonymised: loan.patron_id is set to NULL by the database.
     institution_id = patron.institution_id
     await mark_source_deleted(session=session, actor=actor, source_id=patron_id)
     await audit.redact_entity(session=session, entity_type="Patron", entity_id=patron_id)

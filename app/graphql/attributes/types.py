@@ -75,8 +75,7 @@ class AttributeType:
         return self.info.row.mandatory
 
     @strawberry.field(
-        description="Libraries whose sessions may see and change values, by code; "
-        "empty means all."
+        description="Libraries whose sessions may see and change values, by code; empty means all."
     )
     async def library_limits(self, info: Info[Context, None]) -> list[Library]:
         rows = await info.context.loaders.library_by_id.load_many(list(self.info.limits))

@@ -29,9 +29,11 @@ from app.network.service import ADMIN_SYSTEM_ID, BARCODE
 from app.patrons import models
 
 if TYPE_CHECKING:
+    from app.graphql.circulation.types import LoanConnection
     from app.graphql.linking.types import LinkedAccountSummary, LinkSource
 
 
+LazyLoanConnection = Annotated["LoanConnection", strawberry.lazy("app.graphql.circulation.types")]
 LazyLinkSource = Annotated["LinkSource", strawberry.lazy("app.graphql.linking.types")]
 LazyLinkedAccountSummary = Annotated[
     "LinkedAccountSummary", strawberry.lazy("app.graphql.linking.types")
@@ -308,6 +310,18 @@ class Patron(Node):
         from app.graphql.linking.patron_fields import linked_accounts
 
         return await linked_accounts(info, self.row)
+
+    @strawberry.field(description="The patron's loans, newest first.")
+    async def loans(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        active: bool | None = None,
+    ) -> LazyLoanConnection:
+        from app.graphql.circulation.views import patron_loans
+
+        return await patron_loans(info, self.row, first=first, after=after, active=active)
 
     @strawberry.field(description="Blocks on the account, oldest first.")
     async def blocks(self, info: Info[Context, None]) -> list[PatronBlock]:

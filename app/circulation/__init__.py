@@ -1,0 +1,1 @@
+"""Minimal circulation: loans, check out, check in, the borrowing rules."""

@@ -1,0 +1,101 @@
+"""Check out and check in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.circulation import service
+from app.errors import DomainError, ErrorCode
+from app.graphql.circulation.types import Loan
+from app.graphql.context import Context
+from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.ids import decode_pk
+from app.linking import service as linking
+
+
+@strawberry.input(
+    description="Lend an item: to a patron, or to a walk-in found by networkPatronSearch."
+)
+class CheckOutInput:
+    item_barcode: str
+    patron_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A patron of your institution (or give sourcePatron)."
+    )
+    source_patron: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Walk-in: a NetworkPatron.ref; the patron is linked (or refreshed) first.",
+    )
+    override_blocks: bool | None = strawberry.field(
+        default=None, description="Lend despite blocks (needs OVERRIDE_BLOCKS)."
+    )
+
+
+@strawberry.input
+class CheckInInput:
+    item_barcode: str
+
+
+@strawberry.type
+class LoanPayload:
+    loan: Loan | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CirculationMutations:
+    @strawberry.mutation(description="Lend an item, by the borrowing rules (CIRCULATION).")
+    async def check_out(self, info: Info[Context, None], input: CheckOutInput) -> LoanPayload:
+        ctx = info.context
+
+        async def action(session: Any) -> Any:
+            if (input.patron_id is None) == (input.source_patron is None):
+                raise DomainError.of(
+                    ErrorCode.INVALID_INPUT,
+                    "Give either patronId or sourcePatron.",
+                    ["input", "patronId"],
+                )
+            library_id = None
+            if input.source_patron is not None:
+                linked = await linking.link_account(
+                    session=session,
+                    settings=ctx.settings,
+                    actor=ctx.actor,
+                    ref=input.source_patron,
+                    reason="WALK_IN",
+                )
+                patron_id = linked.patron.id
+                library_id = await linking.resource_sharing_library(session, linked.patron)
+            else:
+                patron_id = decode_pk(input.patron_id or "", "Patron")
+                if patron_id is None:
+                    raise DomainError.of(
+                        ErrorCode.NOT_FOUND, "There is no such patron.", ["input", "patronId"]
+                    )
+            return await service.check_out(
+                session=session,
+                settings=ctx.settings,
+                actor=ctx.actor,
+                patron_id=patron_id,
+                item_barcode=input.item_barcode,
+                override_blocks=bool(input.override_blocks),
+                library_id=library_id,
+            )
+
+        result = await run_mutation(info, action)
+        if isinstance(result, DomainError):
+            return LoanPayload(errors=user_errors(result))
+        return LoanPayload(loan=Loan.of(result))
+
+    @strawberry.mutation(description="Return an item (CIRCULATION).")
+    async def check_in(self, info: Info[Context, None], input: CheckInInput) -> LoanPayload:
+        ctx = info.context
+        result = await run_mutation(
+            info,
+            lambda s: service.check_in(session=s, actor=ctx.actor, item_barcode=input.item_barcode),
+        )
+        if isinstance(result, DomainError):
+            return LoanPayload(errors=user_errors(result))
+        return LoanPayload(loan=Loan.of(result))
