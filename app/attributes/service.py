@@ -679,9 +679,12 @@ async def _report_type(session: AsyncSession, actor: Actor, type_code: str) -> T
     info = await type_by_code(session, actor.institution_id, type_code)
     if info is None or not info.has_rule or not is_authorized(actor, info):
         return None
-    if not can_read_patrons(actor, info.row.institution_id):
-        return None
-    return info
+    # Reports are librarians' work (API clients need the type's scope and patron_read).
+    if actor.kind == "client":
+        allowed = can_read_patrons(actor, info.row.institution_id)
+    else:
+        allowed = can_manage_patrons(actor, info.row.institution_id)
+    return info if allowed else None
 
 
 async def discrepancies(

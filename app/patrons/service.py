@@ -170,6 +170,27 @@ async def create_patron(
     fields: dict[str, Any],
 ) -> Patron:
     """Register a HOME patron in an institution the actor manages."""
+    patron = await add_patron(
+        session=session,
+        settings=settings,
+        actor=actor,
+        institution_code=institution_code,
+        fields=fields,
+    )
+    await session.commit()
+    return patron
+
+
+async def add_patron(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    institution_code: str,
+    fields: dict[str, Any],
+    action: str = "create_patron",
+) -> Patron:
+    """create_patron without the commit (imports write many rows in one transaction)."""
     require_authenticated(actor)
     institution = await network.institution_by_code(session, institution_code)
     if institution is None or not can_manage_patrons(actor, institution.id):  # type: ignore[arg-type]
@@ -197,23 +218,22 @@ async def create_patron(
         home_library_id=plan.state.scalars["home_library_id"],
         account_type="HOME",
     )
-    session.add(patron)
     try:
-        await session.flush()
-        await _write(session=session, patron=patron, before=PatronState(), plan=plan)
+        async with session.begin_nested():
+            session.add(patron)
+            await session.flush()
+            await _write(session=session, patron=patron, before=PatronState(), plan=plan)
     except IntegrityError as exc:
-        await session.rollback()
         raise _translate_integrity(exc) from exc
     await _audit_change(
         session=session,
         actor=actor,
-        action="create_patron",
+        action=action,
         patron=patron,
         before=None,
         after=plan.state,
         password_changed=bool(plan.password_hash),
     )
-    await session.commit()
     return patron
 
 
@@ -283,6 +303,31 @@ async def update_patron(
     patron = await editable_patron(session, actor, patron_id)
     if patron.version != expected_version:
         raise stale_version()
+    if await change_patron(
+        session=session,
+        settings=settings,
+        actor=actor,
+        patron=patron,
+        fields=fields,
+        expected_version=expected_version,
+    ):
+        await session.commit()
+    return patron
+
+
+async def change_patron(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    patron: Patron,
+    fields: dict[str, Any],
+    expected_version: int | None = None,
+    action: str = "update_patron",
+) -> bool:
+    """update_patron without the commit; False when nothing would change (nothing written)."""
+    assert patron.id is not None
+    patron_id = patron.id
     institution = await session.get(Institution, patron.institution_id)
     assert institution is not None
     before = await load_state(session, patron)
@@ -297,18 +342,17 @@ async def update_patron(
     )
     names = await name_maps(session, patron.institution_id)
     if plan.password_hash is False and before.snapshot(names) == plan.state.snapshot(names):
-        return patron  # nothing changes: no new version, no audit entry
-    version = await bump_version(session, patron_id, expected_version)
-    patron.version = version
+        return False  # nothing changes: no new version, no audit entry
     try:
-        await _write(session=session, patron=patron, before=before, plan=plan)
+        async with session.begin_nested():
+            patron.version = await bump_version(session, patron_id, expected_version)
+            await _write(session=session, patron=patron, before=before, plan=plan)
     except IntegrityError as exc:
-        await session.rollback()
         raise _translate_integrity(exc) from exc
     await _audit_change(
         session=session,
         actor=actor,
-        action="update_patron",
+        action=action,
         patron=patron,
         before=before,
         after=plan.state,
@@ -316,8 +360,7 @@ async def update_patron(
     )
     if patron.account_type == "HOME":
         await propagate_source(session=session, actor=actor, source_id=patron_id)
-    await session.commit()
-    return patron
+    return True
 
 
 async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) -> int:
