@@ -114,6 +114,34 @@ def purge_job() -> None:
     console.print(f"Purged {count} linked account(s) past their purge date.")
 
 
+@cli.command(name="import")
+def import_command(
+    path: Path | None = typer.Argument(None, help="CSV file to import (or use --watch DIR)."),
+    institution: str = typer.Option(..., help="Institution code, e.g. NORTHFIELD."),
+    match: str = typer.Option("ADMIN_SYSTEM_ID", help="ADMIN_SYSTEM_ID, BARCODE or USERNAME."),
+    mode: str = typer.Option("UPSERT", help="CREATE_ONLY, UPDATE_ONLY or UPSERT."),
+    commit: bool = typer.Option(False, "--commit", help="Write the changes (default: dry run)."),
+    watch: Path | None = typer.Option(
+        None, "--watch", help="Import each new CSV dropped in this folder once, then exit."
+    ),
+) -> None:
+    """Import patrons from CSV: a dry run unless --commit; exits 1 when rows fail."""
+    from app.imports.cli_runs import import_folder, import_one
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    options_kwargs = {"match_on": match.upper(), "mode": mode.upper(), "dry_run": not commit}
+    if watch is not None:
+        ok = asyncio.run(import_folder(settings, watch, institution, options_kwargs, console))
+    elif path is not None:
+        ok = asyncio.run(import_one(settings, path, institution, options_kwargs, console))
+    else:
+        console.print("[red]Give a FILE or --watch DIR.[/red]")
+        raise typer.Exit(code=2)
+    if not ok:
+        raise typer.Exit(code=1)
+
+
 @cli.command(name="export-schema")
 def export_schema(
     output: Path | None = typer.Option(

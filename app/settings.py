@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     photo_max_bytes: int = 2 * 1024 * 1024
     photo_max_pixels: int = 4096 * 4096
 
+    # Imports: run in the background (False: the mutation waits for the job to finish)
+    import_background: bool = True
+    import_dir: str | None = None  # where uploaded files wait for their job (default: temp dir)
+
     # Scheduled jobs inside `serve`
     scheduled_jobs: bool = True
     purge_interval_minutes: int = 60

@@ -12,6 +12,7 @@ from app.audit.models import AuditEntry
 from app.auth.models import ApiClient, AuthToken, LoginFailure
 from app.circulation.models import Loan
 from app.db import metadata
+from app.imports.models import ImportJob, ImportRowError
 from app.linking.models import (
     LinkedAccountRule,
     RestrictedUserGroup,
@@ -39,6 +40,8 @@ from app.patrons.models import (
 )
 
 __all__ = [
+    "ImportJob",
+    "ImportRowError",
     "Loan",
     "LinkedAccountRule",
     "RestrictedUserGroup",

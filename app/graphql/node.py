@@ -48,7 +48,19 @@ async def resolve_node(info: Info[Context, None], global_id: str) -> Node | None
         return await _rule(info, pk)
     if type_name == "Loan":
         return await _loan(info, pk)
+    if type_name == "ImportJob":
+        return await _import_job(info, pk)
     return None
+
+
+async def _import_job(info: Info[Context, None], job_id: int) -> Node | None:
+    """Jobs are shown to librarians of their institution."""
+    from app.graphql.imports.operations import ImportJob
+    from app.imports.service import visible_job
+
+    async with info.context.db.use() as session:
+        row = await visible_job(session, info.context.actor, job_id)
+    return ImportJob.of(row) if row is not None else None
 
 
 async def _loan(info: Info[Context, None], loan_id: int) -> Node | None:

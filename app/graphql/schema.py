@@ -17,6 +17,8 @@ from strawberry.schema.config import StrawberryConfig
 from app.graphql.attributes.operations import AttributeMutations, AttributeQueries
 from app.graphql.auth.mutations import AuthMutations
 from app.graphql.circulation.operations import CirculationMutations
+from app.graphql.circulation.types import Loan
+from app.graphql.imports.operations import ImportJob, ImportMutations
 from app.graphql.limits import limit_rules
 from app.graphql.linking.operations import LinkingMutations, LinkingQueries
 from app.graphql.linking.types import LinkedAccountRule
@@ -43,6 +45,7 @@ class Mutation(
     AttributeMutations,
     LinkingMutations,
     CirculationMutations,
+    ImportMutations,
 ):
     pass
 
@@ -61,6 +64,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             Patron,
             PatronBlock,
             LinkedAccountRule,
+            Loan,
+            ImportJob,
             Institution,
             Library,
             LibraryGroup,

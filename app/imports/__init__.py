@@ -1,0 +1,1 @@
+"""Patron imports from administration systems (CSV)."""
