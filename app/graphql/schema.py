@@ -18,6 +18,7 @@ from app.graphql.attributes.operations import AttributeMutations, AttributeQueri
 from app.graphql.auth.mutations import AuthMutations
 from app.graphql.circulation.operations import CirculationMutations
 from app.graphql.circulation.types import Loan
+from app.graphql.imports.extras import ExtraImportMutations
 from app.graphql.imports.operations import ImportJob, ImportMutations
 from app.graphql.limits import limit_rules
 from app.graphql.linking.operations import LinkingMutations, LinkingQueries
@@ -46,6 +47,7 @@ class Mutation(
     LinkingMutations,
     CirculationMutations,
     ImportMutations,
+    ExtraImportMutations,
 ):
     pass
 

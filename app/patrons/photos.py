@@ -86,6 +86,18 @@ async def set_photo(
 ) -> Patron:
     """Store (or replace) the patron's photo."""
     patron = await editable_patron(session, actor, patron_id, ["input", "patronId"])
+    await store_photo(session=session, settings=settings, actor=actor, patron=patron, data=data)
+    await session.commit()
+    await session.refresh(patron)
+    return patron
+
+
+async def store_photo(
+    *, session: AsyncSession, settings: Settings, actor: Actor, patron: Patron, data: bytes
+) -> None:
+    """set_photo without the checks of the caller and without the commit (photo imports)."""
+    assert patron.id is not None
+    patron_id = patron.id
     checked = await asyncio.to_thread(
         check_image, data, max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels
     )
@@ -123,9 +135,6 @@ async def set_photo(
             }
         },
     )
-    await session.commit()
-    await session.refresh(patron)
-    return patron
 
 
 async def remove_photo(*, session: AsyncSession, actor: Actor, patron_id: int) -> Patron:

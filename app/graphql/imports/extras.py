@@ -1,0 +1,111 @@
+"""importLibraryGroupMemberships and importPatronPhotos."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from app.errors import DomainError, ErrorCode
+from app.graphql.context import Context
+from app.graphql.core import UserError, run_mutation, user_errors
+from app.imports import extras
+
+
+@strawberry.input(description="A CSV with the columns group and admin_system_id.")
+class ImportLibraryGroupMembershipsInput:
+    institution: str
+    file: Upload
+    dry_run: bool
+
+
+@strawberry.input(description="A zip of <admin_system_id>.jpg or .png files.")
+class ImportPatronPhotosInput:
+    institution: str
+    file: Upload
+    dry_run: bool
+
+
+@strawberry.type(description="A problem with one line or file of a small import.")
+class ImportProblem:
+    where: str = strawberry.field(description="Line (and column) or file name.")
+    code: str
+    message: str
+
+
+@strawberry.type(description="What a small import did (all or nothing).")
+class SmallImportPayload:
+    added: int = 0
+    unchanged: int = 0
+    written: bool = strawberry.field(
+        default=False, description="False for dry runs and when anything failed."
+    )
+    problems: list[ImportProblem] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def _read(upload: Any, limit: int) -> bytes:
+    read = getattr(upload, "read", None)
+    if read is None:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, "Send the file as a multipart upload.", ["input", "file"]
+        )
+    data = await read(limit + 1)
+    if len(data) > limit:
+        raise DomainError.of(ErrorCode.INVALID_INPUT, "The file is too large.", ["input", "file"])
+    return bytes(data)
+
+
+def _payload(result: Any) -> SmallImportPayload:
+    if isinstance(result, DomainError):
+        return SmallImportPayload(errors=user_errors(result))
+    return SmallImportPayload(
+        added=result.added,
+        unchanged=result.unchanged,
+        written=result.written,
+        problems=[ImportProblem(where=w, code=c, message=m) for w, c, m in result.problems],
+    )
+
+
+@strawberry.type
+class ExtraImportMutations:
+    @strawberry.mutation(description="Add patrons to library groups from CSV (LIBRARIAN).")
+    async def import_library_group_memberships(
+        self, info: Info[Context, None], input: ImportLibraryGroupMembershipsInput
+    ) -> SmallImportPayload:
+        ctx = info.context
+
+        async def action(session: Any) -> Any:
+            content = await _read(input.file, ctx.settings.max_upload_bytes)
+            return await extras.import_memberships(
+                session=session,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                content=content,
+                dry_run=input.dry_run,
+            )
+
+        return _payload(await run_mutation(info, action))
+
+    @strawberry.mutation(
+        description="Patron photos from a zip of <admin_system_id>.jpg|png (LIBRARIAN)."
+    )
+    async def import_patron_photos(
+        self, info: Info[Context, None], input: ImportPatronPhotosInput
+    ) -> SmallImportPayload:
+        ctx = info.context
+
+        async def action(session: Any) -> Any:
+            content = await _read(input.file, ctx.settings.max_upload_bytes)
+            return await extras.import_photos(
+                session=session,
+                settings=ctx.settings,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                content=content,
+                dry_run=input.dry_run,
+            )
+
+        return _payload(await run_mutation(info, action))
