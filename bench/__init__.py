@@ -1,0 +1,1 @@
+"""Runnable benchmarks of netzone (see bench/README.md)."""
