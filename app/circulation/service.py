@@ -32,6 +32,25 @@ def can_circulate(actor: Actor, institution_id: int) -> bool:
     )
 
 
+def require_circulation(actor: Actor) -> None:
+    """Only circulation staff lend: checked before anything else (walk-ins: before linking)."""
+    require_authenticated(actor)
+    if actor.institution_id is None or not can_circulate(actor, actor.institution_id):
+        raise DomainError.of(ErrorCode.FORBIDDEN, "Only circulation staff may lend items.")
+
+
+def item_key(item_barcode: str) -> str:
+    """The item's barcode as lent (trimmed), or INVALID_INPUT."""
+    item = item_barcode.strip()
+    if not item or len(item) > 100:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT,
+            "Give the item's barcode (up to 100 characters).",
+            ["input", "itemBarcode"],
+        )
+    return item
+
+
 async def outstanding_loans(session: AsyncSession, patron_id: int) -> int:
     return int(
         await session.scalar(
@@ -54,6 +73,8 @@ async def borrowing_refusal(session: AsyncSession, patron: Patron) -> str | None
         return f"The account expired on {patron.expiry_date}."
     if patron.until is not None and patron.until < today:
         return f"The account's access ended on {patron.until}."
+    if patron.account_type == "LINKED" and patron.link_status not in (None, "ACTIVE"):
+        return "The patron's home account is no longer available to this institution."
     if patron.form_class is None and patron.account_type == "HOME":
         # In institutions that use library groups, a non-student needs one to borrow.
         uses_groups = await session.scalar(
@@ -120,13 +141,7 @@ async def check_out(
         raise DomainError.of(
             ErrorCode.FORBIDDEN, "Only circulation staff of the patron's institution may lend."
         )
-    item = item_barcode.strip()
-    if not item or len(item) > 100:
-        raise DomainError.of(
-            ErrorCode.INVALID_INPUT,
-            "Give the item's barcode (up to 100 characters).",
-            ["input", "itemBarcode"],
-        )
+    item = item_key(item_barcode)
     refusal = await borrowing_refusal(session, patron)
     if refusal is not None:
         raise DomainError.of(ErrorCode.NOT_ALLOWED_TO_BORROW, refusal, ["input", "patronId"])
@@ -199,9 +214,10 @@ async def check_in(*, session: AsyncSession, actor: Actor, item_barcode: str) ->
     item = item_barcode.strip().lower()
     loan = (
         await session.execute(
-            select(Loan).where(
-                Loan.institution_id == actor.institution_id, Loan.active_item_key == item
-            )
+            select(Loan)
+            .where(Loan.institution_id == actor.institution_id, Loan.active_item_key == item)
+            # Two desks returning the same item at once: the second finds it returned.
+            .with_for_update()
         )
     ).scalar_one_or_none()
     if loan is None:

@@ -18,6 +18,7 @@ from app.auth.policy import (
     require_authenticated,
 )
 from app.db import utcnow
+from app.emails.service import clear_flag_of_changed_address
 from app.errors import DomainError, ErrorCode
 from app.network import service as network
 from app.network.models import IdentifierType, Institution
@@ -349,6 +350,8 @@ async def change_patron(
             await _write(session=session, patron=patron, before=before, plan=plan)
     except IntegrityError as exc:
         raise _translate_integrity(exc) from exc
+    if before.scalars.get("primary_email") != patron.primary_email:
+        await clear_flag_of_changed_address(session=session, patron=patron)
     await _audit_change(
         session=session,
         actor=actor,
@@ -388,6 +391,8 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
         )
     from app.circulation.service import outstanding_loans
 
+    # Lock the patron so a checkout cannot slip in between the count and the delete.
+    await session.execute(select(Patron.id).where(Patron.id == patron_id).with_for_update())
     loans = await outstanding_loans(session, patron_id)
     if loans:
         raise DomainError.of(

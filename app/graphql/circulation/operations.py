@@ -59,6 +59,9 @@ class CirculationMutations:
                 )
             library_id = None
             if input.source_patron is not None:
+                # A walk-in is linked first: refuse what would fail anyway before linking.
+                service.require_circulation(ctx.actor)
+                service.item_key(input.item_barcode)
                 linked = await linking.link_account(
                     session=session,
                     settings=ctx.settings,
