@@ -30,11 +30,15 @@ from app.patrons import models
 
 if TYPE_CHECKING:
     from app.graphql.circulation.types import LoanConnection
+    from app.graphql.linking.operations import NetworkPatron
     from app.graphql.linking.types import LinkedAccountSummary, LinkSource
+    from app.graphql.patrons.alerts import PatronAlert
 
 
 LazyLoanConnection = Annotated["LoanConnection", strawberry.lazy("app.graphql.circulation.types")]
+LazyNetworkPatron = Annotated["NetworkPatron", strawberry.lazy("app.graphql.linking.operations")]
 LazyLinkSource = Annotated["LinkSource", strawberry.lazy("app.graphql.linking.types")]
+LazyPatronAlert = Annotated["PatronAlert", strawberry.lazy("app.graphql.patrons.alerts")]
 LazyLinkedAccountSummary = Annotated[
     "LinkedAccountSummary", strawberry.lazy("app.graphql.linking.types")
 ]
@@ -299,11 +303,32 @@ class Patron(Node):
             if t.id in by_type and attribute_access.is_authorized(info.context.actor, t)
         ]
 
+    @strawberry.field(description="What staff must know about the patron, e.g. at checkout.")
+    async def alerts(self, info: Info[Context, None]) -> list[LazyPatronAlert]:
+        from app.graphql.patrons.alerts import patron_alerts
+
+        return await patron_alerts(info, self.row)  # type: ignore[return-value]
+
     @strawberry.field(description="Set on LINKED accounts: where the account was copied from.")
     async def linked_from(self, info: Info[Context, None]) -> LazyLinkSource | None:
         from app.graphql.linking.patron_fields import link_source
 
         return await link_source(info, self.row)
+
+    @strawberry.field(
+        description="The same person's accounts in other institutions (sharing a consortial id), "
+        "as network search shows them; for staff who may search the network."
+    )
+    async def consortial_accounts(self, info: Info[Context, None]) -> list[LazyNetworkPatron]:
+        from app.graphql.linking.operations import NetworkPatron
+        from app.linking.persons import other_accounts
+
+        async with info.context.db.use() as session:
+            matches = await other_accounts(
+                session=session, settings=info.context.settings, actor=info.context.actor,
+                patron=self.row,
+            )
+        return [NetworkPatron(match=m) for m in matches]
 
     @strawberry.field(description="Copies of this HOME account in other institutions.")
     async def linked_accounts(self, info: Info[Context, None]) -> list[LazyLinkedAccountSummary]:
