@@ -25,6 +25,7 @@ from app.network.models import IdentifierType, Institution, Library, LibraryGrou
 from app.patrons import service as patrons
 from app.patrons.models import Patron, PatronIdentifier, PatronSystemGroup
 from app.settings import Settings
+from app.sip2.demo import seed_demo_sip
 
 DEMO_PASSWORD = "netzone-demo"
 
@@ -237,7 +238,13 @@ async def seed_demo(
         await _seed_patrons(session, spec, patrons_per_institution)
     await _seed_kanopy(session)
     await _seed_network(session)
+    await _seed_sip(session, settings)
     return LOGINS
+
+
+async def _seed_sip(session: AsyncSession, settings: Settings) -> None:
+    """The demo SIP2 accounts (kanopy-lansing, nekls-vendor) and a few patrons with PINs."""
+    await seed_demo_sip(session, settings)
 
 
 # Discovery layers of the universities; their secrets are published with the demo.
@@ -349,7 +356,14 @@ async def _seed_network(session: AsyncSession) -> None:
         institution = await network.institution_by_code(session, code)
         assert institution is not None
         assert institution.id is not None
-        await rules.ensure_default_rule(session, institution.id)
+        default = await rules.ensure_default_rule(session, institution.id)
+        walkin = await network.user_group_by_code(session, institution.id, "WALKIN")
+        if default is not None and walkin is not None and default.user_group_id != walkin.id:
+            # Walk-ins no other rule covers get the WALKIN group.
+            await rules.update_rule(
+                session=session, actor=actor, rule_id=default.id,  # type: ignore[arg-type]
+                spec=RuleSpec(user_group="WALKIN"),
+            )
         await session.commit()
         existing = {r.name for r in await rules.rules_of(session, institution.id)}
         for spec in specs:

@@ -30,6 +30,7 @@ from app.patrons.models import (
     PatronBlock,
     PatronContactEmail,
     PatronIdentifier,
+    PatronPhoto,
     PatronSystemGroup,
 )
 from app.settings import Settings
@@ -330,6 +331,7 @@ async def _copy_data(
                     label=contact.label,
                 )
             )
+    await _copy_photo(session, copy, source, "PHOTO" in policy.shared)
     # Only network-unique identifiers (consortial ids) travel: the copy is the same person.
     await session.execute(delete(PatronIdentifier).where(PatronIdentifier.patron_id == copy.id))
     for identifier in (
@@ -358,11 +360,43 @@ async def _copy_data(
             )
 
 
-async def _replace_copied_blocks(session: AsyncSession, copy: Patron, source: Patron) -> None:
-    """All COPIED blocks deleted; the source's current network blocks copied (local ones stay)."""
+async def _copy_photo(session: AsyncSession, copy: Patron, source: Patron, shared: bool) -> None:
+    """The source's photo when it shares photos; otherwise the copy has none."""
+    photo = await session.get(PatronPhoto, source.id) if shared else None
+    existing = await session.get(PatronPhoto, copy.id)
+    if photo is None:
+        if existing is not None:
+            await session.delete(existing)
+        return
+    if existing is None:
+        session.add(
+            PatronPhoto(
+                patron_id=copy.id,  # type: ignore[arg-type]
+                content_type=photo.content_type,
+                width=photo.width,
+                height=photo.height,
+                byte_size=photo.byte_size,
+                data=photo.data,
+                updated_at=photo.updated_at,
+            )
+        )
+        return
+    existing.content_type = photo.content_type
+    existing.width, existing.height = photo.width, photo.height
+    existing.byte_size = photo.byte_size
+    existing.data = photo.data
+    existing.updated_at = photo.updated_at
+
+
+async def _remove_copied_blocks(session: AsyncSession, copy: Patron) -> None:
     await session.execute(
         delete(PatronBlock).where(PatronBlock.patron_id == copy.id, PatronBlock.origin == "COPIED")
     )
+
+
+async def _replace_copied_blocks(session: AsyncSession, copy: Patron, source: Patron) -> None:
+    """All COPIED blocks deleted; the source's current network blocks copied (local ones stay)."""
+    await _remove_copied_blocks(session, copy)
     consortial = await network.block_type_by_code(
         session, copy.institution_id, network.CONSORTIAL_BLOCK
     )
@@ -469,6 +503,10 @@ async def refresh_copy(
                     copy.purge_date = rule_service.purge_for(rule, copy.expiry_date)
                 if rule.copy_network_blocks:
                     await _replace_copied_blocks(session, copy, source)
+                else:
+                    # Copied under a rule that copied blocks (or before it stopped): nobody
+                    # would ever replace them again, and only the source can lift them.
+                    await _remove_copied_blocks(session, copy)
             copy.link_status = "ACTIVE"
     copy.refreshed_at = now
     copy.updated_at = now
@@ -521,9 +559,19 @@ async def link_account(
         )
     policy = (await source_policies(session, [source.institution_id]))[source.institution_id]
     reason_text = unavailable_reason(source, policy, clock.today())
-    if reason_text is not None:
-        raise DomainError.of(ErrorCode.SOURCE_RESTRICTED, reason_text, ["input", "sourcePatron"])
     existing = await _existing_copy(session, target, source.id)  # type: ignore[arg-type]
+    if reason_text is not None:
+        if existing is not None and existing.link_status != "SOURCE_UNAVAILABLE":
+            # A re-link is a refresh: the existing copy says SOURCE_UNAVAILABLE from now on.
+            await refresh_copy(
+                session=session,
+                actor=actor,
+                copy=existing,
+                policies={source.institution_id: policy},
+                action="relink_account",
+            )
+            await session.commit()
+        raise DomainError.of(ErrorCode.SOURCE_RESTRICTED, reason_text, ["input", "sourcePatron"])
     if existing is not None:
         await refresh_copy(
             session=session,

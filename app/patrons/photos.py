@@ -15,7 +15,7 @@ from app.auth.policy import Actor
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode
 from app.patrons.models import Patron, PatronPhoto
-from app.patrons.service import bump_version, editable_patron
+from app.patrons.service import bump_version, editable_patron, propagate_source
 from app.settings import Settings
 
 # MPO is how Pillow names the JPEGs many phone cameras write (a JPEG with extra frames).
@@ -135,6 +135,8 @@ async def store_photo(
             }
         },
     )
+    if patron.account_type == "HOME":  # a shared photo reaches the linked copies
+        await propagate_source(session=session, actor=actor, source_id=patron_id)
 
 
 async def remove_photo(*, session: AsyncSession, actor: Actor, patron_id: int) -> Patron:
@@ -152,6 +154,8 @@ async def remove_photo(*, session: AsyncSession, actor: Actor, patron_id: int) -
             institution_id=patron.institution_id,
             changes={"photo": {"before": "(photo)", "after": None}},
         )
+        if patron.account_type == "HOME":
+            await propagate_source(session=session, actor=actor, source_id=patron_id)
         await session.commit()
         await session.refresh(patron)
     return patron

@@ -165,7 +165,10 @@ async def validate_changes(
     if "is_public_search" in fields:
         scalars["public_search_for"] = institution_id if fields["is_public_search"] else None
 
-    if scalars.get("surname") is None:
+    # Mandatory on HOME accounts only: a LINKED copy has none when its source shares none.
+    stored = await session.get(Patron, patron_id) if patron_id is not None else None
+    linked = stored is not None and stored.account_type == "LINKED"
+    if scalars.get("surname") is None and not linked:
         errors.append(
             FieldError(ErrorCode.MANDATORY_FIELD, "The surname is required.", api_field("surname"))
         )
