@@ -13,6 +13,7 @@ from rich.table import Table
 
 from app import migrate
 from app.settings import Settings, get_settings
+from app.sip2 import commands as sip2_commands
 
 cli = typer.Typer(
     help="netzone: the network-zone API of a library consortium.", no_args_is_help=True
@@ -114,6 +115,24 @@ def purge_job() -> None:
     console.print(f"Purged {count} linked account(s) past their purge date.")
 
 
+@jobs.command(name="check-emails")
+def check_emails_job() -> None:
+    """Flag invalid or blacklisted primary emails; alert their institutions."""
+    from app.jobs import run_check_emails
+
+    result = asyncio.run(run_check_emails(_settings()))
+    console.print(
+        f"Checked {result.checked} primary email(s): {result.flagged} flagged "
+        f"({result.newly_flagged} new, {result.cleared} cleared)."
+    )
+    if result.disabled:
+        console.print(f"Email service disabled for: {', '.join(result.disabled)}.")
+    if result.alerted:
+        console.print(f"Institutions with flagged addresses: {', '.join(result.alerted)}.")
+    if result.resolved:
+        console.print(f"Alerts cleared for: {', '.join(result.resolved)}.")
+
+
 @cli.command(name="import")
 def import_command(
     path: Path | None = typer.Argument(None, help="CSV file to import (or use --watch DIR)."),
@@ -203,6 +222,11 @@ def create_api_client(
     )
     console.print("Secret (shown once; send it as 'Authorization: Bearer <secret>'):")
     typer.echo(created.secret)
+
+
+# SIP2 for vendors: the server and its accounts (app/sip2/commands.py).
+cli.command(name="sip2")(sip2_commands.serve_sip2)
+cli.add_typer(sip2_commands.sip_accounts, name="sip-account")
 
 
 def _safe_url(url: str) -> str:

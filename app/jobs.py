@@ -1,4 +1,4 @@
-"""Scheduled maintenance: purging linked accounts past their purge date."""
+"""Scheduled maintenance: purging linked accounts past their purge date, checking emails."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 
 from app.auth.policy import system_actor
 from app.db import Database, create_engine
+from app.emails.check import EmailCheckResult, check_emails
 from app.linking.service import purge_linked_accounts
 from app.settings import Settings
 
@@ -36,4 +37,36 @@ async def purge_forever(database: Database, interval_seconds: float) -> None:
                 logger.info("purged %d linked account(s) past their purge date", count)
         except Exception:
             logger.exception("the scheduled purge failed; it will run again")
+        await asyncio.sleep(interval_seconds)
+
+
+async def check_emails_once(database: Database) -> EmailCheckResult:
+    async with database.session() as session:
+        return await check_emails(session=session, actor=system_actor("email check"))
+
+
+async def run_check_emails(settings: Settings) -> EmailCheckResult:
+    """One email check against the configured database (the CLI's `jobs check-emails`)."""
+    database = Database(create_engine(settings))
+    try:
+        return await check_emails_once(database)
+    finally:
+        await database.engine.dispose()
+
+
+async def check_emails_forever(database: Database, interval_seconds: float) -> None:
+    """The scheduled email check inside `serve`: runs at start, then every interval."""
+    while True:
+        try:
+            result = await check_emails_once(database)
+            if result.flagged or result.resolved:
+                logger.info(
+                    "email check: %d flagged address(es); email service disabled for %s; "
+                    "alerts cleared for %s",
+                    result.flagged,
+                    ", ".join(result.disabled) or "none",
+                    ", ".join(result.resolved) or "none",
+                )
+        except Exception:
+            logger.exception("the scheduled email check failed; it will run again")
         await asyncio.sleep(interval_seconds)

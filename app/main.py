@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.db import Database, create_engine
 from app.graphql.schema import build_schema
 from app.graphql.view import NetzoneGraphQL, graphql_handler
-from app.jobs import purge_forever
+from app.jobs import check_emails_forever, purge_forever
 from app.settings import Settings, get_settings
 
 logger = logging.getLogger("netzone")
@@ -138,6 +138,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if settings.scheduled_jobs and owns_database:
             jobs.append(
                 asyncio.create_task(purge_forever(db, settings.purge_interval_minutes * 60))
+            )
+            jobs.append(
+                asyncio.create_task(
+                    check_emails_forever(db, settings.email_check_interval_minutes * 60)
+                )
             )
         yield
         for job in jobs:

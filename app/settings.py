@@ -75,6 +75,20 @@ class Settings(BaseSettings):
     # Scheduled jobs inside `serve`
     scheduled_jobs: bool = True
     purge_interval_minutes: int = 60
+    email_check_interval_minutes: int = 24 * 60
+
+    # SIP2 server (`netzone sip2`): loopback unless an operator opens it up
+    sip2_host: str = "127.0.0.1"
+    sip2_port: int = 6001
+    sip2_read_timeout_seconds: float = 10.0  # a started message must be complete by then
+    sip2_idle_timeout_seconds: float = 300.0  # a connection with nothing to say is closed
+    sip2_max_message_bytes: int = 4096
+    sip2_max_connections: int = 200
+    sip2_max_concurrent_requests: int = 10  # database work at once (the pool's size)
+    sip2_max_failed_logins: int = 3  # per connection, then it is closed
+    # Sent as BZ and CB; the registry has no hold or loan limits yet (9999: none).
+    sip2_hold_items_limit: int = 9999
+    sip2_charged_items_limit: int = 9999
 
     # Logging
     log_level: str = "INFO"

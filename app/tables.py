@@ -12,6 +12,7 @@ from app.audit.models import AuditEntry
 from app.auth.models import ApiClient, AuthToken, LoginFailure
 from app.circulation.models import Loan
 from app.db import metadata
+from app.emails.models import EmailBlacklistEntry, InstitutionEmailAlert, PatronEmailFlag
 from app.imports.models import ImportJob, ImportRowError
 from app.linking.models import (
     LinkedAccountRule,
@@ -38,8 +39,13 @@ from app.patrons.models import (
     PatronPhoto,
     PatronSystemGroup,
 )
+from app.sip2.models import SipAccount
 
 __all__ = [
+    "SipAccount",
+    "EmailBlacklistEntry",
+    "InstitutionEmailAlert",
+    "PatronEmailFlag",
     "ImportJob",
     "ImportRowError",
     "Loan",

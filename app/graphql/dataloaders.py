@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from app.auth.policy import Actor, can_read_patron
 from app.db import SerialSession
 from app.graphql.attributes import dataloaders as att
+from app.graphql.emails import dataloaders as eml
 from app.graphql.network import dataloaders as net
 from app.graphql.patrons import dataloaders as pat
 
@@ -106,6 +107,15 @@ class Loaders:
     def attribute_values_by_patron_id(self) -> DataLoader[int, list[Any]]:
         return att.attribute_values_by_patron_id(self.db)
 
+    # emails
+    @cached_property
+    def email_flag_by_patron_id(self) -> DataLoader[int, Any]:
+        return eml.email_flag_by_patron_id(self.db)
+
+    @cached_property
+    def email_alert_by_institution_id(self) -> DataLoader[int, Any]:
+        return eml.email_alert_by_institution_id(self.db)
+
     async def visible_patron(self, patron_id: int) -> Any:
         """The patron row if this request's actor may see it, else None."""
         row = await self.patron_by_id.load(patron_id)
@@ -126,6 +136,7 @@ class Loaders:
             "attribute_values_by_patron_id",
             "photo_by_patron_id",
             "photo_data_by_patron_id",
+            "email_flag_by_patron_id",
         ):
             if loader in self.__dict__:
                 self.__dict__[loader].clear(patron_id)

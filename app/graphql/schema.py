@@ -18,8 +18,10 @@ from app.graphql.attributes.operations import AttributeMutations, AttributeQueri
 from app.graphql.auth.mutations import AuthMutations
 from app.graphql.circulation.operations import CirculationMutations
 from app.graphql.circulation.types import Loan
+from app.graphql.emails.operations import EmailMutations
 from app.graphql.imports.extras import ExtraImportMutations
 from app.graphql.imports.operations import ImportJob, ImportMutations
+from app.graphql.lifecycle.mutations import LifecycleMutations
 from app.graphql.limits import limit_rules
 from app.graphql.linking.operations import LinkingMutations, LinkingQueries
 from app.graphql.linking.types import LinkedAccountRule
@@ -30,11 +32,14 @@ from app.graphql.node import NodeQueries
 from app.graphql.patrons.mutations import PatronMutations
 from app.graphql.patrons.queries import PatronQueries
 from app.graphql.patrons.types import Patron, PatronBlock
+from app.graphql.sip2.operations import Sip2Mutations, Sip2Queries
 from app.settings import Settings
 
 
 @strawberry.type(description="Read operations.")
-class Query(NodeQueries, NetworkQueries, PatronQueries, AttributeQueries, LinkingQueries):
+class Query(
+    NodeQueries, NetworkQueries, PatronQueries, AttributeQueries, LinkingQueries, Sip2Queries
+):
     pass
 
 
@@ -46,8 +51,11 @@ class Mutation(
     AttributeMutations,
     LinkingMutations,
     CirculationMutations,
+    EmailMutations,
     ImportMutations,
     ExtraImportMutations,
+    LifecycleMutations,
+    Sip2Mutations,
 ):
     pass
 

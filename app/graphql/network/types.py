@@ -14,6 +14,7 @@ from app.network import models
 
 if TYPE_CHECKING:
     from app.graphql.attributes.types import AttributeType
+    from app.graphql.emails.types import InstitutionAlert
     from app.graphql.linking.types import LinkedAccountRule, RestrictedUserGroup, SharedFieldPolicy
 
 
@@ -21,6 +22,7 @@ LazyRule = Annotated["LinkedAccountRule", strawberry.lazy("app.graphql.linking.t
 LazyRestricted = Annotated["RestrictedUserGroup", strawberry.lazy("app.graphql.linking.types")]
 LazySharedFieldPolicy = Annotated["SharedFieldPolicy", strawberry.lazy("app.graphql.linking.types")]
 LazyAttributeType = Annotated["AttributeType", strawberry.lazy("app.graphql.attributes.types")]
+LazyInstitutionAlert = Annotated["InstitutionAlert", strawberry.lazy("app.graphql.emails.types")]
 
 
 async def _visible_attribute_types(info: Info[Context, None], institution_id: int) -> list[Any]:
@@ -211,6 +213,15 @@ class Institution(Node):
         from app.graphql.linking.views import searchable_types
 
         return [IdentifierType(row=r) for r in await searchable_types(info, self.row)]
+
+    @strawberry.field(
+        description="What the institution's system administrators must act on "
+        "(empty for everyone else)."
+    )
+    async def alerts(self, info: Info[Context, None]) -> list[LazyInstitutionAlert]:
+        from app.graphql.emails.views import institution_alerts
+
+        return await institution_alerts(info, self.row)  # type: ignore[return-value]
 
     @strawberry.field(description="Settings of the institution.")
     def settings(self) -> InstitutionSettings:

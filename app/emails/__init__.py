@@ -1,0 +1,1 @@
+"""Blacklisted and invalid patron email addresses: bounces, the daily check, alerts."""

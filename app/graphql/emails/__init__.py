@@ -1,0 +1,1 @@
+"""GraphQL of the email checks: bounce intake, the blacklist, alerts."""

@@ -1,0 +1,82 @@
+"""Bounce intake (the mail provider's webhook) and taking addresses off the blacklist."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.emails import service
+from app.errors import DomainError
+from app.graphql.context import Context
+from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.emails.types import BlacklistedEmail, EmailBounceKind
+
+
+@strawberry.input(description="An address the mail provider could not deliver to.")
+class ReportEmailBounceInput:
+    address: str = strawberry.field(description="The recipient address that bounced.")
+    kind: EmailBounceKind = strawberry.field(description="Why it bounced.")  # type: ignore[valid-type]
+
+
+@strawberry.type(description="The blacklist entry of the address, or what went wrong.")
+class ReportEmailBouncePayload:
+    blacklisted: BlacklistedEmail | None = strawberry.field(
+        default=None, description="The address's entry (the first report's, if reported before)."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing was blacklisted."
+    )
+
+
+@strawberry.input(description="An address to take off the blacklist.")
+class RemoveEmailFromBlacklistInput:
+    address: str = strawberry.field(description="The blacklisted address (any case).")
+
+
+@strawberry.type(description="The address taken off the blacklist, or what went wrong.")
+class RemoveEmailFromBlacklistPayload:
+    removed_address: str | None = strawberry.field(
+        default=None, description="The address taken off, lower-cased."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing was removed."
+    )
+
+
+@strawberry.type
+class EmailMutations:
+    @strawberry.mutation(
+        description="Blacklist an address the mail provider refuses and flag the patrons "
+        "using it (API clients with scope email; reporting again changes nothing)."
+    )
+    async def report_email_bounce(
+        self, info: Info[Context, None], input: ReportEmailBounceInput
+    ) -> ReportEmailBouncePayload:
+        ctx = info.context
+        result = await run_mutation(
+            info,
+            lambda s: service.report_email_bounce(
+                session=s, actor=ctx.actor, address=input.address, kind=input.kind.value
+            ),
+        )
+        if isinstance(result, DomainError):
+            return ReportEmailBouncePayload(errors=user_errors(result))
+        return ReportEmailBouncePayload(blacklisted=BlacklistedEmail(row=result))
+
+    @strawberry.mutation(
+        description="Take an address off the blacklist and clear its patrons' alerts "
+        "(SYSTEM_ADMIN of an institution whose patrons use it)."
+    )
+    async def remove_email_from_blacklist(
+        self, info: Info[Context, None], input: RemoveEmailFromBlacklistInput
+    ) -> RemoveEmailFromBlacklistPayload:
+        ctx = info.context
+        result = await run_mutation(
+            info,
+            lambda s: service.remove_from_blacklist(
+                session=s, actor=ctx.actor, address=input.address
+            ),
+        )
+        if isinstance(result, DomainError):
+            return RemoveEmailFromBlacklistPayload(errors=user_errors(result))
+        return RemoveEmailFromBlacklistPayload(removed_address=result)

@@ -1,0 +1,45 @@
+"""GraphQL types of the email checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.emails import models
+from app.emails.service import BounceKind as BounceKindEnum
+
+EmailBounceKind = strawberry.enum(
+    BounceKindEnum,
+    name="EmailBounceKind",
+    description="HARD_BOUNCE: the mailbox does not exist. COMPLAINT: the recipient "
+    "marked mail as spam. INVALID: the provider refuses the address.",
+)
+
+
+@strawberry.type(description="An address on the blacklist: no email is sent to it.")
+class BlacklistedEmail:
+    row: strawberry.Private[models.EmailBlacklistEntry]
+
+    @strawberry.field(description="The address, lower-cased.")
+    def address(self) -> str:
+        return self.row.address
+
+    @strawberry.field(description="Why the provider refused it (as first reported).")
+    def kind(self) -> EmailBounceKind:  # type: ignore[valid-type]
+        return BounceKindEnum(self.row.kind)
+
+    @strawberry.field(description="When it was first reported.")
+    def reported_at(self) -> datetime:
+        return self.row.reported_at
+
+
+@strawberry.type(description="Something an institution's system administrators must act on.")
+class InstitutionAlert:
+    code: str = strawberry.field(
+        description="EMAIL_ADDRESSES_FLAGGED: patrons' primary emails are invalid or "
+        "blacklisted; the email service is off until they are corrected."
+    )
+    message: str = strawberry.field(description="What is wrong, for a librarian.")
+    count: int = strawberry.field(description="How many patrons are concerned.")
+    raised_at: datetime = strawberry.field(description="When the alert was raised.")
