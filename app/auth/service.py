@@ -337,3 +337,22 @@ async def create_api_client(
     )
     await session.commit()
     return CreatedApiClient(client=client, secret=secret)
+
+
+async def address_throttled(*, session: AsyncSession, settings: Settings, address: str) -> bool:
+    """Has this address used up its failed attempts for the minute (logins and verifications)?"""
+    failures = await _address_failures(session, address, utcnow())
+    return failures >= settings.address_failures_per_minute
+
+
+async def note_password_failure(
+    *, session: AsyncSession, settings: Settings, address: str, patron: Patron | None
+) -> None:
+    """Count a wrong password against the address and the account (locking it at the threshold)."""
+    now = utcnow()
+    if patron is not None:
+        patron.failed_logins += 1
+        if patron.failed_logins >= settings.lockout_threshold:
+            patron.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+            patron.failed_logins = 0
+    await _note_failure(session, address, now)

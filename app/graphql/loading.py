@@ -13,6 +13,10 @@ from app.db import SerialSession
 
 K = TypeVar("K", bound=Hashable)
 
+# Keys per batch: one IN list stays far below every driver's parameter limit, however
+# long the list a field resolves (a bulk change may name hundreds of thousands of patrons).
+MAX_BATCH = 1000
+
 
 def one_per_key(
     db: SerialSession, query: Callable[[list[Any]], Select[Any]], key: Callable[[Any], Any]
@@ -25,7 +29,7 @@ def one_per_key(
         found = {key(row): (row[0] if len(row) == 1 else row) for row in rows}
         return [found.get(k) for k in keys]
 
-    return DataLoader(load_fn=load)
+    return DataLoader(load_fn=load, max_batch_size=MAX_BATCH)
 
 
 def many_per_key(
@@ -41,4 +45,4 @@ def many_per_key(
             grouped[key(row)].append(row[0] if len(row) == 1 else row)
         return [grouped.get(k, []) for k in keys]
 
-    return DataLoader(load_fn=load)
+    return DataLoader(load_fn=load, max_batch_size=MAX_BATCH)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,9 @@ from app.imports.models import ImportJob
 from app.network import service as network
 from app.settings import Settings
 
+REPORT_SUFFIX = ".report.txt"
+LOCK_NAME = ".netzone-import.lock"
+
 
 async def _run(
     database: Database,
@@ -25,7 +32,8 @@ async def _run(
     institution: str,
     options: dict[str, Any],
     console: Console,
-) -> ImportJob | None:
+) -> ImportJob | list[str]:
+    """The finished job, or the reasons the file was refused before any row was read."""
     actor = system_actor("import")
     try:
         async with database.session() as session:
@@ -37,9 +45,10 @@ async def _run(
                 options=service.ImportOptions(institution=institution, **options),
             )
     except DomainError as error:
+        reasons = [f"{e.code.value}: {e.message}" for e in error.errors]
         for e in error.errors:
-            console.print(f"[red]{e.code.value}[/red]: {e.message}")
-        return None
+            console.print(f"{path.name}: [red]{e.code.value}[/red]: {e.message}", highlight=False)
+        return reasons
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -102,7 +111,7 @@ async def import_one(
     database = Database(create_engine(settings))
     try:
         job = await _run(database, settings, path, institution, options, console)
-        if job is None:
+        if isinstance(job, list):
             return False
         await _report(database, job, console)
         return job.status == "SUCCEEDED"
@@ -110,52 +119,99 @@ async def import_one(
         await database.engine.dispose()
 
 
+def _free_name(folder: Path, name: str) -> Path:
+    """folder/name, or folder/stem.2.suffix (3, ...) when a file of that name is there."""
+    target = folder / name
+    number = 1
+    while target.exists() or target.with_name(target.name + REPORT_SUFFIX).exists():
+        number += 1
+        stem, dot, suffix = name.rpartition(".")
+        target = folder / (f"{stem}.{number}.{suffix}" if dot else f"{name}.{number}")
+    return target
+
+
+def _file_away(path: Path, folder: Path, report: str) -> Path:
+    """Move the file into folder (never over an earlier one) with its report beside it."""
+    target = _free_name(folder, path.name)
+    shutil.move(str(path), target)
+    target.with_name(target.name + REPORT_SUFFIX).write_text(report, encoding="utf-8")
+    return target
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[bool]:
+    """Whether this run may process the folder (another run holding it: False)."""
+    with (folder / LOCK_NAME).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 async def import_folder(
     settings: Settings, folder: Path, institution: str, options: dict[str, Any], console: Console
 ) -> bool:
     """Each new CSV in the folder once (by content hash), moved to processed/ or failed/
-    with a report beside it. Meant for cron: it handles what is there and exits."""
+    with a report beside it. Meant for cron: it handles what is there and exits.
+
+    A dry run (no --commit) reports on the files and leaves them where they are. A run
+    that finds another one still working on the folder leaves it to that one.
+    """
+    if not folder.is_dir():
+        console.print(f"[red]NOT_FOUND[/red]: There is no folder {str(folder)!r}.")
+        return False
+    dry_run = options.get("dry_run", True)
     processed, failed = folder / "processed", folder / "failed"
-    processed.mkdir(parents=True, exist_ok=True)
-    failed.mkdir(parents=True, exist_ok=True)
-    database = Database(create_engine(settings))
-    ok = True
-    try:
-        async with database.session() as session:
-            inst = await network.institution_by_code(session, institution)
-        if inst is None:
-            console.print(
-                f"[red]NOT_FOUND[/red]: There is no institution with the code {institution!r}."
-            )
-            return False
-        for path in sorted(
-            p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv"
-        ):
-            digest, _ = service.file_facts(path)
+    with _folder_lock(folder) as mine:
+        if not mine:
+            console.print(f"{folder}: another import is working on this folder; nothing done.")
+            return True
+        database = Database(create_engine(settings))
+        try:
             async with database.session() as session:
-                seen = await service.already_imported(session, inst.id, digest)  # type: ignore[arg-type]
-            if seen and not options.get("dry_run", True):
-                target = processed / path.name
-                shutil.move(str(path), target)
-                (processed / f"{path.name}.report.txt").write_text(
-                    f"{path.name}: already imported (same content); nothing done.\n",
-                    encoding="utf-8",
+                inst = await network.institution_by_code(session, institution)
+            if inst is None:
+                console.print(
+                    f"[red]NOT_FOUND[/red]: There is no institution with the code {institution!r}."
                 )
-                console.print(f"{path.name}: already imported; skipped.")
-                continue
-            job = await _run(database, settings, path, institution, options, console)
-            success = job is not None and job.status == "SUCCEEDED"
-            destination = processed if success else failed
-            report = destination / f"{path.name}.report.txt"
-            shutil.move(str(path), destination / path.name)
-            if job is None:
-                report.write_text(
-                    f"{path.name}: refused before any row was read (see the log).\n",
-                    encoding="utf-8",
-                )
-            else:
-                await _report(database, job, console, report)
-            ok = ok and success
-        return ok
-    finally:
-        await database.engine.dispose()
+                return False
+            assert inst.id is not None
+            if not dry_run:
+                processed.mkdir(parents=True, exist_ok=True)
+                failed.mkdir(parents=True, exist_ok=True)
+            ok = True
+            for path in sorted(
+                p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv"
+            ):
+                digest = await asyncio.to_thread(service.content_hash, path)
+                async with database.session() as session:
+                    seen = await service.already_imported(session, inst.id, digest)
+                if seen and not dry_run:
+                    _file_away(
+                        path,
+                        processed,
+                        f"{path.name}: already imported (same content); nothing done.\n",
+                    )
+                    console.print(f"{path.name}: already imported; skipped.")
+                    continue
+                job = await _run(database, settings, path, institution, options, console)
+                if isinstance(job, list):
+                    report = (
+                        f"{path.name}: refused before any row was read; nothing was written.\n"
+                        + "".join(f"{reason}\n" for reason in job)
+                    )
+                    success = False
+                else:
+                    report = await _report(database, job, console)
+                    success = job.status == "SUCCEEDED"
+                if not dry_run:
+                    _file_away(path, processed if success else failed, report)
+                ok = ok and success
+            return ok
+        finally:
+            await database.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -64,6 +65,7 @@ API_TO_COLUMN = {
     "systemGroups": "system_groups",
     "identifiers": "admin_system_id",
 }
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TRUE = {"true", "yes", "y", "1"}
 FALSE = {"false", "no", "n", "0"}
 
@@ -117,6 +119,10 @@ def parse_row(columns: list[str], cells: list[str]) -> ParsedRow:
         cell = raw.strip()
         if cell == "":
             continue
+        if "\x00" in cell:
+            # Never let a NUL byte reach the database (PostgreSQL refuses it mid-transaction).
+            row.errors.append((column, ErrorCode.INVALID_INPUT, "The cell holds a NUL character."))
+            continue
         if column.startswith(ATTRIBUTE_PREFIX):
             code = column[len(ATTRIBUTE_PREFIX) :]
             values = [] if cell == NULL else [v.strip() for v in cell.split(";") if v.strip()]
@@ -140,6 +146,8 @@ def parse_row(columns: list[str], cells: list[str]) -> ParsedRow:
                 )
         elif column == "expiry_date":
             try:
+                if not ISO_DATE.fullmatch(cell):
+                    raise ValueError(cell)
                 row.fields[field] = date.fromisoformat(cell)
             except ValueError:
                 row.errors.append(
@@ -173,4 +181,6 @@ def error_column(error: FieldError, attributes: list[tuple[str, list[str]]] | No
             if index < len(attributes):
                 return ATTRIBUTE_PREFIX + attributes[index][0].upper()
         return None
+    if name in COLUMNS:  # the importer's own errors name the CSV column
+        return name
     return API_TO_COLUMN.get(name)

@@ -10,28 +10,32 @@ temporary file while the transaction is open and stored with the job afterwards.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import hashlib
 import json
 import logging
 import tempfile
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.attributes import service as attributes
 from app.auth.passwords import verify_password
 from app.auth.policy import Actor, can_manage_patrons, require, require_authenticated
 from app.db import Database, utcnow
 from app.errors import DomainError, ErrorCode
-from app.imports.columns import check_header, error_column, parse_row
+from app.imports.columns import ATTRIBUTE_PREFIX, check_header, error_column, parse_row
 from app.imports.models import ImportJob, ImportRowError
 from app.network import service as network
 from app.network.models import IdentifierType, Institution, LibraryGroup
-from app.patrons.models import Patron, PatronIdentifier
+from app.patrons.models import Patron, PatronContactEmail, PatronIdentifier
 from app.patrons.service import add_patron, change_patron
 from app.settings import Settings
 
@@ -51,51 +55,88 @@ class ImportOptions:
     dry_run: bool = True
 
 
-def _rows(handle: IO[str]) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(handle)
-    for cells in reader:
+class FileProblem(Exception):
+    """The file cannot be read as UTF-8 CSV from this line on."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _text_lines(raw: IO[bytes]) -> Iterator[str]:
+    """The file's lines as text (BOM dropped); FileProblem names the first line not UTF-8."""
+    for number, line in enumerate(raw, start=1):
+        if number == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FileProblem(
+                number,
+                f"Line {number} is not UTF-8 text (byte {exc.start + 1}); save the file as UTF-8.",
+            ) from exc
+
+
+def _rows(raw: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, cells) of each non-blank record (RFC 4180, strict)."""
+    reader = csv.reader(_text_lines(raw), strict=True)
+    line = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            detail = str(exc)
+            if detail == "unexpected end of data":
+                detail = "a quoted cell is never closed"
+            raise FileProblem(
+                line, f"The record starting on line {line} is not valid CSV: {detail}."
+            ) from exc
+        start, line = line, reader.line_num + 1
         if not any(c.strip() for c in cells):
             continue
-        yield reader.line_num, cells
+        yield start, cells
+
+
+def _file_error(message: str) -> DomainError:
+    return DomainError.of(ErrorCode.INVALID_INPUT, message, ["input", "file"])
 
 
 def read_header(path: Path) -> list[str]:
     """The checked columns of a file; DomainError for unknown columns, bad encoding or no header."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
-    except UnicodeDecodeError as exc:
-        raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "The file is not UTF-8 text.", ["input", "file"]
-        ) from exc
-    except csv.Error as exc:
-        raise DomainError.of(
-            ErrorCode.INVALID_INPUT, f"The file is not CSV: {exc}.", ["input", "file"]
-        ) from exc
-    if not header:
-        raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "The file is empty: it needs a header row.", ["input", "file"]
-        )
+        with path.open("rb") as raw:
+            first = next(_rows(raw), None)
+    except FileProblem as problem:
+        raise _file_error(problem.message) from problem
+    if first is None:
+        raise _file_error("The file is empty: it needs a header row.")
     try:
-        return check_header(header)
+        return check_header(first[1])
     except ValueError as exc:
-        raise DomainError.of(ErrorCode.INVALID_INPUT, str(exc), ["input", "file"]) from exc
+        raise _file_error(str(exc)) from exc
 
 
 def file_facts(path: Path) -> tuple[str, int]:
-    """SHA-256 of the file and its number of data rows (both streamed)."""
+    """SHA-256 of the file and its number of data rows (both streamed).
+
+    Raises FileProblem where the file stops being UTF-8 CSV.
+    """
+    rows = 0
+    with path.open("rb") as raw:
+        for _ in _rows(raw):
+            rows += 1
+    return content_hash(path), max(rows - 1, 0)
+
+
+def content_hash(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as raw:
         for chunk in iter(lambda: raw.read(1 << 20), b""):
             digest.update(chunk)
-    rows = 0
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for _ in _rows(handle):
-                rows += 1
-    except (UnicodeDecodeError, csv.Error):
-        pass  # reported with its line when the rows are read
-    return digest.hexdigest(), max(rows - 1, 0)
+    return digest.hexdigest()
 
 
 async def create_job(
@@ -118,14 +159,28 @@ async def create_job(
         raise DomainError.of(
             ErrorCode.INVALID_INPUT, f"Unknown mode {options.mode!r}.", ["input", "mode"]
         )
-    columns = read_header(path)
+    columns = await asyncio.to_thread(read_header, path)
     if MATCH_COLUMNS[options.match_on] not in columns:
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             f"Matching on {options.match_on} needs a column {MATCH_COLUMNS[options.match_on]}.",
             ["input", "matchOn"],
         )
-    digest, total = await asyncio.to_thread(file_facts, path)
+    wanted = [c[len(ATTRIBUTE_PREFIX) :] for c in columns if c.startswith(ATTRIBUTE_PREFIX)]
+    if wanted:
+        known = {t.code for t in (await attributes.load_types(session, [institution.id])).values()}
+        unknown = [code for code in wanted if code not in known]
+        if unknown:
+            raise _file_error(
+                f"Unknown column(s) {', '.join(repr(ATTRIBUTE_PREFIX + c) for c in unknown)}: "
+                f"{institution.code} has no such attribute type."
+            )
+    try:
+        digest, total = await asyncio.to_thread(file_facts, path)
+    except FileProblem as problem:
+        raise _file_error(problem.message + " Nothing was imported.") from problem
+    if total == 0:
+        raise _file_error("The file has a header row but no patrons.")
     job = ImportJob(
         institution_id=institution.id,
         actor_name=actor.name,
@@ -202,6 +257,7 @@ class _Counts:
     updated: int = 0
     unchanged: int = 0
     failed: int = 0
+    committed: bool = False
 
 
 async def _import_row(
@@ -277,6 +333,20 @@ async def _import_row(
             "This matches a linked account, which imports do not change.",
             ["input", match_field],
         )
+    if fields.get("contact_emails"):
+        # The file has addresses only: keep the labels staff gave the addresses it repeats.
+        labels = dict(
+            (
+                await session.execute(
+                    select(func.lower(PatronContactEmail.address), PatronContactEmail.label).where(
+                        PatronContactEmail.patron_id == existing.id
+                    )
+                )
+            ).all()
+        )
+        fields["contact_emails"] = [
+            (address, labels.get(address.lower())) for address, _ in fields["contact_emails"]
+        ]
     password = fields.get("password")
     if password and await asyncio.to_thread(
         verify_password, settings, existing.password_hash, password
@@ -293,6 +363,57 @@ async def _import_row(
     return "updated" if changed else "unchanged"
 
 
+# Progress of the jobs running in this process (job id -> rows processed so far).
+_live: dict[int, int] = {}
+# One import per institution at a time (per event loop; PostgreSQL adds an advisory lock
+# so that other processes wait too): a second import of the same file then finds the
+# patrons the first one wrote, instead of racing it to create them.
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+_ADVISORY_BASE = 0x6E7A_0000  # "nz": keeps the keys apart from other advisory locks
+
+
+def live_progress(job_id: int) -> int | None:
+    """Rows processed so far by a job running in this process (None if it is not)."""
+    return _live.get(job_id)
+
+
+def _institution_lock(institution_id: int) -> asyncio.Lock:
+    per_loop = _locks.setdefault(asyncio.get_running_loop(), {})
+    return per_loop.setdefault(institution_id, asyncio.Lock())
+
+
+async def _report_progress(
+    database: Database, job_id: int, done: int, total: int | None, progress: Progress | None
+) -> None:
+    _live[job_id] = done
+    if database.dialect == "postgresql":
+        # Other processes see progress too. A connection of its own: the import's
+        # transaction stays open (and invisible) until the end.
+        try:
+            async with database.engine.begin() as conn:
+                await conn.execute(
+                    update(ImportJob).where(ImportJob.id == job_id).values(processed_rows=done)
+                )
+        except Exception:  # progress is a nicety; never stop an import for it
+            logger.warning("could not record the progress of import job %s", job_id)
+    if progress is not None:
+        result = progress(done, total)
+        if result is not None:
+            await result
+
+
+async def _finish(database: Database, job_id: int, **values: Any) -> ImportJob:
+    async with database.session() as bookkeeping:
+        job = await bookkeeping.get(ImportJob, job_id)
+        assert job is not None
+        for name, value in values.items():
+            setattr(job, name, value)
+        await bookkeeping.commit()
+        return job
+
+
 async def run_job(
     *,
     database: Database,
@@ -302,80 +423,193 @@ async def run_job(
     path: Path,
     progress: Progress | None = None,
 ) -> ImportJob:
-    """Process a queued job to the end; the job row tells the outcome."""
+    """Process a queued job to the end; the job row tells the outcome.
+
+    Nothing is written unless every row is valid (and it is not a dry run). An
+    unexpected error ends the job FAILED (logged, not raised); a cancelled job is
+    marked FAILED and the cancellation goes on.
+    """
     async with database.session() as bookkeeping:
-        job = await bookkeeping.get(ImportJob, job_id)
-        assert job is not None
-        job.status = "RUNNING"
-        job.started_at = utcnow()
-        await bookkeeping.commit()
-        institution_row = await bookkeeping.get(Institution, job.institution_id)
+        queued = await bookkeeping.get(ImportJob, job_id)
+        assert queued is not None
+        institution_id = queued.institution_id
+        institution_row = await bookkeeping.get(Institution, institution_id)
         assert institution_row is not None
         institution_code = institution_row.code
         options = ImportOptions(
-            institution=institution_code, match_on=job.match_on, mode=job.mode, dry_run=job.dry_run
+            institution=institution_code,
+            match_on=queued.match_on,
+            mode=queued.mode,
+            dry_run=queued.dry_run,
         )
+        total = queued.total_rows
     counts = _Counts()
     message: str | None = None
+    started: datetime | None = None
     spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
     try:
-        async with database.session() as session:
-            lookups = _Lookups(session, job.institution_id, options.match_on)
+        async with _institution_lock(institution_id):
+            started = utcnow()
+            _live[job_id] = 0
             try:
-                with path.open(encoding="utf-8-sig", newline="") as handle:
-                    rows = _rows(handle)
-                    _, header = next(rows)
-                    columns = check_header(header)
-                    for line, cells in rows:
-                        parsed = parse_row(columns, cells)
-                        attributes = parsed.fields.get("attributes")
-                        errors = [(column, code, text) for column, code, text in parsed.errors]
-                        if not errors:
-                            try:
-                                outcome = await _import_row(
-                                    session=session,
-                                    settings=settings,
-                                    actor=actor,
-                                    options=options,
-                                    institution_code=institution_code,
-                                    lookups=lookups,
-                                    fields=parsed.fields,
-                                )
-                                setattr(counts, outcome, getattr(counts, outcome) + 1)
-                            except DomainError as error:
-                                errors = [
-                                    (error_column(e, attributes), e.code, e.message)
-                                    for e in error.errors
-                                ]
-                        if errors:
-                            counts.failed += 1
-                            for column, code, text in errors:
-                                spool.write(json.dumps([line, column, code.value, text]) + "\n")
-                        counts.processed += 1
-                        if counts.processed % BATCH == 0:
-                            await session.flush()
-                            session.expunge_all()  # keep memory flat
-                            if progress is not None:
-                                result = progress(counts.processed, job.total_rows)
-                                if result is not None:
-                                    await result
-            except UnicodeDecodeError:
-                message = f"The file is not UTF-8 text (after row {counts.processed})."
-            except csv.Error as exc:
-                message = f"The file is not valid CSV after row {counts.processed}: {exc}."
-            if message is None and counts.failed == 0 and not options.dry_run:
-                await session.commit()
-            else:
-                await session.rollback()
-    except Exception:
+                message = await _import_rows(
+                    database=database,
+                    settings=settings,
+                    actor=actor,
+                    job_id=job_id,
+                    institution_id=institution_id,
+                    institution_code=institution_code,
+                    options=options,
+                    path=path,
+                    total=total,
+                    started=started,
+                    counts=counts,
+                    spool=spool,
+                    progress=progress,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("import job %s stopped on an unexpected error", job_id)
+                message = (
+                    f"The import stopped on an unexpected error after {counts.processed} row(s)."
+                )
+            job = await _store_outcome(database, job_id, counts, message, options, started, spool)
+    except asyncio.CancelledError:
+        # Stopped while waiting, importing or reporting. An open transaction was rolled
+        # back when its session closed; only a commit that already happened stands.
+        await _finish(
+            database,
+            job_id,
+            status="SUCCEEDED" if counts.committed else "FAILED",
+            started_at=started,
+            finished_at=utcnow(),
+            processed_rows=counts.processed,
+            created=counts.created,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            failed=counts.failed,
+            message=(
+                "The import was written, but stopped before its report was complete."
+                if counts.committed
+                else "The import was stopped before it ended; nothing was written."
+            ),
+        )
+        raise
+    finally:
         spool.close()
+        _live.pop(job_id, None)
+    if progress is not None:
+        result = progress(counts.processed, job.total_rows)
+        if result is not None:
+            await result
+    return job
+
+
+async def _import_rows(
+    *,
+    database: Database,
+    settings: Settings,
+    actor: Actor,
+    job_id: int,
+    institution_id: int,
+    institution_code: str,
+    options: ImportOptions,
+    path: Path,
+    total: int | None,
+    started: datetime,
+    counts: _Counts,
+    spool: IO[str],
+    progress: Progress | None,
+) -> str | None:
+    """Every row in one transaction, committed only if all are valid; a file-level problem
+    is returned as a message."""
+    message: str | None = None
+    async with database.session() as session:
+        if database.dialect == "postgresql":
+            await session.execute(
+                select(func.pg_advisory_xact_lock(_ADVISORY_BASE + institution_id))
+            )
+        # Jobs of this institution still RUNNING now died with their process.
         async with database.session() as bookkeeping:
+            await bookkeeping.execute(
+                update(ImportJob)
+                .where(
+                    ImportJob.institution_id == institution_id,
+                    ImportJob.status == "RUNNING",
+                    ImportJob.id != job_id,
+                )
+                .values(
+                    status="FAILED",
+                    finished_at=utcnow(),
+                    message="The import was interrupted (its process ended); nothing was written.",
+                )
+            )
             job = await bookkeeping.get(ImportJob, job_id)
             assert job is not None
-            job.status, job.finished_at = "FAILED", utcnow()
-            job.message = "The import stopped on an unexpected error; nothing was written."
+            job.status, job.started_at = "RUNNING", started
             await bookkeeping.commit()
-        raise
+        lookups = _Lookups(session, institution_id, options.match_on)
+        try:
+            with path.open("rb") as raw:
+                rows = _rows(raw)
+                _, header = next(rows)
+                columns = check_header(header)
+                for line, cells in rows:
+                    parsed = parse_row(columns, cells)
+                    attribute_cells = parsed.fields.get("attributes")
+                    errors = list(parsed.errors)
+                    if not errors:
+                        try:
+                            outcome = await _import_row(
+                                session=session,
+                                settings=settings,
+                                actor=actor,
+                                options=options,
+                                institution_code=institution_code,
+                                lookups=lookups,
+                                fields=parsed.fields,
+                            )
+                            setattr(counts, outcome, getattr(counts, outcome) + 1)
+                        except DomainError as error:
+                            errors = [
+                                (error_column(e, attribute_cells), e.code, e.message)
+                                for e in error.errors
+                            ]
+                    if errors:
+                        counts.failed += 1
+                        for column, code, text in errors:
+                            spool.write(json.dumps([line, column, code.value, text]) + "\n")
+                    counts.processed += 1
+                    _live[job_id] = counts.processed
+                    if counts.processed % BATCH == 0:
+                        await session.flush()
+                        session.expunge_all()  # keep memory flat
+                        await _report_progress(database, job_id, counts.processed, total, progress)
+        except FileProblem as problem:  # the file changed after it was checked
+            counts.failed += 1
+            spool.write(
+                json.dumps([problem.line, None, ErrorCode.INVALID_INPUT.value, problem.message])
+                + "\n"
+            )
+            message = problem.message
+        if message is None and counts.failed == 0 and not options.dry_run:
+            await session.commit()
+            counts.committed = True
+        else:
+            await session.rollback()
+    return message
+
+
+async def _store_outcome(
+    database: Database,
+    job_id: int,
+    counts: _Counts,
+    message: str | None,
+    options: ImportOptions,
+    started: datetime,
+    spool: IO[str],
+) -> ImportJob:
     async with database.session() as bookkeeping:
         spool.seek(0)
         batch: list[dict[str, Any]] = []
@@ -395,9 +629,9 @@ async def run_job(
                 batch = []
         if batch:
             await bookkeeping.execute(insert(ImportRowError), batch)
-        spool.close()
         job = await bookkeeping.get(ImportJob, job_id)
         assert job is not None
+        job.started_at = job.started_at or started
         job.processed_rows = counts.processed
         job.created, job.updated, job.unchanged, job.failed = (
             counts.created,
@@ -415,10 +649,6 @@ async def run_job(
             job.message = "Dry run: nothing was written." if options.dry_run else None
         job.finished_at = utcnow()
         await bookkeeping.commit()
-        if progress is not None:
-            result = progress(counts.processed, job.total_rows)
-            if result is not None:
-                await result
         return job
 
 

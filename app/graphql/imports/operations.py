@@ -77,8 +77,12 @@ class ImportJob(Node):
     def total_rows(self) -> int | None:
         return self.row.total_rows
 
-    @strawberry.field
+    @strawberry.field(description="Rows read so far (live while the job runs).")
     def processed_rows(self) -> int:
+        if self.row.status == "RUNNING" and self.row.id is not None:
+            live = service.live_progress(self.row.id)
+            if live is not None:
+                return max(live, self.row.processed_rows)
         return self.row.processed_rows
 
     @strawberry.field
@@ -195,13 +199,19 @@ class ImportMutations:
                 options=options,
             )
 
-        result = await run_mutation(info, action)
+        try:
+            result = await run_mutation(info, action)
+        except BaseException:
+            for path in saved:
+                path.unlink(missing_ok=True)
+            raise
         if isinstance(result, DomainError):
             for path in saved:
                 path.unlink(missing_ok=True)
             return ImportPayload(errors=user_errors(result))
         database = ctx.request.app.state.database
         job_id = result.id
+        path = saved[0]
 
         async def work() -> models.ImportJob:
             try:
@@ -210,17 +220,22 @@ class ImportMutations:
                     settings=ctx.settings,
                     actor=ctx.actor,
                     job_id=job_id,
-                    path=saved[0],
+                    path=path,
                 )
             finally:
-                saved[0].unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
 
         if ctx.settings.import_background:
-            task = asyncio.create_task(work())
+            task = asyncio.create_task(work(), name=f"import job {job_id}")
             _running.add(task)
             task.add_done_callback(_finished)
             return ImportPayload(job=ImportJob.of(result))
         return ImportPayload(job=ImportJob.of(await work()))
+
+
+def running_imports() -> set[asyncio.Task[Any]]:
+    """The background imports of this process (to wait for, or stop, at shutdown)."""
+    return set(_running)
 
 
 def _finished(task: asyncio.Task[Any]) -> None:

@@ -1,0 +1,1 @@
+"""GraphQL of the patron lifecycle: bulk username changes and merges."""

@@ -1,0 +1,87 @@
+"""GraphQL types of bulk username changes and merges."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.core import UserError
+from app.graphql.patrons.types import Patron
+from app.lifecycle import usernames
+
+UsernameRule = strawberry.enum(
+    usernames.UsernameRule,
+    name="UsernameRule",
+    description="Where a rule takes each patron's new username from.",
+)
+
+
+@strawberry.input(description="One explicit username change.")
+class UsernameChangeInput:
+    patron_id: strawberry.ID = strawberry.field(description="A patron of the institution.")
+    new_username: str = strawberry.field(description="The new login name.")
+
+
+@strawberry.input(
+    description="Change usernames in bulk: give a rule or a list of changes (one of the two)."
+)
+class ChangeUsernamesInput:
+    institution: str = strawberry.field(description="Code of the institution.")
+    rule: UsernameRule | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="Either a rule applied to every patron in scope (every HOME, non-generic "
+        "account whose roles you may grant) ...",
+    )
+    changes: list[UsernameChangeInput] | None = strawberry.field(
+        default=None, description="... or explicit changes."
+    )
+    dry_run: bool = strawberry.field(
+        description="List the changes and conflicts without changing anything."
+    )
+
+
+async def _changed_patron(root: UsernameChange, info: Info[Context, None]) -> Patron:
+    row = await info.context.loaders.patron_by_id.load(root.patron_id)
+    return Patron.of(row)
+
+
+@strawberry.type(description="One patron's username before and after.")
+class UsernameChange:
+    patron_id: strawberry.Private[int]
+    patron: Patron = strawberry.field(
+        resolver=_changed_patron, description="The patron whose username changes."
+    )
+    old_username: str | None = strawberry.field(description="The username before, if any.")
+    new_username: str = strawberry.field(description="The username after.")
+
+
+@strawberry.type(
+    description="The changes (planned in a dry run, made otherwise) and every conflict; "
+    "when there is any conflict nothing is changed."
+)
+class ChangeUsernamesPayload:
+    changes: list[UsernameChange] = strawberry.field(
+        default_factory=list, description="Every change, in patron order (or input order)."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Every conflict; those of a rule end their field path with the patron's id.",
+    )
+
+
+@strawberry.input(description="Accounts to merge: the survivor and its duplicates.")
+class MergePatronsInput:
+    survivor: strawberry.ID = strawberry.field(description="The account that stays.")
+    duplicates: list[strawberry.ID] = strawberry.field(
+        description="Accounts merged into the survivor and then deleted."
+    )
+
+
+@strawberry.type(description="The survivor after the merge, or what went wrong.")
+class MergePatronsPayload:
+    patron: Patron | None = strawberry.field(default=None, description="The survivor.")
+    loans_moved: int | None = strawberry.field(
+        default=None, description="Loans (current and past) moved to the survivor."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)

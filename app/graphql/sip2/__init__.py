@@ -1,0 +1,1 @@
+"""GraphQL of vendor verification: SIP accounts and authenticatePatron."""

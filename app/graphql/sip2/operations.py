@@ -1,0 +1,180 @@
+"""Vendor verification: `authenticatePatron`, and SIP account management (SYSTEM_ADMIN)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.errors import DomainError, ErrorCode
+from app.graphql.context import Context
+from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.sip2.types import (
+    AuthenticatePatronPayload,
+    SipAccount,
+    SipAccountPayload,
+    SipAoMode,
+    SipEncoding,
+    SipSendAs,
+)
+from app.sip2 import service, verification
+from app.sip2.service import AoMode, AttributeField, SendAs
+
+
+@strawberry.input(description="A barcode and password to verify (API clients: patron_auth).")
+class AuthenticatePatronInput:
+    barcode: str
+    password: str
+
+
+@strawberry.input(description="Send an attribute type's values in a SIP2 field.")
+class SipAttributeFieldInput:
+    attribute_type: str = strawberry.field(description="Attribute type code, e.g. KANOPY_LANSING.")
+    field_code: str = strawberry.field(
+        description="Two characters SIP2 does not use otherwise, e.g. XK."
+    )
+    send: SipSendAs = SipSendAs.CODE
+
+
+@strawberry.input(description="A new SIP account (SYSTEM_ADMIN of the institution).")
+class CreateSipAccountInput:
+    institution: str
+    login_id: str
+    secret: str = strawberry.field(description="At least as long as a password; stored hashed.")
+    library: str | None = strawberry.field(
+        default=None, description="Library the account acts for (null: the whole institution)."
+    )
+    encoding: SipEncoding = SipEncoding.UTF_8
+    ao_mode: SipAoMode = SipAoMode.INSTITUTION
+    home_library_screen_message: bool = False
+    attribute_fields: list[SipAttributeFieldInput] = strawberry.field(default_factory=list)
+    allow_empty_pin: bool = False
+    enabled: bool = True
+
+
+@strawberry.input(description="Changes to a SIP account; omitted settings stay as they are.")
+class UpdateSipAccountInput:
+    login_id: str
+    secret: str | None = None
+    library: str | None = strawberry.field(
+        default=None, description='Library code, or "" for the whole institution.'
+    )
+    encoding: SipEncoding | None = None
+    ao_mode: SipAoMode | None = None
+    home_library_screen_message: bool | None = None
+    attribute_fields: list[SipAttributeFieldInput] | None = strawberry.field(
+        default=None, description="Replaces the whole list."
+    )
+    allow_empty_pin: bool | None = None
+    enabled: bool | None = None
+
+
+def _fields(items: list[SipAttributeFieldInput]) -> list[AttributeField]:
+    return [AttributeField(i.attribute_type, i.field_code, SendAs(i.send.value)) for i in items]
+
+
+LOCKED_ERRORS = {
+    verification.PinCheck.LOCKED: ErrorCode.ACCOUNT_LOCKED,
+    verification.PinCheck.THROTTLED: ErrorCode.TOO_MANY_ATTEMPTS,
+}
+
+
+@strawberry.type
+class Sip2Queries:
+    @strawberry.field(
+        description="The SIP accounts of an institution; empty unless you are its SYSTEM_ADMIN."
+    )
+    async def sip_accounts(self, info: Info[Context, None], institution: str) -> list[SipAccount]:
+        ctx = info.context
+        async with ctx.db.use() as session:
+            rows = await service.list_sip_accounts(
+                session=session, actor=ctx.actor, institution_code=institution
+            )
+        return [SipAccount(row=row) for row in rows]
+
+
+@strawberry.type
+class Sip2Mutations:
+    @strawberry.mutation(
+        description="Verify a patron's barcode and password, as SIP2 does (API clients with "
+        "scope patron_auth; throttled like logins; audited without the password)."
+    )
+    async def authenticate_patron(
+        self, info: Info[Context, None], input: AuthenticatePatronInput
+    ) -> AuthenticatePatronPayload:
+        ctx = info.context
+        result = await run_mutation(
+            info,
+            lambda session: verification.authenticate_patron(
+                session=session,
+                settings=ctx.settings,
+                actor=ctx.actor,
+                barcode=input.barcode,
+                password=input.password,
+                address=ctx.address,
+            ),
+        )
+        if isinstance(result, DomainError):
+            return AuthenticatePatronPayload(errors=user_errors(result))
+        errors = []
+        code = LOCKED_ERRORS.get(result.pin)
+        if code is not None:
+            errors.append(UserError(code=code, message=result.throttle_message or "", field=None))
+        return AuthenticatePatronPayload.of(result, errors)
+
+    @strawberry.mutation(description="Create a SIP account (SYSTEM_ADMIN of the institution).")
+    async def create_sip_account(
+        self, info: Info[Context, None], input: CreateSipAccountInput
+    ) -> SipAccountPayload:
+        ctx = info.context
+        spec = service.SipAccountSpec(
+            institution=input.institution,
+            login_id=input.login_id,
+            secret=input.secret,
+            library=input.library,
+            encoding=input.encoding.value,
+            ao_mode=AoMode(input.ao_mode.value),
+            home_library_screen_message=input.home_library_screen_message,
+            attribute_fields=_fields(input.attribute_fields),
+            allow_empty_pin=input.allow_empty_pin,
+            enabled=input.enabled,
+        )
+        result = await run_mutation(
+            info,
+            lambda session: service.create_sip_account(
+                session=session, settings=ctx.settings, actor=ctx.actor, spec=spec
+            ),
+        )
+        if isinstance(result, DomainError):
+            return SipAccountPayload(errors=user_errors(result))
+        return SipAccountPayload(account=SipAccount(row=result))
+
+    @strawberry.mutation(description="Change a SIP account (SYSTEM_ADMIN of its institution).")
+    async def update_sip_account(
+        self, info: Info[Context, None], input: UpdateSipAccountInput
+    ) -> SipAccountPayload:
+        ctx = info.context
+        update = service.SipAccountUpdate(
+            secret=input.secret,
+            library=input.library,
+            encoding=input.encoding.value if input.encoding is not None else None,
+            ao_mode=AoMode(input.ao_mode.value) if input.ao_mode is not None else None,
+            home_library_screen_message=input.home_library_screen_message,
+            attribute_fields=(
+                _fields(input.attribute_fields) if input.attribute_fields is not None else None
+            ),
+            allow_empty_pin=input.allow_empty_pin,
+            enabled=input.enabled,
+        )
+        result = await run_mutation(
+            info,
+            lambda session: service.update_sip_account(
+                session=session,
+                settings=ctx.settings,
+                actor=ctx.actor,
+                login_id=input.login_id,
+                update=update,
+            ),
+        )
+        if isinstance(result, DomainError):
+            return SipAccountPayload(errors=user_errors(result))
+        return SipAccountPayload(account=SipAccount(row=result))

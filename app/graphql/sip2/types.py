@@ -1,0 +1,196 @@
+"""GraphQL types of vendor verification: SIP accounts and `authenticatePatron`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.core import UserError
+from app.graphql.network.types import Institution, Library, UserGroup
+from app.sip2 import models
+from app.sip2.service import attribute_fields
+from app.sip2.verification import Verification
+
+
+@strawberry.enum(description="Character encoding of a SIP account's messages.")
+class SipEncoding(Enum):
+    UTF_8 = "UTF-8"
+    CP850 = "CP850"
+
+
+@strawberry.enum(description="What the AO (institution id) field of patron responses carries.")
+class SipAoMode(Enum):
+    INSTITUTION = "INSTITUTION"
+    HOME_LIBRARY = "HOME_LIBRARY"
+
+
+@strawberry.enum(description="Whether attribute values are sent as codes or as labels.")
+class SipSendAs(Enum):
+    CODE = "CODE"
+    LABEL = "LABEL"
+
+
+@strawberry.type(description="An attribute type whose values a SIP account is sent.")
+class SipAttributeField:
+    attribute_type: str = strawberry.field(description="Attribute type code, e.g. KANOPY_LANSING.")
+    field_code: str = strawberry.field(description="SIP2 field code that carries it, e.g. XK.")
+    send: SipSendAs = strawberry.field(description="Values as codes or labels.")
+
+
+@strawberry.type(
+    description="A SIP2 login of an institution (a vendor, a self-check), with its field "
+    "policy. The secret is stored hashed and never shown."
+)
+class SipAccount:
+    row: strawberry.Private[models.SipAccount]
+
+    @strawberry.field(description="The login id (SIP2 field CN).")
+    def login_id(self) -> str:
+        return self.row.login_id
+
+    @strawberry.field(description="The institution whose patrons the account verifies.")
+    async def institution(self, info: Info[Context, None]) -> Institution:
+        row = await info.context.loaders.institution_by_id.load(self.row.institution_id)
+        return Institution.of(row)
+
+    @strawberry.field(
+        description="The library the account acts for (null: the whole institution). "
+        "Attribute types limited to some libraries are sent only when it is one of them."
+    )
+    async def library(self, info: Info[Context, None]) -> Library | None:
+        if self.row.library_id is None:
+            return None
+        return Library.of(await info.context.loaders.library_by_id.load(self.row.library_id))
+
+    @strawberry.field(description="Character encoding of the account's messages.")
+    def encoding(self) -> SipEncoding:
+        return SipEncoding(self.row.encoding)
+
+    @strawberry.field(description="What AO carries in patron responses.")
+    def ao_mode(self) -> SipAoMode:
+        return SipAoMode(self.row.ao_mode)
+
+    @strawberry.field(description="The patron's home library code is sent as a screen message.")
+    def home_library_screen_message(self) -> bool:
+        return self.row.home_library_screen_message
+
+    @strawberry.field(description="Attribute types sent, and in which fields.")
+    def attribute_fields(self) -> list[SipAttributeField]:
+        return [
+            SipAttributeField(
+                attribute_type=f.attribute_type,
+                field_code=f.field_code,
+                send=SipSendAs(f.send.value),
+            )
+            for f in attribute_fields(self.row)
+        ]
+
+    @strawberry.field(description="A verification without a PIN counts as a valid password.")
+    def allow_empty_pin(self) -> bool:
+        return self.row.allow_empty_pin
+
+    @strawberry.field(description="Disabled accounts cannot log in.")
+    def enabled(self) -> bool:
+        return self.row.enabled
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.row.updated_at
+
+
+@strawberry.type
+class SipAccountPayload:
+    account: SipAccount | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="A block on the verified patron.")
+class VerifiedBlock:
+    code: str = strawberry.field(description="Block type code, e.g. FINES, LOST.")
+    description: str
+    blocks_loans: bool
+
+
+@strawberry.type(description="What the patron's blocks and account state allow.")
+class PatronBlocksSummary:
+    privileges_denied: bool = strawberry.field(
+        description="Borrowing, renewals, recalls and holds are denied: the account is not "
+        "valid or a block stops loans (SIP2's charge privileges denied)."
+    )
+    card_reported_lost: bool = strawberry.field(description="A LOST block is in force.")
+    blocks: list[VerifiedBlock] = strawberry.field(description="Blocks in force.")
+
+
+@strawberry.type(description="An entitlement attribute the client's scopes name.")
+class VerifiedAttribute:
+    attribute_type: str = strawberry.field(description="Attribute type code.")
+    label: str = strawberry.field(description="Attribute type label.")
+    values: list[str] = strawberry.field(description="Value codes, e.g. ALLOWED.")
+    value_labels: list[str] = strawberry.field(description="Value labels, in the same order.")
+
+
+@strawberry.type(
+    description="The answer to a patron verification. The patron's details are given only "
+    "with a valid password; validPatron and validPassword always."
+)
+class AuthenticatePatronPayload:
+    valid_patron: bool = strawberry.field(
+        default=False,
+        description="Enabled, personalised, not expired and within its access period.",
+    )
+    valid_password: bool = strawberry.field(default=False, description="The password is right.")
+    barcode: str | None = None
+    display_name: str | None = strawberry.field(
+        default=None, description="The preferred name (else the given name) and the surname."
+    )
+    home_library: Library | None = None
+    user_group: UserGroup | None = None
+    expiry_date: date | None = None
+    blocks: PatronBlocksSummary | None = None
+    attributes: list[VerifiedAttribute] = strawberry.field(
+        default_factory=list,
+        description="Values of the attribute types named by the client's attribute:<CODE> scopes.",
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Verification, errors: list[UserError]) -> AuthenticatePatronPayload:
+        if not result.valid_password:
+            return cls(valid_patron=result.valid_patron, errors=errors)
+        return cls(
+            valid_patron=result.valid_patron,
+            valid_password=True,
+            barcode=result.barcode,
+            display_name=result.display_name,
+            home_library=Library.of(result.home_library) if result.home_library else None,
+            user_group=UserGroup.of(result.user_group) if result.user_group else None,
+            expiry_date=result.expiry_date,
+            blocks=PatronBlocksSummary(
+                privileges_denied=result.privileges_denied,
+                card_reported_lost=result.card_reported_lost,
+                blocks=[
+                    VerifiedBlock(
+                        code=b.code, description=b.description, blocks_loans=b.blocks_loans
+                    )
+                    for b in result.blocks
+                ],
+            ),
+            attributes=[
+                VerifiedAttribute(
+                    attribute_type=a.code,
+                    label=a.label,
+                    values=list(a.values),
+                    value_labels=list(a.value_labels),
+                )
+                for a in result.attributes
+            ],
+            errors=errors,
+        )

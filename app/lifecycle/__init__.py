@@ -1,0 +1,1 @@
+"""Patron lifecycle at scale: bulk username changes and merging duplicate accounts."""

@@ -1,0 +1,529 @@
+"""Merging duplicate accounts into one survivor, in one transaction.
+
+What the survivor has, it keeps; what it lacks, it takes from the duplicates (in
+the order given). Everything attached to a duplicate that is not a role moves:
+loans, blocks, contact emails, library groups, identifiers of types the survivor
+has no value of, attribute values (hidden ones too), its photo if the survivor
+has none, and the linked copies other members made of it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.attributes.models import PatronAttribute
+from app.attributes.service import load_types
+from app.audit import service as audit
+from app.auth.policy import Actor, can_read_patron, require_authenticated
+from app.circulation.models import Loan
+from app.db import utcnow
+from app.errors import DomainError, ErrorCode, FieldError
+from app.network.models import Institution
+from app.patrons.models import (
+    Patron,
+    PatronBlock,
+    PatronContactEmail,
+    PatronIdentifier,
+    PatronLibraryGroup,
+    PatronPhoto,
+    PatronSystemGroup,
+)
+from app.patrons.service import bump_version, editable_patron, propagate_source
+from app.patrons.state import load_state, name_maps
+from app.patrons.validation import key_of, roles_beyond
+
+# Fields the survivor takes from a duplicate when its own is blank. Dates are left
+# out on purpose: a blank expiry or `until` means "no limit", not "unknown".
+TAKEN_WHEN_BLANK = (
+    "user_group_id",
+    "given_name",
+    "middle_name",
+    "preferred_name",
+    "surname",
+    "primary_email",
+    "phone",
+    "cohort",
+    "form_class",
+)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The survivor after the merge and how many loans (current and past) it received."""
+
+    patron: Patron
+    loans_moved: int
+
+
+async def merge_patrons(
+    *, session: AsyncSession, actor: Actor, survivor_id: int | None, duplicate_ids: list[int | None]
+) -> MergeResult:
+    """Merge duplicate accounts into a survivor of the same institution (LIBRARIAN)."""
+    require_authenticated(actor)
+    if survivor_id is None:
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", ["input", "survivor"])
+    survivor = await editable_patron(session, actor, survivor_id, ["input", "survivor"])
+    duplicates = await _duplicates(session, actor, survivor, duplicate_ids)
+    _check_kinds(survivor, duplicates)
+    await _check_roles(session, actor, survivor, duplicates)
+    loans = await _merge_into(
+        session=session, actor=actor, survivor=survivor, duplicates=duplicates
+    )
+    await session.commit()
+    await session.refresh(survivor)
+    return MergeResult(patron=survivor, loans_moved=loans)
+
+
+async def _duplicates(
+    session: AsyncSession, actor: Actor, survivor: Patron, duplicate_ids: list[int | None]
+) -> list[Patron]:
+    """The duplicates in the order given (locked), or every reason they cannot be merged."""
+    if not duplicate_ids:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, "Name at least one duplicate.", ["input", "duplicates"]
+        )
+    wanted = [pid for pid in duplicate_ids if pid is not None]
+    rows = {
+        p.id: p
+        for p in (
+            await session.execute(
+                select(Patron)
+                .where(Patron.id.in_([survivor.id, *wanted]))
+                .order_by(Patron.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        ).scalars()
+    }
+    errors: list[FieldError] = []
+    duplicates: list[Patron] = []
+    seen: set[int] = set()
+    for index, patron_id in enumerate(duplicate_ids):
+        field = ["input", "duplicates", str(index)]
+        patron = rows.get(patron_id) if patron_id is not None else None
+        if patron is None or not can_read_patron(actor, patron.institution_id, patron.id):  # type: ignore[arg-type]
+            errors.append(FieldError(ErrorCode.NOT_FOUND, "There is no such patron.", field))
+        elif patron.id == survivor.id:
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT, "The survivor cannot also be a duplicate.", field
+                )
+            )
+        elif patron.id in seen:
+            errors.append(
+                FieldError(ErrorCode.INVALID_INPUT, "This patron is listed twice.", field)
+            )
+        elif patron.institution_id != survivor.institution_id:
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "Only accounts of the same institution can be merged.",
+                    field,
+                )
+            )
+        else:
+            seen.add(patron.id)  # type: ignore[arg-type]
+            duplicates.append(patron)
+    if errors:
+        raise DomainError(errors)
+    return duplicates
+
+
+def _check_kinds(survivor: Patron, duplicates: list[Patron]) -> None:
+    """All HOME accounts, or all LINKED copies of one source; never generic accounts."""
+    errors: list[FieldError] = []
+    if survivor.is_generic:
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                "Generic accounts hold no personal data and are not merged.",
+                ["input", "survivor"],
+            )
+        )
+    for index, duplicate in enumerate(duplicates):
+        field = ["input", "duplicates", str(index)]
+        if duplicate.is_generic:
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "Generic accounts hold no personal data and are not merged.",
+                    field,
+                )
+            )
+        elif survivor.account_type == "HOME" and duplicate.account_type != "HOME":
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "The survivor is a HOME account: only HOME accounts can be merged into it.",
+                    field,
+                )
+            )
+        elif survivor.account_type == "LINKED" and (
+            duplicate.account_type != "LINKED"
+            or survivor.link_source_patron_id is None
+            or duplicate.link_source_patron_id != survivor.link_source_patron_id
+        ):
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    "The survivor is a linked account: only linked accounts of the same "
+                    "source can be merged into it.",
+                    field,
+                )
+            )
+    if errors:
+        raise DomainError(errors)
+
+
+async def _check_roles(
+    session: AsyncSession, actor: Actor, survivor: Patron, duplicates: list[Patron]
+) -> None:
+    """Nobody removes accounts, or takes over logins, holding roles they may not grant."""
+    ids = [survivor.id, *(d.id for d in duplicates)]
+    groups: dict[int, set[str]] = defaultdict(set)
+    for patron_id, group in (
+        await session.execute(
+            select(PatronSystemGroup.patron_id, PatronSystemGroup.system_group).where(
+                PatronSystemGroup.patron_id.in_(ids)
+            )
+        )
+    ).all():
+        groups[patron_id].add(group)
+    errors: list[FieldError] = []
+    for index, duplicate in enumerate(duplicates):
+        field = ["input", "duplicates", str(index)]
+        protected = roles_beyond(actor, groups[duplicate.id])  # type: ignore[index]
+        if duplicate.id == actor.patron_id:
+            errors.append(
+                FieldError(ErrorCode.FORBIDDEN, "You cannot merge away your own account.", field)
+            )
+        elif protected:
+            errors.append(
+                FieldError(
+                    ErrorCode.FORBIDDEN,
+                    f"Only someone who may grant {', '.join(protected)} can remove this account.",
+                    field,
+                )
+            )
+    takes_login = survivor.username is None and any(d.username for d in duplicates)
+    protected = roles_beyond(actor, groups[survivor.id])  # type: ignore[index]
+    if takes_login and protected and survivor.id != actor.patron_id:
+        errors.append(
+            FieldError(
+                ErrorCode.FORBIDDEN,
+                f"Only someone who may grant {', '.join(protected)} can give this account a login.",
+                ["input", "survivor"],
+            )
+        )
+    if errors:
+        raise DomainError(errors)
+
+
+async def _merge_into(
+    *, session: AsyncSession, actor: Actor, survivor: Patron, duplicates: list[Patron]
+) -> int:
+    """Move everything of the duplicates to the survivor and delete them; loans moved."""
+    assert survivor.id is not None
+    survivor_id = survivor.id
+    duplicate_ids: list[int] = [d.id for d in duplicates]  # type: ignore[misc]
+    before = await load_state(session, survivor)
+    loans = (
+        await session.execute(
+            update(Loan)
+            .where(Loan.patron_id.in_(duplicate_ids))
+            .values(patron_id=survivor_id)
+            .execution_options(synchronize_session=False)
+        )
+    ).rowcount
+    await _move_blocks(session, survivor, duplicates)
+    await _move_contact_emails(session, survivor_id, duplicate_ids)
+    await _move_library_groups(session, survivor_id, duplicate_ids)
+    await _move_identifiers(session, survivor_id, duplicate_ids)
+    await _move_attributes(session, survivor, duplicate_ids)
+    await _move_photo(session, survivor_id, duplicate_ids)
+    if survivor.account_type == "HOME":
+        await _repoint_copies(session, actor, survivor, duplicate_ids)
+
+    taken = _blank_fields(survivor, duplicates)
+    login = None
+    if survivor.username is None:
+        login = next(((d.username, d.password_hash) for d in duplicates if d.username), None)
+    for duplicate in duplicates:
+        await audit.record(
+            session=session,
+            actor=actor,
+            action="merge_patrons",
+            entity_type="Patron",
+            entity_id=duplicate.id,
+            institution_id=duplicate.institution_id,
+            changes={"mergedInto": {"before": None, "after": survivor_id}},
+        )
+    await session.execute(
+        delete(Patron)
+        .where(Patron.id.in_(duplicate_ids))
+        .execution_options(synchronize_session=False)
+    )
+    for duplicate in duplicates:
+        session.expunge(duplicate)
+
+    # Written once the duplicates are gone, so a username taken over is free by then.
+    for name, value in taken.items():
+        setattr(survivor, name, value)
+    password_changed = False
+    if login is not None:
+        survivor.username, password_hash = login
+        if survivor.password_hash is None and password_hash is not None:
+            survivor.password_hash = password_hash
+            password_changed = True
+    survivor.username_key = key_of(survivor.username)
+    survivor.surname_key = key_of(survivor.surname) or ""
+    survivor.given_key = key_of(survivor.given_name) or ""
+    survivor.updated_at = utcnow()
+    session.add(survivor)
+    await session.flush()
+    survivor.version = await bump_version(session, survivor_id)
+
+    after = await load_state(session, survivor)
+    names = await name_maps(session, survivor.institution_id)
+    changes = audit.diff(before.snapshot(names), after.snapshot(names))
+    changes.pop("password", None)
+    if password_changed:
+        changes["password"] = {"before": "(hidden)", "after": "(changed)"}
+    changes["mergedFrom"] = {"before": None, "after": duplicate_ids}
+    changes["loansMoved"] = {"before": None, "after": loans}
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="merge_patrons",
+        entity_type="Patron",
+        entity_id=survivor_id,
+        institution_id=survivor.institution_id,
+        changes=changes,
+    )
+    if survivor.account_type == "HOME":
+        await propagate_source(session=session, actor=actor, source_id=survivor_id)
+    return int(loans or 0)
+
+
+def _blank_fields(survivor: Patron, duplicates: list[Patron]) -> dict[str, Any]:
+    """The survivor's blank fields and the first duplicate value for each."""
+    taken: dict[str, Any] = {}
+    for name in TAKEN_WHEN_BLANK:
+        if name == "form_class" and survivor.is_staff:
+            continue  # staff members have no form class
+        if getattr(survivor, name) not in (None, ""):
+            continue
+        value = next(
+            (getattr(d, name) for d in duplicates if getattr(d, name) not in (None, "")), None
+        )
+        if value is not None:
+            taken[name] = value
+    return taken
+
+
+async def _move_blocks(session: AsyncSession, survivor: Patron, duplicates: list[Patron]) -> None:
+    """Every block moves, except copies of blocks the survivor copies from the same source."""
+    same_source = [
+        d.id
+        for d in duplicates
+        if survivor.link_source_patron_id is not None
+        and d.link_source_patron_id == survivor.link_source_patron_id
+    ]
+    await session.execute(
+        update(PatronBlock)
+        .where(
+            PatronBlock.patron_id.in_([d.id for d in duplicates]),
+            or_(PatronBlock.origin != "COPIED", PatronBlock.patron_id.not_in(same_source)),
+        )
+        .values(patron_id=survivor.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _move_contact_emails(
+    session: AsyncSession, survivor_id: int, duplicate_ids: list[int]
+) -> None:
+    """Addresses the survivor lacks are appended, in the duplicates' order."""
+    rows = list(
+        (
+            await session.execute(
+                select(PatronContactEmail).where(
+                    PatronContactEmail.patron_id.in_([survivor_id, *duplicate_ids])
+                )
+            )
+        ).scalars()
+    )
+    order = {pid: n for n, pid in enumerate([survivor_id, *duplicate_ids])}
+    rows.sort(key=lambda r: (order[r.patron_id], r.position, r.id))
+    known = {r.address.lower() for r in rows if r.patron_id == survivor_id}
+    position = max((r.position for r in rows if r.patron_id == survivor_id), default=-1)
+    for row in rows:
+        if row.patron_id == survivor_id or row.address.lower() in known:
+            continue
+        known.add(row.address.lower())
+        position += 1
+        row.patron_id = survivor_id
+        row.position = position
+    await session.flush()
+
+
+async def _move_library_groups(
+    session: AsyncSession, survivor_id: int, duplicate_ids: list[int]
+) -> None:
+    rows = (
+        await session.execute(
+            select(PatronLibraryGroup.patron_id, PatronLibraryGroup.library_group_id).where(
+                PatronLibraryGroup.patron_id.in_([survivor_id, *duplicate_ids])
+            )
+        )
+    ).all()
+    held: set[int] = set()
+    wanted: set[int] = set()
+    for patron_id, group_id in rows:
+        (held if patron_id == survivor_id else wanted).add(group_id)
+    for group_id in sorted(wanted - held):
+        session.add(PatronLibraryGroup(patron_id=survivor_id, library_group_id=group_id))
+    await session.flush()
+
+
+async def _move_identifiers(
+    session: AsyncSession, survivor_id: int, duplicate_ids: list[int]
+) -> None:
+    """An identifier moves when the survivor (so far) has no value of its type."""
+    rows = (
+        await session.execute(
+            select(
+                PatronIdentifier.id, PatronIdentifier.patron_id, PatronIdentifier.identifier_type_id
+            ).where(PatronIdentifier.patron_id.in_([survivor_id, *duplicate_ids]))
+        )
+    ).all()
+    order = {pid: n for n, pid in enumerate([survivor_id, *duplicate_ids])}
+    held: set[int] = set()
+    moving: list[int] = []
+    for identifier_id, patron_id, type_id in sorted(rows, key=lambda r: (order[r[1]], r[0])):
+        if type_id in held:
+            continue
+        held.add(type_id)
+        if patron_id != survivor_id:
+            moving.append(identifier_id)
+    if moving:
+        await session.execute(
+            update(PatronIdentifier)
+            .where(PatronIdentifier.id.in_(moving))
+            .values(patron_id=survivor_id)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def _move_attributes(
+    session: AsyncSession, survivor: Patron, duplicate_ids: list[int]
+) -> None:
+    """Values move whoever may see them; the survivor's value wins for non-repeatable types."""
+    survivor_id: int = survivor.id  # type: ignore[assignment]
+    types = await load_types(session, [survivor.institution_id])
+    rows = (
+        await session.execute(
+            select(
+                PatronAttribute.id,
+                PatronAttribute.patron_id,
+                PatronAttribute.attribute_type_id,
+                PatronAttribute.value,
+            ).where(PatronAttribute.patron_id.in_([survivor_id, *duplicate_ids]))
+        )
+    ).all()
+    order = {pid: n for n, pid in enumerate([survivor_id, *duplicate_ids])}
+    held: dict[int, set[str]] = defaultdict(set)
+    moving: list[int] = []
+    for value_id, patron_id, type_id, value in sorted(rows, key=lambda r: (order[r[1]], r[0])):
+        info = types.get(type_id)
+        repeatable = info is not None and info.row.repeatable
+        if value in held[type_id] or (held[type_id] and not repeatable):
+            continue
+        held[type_id].add(value)
+        if patron_id != survivor_id:
+            moving.append(value_id)
+    if moving:
+        await session.execute(
+            update(PatronAttribute)
+            .where(PatronAttribute.id.in_(moving))
+            .values(patron_id=survivor_id)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def _move_photo(session: AsyncSession, survivor_id: int, duplicate_ids: list[int]) -> None:
+    has_photo = await session.scalar(
+        select(PatronPhoto.patron_id).where(PatronPhoto.patron_id == survivor_id)
+    )
+    if has_photo is not None:
+        return
+    for duplicate_id in duplicate_ids:
+        found = await session.scalar(
+            select(PatronPhoto.patron_id).where(PatronPhoto.patron_id == duplicate_id)
+        )
+        if found is not None:
+            await session.execute(
+                update(PatronPhoto)
+                .where(PatronPhoto.patron_id == duplicate_id)
+                .values(patron_id=survivor_id)
+                .execution_options(synchronize_session=False)
+            )
+            return
+
+
+async def _repoint_copies(
+    session: AsyncSession, actor: Actor, survivor: Patron, duplicate_ids: list[int]
+) -> None:
+    """Linked copies of the duplicates become copies of the survivor.
+
+    A member holds at most one copy of a source (a database constraint), so where a
+    member has copies of several of the merged accounts, they are merged too: into
+    its copy of the survivor if it has one, else into the copy of the first duplicate.
+    """
+    copies = list(
+        (
+            await session.execute(
+                select(Patron)
+                .where(Patron.link_source_patron_id.in_([survivor.id, *duplicate_ids]))
+                .order_by(Patron.id)
+                .with_for_update()
+            )
+        ).scalars()
+    )
+    if not copies:
+        return
+    order = {pid: n for n, pid in enumerate([survivor.id, *duplicate_ids])}
+    by_member: dict[int, list[Patron]] = defaultdict(list)
+    for copy in sorted(copies, key=lambda c: order[c.link_source_patron_id]):
+        by_member[copy.institution_id].append(copy)
+    source_code = (await session.get(Institution, survivor.institution_id)).code  # type: ignore[union-attr]
+    for group in by_member.values():
+        keep, others = group[0], group[1:]
+        if others:
+            await _merge_into(session=session, actor=actor, survivor=keep, duplicates=others)
+        if keep.link_source_patron_id == survivor.id:
+            continue
+        previous = keep.link_source_patron_id
+        keep.link_source_patron_id = survivor.id
+        session.add(keep)
+        await session.flush()
+        keep.version = await bump_version(session, keep.id)  # type: ignore[arg-type]
+        await audit.record(
+            session=session,
+            actor=actor,
+            action="merge_source",
+            entity_type="Patron",
+            entity_id=keep.id,
+            institution_id=keep.institution_id,
+            changes={
+                "source": {
+                    "before": f"{source_code}:{previous}",
+                    "after": f"{source_code}:{survivor.id}",
+                }
+            },
+        )

@@ -1,0 +1,511 @@
+"""Changing many usernames at once: by a rule over an institution or as listed; all or nothing.
+
+The checks are set-based (one query for a rule's candidates, then one per chunk of
+new names) and the writes are batched, so a rule over hundreds of thousands of
+patrons costs a few hundred statements, not several per patron.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, bindparam, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.audit.models import AuditEntry
+from app.auth.policy import Actor, can_manage_patrons, may_grant, require, require_authenticated
+from app.auth.roles import SystemGroup
+from app.db import UTCDateTime, utcnow
+from app.errors import DomainError, ErrorCode, FieldError
+from app.network import service as network
+from app.network.models import Institution
+from app.patrons.models import Patron, PatronIdentifier, PatronSystemGroup
+from app.patrons.validation import TEXT_LIMITS, key_of
+
+# Ids per IN list and rows per batched statement: well under every driver's parameter limit.
+CHUNK = 1000
+USERNAME_LIMIT = TEXT_LIMITS["username"]
+
+T = TypeVar("T")
+
+_SPACE = re.compile(r"\s")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
+class UsernameRule(StrEnum):
+    """Where a rule takes each patron's new username from."""
+
+    FROM_PRIMARY_EMAIL = "FROM_PRIMARY_EMAIL"
+    FROM_ADMIN_SYSTEM_ID = "FROM_ADMIN_SYSTEM_ID"
+    FROM_BARCODE = "FROM_BARCODE"
+
+
+# rule -> (what the source is called in messages, identifier type code or None for the email)
+_SOURCES: dict[UsernameRule, tuple[str, str | None]] = {
+    UsernameRule.FROM_PRIMARY_EMAIL: ("primary email", None),
+    UsernameRule.FROM_ADMIN_SYSTEM_ID: ("admin system id", network.ADMIN_SYSTEM_ID),
+    UsernameRule.FROM_BARCODE: ("barcode", network.BARCODE),
+}
+
+
+@dataclass(frozen=True)
+class RequestedUsername:
+    """One explicit change as given; patron_id is None when the id named no patron."""
+
+    patron_id: int | None
+    new_username: str
+
+
+@dataclass(frozen=True)
+class UsernameChange:
+    """A patron's username before and after."""
+
+    patron_id: int
+    old_username: str | None
+    new_username: str
+
+
+@dataclass(frozen=True)
+class UsernameConflict:
+    """Something that stops the batch. A rule's conflicts name the patron (patron_id)."""
+
+    patron_id: int | None
+    error: FieldError
+
+
+@dataclass(frozen=True)
+class UsernameChanges:
+    """The planned (dry run) or applied changes, or the conflicts that stopped them."""
+
+    changes: list[UsernameChange]
+    conflicts: list[UsernameConflict]
+    applied: bool
+
+
+@dataclass(slots=True)
+class _Candidate:
+    patron_id: int
+    old_username: str | None
+    new_username: str
+    key: str
+    field: list[str]
+    rule: bool  # a rule's conflicts carry the patron id
+    name: str | None = None  # for messages; explicit changes are named by position
+
+    @property
+    def label(self) -> str:
+        if not self.rule:
+            return f"Change {int(self.field[2]) + 1}"
+        return _label(self.name, self.patron_id)
+
+    def conflict(self, code: ErrorCode, message: str) -> UsernameConflict:
+        return UsernameConflict(
+            self.patron_id if self.rule else None, FieldError(code, message, self.field)
+        )
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _problem(username: str) -> str | None:
+    """Why a value cannot be a username, or None."""
+    if len(username) > USERNAME_LIMIT:
+        return f"it is longer than {USERNAME_LIMIT} characters"
+    if _SPACE.search(username):
+        return "it contains spaces"
+    if _CONTROL.search(username):
+        return "it contains control characters"
+    return None
+
+
+def _protected_groups(actor: Actor) -> list[str]:
+    """Roles the actor may not grant: it may not change the login of accounts holding them."""
+    return [g.value for g in SystemGroup if not may_grant(actor, g)]
+
+
+def _name(given: str | None, surname: str | None) -> str | None:
+    return " ".join(part for part in (given, surname) if part) or None
+
+
+def _label(name: str | None, patron_id: int) -> str:
+    return f"{name} (patron {patron_id})" if name else f"Patron {patron_id}"
+
+
+async def change_usernames(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    rule: UsernameRule | None,
+    changes: list[RequestedUsername] | None,
+    dry_run: bool,
+) -> UsernameChanges:
+    """Plan (dry run) or apply username changes in an institution (LIBRARIAN); all or nothing."""
+    require_authenticated(actor)
+    institution = await network.require_institution(
+        session, institution_code, ["input", "institution"]
+    )
+    assert institution.id is not None
+    require(
+        can_manage_patrons(actor, institution.id),
+        actor,
+        f"Only librarians of {institution.code} may change its patrons' usernames.",
+    )
+    if (rule is None) == (changes is None):
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT,
+            "Give either a rule or a list of changes (one of the two).",
+            ["input", "rule"],
+        )
+    if rule is not None:
+        candidates, conflicts = await _rule_candidates(session, actor, institution, rule)
+    else:
+        assert changes is not None
+        candidates, conflicts = await _listed_candidates(session, actor, institution, changes)
+    conflicts += await _clashes(session, institution, candidates, whole=rule is not None)
+    planned = [UsernameChange(c.patron_id, c.old_username, c.new_username) for c in candidates]
+    if dry_run:
+        return UsernameChanges(planned, conflicts, applied=False)
+    if conflicts:
+        return UsernameChanges([], conflicts, applied=False)
+    if candidates:
+        await _apply(session, actor, institution.id, candidates)
+        await session.commit()
+    return UsernameChanges(planned, [], applied=True)
+
+
+async def _rule_candidates(
+    session: AsyncSession, actor: Actor, institution: Institution, rule: UsernameRule
+) -> tuple[list[_Candidate], list[UsernameConflict]]:
+    """Every HOME patron in scope whose username is not already the rule's value.
+
+    Generic accounts carry no personal data, so no rule applies to them; accounts
+    holding roles the actor may not grant are left to someone who may (one's own aside).
+    """
+    what, type_code = _SOURCES[rule]
+    columns = (Patron.id, Patron.username, Patron.given_name, Patron.surname)
+    if type_code is None:
+        value: Any = Patron.primary_email
+        query = select(*columns, value)
+    else:
+        identifier_type = await network.identifier_type_by_code(session, type_code)
+        assert identifier_type is not None  # built in, created with the network
+        value = PatronIdentifier.value
+        query = select(*columns, value).outerjoin(
+            PatronIdentifier,
+            and_(
+                PatronIdentifier.patron_id == Patron.id,
+                PatronIdentifier.identifier_type_id == identifier_type.id,
+            ),
+        )
+    query = query.where(
+        Patron.institution_id == institution.id,
+        Patron.account_type == "HOME",
+        Patron.is_generic.is_(False),
+        or_(value.is_(None), Patron.username.is_distinct_from(value)),
+    )
+    protected = _protected_groups(actor)
+    if protected:
+        # NOT IN a (small) set of staff accounts: one hashed lookup, not a probe per row.
+        holders = select(PatronSystemGroup.patron_id).where(
+            PatronSystemGroup.system_group.in_(protected),
+            PatronSystemGroup.patron_id != (actor.patron_id or -1),
+        )
+        query = query.where(Patron.id.not_in(holders))
+    candidates: list[_Candidate] = []
+    conflicts: list[UsernameConflict] = []
+    field = ["input", "rule"]
+    for patron_id, username, given, surname, raw in (
+        await session.execute(query.order_by(Patron.id))
+    ).all():
+        new = (raw or "").strip()
+        if new == username:
+            continue
+        label = _label(_name(given, surname), patron_id)
+        if not new:
+            conflicts.append(
+                UsernameConflict(
+                    patron_id,
+                    FieldError(ErrorCode.MANDATORY_FIELD, f"{label} has no {what}.", field),
+                )
+            )
+            continue
+        problem = _problem(new)
+        if problem is not None:
+            conflicts.append(
+                UsernameConflict(
+                    patron_id,
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"{label}: the {what} {new!r} cannot be a username: {problem}.",
+                        field,
+                    ),
+                )
+            )
+            continue
+        candidates.append(
+            _Candidate(patron_id, username, new, new.lower(), field, True, _name(given, surname))
+        )
+    return candidates, conflicts
+
+
+async def _listed_candidates(
+    session: AsyncSession,
+    actor: Actor,
+    institution: Institution,
+    requested: list[RequestedUsername],
+) -> tuple[list[_Candidate], list[UsernameConflict]]:
+    """The explicit changes, each checked on its own (patron, roles, the name itself)."""
+    ids = list(dict.fromkeys(r.patron_id for r in requested if r.patron_id is not None))
+    current: dict[int, str | None] = {}
+    for chunk in _chunks(ids):
+        rows = await session.execute(
+            select(Patron.id, Patron.username).where(
+                Patron.id.in_(chunk), Patron.institution_id == institution.id
+            )
+        )
+        current.update(rows.all())
+    roles: dict[int, list[str]] = defaultdict(list)
+    protected = _protected_groups(actor)
+    if protected:
+        for chunk in _chunks(list(current)):
+            rows = await session.execute(
+                select(PatronSystemGroup.patron_id, PatronSystemGroup.system_group)
+                .where(
+                    PatronSystemGroup.patron_id.in_(chunk),
+                    PatronSystemGroup.system_group.in_(protected),
+                )
+                .order_by(PatronSystemGroup.system_group)
+            )
+            for patron_id, group in rows:
+                if patron_id != actor.patron_id:
+                    roles[patron_id].append(group)
+    candidates: list[_Candidate] = []
+    conflicts: list[UsernameConflict] = []
+    seen: set[int] = set()
+    for index, item in enumerate(requested):
+        base = ["input", "changes", str(index)]
+        patron_id = item.patron_id
+        if patron_id is None or patron_id not in current:
+            conflicts.append(
+                UsernameConflict(
+                    None,
+                    FieldError(
+                        ErrorCode.NOT_FOUND,
+                        f"There is no such patron in {institution.code}.",
+                        [*base, "patronId"],
+                    ),
+                )
+            )
+            continue
+        if patron_id in seen:
+            conflicts.append(
+                UsernameConflict(
+                    None,
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        "This patron is listed more than once.",
+                        [*base, "patronId"],
+                    ),
+                )
+            )
+            continue
+        seen.add(patron_id)
+        field = [*base, "newUsername"]
+        if roles.get(patron_id):
+            conflicts.append(
+                UsernameConflict(
+                    None,
+                    FieldError(
+                        ErrorCode.FORBIDDEN,
+                        f"Only someone who may grant {', '.join(roles[patron_id])} can change "
+                        "this account's username.",
+                        field,
+                    ),
+                )
+            )
+            continue
+        new = (item.new_username or "").strip()
+        problem = _problem(new) if new else None
+        if not new:
+            conflicts.append(
+                UsernameConflict(
+                    None, FieldError(ErrorCode.MANDATORY_FIELD, "Give the new username.", field)
+                )
+            )
+        elif problem is not None:
+            conflicts.append(
+                UsernameConflict(
+                    None,
+                    FieldError(
+                        ErrorCode.INVALID_INPUT, f"{new!r} cannot be a username: {problem}.", field
+                    ),
+                )
+            )
+        elif new != current[patron_id]:
+            candidates.append(
+                _Candidate(patron_id, current[patron_id], new, new.lower(), field, False)
+            )
+    return candidates, conflicts
+
+
+async def _owners(
+    session: AsyncSession, institution_id: int, keys: Counter[str], whole: bool
+) -> dict[str, int]:
+    """Who holds each of these username keys now.
+
+    For a rule (most of the institution changes) one pass over the institution's
+    usernames is far cheaper than looking the new names up; for a list, the lookups.
+    """
+    owners: dict[str, int] = {}
+    held = select(Patron.username_key, Patron.id).where(Patron.institution_id == institution_id)
+    if whole:
+        rows = await session.execute(held.where(Patron.username_key.is_not(None)))
+        owners.update((key, patron_id) for key, patron_id in rows if key in keys)
+        return owners
+    for chunk in _chunks(sorted(keys)):
+        rows = await session.execute(held.where(Patron.username_key.in_(chunk)))
+        owners.update((key, patron_id) for key, patron_id in rows if key is not None)
+    return owners
+
+
+async def _clashes(
+    session: AsyncSession, institution: Institution, candidates: list[_Candidate], whole: bool
+) -> list[UsernameConflict]:
+    """New names given twice in the batch, or held by a patron who keeps theirs."""
+    assert institution.id is not None
+    keys = Counter(c.key for c in candidates)
+    changing = {c.patron_id for c in candidates}
+    owners = await _owners(session, institution.id, keys, whole)
+    conflicts: list[UsernameConflict] = []
+    for candidate in candidates:
+        key = candidate.key
+        others = keys[key] - 1
+        if others:
+            conflicts.append(
+                candidate.conflict(
+                    ErrorCode.DUPLICATE_USERNAME,
+                    f"{candidate.label}: {candidate.new_username!r} would also be the new "
+                    f"username of {others} other patron{'s' if others > 1 else ''}.",
+                )
+            )
+        owner = owners.get(key)
+        # A name whose holder changes in the same batch is free by then (all or nothing).
+        if owner is not None and owner != candidate.patron_id and owner not in changing:
+            conflicts.append(
+                candidate.conflict(
+                    ErrorCode.DUPLICATE_USERNAME,
+                    f"{candidate.label}: {candidate.new_username!r} is already the username "
+                    f"of another patron in {institution.code}.",
+                )
+            )
+    return conflicts
+
+
+# PostgreSQL takes a chunk as three arrays in one statement; elsewhere one statement
+# is run for every row of the chunk (executemany).
+_UPDATE_FROM_ARRAYS = text(
+    "UPDATE patron SET username = v.username, username_key = v.username_key, "
+    "version = patron.version + 1, updated_at = :now "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:usernames AS varchar[]), "
+    "CAST(:keys AS varchar[])) AS v(id, username, username_key) "
+    "WHERE patron.id = v.id"
+)
+
+
+async def _write_usernames(
+    session: AsyncSession, table: Any, chunk: Sequence[_Candidate], now: datetime
+) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            _UPDATE_FROM_ARRAYS.bindparams(bindparam("now", type_=UTCDateTime())),
+            {
+                "now": now,
+                "ids": [c.patron_id for c in chunk],
+                "usernames": [c.new_username for c in chunk],
+                "keys": [c.key for c in chunk],
+            },
+        )
+        return
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            username=bindparam("b_username"),
+            username_key=bindparam("b_key"),
+            version=table.c.version + 1,
+            updated_at=now,
+        ),
+        [{"b_id": c.patron_id, "b_username": c.new_username, "b_key": c.key} for c in chunk],
+    )
+
+
+async def _apply(
+    session: AsyncSession, actor: Actor, institution_id: int, candidates: list[_Candidate]
+) -> None:
+    """Write every change (versions bumped) and an audit entry per patron, in batches."""
+    now = utcnow()
+    table: Any = Patron.__table__  # type: ignore[attr-defined]
+    new_owner = {c.key: c.patron_id for c in candidates}
+    # Names handed from one patron of the batch to another are released first, so the
+    # unique (institution, username_key) never sees two holders, whatever the order.
+    released = [
+        c.patron_id
+        for c in candidates
+        if c.old_username is not None
+        and new_owner.get(key_of(c.old_username), c.patron_id) != c.patron_id
+    ]
+    try:
+        async with session.begin_nested():
+            for id_chunk in _chunks(released):
+                await session.execute(
+                    update(table).where(table.c.id.in_(id_chunk)).values(username_key=None)
+                )
+            for chunk in _chunks(candidates):
+                await _write_usernames(session, table, chunk, now)
+    except IntegrityError as exc:
+        raise DomainError.of(
+            ErrorCode.DUPLICATE_USERNAME,
+            "One of the new usernames was just taken by another patron; nothing was changed. "
+            "Run a dry run again.",
+            ["input"],
+        ) from exc
+    audit_table: Any = AuditEntry.__table__  # type: ignore[attr-defined]
+    for chunk in _chunks(candidates):
+        await session.execute(
+            insert(audit_table),
+            [
+                {
+                    "at": now,
+                    "institution_id": institution_id,
+                    "actor_patron_id": actor.patron_id,
+                    "actor_client_id": actor.client_id,
+                    "actor_name": actor.name,
+                    "library_id": actor.library_id,
+                    "action": "change_usernames",
+                    "entity_type": "Patron",
+                    "entity_id": c.patron_id,
+                    "changes": {"username": {"before": c.old_username, "after": c.new_username}},
+                }
+                for c in chunk
+            ],
+        )
+    # Rows this session already holds learn the new values without a reload.
+    by_id = {c.patron_id: c for c in candidates}
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, Patron) and instance.id in by_id:
+            candidate = by_id[instance.id]
+            set_committed_value(instance, "username", candidate.new_username)
+            set_committed_value(instance, "username_key", candidate.key)
+            set_committed_value(instance, "version", instance.version + 1)
+            set_committed_value(instance, "updated_at", now)

@@ -1,0 +1,1 @@
+"""SIP2 for vendors: accounts, patron verification and the TCP server."""

@@ -1,0 +1,321 @@
+"""SIP2 messages to responses: what one connection's session sees and is sent.
+
+Choices where the standard leaves room (also listed in docs/sip2.md):
+- A patron message (23, 63) before a successful login gets a well-formed "invalid"
+  response: every privilege denied, BL N, CQ N, AF "Log in first", the request's own AA
+  and AO echoed, nothing looked up and nothing audited. 99 before login answers with
+  on-line status N; 35 answers N.
+- Messages of SIP2 that netzone does not offer (checkout, checkin, holds, ...; N in the BX
+  field of the ACS status) are ignored, as the standard allows.
+- Extension fields: PC user group code, PA expiry date (YYYYMMDD), AF home library code
+  (when the account asks for it), and each configured attribute field.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from app.attributes.service import TypeInfo, is_authorized
+from app.auth.policy import Actor
+from app.db import Database
+from app.network.models import Institution, Library
+from app.settings import Settings
+from app.sip2 import service
+from app.sip2.models import SipAccount
+from app.sip2.protocol import (
+    CODECS,
+    SUPPORTED_MESSAGES,
+    Request,
+    count,
+    flag,
+    format_response,
+    sip_datetime,
+)
+from app.sip2.service import AoMode, SendAs
+from app.sip2.verification import Verification, verify_patron
+
+logger = logging.getLogger("netzone.sip2")
+
+PROTOCOL_VERSION = "2.00"
+DEFAULT_LANGUAGE = "000"
+NOT_LOGGED_IN = "Log in first (message 93)."
+# Patron status of an unknown or unverifiable patron: charge, renew, recall, hold denied.
+ALL_DENIED = "YYYY" + " " * 10
+
+
+@dataclass
+class SipSession:
+    """The state of one connection: its address, its login, and its last response."""
+
+    address: str
+    account: SipAccount | None = None
+    institution: Institution | None = None
+    library: Library | None = None
+    failed_logins: int = 0
+    last_response: bytes | None = None
+    close_after_reply: bool = False
+
+    @property
+    def codec(self) -> str:
+        return CODECS[self.account.encoding] if self.account is not None else "utf-8"
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail names; also decides which attribute types are readable."""
+        assert self.account is not None
+        return Actor(
+            kind="sip",
+            name=f"sip2 {self.account.login_id}",
+            institution_id=self.account.institution_id,
+            library_id=self.account.library_id,
+        )
+
+
+def patron_status(verification: Verification) -> str:
+    """The 14 patron status flags of SIP2, 'Y' or blank."""
+    denied = verification.privileges_denied
+    flags = [
+        denied,  # charge privileges denied
+        denied,  # renewal privileges denied
+        denied,  # recall privileges denied
+        denied,  # hold privileges denied
+        verification.card_reported_lost,
+        False,  # too many items charged (set below)
+        False,  # too many items overdue (no overdue limit exists)
+        False,  # too many renewals
+        False,  # too many claims of items returned
+        False,  # too many items lost
+        False,  # excessive outstanding fines
+        False,  # excessive outstanding fees
+        False,  # recall overdue
+        False,  # too many items billed
+    ]
+    return "".join("Y" if f else " " for f in flags)
+
+
+class MessageHandler:
+    """Answers the requests of every connection; each request uses its own DB session."""
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+        self.zone = ZoneInfo(settings.timezone)
+
+    def now(self) -> str:
+        return sip_datetime(datetime.now(self.zone))
+
+    def respond(
+        self,
+        session: SipSession,
+        request: Request,
+        code: str,
+        fixed: list[str],
+        fields: list[tuple[str, str]],
+    ) -> bytes:
+        return format_response(
+            code,
+            fixed,
+            fields,
+            codec=session.codec,
+            error_detection=request.error_detection,
+            sequence=request.sequence,
+        )
+
+    async def handle(self, session: SipSession, request: Request) -> bytes | None:
+        """The response to one request, or None when it is ignored."""
+        if request.code == "97":
+            return session.last_response
+        if request.code == "93":
+            response = await self.login(session, request)
+        elif request.code == "99":
+            response = self.status(session, request)
+        elif request.code in ("23", "63"):
+            response = await self.patron(session, request)
+        elif request.code == "35":
+            response = self.end_session(session, request)
+        else:
+            logger.info(
+                "sip2 %s: message %s is not offered; ignored", session.address, request.code
+            )
+            return None
+        session.last_response = response
+        return response
+
+    async def login(self, session: SipSession, request: Request) -> bytes:
+        raw_login = (request.fields.get("CN") or [b""])[0]
+        try:
+            login_id = raw_login.decode("utf-8")
+        except UnicodeDecodeError:
+            login_id = raw_login.decode("cp850")
+        async with self.database.session() as db:
+            account = await service.account_by_login(db, login_id)
+            codec = CODECS.get(account.encoding, "utf-8") if account is not None else "utf-8"
+            secret = request.text("CO", codec) or ""
+            account = await service.authenticate_account(
+                session=db,
+                settings=self.settings,
+                login_id=login_id,
+                secret=secret,
+                address=session.address,
+            )
+            if account is None:
+                session.account = session.institution = session.library = None
+                session.failed_logins += 1
+                if session.failed_logins >= self.settings.sip2_max_failed_logins:
+                    session.close_after_reply = True
+                logger.info("sip2 %s: login %r refused", session.address, login_id)
+                return self.respond(session, request, "94", ["0"], [])
+            session.account = account
+            session.institution = await db.get(Institution, account.institution_id)
+            session.library = (
+                await db.get(Library, account.library_id)
+                if account.library_id is not None
+                else None
+            )
+        session.failed_logins = 0
+        logger.info("sip2 %s: logged in as %r", session.address, login_id)
+        return self.respond(session, request, "94", ["1"], [])
+
+    def status(self, session: SipSession, request: Request) -> bytes:
+        online = session.institution is not None
+        fixed = [
+            flag(online),  # on-line status
+            "N",  # checkin ok
+            "N",  # checkout ok
+            "N",  # ACS renewal policy
+            "N",  # status update ok
+            "N",  # off-line ok
+            f"{min(int(self.settings.sip2_read_timeout_seconds * 10), 999):03d}",  # timeout period
+            "003",  # retries allowed
+            self.now(),
+            PROTOCOL_VERSION,
+        ]
+        fields: list[tuple[str, str]] = []
+        if session.institution is not None:
+            fields.append(("AO", session.institution.code))
+            name = session.library.name if session.library else session.institution.name
+            fields.append(("AM", name))
+        else:
+            fields.append(("AO", ""))
+        fields.append(("BX", SUPPORTED_MESSAGES))
+        if session.library is not None:
+            fields.append(("AN", session.library.code))
+        return self.respond(session, request, "98", fixed, fields)
+
+    def end_session(self, session: SipSession, request: Request) -> bytes:
+        codec = session.codec
+        institution = (
+            self._ao(session, None) if session.institution else request.text("AO", codec) or ""
+        )
+        fields = [("AO", institution), ("AA", request.text("AA", codec) or "")]
+        ended = flag(session.institution is not None)
+        return self.respond(session, request, "36", [ended, self.now()], fields)
+
+    def _ao(self, session: SipSession, verification: Verification | None) -> str:
+        assert session.account is not None
+        assert session.institution is not None
+        if (
+            session.account.ao_mode == AoMode.HOME_LIBRARY.value
+            and verification is not None
+            and verification.home_library is not None
+        ):
+            return verification.home_library.code
+        return session.institution.code
+
+    async def patron(self, session: SipSession, request: Request) -> bytes:
+        codec = session.codec
+        language = request.fixed[:3] if request.fixed[:3].isdigit() else DEFAULT_LANGUAGE
+        barcode = request.text("AA", codec) or ""
+        if session.account is None or session.institution is None:
+            return self._not_logged_in(session, request, language, barcode)
+        account, actor = session.account, session.actor
+        configured = service.attribute_fields(account)
+        wanted = {f.attribute_type for f in configured}
+
+        def visible(info: TypeInfo) -> bool:
+            return info.code in wanted and is_authorized(actor, info)
+
+        async with self.database.session() as db:
+            verification = await verify_patron(
+                session=db,
+                settings=self.settings,
+                actor=actor,
+                institution=session.institution,
+                barcode=barcode,
+                pin=request.text("AD", codec),
+                allow_empty_pin=account.allow_empty_pin,
+                address=session.address,
+                channel="SIP2",
+                visible=visible,
+            )
+        status = patron_status(verification)
+        charged_limit = self.settings.sip2_charged_items_limit
+        if verification.charged_items >= charged_limit:
+            status = status[:5] + "Y" + status[6:]
+        fixed = [status, language, self.now()]
+        if request.code == "63":
+            fixed += [
+                count(0),  # hold items
+                count(verification.overdue_items),
+                count(verification.charged_items),
+                count(0),  # fine items
+                count(0),  # recall items
+                count(0),  # unavailable holds
+            ]
+        fields: list[tuple[str, str]] = [
+            ("AO", self._ao(session, verification)),
+            ("AA", verification.barcode),
+            ("AE", verification.display_name),
+        ]
+        if request.code == "63":
+            fields += [
+                ("BZ", count(self.settings.sip2_hold_items_limit)),
+                ("CB", count(charged_limit)),
+            ]
+        fields += [
+            ("BL", flag(verification.valid_patron)),
+            ("CQ", flag(verification.valid_password)),
+            ("BV", "0.00"),
+        ]
+        fields += self._extensions(account, verification)
+        if account.home_library_screen_message and verification.home_library is not None:
+            fields.append(("AF", verification.home_library.code))
+        if verification.throttle_message is not None:
+            fields.append(("AF", verification.throttle_message))
+        code = "64" if request.code == "63" else "24"
+        return self.respond(session, request, code, fixed, fields)
+
+    def _extensions(self, account: SipAccount, verification: Verification) -> list[tuple[str, str]]:
+        fields: list[tuple[str, str]] = []
+        if verification.user_group is not None:
+            fields.append(("PC", verification.user_group.code))
+        if verification.expiry_date is not None:
+            fields.append(("PA", verification.expiry_date.strftime("%Y%m%d")))
+        by_code = {a.code: a for a in verification.attributes}
+        for configured in service.attribute_fields(account):
+            attribute = by_code.get(configured.attribute_type)
+            if attribute is None:
+                continue
+            values = attribute.values if configured.send is SendAs.CODE else attribute.value_labels
+            fields += [(configured.field_code, value) for value in values]
+        return fields
+
+    def _not_logged_in(
+        self, session: SipSession, request: Request, language: str, barcode: str
+    ) -> bytes:
+        fixed = [ALL_DENIED, language, self.now()]
+        if request.code == "63":
+            fixed += [count(0)] * 6
+        fields = [
+            ("AO", request.text("AO", session.codec) or ""),
+            ("AA", barcode),
+            ("AE", ""),
+            ("BL", "N"),
+            ("CQ", "N"),
+            ("AF", NOT_LOGGED_IN),
+        ]
+        code = "64" if request.code == "63" else "24"
+        return self.respond(session, request, code, fixed, fields)

@@ -1,0 +1,285 @@
+"""`netzone import`: one file (a dry run unless --commit) and a watched drop folder.
+
+The command runs against a SQLite file of its own, migrated and seeded here, that it
+finds through DATABASE_URL (whatever database the rest of the suite uses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, text
+from typer.testing import CliRunner
+
+from app import migrate
+from app.cli import cli
+from app.db import Database, create_engine
+from app.demo.seed import seed_demo
+from app.settings import Settings, get_settings
+from tests.imports.conftest import HEADER, STUDENTS, WITH_ERRORS, student, to_csv
+
+STUDENT_IDS = [f"NF{1000 + n}" for n in range(20)]
+
+
+@pytest.fixture
+async def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    cheap = {"argon2_time_cost": 1, "argon2_memory_cost_kib": 1024, "argon2_parallelism": 1}
+    settings = Settings(DATABASE_URL=url, **cheap)  # type: ignore[call-arg]
+    await asyncio.to_thread(migrate.upgrade, url)
+    database = Database(create_engine(settings))
+    async with database.session() as session:
+        await seed_demo(session, settings, patrons_per_institution=2)
+    monkeypatch.setenv("DATABASE_URL", url)
+    for name, value in cheap.items():
+        monkeypatch.setenv(f"NETZONE_{name.upper()}", str(value))
+    get_settings.cache_clear()
+    try:
+        yield database
+    finally:
+        get_settings.cache_clear()
+        await database.engine.dispose()
+
+
+async def run_cli(*args: str) -> Any:
+    # The command runs its own event loop (asyncio.run): give it a thread of its own.
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
+
+
+def flat(output: str) -> str:
+    """The output with Rich's line wrapping undone."""
+    return re.sub(r"\s+", " ", output)
+
+
+async def students_in(database: Database) -> int:
+    query = text(
+        "SELECT count(DISTINCT i.patron_id) FROM patron_identifier i "
+        "JOIN identifier_type t ON t.id = i.identifier_type_id "
+        "WHERE t.code = 'ADMIN_SYSTEM_ID' AND i.value IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    async with database.engine.connect() as conn:
+        return int((await conn.execute(query, {"ids": STUDENT_IDS})).scalar_one())
+
+
+async def scalar(database: Database, sql: str) -> Any:
+    async with database.engine.connect() as conn:
+        return (await conn.execute(text(sql))).scalar_one()
+
+
+# ---------------------------------------------------------------- one file
+
+
+async def test_a_dry_run_by_default_then_commit(cli_database: Database, tmp_path: Path) -> None:
+    path = tmp_path / "students.csv"
+    shutil.copy(STUDENTS, path)
+    patrons = await scalar(cli_database, "SELECT count(*) FROM patron")
+
+    dry = await run_cli("import", str(path), "--institution", "NORTHFIELD")
+    assert dry.exit_code == 0, dry.output
+    out = flat(dry.output)
+    assert "SUCCEEDED (dry run): 20 created, 0 updated, 0 unchanged, 0 failed." in out
+    assert "nothing was written" in out
+    assert "20/20" in out  # the progress bar, finished
+    assert await scalar(cli_database, "SELECT count(*) FROM patron") == patrons
+
+    real = await run_cli("import", str(path), "--institution", "northfield", "--commit")
+    assert real.exit_code == 0, real.output
+    assert "SUCCEEDED: 20 created" in flat(real.output)
+    assert await students_in(cli_database) == 20
+
+    again = await run_cli("import", str(path), "--institution", "NORTHFIELD", "--commit")
+    assert again.exit_code == 0, again.output
+    assert "0 created, 0 updated, 20 unchanged, 0 failed" in flat(again.output)
+    assert path.exists()  # a single file is left where it is
+
+
+async def test_failing_rows_exit_1_and_write_nothing(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "errors.csv"
+    shutil.copy(WITH_ERRORS, path)
+    result = await run_cli("import", str(path), "--institution", "NORTHFIELD", "--commit")
+    assert result.exit_code == 1, result.output
+    out = flat(result.output)
+    assert "FAILED: 1 created, 0 updated, 0 unchanged, 7 failed." in out
+    assert "line 3, column surname: MANDATORY_FIELD" in out
+    assert "line 9, column expiry_date: INVALID_INPUT" in out
+    assert await students_in(cli_database) == 0
+
+
+async def test_refused_files_and_bad_options_exit_1(cli_database: Database, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(to_csv([*HEADER, "until"], [student(1)]))
+    result = await run_cli("import", str(bad), "--institution", "NORTHFIELD", "--commit")
+    assert result.exit_code == 1
+    assert "INVALID_INPUT" in result.output
+    assert "'until'" in flat(result.output)
+
+    good = tmp_path / "good.csv"
+    shutil.copy(STUDENTS, good)
+    result = await run_cli("import", str(good), "--institution", "NOWHERE", "--commit")
+    assert result.exit_code == 1
+    assert "FORBIDDEN" in result.output
+    result = await run_cli("import", str(good), "--institution", "NORTHFIELD", "--mode", "MERGE")
+    assert result.exit_code == 1
+    assert "Unknown mode" in flat(result.output)
+    result = await run_cli("import", "--institution", "NORTHFIELD")
+    assert result.exit_code == 2
+    assert await students_in(cli_database) == 0
+    assert await scalar(cli_database, "SELECT count(*) FROM import_job") == 0
+
+
+async def test_match_and_mode_options(cli_database: Database, tmp_path: Path) -> None:
+    path = tmp_path / "students.csv"
+    shutil.copy(STUDENTS, path)
+    result = await run_cli(
+        "import", str(path), "--institution", "NORTHFIELD", "--mode", "update_only", "--commit"
+    )
+    assert result.exit_code == 1
+    assert "20 failed" in flat(result.output)
+    assert "NOT_FOUND" in result.output
+    result = await run_cli("import", str(path), "--institution", "NORTHFIELD", "--commit")
+    assert result.exit_code == 0
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_bytes(
+        to_csv(["username", "surname"], [{"username": "ava.nguyen", "surname": "Nguyen-Smith"}])
+    )
+    result = await run_cli(
+        "import", str(renamed), "--institution", "NORTHFIELD", "--match", "username", "--commit"
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 updated" in flat(result.output)
+    assert await scalar(
+        cli_database, "SELECT surname FROM patron WHERE username = 'ava.nguyen'"
+    ) == ("Nguyen-Smith")
+
+
+# ---------------------------------------------------------------- a watched folder
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.is_file() and ".lock" not in p.name
+    )
+
+
+async def test_watch_processes_each_file_once(cli_database: Database, tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(STUDENTS, drop / "a-students.csv")
+    shutil.copy(WITH_ERRORS, drop / "b-errors.csv")
+    (drop / "c-unknown-column.CSV").write_bytes(to_csv([*HEADER, "shoe_size"], [student(1)]))
+    (drop / "d-broken.csv").write_bytes(b'admin_system_id,surname\r\nX1,"Unclosed\r\n')
+    (drop / "notes.txt").write_text("not a CSV: left alone")
+
+    first = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit")
+    assert first.exit_code == 1, first.output  # some files failed
+    assert _listing(drop) == [
+        "failed/b-errors.csv",
+        "failed/b-errors.csv.report.txt",
+        "failed/c-unknown-column.CSV",
+        "failed/c-unknown-column.CSV.report.txt",
+        "failed/d-broken.csv",
+        "failed/d-broken.csv.report.txt",
+        "notes.txt",
+        "processed/a-students.csv",
+        "processed/a-students.csv.report.txt",
+    ]
+    assert await students_in(cli_database) == 20
+    report = (drop / "processed" / "a-students.csv.report.txt").read_text()
+    assert report.startswith("a-students.csv: SUCCEEDED: 20 created")
+    report = (drop / "failed" / "b-errors.csv.report.txt").read_text()
+    # Imported after a-students.csv: its two valid rows are now unchanged patrons.
+    assert report.startswith("b-errors.csv: FAILED: 0 created, 0 updated, 2 unchanged, 6 failed.")
+    assert "line 4, column primary_email: INVALID_EMAIL" in report
+    report = (drop / "failed" / "c-unknown-column.CSV.report.txt").read_text()
+    assert "refused before any row was read" in report
+    assert "'shoe_size'" in report
+    report = (drop / "failed" / "d-broken.csv.report.txt").read_text()
+    assert "line 2" in report
+    assert "never closed" in report
+    jobs = await scalar(cli_database, "SELECT count(*) FROM import_job")
+
+    # The same content again (under any name) is skipped; nothing is imported twice.
+    shutil.copy(STUDENTS, drop / "a-students.csv")
+    shutil.copy(STUDENTS, drop / "monday.csv")
+    second = await run_cli(
+        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit"
+    )
+    assert second.exit_code == 0, second.output
+    assert "a-students.csv: already imported; skipped." in second.output
+    assert "monday.csv: already imported; skipped." in second.output
+    assert await scalar(cli_database, "SELECT count(*) FROM import_job") == jobs
+    # An earlier file of the same name is never overwritten.
+    assert (drop / "processed" / "a-students.2.csv").exists()
+    assert "already imported" in (drop / "processed" / "a-students.2.csv.report.txt").read_text()
+    assert (drop / "processed" / "monday.csv").exists()
+    assert "notes.txt" in _listing(drop)
+
+    # A corrected file is new content: it is imported.
+    columns = ["admin_system_id", "phone"]
+    (drop / "fix.csv").write_bytes(to_csv(columns, [{"admin_system_id": "NF1000", "phone": "1"}]))
+    third = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit")
+    assert third.exit_code == 0, third.output
+    assert "1 updated" in (drop / "processed" / "fix.csv.report.txt").read_text()
+
+
+async def test_watch_without_commit_moves_nothing(cli_database: Database, tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(STUDENTS, drop / "students.csv")
+    result = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD")
+    assert result.exit_code == 0, result.output
+    assert "SUCCEEDED (dry run): 20 created" in flat(result.output)
+    assert _listing(drop) == ["students.csv"]
+    assert await students_in(cli_database) == 0
+    # ... so a later real run still imports it.
+    result = await run_cli(
+        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit"
+    )
+    assert result.exit_code == 0, result.output
+    assert await students_in(cli_database) == 20
+    assert _listing(drop) == ["processed/students.csv", "processed/students.csv.report.txt"]
+
+
+async def test_watch_leaves_a_folder_to_the_run_already_on_it(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(STUDENTS, drop / "students.csv")
+    with (drop / ".netzone-import.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        result = await run_cli(
+            "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit"
+        )
+    assert result.exit_code == 0, result.output
+    assert "another import is working on this folder" in flat(result.output)
+    assert _listing(drop) == ["students.csv"]
+    assert await students_in(cli_database) == 0
+
+
+async def test_watch_refuses_unknown_institutions_and_folders(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(STUDENTS, drop / "students.csv")
+    result = await run_cli("import", "--watch", str(drop), "--institution", "NOWHERE", "--commit")
+    assert result.exit_code == 1
+    assert "NOWHERE" in result.output
+    assert _listing(drop) == ["students.csv"]
+    result = await run_cli(
+        "import", "--watch", str(tmp_path / "missing"), "--institution", "NORTHFIELD"
+    )
+    assert result.exit_code == 1
+    assert "no folder" in flat(result.output)

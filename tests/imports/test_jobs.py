@@ -1,0 +1,321 @@
+"""Jobs that die, get stopped, run side by side, or run in the background.
+
+Most tests here need imports that really commit (the per-test transaction cannot be
+shared with a background task or with two concurrent requests): they build an app on
+the session's real engine and remove what they committed afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import bindparam, delete, func, inspect, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+import app.tables  # noqa: F401  (every table in the metadata)
+from app.db import Database, metadata
+from app.graphql.imports import operations
+from app.imports import service
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import GraphQL
+from tests.imports.conftest import (
+    JOB,
+    STUDENTS,
+    Importer,
+    counts,
+    table_counts,
+)
+
+STUDENT_IDS = [f"NF{1000 + n}" for n in range(20)]
+
+QUICK_IMPORT = """mutation($input: ImportPatronsInput!) {
+  importPatrons(input: $input) {
+    job { id status dryRun totalRows processedRows created updated unchanged failed message }
+    errors { code message field }
+  }
+}"""
+
+
+def gate_rows(monkeypatch: pytest.MonkeyPatch, at: int) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make imports wait before row `at` until released; returns (reached, release)."""
+    original = service._import_row
+    reached, release = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    async def gated(**kwargs: Any) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == at:
+            reached.set()
+            await release.wait()
+        return await original(**kwargs)
+
+    monkeypatch.setattr(service, "_import_row", gated)
+    return reached, release
+
+
+async def students_in(conn_source: AsyncEngine | AsyncConnection) -> int:
+    """How many of the sample file's patrons exist (committed, or in the test's view)."""
+    query = text(
+        "SELECT count(DISTINCT i.patron_id) FROM patron_identifier i "
+        "JOIN identifier_type t ON t.id = i.identifier_type_id "
+        "WHERE t.code = 'ADMIN_SYSTEM_ID' AND i.value IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    if isinstance(conn_source, AsyncConnection):
+        return int((await conn_source.execute(query, {"ids": STUDENT_IDS})).scalar_one())
+    async with conn_source.connect() as conn:
+        return int((await conn.execute(query, {"ids": STUDENT_IDS})).scalar_one())
+
+
+# ---------------------------------------------------------------- a job dies midway (inline)
+
+
+async def test_an_error_at_row_10_writes_nothing_and_the_file_can_be_imported_again(
+    importer: Importer,
+    gql: GraphQL,
+    northfield: str,
+    connection: AsyncConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = service._import_row
+    calls = 0
+
+    async def dies_at_row_10(**kwargs: Any) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 10:
+            raise RuntimeError("power cut")
+        return await original(**kwargs)
+
+    monkeypatch.setattr(service, "_import_row", dies_at_row_10)
+    before = await table_counts(connection)
+    job = await importer.job(northfield, STUDENTS.read_bytes())
+    assert job["status"] == "FAILED"
+    assert job["processedRows"] == 9
+    assert "unexpected error" in job["message"]
+    assert "Nothing was written" in job["message"]
+    assert job["finishedAt"] is not None
+    assert await table_counts(connection) == before
+    assert await students_in(connection) == 0
+    data = await gql.ok(JOB, {"id": job["id"]}, northfield)
+    assert data["node"]["status"] == "FAILED"
+
+    monkeypatch.setattr(service, "_import_row", original)
+    again = await importer.job(northfield, STUDENTS.read_bytes())
+    assert counts(again) == ("SUCCEEDED", 20, 20, 20, 0, 0, 0)
+    assert await students_in(connection) == 20
+
+
+# ---------------------------------------------------------------- on the real engine
+
+
+class Committed:
+    """An app on the real engine (imports commit) and clean-up of everything it wrote."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.marks: dict[str, int] = {}
+        self.clients: list[httpx.AsyncClient] = []
+
+    async def mark(self) -> None:
+        async with self.engine.connect() as conn:
+            names = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+            for table in metadata.sorted_tables:
+                if table.name in names and "id" in table.c:
+                    top = await conn.scalar(select(func.max(table.c.id)))
+                    self.marks[table.name] = int(top or 0)
+
+    async def clean(self) -> None:
+        async with self.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                if table.name in self.marks:
+                    await conn.execute(delete(table).where(table.c.id > self.marks[table.name]))
+
+    def client(self, **changes: Any) -> httpx.AsyncClient:
+        settings = self.settings.model_copy(update=changes)
+        app = create_app(settings, Database(self.engine))
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+        self.clients.append(http)
+        return http
+
+
+@pytest.fixture
+async def committed(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Committed]:
+    real = Committed(engine, settings)
+    await real.mark()
+    try:
+        yield real
+    finally:
+        pending = operations.running_imports()
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for http in real.clients:
+            await http.aclose()
+        await real.clean()
+
+
+async def _poll(
+    gql: GraphQL, token: str, job_id: str, done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    for _ in range(400):
+        data = await gql.ok(JOB, {"id": job_id}, token)
+        job: dict[str, Any] = data["node"]
+        if done(job):
+            return job
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the job never got there: {job}")
+
+
+def _quick(importer: Importer) -> Callable[..., Any]:
+    async def run(token: str, **options: Any) -> dict[str, Any]:
+        payload = await importer.payload(
+            token, STUDENTS.read_bytes(), query=QUICK_IMPORT, **options
+        )
+        assert payload["errors"] == [], payload
+        job: dict[str, Any] = payload["job"]
+        return job
+
+    return run
+
+
+async def test_background_job_reports_progress_and_succeeds(
+    committed: Committed, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http = committed.client(import_background=True)
+    gql, importer = GraphQL(http), Importer(http)
+    token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        # SQLite lets one transaction write at a time and this app's transactions start
+        # IMMEDIATE: a poll waits while the import's transaction is open, so only
+        # PostgreSQL can be watched mid-import.
+        reached, release = gate_rows(monkeypatch, at=6)
+        monkeypatch.setattr(service, "BATCH", 2)  # progress is also stored every BATCH rows
+
+    job = await _quick(importer)(token)
+    assert job["status"] in ("QUEUED", "RUNNING")
+    assert (job["totalRows"], job["dryRun"]) == (20, False)
+    assert (job["created"], job["failed"]) == (0, 0)
+
+    if postgres:
+        await asyncio.wait_for(reached.wait(), 10)
+        running = await _poll(gql, token, job["id"], lambda j: j["status"] == "RUNNING")
+        assert (running["processedRows"], running["totalRows"]) == (5, 20)
+        assert running["startedAt"] is not None
+        assert running["finishedAt"] is None
+        async with engine.connect() as conn:  # another process would see the stored count
+            stored = await conn.scalar(
+                text("SELECT processed_rows FROM import_job WHERE id = :id"),
+                {"id": int(service_pk(job["id"]))},
+            )
+        assert stored == 4
+        assert await students_in(engine) == 0  # nothing visible before the end
+        release.set()
+
+    final = await _poll(gql, token, job["id"], lambda j: j["status"] not in ("QUEUED", "RUNNING"))
+    assert counts(final) == ("SUCCEEDED", 20, 20, 20, 0, 0, 0)
+    assert final["finishedAt"] >= final["startedAt"]
+    assert await students_in(engine) == 20
+
+
+def service_pk(global_id: str) -> int:
+    from tests.imports.conftest import pk_of
+
+    return pk_of(global_id)
+
+
+async def test_a_stopped_background_job_writes_nothing_and_can_be_rerun(
+    committed: Committed, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http = committed.client(import_background=True)
+    gql, importer = GraphQL(http), Importer(http)
+    token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+    reached, _ = gate_rows(monkeypatch, at=11)  # never released: killed at row 11
+
+    job = await _quick(importer)(token)
+    await asyncio.wait_for(reached.wait(), 10)
+    assert service.live_progress(service_pk(job["id"])) == 10
+    (task,) = operations.running_imports()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    stopped = await _poll(gql, token, job["id"], lambda j: j["status"] != "RUNNING")
+    assert stopped["status"] == "FAILED"
+    assert stopped["processedRows"] == 10
+    assert "nothing was written" in stopped["message"]
+    assert await students_in(engine) == 0
+    assert service.live_progress(service_pk(job["id"])) is None
+
+    monkeypatch.undo()
+    again = await _quick(importer)(token)
+    final = await _poll(gql, token, again["id"], lambda j: j["status"] not in ("QUEUED", "RUNNING"))
+    assert counts(final) == ("SUCCEEDED", 20, 20, 20, 0, 0, 0)
+    assert await students_in(engine) == 20
+
+
+async def test_a_job_left_running_by_a_dead_process_is_marked_failed(
+    committed: Committed, engine: AsyncEngine
+) -> None:
+    http = committed.client(import_background=False)
+    gql, importer = GraphQL(http), Importer(http)
+    token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+    first = await _quick(importer)(token, dry_run=True)
+    async with engine.begin() as conn:  # as if its process had been killed mid-import
+        await conn.execute(
+            text("UPDATE import_job SET status = 'RUNNING', finished_at = NULL WHERE id = :id"),
+            {"id": service_pk(first["id"])},
+        )
+    second = await _quick(importer)(token)
+    assert second["status"] == "SUCCEEDED"
+    dead = (await gql.ok(JOB, {"id": first["id"]}, token))["node"]
+    assert dead["status"] == "FAILED"
+    assert "interrupted" in dead["message"]
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
+async def test_parallel_imports_of_one_file_write_it_once(
+    committed: Committed, engine: AsyncEngine, background: bool
+) -> None:
+    http = committed.client(import_background=background)
+    gql, importer = GraphQL(http), Importer(http)
+    token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+    run = _quick(importer)
+    jobs = await asyncio.gather(run(token), run(token), run(token))
+    finals = [
+        await _poll(gql, token, j["id"], lambda j: j["status"] not in ("QUEUED", "RUNNING"))
+        for j in jobs
+    ]
+    assert sum(j["created"] for j in finals) == 20
+    for job in finals:
+        assert job["status"] == "SUCCEEDED", job
+        assert job["failed"] == 0
+        assert (job["created"], job["unchanged"]) in ((20, 0), (0, 20))
+    assert await students_in(engine) == 20
+
+
+async def test_small_batches_give_the_same_result(
+    importer: Importer,
+    northfield: str,
+    connection: AsyncConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every BATCH rows the session is flushed and emptied (memory stays flat)."""
+    from tests.imports.conftest import WITH_ERRORS, errors_of
+
+    expected = errors_of(await importer.job(northfield, WITH_ERRORS.read_bytes()))
+    monkeypatch.setattr(service, "BATCH", 3)
+    job = await importer.job(northfield, WITH_ERRORS.read_bytes())
+    assert errors_of(job) == expected
+    job = await importer.job(northfield, STUDENTS.read_bytes())
+    assert counts(job) == ("SUCCEEDED", 20, 20, 20, 0, 0, 0)
+    job = await importer.job(northfield, STUDENTS.read_bytes())
+    assert counts(job) == ("SUCCEEDED", 20, 20, 0, 0, 20, 0)
+    assert await students_in(connection) == 20

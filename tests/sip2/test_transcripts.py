@@ -1,0 +1,244 @@
+"""Fixed transcripts over TCP: logins, status, sessions, resends, error detection, encodings."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.auth.policy import system_actor
+from app.db import Database
+from app.settings import Settings
+from app.sip2 import service
+from app.sip2.server import SipServer
+from app.sip2.service import AttributeField, SipAccountSpec
+from tests.sip2.conftest import (
+    DATE_FIELD,
+    TRANSACTION_DATE,
+    Patrons,
+    SipClient,
+    audit_entries,
+    checksum,
+    read_response,
+    with_error_detection,
+)
+
+SUPPORTED = "YNNNYYYYYNNNNNNN"
+
+
+async def test_login_then_status_transcript(sip: SipClient) -> None:
+    # When the vendor logs in with error detection
+    await sip.send(with_error_detection("9300CNkanopy-lansing|COnetzone-demo|CPLANSING|", 0))
+    login = await sip.receive()
+    # Then the response is "94", ok "1", its sequence number and a checksum, CR
+    assert login == b"941AY0AZFDFD\r"
+
+    # When it asks for the ACS status with the standard's example message
+    await sip.send(b"990 402.00AY1AZFCB4\r")
+    status = read_response(await sip.receive())
+    # Then every fixed part has its SIP2 2.00 width and value
+    assert status.code == "98"
+    date = status.fixed.pop("date")
+    assert DATE_FIELD.fullmatch(date), date
+    assert status.fixed == {
+        "online": "Y",
+        "checkin_ok": "N",
+        "checkout_ok": "N",
+        "renewal_policy": "N",
+        "status_update_ok": "N",
+        "offline_ok": "N",
+        "timeout": "005",  # tenths of a second: the read timeout of the test server
+        "retries": "003",
+        "version": "2.00",
+    }
+    assert status.fields == [
+        ("AO", "NEKLS"),
+        ("AM", "Lansing Community Library"),
+        ("BX", SUPPORTED),
+        ("AN", "LANSING"),
+    ]
+    assert status.sequence == "1"
+    assert status.checksum == checksum(status.raw[: status.raw.rindex(b"AZ") + 2])
+
+
+async def test_a_wrong_secret_is_refused_and_the_third_closes_the_connection(
+    sip: SipClient, connection: AsyncConnection
+) -> None:
+    failures = await _count(connection, "login_failure")
+    for sequence in range(2):
+        await sip.send(with_error_detection("9300CNkanopy-lansing|COwrong-secret|", sequence))
+        assert await sip.receive() == with_error_detection("940", sequence)
+    # An unknown login id gets the same answer
+    await sip.send(with_error_detection("9300CNnobody|COnetzone-demo|", 2))
+    assert await sip.receive() == with_error_detection("940", 2)
+    # ... and after the third failure the server hangs up
+    assert await sip.closed_by_server()
+    # Every failure counts against the address, as failed logins do
+    assert await _count(connection, "login_failure") == failures + 3
+
+
+async def test_a_disabled_account_cannot_log_in(
+    sip: SipClient, database: Database, settings: Settings
+) -> None:
+    async with database.session() as session:
+        await service.update_sip_account(
+            session=session,
+            settings=settings,
+            actor=system_actor("test"),
+            login_id="kanopy-lansing",
+            update=service.SipAccountUpdate(enabled=False),
+        )
+    assert (await sip.login()).fixed == {"ok": "0"}
+
+
+async def test_status_before_login_is_offline(sip: SipClient) -> None:
+    status = await sip.exchange(b"990 402.00AY1AZFCB4\r")
+    assert status.fixed["online"] == "N"
+    assert status.fields == [("AO", ""), ("BX", SUPPORTED)]
+
+
+async def test_patron_messages_before_login_get_nothing_useful(
+    sip: SipClient, patrons: Patrons, connection: AsyncConnection
+) -> None:
+    # Given a real patron with a right PIN
+    await patrons.create("T-LAN-1", preferredName="Kay")
+    audited = len(await audit_entries(connection, "verify_patron"))
+    failures = await _count(connection, "login_failure")
+
+    # When a session that skipped login asks about them
+    info = await sip.patron_information("T-LAN-1", sequence=0)
+    status = await sip.patron_status("T-LAN-1", sequence=1)
+
+    # Then both answers are well formed, deny everything and name nobody
+    for response, code in ((info, "64"), (status, "24")):
+        assert response.code == code
+        assert response.fixed["status"] == "YYYY" + " " * 10
+        assert response.fixed["language"] == "000"
+        assert response.fields == [
+            ("AO", "NEKLS"),  # the request's own
+            ("AA", "T-LAN-1"),  # the request's own
+            ("AE", ""),
+            ("BL", "N"),
+            ("CQ", "N"),
+            ("AF", "Log in first (message 93)."),
+        ]
+    assert [info.fixed[k] for k in ("holds", "overdue", "charged")] == ["0000"] * 3
+    # ... nothing was looked up: no verification audited, no PIN failure counted
+    assert len(await audit_entries(connection, "verify_patron")) == audited
+    assert await _count(connection, "login_failure") == failures
+
+
+async def test_resend_repeats_the_last_response_byte_for_byte(
+    sip: SipClient, patrons: Patrons
+) -> None:
+    await patrons.create("T-LAN-1")
+    await sip.login()
+    info = await sip.patron_information("T-LAN-1")
+    await sip.send(b"97AZ" + checksum(b"97AZ").encode() + b"\r")
+    assert await sip.receive() == info.raw
+
+
+async def test_a_wrong_checksum_asks_the_client_to_resend(sip: SipClient) -> None:
+    await sip.send(b"990 402.00AY1AZFCB5\r")
+    assert await sip.receive() == b"96AZFEF6\r"
+    # The session goes on: the corrected message is answered
+    assert (await sip.exchange(b"990 402.00AY1AZFCB4\r")).code == "98"
+
+
+async def test_without_error_detection_the_responses_have_none(sip: SipClient) -> None:
+    await sip.send(b"9300CNkanopy-lansing|COnetzone-demo|\r")
+    assert await sip.receive() == b"941\r"
+    # Clients that end messages with CR LF are understood too
+    await sip.send(b"990 402.00\r\n")
+    status = read_response(await sip.receive())
+    assert (status.code, status.sequence, status.checksum) == ("98", None, None)
+
+
+async def test_end_session(sip: SipClient) -> None:
+    await sip.login()
+    end = await sip.exchange(
+        with_error_detection(f"35{TRANSACTION_DATE}AONEKLS|AAT-LAN-1|AC|ADx|", 4)
+    )
+    assert end.code == "36"
+    assert end.fixed["end_session"] == "Y"
+    assert DATE_FIELD.fullmatch(end.fixed["date"])
+    assert end.fields == [("AO", "NEKLS"), ("AA", "T-LAN-1")]
+    assert end.sequence == "4"
+
+
+async def test_messages_netzone_does_not_offer_are_ignored(sip: SipClient) -> None:
+    await sip.login()
+    # A checkout (11) is SIP2, but BX says netzone does not offer it: no answer
+    await sip.send(
+        with_error_detection(f"11NN{TRANSACTION_DATE}{' ' * 18}AONEKLS|AAT-LAN-1|ABitem|AC|", 2)
+    )
+    try:
+        unexpected = await asyncio.wait_for(sip.reader.readuntil(b"\r"), 0.3)
+    except TimeoutError:
+        unexpected = None
+    assert unexpected is None
+    # ... and the session goes on
+    assert (await sip.exchange(b"990 402.00AY1AZFCB4\r")).fixed["online"] == "Y"
+
+
+async def test_a_cp850_account_is_answered_in_cp850(
+    sip_server: SipServer, patrons: Patrons, database: Database, settings: Settings
+) -> None:
+    # Given an account of LANSING that speaks CP850 and a patron with accents in the name
+    async with database.session() as session:
+        await service.create_sip_account(
+            session=session,
+            settings=settings,
+            actor=system_actor("test"),
+            spec=SipAccountSpec(
+                institution="NEKLS",
+                login_id="selfcheck-850",
+                secret="cp850-secret",
+                library="LANSING",
+                encoding="CP850",
+                attribute_fields=[AttributeField("KANOPY_LANSING", "XK")],
+            ),
+        )
+    await patrons.create("T-LAN-850", givenName="Zoë", surname="Ångström")
+    sip = await SipClient.connect(sip_server.port)
+    try:
+        assert (await sip.login("selfcheck-850", "cp850-secret")).fixed == {"ok": "1"}
+        info = await sip.patron_information("T-LAN-850", encoding="cp850")
+    finally:
+        await sip.close()
+    # Then the name is in CP850 bytes (the checksum, checked by read_response, is over them)
+    assert b"AEZo\x89 \x8fngstr\x94m|" in info.raw
+    assert info.get("AE") == ["Zoë Ångström"]
+    assert info.get("XK") == ["ALLOWED"]
+
+
+async def test_an_account_that_sends_the_home_library(sip: SipClient, patrons: Patrons) -> None:
+    # Given patrons of LANSING (Kanopy allowed) and BASEHOR
+    await patrons.create("T-LAN-1")
+    await patrons.create("T-BAS-1", home_library="BASEHOR")
+    # When the NEKLS-wide vendor account verifies them
+    await sip.login("nekls-vendor")
+    lansing = await sip.patron_information("T-LAN-1")
+    basehor = await sip.patron_information("T-BAS-1")
+    # Then AO is the home library, also sent as a screen message; no Kanopy field (the
+    # account has no library, so a LANSING-limited type is never sent to it)
+    assert lansing.fields == [
+        ("AO", "LANSING"),
+        ("AA", "T-LAN-1"),
+        ("AE", "Katherine Streamer"),
+        ("BZ", "9999"),
+        ("CB", "9999"),
+        ("BL", "Y"),
+        ("CQ", "Y"),
+        ("BV", "0.00"),
+        ("PC", "ADULT"),
+        ("PA", "20991231"),
+        ("AF", "LANSING"),
+    ]
+    assert basehor.get("AO") == ["BASEHOR"]
+    assert basehor.get("AF") == ["BASEHOR"]
+
+
+async def _count(connection: AsyncConnection, table: str) -> int:
+    return int((await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())  # noqa: S608
