@@ -11,45 +11,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.attributes.models import PatronAttribute
-from app.attributes.service import load_types
 from app.audit import service as audit
 from app.auth.policy import Actor, can_read_patron, require_authenticated
 from app.circulation.models import Loan
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode, FieldError
+from app.lifecycle import moves
 from app.network.models import Institution
-from app.patrons.models import (
-    Patron,
-    PatronBlock,
-    PatronContactEmail,
-    PatronIdentifier,
-    PatronLibraryGroup,
-    PatronPhoto,
-    PatronSystemGroup,
-)
+from app.patrons.models import Patron, PatronSystemGroup
 from app.patrons.service import bump_version, editable_patron, propagate_source
 from app.patrons.state import load_state, name_maps
 from app.patrons.validation import key_of, roles_beyond
-
-# Fields the survivor takes from a duplicate when its own is blank. Dates are left
-# out on purpose: a blank expiry or `until` means "no limit", not "unknown".
-TAKEN_WHEN_BLANK = (
-    "user_group_id",
-    "given_name",
-    "middle_name",
-    "preferred_name",
-    "surname",
-    "primary_email",
-    "phone",
-    "cohort",
-    "form_class",
-)
 
 
 @dataclass(frozen=True)
@@ -240,16 +216,16 @@ async def _merge_into(
             .execution_options(synchronize_session=False)
         )
     ).rowcount
-    await _move_blocks(session, survivor, duplicates)
-    await _move_contact_emails(session, survivor_id, duplicate_ids)
-    await _move_library_groups(session, survivor_id, duplicate_ids)
-    await _move_identifiers(session, survivor_id, duplicate_ids)
-    await _move_attributes(session, survivor, duplicate_ids)
-    await _move_photo(session, survivor_id, duplicate_ids)
+    await moves.move_blocks(session, survivor, duplicates)
+    await moves.move_contact_emails(session, survivor_id, duplicate_ids)
+    await moves.move_library_groups(session, survivor_id, duplicate_ids)
+    await moves.move_identifiers(session, survivor_id, duplicate_ids)
+    await moves.move_attributes(session, survivor, duplicate_ids)
+    await moves.move_photo(session, survivor_id, duplicate_ids)
     if survivor.account_type == "HOME":
         await _repoint_copies(session, actor, survivor, duplicate_ids)
 
-    taken = _blank_fields(survivor, duplicates)
+    taken = moves.blank_fields(survivor, duplicates)
     login = None
     if survivor.username is None:
         login = next(((d.username, d.password_hash) for d in duplicates if d.username), None)
@@ -308,172 +284,6 @@ async def _merge_into(
     if survivor.account_type == "HOME":
         await propagate_source(session=session, actor=actor, source_id=survivor_id)
     return int(loans or 0)
-
-
-def _blank_fields(survivor: Patron, duplicates: list[Patron]) -> dict[str, Any]:
-    """The survivor's blank fields and the first duplicate value for each."""
-    taken: dict[str, Any] = {}
-    for name in TAKEN_WHEN_BLANK:
-        if name == "form_class" and survivor.is_staff:
-            continue  # staff members have no form class
-        if getattr(survivor, name) not in (None, ""):
-            continue
-        value = next(
-            (getattr(d, name) for d in duplicates if getattr(d, name) not in (None, "")), None
-        )
-        if value is not None:
-            taken[name] = value
-    return taken
-
-
-async def _move_blocks(session: AsyncSession, survivor: Patron, duplicates: list[Patron]) -> None:
-    """Every block moves, except copies of blocks the survivor copies from the same source."""
-    same_source = [
-        d.id
-        for d in duplicates
-        if survivor.link_source_patron_id is not None
-        and d.link_source_patron_id == survivor.link_source_patron_id
-    ]
-    await session.execute(
-        update(PatronBlock)
-        .where(
-            PatronBlock.patron_id.in_([d.id for d in duplicates]),
-            or_(PatronBlock.origin != "COPIED", PatronBlock.patron_id.not_in(same_source)),
-        )
-        .values(patron_id=survivor.id)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def _move_contact_emails(
-    session: AsyncSession, survivor_id: int, duplicate_ids: list[int]
-) -> None:
-    """Addresses the survivor lacks are appended, in the duplicates' order."""
-    rows = list(
-        (
-            await session.execute(
-                select(PatronContactEmail).where(
-                    PatronContactEmail.patron_id.in_([survivor_id, *duplicate_ids])
-                )
-            )
-        ).scalars()
-    )
-    order = {pid: n for n, pid in enumerate([survivor_id, *duplicate_ids])}
-    rows.sort(key=lambda r: (order[r.patron_id], r.position, r.id))
-    known = {r.address.lower() for r in rows if r.patron_id == survivor_id}
-    position = max((r.position for r in rows if r.patron_id == survivor_id), default=-1)
-    for row in rows:
-        if row.patron_id == survivor_id or row.address.lower() in known:
-            continue
-        known.add(row.address.lower())
-        position += 1
-        row.patron_id = survivor_id
-        row.position = position
-    await session.flush()
-
-
-async def _move_library_groups(
-    session: AsyncSession, survivor_id: int, duplicate_ids: list[int]
-) -> None:
-    rows = (
-        await session.execute(
-            select(PatronLibraryGroup.patron_id, PatronLibraryGroup.library_group_id).where(
-                PatronLibraryGroup.patron_id.in_([survivor_id, *duplicate_ids])
-            )
-        )
-    ).all()
-    held: set[int] = set()
-    wanted: set[int] = set()
-    for patron_id, group_id in rows:
-        (held if patron_id == survivor_id else wanted).add(group_id)
-    for group_id in sorted(wanted - held):
-        session.add(PatronLibraryGroup(patron_id=survivor_id, library_group_id=group_id))
-    await session.flush()
-
-
-async def _move_identifiers(
-    session: AsyncSession, survivor_id: int, duplicate_ids: list[int]
-) -> None:
-    """An identifier moves when the survivor (so far) has no value of its type."""
-    rows = (
-        await session.execute(
-            select(
-                PatronIdentifier.id, PatronIdentifier.patron_id, PatronIdentifier.identifier_type_id
-            ).where(PatronIdentifier.patron_id.in_([survivor_id, *duplicate_ids]))
-        )
-    ).all()
-    order = {pid: n for n, pid in enumerate([survivor_id, *duplicate_ids])}
-    held: set[int] = set()
-    moving: list[int] = []
-    for identifier_id, patron_id, type_id in sorted(rows, key=lambda r: (order[r[1]], r[0])):
-        if type_id in held:
-            continue
-        held.add(type_id)
-        if patron_id != survivor_id:
-            moving.append(identifier_id)
-    if moving:
-        await session.execute(
-            update(PatronIdentifier)
-            .where(PatronIdentifier.id.in_(moving))
-            .values(patron_id=survivor_id)
-            .execution_options(synchronize_session=False)
-        )
-
-
-async def _move_attributes(
-    session: AsyncSession, survivor: Patron, duplicate_ids: list[int]
-) -> None:
-    """Values move whoever may see them; the survivor's value wins for non-repeatable types."""
-    survivor_id: int = survivor.id  # type: ignore[assignment]
-    types = await load_types(session, [survivor.institution_id])
-    rows = (
-        await session.execute(
-            select(
-                PatronAttribute.id,
-                PatronAttribute.patron_id,
-                PatronAttribute.attribute_type_id,
-                PatronAttribute.value,
-            ).where(PatronAttribute.patron_id.in_([survivor_id, *duplicate_ids]))
-        )
-    ).all()
-    order = {pid: n for n, pid in enumerate([survivor_id, *duplicate_ids])}
-    held: dict[int, set[str]] = defaultdict(set)
-    moving: list[int] = []
-    for value_id, patron_id, type_id, value in sorted(rows, key=lambda r: (order[r[1]], r[0])):
-        info = types.get(type_id)
-        repeatable = info is not None and info.row.repeatable
-        if value in held[type_id] or (held[type_id] and not repeatable):
-            continue
-        held[type_id].add(value)
-        if patron_id != survivor_id:
-            moving.append(value_id)
-    if moving:
-        await session.execute(
-            update(PatronAttribute)
-            .where(PatronAttribute.id.in_(moving))
-            .values(patron_id=survivor_id)
-            .execution_options(synchronize_session=False)
-        )
-
-
-async def _move_photo(session: AsyncSession, survivor_id: int, duplicate_ids: list[int]) -> None:
-    has_photo = await session.scalar(
-        select(PatronPhoto.patron_id).where(PatronPhoto.patron_id == survivor_id)
-    )
-    if has_photo is not None:
-        return
-    for duplicate_id in duplicate_ids:
-        found = await session.scalar(
-            select(PatronPhoto.patron_id).where(PatronPhoto.patron_id == duplicate_id)
-        )
-        if found is not None:
-            await session.execute(
-                update(PatronPhoto)
-                .where(PatronPhoto.patron_id == duplicate_id)
-                .values(patron_id=survivor_id)
-                .execution_options(synchronize_session=False)
-            )
-            return
 
 
 async def _repoint_copies(

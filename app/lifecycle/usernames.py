@@ -1,8 +1,9 @@
 """Changing many usernames at once: by a rule over an institution or as listed; all or nothing.
 
-The checks are set-based (one query for a rule's candidates, then one per chunk of
-new names) and the writes are batched, so a rule over hundreds of thousands of
-patrons costs a few hundred statements, not several per patron.
+The checks are set-based (for a rule: one query for the candidates and one pass
+over the institution's usernames; for a list: one query per chunk) and the writes
+are batched, so a rule over hundreds of thousands of patrons costs a few hundred
+statements, not several per patron.
 """
 
 from __future__ import annotations
@@ -90,6 +91,12 @@ class UsernameChanges:
     applied: bool
 
 
+def _conflict(
+    code: ErrorCode, message: str, field: list[str], patron_id: int | None = None
+) -> UsernameConflict:
+    return UsernameConflict(patron_id, FieldError(code, message, field))
+
+
 @dataclass(slots=True)
 class _Candidate:
     patron_id: int
@@ -107,9 +114,7 @@ class _Candidate:
         return _label(self.name, self.patron_id)
 
     def conflict(self, code: ErrorCode, message: str) -> UsernameConflict:
-        return UsernameConflict(
-            self.patron_id if self.rule else None, FieldError(code, message, self.field)
-        )
+        return _conflict(code, message, self.field, self.patron_id if self.rule else None)
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
@@ -234,22 +239,17 @@ async def _rule_candidates(
         label = _label(_name(given, surname), patron_id)
         if not new:
             conflicts.append(
-                UsernameConflict(
-                    patron_id,
-                    FieldError(ErrorCode.MANDATORY_FIELD, f"{label} has no {what}.", field),
-                )
+                _conflict(ErrorCode.MANDATORY_FIELD, f"{label} has no {what}.", field, patron_id)
             )
             continue
         problem = _problem(new)
         if problem is not None:
             conflicts.append(
-                UsernameConflict(
+                _conflict(
+                    ErrorCode.INVALID_INPUT,
+                    f"{label}: the {what} {new!r} cannot be a username: {problem}.",
+                    field,
                     patron_id,
-                    FieldError(
-                        ErrorCode.INVALID_INPUT,
-                        f"{label}: the {what} {new!r} cannot be a username: {problem}.",
-                        field,
-                    ),
                 )
             )
             continue
@@ -298,25 +298,19 @@ async def _listed_candidates(
         patron_id = item.patron_id
         if patron_id is None or patron_id not in current:
             conflicts.append(
-                UsernameConflict(
-                    None,
-                    FieldError(
-                        ErrorCode.NOT_FOUND,
-                        f"There is no such patron in {institution.code}.",
-                        [*base, "patronId"],
-                    ),
+                _conflict(
+                    ErrorCode.NOT_FOUND,
+                    f"There is no such patron in {institution.code}.",
+                    [*base, "patronId"],
                 )
             )
             continue
         if patron_id in seen:
             conflicts.append(
-                UsernameConflict(
-                    None,
-                    FieldError(
-                        ErrorCode.INVALID_INPUT,
-                        "This patron is listed more than once.",
-                        [*base, "patronId"],
-                    ),
+                _conflict(
+                    ErrorCode.INVALID_INPUT,
+                    "This patron is listed more than once.",
+                    [*base, "patronId"],
                 )
             )
             continue
@@ -324,32 +318,22 @@ async def _listed_candidates(
         field = [*base, "newUsername"]
         if roles.get(patron_id):
             conflicts.append(
-                UsernameConflict(
-                    None,
-                    FieldError(
-                        ErrorCode.FORBIDDEN,
-                        f"Only someone who may grant {', '.join(roles[patron_id])} can change "
-                        "this account's username.",
-                        field,
-                    ),
+                _conflict(
+                    ErrorCode.FORBIDDEN,
+                    f"Only someone who may grant {', '.join(roles[patron_id])} can change "
+                    "this account's username.",
+                    field,
                 )
             )
             continue
         new = (item.new_username or "").strip()
         problem = _problem(new) if new else None
         if not new:
-            conflicts.append(
-                UsernameConflict(
-                    None, FieldError(ErrorCode.MANDATORY_FIELD, "Give the new username.", field)
-                )
-            )
+            conflicts.append(_conflict(ErrorCode.MANDATORY_FIELD, "Give the new username.", field))
         elif problem is not None:
             conflicts.append(
-                UsernameConflict(
-                    None,
-                    FieldError(
-                        ErrorCode.INVALID_INPUT, f"{new!r} cannot be a username: {problem}.", field
-                    ),
+                _conflict(
+                    ErrorCode.INVALID_INPUT, f"{new!r} cannot be a username: {problem}.", field
                 )
             )
         elif new != current[patron_id]:

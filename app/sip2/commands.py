@@ -268,20 +268,17 @@ def list_accounts(
             out.append((row, library.code if library is not None else "(all)"))
         return out
 
-    table = Table(title=f"SIP accounts of {institution.strip().upper()}")
-    for column in ("login id", "library", "encoding", "AO", "AF home", "attributes", "enabled"):
-        table.add_column(column)
-    for row, library_code in _with_session(settings, load):
-        table.add_row(
-            row.login_id,
-            library_code,
-            row.encoding,
-            row.ao_mode,
-            "yes" if row.home_library_screen_message else "no",
-            ", ".join(
-                f"{f.attribute_type} in {f.field_code} ({f.send.value})"
-                for f in service.attribute_fields(row)
-            ),
-            "yes" if row.enabled else "no",
+    # One line per account (not a table): greppable, and never cut to the terminal width.
+    rows = _with_session(settings, load)
+    typer.echo(f"SIP accounts of {institution.strip().upper()}: {len(rows)}")
+    for row, library_code in rows:
+        fields = ", ".join(
+            f"{f.attribute_type} in {f.field_code} ({f.send.value})"
+            for f in service.attribute_fields(row)
         )
-    console.print(table)
+        typer.echo(
+            f"{row.login_id}: library {library_code}, {row.encoding}, AO {row.ao_mode}, "
+            f"home library as AF {'yes' if row.home_library_screen_message else 'no'}, "
+            f"attribute fields [{fields}], empty PIN {'yes' if row.allow_empty_pin else 'no'}, "
+            f"{'enabled' if row.enabled else 'disabled'}"
+        )

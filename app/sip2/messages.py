@@ -231,14 +231,20 @@ class MessageHandler:
         barcode = request.text("AA", codec) or ""
         if session.account is None or session.institution is None:
             return self._not_logged_in(session, request, language, barcode)
-        account, actor = session.account, session.actor
-        configured = service.attribute_fields(account)
-        wanted = {f.attribute_type for f in configured}
-
-        def visible(info: TypeInfo) -> bool:
-            return info.code in wanted and is_authorized(actor, info)
-
         async with self.database.session() as db:
+            # Read the account again: a disabled account or a changed policy applies at once.
+            account = await db.get(SipAccount, session.account.id)
+            if account is None or not account.enabled:
+                logger.info("sip2 %s: account disabled; logged out", session.address)
+                session.account = session.institution = session.library = None
+                return self._not_logged_in(session, request, language, barcode)
+            session.account = account
+            actor = session.actor
+            wanted = {f.attribute_type for f in service.attribute_fields(account)}
+
+            def visible(info: TypeInfo) -> bool:
+                return info.code in wanted and is_authorized(actor, info)
+
             verification = await verify_patron(
                 session=db,
                 settings=self.settings,

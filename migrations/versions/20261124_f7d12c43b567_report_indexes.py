@@ -7,9 +7,7 @@ Create Date: 2026-11-24 01:05:47.016205
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = 'f7d12c43b567'
 down_revision: str | None = '7befff1dc8d4'

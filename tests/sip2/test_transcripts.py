@@ -78,9 +78,12 @@ async def test_a_wrong_secret_is_refused_and_the_third_closes_the_connection(
     assert await _count(connection, "login_failure") == failures + 3
 
 
-async def test_a_disabled_account_cannot_log_in(
-    sip: SipClient, database: Database, settings: Settings
+async def test_a_disabled_account_is_logged_out_and_cannot_log_in(
+    sip: SipClient, patrons: Patrons, database: Database, settings: Settings
 ) -> None:
+    await patrons.create("T-LAN-1")
+    assert (await sip.login()).fixed == {"ok": "1"}
+    # When an operator disables the account while the vendor is connected
     async with database.session() as session:
         await service.update_sip_account(
             session=session,
@@ -89,6 +92,10 @@ async def test_a_disabled_account_cannot_log_in(
             login_id="kanopy-lansing",
             update=service.SipAccountUpdate(enabled=False),
         )
+    # Then the next patron message is answered as if nobody had logged in
+    info = await sip.patron_information("T-LAN-1")
+    assert (info.get("BL"), info.get("AF")) == (["N"], ["Log in first (message 93)."])
+    # ... and logging in again fails
     assert (await sip.login()).fixed == {"ok": "0"}
 
 

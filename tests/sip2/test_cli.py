@@ -1,0 +1,170 @@
+"""`netzone sip-account ...` and `netzone sip2` against a database of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from app import migrate
+from app.cli import cli
+from app.db import Database, create_engine
+from app.demo.seed import seed_demo
+from app.settings import Settings, get_settings
+from tests.sip2.conftest import SipClient, with_error_detection
+
+CHEAP_ARGON2 = {
+    "NETZONE_ARGON2_TIME_COST": "1",
+    "NETZONE_ARGON2_MEMORY_COST_KIB": "1024",
+    "NETZONE_ARGON2_PARALLELISM": "1",
+}
+
+
+@pytest.fixture
+async def cli_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[str, Database]]:
+    """A migrated, seeded SQLite file that `netzone` finds through DATABASE_URL."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    settings = Settings(  # type: ignore[call-arg]
+        DATABASE_URL=url, argon2_time_cost=1, argon2_memory_cost_kib=1024, argon2_parallelism=1
+    )
+    await asyncio.to_thread(migrate.upgrade, url)
+    database = Database(create_engine(settings))
+    async with database.session() as session:
+        await seed_demo(session, settings, patrons_per_institution=2)
+    monkeypatch.setenv("DATABASE_URL", url)
+    for name, value in CHEAP_ARGON2.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        yield url, database
+    finally:
+        get_settings.cache_clear()
+        await database.engine.dispose()
+
+
+async def _run_cli(*args: str) -> Any:
+    # The command runs its own event loop (asyncio.run): give it a thread of its own.
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
+
+
+def _said(result: Any) -> str:
+    """The output with rich's line wrapping undone."""
+    return " ".join(result.output.split())
+
+
+async def _accounts(database: Database) -> list[tuple[Any, ...]]:
+    async with database.session() as session:
+        rows = await session.execute(
+            text(
+                "SELECT login_id, library_id IS NOT NULL, attribute_fields, enabled"
+                " FROM sip_account ORDER BY login_id"
+            )
+        )
+        return [tuple(r) for r in rows.all()]
+
+
+async def test_operators_create_list_and_update_accounts(
+    cli_database: tuple[str, Database],
+) -> None:
+    _, database = cli_database
+    created = await _run_cli(
+        "sip-account",
+        "create",
+        "--institution",
+        "NEKLS",
+        "--login-id",
+        "hoopla",
+        "--library",
+        "LANSING",
+        "--attribute",
+        "KANOPY_LANSING:XK:LABEL",
+    )
+    assert created.exit_code == 0, created.output
+    said = _said(created)
+    assert "Created SIP account 'hoopla' of NEKLS." in said
+    # No secret given: a random one is printed once
+    secret = created.output.strip().splitlines()[-1]
+    assert len(secret) >= 20
+    listed = await _run_cli("sip-account", "list", "--institution", "NEKLS")
+    assert listed.exit_code == 0, listed.output
+    for text_ in ("hoopla", "kanopy-lansing", "nekls-vendor", "KANOPY_LANSING in XK (LABEL)"):
+        assert text_ in _said(listed)
+    assert secret not in listed.output
+    disabled = await _run_cli("sip-account", "update", "hoopla", "--disable")
+    assert disabled.exit_code == 0, disabled.output
+    accounts = await _accounts(database)
+    assert accounts[0][0] == "hoopla"
+    assert (accounts[0][1], accounts[0][3]) == (True, False)
+
+
+async def test_refusals_name_the_problem_and_change_nothing(
+    cli_database: tuple[str, Database],
+) -> None:
+    _, database = cli_database
+    before = await _accounts(database)
+    refused = await _run_cli(
+        "sip-account",
+        "create",
+        "--institution",
+        "NEKLS",
+        "--login-id",
+        "basehor-kanopy",
+        "--secret",
+        "basehor-secret",
+        "--library",
+        "BASEHOR",
+        "--attribute",
+        "KANOPY_LANSING:XK",
+    )
+    assert refused.exit_code == 1
+    assert (
+        "ATTRIBUTE_FORBIDDEN (input.attributeFields.0): Kanopy (LANSING) can only be sent "
+        "by SIP accounts of LANSING." in _said(refused)
+    )
+    malformed = await _run_cli(
+        "sip-account", "create", "--institution", "NEKLS", "--login-id", "x", "--attribute", "XK"
+    )
+    assert malformed.exit_code == 2
+    assert await _accounts(database) == before
+
+
+async def test_the_sip2_command_serves_the_database(cli_database: tuple[str, Database]) -> None:
+    url, _ = cli_database
+    environment = {**os.environ, **CHEAP_ARGON2, "DATABASE_URL": url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from app.cli import main; main()",
+        "sip2",
+        "--port",
+        "0",
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        assert process.stdout is not None
+        port = None
+        async with asyncio.timeout(60):
+            while port is None:
+                line = (await process.stdout.readline()).decode()
+                assert line, "netzone sip2 ended before listening"
+                if match := re.search(r"SIP2 listening on 127\.0\.0\.1:(\d+)", line):
+                    port = int(match.group(1))
+        client = await SipClient.connect(port)
+        await client.send(with_error_detection("9300CNnekls-vendor|COnetzone-demo|", 0))
+        assert await client.receive() == b"941AY0AZFDFD\r"
+        await client.close()
+    finally:
+        process.terminate()
+        await process.wait()
