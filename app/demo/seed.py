@@ -361,7 +361,9 @@ async def _seed_network(session: AsyncSession) -> None:
         if default is not None and walkin is not None and default.user_group_id != walkin.id:
             # Walk-ins no other rule covers get the WALKIN group.
             await rules.update_rule(
-                session=session, actor=actor, rule_id=default.id,  # type: ignore[arg-type]
+                session=session,
+                actor=actor,
+                rule_id=default.id,  # type: ignore[arg-type]
                 spec=RuleSpec(user_group="WALKIN"),
             )
         await session.commit()

@@ -97,8 +97,15 @@ async def test_operators_create_list_and_update_accounts(
     assert len(secret) >= 20
     listed = await _run_cli("sip-account", "list", "--institution", "NEKLS")
     assert listed.exit_code == 0, listed.output
-    for text_ in ("hoopla", "kanopy-lansing", "nekls-vendor", "KANOPY_LANSING in XK (LABEL)"):
-        assert text_ in _said(listed)
+    assert listed.output.splitlines() == [
+        "SIP accounts of NEKLS: 3",
+        "hoopla: library LANSING, UTF-8, AO INSTITUTION, home library as AF no, "
+        "attribute fields [KANOPY_LANSING in XK (LABEL)], empty PIN no, enabled",
+        "kanopy-lansing: library LANSING, UTF-8, AO INSTITUTION, home library as AF no, "
+        "attribute fields [KANOPY_LANSING in XK (CODE)], empty PIN no, enabled",
+        "nekls-vendor: library (all), UTF-8, AO HOME_LIBRARY, home library as AF yes, "
+        "attribute fields [], empty PIN no, enabled",
+    ]
     assert secret not in listed.output
     disabled = await _run_cli("sip-account", "update", "hoopla", "--disable")
     assert disabled.exit_code == 0, disabled.output
