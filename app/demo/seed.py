@@ -213,7 +213,14 @@ LOGINS = [
         "STAFF",
     ),
     DemoLogin(
-        "network.admin", "NEKLS", "LANSING", ["NETWORK_ADMIN"], ["LANSING"], "Nick", "Network", None
+        "network.admin",
+        "NEKLS",
+        "LANSING",
+        ["NETWORK_ADMIN"],
+        ["LANSING"],
+        "Nick",
+        "Network",
+        "STAFF",
     ),
 ]
 

@@ -58,11 +58,24 @@ async def other_accounts(
         return []
     policies = await source_policies(session, sorted({p.institution_id for p in rows}))
     today = clock.today()
+    # The viewer's existing linked accounts of these patrons, as network search shows.
+    copies = {
+        c.link_source_patron_id: c
+        for c in (
+            await session.execute(
+                select(Patron).where(
+                    Patron.institution_id == patron.institution_id,
+                    Patron.link_source_patron_id.in_([p.id for p in rows]),
+                )
+            )
+        ).scalars()
+    }
     return [
         NetworkMatch(
             source=p,
             policy=policies[p.institution_id],
             ref=make_ref(settings, patron.institution_id, p.id),  # type: ignore[arg-type]
+            linked_account=copies.get(p.id),
         )
         for p in rows
         if unavailable_reason(p, policies[p.institution_id], today) is None

@@ -325,7 +325,9 @@ class Patron(Node):
 
         async with info.context.db.use() as session:
             matches = await other_accounts(
-                session=session, settings=info.context.settings, actor=info.context.actor,
+                session=session,
+                settings=info.context.settings,
+                actor=info.context.actor,
                 patron=self.row,
             )
         return [NetworkPatron(match=m) for m in matches]
