@@ -161,6 +161,62 @@ def import_command(
         raise typer.Exit(code=1)
 
 
+@cli.command()
+def bootstrap(
+    institution: str = typer.Option(..., help="Code of the first member, e.g. NEKLS."),
+    institution_name: str = typer.Option(..., help="Its name."),
+    library: str = typer.Option(..., help="Code of its first library, e.g. LANSING."),
+    library_name: str = typer.Option(..., help="The library's name."),
+    admin: str = typer.Option(..., help="Username of the first administrator."),
+    surname: str = typer.Option("Administrator", help="The administrator's surname."),
+    network_name: str | None = typer.Option(None, help="Name of the network (default: setting)."),
+    password: str = typer.Option(
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="The administrator's password (asked for when not given).",
+    ),
+) -> None:
+    """Start a real network: migrate, then create the first institution, library and admin."""
+    from app.bootstrap import Bootstrap
+    from app.bootstrap import bootstrap as run_bootstrap
+    from app.db import Database, create_engine
+    from app.errors import DomainError
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    spec = Bootstrap(
+        network_name=network_name or settings.network_name,
+        institution_code=institution,
+        institution_name=institution_name,
+        library_code=library,
+        library_name=library_name,
+        admin_username=admin,
+        admin_password=password,
+        admin_surname=surname,
+    )
+
+    async def run() -> None:
+        db = Database(create_engine(settings))
+        try:
+            async with db.session() as session:
+                await run_bootstrap(session, settings, spec)
+        finally:
+            await db.engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except DomainError as error:
+        for e in error.errors:
+            console.print(f"[red]{e.code.value}[/red]: {e.message}")
+        raise typer.Exit(code=1) from None
+    console.print(
+        f"Created {institution.upper()} with library {library.upper()}; log in as {admin} "
+        f"at {library.upper()} (SYSTEM_ADMIN and NETWORK_ADMIN)."
+    )
+
+
 @cli.command(name="export-schema")
 def export_schema(
     output: Path | None = typer.Option(

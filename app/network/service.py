@@ -53,6 +53,10 @@ async def get_network(session: AsyncSession) -> Network | None:
     ).scalar_one_or_none()
 
 
+async def any_institution(session: AsyncSession) -> bool:
+    return (await session.execute(select(Institution.id).limit(1))).first() is not None
+
+
 async def ensure_network(session: AsyncSession, name: str) -> Network:
     """The network row and the built-in identifier types exist (idempotent)."""
     network = await get_network(session)
