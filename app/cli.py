@@ -217,6 +217,39 @@ def bootstrap(
     )
 
 
+@cli.command(name="propagation")
+def propagation_command(
+    mode: str | None = typer.Argument(
+        None, help="LIVE (source changes reach linked copies at once) or ON_INTERACTION."
+    ),
+) -> None:
+    """Show or set how source changes reach linked accounts in other institutions."""
+    from app.auth.policy import system_actor
+    from app.db import Database, create_engine
+    from app.errors import DomainError
+    from app.linking.sharing import set_propagation_mode
+
+    settings = _settings()
+
+    async def run() -> str:
+        db = Database(create_engine(settings))
+        try:
+            async with db.session() as session:
+                return await set_propagation_mode(
+                    session=session, actor=system_actor("cli"), mode=mode
+                )
+        finally:
+            await db.engine.dispose()
+
+    try:
+        current = asyncio.run(run())
+    except DomainError as error:
+        for e in error.errors:
+            console.print(f"[red]{e.code.value}[/red]: {e.message}")
+        raise typer.Exit(code=1) from None
+    console.print(f"Propagation mode: {current}")
+
+
 @cli.command(name="export-schema")
 def export_schema(
     output: Path | None = typer.Option(

@@ -338,3 +338,36 @@ async def update_settings(
         )
     await session.commit()
     return institution
+
+
+PROPAGATION_MODES = ("LIVE", "ON_INTERACTION")
+
+
+async def set_propagation_mode(*, session: AsyncSession, actor: Actor, mode: str | None) -> str:
+    """The network's propagation mode, changed when `mode` is given (operators only)."""
+    from app.auth.policy import can_administer_network
+
+    net = await network.get_network(session)
+    if net is None:
+        raise DomainError.of(ErrorCode.NOT_FOUND, "The network is not set up yet.")
+    if mode is None:
+        return net.propagation_mode
+    wanted = mode.strip().upper()
+    require(can_administer_network(actor), actor, "Only network administrators change this.")
+    if wanted not in PROPAGATION_MODES:
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT, f"Use {' or '.join(PROPAGATION_MODES)}, not {mode!r}."
+        )
+    if wanted != net.propagation_mode:
+        await audit.record(
+            session=session,
+            actor=actor,
+            action="set_propagation_mode",
+            entity_type="Network",
+            entity_id=net.id,
+            institution_id=None,
+            changes={"propagationMode": {"before": net.propagation_mode, "after": wanted}},
+        )
+        net.propagation_mode = wanted
+    await session.commit()
+    return net.propagation_mode
