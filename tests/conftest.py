@@ -162,3 +162,14 @@ class GraphQL:
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> GraphQL:
     return GraphQL(client)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print what the reliability suite checked (tests/reliability/counts.py)."""
+    from tests.reliability.counts import COUNTS
+
+    if not COUNTS:
+        return
+    terminalreporter.section("reliability suite")
+    for what, n in sorted(COUNTS.items()):
+        terminalreporter.write_line(f"{what}: {n}")
