@@ -220,7 +220,9 @@ async def plan_changes(
     errors: list[FieldError],
 ) -> AttributePlan:
     """Validate requested values, apply the home-library rules, check mandatory types."""
-    types = await load_types(session, [institution_id])
+    from app.patrons.lookups import lookups_of
+
+    types = await lookups_of(session).attribute_types(session, institution_id)
     by_code = {t.code: t for t in types.values()}
     changes: dict[int, list[str]] = {}
     explicit: set[int] = set()
@@ -332,16 +334,11 @@ async def _check_values(
             )
             ok = False
         elif info.row.unique:
-            taken = await session.scalar(
-                select(
-                    exists().where(
-                        PatronAttribute.attribute_type_id == info.id,
-                        PatronAttribute.unique_key == value.lower(),
-                        PatronAttribute.patron_id != (patron_id or -1),
-                    )
-                )
-            )
-            if taken:
+            from app.patrons.lookups import lookups_of
+
+            if await lookups_of(session).attribute_value_taken(
+                session, info.id, value.lower(), patron_id
+            ):
                 errors.append(
                     FieldError(
                         ErrorCode.CONFLICT,
@@ -351,6 +348,20 @@ async def _check_values(
                 )
                 ok = False
     return cleaned if ok else None
+
+
+def rows_to_insert(patron_id: int, plan: AttributePlan) -> list[dict[str, Any]]:
+    """The rows of a new patron's values (for bulk inserts)."""
+    return [
+        {
+            "patron_id": patron_id,
+            "attribute_type_id": type_id,
+            "value": value,
+            "unique_key": value.lower() if plan.types[type_id].row.unique else None,
+        }
+        for type_id, values in plan.changes.items()
+        for value in values
+    ]
 
 
 async def write_changes(session: AsyncSession, patron_id: int, plan: AttributePlan) -> None:

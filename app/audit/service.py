@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
@@ -47,6 +47,37 @@ async def record(
     )
     session.add(entry)
     return entry
+
+
+def entry_row(
+    *,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: int | None,
+    institution_id: int | None,
+    changes: dict[str, Any],
+    at: datetime,
+) -> dict[str, Any]:
+    """An audit entry as a row for a bulk insert (see insert_rows)."""
+    return {
+        "at": at,
+        "institution_id": institution_id,
+        "actor_patron_id": actor.patron_id,
+        "actor_client_id": actor.client_id,
+        "actor_name": actor.name,
+        "library_id": actor.library_id,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "changes": changes,
+    }
+
+
+async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Add many audit entries to the current transaction in one statement."""
+    if rows:
+        await session.execute(insert(AuditEntry), rows)
 
 
 async def redact_entity(*, session: AsyncSession, entity_type: str, entity_id: int) -> None:

@@ -34,16 +34,20 @@ from app.errors import DomainError, ErrorCode
 from app.imports.columns import ATTRIBUTE_PREFIX, check_header, error_column, parse_row
 from app.imports.models import ImportJob, ImportRowError
 from app.network import service as network
-from app.network.models import IdentifierType, Institution, LibraryGroup
-from app.patrons.models import Patron, PatronContactEmail, PatronIdentifier
-from app.patrons.service import add_patron, change_patron
+from app.network.models import Institution, LibraryGroup
+from app.patrons.lookups import SESSION_KEY as LOOKUPS_KEY
+from app.patrons.lookups import CachedLookups
+from app.patrons.models import Patron, PatronIdentifier
+from app.patrons.service import change_patron, insert_new_patrons, plan_new_patron
+from app.patrons.state import PatronState, load_states
+from app.patrons.validation import PatronPlan
 from app.settings import Settings
 
 logger = logging.getLogger("netzone.imports")
 
 MATCH_COLUMNS = {"ADMIN_SYSTEM_ID": "admin_system_id", "BARCODE": "barcode", "USERNAME": "username"}
 MODES = ("CREATE_ONLY", "UPDATE_ONLY", "UPSERT")
-BATCH = 500
+BATCH = 1000  # rows checked and written together
 Progress = Callable[[int, int | None], Awaitable[None] | None]
 
 
@@ -196,58 +200,169 @@ async def create_job(
     return job
 
 
-class _Lookups:
-    """Per-import caches of codes and names, and the match-key query."""
+class _Batch:
+    """One batch of rows: the patrons their match keys find, their states, and the new
+    patrons accepted so far (written together at the end of the batch)."""
 
-    def __init__(self, session: AsyncSession, institution_id: int, match_on: str) -> None:
+    def __init__(
+        self,
+        *,
+        session: AsyncSession,
+        lookups: CachedLookups,
+        institution_id: int,
+        match_on: str,
+        actor: Actor,
+    ) -> None:
         self.session = session
+        self.lookups = lookups
         self.institution_id = institution_id
         self.match_on = match_on
-        self.groups: dict[str, int] | None = None
+        self.actor = actor
         self.type_id: int | None = None
+        self.existing: dict[str, Patron] = {}
+        self.states: dict[int, PatronState] = {}
+        self.new_plans: list[PatronPlan] = []
 
-    async def library_group_ids(self, names: list[str]) -> tuple[list[int], list[str]]:
-        if self.groups is None:
-            rows = await self.session.execute(
-                select(LibraryGroup.name, LibraryGroup.id).where(
-                    LibraryGroup.institution_id == self.institution_id
-                )
+    async def match_type_id(self) -> int:
+        if self.type_id is None:
+            code = (
+                network.ADMIN_SYSTEM_ID if self.match_on == "ADMIN_SYSTEM_ID" else network.BARCODE
             )
-            self.groups = {name.lower(): group_id for name, group_id in rows.all()}
-        ids, unknown = [], []
-        for name in names:
-            group_id = self.groups.get(name.lower())
-            if group_id is None:
-                unknown.append(name)
-            else:
-                ids.append(group_id)
-        return ids, unknown
+            found = await self.lookups.identifier_type_by_code(self.session, code)
+            assert found is not None
+            assert found.id is not None
+            self.type_id = found.id
+        return self.type_id
 
-    async def existing(self, key: str) -> Patron | None:
+    async def match_claim(self, key: str) -> tuple[Any, ...]:
+        """The lookups' key under which a new row claims this match key."""
+        if self.match_on == "USERNAME":
+            return ("username", self.institution_id, key.lower())
+        return ("identifier", self.institution_id, await self.match_type_id(), key.lower())
+
+    async def load(self, parsed: list[dict[str, Any]]) -> None:
+        """Find the batch's existing patrons and prefetch its uniqueness questions."""
+        match_field = MATCH_COLUMNS[self.match_on]
+        keys = sorted({str(f[match_field]).strip().lower() for f in parsed if f.get(match_field)})
+        self.existing = {}
+        for start in range(0, len(keys), 1000):
+            part = keys[start : start + 1000]
+            if self.match_on == "USERNAME":
+                query = select(Patron.username_key, Patron).where(
+                    Patron.institution_id == self.institution_id, Patron.username_key.in_(part)
+                )
+            else:
+                query = (
+                    select(PatronIdentifier.value_key, Patron)
+                    .join(Patron, PatronIdentifier.patron_id == Patron.id)
+                    .where(
+                        PatronIdentifier.institution_id == self.institution_id,
+                        PatronIdentifier.identifier_type_id == await self.match_type_id(),
+                        PatronIdentifier.value_key.in_(part),
+                    )
+                )
+            for key, patron in (await self.session.execute(query)).all():
+                self.existing[key] = patron
+        self.states = await load_states(self.session, list(self.existing.values()))
+        usernames: list[str] = []
+        identifiers: list[tuple[int, str]] = []
+        for fields in parsed:
+            if fields.get("username"):
+                usernames.append(str(fields["username"]).strip().lower())
+            wanted = [
+                (network.BARCODE, fields.get("barcode")),
+                (network.ADMIN_SYSTEM_ID, fields.get("admin_system_id")),
+                *(fields.get("identifiers") or []),
+            ]
+            for type_code, value in wanted:
+                if not value or not str(value).strip():
+                    continue
+                found = await self.lookups.identifier_type_by_code(self.session, type_code)
+                if found is not None and found.id is not None:
+                    identifiers.append((found.id, str(value).strip().lower()))
+        await self.lookups.prefetch(self.session, self.institution_id, usernames, identifiers)
+
+    async def find(self, key: str) -> Patron | None:
+        """The patron this match key names, counting rows accepted earlier in the file."""
+        claim = await self.match_claim(key)
+        if self.lookups.claimant(claim) is not None:
+            # A new patron earlier in this batch has it: write the batch so far, then the
+            # row updates that patron, as it would if the two rows were further apart.
+            await self.write_new()
+            self.existing.pop(key.lower(), None)
+        if key.lower() in self.existing:
+            return self.existing[key.lower()]
         if self.match_on == "USERNAME":
             query = select(Patron).where(
                 Patron.institution_id == self.institution_id, Patron.username_key == key.lower()
             )
         else:
-            if self.type_id is None:
-                code = (
-                    network.ADMIN_SYSTEM_ID
-                    if self.match_on == "ADMIN_SYSTEM_ID"
-                    else network.BARCODE
-                )
-                self.type_id = await self.session.scalar(
-                    select(IdentifierType.id).where(IdentifierType.code == code)
-                )
             query = (
                 select(Patron)
                 .join(PatronIdentifier, PatronIdentifier.patron_id == Patron.id)
                 .where(
                     PatronIdentifier.institution_id == self.institution_id,
-                    PatronIdentifier.identifier_type_id == self.type_id,
+                    PatronIdentifier.identifier_type_id == await self.match_type_id(),
                     PatronIdentifier.value_key == key.lower(),
                 )
             )
-        return (await self.session.execute(query)).scalars().first()
+        found = (await self.session.execute(query)).scalars().first()
+        if found is not None and found.id is not None and found.id not in self.states:
+            self.states.update(await load_states(self.session, [found]))
+        return found
+
+    def accept_new(self, plan: PatronPlan, mark: int) -> None:
+        """Hold a valid new patron for the batch write; its keys are taken from now on."""
+        self.new_plans.append(plan)
+        for kind_and_key in _claims(self.institution_id, plan):
+            self.lookups.claim(kind_and_key, mark)
+
+    def record_update(self, patron_id: int, before: PatronState, after: PatronState) -> None:
+        """Keys an update gave up are free, keys it took are its own."""
+        for kind_and_key, owner in (
+            *((k, None) for k in _keys(self.institution_id, before, self.lookups)),
+            *((k, patron_id) for k in _keys(self.institution_id, after, self.lookups)),
+        ):
+            self.lookups.moved(kind_and_key, owner)
+
+    async def write_new(self) -> None:
+        if self.new_plans:
+            await insert_new_patrons(
+                session=self.session,
+                actor=self.actor,
+                institution_id=self.institution_id,
+                plans=self.new_plans,
+                action="import_create_patron",
+            )
+        self.new_plans = []
+        self.lookups.release()
+
+
+def _claims(institution_id: int, plan: PatronPlan) -> list[tuple[Any, ...]]:
+    state = plan.state
+    keys: list[tuple[Any, ...]] = []
+    username = state.scalars.get("username")
+    if username:
+        keys.append(("username", institution_id, username.lower()))
+    for identifier_type, value in plan.new_identifiers.values():
+        keys.append(("identifier", institution_id, identifier_type.id, value.lower()))
+    if plan.attributes is not None:
+        for type_id, values in plan.attributes.changes.items():
+            if plan.attributes.types[type_id].row.unique:
+                keys += [("attribute", type_id, v.lower()) for v in values]
+    return keys
+
+
+def _keys(institution_id: int, state: PatronState, lookups: CachedLookups) -> list[tuple[Any, ...]]:
+    keys: list[tuple[Any, ...]] = []
+    username = state.scalars.get("username")
+    if username:
+        keys.append(("username", institution_id, username.lower()))
+    for code, value in state.identifiers.items():
+        found = lookups.cached_identifier_type(code)
+        if found is not None:
+            keys.append(("identifier", institution_id, found.id, value.lower()))
+    return keys
 
 
 @dataclass
@@ -260,6 +375,16 @@ class _Counts:
     committed: bool = False
 
 
+KNOWN_SYSTEM_GROUPS = {
+    "LIBRARY_USERS",
+    "CIRCULATION",
+    "OVERRIDE_BLOCKS",
+    "LIBRARIAN",
+    "SYSTEM_ADMIN",
+    "NETWORK_ADMIN",
+}
+
+
 async def _import_row(
     *,
     session: AsyncSession,
@@ -267,10 +392,12 @@ async def _import_row(
     actor: Actor,
     options: ImportOptions,
     institution_code: str,
-    lookups: _Lookups,
+    batch: _Batch,
+    line: int,
     fields: dict[str, Any],
 ) -> str:
-    """Write one parsed row (inside the import's transaction); returns the outcome."""
+    """Check one parsed row and write it (an update) or hold it for the batch write (a new
+    patron), inside the import's transaction; returns the outcome."""
     match_field = MATCH_COLUMNS[options.match_on]
     key = fields.get(match_field)
     if not key:
@@ -279,26 +406,29 @@ async def _import_row(
             f"The match column {match_field} is empty.",
             ["input", match_field],
         )
+    key = str(key).strip()
     if "library_groups" in fields:
-        ids, unknown = await lookups.library_group_ids(fields["library_groups"] or [])
+        known = batch.lookups.library_group_names(batch.institution_id)
+        if known is None:
+            rows = await session.execute(
+                select(LibraryGroup.name, LibraryGroup.id).where(
+                    LibraryGroup.institution_id == batch.institution_id
+                )
+            )
+            known = {name.lower(): group_id for name, group_id in rows.all()}
+            batch.lookups.remember_library_group_names(batch.institution_id, known)
+        names = fields["library_groups"] or []
+        unknown = [name for name in names if name.lower() not in known]
         if unknown:
             raise DomainError.of(
                 ErrorCode.INVALID_INPUT,
                 f"Unknown library group(s): {', '.join(unknown)}.",
                 ["input", "libraryGroups"],
             )
-        fields["library_groups"] = ids
+        fields["library_groups"] = [known[name.lower()] for name in names]
     if "system_groups" in fields:
-        known = {
-            "LIBRARY_USERS",
-            "CIRCULATION",
-            "OVERRIDE_BLOCKS",
-            "LIBRARIAN",
-            "SYSTEM_ADMIN",
-            "NETWORK_ADMIN",
-        }
         codes = [c.upper() for c in fields["system_groups"] or []]
-        unknown = [c for c in codes if c not in known]
+        unknown = [c for c in codes if c not in KNOWN_SYSTEM_GROUPS]
         if unknown:
             raise DomainError.of(
                 ErrorCode.INVALID_INPUT,
@@ -306,20 +436,20 @@ async def _import_row(
                 ["input", "systemGroups"],
             )
         fields["system_groups"] = codes
-    existing = await lookups.existing(str(key))
+    existing = await batch.find(key)
     if existing is None:
         if options.mode == "UPDATE_ONLY":
             raise DomainError.of(
                 ErrorCode.NOT_FOUND, f"No patron has {match_field} {key!r}.", ["input", match_field]
             )
-        await add_patron(
+        _, plan = await plan_new_patron(
             session=session,
             settings=settings,
             actor=actor,
             institution_code=institution_code,
             fields=fields,
-            action="import_create_patron",
         )
+        batch.accept_new(plan, -line)
         return "created"
     if options.mode == "CREATE_ONLY":
         raise DomainError.of(
@@ -333,17 +463,11 @@ async def _import_row(
             "This matches a linked account, which imports do not change.",
             ["input", match_field],
         )
+    assert existing.id is not None
+    before = batch.states[existing.id]
     if fields.get("contact_emails"):
         # The file has addresses only: keep the labels staff gave the addresses it repeats.
-        labels = dict(
-            (
-                await session.execute(
-                    select(func.lower(PatronContactEmail.address), PatronContactEmail.label).where(
-                        PatronContactEmail.patron_id == existing.id
-                    )
-                )
-            ).all()
-        )
+        labels = {address.lower(): label for address, label in before.contact_emails}
         fields["contact_emails"] = [
             (address, labels.get(address.lower())) for address, _ in fields["contact_emails"]
         ]
@@ -352,6 +476,7 @@ async def _import_row(
         verify_password, settings, existing.password_hash, password
     ):
         del fields["password"]  # the same password again is no change
+    written: list[PatronState] = []
     changed = await change_patron(
         session=session,
         settings=settings,
@@ -359,7 +484,12 @@ async def _import_row(
         patron=existing,
         fields=fields,
         action="import_update_patron",
+        before=before,
+        written=written,
     )
+    if changed:
+        batch.record_update(existing.id, before, written[0])
+        batch.states[existing.id] = written[0]
     return "updated" if changed else "unchanged"
 
 
@@ -549,43 +679,54 @@ async def _import_rows(
             assert job is not None
             job.status, job.started_at = "RUNNING", started
             await bookkeeping.commit()
-        lookups = _Lookups(session, institution_id, options.match_on)
+        lookups = CachedLookups()
+        session.info[LOOKUPS_KEY] = lookups
+        batch = _Batch(
+            session=session,
+            lookups=lookups,
+            institution_id=institution_id,
+            match_on=options.match_on,
+            actor=actor,
+        )
         try:
             with path.open("rb") as raw:
                 rows = _rows(raw)
                 _, header = next(rows)
                 columns = check_header(header)
-                for line, cells in rows:
-                    parsed = parse_row(columns, cells)
-                    attribute_cells = parsed.fields.get("attributes")
-                    errors = list(parsed.errors)
-                    if not errors:
-                        try:
-                            outcome = await _import_row(
-                                session=session,
-                                settings=settings,
-                                actor=actor,
-                                options=options,
-                                institution_code=institution_code,
-                                lookups=lookups,
-                                fields=parsed.fields,
-                            )
-                            setattr(counts, outcome, getattr(counts, outcome) + 1)
-                        except DomainError as error:
-                            errors = [
-                                (error_column(e, attribute_cells), e.code, e.message)
-                                for e in error.errors
-                            ]
-                    if errors:
-                        counts.failed += 1
-                        for column, code, text in errors:
-                            spool.write(json.dumps([line, column, code.value, text]) + "\n")
-                    counts.processed += 1
-                    _live[job_id] = counts.processed
-                    if counts.processed % BATCH == 0:
-                        await session.flush()
+                chunk: list[tuple[int, list[str]]] = []
+                for record in rows:
+                    chunk.append(record)
+                    if len(chunk) >= BATCH:
+                        await _import_batch(
+                            session=session,
+                            settings=settings,
+                            actor=actor,
+                            options=options,
+                            institution_code=institution_code,
+                            batch=batch,
+                            columns=columns,
+                            chunk=chunk,
+                            counts=counts,
+                            spool=spool,
+                            job_id=job_id,
+                        )
+                        chunk = []
                         session.expunge_all()  # keep memory flat
                         await _report_progress(database, job_id, counts.processed, total, progress)
+                if chunk:
+                    await _import_batch(
+                        session=session,
+                        settings=settings,
+                        actor=actor,
+                        options=options,
+                        institution_code=institution_code,
+                        batch=batch,
+                        columns=columns,
+                        chunk=chunk,
+                        counts=counts,
+                        spool=spool,
+                        job_id=job_id,
+                    )
         except FileProblem as problem:  # the file changed after it was checked
             counts.failed += 1
             spool.write(
@@ -599,6 +740,54 @@ async def _import_rows(
         else:
             await session.rollback()
     return message
+
+
+async def _import_batch(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    options: ImportOptions,
+    institution_code: str,
+    batch: _Batch,
+    columns: list[str],
+    chunk: list[tuple[int, list[str]]],
+    counts: _Counts,
+    spool: IO[str],
+    job_id: int,
+) -> None:
+    """Check and write one batch of rows: a few set-based queries to find the patrons and
+    the keys already taken, the rules row by row, then the new patrons in one write."""
+    parsed = [(line, parse_row(columns, cells)) for line, cells in chunk]
+    await batch.load([p.fields for _, p in parsed if not p.errors])
+    for line, row in parsed:
+        attribute_cells = row.fields.get("attributes")
+        errors = list(row.errors)
+        if not errors:
+            try:
+                outcome = await _import_row(
+                    session=session,
+                    settings=settings,
+                    actor=actor,
+                    options=options,
+                    institution_code=institution_code,
+                    batch=batch,
+                    line=line,
+                    fields=row.fields,
+                )
+                setattr(counts, outcome, getattr(counts, outcome) + 1)
+            except DomainError as error:
+                errors = [
+                    (error_column(e, attribute_cells), e.code, e.message) for e in error.errors
+                ]
+        if errors:
+            counts.failed += 1
+            for column, code, text in errors:
+                spool.write(json.dumps([line, column, code.value, text]) + "\n")
+        counts.processed += 1
+        _live[job_id] = counts.processed
+    await batch.write_new()
+    await session.flush()
 
 
 async def _store_outcome(

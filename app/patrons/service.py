@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +20,8 @@ from app.auth.policy import (
 from app.db import utcnow
 from app.emails.service import clear_flag_of_changed_address
 from app.errors import DomainError, ErrorCode
-from app.network import service as network
 from app.network.models import IdentifierType, Institution
+from app.patrons.lookups import lookups_of
 from app.patrons.models import (
     Patron,
     PatronContactEmail,
@@ -30,7 +30,7 @@ from app.patrons.models import (
     PatronLibraryGroup,
     PatronSystemGroup,
 )
-from app.patrons.state import PatronState, load_state, name_maps
+from app.patrons.state import SCALAR_FIELDS, PatronState, load_state
 from app.patrons.validation import (
     PatronPlan,
     key_of,
@@ -122,7 +122,7 @@ async def _audit_change(
     after: PatronState,
     password_changed: bool,
 ) -> dict[str, Any]:
-    names = await name_maps(session, patron.institution_id)
+    names = await lookups_of(session).name_maps(session, patron.institution_id)
     # A new patron is compared with an empty one, so empty lists are not "changes".
     old = (before if before is not None else PatronState()).snapshot(names)
     new = after.snapshot(names)
@@ -191,29 +191,15 @@ async def add_patron(
     fields: dict[str, Any],
     action: str = "create_patron",
 ) -> Patron:
-    """create_patron without the commit (imports write many rows in one transaction)."""
-    require_authenticated(actor)
-    institution = await network.institution_by_code(session, institution_code)
-    if institution is None or not can_manage_patrons(actor, institution.id):  # type: ignore[arg-type]
-        require(
-            False, actor, "You may register patrons only in your own institution, as a librarian."
-        )
-    assert institution is not None
-    assert institution.id is not None
-    fields = {"enabled": True, "is_staff": False, "is_generic": False, **fields}
-    if "home_library" not in fields:
-        fields["home_library"] = None
-    if "surname" not in fields:
-        fields["surname"] = None
-    plan = await validate_changes(
+    """create_patron without the commit."""
+    institution, plan = await plan_new_patron(
         session=session,
         settings=settings,
         actor=actor,
-        institution=institution,
-        patron_id=None,
-        current=PatronState(),
+        institution_code=institution_code,
         fields=fields,
     )
+    assert institution.id is not None
     patron = Patron(
         institution_id=institution.id,
         home_library_id=plan.state.scalars["home_library_id"],
@@ -236,6 +222,146 @@ async def add_patron(
         password_changed=bool(plan.password_hash),
     )
     return patron
+
+
+async def plan_new_patron(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    institution_code: str,
+    fields: dict[str, Any],
+) -> tuple[Institution, PatronPlan]:
+    """Check a new HOME patron (nothing written): the institution and the validated plan."""
+    require_authenticated(actor)
+    institution = await lookups_of(session).institution_by_code(session, institution_code)
+    if institution is None or not can_manage_patrons(actor, institution.id):  # type: ignore[arg-type]
+        require(
+            False, actor, "You may register patrons only in your own institution, as a librarian."
+        )
+    assert institution is not None
+    fields = {"enabled": True, "is_staff": False, "is_generic": False, **fields}
+    if "home_library" not in fields:
+        fields["home_library"] = None
+    if "surname" not in fields:
+        fields["surname"] = None
+    plan = await validate_changes(
+        session=session,
+        settings=settings,
+        actor=actor,
+        institution=institution,
+        patron_id=None,
+        current=PatronState(),
+        fields=fields,
+    )
+    return institution, plan
+
+
+async def insert_new_patrons(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_id: int,
+    plans: list[PatronPlan],
+    action: str,
+) -> list[int]:
+    """Write many validated new patrons with a few set-based statements (bulk operations).
+
+    The caller has checked uniqueness across the plans (app.patrons.lookups); a clash
+    that slipped through (another session's concurrent write) fails the statement.
+    Returns the new patrons' ids, in the order of the plans.
+    """
+    if not plans:
+        return []
+    now = utcnow()
+    rows = []
+    for plan in plans:
+        scalars = plan.state.scalars
+        row = {name: scalars.get(name) for name in SCALAR_FIELDS}
+        row.update(
+            institution_id=institution_id,
+            account_type="HOME",
+            username_key=key_of(scalars.get("username")),
+            surname_key=key_of(scalars.get("surname")) or "",
+            given_key=key_of(scalars.get("given_name")) or "",
+            password_hash=plan.password_hash or None,
+            enabled=bool(scalars.get("enabled", True)),
+            is_staff=bool(scalars.get("is_staff", False)),
+            is_generic=bool(scalars.get("is_generic", False)),
+            version=1,
+            failed_logins=0,
+            created_at=now,
+            updated_at=now,
+        )
+        rows.append(row)
+    try:
+        async with session.begin_nested():
+            result = await session.execute(
+                insert(Patron).returning(Patron.id, sort_by_parameter_order=True), rows
+            )
+            ids = [int(i) for i in result.scalars()]
+            identifiers, emails, groups, roles, libraries, values = [], [], [], [], [], []
+            for patron_id, plan in zip(ids, plans, strict=True):
+                state = plan.state
+                for identifier_type, value in plan.new_identifiers.values():
+                    identifiers.append(
+                        {
+                            "patron_id": patron_id,
+                            "institution_id": institution_id,
+                            "identifier_type_id": identifier_type.id,
+                            "value": value,
+                            "value_key": value.lower(),
+                        }
+                    )
+                for position, (address, label) in enumerate(state.contact_emails):
+                    emails.append(
+                        {
+                            "patron_id": patron_id,
+                            "position": position,
+                            "address": address,
+                            "label": label,
+                        }
+                    )
+                groups += [
+                    {"patron_id": patron_id, "library_group_id": g} for g in state.library_groups
+                ]
+                roles += [{"patron_id": patron_id, "system_group": g} for g in state.system_groups]
+                libraries += [{"patron_id": patron_id, "library_id": i} for i in state.libraries]
+                if plan.attributes is not None:
+                    values += attributes.rows_to_insert(patron_id, plan.attributes)
+            for table, batch in (
+                (PatronIdentifier, identifiers),
+                (PatronContactEmail, emails),
+                (PatronLibraryGroup, groups),
+                (PatronSystemGroup, roles),
+                (PatronLibraryAccess, libraries),
+                (attributes.PatronAttribute, values),
+            ):
+                if batch:
+                    await session.execute(insert(table), batch)
+    except IntegrityError as exc:
+        raise _translate_integrity(exc) from exc
+    names = await lookups_of(session).name_maps(session, institution_id)
+    empty = PatronState().snapshot(names)
+    entries = []
+    for patron_id, plan in zip(ids, plans, strict=True):
+        changes = audit.diff(empty, plan.state.snapshot(names))
+        changes.pop("password", None)
+        if plan.password_hash:
+            changes["password"] = {"before": "(hidden)", "after": "(changed)"}
+        entries.append(
+            audit.entry_row(
+                actor=actor,
+                action=action,
+                entity_type="Patron",
+                entity_id=patron_id,
+                institution_id=institution_id,
+                changes=changes,
+                at=now,
+            )
+        )
+    await audit.insert_rows(session, entries)
+    return ids
 
 
 async def editable_patron(
@@ -325,13 +451,16 @@ async def change_patron(
     fields: dict[str, Any],
     expected_version: int | None = None,
     action: str = "update_patron",
+    before: PatronState | None = None,
+    written: list[PatronState] | None = None,
 ) -> bool:
     """update_patron without the commit; False when nothing would change (nothing written)."""
     assert patron.id is not None
     patron_id = patron.id
     institution = await session.get(Institution, patron.institution_id)
     assert institution is not None
-    before = await load_state(session, patron)
+    if before is None:
+        before = await load_state(session, patron)
     plan = await validate_changes(
         session=session,
         settings=settings,
@@ -341,7 +470,7 @@ async def change_patron(
         current=before,
         fields=fields,
     )
-    names = await name_maps(session, patron.institution_id)
+    names = await lookups_of(session).name_maps(session, patron.institution_id)
     if plan.password_hash is False and before.snapshot(names) == plan.state.snapshot(names):
         return False  # nothing changes: no new version, no audit entry
     try:
@@ -363,6 +492,8 @@ async def change_patron(
     )
     if patron.account_type == "HOME":
         await propagate_source(session=session, actor=actor, source_id=patron_id)
+    if written is not None:
+        written.append(plan.state)
     return True
 
 

@@ -164,3 +164,65 @@ async def name_maps(session: AsyncSession, institution_id: int) -> dict[str, dic
         "user_group": dict(groups.all()),
         "library_group": dict(library_groups.all()),
     }
+
+
+async def load_states(session: AsyncSession, patrons: list[Patron]) -> dict[int, PatronState]:
+    """The current states of many stored patrons, with one query per collection."""
+    from app.attributes.models import PatronAttribute
+
+    states: dict[int, PatronState] = {}
+    for patron in patrons:
+        assert patron.id is not None
+        states[patron.id] = PatronState(
+            scalars={name: getattr(patron, name) for name in SCALAR_FIELDS},
+            has_password=patron.password_hash is not None,
+        )
+    ids = sorted(states)
+    for start in range(0, len(ids), 1000):
+        part = ids[start : start + 1000]
+        for patron_id, type_id, value in (
+            await session.execute(
+                select(
+                    PatronAttribute.patron_id,
+                    PatronAttribute.attribute_type_id,
+                    PatronAttribute.value,
+                )
+                .where(PatronAttribute.patron_id.in_(part))
+                .order_by(PatronAttribute.id)
+            )
+        ).all():
+            states[patron_id].attributes.setdefault(type_id, []).append(value)
+        for patron_id, code, value in (
+            await session.execute(
+                select(PatronIdentifier.patron_id, IdentifierType.code, PatronIdentifier.value)
+                .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
+                .where(PatronIdentifier.patron_id.in_(part))
+            )
+        ).all():
+            states[patron_id].identifiers[code] = value
+        for patron_id, address, label in (
+            await session.execute(
+                select(
+                    PatronContactEmail.patron_id,
+                    PatronContactEmail.address,
+                    PatronContactEmail.label,
+                )
+                .where(PatronContactEmail.patron_id.in_(part))
+                .order_by(
+                    PatronContactEmail.patron_id, PatronContactEmail.position, PatronContactEmail.id
+                )
+            )
+        ).all():
+            states[patron_id].contact_emails.append((address, label))
+        for table, column, attribute in (
+            (PatronLibraryGroup, PatronLibraryGroup.library_group_id, "library_groups"),
+            (PatronSystemGroup, PatronSystemGroup.system_group, "system_groups"),
+            (PatronLibraryAccess, PatronLibraryAccess.library_id, "libraries"),
+        ):
+            for patron_id, value in (
+                await session.execute(
+                    select(table.patron_id, column).where(table.patron_id.in_(part))  # type: ignore[attr-defined]
+                )
+            ).all():
+                getattr(states[patron_id], attribute).add(value)
+    return states

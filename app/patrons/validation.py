@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attributes import service as attributes
@@ -19,11 +19,9 @@ from app.auth.policy import (
 from app.auth.roles import STAFF_ROLES, SystemGroup
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network import service as network
-from app.network.models import IdentifierType, Institution, LibraryGroup
-from app.patrons.models import (
-    Patron,
-    PatronIdentifier,
-)
+from app.network.models import IdentifierType, Institution
+from app.patrons.lookups import lookups_of
+from app.patrons.models import Patron
 from app.patrons.state import PatronState
 from app.settings import Settings
 
@@ -119,6 +117,7 @@ async def validate_changes(
     scalars = state.scalars
     assert institution.id is not None
     institution_id = institution.id
+    lookups = lookups_of(session)
 
     def text(name: str) -> str | None:
         value = fields[name]
@@ -175,7 +174,7 @@ async def validate_changes(
 
     if "home_library" in fields:
         code = fields["home_library"]
-        library = await network.library_by_code(session, code) if code else None
+        library = await lookups.library_by_code(session, code) if code else None
         if not code:
             errors.append(
                 FieldError(
@@ -200,7 +199,7 @@ async def validate_changes(
         if not code:
             scalars["user_group_id"] = None
         else:
-            group = await network.user_group_by_code(session, institution_id, code)
+            group = await lookups.user_group_by_code(session, institution_id, code)
             if group is None:
                 errors.append(
                     FieldError(
@@ -223,16 +222,7 @@ async def validate_changes(
                 )
             )
         elif username is not None:
-            taken = await session.scalar(
-                select(
-                    exists().where(
-                        Patron.institution_id == institution_id,
-                        Patron.username_key == username.lower(),
-                        Patron.id != (patron_id or -1),
-                    )
-                )
-            )
-            if taken:
+            if await lookups.username_taken(session, institution_id, username.lower(), patron_id):
                 errors.append(
                     FieldError(
                         ErrorCode.DUPLICATE_USERNAME,
@@ -316,15 +306,7 @@ async def validate_changes(
 
     if "library_groups" in fields:
         wanted = list(dict.fromkeys(fields["library_groups"] or []))
-        found = set(
-            (
-                await session.execute(
-                    select(LibraryGroup.id).where(
-                        LibraryGroup.institution_id == institution_id, LibraryGroup.id.in_(wanted)
-                    )
-                )
-            ).scalars()
-        )
+        found = set(wanted) & await lookups.library_group_ids(session, institution_id)
         for index, group_id in enumerate(wanted):
             if group_id not in found:
                 errors.append(
@@ -360,7 +342,7 @@ async def validate_changes(
     if "libraries" in fields:
         wanted_libraries: set[int] = set()
         for index, code in enumerate(fields["libraries"] or []):
-            library = await network.library_by_code(session, code)
+            library = await lookups.library_by_code(session, code)
             if library is None or library.institution_id != institution_id:
                 errors.append(
                     FieldError(
@@ -583,8 +565,9 @@ async def _plan_identifiers(
             elif len(errors) == reported:
                 wanted[type_code] = (value, api_field(name))
     result: dict[str, tuple[IdentifierType, str]] = {}
+    lookups = lookups_of(session)
     for type_code, (value, path) in wanted.items():
-        identifier_type = await network.identifier_type_by_code(session, type_code)
+        identifier_type = await lookups.identifier_type_by_code(session, type_code)
         if identifier_type is None:
             errors.append(
                 FieldError(
@@ -598,14 +581,12 @@ async def _plan_identifiers(
         # Unique per institution and type. A network-unique type (a consortial id)
         # names one person: accounts of other institutions with the same value are
         # that person's accounts there, so only one account per institution holds it.
-        clash = select(PatronIdentifier.patron_id).where(
-            PatronIdentifier.identifier_type_id == identifier_type.id,
-            PatronIdentifier.patron_id != (patron_id or -1),
-            PatronIdentifier.institution_id == institution.id,
-            PatronIdentifier.value_key == key,
-        )
         where = institution.code
-        if await session.scalar(clash.limit(1)) is not None:
+        assert identifier_type.id is not None
+        assert institution.id is not None
+        if await lookups.identifier_taken(
+            session, institution.id, identifier_type.id, key, patron_id
+        ):
             errors.append(
                 FieldError(
                     ErrorCode.DUPLICATE_IDENTIFIER,
