@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from sqlalchemy import exc
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -101,6 +103,62 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def database_unavailable(error: BaseException) -> bool:
+    """Whether an exception means the database cannot be reached right now (down,
+    restarting, refusing connections, or the pool has no connection to give)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, exc.TimeoutError | exc.DisconnectionError | ConnectionError):
+            return True  # pool exhausted, connection lost or refused
+        if isinstance(current, OSError) and current.errno is not None:
+            return True  # e.g. "connection refused" while the server restarts
+        if type(current).__module__.startswith("asyncpg") and type(current).__name__ in (
+            "ConnectionDoesNotExistError",
+            "AdminShutdownError",
+            "CannotConnectNowError",
+            "ConnectionFailureError",
+            "TooManyConnectionsError",
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+async def _unexpected(error: Exception, send: Send, *, response_started: bool) -> None:
+    unavailable = database_unavailable(error)
+    if response_started:
+        # The answer is out (e.g. the session could not be closed on a dead connection).
+        logger.warning("error after the response was sent: %r", error)
+        return
+    error_id = uuid.uuid4().hex[:12]
+    if unavailable:
+        logger.warning("error %s: the database is unavailable: %r", error_id, error)
+        status = 503
+        message = "The database is unavailable at the moment; please try again shortly."
+        code = "SERVICE_UNAVAILABLE"
+    else:
+        logger.error("error %s outside the resolvers", error_id, exc_info=error)
+        status, message, code = 500, "Internal server error", "INTERNAL_SERVER_ERROR"
+    body = orjson.dumps(
+        {
+            "data": None,
+            "errors": [{"message": message, "extensions": {"code": code, "errorId": error_id}}],
+        }
+    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if unavailable:
+        headers.append((b"retry-after", b"1"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     """The ASGI application; tests pass their own database (with a rolled-back session)."""
     settings = settings or get_settings()
@@ -117,7 +175,23 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     class GraphQLEndpoint:
         async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            await graphql_handler(graphql, scope, receive, send)
+            started = False
+
+            async def tracking_send(message: Any) -> None:
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                await send(message)
+
+            try:
+                await graphql_handler(graphql, scope, receive, tracking_send)
+            except _BodyTooLarge:
+                raise  # BodyLimit answers 413
+            except Exception as error:
+                # Failures outside the resolvers (reading the session's token, opening or
+                # closing the request's session): a GraphQL-shaped answer, never a bare
+                # 500 page, and the connection stays usable.
+                await _unexpected(error, send, response_started=started)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

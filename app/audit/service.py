@@ -77,7 +77,7 @@ def entry_row(
 async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Add many audit entries to the current transaction in one statement."""
     if rows:
-        await session.execute(insert(AuditEntry), rows)
+        await session.execute(insert(AuditEntry.__table__), rows)  # type: ignore[arg-type]
 
 
 async def redact_entity(*, session: AsyncSession, entity_type: str, entity_id: int) -> None:
@@ -125,6 +125,7 @@ async def patron_entries(
         rows = list(
             (await session.execute(query.order_by(AuditEntry.id.desc()).limit(first + 1))).scalars()
         )
+        foreign = await _foreign_actors(session, rows, institution_id)
         for row in rows:
             changes = visible_changes(row.changes or {}, actor, types)
             if row.changes and not changes:
@@ -133,7 +134,7 @@ async def patron_entries(
                 AuditView(
                     id=row.id,
                     at=row.at,
-                    actor_name=row.actor_name,
+                    actor_name=foreign.get(row.id, row.actor_name),  # type: ignore[arg-type]
                     action=row.action,
                     changes=changes,
                 )  # type: ignore[arg-type]
@@ -142,6 +143,47 @@ async def patron_entries(
             break
         after_id = rows[-1].id
     return page[:first], len(page) > first
+
+
+async def _foreign_actors(
+    session: AsyncSession, rows: list[AuditEntry], institution_id: int
+) -> dict[int, str]:
+    """Entries made by staff or API clients of another institution (a source's change
+    propagated to a linked copy, its deletion): the reader learns which institution
+    acted, never who there. By entry id."""
+    from app.auth.models import ApiClient
+    from app.network.models import Institution, Library
+
+    libraries = {r.library_id for r in rows if r.library_id is not None}
+    clients = {r.actor_client_id for r in rows if r.library_id is None and r.actor_client_id}
+    if not libraries and not clients:
+        return {}
+    codes: dict[tuple[str, int], tuple[int, str]] = {}
+    if libraries:
+        for library_id, owner, code in await session.execute(
+            select(Library.id, Institution.id, Institution.code)
+            .join(Institution, Institution.id == Library.institution_id)
+            .where(Library.id.in_(libraries))
+        ):
+            codes[("library", library_id)] = (owner, code)
+    if clients:
+        for client_id, owner, code in await session.execute(
+            select(ApiClient.id, Institution.id, Institution.code)
+            .join(Institution, Institution.id == ApiClient.institution_id)
+            .where(ApiClient.id.in_(clients))
+        ):
+            codes[("client", client_id)] = (owner, code)
+    out: dict[int, str] = {}
+    for row in rows:
+        if row.library_id is not None:
+            found = codes.get(("library", row.library_id))
+        elif row.actor_client_id:
+            found = codes.get(("client", row.actor_client_id))
+        else:
+            found = None
+        if found is not None and found[0] != institution_id:
+            out[row.id] = f"{found[1]} (another member)"  # type: ignore[index]
+    return out
 
 
 @dataclass(frozen=True)

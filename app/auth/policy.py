@@ -23,6 +23,8 @@ class Actor:
     library_id: int | None = None
     groups: frozenset[SystemGroup] = field(default_factory=frozenset)
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # The code of institution_id, when the token check read it (saves a lookup by code).
+    institution_code: str | None = None
 
     @property
     def roles(self) -> frozenset[SystemGroup]:

@@ -123,6 +123,31 @@ def cost_rule(max_cost: int, default_page: int, max_page: int) -> type[Validatio
     return QueryCostRule
 
 
+TOO_NESTED = (
+    "The query nests fragments too deeply (or in a cycle) to be checked. "
+    "Spread fewer fragments inside one another."
+)
+
+
+def _recursion_guarded(rule: type[ValidationRule]) -> type[ValidationRule]:
+    """strawberry's depth rule walks fragment spreads recursively in its constructor,
+    outside graphql-core's own guard: a long chain (or a cycle) of fragments overflowed
+    the interpreter's stack and surfaced as an internal error. It is a refusal instead."""
+
+    class Guarded(rule):  # type: ignore[valid-type,misc]
+        def __init__(self, context: Any) -> None:
+            try:
+                super().__init__(context)
+            except RecursionError:
+                ValidationRule.__init__(self, context)
+                context.report_error(
+                    GraphQLError(TOO_NESTED, extensions={"code": "QUERY_TOO_COMPLEX"})
+                )
+
+    Guarded.__name__ = Guarded.__qualname__ = rule.__name__
+    return Guarded
+
+
 def limit_rules(settings: Settings) -> list[type[ValidationRule]]:
     """The validation rules of the request limits (depth, aliases, cost), built once.
 
@@ -132,7 +157,7 @@ def limit_rules(settings: Settings) -> list[type[ValidationRule]]:
     `AddValidationRules(limit_rules(settings))` keeps the same classes for every request.
     """
     return [
-        depth_validator(settings.max_depth, None, None),
+        _recursion_guarded(depth_validator(settings.max_depth, None, None)),
         alias_validator(settings.max_aliases),
         cost_rule(settings.max_cost, 20, settings.max_page_size),
     ]

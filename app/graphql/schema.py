@@ -29,6 +29,7 @@ from app.graphql.network.mutations import NetworkMutations
 from app.graphql.network.queries import NetworkQueries
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
 from app.graphql.node import NodeQueries
+from app.graphql.nul_text import RejectNulText
 from app.graphql.patrons.mutations import PatronMutations
 from app.graphql.patrons.queries import PatronQueries
 from app.graphql.patrons.types import Patron, PatronBlock
@@ -91,6 +92,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
             # Rule classes built once, so the validation cache can hit.
             partial(AddValidationRules, limit_rules(settings)),
+            # After ValidationCache: refuses valid operations whose text holds a NUL.
+            RejectNulText,
         ],
     )
 

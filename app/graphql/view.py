@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
@@ -31,6 +32,16 @@ MASKED_MESSAGE = "Internal server error"
 # graphql-core ends some validation messages with suggestions taken from the schema
 # ("Did you mean 'first'?"); strawberry's switch only turns off those of fields.
 SUGGESTION = re.compile(r"\s*Did you mean\b.*\?\s*$", re.DOTALL)
+
+VALIDATION_ABORTED = (
+    "The query is too complex to check: it selects too many fields, or nests fragments "
+    "too deeply. Ask for fewer fields, or split it into several requests."
+)
+
+NOT_AN_OPERATION = (
+    "The request body must be a GraphQL operation: a JSON object with a `query` string "
+    "(or a list of such objects, a batch)."
+)
 
 # Codes of the transport-level refusals (bad JSON, too many operations, ...).
 HTTP_ERROR_CODES = {
@@ -57,6 +68,11 @@ def mask_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
         formatted = error.formatted
         if original is None or isinstance(original, GraphQLError):
             formatted["message"] = SUGGESTION.sub("", formatted["message"])
+            if formatted["message"] == "Validation aborted.":
+                # graphql-core gave up comparing fields (a very wide query, or fragments
+                # nested past the interpreter's recursion limit): say so.
+                formatted["message"] = VALIDATION_ABORTED
+                formatted["extensions"] = {"code": "QUERY_TOO_COMPLEX"}
             if "extensions" not in formatted or "code" not in (formatted.get("extensions") or {}):
                 formatted.setdefault("extensions", {})["code"] = "GRAPHQL_VALIDATION_FAILED"
             out.append(dict(formatted))
@@ -77,6 +93,22 @@ def mask_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _encoding_problem(data: str | bytes) -> str | None:
+    """Why a body that is no JSON cannot be read as text, if that is the reason."""
+    if not isinstance(data, bytes):
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "it starts with a byte order mark; send UTF-8 without one."
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return (
+            f"it is not UTF-8 (byte 0x{data[bad.start]:02x} at offset {bad.start}); "
+            "send JSON in UTF-8."
+        )
+    return None
 
 
 class NetzoneGraphQL(GraphQL[Context, None]):
@@ -129,7 +161,32 @@ class NetzoneGraphQL(GraphQL[Context, None]):
                 400,
                 f"A batch may hold at most {limit} operations; this one has {len(request_data)}.",
             )
+        if isinstance(request_data, list) and not all(isinstance(i, dict) for i in request_data):
+            raise HTTPException(400, f"{NOT_AN_OPERATION} Each operation of a batch is one.")
         super()._validate_batch_request(request_data, protocol)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """strawberry's parsing; a body of the wrong shape is a 400, not a crash."""
+        try:
+            return await super().parse_http_body(request)
+        except AttributeError as error:
+            # JSON `null`, a number or a string where an operation (an object) belongs.
+            raise HTTPException(400, NOT_AN_OPERATION) from error
+
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        """strawberry's multipart parsing, with malformed forms and maps refused as a 400."""
+        try:
+            await request.get_form_data()  # parsed once here; Starlette keeps the form
+        except StarletteHTTPException as error:
+            raise HTTPException(400, f"Unable to parse the multipart body: {error.detail}") from error
+        try:
+            return await super().parse_multipart(request)
+        except (AttributeError, TypeError, ValueError, IndexError) as error:
+            raise HTTPException(
+                400,
+                "The multipart `map` must be a JSON object naming, for each file, "
+                'where it goes in `operations` (e.g. {"0": ["variables.file"]}).',
+            ) from error
 
     async def get_context(self, request: Any, response: Any) -> Context:
         session = request.scope["netzone.session"]
@@ -139,8 +196,12 @@ class NetzoneGraphQL(GraphQL[Context, None]):
         if token is not None:
             async with db.use() as raw:
                 found = await auth_service.authenticate(session=raw, token=token)
-                # Reading the token must not keep a transaction open across the request.
-                await raw.commit()
+                if self.database.dialect == "sqlite":
+                    # SQLite transactions take the write lock at BEGIN (BEGIN IMMEDIATE):
+                    # reading the token must not hold it across the request. PostgreSQL
+                    # reads take no lock, and the request's statements go on in the same
+                    # transaction (a COMMIT and a BEGIN fewer on the point lookup path).
+                    await raw.commit()
             # An unknown, expired or revoked token is treated as no token: operations
             # that need a session then answer UNAUTHENTICATED.
             if found is not None:
@@ -168,7 +229,17 @@ class NetzoneGraphQL(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
-        return orjson.loads(data)
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            problem = _encoding_problem(data)
+            if not data.strip():
+                problem = "the body is empty."
+            elif "depth limit" in str(error).lower():
+                problem = "it nests lists or objects too deeply (at most 1024 levels)."
+            if problem is None:
+                raise  # strawberry answers "Unable to parse request body as JSON"
+            raise HTTPException(400, f"Unable to parse request body as JSON: {problem}") from error
 
 
 async def graphql_handler(app: NetzoneGraphQL, scope: Any, receive: Any, send: Any) -> None:

@@ -220,6 +220,7 @@ class _Batch:
         self.actor = actor
         self.type_id: int | None = None
         self.existing: dict[str, Patron] = {}
+        self.looked_up: set[str] = set()  # the match keys `existing` has answered for
         self.states: dict[int, PatronState] = {}
         self.new_plans: list[PatronPlan] = []
 
@@ -245,6 +246,7 @@ class _Batch:
         match_field = MATCH_COLUMNS[self.match_on]
         keys = sorted({str(f[match_field]).strip().lower() for f in parsed if f.get(match_field)})
         self.existing = {}
+        self.looked_up = set(keys)
         for start in range(0, len(keys), 1000):
             part = keys[start : start + 1000]
             if self.match_on == "USERNAME":
@@ -289,9 +291,9 @@ class _Batch:
             # A new patron earlier in this batch has it: write the batch so far, then the
             # row updates that patron, as it would if the two rows were further apart.
             await self.write_new()
-            self.existing.pop(key.lower(), None)
-        if key.lower() in self.existing:
-            return self.existing[key.lower()]
+            self.looked_up.discard(key.lower())
+        if key.lower() in self.looked_up:
+            return self.existing.get(key.lower())
         if self.match_on == "USERNAME":
             query = select(Patron).where(
                 Patron.institution_id == self.institution_id, Patron.username_key == key.lower()

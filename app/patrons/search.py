@@ -80,6 +80,23 @@ async def _filtered_query(
     return clauses
 
 
+async def _readable_institution(
+    session: AsyncSession, actor: Actor, institution_code: str
+) -> int | None:
+    """The id of the institution of this code if the actor may read its patrons, else None."""
+    code = network.normalize_code(institution_code)
+    if actor.kind != "system" and actor.institution_code is not None:
+        # Staff and clients read the patrons of their own institution only, whose code
+        # came with the token: no lookup, and any other code finds nothing.
+        if code != actor.institution_code or actor.institution_id is None:
+            return None
+        return actor.institution_id if can_read_patrons(actor, actor.institution_id) else None
+    institution = await network.institution_by_code(session, code)
+    if institution is None or not can_read_patrons(actor, institution.id):  # type: ignore[arg-type]
+        return None
+    return institution.id
+
+
 async def search_patrons(
     *,
     session: AsyncSession,
@@ -91,10 +108,10 @@ async def search_patrons(
 ) -> tuple[list[Patron], bool]:
     """One page of an institution's patrons in name order (keyset); empty when not allowed."""
     require_authenticated(actor)
-    institution = await network.institution_by_code(session, institution_code)
-    if institution is None or not can_read_patrons(actor, institution.id):  # type: ignore[arg-type]
+    institution_id = await _readable_institution(session, actor, institution_code)
+    if institution_id is None:
         return [], False
-    clauses = await _filtered_query(session, actor, institution.id, flt)  # type: ignore[arg-type]
+    clauses = await _filtered_query(session, actor, institution_id, flt)
     if clauses is None:
         return [], False
     query = select(Patron).where(*clauses)
@@ -112,10 +129,10 @@ async def count_patrons(
 ) -> int:
     """How many patrons a search matches (0 when not allowed)."""
     require_authenticated(actor)
-    institution = await network.institution_by_code(session, institution_code)
-    if institution is None or not can_read_patrons(actor, institution.id):  # type: ignore[arg-type]
+    institution_id = await _readable_institution(session, actor, institution_code)
+    if institution_id is None:
         return 0
-    clauses = await _filtered_query(session, actor, institution.id, flt)  # type: ignore[arg-type]
+    clauses = await _filtered_query(session, actor, institution_id, flt)
     if clauses is None:
         return 0
     return int(await session.scalar(select(func.count()).select_from(Patron).where(*clauses)) or 0)

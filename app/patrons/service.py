@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -296,10 +296,11 @@ async def insert_new_patrons(
         rows.append(row)
     try:
         async with session.begin_nested():
-            result = await session.execute(
-                insert(Patron).returning(Patron.id, sort_by_parameter_order=True), rows
-            )
-            ids = [int(i) for i in result.scalars()]
+            ids = await _new_patron_ids(session, len(rows))
+            for patron_id, row in zip(ids, rows, strict=True):
+                row["id"] = patron_id
+            # Core inserts: every row the same shape, so each is one multi-row statement.
+            await session.execute(insert(Patron.__table__), rows)
             identifiers, emails, groups, roles, libraries, values = [], [], [], [], [], []
             for patron_id, plan in zip(ids, plans, strict=True):
                 state = plan.state
@@ -338,7 +339,7 @@ async def insert_new_patrons(
                 (attributes.PatronAttribute, values),
             ):
                 if batch:
-                    await session.execute(insert(table), batch)
+                    await session.execute(insert(table.__table__), batch)  # type: ignore[attr-defined]
     except IntegrityError as exc:
         raise _translate_integrity(exc) from exc
     names = await lookups_of(session).name_maps(session, institution_id)
@@ -362,6 +363,29 @@ async def insert_new_patrons(
         )
     await audit.insert_rows(session, entries)
     return ids
+
+
+async def _new_patron_ids(session: AsyncSession, count: int) -> list[int]:
+    """Ids for `count` new patrons, taken before they are inserted (so that one
+    multi-row insert writes them and their dependent rows can name them)."""
+    if (await session.connection()).dialect.name == "postgresql":
+        rows = await session.execute(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('patron', 'id')) FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        return [int(i) for i in rows.scalars()]
+    # SQLite: the write lock is held (BEGIN IMMEDIATE), so nobody takes these meanwhile;
+    # AUTOINCREMENT ids never reuse a number, hence the sequence's high-water mark.
+    highest = await session.scalar(
+        text(
+            "SELECT max(coalesce((SELECT max(id) FROM patron), 0), "
+            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'patron'), 0))"
+        )
+    )
+    first = int(highest or 0) + 1
+    return list(range(first, first + count))
 
 
 async def editable_patron(
