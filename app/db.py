@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import JSON, DateTime, Table, event, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -228,3 +229,31 @@ class SerialSession:
     @property
     def raw(self) -> AsyncSession:
         return self._session
+
+
+async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of one shape into `table` in the session's transaction.
+
+    PostgreSQL: a binary COPY through the session's own connection (the bulk path of
+    imports). Elsewhere: one multi-row INSERT. Column defaults are not applied: the rows
+    carry every value the table needs.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        await session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    as_text = {name for name in names if isinstance(table.c[name].type, JSON)}
+    records = [
+        tuple(
+            json.dumps(row[name]) if name in as_text and row[name] is not None else row[name]
+            for name in names
+        )
+        for row in rows
+    ]
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, records=records, columns=names
+    )

@@ -11,7 +11,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, not_, or_, select, text
+from sqlalchemy import (
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,8 +112,13 @@ def is_authorized(actor: Actor, info: TypeInfo) -> bool:
     return actor.library_id in info.limits
 
 
+_AUTHORISED, _LIMIT, _RULE_LIBRARY, _EXCLUDED_GROUP = 0, 1, 2, 3
+
+
 async def load_types(session: AsyncSession, institution_ids: list[int]) -> dict[int, TypeInfo]:
-    """Every attribute type of these institutions, by type id."""
+    """Every attribute type of these institutions, by type id (two statements).
+
+    The authorised values in TypeInfo are read-only copies (not in the session)."""
     if not institution_ids:
         return {}
     rows = list(
@@ -115,43 +132,67 @@ async def load_types(session: AsyncSession, institution_ids: list[int]) -> dict[
     )
     ids = [r.id for r in rows]
     authorised: dict[int, list[AttributeAuthorisedValue]] = defaultdict(list)
-    for value in (
-        await session.execute(
-            select(AttributeAuthorisedValue)
-            .where(AttributeAuthorisedValue.attribute_type_id.in_(ids))
-            .order_by(AttributeAuthorisedValue.position, AttributeAuthorisedValue.id)
-        )
-    ).scalars():
-        authorised[value.attribute_type_id].append(value)
     limits: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for type_id, library_id, code in (
-        await session.execute(
-            select(AttributeTypeLibraryLimit.attribute_type_id, Library.id, Library.code)
-            .join(Library, Library.id == AttributeTypeLibraryLimit.library_id)
-            .where(AttributeTypeLibraryLimit.attribute_type_id.in_(ids))
-            .order_by(Library.code)
-        )
-    ).all():
-        limits[type_id].append((library_id, code))
     scope: dict[int, set[int]] = defaultdict(set)
-    for type_id, library_id in (
-        await session.execute(
-            select(
-                AttributeTypeRuleLibrary.attribute_type_id, AttributeTypeRuleLibrary.library_id
-            ).where(AttributeTypeRuleLibrary.attribute_type_id.in_(ids))
-        )
-    ).all():
-        scope[type_id].add(library_id)
     excluded: dict[int, set[int]] = defaultdict(set)
-    for type_id, group_id in (
-        await session.execute(
+    if ids:
+        # The four settings tables in one statement (a listing of patrons with their
+        # attributes loads the types once; every statement counts there):
+        # (kind, type id, id, position, code, label).
+        settings = union_all(
             select(
+                literal(_AUTHORISED).label("kind"),
+                AttributeAuthorisedValue.attribute_type_id,
+                AttributeAuthorisedValue.id,
+                AttributeAuthorisedValue.position,
+                AttributeAuthorisedValue.code,
+                AttributeAuthorisedValue.label,
+            ).where(AttributeAuthorisedValue.attribute_type_id.in_(ids)),
+            select(
+                literal(_LIMIT),
+                AttributeTypeLibraryLimit.attribute_type_id,
+                Library.id,
+                null(),
+                Library.code,
+                null(),
+            )
+            .join(Library, Library.id == AttributeTypeLibraryLimit.library_id)
+            .where(AttributeTypeLibraryLimit.attribute_type_id.in_(ids)),
+            select(
+                literal(_RULE_LIBRARY),
+                AttributeTypeRuleLibrary.attribute_type_id,
+                AttributeTypeRuleLibrary.library_id,
+                null(),
+                null(),
+                null(),
+            ).where(AttributeTypeRuleLibrary.attribute_type_id.in_(ids)),
+            select(
+                literal(_EXCLUDED_GROUP),
                 AttributeTypeExcludedGroup.attribute_type_id,
                 AttributeTypeExcludedGroup.user_group_id,
-            ).where(AttributeTypeExcludedGroup.attribute_type_id.in_(ids))
+                null(),
+                null(),
+                null(),
+            ).where(AttributeTypeExcludedGroup.attribute_type_id.in_(ids)),
         )
-    ).all():
-        excluded[type_id].add(group_id)
+        values: list[tuple[int, int, int, str, str]] = []
+        for kind, type_id, key, position, code, label in (await session.execute(settings)).all():
+            if kind == _AUTHORISED:
+                values.append((position, key, type_id, code, label))
+            elif kind == _LIMIT:
+                limits[type_id].append((key, code))
+            elif kind == _RULE_LIBRARY:
+                scope[type_id].add(key)
+            else:
+                excluded[type_id].add(key)
+        for position, key, type_id, code, label in sorted(values):
+            authorised[type_id].append(
+                AttributeAuthorisedValue(
+                    id=key, attribute_type_id=type_id, code=code, label=label, position=position
+                )
+            )
+        for entries in limits.values():
+            entries.sort(key=lambda entry: entry[1])
     return {
         r.id: TypeInfo(  # type: ignore[misc]
             row=r,

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
 from app.auth.policy import Actor, can_read_patrons
+from app.db import bulk_insert
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def entry_row(
 async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Add many audit entries to the current transaction in one statement."""
     if rows:
-        await session.execute(insert(AuditEntry.__table__), rows)  # type: ignore[arg-type]
+        await bulk_insert(session, AuditEntry.__table__, rows)  # type: ignore[arg-type]
 
 
 async def redact_entity(*, session: AsyncSession, entity_type: str, entity_id: int) -> None:

@@ -14,6 +14,15 @@ from app.graphql.emails import dataloaders as eml
 from app.graphql.network import dataloaders as net
 from app.graphql.patrons import dataloaders as pat
 
+# kind -> (position in a references_by_patron_id row, patron column, loader by id)
+_REFERENCES = {
+    "user_group": (1, "user_group_id", "user_group_by_id"),
+    "home_library": (2, "home_library_id", "library_by_id"),
+    "institution": (3, "institution_id", "institution_by_id"),
+    "link_rule": (4, "link_rule_id", "link_rule_by_id"),
+    "link_source_institution": (5, "link_source_institution_id", "institution_by_id"),
+}
+
 
 class Loaders:
     def __init__(self, db: SerialSession, actor: Actor) -> None:
@@ -46,6 +55,10 @@ class Loaders:
         return net.identifier_type_by_id(self.db)
 
     @cached_property
+    def link_rule_by_id(self) -> DataLoader[int, Any]:
+        return net.link_rule_by_id(self.db)
+
+    @cached_property
     def libraries_by_institution_id(self) -> DataLoader[int, list[Any]]:
         return net.libraries_by_institution_id(self.db)
 
@@ -65,6 +78,10 @@ class Loaders:
     @cached_property
     def patron_by_id(self) -> DataLoader[int, Any]:
         return pat.patron_by_id(self.db)
+
+    @cached_property
+    def references_by_patron_id(self) -> DataLoader[int, Any]:
+        return pat.references_by_patron_id(self.db)
 
     @cached_property
     def identifiers_by_patron_id(self) -> DataLoader[int, list[Any]]:
@@ -123,10 +140,45 @@ class Loaders:
             return None
         return row
 
+    async def patron_reference(self, patron: Any, kind: str) -> Any:
+        """One of a patron's to-one references, or None when the patron has none.
+
+        `kind`: user_group, home_library, institution, link_rule or
+        link_source_institution. All of them, for every patron of a page, come from one
+        statement (references_by_patron_id), which also primes the loaders by id (a
+        home library's institution is then no statement more). Each is checked against
+        the patron row in hand, which a mutation of this request may have changed: on a
+        mismatch the loader by id answers.
+        """
+        index, column, by_id = _REFERENCES[kind]
+        wanted = getattr(patron, column)
+        if wanted is None:
+            return None
+        row = await self.references_by_patron_id.load(patron.id)
+        if row is not None:
+            self._prime(row)
+            value = row[index]
+            if value is not None and value.id == wanted:
+                return value
+        return await getattr(self, by_id).load(wanted)
+
+    def _prime(self, row: Any) -> None:
+        _, group, library, institution, rule, source = row
+        for loader, value in (
+            ("user_group_by_id", group),
+            ("library_by_id", library),
+            ("institution_by_id", institution),
+            ("link_rule_by_id", rule),
+            ("institution_by_id", source),
+        ):
+            if value is not None:
+                getattr(self, loader).prime(value.id, value)
+
     def forget_patron(self, patron_id: int) -> None:
         """Drop cached rows of a patron a mutation just changed."""
         for loader in (
             "patron_by_id",
+            "references_by_patron_id",
             "identifiers_by_patron_id",
             "contact_emails_by_patron_id",
             "library_groups_by_patron_id",

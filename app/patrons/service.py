@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from app.auth.policy import (
     require,
     require_authenticated,
 )
-from app.db import utcnow
+from app.db import bulk_insert, utcnow
 from app.emails.service import clear_flag_of_changed_address
 from app.errors import DomainError, ErrorCode
 from app.network.models import IdentifierType, Institution
@@ -299,8 +299,8 @@ async def insert_new_patrons(
             ids = await _new_patron_ids(session, len(rows))
             for patron_id, row in zip(ids, rows, strict=True):
                 row["id"] = patron_id
-            # Core inserts: every row the same shape, so each is one multi-row statement.
-            await session.execute(insert(Patron.__table__), rows)
+            # Every row the same shape: one COPY (PostgreSQL) or multi-row INSERT per table.
+            await bulk_insert(session, Patron.__table__, rows)  # type: ignore[arg-type]
             identifiers, emails, groups, roles, libraries, values = [], [], [], [], [], []
             for patron_id, plan in zip(ids, plans, strict=True):
                 state = plan.state
@@ -339,7 +339,7 @@ async def insert_new_patrons(
                 (attributes.PatronAttribute, values),
             ):
                 if batch:
-                    await session.execute(insert(table.__table__), batch)  # type: ignore[attr-defined]
+                    await bulk_insert(session, table.__table__, batch)  # type: ignore[attr-defined]
     except IntegrityError as exc:
         raise _translate_integrity(exc) from exc
     names = await lookups_of(session).name_maps(session, institution_id)

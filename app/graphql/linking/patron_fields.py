@@ -13,7 +13,6 @@ from app.graphql.linking.types import (
     LinkStatus,
 )
 from app.graphql.network.types import Institution
-from app.linking.models import LinkedAccountRule as RuleRow
 from app.linking.service import make_ref
 from app.patrons.models import Patron
 
@@ -22,11 +21,8 @@ async def link_source(info: Info[Context, None], patron: Patron) -> LinkSource |
     if patron.account_type != "LINKED" or patron.link_source_institution_id is None:
         return None
     loaders = info.context.loaders
-    institution = await loaders.institution_by_id.load(patron.link_source_institution_id)
-    rule = None
-    if patron.link_rule_id is not None:
-        async with info.context.db.use() as session:
-            rule = await session.get(RuleRow, patron.link_rule_id)
+    institution = await loaders.patron_reference(patron, "link_source_institution")
+    rule = await loaders.patron_reference(patron, "link_rule")
     ref = make_ref(info.context.settings, patron.institution_id, patron.link_source_patron_id or 0)
     return LinkSource(
         institution=Institution.of(institution),

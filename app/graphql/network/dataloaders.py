@@ -55,6 +55,16 @@ def identifier_type_by_id(db: SerialSession) -> DataLoader[int, Any]:
     )
 
 
+def link_rule_by_id(db: SerialSession) -> DataLoader[int, Any]:
+    from app.linking.models import LinkedAccountRule
+
+    return one_per_key(
+        db,
+        lambda ids: select(LinkedAccountRule).where(LinkedAccountRule.id.in_(ids)),
+        lambda r: r[0].id,
+    )
+
+
 def libraries_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,

@@ -5,11 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 from strawberry.dataloader import DataLoader
 
 from app.db import SerialSession
 from app.graphql.loading import many_per_key, one_per_key
-from app.network.models import BlockType, IdentifierType, Library, LibraryGroup
+from app.linking.models import LinkedAccountRule
+from app.network.models import (
+    BlockType,
+    IdentifierType,
+    Institution,
+    Library,
+    LibraryGroup,
+    UserGroup,
+)
 from app.patrons.models import (
     Patron,
     PatronBlock,
@@ -25,6 +34,28 @@ from app.patrons.models import (
 def patron_by_id(db: SerialSession) -> DataLoader[int, Any]:
     """Raw rows: callers apply visibility (see Loaders.visible_patron)."""
     return one_per_key(db, lambda ids: select(Patron).where(Patron.id.in_(ids)), lambda r: r[0].id)
+
+
+def references_by_patron_id(db: SerialSession) -> DataLoader[int, Any]:
+    """A patron's to-one references in one statement for the whole page: (patron id,
+    user group, home library, institution, link rule, link source institution).
+
+    Used through Loaders.patron_reference, which checks each against the row in hand."""
+    source = aliased(Institution)
+    return one_per_key(
+        db,
+        lambda ids: (
+            select(Patron.id, UserGroup, Library, Institution, LinkedAccountRule, source)
+            .select_from(Patron)
+            .join(Library, Library.id == Patron.home_library_id)
+            .join(Institution, Institution.id == Patron.institution_id)
+            .outerjoin(UserGroup, UserGroup.id == Patron.user_group_id)
+            .outerjoin(LinkedAccountRule, LinkedAccountRule.id == Patron.link_rule_id)
+            .outerjoin(source, source.id == Patron.link_source_institution_id)
+            .where(Patron.id.in_(ids))
+        ),
+        lambda r: r[0],
+    )
 
 
 def identifiers_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:

@@ -153,21 +153,16 @@ class Patron(Node):
 
     @strawberry.field(description="The institution the account belongs to.")
     async def institution(self, info: Info[Context, None]) -> Institution:
-        return Institution.of(
-            await info.context.loaders.institution_by_id.load(self.row.institution_id)
-        )
+        return Institution.of(await info.context.loaders.patron_reference(self.row, "institution"))
 
     @strawberry.field(description="The patron's home library.")
     async def home_library(self, info: Info[Context, None]) -> Library:
-        return Library.of(await info.context.loaders.library_by_id.load(self.row.home_library_id))
+        return Library.of(await info.context.loaders.patron_reference(self.row, "home_library"))
 
     @strawberry.field(description="The patron's user group.")
     async def user_group(self, info: Info[Context, None]) -> UserGroup | None:
-        if self.row.user_group_id is None:
-            return None
-        return UserGroup.of(
-            await info.context.loaders.user_group_by_id.load(self.row.user_group_id)
-        )
+        row = await info.context.loaders.patron_reference(self.row, "user_group")
+        return UserGroup.of(row) if row is not None else None
 
     @strawberry.field(description="HOME or LINKED.")
     def account_type(self) -> AccountType:
