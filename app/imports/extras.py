@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -212,7 +213,20 @@ async def import_photos(
                     )
                 )
                 continue
-            data = archive.read(entry)
+            try:
+                data = archive.read(entry)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+                # A damaged member, one whose header lies about its size (the CRC check
+                # fails), an unknown compression method or an encrypted one.
+                result.problems.append(
+                    (
+                        name,
+                        ErrorCode.INVALID_INPUT.value,
+                        "The photo cannot be read from the archive (damaged, encrypted, "
+                        "or not the size its header gives).",
+                    )
+                )
+                continue
             try:
                 await store_photo(
                     session=session, settings=settings, actor=actor, patron=patron, data=data

@@ -291,7 +291,7 @@ class _Batch:
             # A new patron earlier in this batch has it: write the batch so far, then the
             # row updates that patron, as it would if the two rows were further apart.
             await self.write_new()
-            self.looked_up.discard(key.lower())
+            self.looked_up = set()  # what the batch wrote is found in the database now
         if key.lower() in self.looked_up:
             return self.existing.get(key.lower())
         if self.match_on == "USERNAME":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -61,39 +62,62 @@ async def shared_fields(session: AsyncSession, institution_id: int) -> frozenset
             )
         )
     ).all()
-    settings = dict(rows)
+    return _shared(dict(rows))
+
+
+def _shared(settings: dict[str, bool]) -> frozenset[str]:
+    """The shared fields, from an institution's settings (unset fields: the default)."""
     return frozenset(f for f in SHARED_FIELDS if settings.get(f, f in SHARED_BY_DEFAULT))
 
 
 async def source_policies(
     session: AsyncSession, institution_ids: list[int]
 ) -> dict[int, SourcePolicy]:
-    """The sharing policy of each of these institutions."""
+    """The sharing policy of each of these institutions (four statements, however many)."""
+    institutions = list(
+        (
+            await session.execute(select(Institution).where(Institution.id.in_(institution_ids)))
+        ).scalars()
+    )
+    ids = [i.id for i in institutions]
+    restricted: dict[int, set[int]] = defaultdict(set)
+    for institution_id, group_id in (
+        await session.execute(
+            select(RestrictedUserGroup.institution_id, RestrictedUserGroup.user_group_id).where(
+                RestrictedUserGroup.institution_id.in_(ids)
+            )
+        )
+    ).all():
+        restricted[institution_id].add(group_id)
+    searchable: dict[int, set[int]] = defaultdict(set)
+    for institution_id, type_id in (
+        await session.execute(
+            select(
+                SearchableIdentifierType.institution_id,
+                SearchableIdentifierType.identifier_type_id,
+            ).where(SearchableIdentifierType.institution_id.in_(ids))
+        )
+    ).all():
+        searchable[institution_id].add(type_id)
+    settings: dict[int, dict[str, bool]] = defaultdict(dict)
+    for institution_id, name, shared in (
+        await session.execute(
+            select(
+                SharedFieldSetting.institution_id,
+                SharedFieldSetting.field,
+                SharedFieldSetting.shared,
+            ).where(SharedFieldSetting.institution_id.in_(ids))
+        )
+    ).all():
+        settings[institution_id][name] = shared
     result: dict[int, SourcePolicy] = {}
-    institutions = (
-        await session.execute(select(Institution).where(Institution.id.in_(institution_ids)))
-    ).scalars()
     for institution in institutions:
         assert institution.id is not None
-        restricted = (
-            await session.execute(
-                select(RestrictedUserGroup.user_group_id).where(
-                    RestrictedUserGroup.institution_id == institution.id
-                )
-            )
-        ).scalars()
-        searchable = (
-            await session.execute(
-                select(SearchableIdentifierType.identifier_type_id).where(
-                    SearchableIdentifierType.institution_id == institution.id
-                )
-            )
-        ).scalars()
         result[institution.id] = SourcePolicy(
             institution=institution,
-            shared=await shared_fields(session, institution.id),
-            restricted_groups=frozenset(restricted),
-            searchable_types=frozenset(searchable),
+            shared=_shared(settings[institution.id]),
+            restricted_groups=frozenset(restricted[institution.id]),
+            searchable_types=frozenset(searchable[institution.id]),
         )
     return result
 
