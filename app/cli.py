@@ -143,6 +143,12 @@ def import_command(
     watch: Path | None = typer.Option(
         None, "--watch", help="Import each new CSV dropped in this folder once, then exit."
     ),
+    settle: float = typer.Option(
+        30.0,
+        "--settle",
+        help="With --watch: leave files changed less than this many seconds ago (still "
+        "being copied in) for the next run.",
+    ),
 ) -> None:
     """Import patrons from CSV: a dry run unless --commit; exits 1 when rows fail."""
     from app.imports.cli_runs import import_folder, import_one
@@ -151,7 +157,9 @@ def import_command(
     migrate.upgrade(settings.database_url)
     options_kwargs = {"match_on": match.upper(), "mode": mode.upper(), "dry_run": not commit}
     if watch is not None:
-        ok = asyncio.run(import_folder(settings, watch, institution, options_kwargs, console))
+        ok = asyncio.run(
+            import_folder(settings, watch, institution, options_kwargs, console, settle=settle)
+        )
     elif path is not None:
         ok = asyncio.run(import_one(settings, path, institution, options_kwargs, console))
     else:

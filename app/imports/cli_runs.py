@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -154,13 +155,20 @@ def _folder_lock(folder: Path) -> Iterator[bool]:
 
 
 async def import_folder(
-    settings: Settings, folder: Path, institution: str, options: dict[str, Any], console: Console
+    settings: Settings,
+    folder: Path,
+    institution: str,
+    options: dict[str, Any],
+    console: Console,
+    *,
+    settle: float = 30.0,
 ) -> bool:
     """Each new CSV in the folder once (by content hash), moved to processed/ or failed/
     with a report beside it. Meant for cron: it handles what is there and exits.
 
     A dry run (no --commit) reports on the files and leaves them where they are. A run
-    that finds another one still working on the folder leaves it to that one.
+    that finds another one still working on the folder leaves it to that one. A file
+    changed less than `settle` seconds ago may still be arriving: it waits for the next run.
     """
     if not folder.is_dir():
         console.print(f"[red]NOT_FOUND[/red]: There is no folder {str(folder)!r}.")
@@ -188,6 +196,13 @@ async def import_folder(
             for path in sorted(
                 p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv"
             ):
+                age = time.time() - path.stat().st_mtime
+                if age < settle:
+                    console.print(
+                        f"{path.name}: changed {max(age, 0):.0f} s ago, it may still be "
+                        "arriving; left for the next run."
+                    )
+                    continue
                 digest = await asyncio.to_thread(service.content_hash, path)
                 async with database.session() as session:
                     seen = await service.already_imported(session, inst.id, digest)

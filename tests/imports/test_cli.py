@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import os
 import re
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -181,7 +183,9 @@ async def test_watch_processes_each_file_once(cli_database: Database, tmp_path: 
     (drop / "d-broken.csv").write_bytes(b'admin_system_id,surname\r\nX1,"Unclosed\r\n')
     (drop / "notes.txt").write_text("not a CSV: left alone")
 
-    first = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit")
+    first = await run_cli(
+        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit", "--settle", "0"
+    )
     assert first.exit_code == 1, first.output  # some files failed
     assert _listing(drop) == [
         "failed/b-errors.csv",
@@ -213,7 +217,7 @@ async def test_watch_processes_each_file_once(cli_database: Database, tmp_path: 
     shutil.copy(STUDENTS, drop / "a-students.csv")
     shutil.copy(STUDENTS, drop / "monday.csv")
     second = await run_cli(
-        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit"
+        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit", "--settle", "0"
     )
     assert second.exit_code == 0, second.output
     assert "a-students.csv: already imported; skipped." in second.output
@@ -228,23 +232,48 @@ async def test_watch_processes_each_file_once(cli_database: Database, tmp_path: 
     # A corrected file is new content: it is imported.
     columns = ["admin_system_id", "phone"]
     (drop / "fix.csv").write_bytes(to_csv(columns, [{"admin_system_id": "NF1000", "phone": "1"}]))
-    third = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit")
+    third = await run_cli(
+        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit", "--settle", "0"
+    )
     assert third.exit_code == 0, third.output
     assert "1 updated" in (drop / "processed" / "fix.csv.report.txt").read_text()
+
+
+async def test_watch_leaves_a_file_still_arriving_for_the_next_run(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(STUDENTS, drop / "students.csv")  # just written: it may still be growing
+    early = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit")
+    assert early.exit_code == 0, early.output
+    assert "students.csv: changed 0 s ago, it may still be arriving" in early.output
+    assert _listing(drop) == ["students.csv"]
+    assert await students_in(cli_database) == 0
+    assert await scalar(cli_database, "SELECT count(*) FROM import_job") == 0
+
+    settled = time.time() - 120
+    os.utime(drop / "students.csv", (settled, settled))  # two minutes later
+    later = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit")
+    assert later.exit_code == 0, later.output
+    assert _listing(drop) == ["processed/students.csv", "processed/students.csv.report.txt"]
+    assert await students_in(cli_database) == 20
 
 
 async def test_watch_without_commit_moves_nothing(cli_database: Database, tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
     shutil.copy(STUDENTS, drop / "students.csv")
-    result = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD")
+    result = await run_cli(
+        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--settle", "0"
+    )
     assert result.exit_code == 0, result.output
     assert "SUCCEEDED (dry run): 20 created" in flat(result.output)
     assert _listing(drop) == ["students.csv"]
     assert await students_in(cli_database) == 0
     # ... so a later real run still imports it.
     result = await run_cli(
-        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit"
+        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit", "--settle", "0"
     )
     assert result.exit_code == 0, result.output
     assert await students_in(cli_database) == 20
@@ -260,7 +289,14 @@ async def test_watch_leaves_a_folder_to_the_run_already_on_it(
     with (drop / ".netzone-import.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         result = await run_cli(
-            "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit"
+            "import",
+            "--watch",
+            str(drop),
+            "--institution",
+            "NORTHFIELD",
+            "--commit",
+            "--settle",
+            "0",
         )
     assert result.exit_code == 0, result.output
     assert "another import is working on this folder" in flat(result.output)
