@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit.models import AuditEntry
 from tests.conftest import GraphQL
+from tests.graphql.test_blocks_photos import _image, _set_photo
 from tests.lifecycle.conftest import PASSWORD, LifecycleApi, patron_id, pk_of
+
+PHOTO = "query($id: ID!) { node(id: $id) { ... on Patron { photo { contentType width height } } } }"
 
 
 def loans(patron: dict[str, Any]) -> list[tuple[str, bool]]:
@@ -464,3 +468,28 @@ async def test_library_group_memberships_move(api: LifecycleApi, gql: GraphQL) -
     assert payload["patron"]["libraryGroups"] == [{"name": "Teachers"}]
     assert payload["patron"]["adminSystemId"] == "NO-S"
     assert await api.read(admin, duplicate["id"]) is None
+
+
+async def test_the_duplicates_photo_moves_unless_the_survivor_has_one(
+    api: LifecycleApi, gql: GraphQL, lansing: str, client: httpx.AsyncClient
+) -> None:
+    # given: a survivor without a photo, and two duplicates with photos of different sizes
+    survivor = await api.create(lansing, surname="Pictured", barcode="2199101")
+    first = await api.create(lansing, surname="Pictured", barcode="2199102")
+    second = await api.create(lansing, surname="Pictured", barcode="2199103")
+    await _set_photo(client, lansing, first["id"], _image("PNG", (40, 30)))
+    await _set_photo(client, lansing, second["id"], _image("PNG", (20, 10)))
+
+    # when: merged, the first duplicate's photo becomes the survivor's
+    payload = await api.merge(lansing, survivor["id"], [first["id"], second["id"]])
+    assert payload["errors"] == []
+    photo = (await gql.ok(PHOTO, {"id": survivor["id"]}, lansing))["node"]["photo"]
+    assert photo == {"contentType": "image/png", "width": 40, "height": 30}
+
+    # and a survivor that has a photo keeps it
+    other = await api.create(lansing, surname="Pictured", barcode="2199104")
+    await _set_photo(client, lansing, other["id"], _image("PNG", (64, 64)))
+    payload = await api.merge(lansing, survivor["id"], [other["id"]])
+    assert payload["errors"] == []
+    photo = (await gql.ok(PHOTO, {"id": survivor["id"]}, lansing))["node"]["photo"]
+    assert photo == {"contentType": "image/png", "width": 40, "height": 30}
