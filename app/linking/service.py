@@ -545,9 +545,19 @@ async def _home_library(session: AsyncSession, actor: Actor, target: int) -> int
 
 
 async def link_account(
-    *, session: AsyncSession, settings: Settings, actor: Actor, ref: str, reason: str
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    ref: str,
+    reason: str,
+    commit: bool = True,
 ) -> LinkResult:
-    """Create the viewer institution's linked account of a source patron, or refresh it."""
+    """Create the viewer institution's linked account of a source patron, or refresh it.
+
+    With commit=False the caller commits (a walk-in loan: linked and lent together, or
+    neither).
+    """
     target = _require_linker(actor)
     source_id = read_ref(settings, ref, target)
     source = await session.get(Patron, source_id) if source_id else None
@@ -570,7 +580,8 @@ async def link_account(
                 policies={source.institution_id: policy},
                 action="relink_account",
             )
-            await session.commit()
+            if commit:
+                await session.commit()
         raise DomainError.of(ErrorCode.SOURCE_RESTRICTED, reason_text, ["input", "sourcePatron"])
     if existing is not None:
         await refresh_copy(
@@ -580,7 +591,8 @@ async def link_account(
             policies={source.institution_id: policy},
             action="relink_account",
         )
-        await session.commit()
+        if commit:
+            await session.commit()
         return LinkResult(patron=existing, created=False)
     group_code = (
         (await session.get(UserGroup, source.user_group_id)).code if source.user_group_id else None
@@ -627,7 +639,8 @@ async def link_account(
             policies={source.institution_id: policy},
             action="relink_account",
         )
-        await session.commit()
+        if commit:
+            await session.commit()
         return LinkResult(patron=existing, created=False)
     await _copy_data(session, copy, source, policy)
     session.add(PatronSystemGroup(patron_id=copy.id, system_group=SystemGroup.LIBRARY_USERS.value))  # type: ignore[arg-type]
@@ -647,7 +660,8 @@ async def link_account(
             "reason": {"before": None, "after": reason},
         },
     )
-    await session.commit()
+    if commit:
+        await session.commit()
     return LinkResult(patron=copy, created=True)
 
 

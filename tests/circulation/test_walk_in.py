@@ -209,10 +209,11 @@ async def test_walk_in_follows_the_borrowing_rules(
     payload = await circ.check_out_payload(
         eastern_desk, sourcePatron=match["ref"], itemBarcode="WI-5"
     )
-    # Then the copied block refuses the loan and no loan is written
+    # Then the copied block refuses the loan: no loan is written, and no account linked
     assert payload["loan"] is None
     assert [e["code"] for e in payload["errors"]] == ["PATRON_BLOCKED"], payload
     assert await loan_count(connection) == before
+    assert await copies_of(connection, source["id"]) == []
 
 
 async def test_walk_in_needs_a_valid_reference_and_a_librarian(

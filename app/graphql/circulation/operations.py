@@ -68,6 +68,7 @@ class CirculationMutations:
                     actor=ctx.actor,
                     ref=input.source_patron,
                     reason="WALK_IN",
+                    commit=False,  # linked and lent together, or neither
                 )
                 patron_id = linked.patron.id
                 library_id = await linking.resource_sharing_library(session, linked.patron)
