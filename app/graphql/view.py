@@ -178,7 +178,8 @@ class NetzoneGraphQL(GraphQL[Context, None]):
         try:
             await request.get_form_data()  # parsed once here; Starlette keeps the form
         except StarletteHTTPException as error:
-            raise HTTPException(400, f"Unable to parse the multipart body: {error.detail}") from error
+            detail = f"Unable to parse the multipart body: {error.detail}"
+            raise HTTPException(400, detail) from error
         try:
             return await super().parse_multipart(request)
         except (AttributeError, TypeError, ValueError, IndexError) as error:
