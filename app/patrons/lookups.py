@@ -28,6 +28,11 @@ class Lookups:
     async def institution_by_code(self, session: AsyncSession, code: str) -> Institution | None:
         return await network.institution_by_code(session, code)
 
+    async def institution_by_id(self, session: AsyncSession, institution_id: int) -> Institution:
+        found = await session.get(Institution, institution_id)
+        assert found is not None
+        return found
+
     async def library_by_code(self, session: AsyncSession, code: str) -> Library | None:
         return await network.library_by_code(session, code)
 
@@ -128,6 +133,7 @@ class CachedLookups(Lookups):
 
     def __init__(self) -> None:
         self._institutions: dict[str, Institution | None] = {}
+        self._institutions_by_id: dict[int, Institution] = {}
         self._libraries: dict[str, Library | None] = {}
         self._user_groups: dict[tuple[int, str], UserGroup | None] = {}
         self._identifier_types: dict[str, IdentifierType | None] = {}
@@ -148,6 +154,13 @@ class CachedLookups(Lookups):
         if key not in self._institutions:
             self._institutions[key] = await super().institution_by_code(session, code)
         return self._institutions[key]
+
+    async def institution_by_id(self, session: AsyncSession, institution_id: int) -> Institution:
+        if institution_id not in self._institutions_by_id:
+            self._institutions_by_id[institution_id] = await super().institution_by_id(
+                session, institution_id
+            )
+        return self._institutions_by_id[institution_id]
 
     async def library_by_code(self, session: AsyncSession, code: str) -> Library | None:
         key = network.normalize_code(code)

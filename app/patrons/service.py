@@ -481,8 +481,7 @@ async def change_patron(
     """update_patron without the commit; False when nothing would change (nothing written)."""
     assert patron.id is not None
     patron_id = patron.id
-    institution = await session.get(Institution, patron.institution_id)
-    assert institution is not None
+    institution = await lookups_of(session).institution_by_id(session, patron.institution_id)
     if before is None:
         before = await load_state(session, patron)
     plan = await validate_changes(

@@ -268,9 +268,14 @@ async def validate_changes(
             )
         )
 
+    # Addresses the patron already has were checked when stored: not again (imports
+    # repeat every address of every patron).
+    stored_emails = {current.scalars.get("primary_email")} | {
+        address for address, _ in current.contact_emails
+    }
     if "primary_email" in fields:
         scalars["primary_email"] = _check_email(
-            fields["primary_email"], api_field("primary_email"), errors
+            fields["primary_email"], api_field("primary_email"), errors, stored_emails
         )
     if "contact_emails" in fields:
         contacts: list[tuple[str, str | None]] = []
@@ -279,7 +284,7 @@ async def validate_changes(
             if address is None or not str(address).strip():
                 errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the address.", path))
                 continue
-            checked = _check_email(address, path, errors)
+            checked = _check_email(address, path, errors, stored_emails)
             if checked is None:
                 continue  # INVALID_EMAIL is reported
             label = (label or "").strip() or None
@@ -479,9 +484,13 @@ def roles_beyond(actor: Actor, groups: set[str]) -> list[str]:
     return [g for g in sorted(groups) if not may_grant(actor, SystemGroup(g))]
 
 
-def _check_email(value: Any, field: list[str], errors: list[FieldError]) -> str | None:
+def _check_email(
+    value: Any, field: list[str], errors: list[FieldError], stored: set[str | None] | None = None
+) -> str | None:
     if value is None or not str(value).strip():
         return None
+    if stored and str(value).strip() in stored:
+        return str(value).strip()
     try:
         result = validate_email(str(value).strip(), check_deliverability=False)
     except EmailNotValidError as exc:
