@@ -161,3 +161,39 @@ def limit_rules(settings: Settings) -> list[type[ValidationRule]]:
         alias_validator(settings.max_aliases),
         cost_rule(settings.max_cost, 20, settings.max_page_size),
     ]
+
+
+RESULT_TOO_LARGE = "RESULT_TOO_LARGE"
+
+
+def counting_execution_context(max_objects: int) -> type[Any]:
+    """An execution context that stops a request once its lists hold more than
+    `max_objects` items in all.
+
+    The cost rule bounds connections before execution; plain lists (an institution's
+    libraries, each library's institution's libraries, ...) are only known once resolved,
+    and nested they multiply. Counting list items as they are completed stops such a
+    query when it crosses the limit, before the answer is built in memory.
+    """
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+    class CountingExecutionContext(StrawberryGraphQLCoreExecutionContext):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.list_items = 0
+
+        def complete_list_value(
+            self, return_type: Any, field_nodes: Any, info: Any, *rest: Any
+        ) -> Any:
+            result = rest[1] if len(rest) > 1 else None
+            if isinstance(result, list | tuple):
+                self.list_items += len(result)
+            if self.list_items > max_objects:
+                raise GraphQLError(
+                    f"This query returns more than {max_objects} objects in its lists "
+                    "(lists nested in lists multiply); ask for fewer nested lists.",
+                    extensions={"code": RESULT_TOO_LARGE},
+                )
+            return super().complete_list_value(return_type, field_nodes, info, *rest)
+
+    return CountingExecutionContext

@@ -22,7 +22,7 @@ from app.graphql.emails.operations import EmailMutations
 from app.graphql.imports.extras import ExtraImportMutations
 from app.graphql.imports.operations import ImportJob, ImportMutations
 from app.graphql.lifecycle.mutations import LifecycleMutations
-from app.graphql.limits import limit_rules
+from app.graphql.limits import counting_execution_context, limit_rules
 from app.graphql.linking.operations import LinkingMutations, LinkingQueries
 from app.graphql.linking.types import LinkedAccountRule
 from app.graphql.network.mutations import NetworkMutations
@@ -86,6 +86,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             disable_field_suggestions=True,
             batching_config={"max_operations": settings.max_batch},
         ),
+        # Plain lists multiply when nested: counted as they are resolved.
+        execution_context_class=counting_execution_context(settings.max_cost),
         extensions=[
             partial(ParserCache, maxsize=settings.cache_size),
             partial(ValidationCache, maxsize=settings.cache_size),

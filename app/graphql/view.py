@@ -23,6 +23,7 @@ from app.auth.policy import ANONYMOUS, Actor
 from app.db import Database, SerialSession
 from app.errors import NotAuthenticated
 from app.graphql.context import Context
+from app.graphql.limits import RESULT_TOO_LARGE
 from app.settings import Settings
 
 logger = logging.getLogger("netzone.graphql")
@@ -220,8 +221,14 @@ class NetzoneGraphQL(GraphQL[Context, None]):
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
-        if result.errors:
-            data["errors"] = mask_errors(list(result.errors))
+        errors = list(result.errors or [])
+        too_large = [e for e in errors if (e.extensions or {}).get("code") == RESULT_TOO_LARGE]
+        if too_large:
+            # One refusal for the whole request, not one per list it stopped, no partial data.
+            data["data"] = None
+            errors = too_large[:1]
+        if errors:
+            data["errors"] = mask_errors(errors)
         if result.extensions:
             data["extensions"] = result.extensions
         return data

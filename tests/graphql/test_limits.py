@@ -9,8 +9,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db import Database
 from app.graphql.limits import query_cost
+from app.main import create_app
 from app.patrons import search as patron_service
+from app.settings import Settings
 from tests.conftest import GraphQL
 
 CREATE_GROUP = 'createLibraryGroup(input: {institution: "NEKLS", name: "%s"}) { errors { code } }'
@@ -373,3 +376,34 @@ def test_limit_rules_are_built_once_so_the_validation_cache_hits() -> None:
     assert [e.message for e in deep.errors or []] == [
         "'anonymous' exceeds maximum operation depth of 12"
     ]
+
+
+async def test_nested_plain_lists_stop_at_the_object_limit(
+    settings: Settings, database: Database, gql: GraphQL
+) -> None:
+    # Plain lists (not connections) are counted while the query runs: here the limit is
+    # 50 objects, and NEKLS's 3 libraries nested five times give 3^5 = 243.
+    token = await gql.login("lansing.librarian", "LANSING")
+    small = create_app(settings.model_copy(update={"max_cost": 50}), database)
+    transport = httpx.ASGITransport(app=small)
+    async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
+        response = await http.post(
+            "/graphql", json={"query": _nested(12)}, headers={"authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200
+        body = response.json()
+        assert body["data"] is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["RESULT_TOO_LARGE"]
+        assert "more than 50 objects" in body["errors"][0]["message"]
+        # The server goes on answering; a query within the limit is answered in full.
+        small_query = '{ institution(code: "NEKLS") { libraries { code } } }'
+        response = await http.post(
+            "/graphql", json={"query": small_query}, headers={"authorization": f"Bearer {token}"}
+        )
+        assert response.json() == {
+            "data": {
+                "institution": {
+                    "libraries": [{"code": "BASEHOR"}, {"code": "LANSING"}, {"code": "TONGANOXIE"}]
+                }
+            }
+        }
