@@ -84,6 +84,21 @@ def mask_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
             out.append(dict(formatted))
             continue
         error_id = uuid.uuid4().hex[:12]
+        from app.main import database_unavailable  # app.main imports this module
+
+        if database_unavailable(original):
+            logger.warning(
+                "error %s in %s: database unavailable: %s", error_id, error.path, original
+            )
+            out.append(
+                {
+                    "message": "The database cannot be reached right now; try again in a moment.",
+                    "locations": formatted.get("locations"),
+                    "path": formatted.get("path"),
+                    "extensions": {"code": "SERVICE_UNAVAILABLE", "errorId": error_id},
+                }
+            )
+            continue
         logger.error("error %s in %s", error_id, error.path, exc_info=original)
         out.append(
             {

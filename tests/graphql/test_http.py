@@ -332,3 +332,22 @@ async def test_an_invalid_token_is_treated_as_anonymous(gql: GraphQL) -> None:
     assert data == {"viewer": {"systemGroups": [], "patron": None}}
     body = await gql("{ network { name } }", token="nzc_not-a-real-client")
     assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+async def test_a_database_that_cannot_be_reached_is_named_not_masked(
+    gql: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.patrons import search
+
+    token = await gql.login("lansing.librarian", "LANSING")
+
+    async def refused(*_: object, **__: object) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(search, "search_patrons", refused)
+    body = await gql('{ patrons(institution: "NEKLS") { edges { node { id } } } }', token=token)
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert error["extensions"]["errorId"]
+    assert error["message"] == "The database cannot be reached right now; try again in a moment."
+    assert "111" not in str(body)

@@ -176,14 +176,19 @@ def _clean_error(outcome: Outcome) -> str | None:
         if payload.get("errors"):
             return f"a database failure reported as a user error: {payload['errors']}"
         return "failed without saying why"
-    # 503 SERVICE_UNAVAILABLE (the database cannot be reached), or the masked error of
-    # anything unexpected (HTTP 500 outside the resolvers, 200 inside): an error id
-    # that is logged, nothing of the exception itself.
-    expected = {200: "INTERNAL_SERVER_ERROR", 500: "INTERNAL_SERVER_ERROR"}
+    # SERVICE_UNAVAILABLE (the database cannot be reached: HTTP 503 outside the
+    # resolvers, 200 inside), or the masked error of anything unexpected (HTTP 500
+    # outside the resolvers, 200 inside): an error id that is logged, nothing of the
+    # exception itself.
+    expected = {
+        200: {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"},
+        500: {"INTERNAL_SERVER_ERROR"},
+        503: {"SERVICE_UNAVAILABLE"},
+    }
     for error in errors:
         extensions = error.get("extensions") or {}
         code = extensions.get("code")
-        if code != expected.get(outcome.status, "SERVICE_UNAVAILABLE"):
+        if code not in expected[outcome.status]:
             return f"HTTP {outcome.status} with error code {code}: {error}"
         if not extensions.get("errorId"):
             return f"no error id to find it in the log: {error}"
