@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import func, or_, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attributes import service as attributes
@@ -61,9 +61,18 @@ async def _filtered_query(
         clauses.append(having)
     if flt.search and flt.search.strip():
         term = flt.search.strip().lower()[:200]
-        by_identifier = select(PatronIdentifier.patron_id).where(
-            PatronIdentifier.institution_id == institution_id, PatronIdentifier.value_key == term
-        )
+        # Each way of matching is its own index lookup, and the patrons are those any of
+        # them finds: an OR over one scan of the institution's patrons would read them
+        # all when the term matches nothing (a barcode is no name prefix).
+        matches = [
+            select(PatronIdentifier.patron_id).where(
+                PatronIdentifier.institution_id == institution_id,
+                PatronIdentifier.value_key == term,
+            ),
+            select(Patron.id).where(
+                Patron.institution_id == institution_id, Patron.username_key == term
+            ),
+        ]
         name_clauses = []
         for token in term.split():
             pattern = _escape_like(token) + "%"
@@ -74,9 +83,11 @@ async def _filtered_query(
                     func.lower(Patron.preferred_name).like(pattern, escape="\\"),
                 )
             )
-        clauses.append(
-            or_(Patron.id.in_(by_identifier), Patron.username_key == term, and_(*name_clauses))
-        )
+        if name_clauses:
+            matches.append(
+                select(Patron.id).where(Patron.institution_id == institution_id, *name_clauses)
+            )
+        clauses.append(Patron.id.in_(union(*matches)))
     return clauses
 
 
@@ -119,7 +130,18 @@ async def search_patrons(
         query = query.where(
             tuple_(Patron.surname_key, Patron.given_key, Patron.id) > tuple_(*after)
         )
-    query = query.order_by(Patron.surname_key, Patron.given_key, Patron.id).limit(first + 1)
+    if flt.search and flt.search.strip():
+        # The matches are found by index lookups, then sorted. In the name index's own
+        # order, the planner would walk that index hoping to meet the matches early,
+        # and read the whole institution when they sit together elsewhere (every
+        # "smith" under S). Ordering by an expression (same values, same order) sorts
+        # the matches instead.
+        query = query.order_by(
+            func.coalesce(Patron.surname_key, ""), func.coalesce(Patron.given_key, ""), Patron.id
+        )
+    else:
+        query = query.order_by(Patron.surname_key, Patron.given_key, Patron.id)
+    query = query.limit(first + 1)
     rows = list((await session.execute(query)).scalars())
     return rows[:first], len(rows) > first
 
