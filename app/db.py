@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Table, event, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -112,11 +112,11 @@ def _install_postgres_ping(engine: AsyncEngine) -> None:
     """Check every connection as it leaves the pool; a dead one is replaced.
 
     SQLAlchemy's documented "pessimistic" pattern: a checkout handler that raises
-    DisconnectionError makes the pool drop that connection and every older one, and
-    try again with a new one, so requests after a database restart find working
-    connections. It is `pool_pre_ping` in one round trip: the asyncpg dialect's own
-    pre-ping sends three (BEGIN, ";", ROLLBACK, for pgbouncer's transaction mode),
-    and the point lookup pays them on every request.
+    InvalidatePoolError (a DisconnectionError) makes the pool drop that connection and
+    every older one and try again with a new one, so requests after a database restart
+    find working connections. It is `pool_pre_ping` in one round trip: the asyncpg
+    dialect's own pre-ping sends three (BEGIN, ";", ROLLBACK, for pgbouncer's
+    transaction mode), and every request pays them.
     """
 
     @event.listens_for(engine.sync_engine, "checkout")
@@ -124,7 +124,8 @@ def _install_postgres_ping(engine: AsyncEngine) -> None:
         try:
             await_(dbapi_connection.driver_connection.fetchrow(";"))
         except Exception as error:
-            raise DisconnectionError(f"connection lost: {error}") from error
+            # As pool_pre_ping does: drop this connection and every older one.
+            raise InvalidatePoolError(f"connection lost: {error}") from error
 
 
 # Statements compiled once per dialect for fetch_rows: id(statement) -> (statement, sql, names).

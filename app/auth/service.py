@@ -250,20 +250,18 @@ async def authenticate(*, session: AsyncSession, token: str) -> Actor | None:
     rows = await fetch_rows(session, _TOKEN_ACTOR, {"digest": digest})
     if not rows:
         return None
-    first = tuple(rows[0])
-    library_id, expires_at, revoked_at, patron_id, institution_id, username, enabled, until = first[
-        :8
-    ]
+    first = rows[0]
+    expires_at, revoked_at, enabled, until = first[1], first[2], first[6], first[7]
     if revoked_at is not None or expires_at <= now:
         return None
     if not enabled or (until is not None and until < today()):
         return None
     return Actor(
         kind="staff",
-        name=username or f"patron {patron_id}",
-        patron_id=patron_id,
-        institution_id=institution_id,
-        library_id=library_id,
+        name=first[5] or f"patron {first[3]}",
+        patron_id=first[3],
+        institution_id=first[4],
+        library_id=first[0],
         groups=frozenset(SystemGroup(row[9]) for row in rows if row[9] is not None),
         institution_code=first[8],
     )
