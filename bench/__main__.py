@@ -13,8 +13,8 @@ The first three share one database per size (NAME_10k, NAME_100k, NAME_1m, made 
 bench.generate; `--reuse` keeps those already made); the import benchmark makes its
 own (NAME_import). Each module prints its figures and ratios as it finishes.
 `--quick`: 10k patrons only and few runs (a few minutes), to see that everything
-runs; the full run (10k, 100k, 1M) takes half an hour or more on 2 cores, most of it
-the 1M point lookups (the search SQL is slow there), walk-ins and imports.
+runs; the full run (10k, 100k, 1M) takes an hour or more on 2 cores, most of it the
+1M generation, walk-ins and imports.
 """
 
 from __future__ import annotations
