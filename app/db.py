@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -155,13 +156,15 @@ async def fetch_rows(
     key = (id(statement), dialect.name)
     entry = _COMPILED.get(key)
     if entry is None or entry[0] is not statement:
+        assert isinstance(statement, ClauseElement)
         compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
         entry = (statement, compiled.string, tuple(compiled.positiontup or ()))
         _COMPILED[key] = entry
     _, sql, names = entry
     args = tuple(params[name] for name in names)
     raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
+    driver: Any = raw.driver_connection
     # Statement listeners (counters, timers) see it as they see every other statement.
     dispatch = connection.sync_connection.dispatch if connection.sync_connection else None
     if dispatch is not None and dispatch.before_cursor_execute:

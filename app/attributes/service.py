@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     and_,
     delete,
     exists,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.attributes.models import (
     AttributeAuthorisedValue,
@@ -49,6 +51,7 @@ from app.errors import DomainError, ErrorCode, FieldError
 from app.network import service as network
 from app.network.models import Library
 from app.patrons.models import Patron
+from app.sql import pk
 
 FREE_TEXT_LIMIT = 500
 LABEL_LIMIT = 200
@@ -125,8 +128,8 @@ async def load_types(session: AsyncSession, institution_ids: list[int]) -> dict[
         (
             await session.execute(
                 select(AttributeType)
-                .where(AttributeType.institution_id.in_(institution_ids))
-                .order_by(AttributeType.code)
+                .where(col(AttributeType.institution_id).in_(institution_ids))
+                .order_by(col(AttributeType.code))
             )
         ).scalars()
     )
@@ -139,41 +142,41 @@ async def load_types(session: AsyncSession, institution_ids: list[int]) -> dict[
         # The four settings tables in one statement (a listing of patrons with their
         # attributes loads the types once; every statement counts there):
         # (kind, type id, id, position, code, label).
-        settings = union_all(
+        settings: CompoundSelect[*tuple[Any, ...]] = union_all(
             select(
                 literal(_AUTHORISED).label("kind"),
-                AttributeAuthorisedValue.attribute_type_id,
-                AttributeAuthorisedValue.id,
-                AttributeAuthorisedValue.position,
-                AttributeAuthorisedValue.code,
-                AttributeAuthorisedValue.label,
-            ).where(AttributeAuthorisedValue.attribute_type_id.in_(ids)),
+                col(AttributeAuthorisedValue.attribute_type_id),
+                pk(AttributeAuthorisedValue.id),
+                col(AttributeAuthorisedValue.position),
+                col(AttributeAuthorisedValue.code),
+                col(AttributeAuthorisedValue.label),
+            ).where(col(AttributeAuthorisedValue.attribute_type_id).in_(ids)),
             select(
                 literal(_LIMIT),
-                AttributeTypeLibraryLimit.attribute_type_id,
-                Library.id,
+                col(AttributeTypeLibraryLimit.attribute_type_id),
+                pk(Library.id),
                 null(),
-                Library.code,
+                col(Library.code),
                 null(),
             )
-            .join(Library, Library.id == AttributeTypeLibraryLimit.library_id)
-            .where(AttributeTypeLibraryLimit.attribute_type_id.in_(ids)),
+            .join(Library, col(Library.id) == col(AttributeTypeLibraryLimit.library_id))
+            .where(col(AttributeTypeLibraryLimit.attribute_type_id).in_(ids)),
             select(
                 literal(_RULE_LIBRARY),
-                AttributeTypeRuleLibrary.attribute_type_id,
-                AttributeTypeRuleLibrary.library_id,
+                col(AttributeTypeRuleLibrary.attribute_type_id),
+                col(AttributeTypeRuleLibrary.library_id),
                 null(),
                 null(),
                 null(),
-            ).where(AttributeTypeRuleLibrary.attribute_type_id.in_(ids)),
+            ).where(col(AttributeTypeRuleLibrary.attribute_type_id).in_(ids)),
             select(
                 literal(_EXCLUDED_GROUP),
-                AttributeTypeExcludedGroup.attribute_type_id,
-                AttributeTypeExcludedGroup.user_group_id,
+                col(AttributeTypeExcludedGroup.attribute_type_id),
+                col(AttributeTypeExcludedGroup.user_group_id),
                 null(),
                 null(),
                 null(),
-            ).where(AttributeTypeExcludedGroup.attribute_type_id.in_(ids)),
+            ).where(col(AttributeTypeExcludedGroup.attribute_type_id).in_(ids)),
         )
         values: list[tuple[int, int, int, str, str]] = []
         for kind, type_id, key, position, code, label in (await session.execute(settings)).all():
@@ -217,9 +220,9 @@ async def patron_values(session: AsyncSession, patron_id: int) -> dict[int, list
     values: dict[int, list[str]] = defaultdict(list)
     for type_id, value in (
         await session.execute(
-            select(PatronAttribute.attribute_type_id, PatronAttribute.value)
-            .where(PatronAttribute.patron_id == patron_id)
-            .order_by(PatronAttribute.id)
+            select(col(PatronAttribute.attribute_type_id), col(PatronAttribute.value))
+            .where(col(PatronAttribute.patron_id) == patron_id)
+            .order_by(col(PatronAttribute.id))
         )
     ).all():
         values[type_id].append(value)
@@ -409,7 +412,8 @@ async def write_changes(session: AsyncSession, patron_id: int, plan: AttributePl
     for type_id, values in plan.changes.items():
         await session.execute(
             delete(PatronAttribute).where(
-                PatronAttribute.patron_id == patron_id, PatronAttribute.attribute_type_id == type_id
+                col(PatronAttribute.patron_id) == patron_id,
+                col(PatronAttribute.attribute_type_id) == type_id,
             )
         )
         unique = plan.types[type_id].row.unique
@@ -702,25 +706,25 @@ async def visible_types(session: AsyncSession, actor: Actor) -> list[TypeInfo]:
 def _discrepancy_clauses(info: TypeInfo, kind: str) -> list[Any]:
     in_value = info.row.rule_in_scope_value
     has_in_value = exists().where(
-        PatronAttribute.patron_id == Patron.id,
-        PatronAttribute.attribute_type_id == info.id,
-        PatronAttribute.value == in_value,
+        col(PatronAttribute.patron_id) == col(Patron.id),
+        col(PatronAttribute.attribute_type_id) == info.id,
+        col(PatronAttribute.value) == in_value,
     )
     clauses: list[Any] = [
-        Patron.institution_id == info.row.institution_id,
-        Patron.account_type == "HOME",
+        col(Patron.institution_id) == info.row.institution_id,
+        col(Patron.account_type) == "HOME",
     ]
     if kind == "MISSING_IN_SCOPE":
-        clauses += [Patron.home_library_id.in_(info.rule_scope), not_(has_in_value)]
+        clauses += [col(Patron.home_library_id).in_(info.rule_scope), not_(has_in_value)]
         if info.excluded_groups:
             clauses.append(
                 or_(
-                    Patron.user_group_id.is_(None),
-                    Patron.user_group_id.not_in(info.excluded_groups),
+                    col(Patron.user_group_id).is_(None),
+                    col(Patron.user_group_id).not_in(info.excluded_groups),
                 )
             )
     else:
-        clauses += [Patron.home_library_id.not_in(info.rule_scope), has_in_value]
+        clauses += [col(Patron.home_library_id).not_in(info.rule_scope), has_in_value]
     return clauses
 
 
@@ -763,9 +767,9 @@ async def discrepancies(
     # Find the discrepancies first (index-only scans of the scope), then order and
     # page them: `ORDER BY id LIMIT n` over the filtered table walks the whole primary
     # key when discrepancies are rare, which is the normal state of a worked report.
-    ids = select(Patron.id).where(*_discrepancy_clauses(info, kind))
+    ids = select(pk(Patron.id)).where(*_discrepancy_clauses(info, kind))
     if after_id is not None:
-        ids = ids.where(Patron.id > after_id)
+        ids = ids.where(col(Patron.id) > after_id)
     found = ids.cte("discrepancy").prefix_with("MATERIALIZED")
     page = (
         select(found.c.id)
@@ -774,7 +778,7 @@ async def discrepancies(
         .cte("page")
         .prefix_with("MATERIALIZED")
     )
-    query = select(Patron).join(page, page.c.id == Patron.id).order_by(Patron.id)
+    query = select(Patron).join(page, page.c.id == col(Patron.id)).order_by(col(Patron.id))
     rows = list((await session.execute(query)).scalars())
     return rows[:first], len(rows) > first
 
@@ -819,7 +823,7 @@ async def apply_rule(
     wanted = [pid for pid in patron_ids if pid is not None]
     found = {
         p.id: p
-        for p in (await session.execute(select(Patron).where(Patron.id.in_(wanted)))).scalars()
+        for p in (await session.execute(select(Patron).where(col(Patron.id).in_(wanted)))).scalars()
         if p.institution_id == info.row.institution_id
     }
     for index, patron_id in enumerate(patron_ids):
@@ -873,9 +877,9 @@ async def filter_clause(
     if info is None or not is_authorized(actor, info):
         return None
     condition = [
-        PatronAttribute.patron_id == Patron.id,
-        PatronAttribute.attribute_type_id == info.id,
+        col(PatronAttribute.patron_id) == col(Patron.id),
+        col(PatronAttribute.attribute_type_id) == info.id,
     ]
     if value is not None:
-        condition.append(PatronAttribute.value == value)
+        condition.append(col(PatronAttribute.value) == value)
     return exists().where(and_(*condition))

@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit.models import AuditEntry
 from app.auth.policy import Actor, can_read_patrons
 from app.db import bulk_insert
+from app.sql import pk
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -78,22 +80,22 @@ def entry_row(
 async def insert_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Add many audit entries to the current transaction in one statement."""
     if rows:
-        await bulk_insert(session, AuditEntry.__table__, rows)  # type: ignore[arg-type]
+        await bulk_insert(session, AuditEntry.__table__, rows)  # type: ignore[attr-defined]
 
 
 async def redact_entity(*, session: AsyncSession, entity_type: str, entity_id: int) -> None:
     """Remove personal values from the trail of an entity that was permanently removed."""
     rows = (
         await session.execute(
-            select(AuditEntry.id, AuditEntry.changes).where(
-                AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id
+            select(pk(AuditEntry.id), col(AuditEntry.changes)).where(
+                col(AuditEntry.entity_type) == entity_type, col(AuditEntry.entity_id) == entity_id
             )
         )
     ).all()
     for entry_id, changes in rows:
         redacted = {key: {"redacted": True} for key in (changes or {})}
         await session.execute(
-            update(AuditEntry).where(AuditEntry.id == entry_id).values(changes=redacted)
+            update(AuditEntry).where(col(AuditEntry.id) == entry_id).values(changes=redacted)
         )
 
 
@@ -119,15 +121,18 @@ async def patron_entries(
     page: list[AuditView] = []
     while len(page) <= first:
         query = select(AuditEntry).where(
-            AuditEntry.entity_type == "Patron", AuditEntry.entity_id == patron_id
+            col(AuditEntry.entity_type) == "Patron", col(AuditEntry.entity_id) == patron_id
         )
         if after_id is not None:
-            query = query.where(AuditEntry.id < after_id)
+            query = query.where(col(AuditEntry.id) < after_id)
         rows = list(
-            (await session.execute(query.order_by(AuditEntry.id.desc()).limit(first + 1))).scalars()
+            (
+                await session.execute(query.order_by(col(AuditEntry.id).desc()).limit(first + 1))
+            ).scalars()
         )
         foreign = await _foreign_actors(session, rows, institution_id)
         for row in rows:
+            assert row.id is not None
             changes = visible_changes(row.changes or {}, actor, types)
             if row.changes and not changes:
                 continue
@@ -135,10 +140,10 @@ async def patron_entries(
                 AuditView(
                     id=row.id,
                     at=row.at,
-                    actor_name=foreign.get(row.id, row.actor_name),  # type: ignore[arg-type]
+                    actor_name=foreign.get(row.id, row.actor_name),
                     action=row.action,
                     changes=changes,
-                )  # type: ignore[arg-type]
+                )
             )
         if len(rows) <= first:
             break
@@ -162,16 +167,16 @@ async def _foreign_actors(
     codes: dict[tuple[str, int], tuple[int, str]] = {}
     if libraries:
         for library_id, owner, code in await session.execute(
-            select(Library.id, Institution.id, Institution.code)
-            .join(Institution, Institution.id == Library.institution_id)
-            .where(Library.id.in_(libraries))
+            select(pk(Library.id), pk(Institution.id), col(Institution.code))
+            .join(Institution, col(Institution.id) == Library.institution_id)
+            .where(col(Library.id).in_(libraries))
         ):
             codes[("library", library_id)] = (owner, code)
     if clients:
         for client_id, owner, code in await session.execute(
-            select(ApiClient.id, Institution.id, Institution.code)
-            .join(Institution, Institution.id == ApiClient.institution_id)
-            .where(ApiClient.id.in_(clients))
+            select(pk(ApiClient.id), pk(Institution.id), col(Institution.code))
+            .join(Institution, col(Institution.id) == ApiClient.institution_id)
+            .where(col(ApiClient.id).in_(clients))
         ):
             codes[("client", client_id)] = (owner, code)
     out: dict[int, str] = {}

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.auth.models import ApiClient, AuthToken, LoginFailure
@@ -22,6 +23,7 @@ from app.errors import DomainError, ErrorCode, FieldError
 from app.network.models import Institution, Library
 from app.patrons.models import Patron, PatronLibraryAccess, PatronSystemGroup
 from app.settings import Settings
+from app.sql import pk
 
 SESSION_PREFIX = "nzs_"
 CLIENT_PREFIX = "nzc_"
@@ -43,7 +45,7 @@ async def _address_failures(session: AsyncSession, address: str, now: datetime) 
     count = await session.scalar(
         select(func.count())
         .select_from(LoginFailure)
-        .where(LoginFailure.address == address, LoginFailure.at > since)
+        .where(col(LoginFailure.address) == address, col(LoginFailure.at) > since)
     )
     return int(count or 0)
 
@@ -51,7 +53,9 @@ async def _address_failures(session: AsyncSession, address: str, now: datetime) 
 async def _note_failure(session: AsyncSession, address: str, now: datetime) -> None:
     session.add(LoginFailure(address=address, at=now))
     # Old rows serve no purpose; keep the table small.
-    await session.execute(delete(LoginFailure).where(LoginFailure.at < now - timedelta(hours=1)))
+    await session.execute(
+        delete(LoginFailure).where(col(LoginFailure.at) < now - timedelta(hours=1))
+    )
 
 
 def _fail(code: ErrorCode, message: str, field: list[str] | None = None) -> DomainError:
@@ -75,7 +79,9 @@ async def login(
             "Too many failed logins from your address. Wait a minute and try again.",
         )
     library = (
-        await session.execute(select(Library).where(Library.code == library_code.strip().upper()))
+        await session.execute(
+            select(Library).where(col(Library.code) == library_code.strip().upper())
+        )
     ).scalar_one_or_none()
     if library is None:
         raise _fail(
@@ -86,9 +92,9 @@ async def login(
     patron = (
         await session.execute(
             select(Patron).where(
-                Patron.institution_id == library.institution_id,
-                Patron.username_key == username.strip().lower(),
-                Patron.account_type == "HOME",
+                col(Patron.institution_id) == library.institution_id,
+                col(Patron.username_key) == username.strip().lower(),
+                col(Patron.account_type) == "HOME",
             )
         )
     ).scalar_one_or_none()
@@ -120,8 +126,8 @@ async def login(
     allowed_libraries = set(
         (
             await session.execute(
-                select(PatronLibraryAccess.library_id).where(
-                    PatronLibraryAccess.patron_id == patron.id
+                select(col(PatronLibraryAccess.library_id)).where(
+                    col(PatronLibraryAccess.patron_id) == patron.id
                 )
             )
         ).scalars()
@@ -132,7 +138,8 @@ async def login(
             f"This account may not log in at {library.code}.",
             ["input", "library"],
         )
-    groups = await groups_of(session, patron.id)  # type: ignore[arg-type]
+    assert patron.id is not None
+    groups = await groups_of(session, patron.id)
     if SystemGroup.LIBRARY_USERS not in groups:
         raise _fail(ErrorCode.FORBIDDEN, "This account is not allowed to log in.")
     patron.failed_logins = 0
@@ -142,12 +149,12 @@ async def login(
     session.add(
         AuthToken(
             token_hash=token_digest(token),
-            patron_id=patron.id,  # type: ignore[arg-type]
-            library_id=library.id,  # type: ignore[arg-type]
+            patron_id=patron.id,
+            library_id=library.id,
             expires_at=expires_at,
         )
     )
-    actor = _staff_actor(patron, library.id, groups)  # type: ignore[arg-type]
+    actor = _staff_actor(patron, library.id, groups)
     await audit.record(
         session=session,
         actor=actor,
@@ -162,7 +169,9 @@ async def login(
 
 async def groups_of(session: AsyncSession, patron_id: int) -> frozenset[SystemGroup]:
     rows = await session.execute(
-        select(PatronSystemGroup.system_group).where(PatronSystemGroup.patron_id == patron_id)
+        select(col(PatronSystemGroup.system_group)).where(
+            col(PatronSystemGroup.patron_id) == patron_id
+        )
     )
     return frozenset(SystemGroup(value) for value in rows.scalars())
 
@@ -183,7 +192,9 @@ async def logout(*, session: AsyncSession, token: str | None, actor: Actor | Non
     if token is None:
         return
     row = (
-        await session.execute(select(AuthToken).where(AuthToken.token_hash == token_digest(token)))
+        await session.execute(
+            select(AuthToken).where(col(AuthToken.token_hash) == token_digest(token))
+        )
     ).scalar_one_or_none()
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
@@ -205,21 +216,21 @@ async def logout(*, session: AsyncSession, token: str | None, actor: Actor | Non
 # every authenticated request: built once, sent through app.db.fetch_rows.
 _TOKEN_ACTOR = (
     select(
-        AuthToken.library_id,
-        AuthToken.expires_at,
-        AuthToken.revoked_at,
-        Patron.id,
-        Patron.institution_id,
-        Patron.username,
-        Patron.enabled,
-        Patron.until,
-        Institution.code,
-        PatronSystemGroup.system_group,
+        col(AuthToken.library_id),
+        col(AuthToken.expires_at),
+        col(AuthToken.revoked_at),
+        pk(Patron.id),
+        col(Patron.institution_id),
+        col(Patron.username),
+        col(Patron.enabled),
+        col(Patron.until),
+        col(Institution.code),
+        col(PatronSystemGroup.system_group),
     )
-    .join(Patron, Patron.id == AuthToken.patron_id)
-    .join(Institution, Institution.id == Patron.institution_id)
-    .outerjoin(PatronSystemGroup, PatronSystemGroup.patron_id == Patron.id)
-    .where(AuthToken.token_hash == bindparam("digest"))
+    .join(Patron, col(Patron.id) == AuthToken.patron_id)
+    .join(Institution, col(Institution.id) == Patron.institution_id)
+    .outerjoin(PatronSystemGroup, col(PatronSystemGroup.patron_id) == Patron.id)
+    .where(col(AuthToken.token_hash) == bindparam("digest"))
 )
 
 
@@ -230,9 +241,9 @@ async def authenticate(*, session: AsyncSession, token: str) -> Actor | None:
     if token.startswith(CLIENT_PREFIX):
         found = (
             await session.execute(
-                select(ApiClient, Institution.code)
-                .join(Institution, Institution.id == ApiClient.institution_id)
-                .where(ApiClient.token_hash == digest)
+                select(ApiClient, col(Institution.code))
+                .join(Institution, col(Institution.id) == ApiClient.institution_id)
+                .where(col(ApiClient.token_hash) == digest)
             )
         ).one_or_none()
         if found is None or not found[0].enabled:
@@ -289,7 +300,7 @@ async def create_api_client(
     """
     institution = (
         await session.execute(
-            select(Institution).where(Institution.code == institution_code.strip().upper())
+            select(Institution).where(col(Institution.code) == institution_code.strip().upper())
         )
     ).scalar_one_or_none()
     if institution is None:
@@ -298,9 +309,10 @@ async def create_api_client(
             f"There is no institution with the code {institution_code!r}.",
             ["input", "institution"],
         )
+    assert institution.id is not None
     require(
         can_administer_institution(actor, institution.id),
-        actor,  # type: ignore[arg-type]
+        actor,
         "Only a system administrator of the institution may create API clients.",
     )
     errors: list[FieldError] = []
@@ -329,7 +341,7 @@ async def create_api_client(
     if library_code:
         library = (
             await session.execute(
-                select(Library).where(Library.code == library_code.strip().upper())
+                select(Library).where(col(Library.code) == library_code.strip().upper())
             )
         ).scalar_one_or_none()
         if library is None or library.institution_id != institution.id:
@@ -346,7 +358,7 @@ async def create_api_client(
         raise DomainError(errors)
     secret = secret or CLIENT_PREFIX + secrets.token_urlsafe(32)
     client = ApiClient(
-        institution_id=institution.id,  # type: ignore[arg-type]
+        institution_id=institution.id,
         library_id=library_id,
         name=name.strip(),
         token_hash=token_digest(secret),

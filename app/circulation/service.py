@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app import clock
 from app.audit import service as audit
@@ -20,6 +21,7 @@ from app.errors import DomainError, ErrorCode
 from app.network.models import BlockType, LibraryGroup, UserGroup
 from app.patrons.models import Patron, PatronBlock, PatronLibraryGroup
 from app.settings import Settings
+from app.sql import pk
 
 DEFAULT_LOAN_DAYS = 14
 
@@ -56,7 +58,7 @@ async def outstanding_loans(session: AsyncSession, patron_id: int) -> int:
         await session.scalar(
             select(func.count())
             .select_from(Loan)
-            .where(Loan.patron_id == patron_id, Loan.returned_at.is_(None))
+            .where(col(Loan.patron_id) == patron_id, col(Loan.returned_at).is_(None))
         )
         or 0
     )
@@ -78,14 +80,14 @@ async def borrowing_refusal(session: AsyncSession, patron: Patron) -> str | None
     if patron.form_class is None and patron.account_type == "HOME":
         # In institutions that use library groups, a non-student needs one to borrow.
         uses_groups = await session.scalar(
-            select(LibraryGroup.id)
-            .where(LibraryGroup.institution_id == patron.institution_id)
+            select(pk(LibraryGroup.id))
+            .where(col(LibraryGroup.institution_id) == patron.institution_id)
             .limit(1)
         )
         if uses_groups is not None:
             member = await session.scalar(
-                select(PatronLibraryGroup.library_group_id)
-                .where(PatronLibraryGroup.patron_id == patron.id)
+                select(col(PatronLibraryGroup.library_group_id))
+                .where(col(PatronLibraryGroup.patron_id) == patron.id)
                 .limit(1)
             )
             if member is None:
@@ -96,12 +98,12 @@ async def borrowing_refusal(session: AsyncSession, patron: Patron) -> str | None
 async def active_blocks(session: AsyncSession, patron_id: int) -> list[str]:
     now = utcnow()
     rows = await session.execute(
-        select(BlockType.description)
-        .join(PatronBlock, PatronBlock.block_type_id == BlockType.id)
+        select(col(BlockType.description))
+        .join(PatronBlock, col(PatronBlock.block_type_id) == col(BlockType.id))
         .where(
-            PatronBlock.patron_id == patron_id,
-            BlockType.blocks_loans.is_(True),
-            (PatronBlock.expires_at.is_(None)) | (PatronBlock.expires_at > now),
+            col(PatronBlock.patron_id) == patron_id,
+            col(BlockType.blocks_loans).is_(True),
+            (col(PatronBlock.expires_at).is_(None)) | (col(PatronBlock.expires_at) > now),
         )
     )
     return list(rows.scalars())
@@ -215,7 +217,9 @@ async def check_in(*, session: AsyncSession, actor: Actor, item_barcode: str) ->
     loan = (
         await session.execute(
             select(Loan)
-            .where(Loan.institution_id == actor.institution_id, Loan.active_item_key == item)
+            .where(
+                col(Loan.institution_id) == actor.institution_id, col(Loan.active_item_key) == item
+            )
             # Two desks returning the same item at once: the second finds it returned.
             .with_for_update()
         )
@@ -259,14 +263,16 @@ async def loans_page(
     """A patron's loans, newest first; the patron must be visible to the actor."""
     if not can_read_patron(actor, patron.institution_id, patron.id):  # type: ignore[arg-type]
         return [], False, 0
-    clauses = [Loan.patron_id == patron.id]
+    clauses = [col(Loan.patron_id) == patron.id]
     if active is True:
-        clauses.append(Loan.returned_at.is_(None))
+        clauses.append(col(Loan.returned_at).is_(None))
     elif active is False:
-        clauses.append(Loan.returned_at.is_not(None))
+        clauses.append(col(Loan.returned_at).is_not(None))
     total = int(await session.scalar(select(func.count()).select_from(Loan).where(*clauses)) or 0)
     query = select(Loan).where(*clauses)
     if after_id is not None:
-        query = query.where(Loan.id < after_id)
-    rows = list((await session.execute(query.order_by(Loan.id.desc()).limit(first + 1))).scalars())
+        query = query.where(col(Loan.id) < after_id)
+    rows = list(
+        (await session.execute(query.order_by(col(Loan.id).desc()).limit(first + 1))).scalars()
+    )
     return rows[:first], len(rows) > first, total

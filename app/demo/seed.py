@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app import clock
 from app.attributes import service as attributes
@@ -26,6 +27,7 @@ from app.patrons import service as patrons
 from app.patrons.models import Patron, PatronIdentifier, PatronSystemGroup
 from app.settings import Settings
 from app.sip2.demo import seed_demo_sip
+from app.sql import pk
 
 DEMO_PASSWORD = "netzone-demo"
 
@@ -410,7 +412,7 @@ async def _seed_network(session: AsyncSession) -> None:
     )
     await _seed_consortial_ids(session)
     for code, name, library, secret in DEMO_CLIENTS:
-        exists = await session.scalar(select(ApiClient.id).where(ApiClient.name == name))
+        exists = await session.scalar(select(pk(ApiClient.id)).where(col(ApiClient.name) == name))
         if exists is None:
             await auth.create_api_client(
                 session=session,
@@ -428,8 +430,8 @@ async def _seed_consortial_ids(session: AsyncSession) -> None:
     consortial = await network.identifier_type_by_code(session, "CONSORTIAL_ID")
     assert consortial is not None
     if await session.scalar(
-        select(PatronIdentifier.id)
-        .where(PatronIdentifier.identifier_type_id == consortial.id)
+        select(pk(PatronIdentifier.id))
+        .where(col(PatronIdentifier.identifier_type_id) == consortial.id)
         .limit(1)
     ):
         return
@@ -439,9 +441,11 @@ async def _seed_consortial_ids(session: AsyncSession) -> None:
         assert institution is not None
         patrons = (
             await session.execute(
-                select(Patron.id)
-                .where(Patron.institution_id == institution.id, Patron.is_staff.is_(False))
-                .order_by(Patron.id)
+                select(pk(Patron.id))
+                .where(
+                    col(Patron.institution_id) == institution.id, col(Patron.is_staff).is_(False)
+                )
+                .order_by(col(Patron.id))
                 .limit(10)
             )
         ).scalars()
@@ -492,9 +496,9 @@ async def _seed_kanopy(session: AsyncSession) -> None:
     assert lansing is not None
     rows = (
         await session.execute(
-            select(Patron.id, Patron.home_library_id)
-            .where(Patron.institution_id == institution.id, Patron.is_staff.is_(False))
-            .order_by(Patron.id)
+            select(pk(Patron.id), col(Patron.home_library_id))
+            .where(col(Patron.institution_id) == institution.id, col(Patron.is_staff).is_(False))
+            .order_by(col(Patron.id))
         )
     ).all()
     values: list[dict[str, object]] = []
@@ -540,8 +544,8 @@ async def _seed_institution(session: AsyncSession, spec: DemoInstitution) -> Non
             )
     for name, description in spec.library_groups:
         exists = await session.scalar(
-            select(LibraryGroup.id).where(
-                LibraryGroup.institution_id == institution.id, LibraryGroup.name == name
+            select(pk(LibraryGroup.id)).where(
+                col(LibraryGroup.institution_id) == institution.id, col(LibraryGroup.name) == name
             )
         )
         if exists is None:
@@ -568,8 +572,8 @@ async def _seed_login(session: AsyncSession, settings: Settings, login: DemoLogi
     institution = await network.institution_by_code(session, login.institution)
     assert institution is not None
     exists = await session.scalar(
-        select(Patron.id).where(
-            Patron.institution_id == institution.id, Patron.username_key == login.username
+        select(pk(Patron.id)).where(
+            col(Patron.institution_id) == institution.id, col(Patron.username_key) == login.username
         )
     )
     if exists is not None:
@@ -599,26 +603,28 @@ async def _seed_login(session: AsyncSession, settings: Settings, login: DemoLogi
 async def _seed_patrons(session: AsyncSession, spec: DemoInstitution, count: int) -> None:
     """Generated patrons, inserted in bulk; valid by the registry's rules."""
     institution = (
-        await session.execute(select(Institution).where(Institution.code == spec.code))
+        await session.execute(select(Institution).where(col(Institution.code) == spec.code))
     ).scalar_one()
     existing = await session.scalar(
         select(func.count())
         .select_from(Patron)
-        .where(Patron.institution_id == institution.id, Patron.is_staff.is_(False))
+        .where(col(Patron.institution_id) == institution.id, col(Patron.is_staff).is_(False))
     )
     if existing:
         return
     rng = random.Random(f"netzone-demo-{spec.code}")
     libraries = list(
         (
-            await session.execute(select(Library).where(Library.institution_id == institution.id))
+            await session.execute(
+                select(Library).where(col(Library.institution_id) == institution.id)
+            )
         ).scalars()
     )
     groups = {
         g.code: g
         for g in (
             await session.execute(
-                select(UserGroup).where(UserGroup.institution_id == institution.id)
+                select(UserGroup).where(col(UserGroup.institution_id) == institution.id)
             )
         ).scalars()
     }
@@ -669,7 +675,7 @@ async def _seed_patrons(session: AsyncSession, spec: DemoInstitution, count: int
         ids = list(
             (
                 await session.execute(
-                    insert(Patron).returning(Patron.id, sort_by_parameter_order=True), chunk
+                    insert(Patron).returning(pk(Patron.id), sort_by_parameter_order=True), chunk
                 )
             ).scalars()
         )

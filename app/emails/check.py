@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.auth.policy import Actor, require
@@ -24,6 +25,7 @@ from app.emails.service import (
 )
 from app.network.models import Institution
 from app.patrons.models import Patron
+from app.sql import pk
 
 CHECK_BATCH_SIZE = 1000
 
@@ -55,9 +57,9 @@ async def check_emails(
     while True:
         rows = (
             await session.execute(
-                select(Patron.id, Patron.institution_id, Patron.primary_email)
-                .where(Patron.id > last_id)
-                .order_by(Patron.id)
+                select(pk(Patron.id), col(Patron.institution_id), col(Patron.primary_email))
+                .where(col(Patron.id) > last_id)
+                .order_by(col(Patron.id))
                 .limit(batch_size)
             )
         ).all()
@@ -105,8 +107,8 @@ async def _check_batch(
     blacklisted = set(
         (
             await session.execute(
-                select(EmailBlacklistEntry.address).where(
-                    EmailBlacklistEntry.address.in_(set(keys.values()))
+                select(col(EmailBlacklistEntry.address)).where(
+                    col(EmailBlacklistEntry.address).in_(set(keys.values()))
                 )
             )
         ).scalars()
@@ -114,8 +116,8 @@ async def _check_batch(
     flags = dict(
         (
             await session.execute(
-                select(PatronEmailFlag.patron_id, PatronEmailFlag.address).where(
-                    PatronEmailFlag.patron_id.between(rows[0][0], rows[-1][0])
+                select(col(PatronEmailFlag.patron_id), col(PatronEmailFlag.address)).where(
+                    col(PatronEmailFlag.patron_id).between(rows[0][0], rows[-1][0])
                 )
             )
         ).all()
@@ -144,7 +146,9 @@ async def _check_batch(
             }
         )
     if stale:
-        await session.execute(delete(PatronEmailFlag).where(PatronEmailFlag.patron_id.in_(stale)))
+        await session.execute(
+            delete(PatronEmailFlag).where(col(PatronEmailFlag.patron_id).in_(stale))
+        )
     if new:
         await session.execute(insert(PatronEmailFlag), new)
     return len(new), len(stale)
@@ -158,8 +162,8 @@ async def _update_institutions(
         institution_id: int(count)
         for institution_id, count in (
             await session.execute(
-                select(PatronEmailFlag.institution_id, func.count()).group_by(
-                    PatronEmailFlag.institution_id
+                select(col(PatronEmailFlag.institution_id), func.count()).group_by(
+                    col(PatronEmailFlag.institution_id)
                 )
             )
         ).all()
@@ -207,5 +211,7 @@ async def _institutions(session: AsyncSession, ids: Iterable[int]) -> dict[int, 
     ids = set(ids)
     if not ids:
         return {}
-    rows = (await session.execute(select(Institution).where(Institution.id.in_(ids)))).scalars()
+    rows = (
+        await session.execute(select(Institution).where(col(Institution.id).in_(ids)))
+    ).scalars()
     return {row.id: row for row in rows}  # type: ignore[misc]

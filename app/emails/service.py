@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, exists, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.audit.models import AuditEntry
@@ -25,6 +26,7 @@ from app.emails.models import EmailBlacklistEntry, InstitutionEmailAlert, Patron
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network.models import Institution
 from app.patrons.models import Patron
+from app.sql import pk
 
 MAX_ADDRESS_LENGTH = 320
 # The actor named in the audit trail when the check turns an email service off or on.
@@ -135,7 +137,7 @@ async def report_email_bounce(
     if errors:
         raise DomainError(errors)
     entry = await session.scalar(
-        select(EmailBlacklistEntry).where(EmailBlacklistEntry.address == key)
+        select(EmailBlacklistEntry).where(col(EmailBlacklistEntry.address) == key)
     )
     try:
         async with session.begin_nested():
@@ -175,28 +177,28 @@ async def _flag_blacklisted(session: AsyncSession, address: str) -> None:
     A stored address that differs in the case of its local part is flagged by the check.
     """
     key = address_key(address)
-    users = select(Patron.id).where(Patron.primary_email.in_(stored_forms(address)))
+    users = select(pk(Patron.id)).where(col(Patron.primary_email).in_(stored_forms(address)))
     # A patron flagged for something else (invalid, a former address) is flagged anew.
     await session.execute(
         delete(PatronEmailFlag).where(
-            PatronEmailFlag.patron_id.in_(users),
+            col(PatronEmailFlag.patron_id).in_(users),
             ~(
-                (PatronEmailFlag.address == key)
-                & (PatronEmailFlag.reason == FlagReason.BLACKLISTED.value)
+                (col(PatronEmailFlag.address) == key)
+                & (col(PatronEmailFlag.reason) == FlagReason.BLACKLISTED.value)
             ),
         )
     )
-    flagged = exists().where(PatronEmailFlag.patron_id == Patron.id)
+    flagged = exists().where(col(PatronEmailFlag.patron_id) == col(Patron.id))
     await session.execute(
         insert(PatronEmailFlag).from_select(
             ["patron_id", "institution_id", "address", "reason", "flagged_at"],
             select(
-                Patron.id,
-                Patron.institution_id,
+                pk(Patron.id),
+                col(Patron.institution_id),
                 literal(key),
                 literal(FlagReason.BLACKLISTED.value),
                 literal(utcnow(), PatronEmailFlag.__table__.c.flagged_at.type),  # type: ignore[attr-defined]
-            ).where(Patron.primary_email.in_(stored_forms(address)), ~flagged),
+            ).where(col(Patron.primary_email).in_(stored_forms(address)), ~flagged),
         )
     )
 
@@ -221,7 +223,7 @@ async def remove_from_blacklist(*, session: AsyncSession, actor: Actor, address:
         "may remove it from the blacklist.",
     )
     entry = await session.scalar(
-        select(EmailBlacklistEntry).where(EmailBlacklistEntry.address == key)
+        select(EmailBlacklistEntry).where(col(EmailBlacklistEntry.address) == key)
     )
     if entry is None:
         raise DomainError.of(
@@ -240,10 +242,10 @@ async def remove_from_blacklist(*, session: AsyncSession, actor: Actor, address:
     cleared = await session.execute(
         delete(PatronEmailFlag)
         .where(
-            PatronEmailFlag.address == key,
-            PatronEmailFlag.reason == FlagReason.BLACKLISTED.value,
+            col(PatronEmailFlag.address) == key,
+            col(PatronEmailFlag.reason) == FlagReason.BLACKLISTED.value,
         )
-        .returning(PatronEmailFlag.institution_id)
+        .returning(col(PatronEmailFlag.institution_id))
     )
     await _settle_institutions(session, set(cleared.scalars()))
     await session.commit()
@@ -253,20 +255,20 @@ async def remove_from_blacklist(*, session: AsyncSession, actor: Actor, address:
 async def _institution_uses(session: AsyncSession, institution_id: int, address: str) -> bool:
     """Whether a patron of the institution has the address, or is flagged for it."""
     patron = await session.scalar(
-        select(Patron.id)
+        select(pk(Patron.id))
         .where(
-            Patron.institution_id == institution_id,
-            Patron.primary_email.in_(stored_forms(address)),
+            col(Patron.institution_id) == institution_id,
+            col(Patron.primary_email).in_(stored_forms(address)),
         )
         .limit(1)
     )
     if patron is not None:
         return True
     flag = await session.scalar(
-        select(PatronEmailFlag.patron_id)
+        select(col(PatronEmailFlag.patron_id))
         .where(
-            PatronEmailFlag.institution_id == institution_id,
-            PatronEmailFlag.address == address_key(address),
+            col(PatronEmailFlag.institution_id) == institution_id,
+            col(PatronEmailFlag.address) == address_key(address),
         )
         .limit(1)
     )
@@ -278,8 +280,8 @@ async def clear_flag_of_changed_address(*, session: AsyncSession, patron: Patron
     current = address_key(patron.primary_email or "")
     cleared = await session.execute(
         delete(PatronEmailFlag)
-        .where(PatronEmailFlag.patron_id == patron.id, PatronEmailFlag.address != current)
-        .returning(PatronEmailFlag.institution_id)
+        .where(col(PatronEmailFlag.patron_id) == patron.id, col(PatronEmailFlag.address) != current)
+        .returning(col(PatronEmailFlag.institution_id))
     )
     await _settle_institutions(session, set(cleared.scalars()))
 
@@ -291,7 +293,7 @@ async def _settle_institutions(session: AsyncSession, institution_ids: set[int])
     alerts = (
         await session.execute(
             select(InstitutionEmailAlert).where(
-                InstitutionEmailAlert.institution_id.in_(institution_ids)
+                col(InstitutionEmailAlert.institution_id).in_(institution_ids)
             )
         )
     ).scalars()
@@ -299,7 +301,7 @@ async def _settle_institutions(session: AsyncSession, institution_ids: set[int])
         remaining = await session.scalar(
             select(func.count())
             .select_from(PatronEmailFlag)
-            .where(PatronEmailFlag.institution_id == alert.institution_id)
+            .where(col(PatronEmailFlag.institution_id) == alert.institution_id)
         )
         if remaining:
             alert.flagged_count = int(remaining)
@@ -333,10 +335,10 @@ async def clear_alert(session: AsyncSession, alert: InstitutionEmailAlert) -> No
 async def _setting_changed_since(session: AsyncSession, institution_id: int, entry_id: int) -> bool:
     """Whether someone changed the email service setting after the check turned it off."""
     rows = await session.execute(
-        select(AuditEntry.changes).where(
-            AuditEntry.institution_id == institution_id,
-            AuditEntry.id > entry_id,
-            AuditEntry.action == "update_institution_settings",
+        select(col(AuditEntry.changes)).where(
+            col(AuditEntry.institution_id) == institution_id,
+            col(AuditEntry.id) > entry_id,
+            col(AuditEntry.action) == "update_institution_settings",
         )
     )
     return any("emailServiceEnabled" in (changes or {}) for changes in rows.scalars())

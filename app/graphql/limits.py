@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -148,7 +149,7 @@ def _recursion_guarded(rule: type[ValidationRule]) -> type[ValidationRule]:
     return Guarded
 
 
-def limit_rules(settings: Settings) -> list[type[ValidationRule]]:
+def limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     """The validation rules of the request limits (depth, aliases, cost), built once.
 
     strawberry's QueryDepthLimiter and MaxAliasesLimiter build a new rule class in
@@ -177,7 +178,7 @@ def counting_execution_context(max_objects: int) -> type[Any]:
     """
     from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-    class CountingExecutionContext(StrawberryGraphQLCoreExecutionContext):  # type: ignore[misc]
+    class CountingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.list_items = 0

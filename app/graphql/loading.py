@@ -19,7 +19,9 @@ MAX_BATCH = 1000
 
 
 def one_per_key(
-    db: SerialSession, query: Callable[[list[Any]], Select[Any]], key: Callable[[Any], Any]
+    db: SerialSession,
+    query: Callable[[list[Any]], Select[*tuple[Any, ...]]],
+    key: Callable[[Any], Any],
 ) -> DataLoader[Any, Any]:
     """A loader returning the one row (or None) for each key, in key order."""
 
@@ -33,7 +35,9 @@ def one_per_key(
 
 
 def many_per_key(
-    db: SerialSession, query: Callable[[list[Any]], Select[Any]], key: Callable[[Any], Any]
+    db: SerialSession,
+    query: Callable[[list[Any]], Select[*tuple[Any, ...]]],
+    key: Callable[[Any], Any],
 ) -> DataLoader[Any, list[Any]]:
     """A loader returning the list of rows for each key, in key order (query order kept)."""
 

@@ -8,9 +8,11 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy import select
+from sqlmodel import col
 from strawberry.types import Info
 
 from app.auth.policy import require_authenticated
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import Node
 from app.graphql.ids import decode_id
@@ -95,8 +97,8 @@ async def _block(info: Info[Context, None], block_id: int) -> PatronBlock | None
         row = (
             await session.execute(
                 select(BlockRow, BlockType)
-                .join(BlockType, BlockType.id == BlockRow.block_type_id)
-                .where(BlockRow.id == block_id)
+                .join(BlockType, col(BlockType.id) == col(BlockRow.block_type_id))
+                .where(col(BlockRow.id) == block_id)
             )
         ).one_or_none()
     if row is None:
@@ -109,14 +111,12 @@ async def _block(info: Info[Context, None], block_id: int) -> PatronBlock | None
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field(description="Any object by its global id; null if it does not exist for you.")
+    @typed.field(description="Any object by its global id; null if it does not exist for you.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         require_authenticated(info.context.actor)
         return await resolve_node(info, id)
 
-    @strawberry.field(
-        description="Up to 100 objects by global id, in order; null where not visible."
-    )
+    @typed.field(description="Up to 100 objects by global id, in order; null where not visible.")
     async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
         require_authenticated(info.context.actor)
         limit = info.context.settings.max_node_ids

@@ -8,13 +8,13 @@ import uuid
 from typing import Any
 
 import orjson
+from cross_web import HTTPException  # strawberry's own (strawberry.http.base uses it)
 from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.http.base import HTTPException  # strawberry's own (from cross_web)
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
@@ -243,7 +243,7 @@ class NetzoneGraphQL(GraphQL[Context, None]):
             data["data"] = None
             errors = too_large[:1]
         if errors:
-            data["errors"] = mask_errors(errors)
+            data["errors"] = list(mask_errors(errors))
         if result.extensions:
             data["extensions"] = result.extensions
         return data

@@ -77,6 +77,7 @@ async def _run(
 async def _report(
     database: Database, job: ImportJob, console: Console, out: Path | None = None
 ) -> str:
+    assert job.id is not None
     lines = [
         f"{job.filename}: {job.status}{' (dry run)' if job.dry_run else ''}: "
         f"{job.created} created, {job.updated} updated, {job.unchanged} unchanged, {job.failed} failed.",
@@ -88,7 +89,7 @@ async def _report(
         while True:
             errors = await service.row_errors(
                 session=session, job_id=job.id, first=500, after_id=after
-            )  # type: ignore[arg-type]
+            )
             if not errors:
                 break
             for e in errors:

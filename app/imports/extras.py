@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.auth.policy import Actor, can_manage_patrons, require, require_authenticated
@@ -25,6 +26,7 @@ from app.patrons.models import Patron, PatronIdentifier, PatronLibraryGroup
 from app.patrons.photos import store_photo
 from app.patrons.service import bump_version
 from app.settings import Settings
+from app.sql import pk
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
 MAX_PHOTOS = 100_000
@@ -58,12 +60,15 @@ async def _patron_by_admin_id(
         (
             await session.execute(
                 select(Patron)
-                .join(PatronIdentifier, PatronIdentifier.patron_id == Patron.id)
-                .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
+                .join(PatronIdentifier, col(PatronIdentifier.patron_id) == col(Patron.id))
+                .join(
+                    IdentifierType,
+                    col(IdentifierType.id) == col(PatronIdentifier.identifier_type_id),
+                )
                 .where(
-                    PatronIdentifier.institution_id == institution_id,
-                    IdentifierType.code == network.ADMIN_SYSTEM_ID,
-                    PatronIdentifier.value_key == value.strip().lower(),
+                    col(PatronIdentifier.institution_id) == institution_id,
+                    col(IdentifierType.code) == network.ADMIN_SYSTEM_ID,
+                    col(PatronIdentifier.value_key) == value.strip().lower(),
                 )
             )
         )
@@ -97,8 +102,8 @@ async def import_memberships(
             name.lower(): group_id
             for name, group_id in (
                 await session.execute(
-                    select(LibraryGroup.name, LibraryGroup.id).where(
-                        LibraryGroup.institution_id == institution.id
+                    select(col(LibraryGroup.name), pk(LibraryGroup.id)).where(
+                        col(LibraryGroup.institution_id) == institution.id
                     )
                 )
             ).all()

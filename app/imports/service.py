@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.attributes import service as attributes
 from app.auth.passwords import verify_password
@@ -42,6 +43,7 @@ from app.patrons.service import change_patron, insert_new_patrons, plan_new_patr
 from app.patrons.state import PatronState, load_states
 from app.patrons.validation import PatronPlan
 from app.settings import Settings
+from app.sql import pk
 
 logger = logging.getLogger("netzone.imports")
 
@@ -250,20 +252,22 @@ class _Batch:
         for start in range(0, len(keys), 1000):
             part = keys[start : start + 1000]
             if self.match_on == "USERNAME":
-                query = select(Patron.username_key, Patron).where(
-                    Patron.institution_id == self.institution_id, Patron.username_key.in_(part)
+                query = select(col(Patron.username_key), Patron).where(
+                    col(Patron.institution_id) == self.institution_id,
+                    col(Patron.username_key).in_(part),
                 )
             else:
                 query = (
-                    select(PatronIdentifier.value_key, Patron)
-                    .join(Patron, PatronIdentifier.patron_id == Patron.id)
+                    select(col(PatronIdentifier.value_key), Patron)
+                    .join(Patron, col(PatronIdentifier.patron_id) == col(Patron.id))
                     .where(
-                        PatronIdentifier.institution_id == self.institution_id,
-                        PatronIdentifier.identifier_type_id == await self.match_type_id(),
-                        PatronIdentifier.value_key.in_(part),
+                        col(PatronIdentifier.institution_id) == self.institution_id,
+                        col(PatronIdentifier.identifier_type_id) == await self.match_type_id(),
+                        col(PatronIdentifier.value_key).in_(part),
                     )
                 )
             for key, patron in (await self.session.execute(query)).all():
+                assert key is not None  # matched on it
                 self.existing[key] = patron
         self.states = await load_states(self.session, list(self.existing.values()))
         usernames: list[str] = []
@@ -296,16 +300,17 @@ class _Batch:
             return self.existing.get(key.lower())
         if self.match_on == "USERNAME":
             query = select(Patron).where(
-                Patron.institution_id == self.institution_id, Patron.username_key == key.lower()
+                col(Patron.institution_id) == self.institution_id,
+                col(Patron.username_key) == key.lower(),
             )
         else:
             query = (
                 select(Patron)
-                .join(PatronIdentifier, PatronIdentifier.patron_id == Patron.id)
+                .join(PatronIdentifier, col(PatronIdentifier.patron_id) == col(Patron.id))
                 .where(
-                    PatronIdentifier.institution_id == self.institution_id,
-                    PatronIdentifier.identifier_type_id == await self.match_type_id(),
-                    PatronIdentifier.value_key == key.lower(),
+                    col(PatronIdentifier.institution_id) == self.institution_id,
+                    col(PatronIdentifier.identifier_type_id) == await self.match_type_id(),
+                    col(PatronIdentifier.value_key) == key.lower(),
                 )
             )
         found = (await self.session.execute(query)).scalars().first()
@@ -413,8 +418,8 @@ async def _import_row(
         known = batch.lookups.library_group_names(batch.institution_id)
         if known is None:
             rows = await session.execute(
-                select(LibraryGroup.name, LibraryGroup.id).where(
-                    LibraryGroup.institution_id == batch.institution_id
+                select(col(LibraryGroup.name), pk(LibraryGroup.id)).where(
+                    col(LibraryGroup.institution_id) == batch.institution_id
                 )
             )
             known = {name.lower(): group_id for name, group_id in rows.all()}
@@ -526,7 +531,7 @@ async def _report_progress(
         try:
             async with database.engine.begin() as conn:
                 await conn.execute(
-                    update(ImportJob).where(ImportJob.id == job_id).values(processed_rows=done)
+                    update(ImportJob).where(col(ImportJob.id) == job_id).values(processed_rows=done)
                 )
         except Exception:  # progress is a nicety; never stop an import for it
             logger.warning("could not record the progress of import job %s", job_id)
@@ -667,9 +672,9 @@ async def _import_rows(
             await bookkeeping.execute(
                 update(ImportJob)
                 .where(
-                    ImportJob.institution_id == institution_id,
-                    ImportJob.status == "RUNNING",
-                    ImportJob.id != job_id,
+                    col(ImportJob.institution_id) == institution_id,
+                    col(ImportJob.status) == "RUNNING",
+                    col(ImportJob.id) != job_id,
                 )
                 .values(
                     status="FAILED",
@@ -846,10 +851,12 @@ async def _store_outcome(
 async def row_errors(
     *, session: AsyncSession, job_id: int, first: int, after_id: int | None
 ) -> list[ImportRowError]:
-    query = select(ImportRowError).where(ImportRowError.job_id == job_id)
+    query = select(ImportRowError).where(col(ImportRowError.job_id) == job_id)
     if after_id is not None:
-        query = query.where(ImportRowError.id > after_id)
-    return list((await session.execute(query.order_by(ImportRowError.id).limit(first))).scalars())
+        query = query.where(col(ImportRowError.id) > after_id)
+    return list(
+        (await session.execute(query.order_by(col(ImportRowError.id)).limit(first))).scalars()
+    )
 
 
 async def visible_job(session: AsyncSession, actor: Actor, job_id: int) -> ImportJob | None:
@@ -865,10 +872,10 @@ async def already_imported(session: AsyncSession, institution_id: int, digest: s
         select(func.count())
         .select_from(ImportJob)
         .where(
-            ImportJob.institution_id == institution_id,
-            ImportJob.content_hash == digest,
-            ImportJob.status == "SUCCEEDED",
-            ImportJob.dry_run.is_(False),
+            col(ImportJob.institution_id) == institution_id,
+            col(ImportJob.content_hash) == digest,
+            col(ImportJob.status) == "SUCCEEDED",
+            col(ImportJob.dry_run).is_(False),
         )
     )
     return bool(count)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.auth.policy import Actor, can_read_patron, require_authenticated
@@ -69,8 +71,8 @@ async def _duplicates(
         for p in (
             await session.execute(
                 select(Patron)
-                .where(Patron.id.in_([survivor.id, *wanted]))
-                .order_by(Patron.id)
+                .where(col(Patron.id).in_([survivor.id, *wanted]))
+                .order_by(col(Patron.id))
                 .with_for_update()
                 .execution_options(populate_existing=True)
             )
@@ -164,8 +166,8 @@ async def _check_roles(
     groups: dict[int, set[str]] = defaultdict(set)
     for patron_id, group in (
         await session.execute(
-            select(PatronSystemGroup.patron_id, PatronSystemGroup.system_group).where(
-                PatronSystemGroup.patron_id.in_(ids)
+            select(col(PatronSystemGroup.patron_id), col(PatronSystemGroup.system_group)).where(
+                col(PatronSystemGroup.patron_id).in_(ids)
             )
         )
     ).all():
@@ -208,14 +210,13 @@ async def _merge_into(
     survivor_id = survivor.id
     duplicate_ids: list[int] = [d.id for d in duplicates]  # type: ignore[misc]
     before = await load_state(session, survivor)
-    loans = (
-        await session.execute(
-            update(Loan)
-            .where(Loan.patron_id.in_(duplicate_ids))
-            .values(patron_id=survivor_id)
-            .execution_options(synchronize_session=False)
-        )
-    ).rowcount
+    moved = await session.execute(
+        update(Loan)
+        .where(col(Loan.patron_id).in_(duplicate_ids))
+        .values(patron_id=survivor_id)
+        .execution_options(synchronize_session=False)
+    )
+    loans = cast("CursorResult[Any]", moved).rowcount
     await moves.move_blocks(session, survivor, duplicates)
     await moves.move_contact_emails(session, survivor_id, duplicate_ids)
     await moves.move_library_groups(session, survivor_id, duplicate_ids)
@@ -241,7 +242,7 @@ async def _merge_into(
         )
     await session.execute(
         delete(Patron)
-        .where(Patron.id.in_(duplicate_ids))
+        .where(col(Patron.id).in_(duplicate_ids))
         .execution_options(synchronize_session=False)
     )
     for duplicate in duplicates:
@@ -299,8 +300,8 @@ async def _repoint_copies(
         (
             await session.execute(
                 select(Patron)
-                .where(Patron.link_source_patron_id.in_([survivor.id, *duplicate_ids]))
-                .order_by(Patron.id)
+                .where(col(Patron.link_source_patron_id).in_([survivor.id, *duplicate_ids]))
+                .order_by(col(Patron.id))
                 .with_for_update()
             )
         ).scalars()

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.attributes.models import PatronAttribute
 from app.attributes.service import load_types
@@ -22,6 +23,7 @@ from app.patrons.models import (
     PatronLibraryGroup,
     PatronPhoto,
 )
+from app.sql import pk
 
 # Fields the survivor takes from a duplicate when its own is blank. Dates are left
 # out on purpose: a blank expiry or `until` means "no limit", not "unknown".
@@ -65,8 +67,10 @@ async def move_blocks(session: AsyncSession, survivor: Patron, duplicates: list[
     await session.execute(
         update(PatronBlock)
         .where(
-            PatronBlock.patron_id.in_([d.id for d in duplicates]),
-            or_(PatronBlock.origin != "COPIED", PatronBlock.patron_id.not_in(same_source)),
+            col(PatronBlock.patron_id).in_([d.id for d in duplicates]),
+            or_(
+                col(PatronBlock.origin) != "COPIED", col(PatronBlock.patron_id).not_in(same_source)
+            ),
         )
         .values(patron_id=survivor.id)
         .execution_options(synchronize_session=False)
@@ -81,7 +85,7 @@ async def move_contact_emails(
         (
             await session.execute(
                 select(PatronContactEmail).where(
-                    PatronContactEmail.patron_id.in_([survivor_id, *duplicate_ids])
+                    col(PatronContactEmail.patron_id).in_([survivor_id, *duplicate_ids])
                 )
             )
         ).scalars()
@@ -105,9 +109,9 @@ async def move_library_groups(
 ) -> None:
     rows = (
         await session.execute(
-            select(PatronLibraryGroup.patron_id, PatronLibraryGroup.library_group_id).where(
-                PatronLibraryGroup.patron_id.in_([survivor_id, *duplicate_ids])
-            )
+            select(
+                col(PatronLibraryGroup.patron_id), col(PatronLibraryGroup.library_group_id)
+            ).where(col(PatronLibraryGroup.patron_id).in_([survivor_id, *duplicate_ids]))
         )
     ).all()
     held: set[int] = set()
@@ -126,8 +130,10 @@ async def move_identifiers(
     rows = (
         await session.execute(
             select(
-                PatronIdentifier.id, PatronIdentifier.patron_id, PatronIdentifier.identifier_type_id
-            ).where(PatronIdentifier.patron_id.in_([survivor_id, *duplicate_ids]))
+                pk(PatronIdentifier.id),
+                col(PatronIdentifier.patron_id),
+                col(PatronIdentifier.identifier_type_id),
+            ).where(col(PatronIdentifier.patron_id).in_([survivor_id, *duplicate_ids]))
         )
     ).all()
     order = {pid: n for n, pid in enumerate([survivor_id, *duplicate_ids])}
@@ -142,7 +148,7 @@ async def move_identifiers(
     if moving:
         await session.execute(
             update(PatronIdentifier)
-            .where(PatronIdentifier.id.in_(moving))
+            .where(col(PatronIdentifier.id).in_(moving))
             .values(patron_id=survivor_id)
             .execution_options(synchronize_session=False)
         )
@@ -157,11 +163,11 @@ async def move_attributes(
     rows = (
         await session.execute(
             select(
-                PatronAttribute.id,
-                PatronAttribute.patron_id,
-                PatronAttribute.attribute_type_id,
-                PatronAttribute.value,
-            ).where(PatronAttribute.patron_id.in_([survivor_id, *duplicate_ids]))
+                pk(PatronAttribute.id),
+                col(PatronAttribute.patron_id),
+                col(PatronAttribute.attribute_type_id),
+                col(PatronAttribute.value),
+            ).where(col(PatronAttribute.patron_id).in_([survivor_id, *duplicate_ids]))
         )
     ).all()
     order = {pid: n for n, pid in enumerate([survivor_id, *duplicate_ids])}
@@ -178,7 +184,7 @@ async def move_attributes(
     if moving:
         await session.execute(
             update(PatronAttribute)
-            .where(PatronAttribute.id.in_(moving))
+            .where(col(PatronAttribute.id).in_(moving))
             .values(patron_id=survivor_id)
             .execution_options(synchronize_session=False)
         )
@@ -186,18 +192,18 @@ async def move_attributes(
 
 async def move_photo(session: AsyncSession, survivor_id: int, duplicate_ids: list[int]) -> None:
     has_photo = await session.scalar(
-        select(PatronPhoto.patron_id).where(PatronPhoto.patron_id == survivor_id)
+        select(col(PatronPhoto.patron_id)).where(col(PatronPhoto.patron_id) == survivor_id)
     )
     if has_photo is not None:
         return
     for duplicate_id in duplicate_ids:
         found = await session.scalar(
-            select(PatronPhoto.patron_id).where(PatronPhoto.patron_id == duplicate_id)
+            select(col(PatronPhoto.patron_id)).where(col(PatronPhoto.patron_id) == duplicate_id)
         )
         if found is not None:
             await session.execute(
                 update(PatronPhoto)
-                .where(PatronPhoto.patron_id == duplicate_id)
+                .where(col(PatronPhoto.patron_id) == duplicate_id)
                 .values(patron_id=survivor_id)
                 .execution_options(synchronize_session=False)
             )

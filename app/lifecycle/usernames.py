@@ -20,6 +20,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from app.audit.models import AuditEntry
 from app.auth.policy import Actor, can_manage_patrons, may_grant, require, require_authenticated
@@ -30,6 +31,7 @@ from app.network import service as network
 from app.network.models import Institution
 from app.patrons.models import Patron, PatronIdentifier, PatronSystemGroup
 from app.patrons.validation import TEXT_LIMITS, key_of
+from app.sql import pk
 
 # Ids per IN list and rows per batched statement: well under every driver's parameter limit.
 CHUNK = 1000
@@ -198,40 +200,40 @@ async def _rule_candidates(
     holding roles the actor may not grant are left to someone who may (one's own aside).
     """
     what, type_code = _SOURCES[rule]
-    columns = (Patron.id, Patron.username, Patron.given_name, Patron.surname)
+    columns = (col(Patron.id), col(Patron.username), col(Patron.given_name), col(Patron.surname))
     if type_code is None:
-        value: Any = Patron.primary_email
+        value: Any = col(Patron.primary_email)
         query = select(*columns, value)
     else:
         identifier_type = await network.identifier_type_by_code(session, type_code)
         assert identifier_type is not None  # built in, created with the network
-        value = PatronIdentifier.value
+        value = col(PatronIdentifier.value)
         query = select(*columns, value).outerjoin(
             PatronIdentifier,
             and_(
-                PatronIdentifier.patron_id == Patron.id,
-                PatronIdentifier.identifier_type_id == identifier_type.id,
+                col(PatronIdentifier.patron_id) == col(Patron.id),
+                col(PatronIdentifier.identifier_type_id) == identifier_type.id,
             ),
         )
     query = query.where(
-        Patron.institution_id == institution.id,
-        Patron.account_type == "HOME",
-        Patron.is_generic.is_(False),
-        or_(value.is_(None), Patron.username.is_distinct_from(value)),
+        col(Patron.institution_id) == institution.id,
+        col(Patron.account_type) == "HOME",
+        col(Patron.is_generic).is_(False),
+        or_(value.is_(None), col(Patron.username).is_distinct_from(value)),
     )
     protected = _protected_groups(actor)
     if protected:
         # NOT IN a (small) set of staff accounts: one hashed lookup, not a probe per row.
-        holders = select(PatronSystemGroup.patron_id).where(
-            PatronSystemGroup.system_group.in_(protected),
-            PatronSystemGroup.patron_id != (actor.patron_id or -1),
+        holders = select(col(PatronSystemGroup.patron_id)).where(
+            col(PatronSystemGroup.system_group).in_(protected),
+            col(PatronSystemGroup.patron_id) != (actor.patron_id or -1),
         )
-        query = query.where(Patron.id.not_in(holders))
+        query = query.where(col(Patron.id).not_in(holders))
     candidates: list[_Candidate] = []
     conflicts: list[UsernameConflict] = []
     field = ["input", "rule"]
     for patron_id, username, given, surname, raw in (
-        await session.execute(query.order_by(Patron.id))
+        await session.execute(query.order_by(col(Patron.id)))
     ).all():
         new = (raw or "").strip()
         if new == username:
@@ -270,8 +272,8 @@ async def _listed_candidates(
     current: dict[int, str | None] = {}
     for chunk in _chunks(ids):
         rows = await session.execute(
-            select(Patron.id, Patron.username).where(
-                Patron.id.in_(chunk), Patron.institution_id == institution.id
+            select(pk(Patron.id), col(Patron.username)).where(
+                col(Patron.id).in_(chunk), col(Patron.institution_id) == institution.id
             )
         )
         current.update(rows.all())
@@ -279,17 +281,17 @@ async def _listed_candidates(
     protected = _protected_groups(actor)
     if protected:
         for chunk in _chunks(list(current)):
-            rows = await session.execute(
-                select(PatronSystemGroup.patron_id, PatronSystemGroup.system_group)
+            role_rows = await session.execute(
+                select(col(PatronSystemGroup.patron_id), col(PatronSystemGroup.system_group))
                 .where(
-                    PatronSystemGroup.patron_id.in_(chunk),
-                    PatronSystemGroup.system_group.in_(protected),
+                    col(PatronSystemGroup.patron_id).in_(chunk),
+                    col(PatronSystemGroup.system_group).in_(protected),
                 )
-                .order_by(PatronSystemGroup.system_group)
+                .order_by(col(PatronSystemGroup.system_group))
             )
-            for patron_id, group in rows:
-                if patron_id != actor.patron_id:
-                    roles[patron_id].append(group)
+            for holder_id, group in role_rows:
+                if holder_id != actor.patron_id:
+                    roles[holder_id].append(group)
     candidates: list[_Candidate] = []
     conflicts: list[UsernameConflict] = []
     seen: set[int] = set()
@@ -352,13 +354,17 @@ async def _owners(
     usernames is far cheaper than looking the new names up; for a list, the lookups.
     """
     owners: dict[str, int] = {}
-    held = select(Patron.username_key, Patron.id).where(Patron.institution_id == institution_id)
+    held = select(col(Patron.username_key), pk(Patron.id)).where(
+        col(Patron.institution_id) == institution_id
+    )
     if whole:
-        rows = await session.execute(held.where(Patron.username_key.is_not(None)))
-        owners.update((key, patron_id) for key, patron_id in rows if key in keys)
+        rows = await session.execute(held.where(col(Patron.username_key).is_not(None)))
+        owners.update(
+            (key, patron_id) for key, patron_id in rows if key is not None and key in keys
+        )
         return owners
     for chunk in _chunks(sorted(keys)):
-        rows = await session.execute(held.where(Patron.username_key.in_(chunk)))
+        rows = await session.execute(held.where(col(Patron.username_key).in_(chunk)))
         owners.update((key, patron_id) for key, patron_id in rows if key is not None)
     return owners
 
@@ -440,7 +446,7 @@ async def _apply(
     """Write every change (versions bumped) and an audit entry per patron, in batches."""
     now = utcnow()
     table: Any = Patron.__table__  # type: ignore[attr-defined]
-    new_owner = {c.key: c.patron_id for c in candidates}
+    new_owner: dict[str | None, int] = {c.key: c.patron_id for c in candidates}
     # Names handed from one patron of the batch to another are released first, so the
     # unique (institution, username_key) never sees two holders, whatever the order.
     released = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app import clock
 from app.auth.policy import Actor
@@ -35,20 +36,20 @@ async def other_accounts(
         (
             await session.execute(
                 select(Patron)
-                .join(theirs, theirs.patron_id == Patron.id)
+                .join(theirs, col(theirs.patron_id) == col(Patron.id))
                 .join(
                     mine,
-                    (mine.identifier_type_id == theirs.identifier_type_id)
-                    & (mine.value_key == theirs.value_key),
+                    (col(mine.identifier_type_id) == theirs.identifier_type_id)
+                    & (col(mine.value_key) == theirs.value_key),
                 )
-                .join(IdentifierType, IdentifierType.id == mine.identifier_type_id)
+                .join(IdentifierType, col(IdentifierType.id) == mine.identifier_type_id)
                 .where(
-                    mine.patron_id == patron.id,
-                    IdentifierType.network_unique.is_(True),
-                    Patron.institution_id != patron.institution_id,
-                    Patron.account_type == "HOME",
+                    col(mine.patron_id) == patron.id,
+                    col(IdentifierType.network_unique).is_(True),
+                    col(Patron.institution_id) != patron.institution_id,
+                    col(Patron.account_type) == "HOME",
                 )
-                .order_by(Patron.institution_id, Patron.id)
+                .order_by(col(Patron.institution_id), col(Patron.id))
             )
         )
         .scalars()
@@ -64,8 +65,8 @@ async def other_accounts(
         for c in (
             await session.execute(
                 select(Patron).where(
-                    Patron.institution_id == patron.institution_id,
-                    Patron.link_source_patron_id.in_([p.id for p in rows]),
+                    col(Patron.institution_id) == patron.institution_id,
+                    col(Patron.link_source_patron_id).in_([p.id for p in rows]),
                 )
             )
         ).scalars()

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.auth.policy import Actor, can_administer_institution, require, require_authenticated
@@ -46,9 +47,11 @@ async def rules_of(session: AsyncSession, institution_id: int) -> list[LinkedAcc
         (
             await session.execute(
                 select(LinkedAccountRule)
-                .where(LinkedAccountRule.institution_id == institution_id)
+                .where(col(LinkedAccountRule.institution_id) == institution_id)
                 .order_by(
-                    LinkedAccountRule.is_default, LinkedAccountRule.position, LinkedAccountRule.id
+                    col(LinkedAccountRule.is_default),
+                    col(LinkedAccountRule.position),
+                    col(LinkedAccountRule.id),
                 )
             )
         ).scalars()
@@ -67,8 +70,8 @@ async def ensure_default_rule(
         (
             await session.execute(
                 select(UserGroup)
-                .where(UserGroup.institution_id == institution_id)
-                .order_by(UserGroup.id)
+                .where(col(UserGroup.institution_id) == institution_id)
+                .order_by(col(UserGroup.id))
             )
         ).scalars()
     )
@@ -472,7 +475,7 @@ def condition_holds(
         if condition["parameter"] == "SOURCE_INSTITUTION"
         else (source_group or "")
     )
-    values = condition["values"]
+    values: list[str] = condition["values"]
     operator = condition["operator"]
     if operator == "EQUALS":
         return value == values[0]
@@ -548,6 +551,7 @@ async def evaluate_for_admin(
 ) -> Evaluation | None:
     """Explain which rule applies and the dates it gives (SYSTEM_ADMIN)."""
     institution = await _admin_institution(session, actor, institution_code)
+    assert institution.id is not None
     if await network.institution_by_code(session, source_institution) is None:
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
@@ -559,5 +563,5 @@ async def evaluate_for_admin(
         institution.id,
         source_institution,
         source_user_group,
-        source_expiry,  # type: ignore[arg-type]
+        source_expiry,
     )

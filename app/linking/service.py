@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app import clock
 from app.audit import service as audit
@@ -34,6 +35,7 @@ from app.patrons.models import (
     PatronSystemGroup,
 )
 from app.settings import Settings
+from app.sql import pk
 
 NAME_RESULTS_LIMIT = 20
 
@@ -152,7 +154,9 @@ async def network_search(
         sources = list(
             (
                 await session.execute(
-                    select(Institution).where(Institution.id != target).order_by(Institution.code)
+                    select(Institution)
+                    .where(col(Institution.id) != target)
+                    .order_by(col(Institution.code))
                 )
             ).scalars()
         )
@@ -171,15 +175,15 @@ async def network_search(
                 )
             type_id = type_row.id
         query = select(
-            PatronIdentifier.patron_id,
-            PatronIdentifier.institution_id,
-            PatronIdentifier.identifier_type_id,
+            col(PatronIdentifier.patron_id),
+            col(PatronIdentifier.institution_id),
+            col(PatronIdentifier.identifier_type_id),
         ).where(
-            PatronIdentifier.value_key == identifier.lower(),
-            PatronIdentifier.institution_id.in_(list(policies)),
+            col(PatronIdentifier.value_key) == identifier.lower(),
+            col(PatronIdentifier.institution_id).in_(list(policies)),
         )
         if type_id is not None:
-            query = query.where(PatronIdentifier.identifier_type_id == type_id)
+            query = query.where(col(PatronIdentifier.identifier_type_id) == type_id)
         candidates: dict[int, set[int]] = {}
         for patron_id, institution_id, found_type in (await session.execute(query)).all():
             searchable = policies[institution_id].searchable_types
@@ -187,7 +191,7 @@ async def network_search(
                 continue
             candidates.setdefault(institution_id, set()).add(patron_id)
         for institution_id, ids in candidates.items():
-            rows = (await session.execute(select(Patron).where(Patron.id.in_(ids)))).scalars()
+            rows = (await session.execute(select(Patron).where(col(Patron.id).in_(ids)))).scalars()
             visible = [
                 p for p in rows if unavailable_reason(p, policies[institution_id], today) is None
             ]
@@ -230,19 +234,19 @@ async def network_search(
                 pattern = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 clauses.append(
                     or_(
-                        Patron.surname_key.like(pattern, escape="\\"),
-                        Patron.given_key.like(pattern, escape="\\"),
+                        col(Patron.surname_key).like(pattern, escape="\\"),
+                        col(Patron.given_key).like(pattern, escape="\\"),
                     )
                 )
             rows = (
                 await session.execute(
                     select(Patron)
                     .where(
-                        Patron.institution_id.in_(allowed),
-                        Patron.account_type == "HOME",
+                        col(Patron.institution_id).in_(allowed),
+                        col(Patron.account_type) == "HOME",
                         and_(*clauses),
                     )
-                    .order_by(Patron.surname_key, Patron.given_key, Patron.id)
+                    .order_by(col(Patron.surname_key), col(Patron.given_key), col(Patron.id))
                     .limit(NAME_RESULTS_LIMIT * 4)
                 )
             ).scalars()
@@ -259,8 +263,8 @@ async def network_search(
             for p in (
                 await session.execute(
                     select(Patron).where(
-                        Patron.institution_id == target,
-                        Patron.link_source_patron_id.in_([m.id for m in matches]),
+                        col(Patron.institution_id) == target,
+                        col(Patron.link_source_patron_id).in_([m.id for m in matches]),
                     )
                 )
             ).scalars()
@@ -314,13 +318,15 @@ async def _copy_data(
         setattr(copy, column, getattr(source, column) if shared_field in policy.shared else None)
     copy.surname_key = (copy.surname or "").lower()
     copy.given_key = (copy.given_name or "").lower()
-    await session.execute(delete(PatronContactEmail).where(PatronContactEmail.patron_id == copy.id))
+    await session.execute(
+        delete(PatronContactEmail).where(col(PatronContactEmail.patron_id) == copy.id)
+    )
     if "CONTACT_EMAILS" in policy.shared:
         for contact in (
             await session.execute(
                 select(PatronContactEmail)
-                .where(PatronContactEmail.patron_id == source.id)
-                .order_by(PatronContactEmail.position)
+                .where(col(PatronContactEmail.patron_id) == source.id)
+                .order_by(col(PatronContactEmail.position))
             )
         ).scalars():
             session.add(
@@ -333,19 +339,26 @@ async def _copy_data(
             )
     await _copy_photo(session, copy, source, "PHOTO" in policy.shared)
     # Only network-unique identifiers (consortial ids) travel: the copy is the same person.
-    await session.execute(delete(PatronIdentifier).where(PatronIdentifier.patron_id == copy.id))
+    await session.execute(
+        delete(PatronIdentifier).where(col(PatronIdentifier.patron_id) == copy.id)
+    )
     for identifier in (
         await session.execute(
             select(PatronIdentifier)
-            .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
-            .where(PatronIdentifier.patron_id == source.id, IdentifierType.network_unique.is_(True))
+            .join(
+                IdentifierType, col(IdentifierType.id) == col(PatronIdentifier.identifier_type_id)
+            )
+            .where(
+                col(PatronIdentifier.patron_id) == source.id,
+                col(IdentifierType.network_unique).is_(True),
+            )
         )
     ).scalars():
         clash = await session.scalar(
-            select(PatronIdentifier.id).where(
-                PatronIdentifier.institution_id == copy.institution_id,
-                PatronIdentifier.identifier_type_id == identifier.identifier_type_id,
-                PatronIdentifier.value_key == identifier.value_key,
+            select(pk(PatronIdentifier.id)).where(
+                col(PatronIdentifier.institution_id) == copy.institution_id,
+                col(PatronIdentifier.identifier_type_id) == identifier.identifier_type_id,
+                col(PatronIdentifier.value_key) == identifier.value_key,
             )
         )
         if clash is None:
@@ -390,7 +403,9 @@ async def _copy_photo(session: AsyncSession, copy: Patron, source: Patron, share
 
 async def _remove_copied_blocks(session: AsyncSession, copy: Patron) -> None:
     await session.execute(
-        delete(PatronBlock).where(PatronBlock.patron_id == copy.id, PatronBlock.origin == "COPIED")
+        delete(PatronBlock).where(
+            col(PatronBlock.patron_id) == copy.id, col(PatronBlock.origin) == "COPIED"
+        )
     )
 
 
@@ -402,14 +417,16 @@ async def _replace_copied_blocks(session: AsyncSession, copy: Patron, source: Pa
     )
     if consortial is None:
         return
+    assert copy.id is not None
+    assert consortial.id is not None
     source_institution = await session.get(Institution, source.institution_id)
     now = utcnow()
     for block, block_type in (
         await session.execute(
             select(PatronBlock, BlockType)
-            .join(BlockType, BlockType.id == PatronBlock.block_type_id)
-            .where(PatronBlock.patron_id == source.id, BlockType.network.is_(True))
-            .order_by(PatronBlock.id)
+            .join(BlockType, col(BlockType.id) == col(PatronBlock.block_type_id))
+            .where(col(PatronBlock.patron_id) == source.id, col(BlockType.network).is_(True))
+            .order_by(col(PatronBlock.id))
         )
     ).all():
         if block.expires_at is not None and block.expires_at <= now:
@@ -420,7 +437,7 @@ async def _replace_copied_blocks(session: AsyncSession, copy: Patron, source: Pa
         session.add(
             PatronBlock(
                 patron_id=copy.id,
-                block_type_id=consortial.id,  # type: ignore[arg-type]
+                block_type_id=consortial.id,
                 note=note[:1000],
                 origin="COPIED",
                 expires_at=block.expires_at,
@@ -480,10 +497,10 @@ async def refresh_copy(
             )
             if expired or rule is None:
                 group_code = (
-                    (await session.get(UserGroup, source.user_group_id)).code
+                    (await session.get(UserGroup, source.user_group_id)).code  # type: ignore[union-attr]
                     if source.user_group_id
                     else None
-                )  # type: ignore[union-attr]
+                )
                 evaluation = await rule_service.evaluate(
                     session,
                     copy.institution_id,
@@ -535,7 +552,10 @@ async def _home_library(session: AsyncSession, actor: Actor, target: int) -> int
     if actor.library_id is not None:
         return actor.library_id
     library_id = await session.scalar(
-        select(Library.id).where(Library.institution_id == target).order_by(Library.code).limit(1)
+        select(pk(Library.id))
+        .where(col(Library.institution_id) == target)
+        .order_by(col(Library.code))
+        .limit(1)
     )
     if library_id is None:
         raise DomainError.of(
@@ -595,8 +615,10 @@ async def link_account(
             await session.commit()
         return LinkResult(patron=existing, created=False)
     group_code = (
-        (await session.get(UserGroup, source.user_group_id)).code if source.user_group_id else None
-    )  # type: ignore[union-attr]
+        (await session.get(UserGroup, source.user_group_id)).code  # type: ignore[union-attr]
+        if source.user_group_id
+        else None
+    )
     evaluation = await rule_service.evaluate(
         session, target, policy.institution.code, group_code, source.expiry_date
     )
@@ -669,7 +691,7 @@ async def _existing_copy(session: AsyncSession, target: int, source_id: int) -> 
     return (
         await session.execute(
             select(Patron).where(
-                Patron.institution_id == target, Patron.link_source_patron_id == source_id
+                col(Patron.institution_id) == target, col(Patron.link_source_patron_id) == source_id
             )
         )
     ).scalar_one_or_none()
@@ -705,7 +727,7 @@ async def unlink_account(*, session: AsyncSession, actor: Actor, copy_id: int) -
             f"The linked account still has {loans} item(s) on loan; check them in first.",
             ["input", "id"],
         )
-    await session.execute(delete(Patron).where(Patron.id == copy_id))
+    await session.execute(delete(Patron).where(col(Patron.id) == copy_id))
     await audit.record(
         session=session,
         actor=actor,
@@ -726,18 +748,20 @@ async def purge_linked_accounts(
     rows = list(
         (
             await session.execute(
-                select(Patron.id, Patron.institution_id).where(
-                    Patron.account_type == "LINKED",
-                    Patron.purge_date.is_not(None),
-                    Patron.purge_date < today,
+                select(pk(Patron.id), col(Patron.institution_id)).where(
+                    col(Patron.account_type) == "LINKED",
+                    col(Patron.purge_date).is_not(None),
+                    col(Patron.purge_date) < today,
                     # Never while items are on loan: those wait for the next run.
-                    ~exists().where(Loan.patron_id == Patron.id, Loan.returned_at.is_(None)),
+                    ~exists().where(
+                        col(Loan.patron_id) == col(Patron.id), col(Loan.returned_at).is_(None)
+                    ),
                 )
             )
         ).all()
     )
     for patron_id, institution_id in rows:
-        await session.execute(delete(Patron).where(Patron.id == patron_id))
+        await session.execute(delete(Patron).where(col(Patron.id) == patron_id))
         await audit.record(
             session=session,
             actor=actor,
@@ -754,7 +778,9 @@ async def purge_linked_accounts(
 
 
 async def _live(session: AsyncSession) -> bool:
-    mode = await session.scalar(select(Network.propagation_mode).order_by(Network.id).limit(1))
+    mode = await session.scalar(
+        select(col(Network.propagation_mode)).order_by(col(Network.id)).limit(1)
+    )
     return mode != "ON_INTERACTION"
 
 
@@ -764,7 +790,9 @@ async def propagate_source(*, session: AsyncSession, actor: Actor, source_id: in
         return 0
     copies = list(
         (
-            await session.execute(select(Patron).where(Patron.link_source_patron_id == source_id))
+            await session.execute(
+                select(Patron).where(col(Patron.link_source_patron_id) == source_id)
+            )
         ).scalars()
     )
     for copy in copies:
@@ -778,7 +806,9 @@ async def mark_source_deleted(*, session: AsyncSession, actor: Actor, source_id:
     """Before a source is removed: its copies say SOURCE_DELETED (whatever the mode)."""
     copies = list(
         (
-            await session.execute(select(Patron).where(Patron.link_source_patron_id == source_id))
+            await session.execute(
+                select(Patron).where(col(Patron.link_source_patron_id) == source_id)
+            )
         ).scalars()
     )
     for copy in copies:
@@ -804,7 +834,7 @@ async def propagate_institution(*, session: AsyncSession, actor: Actor, institut
     copies = list(
         (
             await session.execute(
-                select(Patron).where(Patron.link_source_institution_id == institution_id)
+                select(Patron).where(col(Patron.link_source_institution_id) == institution_id)
             )
         ).scalars()
     )
@@ -824,7 +854,7 @@ async def linked_copies_count(session: AsyncSession, source_id: int) -> int:
         await session.scalar(
             select(func.count())
             .select_from(Patron)
-            .where(Patron.link_source_patron_id == source_id)
+            .where(col(Patron.link_source_patron_id) == source_id)
         )
         or 0
     )

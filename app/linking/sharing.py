@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.auth.policy import Actor, can_administer_institution, require, require_authenticated
@@ -57,8 +58,8 @@ class SourcePolicy:
 async def shared_fields(session: AsyncSession, institution_id: int) -> frozenset[str]:
     rows = (
         await session.execute(
-            select(SharedFieldSetting.field, SharedFieldSetting.shared).where(
-                SharedFieldSetting.institution_id == institution_id
+            select(col(SharedFieldSetting.field), col(SharedFieldSetting.shared)).where(
+                col(SharedFieldSetting.institution_id) == institution_id
             )
         )
     ).all()
@@ -76,16 +77,18 @@ async def source_policies(
     """The sharing policy of each of these institutions (four statements, however many)."""
     institutions = list(
         (
-            await session.execute(select(Institution).where(Institution.id.in_(institution_ids)))
+            await session.execute(
+                select(Institution).where(col(Institution.id).in_(institution_ids))
+            )
         ).scalars()
     )
     ids = [i.id for i in institutions]
     restricted: dict[int, set[int]] = defaultdict(set)
     for institution_id, group_id in (
         await session.execute(
-            select(RestrictedUserGroup.institution_id, RestrictedUserGroup.user_group_id).where(
-                RestrictedUserGroup.institution_id.in_(ids)
-            )
+            select(
+                col(RestrictedUserGroup.institution_id), col(RestrictedUserGroup.user_group_id)
+            ).where(col(RestrictedUserGroup.institution_id).in_(ids))
         )
     ).all():
         restricted[institution_id].add(group_id)
@@ -93,9 +96,9 @@ async def source_policies(
     for institution_id, type_id in (
         await session.execute(
             select(
-                SearchableIdentifierType.institution_id,
-                SearchableIdentifierType.identifier_type_id,
-            ).where(SearchableIdentifierType.institution_id.in_(ids))
+                col(SearchableIdentifierType.institution_id),
+                col(SearchableIdentifierType.identifier_type_id),
+            ).where(col(SearchableIdentifierType.institution_id).in_(ids))
         )
     ).all():
         searchable[institution_id].add(type_id)
@@ -103,10 +106,10 @@ async def source_policies(
     for institution_id, name, shared in (
         await session.execute(
             select(
-                SharedFieldSetting.institution_id,
-                SharedFieldSetting.field,
-                SharedFieldSetting.shared,
-            ).where(SharedFieldSetting.institution_id.in_(ids))
+                col(SharedFieldSetting.institution_id),
+                col(SharedFieldSetting.field),
+                col(SharedFieldSetting.shared),
+            ).where(col(SharedFieldSetting.institution_id).in_(ids))
         )
     ).all():
         settings[institution_id][name] = shared
@@ -192,8 +195,8 @@ async def remove_restricted_group(
     group = await _user_group(session, institution, group_code)
     result = await session.execute(
         delete(RestrictedUserGroup).where(
-            RestrictedUserGroup.institution_id == institution.id,
-            RestrictedUserGroup.user_group_id == group.id,
+            col(RestrictedUserGroup.institution_id) == institution.id,
+            col(RestrictedUserGroup.user_group_id) == group.id,
         )
     )
     if result.rowcount:  # type: ignore[attr-defined]
@@ -218,7 +221,8 @@ async def set_shared_fields(
     from app.linking.service import propagate_institution
 
     institution = await _admin_institution(session, actor, institution_code)
-    before = await shared_fields(session, institution.id)  # type: ignore[arg-type]
+    assert institution.id is not None
+    before = await shared_fields(session, institution.id)
     for index, (name, shared) in enumerate(fields):
         if name not in SHARED_FIELDS:
             raise DomainError.of(
@@ -230,11 +234,11 @@ async def set_shared_fields(
         if row is None:
             session.add(
                 SharedFieldSetting(institution_id=institution.id, field=name, shared=shared)
-            )  # type: ignore[arg-type]
+            )
         else:
             row.shared = shared
     await session.flush()
-    after = await shared_fields(session, institution.id)  # type: ignore[arg-type]
+    after = await shared_fields(session, institution.id)
     if after != before:
         await audit.record(
             session=session,
@@ -245,7 +249,7 @@ async def set_shared_fields(
             institution_id=institution.id,
             changes={"sharedFields": {"before": sorted(before), "after": sorted(after)}},
         )
-        await propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
+        await propagate_institution(session=session, actor=actor, institution_id=institution.id)
     await session.commit()
     return institution
 
@@ -303,8 +307,8 @@ async def remove_searchable_identifier_type(
     identifier_type = await _identifier_type(session, type_code)
     result = await session.execute(
         delete(SearchableIdentifierType).where(
-            SearchableIdentifierType.institution_id == institution.id,
-            SearchableIdentifierType.identifier_type_id == identifier_type.id,
+            col(SearchableIdentifierType.institution_id) == institution.id,
+            col(SearchableIdentifierType.identifier_type_id) == identifier_type.id,
         )
     )
     if result.rowcount:  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.auth.policy import (
@@ -24,6 +25,7 @@ from app.network.models import (
     Network,
     UserGroup,
 )
+from app.sql import pk
 
 # Identifier types every network has: the patron fields barcode and adminSystemId.
 BARCODE = "BARCODE"
@@ -49,12 +51,12 @@ async def _insert(session: AsyncSession, row: object, conflict: str, field: list
 
 async def get_network(session: AsyncSession) -> Network | None:
     return (
-        await session.execute(select(Network).order_by(Network.id).limit(1))
+        await session.execute(select(Network).order_by(col(Network.id)).limit(1))
     ).scalar_one_or_none()
 
 
 async def any_institution(session: AsyncSession) -> bool:
-    return (await session.execute(select(Institution.id).limit(1))).first() is not None
+    return (await session.execute(select(pk(Institution.id)).limit(1))).first() is not None
 
 
 async def ensure_network(session: AsyncSession, name: str) -> Network:
@@ -72,13 +74,15 @@ async def ensure_network(session: AsyncSession, name: str) -> Network:
 
 async def institution_by_code(session: AsyncSession, code: str) -> Institution | None:
     return (
-        await session.execute(select(Institution).where(Institution.code == normalize_code(code)))
+        await session.execute(
+            select(Institution).where(col(Institution.code) == normalize_code(code))
+        )
     ).scalar_one_or_none()
 
 
 async def library_by_code(session: AsyncSession, code: str) -> Library | None:
     return (
-        await session.execute(select(Library).where(Library.code == normalize_code(code)))
+        await session.execute(select(Library).where(col(Library.code) == normalize_code(code)))
     ).scalar_one_or_none()
 
 
@@ -88,7 +92,8 @@ async def user_group_by_code(
     return (
         await session.execute(
             select(UserGroup).where(
-                UserGroup.institution_id == institution_id, UserGroup.code == normalize_code(code)
+                col(UserGroup.institution_id) == institution_id,
+                col(UserGroup.code) == normalize_code(code),
             )
         )
     ).scalar_one_or_none()
@@ -97,7 +102,7 @@ async def user_group_by_code(
 async def identifier_type_by_code(session: AsyncSession, code: str) -> IdentifierType | None:
     return (
         await session.execute(
-            select(IdentifierType).where(IdentifierType.code == normalize_code(code))
+            select(IdentifierType).where(col(IdentifierType.code) == normalize_code(code))
         )
     ).scalar_one_or_none()
 
@@ -108,7 +113,8 @@ async def block_type_by_code(
     return (
         await session.execute(
             select(BlockType).where(
-                BlockType.institution_id == institution_id, BlockType.code == normalize_code(code)
+                col(BlockType.institution_id) == institution_id,
+                col(BlockType.code) == normalize_code(code),
             )
         )
     ).scalar_one_or_none()
@@ -375,7 +381,7 @@ async def create_library_group(
     existing = (
         await session.execute(
             select(LibraryGroup).where(
-                LibraryGroup.institution_id == institution.id, LibraryGroup.name == name
+                col(LibraryGroup.institution_id) == institution.id, col(LibraryGroup.name) == name
             )
         )
     ).scalar_one_or_none()

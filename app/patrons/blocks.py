@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.auth.policy import Actor, can_read_patron, require_authenticated
@@ -80,8 +81,8 @@ async def remove_block(*, session: AsyncSession, actor: Actor, block_id: int) ->
     row = (
         await session.execute(
             select(PatronBlock, BlockType)
-            .join(BlockType, BlockType.id == PatronBlock.block_type_id)
-            .where(PatronBlock.id == block_id)
+            .join(BlockType, col(BlockType.id) == col(PatronBlock.block_type_id))
+            .where(col(PatronBlock.id) == block_id)
         )
     ).one_or_none()
     not_found = DomainError.of(ErrorCode.NOT_FOUND, "There is no such block.", ["input", "id"])

@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.network import service as network
 from app.network.models import IdentifierType, Institution, Library, LibraryGroup, UserGroup
 from app.patrons.models import Patron, PatronIdentifier
+from app.sql import pk
 
 SESSION_KEY = "netzone.registry_lookups"
 
@@ -48,7 +50,7 @@ class Lookups:
 
     async def library_group_ids(self, session: AsyncSession, institution_id: int) -> set[int]:
         rows = await session.execute(
-            select(LibraryGroup.id).where(LibraryGroup.institution_id == institution_id)
+            select(pk(LibraryGroup.id)).where(col(LibraryGroup.institution_id) == institution_id)
         )
         return set(rows.scalars())
 
@@ -59,9 +61,9 @@ class Lookups:
             await session.scalar(
                 select(
                     exists().where(
-                        Patron.institution_id == institution_id,
-                        Patron.username_key == key,
-                        Patron.id != (patron_id or -1),
+                        col(Patron.institution_id) == institution_id,
+                        col(Patron.username_key) == key,
+                        col(Patron.id) != (patron_id or -1),
                     )
                 )
             )
@@ -75,11 +77,11 @@ class Lookups:
         key: str,
         patron_id: int | None,
     ) -> bool:
-        clash = select(PatronIdentifier.patron_id).where(
-            PatronIdentifier.identifier_type_id == type_id,
-            PatronIdentifier.patron_id != (patron_id or -1),
-            PatronIdentifier.institution_id == institution_id,
-            PatronIdentifier.value_key == key,
+        clash = select(col(PatronIdentifier.patron_id)).where(
+            col(PatronIdentifier.identifier_type_id) == type_id,
+            col(PatronIdentifier.patron_id) != (patron_id or -1),
+            col(PatronIdentifier.institution_id) == institution_id,
+            col(PatronIdentifier.value_key) == key,
         )
         return await session.scalar(clash.limit(1)) is not None
 
@@ -97,9 +99,9 @@ class Lookups:
             await session.scalar(
                 select(
                     exists().where(
-                        PatronAttribute.attribute_type_id == type_id,
-                        PatronAttribute.unique_key == key,
-                        PatronAttribute.patron_id != (patron_id or -1),
+                        col(PatronAttribute.attribute_type_id) == type_id,
+                        col(PatronAttribute.unique_key) == key,
+                        col(PatronAttribute.patron_id) != (patron_id or -1),
                     )
                 )
             )
@@ -229,29 +231,29 @@ class CachedLookups(Lookups):
             for key in part:
                 self._owners[("username", institution_id, key)] = None
             rows = await session.execute(
-                select(Patron.username_key, Patron.id).where(
-                    Patron.institution_id == institution_id, Patron.username_key.in_(part)
+                select(col(Patron.username_key), pk(Patron.id)).where(
+                    col(Patron.institution_id) == institution_id, col(Patron.username_key).in_(part)
                 )
             )
-            for key, owner in rows.all():
-                self._owners[("username", institution_id, key)] = owner
+            for username_key, owner in rows.all():
+                self._owners[("username", institution_id, username_key)] = owner
         pairs = sorted(set(identifiers))
         values = sorted({key for _, key in pairs})
         for type_id, key in pairs:
             self._owners[("identifier", institution_id, type_id, key)] = None
         for start in range(0, len(values), 1000):
             part = values[start : start + 1000]
-            rows = await session.execute(
+            identifier_rows = await session.execute(
                 select(
-                    PatronIdentifier.identifier_type_id,
-                    PatronIdentifier.value_key,
-                    PatronIdentifier.patron_id,
+                    col(PatronIdentifier.identifier_type_id),
+                    col(PatronIdentifier.value_key),
+                    col(PatronIdentifier.patron_id),
                 ).where(
-                    PatronIdentifier.institution_id == institution_id,
-                    PatronIdentifier.value_key.in_(part),
+                    col(PatronIdentifier.institution_id) == institution_id,
+                    col(PatronIdentifier.value_key).in_(part),
                 )
             )
-            for type_id, key, owner in rows.all():
+            for type_id, key, owner in identifier_rows.all():
                 self._owners[("identifier", institution_id, type_id, key)] = owner
 
     def claim(self, kind_and_key: tuple[Any, ...], mark: int) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.audit import service as audit
 from app.auth.policy import Actor
@@ -142,7 +143,9 @@ async def store_photo(
 async def remove_photo(*, session: AsyncSession, actor: Actor, patron_id: int) -> Patron:
     """Delete the patron's photo, if any."""
     patron = await editable_patron(session, actor, patron_id, ["input", "patronId"])
-    result = await session.execute(delete(PatronPhoto).where(PatronPhoto.patron_id == patron_id))
+    result = await session.execute(
+        delete(PatronPhoto).where(col(PatronPhoto.patron_id) == patron_id)
+    )
     if result.rowcount:  # type: ignore[attr-defined]
         patron.version = await bump_version(session, patron_id)
         await audit.record(

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.attributes import service as attributes
 from app.auth.policy import (
@@ -19,6 +20,7 @@ from app.patrons.models import (
     Patron,
     PatronIdentifier,
 )
+from app.sql import pk
 
 
 @dataclass(frozen=True)
@@ -39,19 +41,19 @@ async def _filtered_query(
     session: AsyncSession, actor: Actor, institution_id: int, flt: PatronFilter
 ) -> Any | None:
     """The WHERE clauses of a patron search, or None when it cannot match anything."""
-    clauses: list[Any] = [Patron.institution_id == institution_id]
+    clauses: list[Any] = [col(Patron.institution_id) == institution_id]
     if flt.home_library:
         library = await network.library_by_code(session, flt.home_library)
         if library is None or library.institution_id != institution_id:
             return None
-        clauses.append(Patron.home_library_id == library.id)
+        clauses.append(col(Patron.home_library_id) == library.id)
     if flt.user_group:
         group = await network.user_group_by_code(session, institution_id, flt.user_group)
         if group is None:
             return None
-        clauses.append(Patron.user_group_id == group.id)
+        clauses.append(col(Patron.user_group_id) == group.id)
     if flt.account_type:
-        clauses.append(Patron.account_type == flt.account_type)
+        clauses.append(col(Patron.account_type) == flt.account_type)
     if flt.attribute_type:
         having = await attributes.filter_clause(
             session, actor, institution_id, flt.attribute_type, flt.attribute_value
@@ -65,12 +67,12 @@ async def _filtered_query(
         # them finds: an OR over one scan of the institution's patrons would read them
         # all when the term matches nothing (a barcode is no name prefix).
         matches = [
-            select(PatronIdentifier.patron_id).where(
-                PatronIdentifier.institution_id == institution_id,
-                PatronIdentifier.value_key == term,
+            select(col(PatronIdentifier.patron_id)).where(
+                col(PatronIdentifier.institution_id) == institution_id,
+                col(PatronIdentifier.value_key) == term,
             ),
-            select(Patron.id).where(
-                Patron.institution_id == institution_id, Patron.username_key == term
+            select(pk(Patron.id)).where(
+                col(Patron.institution_id) == institution_id, col(Patron.username_key) == term
             ),
         ]
         name_clauses = []
@@ -78,16 +80,18 @@ async def _filtered_query(
             pattern = _escape_like(token) + "%"
             name_clauses.append(
                 or_(
-                    Patron.surname_key.like(pattern, escape="\\"),
-                    Patron.given_key.like(pattern, escape="\\"),
-                    func.lower(Patron.preferred_name).like(pattern, escape="\\"),
+                    col(Patron.surname_key).like(pattern, escape="\\"),
+                    col(Patron.given_key).like(pattern, escape="\\"),
+                    func.lower(col(Patron.preferred_name)).like(pattern, escape="\\"),
                 )
             )
         if name_clauses:
             matches.append(
-                select(Patron.id).where(Patron.institution_id == institution_id, *name_clauses)
+                select(pk(Patron.id)).where(
+                    col(Patron.institution_id) == institution_id, *name_clauses
+                )
             )
-        clauses.append(Patron.id.in_(union(*matches)))
+        clauses.append(col(Patron.id).in_(union(*matches)))
     return clauses
 
 
@@ -128,7 +132,7 @@ async def search_patrons(
     query = select(Patron).where(*clauses)
     if after is not None:
         query = query.where(
-            tuple_(Patron.surname_key, Patron.given_key, Patron.id) > tuple_(*after)
+            tuple_(col(Patron.surname_key), col(Patron.given_key), col(Patron.id)) > tuple_(*after)
         )
     if flt.search and flt.search.strip():
         # The matches are found by index lookups, then sorted. In the name index's own
@@ -137,10 +141,12 @@ async def search_patrons(
         # "smith" under S). Ordering by an expression (same values, same order) sorts
         # the matches instead.
         query = query.order_by(
-            func.coalesce(Patron.surname_key, ""), func.coalesce(Patron.given_key, ""), Patron.id
+            func.coalesce(col(Patron.surname_key), ""),
+            func.coalesce(col(Patron.given_key), ""),
+            col(Patron.id),
         )
     else:
-        query = query.order_by(Patron.surname_key, Patron.given_key, Patron.id)
+        query = query.order_by(col(Patron.surname_key), col(Patron.given_key), col(Patron.id))
     query = query.limit(first + 1)
     rows = list((await session.execute(query)).scalars())
     return rows[:first], len(rows) > first

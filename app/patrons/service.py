@@ -7,8 +7,10 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.attributes import service as attributes
+from app.attributes.models import PatronAttribute
 from app.audit import service as audit
 from app.auth.policy import (
     Actor,
@@ -38,6 +40,7 @@ from app.patrons.validation import (
     validate_changes,
 )
 from app.settings import Settings
+from app.sql import pk
 
 
 async def _write(
@@ -65,11 +68,11 @@ async def _write(
         if state.identifiers.get(code) != before.identifiers[code]
     ]
     if removed:
-        type_ids = select(IdentifierType.id).where(IdentifierType.code.in_(removed))
+        type_ids = select(pk(IdentifierType.id)).where(col(IdentifierType.code).in_(removed))
         await session.execute(
             delete(PatronIdentifier).where(
-                PatronIdentifier.patron_id == patron.id,
-                PatronIdentifier.identifier_type_id.in_(type_ids),
+                col(PatronIdentifier.patron_id) == patron.id,
+                col(PatronIdentifier.identifier_type_id).in_(type_ids),
             )
         )
     for type_code, (identifier_type, value) in plan.new_identifiers.items():
@@ -86,7 +89,7 @@ async def _write(
         )
     if state.contact_emails != before.contact_emails:
         await session.execute(
-            delete(PatronContactEmail).where(PatronContactEmail.patron_id == patron.id)
+            delete(PatronContactEmail).where(col(PatronContactEmail.patron_id) == patron.id)
         )
         for position, (address, label) in enumerate(state.contact_emails):
             session.add(
@@ -103,12 +106,13 @@ async def _write(
         if gone:
             await session.execute(
                 delete(table).where(
-                    table.patron_id == patron.id,  # type: ignore[attr-defined]
+                    col(table.patron_id) == patron.id,
                     getattr(table, column).in_(gone),
                 )
             )
         for value in new - old:
-            session.add(table(patron_id=patron.id, **{column: value}))
+            extra: dict[str, Any] = {column: value}
+            session.add(table(patron_id=patron.id, **extra))
     await session.flush()
 
 
@@ -300,7 +304,7 @@ async def insert_new_patrons(
             for patron_id, row in zip(ids, rows, strict=True):
                 row["id"] = patron_id
             # Every row the same shape: one COPY (PostgreSQL) or multi-row INSERT per table.
-            await bulk_insert(session, Patron.__table__, rows)  # type: ignore[arg-type]
+            await bulk_insert(session, Patron.__table__, rows)  # type: ignore[attr-defined]
             identifiers, emails, groups, roles, libraries, values = [], [], [], [], [], []
             for patron_id, plan in zip(ids, plans, strict=True):
                 state = plan.state
@@ -336,10 +340,10 @@ async def insert_new_patrons(
                 (PatronLibraryGroup, groups),
                 (PatronSystemGroup, roles),
                 (PatronLibraryAccess, libraries),
-                (attributes.PatronAttribute, values),
+                (PatronAttribute, values),
             ):
                 if batch:
-                    await bulk_insert(session, table.__table__, batch)  # type: ignore[attr-defined]
+                    await bulk_insert(session, table.__table__, batch)  # type: ignore[union-attr]
     except IntegrityError as exc:
         raise _translate_integrity(exc) from exc
     names = await lookups_of(session).name_maps(session, institution_id)
@@ -407,11 +411,13 @@ async def editable_patron(
 
 async def bump_version(session: AsyncSession, patron_id: int, expected: int | None = None) -> int:
     """Increase the version; with `expected`, only if nobody changed it meanwhile."""
-    query = update(Patron).where(Patron.id == patron_id)
+    query = update(Patron).where(col(Patron.id) == patron_id)
     if expected is not None:
-        query = query.where(Patron.version == expected)
+        query = query.where(col(Patron.version) == expected)
     result = await session.execute(
-        query.values(version=Patron.version + 1, updated_at=utcnow()).returning(Patron.version)
+        query.values(version=col(Patron.version) + 1, updated_at=utcnow()).returning(
+            col(Patron.version)
+        )
     )
     version = result.scalar_one_or_none()
     if version is None:
@@ -530,8 +536,8 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
     groups = set(
         (
             await session.execute(
-                select(PatronSystemGroup.system_group).where(
-                    PatronSystemGroup.patron_id == patron_id
+                select(col(PatronSystemGroup.system_group)).where(
+                    col(PatronSystemGroup.patron_id) == patron_id
                 )
             )
         ).scalars()
@@ -546,7 +552,9 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
     from app.circulation.service import outstanding_loans
 
     # Lock the patron so a checkout cannot slip in between the count and the delete.
-    await session.execute(select(Patron.id).where(Patron.id == patron_id).with_for_update())
+    await session.execute(
+        select(pk(Patron.id)).where(col(Patron.id) == patron_id).with_for_update()
+    )
     loans = await outstanding_loans(session, patron_id)
     if loans:
         raise DomainError.of(
@@ -558,7 +566,7 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
     institution_id = patron.institution_id
     await mark_source_deleted(session=session, actor=actor, source_id=patron_id)
     await audit.redact_entity(session=session, entity_type="Patron", entity_id=patron_id)
-    await session.execute(delete(Patron).where(Patron.id == patron_id))
+    await session.execute(delete(Patron).where(col(Patron.id) == patron_id))
     await audit.record(
         session=session,
         actor=actor,

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.attributes.models import AttributeType
 from app.attributes.service import patron_values as attribute_values
@@ -19,6 +20,7 @@ from app.patrons.models import (
     PatronLibraryGroup,
     PatronSystemGroup,
 )
+from app.sql import pk
 
 SCALAR_FIELDS = (
     "home_library_id",
@@ -100,22 +102,22 @@ async def load_state(session: AsyncSession, patron: Patron) -> PatronState:
         attributes=await attribute_values(session, patron.id),
     )
     rows = await session.execute(
-        select(IdentifierType.code, PatronIdentifier.value)
-        .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
-        .where(PatronIdentifier.patron_id == patron.id)
+        select(col(IdentifierType.code), col(PatronIdentifier.value))
+        .join(IdentifierType, col(IdentifierType.id) == col(PatronIdentifier.identifier_type_id))
+        .where(col(PatronIdentifier.patron_id) == patron.id)
     )
     state.identifiers = dict(rows.all())
     contacts = await session.execute(
-        select(PatronContactEmail.address, PatronContactEmail.label)
-        .where(PatronContactEmail.patron_id == patron.id)
-        .order_by(PatronContactEmail.position, PatronContactEmail.id)
+        select(col(PatronContactEmail.address), col(PatronContactEmail.label))
+        .where(col(PatronContactEmail.patron_id) == patron.id)
+        .order_by(col(PatronContactEmail.position), col(PatronContactEmail.id))
     )
     state.contact_emails = [(address, label) for address, label in contacts.all()]
     state.library_groups = set(
         (
             await session.execute(
-                select(PatronLibraryGroup.library_group_id).where(
-                    PatronLibraryGroup.patron_id == patron.id
+                select(col(PatronLibraryGroup.library_group_id)).where(
+                    col(PatronLibraryGroup.patron_id) == patron.id
                 )
             )
         ).scalars()
@@ -123,8 +125,8 @@ async def load_state(session: AsyncSession, patron: Patron) -> PatronState:
     state.system_groups = set(
         (
             await session.execute(
-                select(PatronSystemGroup.system_group).where(
-                    PatronSystemGroup.patron_id == patron.id
+                select(col(PatronSystemGroup.system_group)).where(
+                    col(PatronSystemGroup.patron_id) == patron.id
                 )
             )
         ).scalars()
@@ -132,8 +134,8 @@ async def load_state(session: AsyncSession, patron: Patron) -> PatronState:
     state.libraries = set(
         (
             await session.execute(
-                select(PatronLibraryAccess.library_id).where(
-                    PatronLibraryAccess.patron_id == patron.id
+                select(col(PatronLibraryAccess.library_id)).where(
+                    col(PatronLibraryAccess.patron_id) == patron.id
                 )
             )
         ).scalars()
@@ -144,18 +146,20 @@ async def load_state(session: AsyncSession, patron: Patron) -> PatronState:
 async def name_maps(session: AsyncSession, institution_id: int) -> dict[str, dict[int, str]]:
     """Codes and names of an institution's libraries and groups, for readable audit entries."""
 
-    libraries = await session.execute(select(Library.id, Library.code))
+    libraries = await session.execute(select(pk(Library.id), col(Library.code)))
     groups = await session.execute(
-        select(UserGroup.id, UserGroup.code).where(UserGroup.institution_id == institution_id)
+        select(pk(UserGroup.id), col(UserGroup.code)).where(
+            col(UserGroup.institution_id) == institution_id
+        )
     )
     library_groups = await session.execute(
-        select(LibraryGroup.id, LibraryGroup.name).where(
-            LibraryGroup.institution_id == institution_id
+        select(pk(LibraryGroup.id), col(LibraryGroup.name)).where(
+            col(LibraryGroup.institution_id) == institution_id
         )
     )
     attribute_types = await session.execute(
-        select(AttributeType.id, AttributeType.code).where(
-            AttributeType.institution_id == institution_id
+        select(pk(AttributeType.id), col(AttributeType.code)).where(
+            col(AttributeType.institution_id) == institution_id
         )
     )
     return {
@@ -183,46 +187,55 @@ async def load_states(session: AsyncSession, patrons: list[Patron]) -> dict[int,
         for patron_id, type_id, value in (
             await session.execute(
                 select(
-                    PatronAttribute.patron_id,
-                    PatronAttribute.attribute_type_id,
-                    PatronAttribute.value,
+                    col(PatronAttribute.patron_id),
+                    col(PatronAttribute.attribute_type_id),
+                    col(PatronAttribute.value),
                 )
-                .where(PatronAttribute.patron_id.in_(part))
-                .order_by(PatronAttribute.id)
+                .where(col(PatronAttribute.patron_id).in_(part))
+                .order_by(col(PatronAttribute.id))
             )
         ).all():
             states[patron_id].attributes.setdefault(type_id, []).append(value)
         for patron_id, code, value in (
             await session.execute(
-                select(PatronIdentifier.patron_id, IdentifierType.code, PatronIdentifier.value)
-                .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
-                .where(PatronIdentifier.patron_id.in_(part))
+                select(
+                    col(PatronIdentifier.patron_id),
+                    col(IdentifierType.code),
+                    col(PatronIdentifier.value),
+                )
+                .join(
+                    IdentifierType,
+                    col(IdentifierType.id) == col(PatronIdentifier.identifier_type_id),
+                )
+                .where(col(PatronIdentifier.patron_id).in_(part))
             )
         ).all():
             states[patron_id].identifiers[code] = value
         for patron_id, address, label in (
             await session.execute(
                 select(
-                    PatronContactEmail.patron_id,
-                    PatronContactEmail.address,
-                    PatronContactEmail.label,
+                    col(PatronContactEmail.patron_id),
+                    col(PatronContactEmail.address),
+                    col(PatronContactEmail.label),
                 )
-                .where(PatronContactEmail.patron_id.in_(part))
+                .where(col(PatronContactEmail.patron_id).in_(part))
                 .order_by(
-                    PatronContactEmail.patron_id, PatronContactEmail.position, PatronContactEmail.id
+                    col(PatronContactEmail.patron_id),
+                    col(PatronContactEmail.position),
+                    col(PatronContactEmail.id),
                 )
             )
         ).all():
             states[patron_id].contact_emails.append((address, label))
         for table, column, attribute in (
-            (PatronLibraryGroup, PatronLibraryGroup.library_group_id, "library_groups"),
-            (PatronSystemGroup, PatronSystemGroup.system_group, "system_groups"),
-            (PatronLibraryAccess, PatronLibraryAccess.library_id, "libraries"),
+            (PatronLibraryGroup, col(PatronLibraryGroup.library_group_id), "library_groups"),
+            (PatronSystemGroup, col(PatronSystemGroup.system_group), "system_groups"),
+            (PatronLibraryAccess, col(PatronLibraryAccess.library_id), "libraries"),
         ):
-            for patron_id, value in (
+            for patron_id, member in (
                 await session.execute(
-                    select(table.patron_id, column).where(table.patron_id.in_(part))  # type: ignore[attr-defined]
+                    select(col(table.patron_id), column).where(col(table.patron_id).in_(part))
                 )
             ).all():
-                getattr(states[patron_id], attribute).add(value)
+                getattr(states[patron_id], attribute).add(member)
     return states

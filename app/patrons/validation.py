@@ -9,6 +9,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.attributes import service as attributes
 from app.auth.passwords import hash_password
@@ -24,6 +25,7 @@ from app.patrons.lookups import lookups_of
 from app.patrons.models import Patron
 from app.patrons.state import PatronState
 from app.settings import Settings
+from app.sql import pk
 
 IDENTIFIER_LIMIT = 200
 # The built-in identifier types are set through their own input fields.
@@ -416,8 +418,9 @@ async def validate_changes(
             )
         else:
             other = await session.scalar(
-                select(Patron.id).where(
-                    Patron.public_search_for == institution_id, Patron.id != (patron_id or -1)
+                select(pk(Patron.id)).where(
+                    col(Patron.public_search_for) == institution_id,
+                    col(Patron.id) != (patron_id or -1),
                 )
             )
             if other is not None:

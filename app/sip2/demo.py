@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app import clock
 from app.attributes.models import AttributeType, PatronAttribute
@@ -81,22 +82,27 @@ async def _candidate(session: AsyncSession, library_code: str, kanopy: str | Non
     query = (
         select(Patron)
         .where(
-            Patron.home_library_id == library.id,
-            Patron.is_staff.is_(False),
-            Patron.enabled.is_(True),
-            Patron.expiry_date > clock.today(),
-            Patron.password_hash.is_(None),
-            Patron.username.is_(None),
+            col(Patron.home_library_id) == library.id,
+            col(Patron.is_staff).is_(False),
+            col(Patron.enabled).is_(True),
+            col(Patron.expiry_date) > clock.today(),
+            col(Patron.password_hash).is_(None),
+            col(Patron.username).is_(None),
         )
-        .order_by(Patron.id)
+        .order_by(col(Patron.id))
         .limit(1)
     )
     if kanopy is not None:
         query = query.where(
-            Patron.id.in_(
-                select(PatronAttribute.patron_id)
-                .join(AttributeType, AttributeType.id == PatronAttribute.attribute_type_id)
-                .where(AttributeType.code == "KANOPY_LANSING", PatronAttribute.value == kanopy)
+            col(Patron.id).in_(
+                select(col(PatronAttribute.patron_id))
+                .join(
+                    AttributeType, col(AttributeType.id) == col(PatronAttribute.attribute_type_id)
+                )
+                .where(
+                    col(AttributeType.code) == "KANOPY_LANSING",
+                    col(PatronAttribute.value) == kanopy,
+                )
             )
         )
     return (await session.execute(query)).scalar_one_or_none()
@@ -108,17 +114,22 @@ async def demo_sip_patrons(session: AsyncSession) -> list[DemoSipPatron]:
     if institution is None:
         return []
     rows = await session.execute(
-        select(PatronIdentifier.value, Library.code, Patron.given_name, Patron.surname)
-        .join(Patron, Patron.id == PatronIdentifier.patron_id)
-        .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
-        .join(Library, Library.id == Patron.home_library_id)
-        .where(
-            Patron.institution_id == institution.id,
-            Patron.is_staff.is_(False),
-            Patron.password_hash.is_not(None),
-            IdentifierType.code == network.BARCODE,
+        select(
+            col(PatronIdentifier.value),
+            col(Library.code),
+            col(Patron.given_name),
+            col(Patron.surname),
         )
-        .order_by(Patron.id)
+        .join(Patron, col(Patron.id) == col(PatronIdentifier.patron_id))
+        .join(IdentifierType, col(IdentifierType.id) == col(PatronIdentifier.identifier_type_id))
+        .join(Library, col(Library.id) == col(Patron.home_library_id))
+        .where(
+            col(Patron.institution_id) == institution.id,
+            col(Patron.is_staff).is_(False),
+            col(Patron.password_hash).is_not(None),
+            col(IdentifierType.code) == network.BARCODE,
+        )
+        .order_by(col(Patron.id))
         .limit(5)
     )
     return [

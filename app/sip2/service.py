@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.attributes.service import TypeInfo, is_authorized, load_types
 from app.audit import service as audit
@@ -102,7 +103,7 @@ class SipAccountUpdate:
 
 async def account_by_login(session: AsyncSession, login_id: str) -> SipAccount | None:
     return (
-        await session.execute(select(SipAccount).where(SipAccount.login_id == login_id))
+        await session.execute(select(SipAccount).where(col(SipAccount.login_id) == login_id))
     ).scalar_one_or_none()
 
 
@@ -398,8 +399,8 @@ async def list_sip_accounts(
         (
             await session.execute(
                 select(SipAccount)
-                .where(SipAccount.institution_id == institution.id)
-                .order_by(SipAccount.login_id)
+                .where(col(SipAccount.institution_id) == institution.id)
+                .order_by(col(SipAccount.login_id))
             )
         ).scalars()
     )

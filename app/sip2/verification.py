@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app import clock
 from app.attributes.service import TypeInfo, load_types, patron_values
@@ -137,12 +138,14 @@ async def patron_by_barcode(
     return (
         await session.execute(
             select(Patron)
-            .join(PatronIdentifier, PatronIdentifier.patron_id == Patron.id)
-            .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
+            .join(PatronIdentifier, col(PatronIdentifier.patron_id) == col(Patron.id))
+            .join(
+                IdentifierType, col(IdentifierType.id) == col(PatronIdentifier.identifier_type_id)
+            )
             .where(
-                IdentifierType.code == BARCODE,
-                PatronIdentifier.institution_id == institution_id,
-                PatronIdentifier.value_key == key,
+                col(IdentifierType.code) == BARCODE,
+                col(PatronIdentifier.institution_id) == institution_id,
+                col(PatronIdentifier.value_key) == key,
             )
             .limit(1)
         )
@@ -180,13 +183,13 @@ async def _check_pin(
 async def _blocks(session: AsyncSession, patron_id: int) -> tuple[BlockSummary, ...]:
     now = utcnow()
     rows = await session.execute(
-        select(BlockType.code, BlockType.description, BlockType.blocks_loans)
-        .join(PatronBlock, PatronBlock.block_type_id == BlockType.id)
+        select(col(BlockType.code), col(BlockType.description), col(BlockType.blocks_loans))
+        .join(PatronBlock, col(PatronBlock.block_type_id) == col(BlockType.id))
         .where(
-            PatronBlock.patron_id == patron_id,
-            (PatronBlock.expires_at.is_(None)) | (PatronBlock.expires_at > now),
+            col(PatronBlock.patron_id) == patron_id,
+            (col(PatronBlock.expires_at).is_(None)) | (col(PatronBlock.expires_at) > now),
         )
-        .order_by(BlockType.code, PatronBlock.id)
+        .order_by(col(BlockType.code), col(PatronBlock.id))
     )
     return tuple(BlockSummary(code, description, loans) for code, description, loans in rows)
 
@@ -197,8 +200,8 @@ async def _loan_counts(session: AsyncSession, patron_id: int) -> tuple[int, int]
         await session.execute(
             select(
                 func.count(),
-                func.count().filter(Loan.due_at < now),
-            ).where(Loan.patron_id == patron_id, Loan.returned_at.is_(None))
+                func.count().filter(col(Loan.due_at) < now),
+            ).where(col(Loan.patron_id) == patron_id, col(Loan.returned_at).is_(None))
         )
     ).one()
     return int(charged or 0), int(overdue or 0)

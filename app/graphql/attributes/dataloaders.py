@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from app.attributes import service
@@ -31,10 +32,12 @@ def attribute_values_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any
         db,
         lambda ids: (
             select(
-                PatronAttribute.attribute_type_id, PatronAttribute.value, PatronAttribute.patron_id
+                col(PatronAttribute.attribute_type_id),
+                col(PatronAttribute.value),
+                col(PatronAttribute.patron_id),
             )
-            .where(PatronAttribute.patron_id.in_(ids))
-            .order_by(PatronAttribute.id)
+            .where(col(PatronAttribute.patron_id).in_(ids))
+            .order_by(col(PatronAttribute.id))
         ),
         lambda r: r[2],
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 from strawberry.types import Info
 
 from app.attributes import service
 from app.errors import DomainError
+from app.graphql import typed
 from app.graphql.attributes.types import AttributeDiscrepancyKind, AttributeType
 from app.graphql.context import Context
 from app.graphql.core import PageInfo, UserError, page_size, run_mutation, user_errors
@@ -62,7 +65,7 @@ class AttributeTypePayload:
 
 @strawberry.type
 class AttributeQueries:
-    @strawberry.field(
+    @typed.field(
         description="Patrons whose value disagrees with the type's home-library rule, by id; "
         "for sessions allowed to see the type."
     )
@@ -75,6 +78,8 @@ class AttributeQueries:
         after: str | None = None,
     ) -> PatronConnection:
         ctx = info.context
+        # strawberry replaces the enum_value() definitions by their values
+        kind_value = cast(str, kind.value)
         size = page_size(first, 20, ctx.settings.max_page_size)
         cursor = decode_cursor(after)
         after_id = cursor[0] if cursor and isinstance(cursor[0], int) else None
@@ -83,7 +88,7 @@ class AttributeQueries:
                 session=session,
                 actor=ctx.actor,
                 type_code=attribute_type,
-                kind=kind.value,
+                kind=kind_value,
                 first=size,
                 after_id=after_id,
             )
@@ -91,7 +96,7 @@ class AttributeQueries:
         async def count() -> int:
             async with ctx.db.use() as session:
                 return await service.count_discrepancies(
-                    session=session, actor=ctx.actor, type_code=attribute_type, kind=kind.value
+                    session=session, actor=ctx.actor, type_code=attribute_type, kind=kind_value
                 )
 
         edges = [PatronEdge(cursor=encode_cursor(r.id), node=Patron.of(r)) for r in rows]
@@ -109,7 +114,7 @@ class AttributeQueries:
 
 @strawberry.type
 class AttributeMutations:
-    @strawberry.mutation(
+    @typed.mutation(
         description="Set the rule's value on the listed patrons, in one transaction (audited)."
     )
     async def apply_attribute_rule(
@@ -129,7 +134,7 @@ class AttributeMutations:
             ctx.loaders.forget_patron(patron.id)  # type: ignore[arg-type]
         return ApplyAttributeRulePayload(updated=[Patron.of(p) for p in result])
 
-    @strawberry.mutation(description="Define an attribute type (SYSTEM_ADMIN of the institution).")
+    @typed.mutation(description="Define an attribute type (SYSTEM_ADMIN of the institution).")
     async def create_attribute_type(
         self, info: Info[Context, None], input: CreateAttributeTypeInput
     ) -> AttributeTypePayload:

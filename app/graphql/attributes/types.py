@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.attributes.service import TypeInfo
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.network.types import Library, UserGroup
 
@@ -24,22 +25,20 @@ class AuthorisedValue:
 class AttributeRule:
     info: strawberry.Private[TypeInfo]
 
-    @strawberry.field(
-        description="Libraries in scope, by code: their patrons get the in-scope value."
-    )
+    @typed.field(description="Libraries in scope, by code: their patrons get the in-scope value.")
     async def libraries(self, info: Info[Context, None]) -> list[Library]:
         rows = await info.context.loaders.library_by_id.load_many(list(self.info.rule_scope))
         return [Library.of(r) for r in sorted(rows, key=lambda r: r.code)]
 
-    @strawberry.field(description="Value for patrons whose home library is in scope.")
+    @typed.field(description="Value for patrons whose home library is in scope.")
     def in_scope_value(self) -> str:
         return self.info.row.rule_in_scope_value or ""
 
-    @strawberry.field(description="Value for everyone else.")
+    @typed.field(description="Value for everyone else.")
     def out_of_scope_value(self) -> str:
         return self.info.row.rule_out_of_scope_value or ""
 
-    @strawberry.field(
+    @typed.field(
         description="The server applies the rule on every creation and home-library change, whoever makes it."
     )
     def apply_for_all_sessions(self) -> bool:
@@ -58,7 +57,7 @@ class AttributeType:
     def label(self) -> str:
         return self.info.row.label
 
-    @strawberry.field(description="Allowed values; empty means free text.")
+    @typed.field(description="Allowed values; empty means free text.")
     def authorised_values(self) -> list[AuthorisedValue]:
         return [AuthorisedValue(code=v.code, label=v.label) for v in self.info.authorised]
 
@@ -66,28 +65,28 @@ class AttributeType:
     def repeatable(self) -> bool:
         return self.info.row.repeatable
 
-    @strawberry.field(description="A value may belong to one patron only.")
+    @typed.field(description="A value may belong to one patron only.")
     def unique(self) -> bool:
         return self.info.row.unique
 
-    @strawberry.field(description="Required (enforced for sessions allowed to see the type).")
+    @typed.field(description="Required (enforced for sessions allowed to see the type).")
     def mandatory(self) -> bool:
         return self.info.row.mandatory
 
-    @strawberry.field(
+    @typed.field(
         description="Libraries whose sessions may see and change values, by code; empty means all."
     )
     async def library_limits(self, info: Info[Context, None]) -> list[Library]:
         rows = await info.context.loaders.library_by_id.load_many(list(self.info.limits))
         return [Library.of(r) for r in sorted(rows, key=lambda r: r.code)]
 
-    @strawberry.field(description="User groups the discrepancy reports leave out, by code.")
+    @typed.field(description="User groups the discrepancy reports leave out, by code.")
     async def excluded_user_groups(self, info: Info[Context, None]) -> list[UserGroup]:
         loader = info.context.loaders.user_group_by_id
         rows = await loader.load_many(list(self.info.excluded_groups))
         return [UserGroup.of(r) for r in sorted(rows, key=lambda r: r.code)]
 
-    @strawberry.field(description="The home-library rule, if the type has one.")
+    @typed.field(description="The home-library rule, if the type has one.")
     def rule(self) -> AttributeRule | None:
         return AttributeRule(info=self.info) if self.info.has_rule else None
 

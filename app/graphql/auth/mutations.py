@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from app.auth import service
 from app.errors import DomainError
+from app.graphql import typed
 from app.graphql.auth.types import (
     ApiClient,
     CreateApiClientPayload,
@@ -39,7 +40,7 @@ class CreateApiClientInput:
 
 @strawberry.type
 class AuthMutations:
-    @strawberry.mutation(description="Log in at a library; the library decides the institution.")
+    @typed.mutation(description="Log in at a library; the library decides the institution.")
     async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
         ctx = info.context
         result = await run_mutation(
@@ -59,7 +60,7 @@ class AuthMutations:
             token=result.token, expires_at=result.expires_at, viewer=Viewer(actor=result.actor)
         )
 
-    @strawberry.mutation(description="End the current session (its token stops working).")
+    @typed.mutation(description="End the current session (its token stops working).")
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
         ctx = info.context
         await run_mutation(
@@ -67,7 +68,7 @@ class AuthMutations:
         )
         return LogoutPayload()
 
-    @strawberry.mutation(description="Create an API client; the secret is in the payload, once.")
+    @typed.mutation(description="Create an API client; the secret is in the payload, once.")
     async def create_api_client(
         self, info: Info[Context, None], input: CreateApiClientInput
     ) -> CreateApiClientPayload:

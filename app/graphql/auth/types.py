@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.auth.policy import Actor
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import SystemGroup, UserError
 from app.graphql.network.types import Institution, Library
@@ -18,16 +19,14 @@ from app.graphql.patrons.types import Patron
 class Viewer:
     actor: strawberry.Private[Actor]
 
-    @strawberry.field(
-        description="The logged-in account (null for API clients and anonymous callers)."
-    )
+    @typed.field(description="The logged-in account (null for API clients and anonymous callers).")
     async def patron(self, info: Info[Context, None]) -> Patron | None:
         if self.actor.patron_id is None:
             return None
         row = await info.context.loaders.patron_by_id.load(self.actor.patron_id)
         return Patron.of(row) if row is not None else None
 
-    @strawberry.field(description="The institution the session belongs to.")
+    @typed.field(description="The institution the session belongs to.")
     async def institution(self, info: Info[Context, None]) -> Institution | None:
         if self.actor.institution_id is None:
             return None
@@ -35,17 +34,17 @@ class Viewer:
             await info.context.loaders.institution_by_id.load(self.actor.institution_id)
         )
 
-    @strawberry.field(description="The library this session is logged in at.")
+    @typed.field(description="The library this session is logged in at.")
     async def library(self, info: Info[Context, None]) -> Library | None:
         if self.actor.library_id is None:
             return None
         return Library.of(await info.context.loaders.library_by_id.load(self.actor.library_id))
 
-    @strawberry.field(description="Roles of the session (none for API clients).")
+    @typed.field(description="Roles of the session (none for API clients).")
     def system_groups(self) -> list[SystemGroup]:  # type: ignore[valid-type]
         return [SystemGroup(g.value) for g in sorted(self.actor.groups, key=lambda g: g.value)]
 
-    @strawberry.field(description="Scopes of an API client (empty for staff sessions).")
+    @typed.field(description="Scopes of an API client (empty for staff sessions).")
     def scopes(self) -> list[str]:
         return sorted(self.actor.scopes)
 

@@ -9,11 +9,13 @@ from strawberry.types import Info
 
 from app.circulation import service
 from app.errors import DomainError, ErrorCode
+from app.graphql import typed
 from app.graphql.circulation.types import Loan
 from app.graphql.context import Context
 from app.graphql.core import UserError, run_mutation, user_errors
 from app.graphql.ids import decode_pk
 from app.linking import service as linking
+from app.sql import saved_id
 
 
 @strawberry.input(
@@ -46,7 +48,7 @@ class LoanPayload:
 
 @strawberry.type
 class CirculationMutations:
-    @strawberry.mutation(description="Lend an item, by the borrowing rules (CIRCULATION).")
+    @typed.mutation(description="Lend an item, by the borrowing rules (CIRCULATION).")
     async def check_out(self, info: Info[Context, None], input: CheckOutInput) -> LoanPayload:
         ctx = info.context
 
@@ -58,6 +60,7 @@ class CirculationMutations:
                     ["input", "patronId"],
                 )
             library_id = None
+            patron_id: int | None
             if input.source_patron is not None:
                 # A walk-in is linked first: refuse what would fail anyway before linking.
                 service.require_circulation(ctx.actor)
@@ -70,7 +73,7 @@ class CirculationMutations:
                     reason="WALK_IN",
                     commit=False,  # linked and lent together, or neither
                 )
-                patron_id = linked.patron.id
+                patron_id = saved_id(linked.patron)
                 library_id = await linking.resource_sharing_library(session, linked.patron)
             else:
                 patron_id = decode_pk(input.patron_id or "", "Patron")
@@ -93,7 +96,7 @@ class CirculationMutations:
             return LoanPayload(errors=user_errors(result))
         return LoanPayload(loan=Loan.of(result))
 
-    @strawberry.mutation(description="Return an item (CIRCULATION).")
+    @typed.mutation(description="Return an item (CIRCULATION).")
     async def check_in(self, info: Info[Context, None], input: CheckInInput) -> LoanPayload:
         ctx = info.context
         result = await run_mutation(

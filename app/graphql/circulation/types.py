@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.circulation import models
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import Node, PageInfo
 from app.graphql.ids import encode_id
@@ -26,7 +27,7 @@ class Loan(Node):
     def item_barcode(self) -> str:
         return self.row.item_barcode
 
-    @strawberry.field(description="Where the item was lent.")
+    @typed.field(description="Where the item was lent.")
     async def library(self, info: Info[Context, None]) -> Library:
         return Library.of(await info.context.loaders.library_by_id.load(self.row.library_id))
 
@@ -34,7 +35,7 @@ class Loan(Node):
     def loaned_at(self) -> datetime:
         return self.row.loaned_at
 
-    @strawberry.field(description="Never after the patron's `until` date.")
+    @typed.field(description="Never after the patron's `until` date.")
     def due_at(self) -> datetime:
         return self.row.due_at
 

@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from app.emails import service
 from app.errors import DomainError
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError, run_mutation, user_errors
 from app.graphql.emails.types import BlacklistedEmail, EmailBounceKind
@@ -45,7 +46,7 @@ class RemoveEmailFromBlacklistPayload:
 
 @strawberry.type
 class EmailMutations:
-    @strawberry.mutation(
+    @typed.mutation(
         description="Blacklist an address the mail provider refuses and flag the patrons "
         "using it (API clients with scope email; reporting again changes nothing)."
     )
@@ -56,14 +57,17 @@ class EmailMutations:
         result = await run_mutation(
             info,
             lambda s: service.report_email_bounce(
-                session=s, actor=ctx.actor, address=input.address, kind=input.kind.value
+                session=s,
+                actor=ctx.actor,
+                address=input.address,
+                kind=service.BounceKind(input.kind).value,
             ),
         )
         if isinstance(result, DomainError):
             return ReportEmailBouncePayload(errors=user_errors(result))
         return ReportEmailBouncePayload(blacklisted=BlacklistedEmail(row=result))
 
-    @strawberry.mutation(
+    @typed.mutation(
         description="Take an address off the blacklist and clear its patrons' alerts "
         "(SYSTEM_ADMIN of an institution whose patrons use it)."
     )

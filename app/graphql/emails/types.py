@@ -8,6 +8,7 @@ import strawberry
 
 from app.emails import models
 from app.emails.service import BounceKind as BounceKindEnum
+from app.graphql import typed
 
 EmailBounceKind = strawberry.enum(
     BounceKindEnum,
@@ -21,15 +22,15 @@ EmailBounceKind = strawberry.enum(
 class BlacklistedEmail:
     row: strawberry.Private[models.EmailBlacklistEntry]
 
-    @strawberry.field(description="The address, lower-cased.")
+    @typed.field(description="The address, lower-cased.")
     def address(self) -> str:
         return self.row.address
 
-    @strawberry.field(description="Why the provider refused it (as first reported).")
+    @typed.field(description="Why the provider refused it (as first reported).")
     def kind(self) -> EmailBounceKind:  # type: ignore[valid-type]
         return BounceKindEnum(self.row.kind)
 
-    @strawberry.field(description="When it was first reported.")
+    @typed.field(description="When it was first reported.")
     def reported_at(self) -> datetime:
         return self.row.reported_at
 

@@ -9,6 +9,7 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from app.errors import DomainError, ErrorCode
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError, run_mutation, user_errors
 from app.imports import extras
@@ -71,7 +72,7 @@ def _payload(result: Any) -> SmallImportPayload:
 
 @strawberry.type
 class ExtraImportMutations:
-    @strawberry.mutation(description="Add patrons to library groups from CSV (LIBRARIAN).")
+    @typed.mutation(description="Add patrons to library groups from CSV (LIBRARIAN).")
     async def import_library_group_memberships(
         self, info: Info[Context, None], input: ImportLibraryGroupMembershipsInput
     ) -> SmallImportPayload:
@@ -89,7 +90,7 @@ class ExtraImportMutations:
 
         return _payload(await run_mutation(info, action))
 
-    @strawberry.mutation(
+    @typed.mutation(
         description="Patron photos from a zip of <admin_system_id>.jpg|png (LIBRARIAN)."
     )
     async def import_patron_photos(

@@ -16,11 +16,13 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from app.errors import DomainError, ErrorCode
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import ErrorCode as ErrorCodeType
 from app.graphql.core import Node, UserError, page_size, run_mutation, user_errors
 from app.graphql.ids import decode_cursor, encode_cursor, encode_id
 from app.imports import models, service
+from app.sql import saved_id
 
 logger = logging.getLogger("netzone.imports")
 _running: set[asyncio.Task[Any]] = set()
@@ -77,7 +79,7 @@ class ImportJob(Node):
     def total_rows(self) -> int | None:
         return self.row.total_rows
 
-    @strawberry.field(description="Rows read so far (live while the job runs).")
+    @typed.field(description="Rows read so far (live while the job runs).")
     def processed_rows(self) -> int:
         if self.row.status == "RUNNING" and self.row.id is not None:
             live = service.live_progress(self.row.id)
@@ -101,11 +103,11 @@ class ImportJob(Node):
     def failed(self) -> int:
         return self.row.failed
 
-    @strawberry.field(description="What happened, in words (e.g. why nothing was written).")
+    @typed.field(description="What happened, in words (e.g. why nothing was written).")
     def message(self) -> str | None:
         return self.row.message
 
-    @strawberry.field(
+    @typed.field(
         description="Row errors in file order; `after` is the cursor of the last one seen."
     )
     async def row_errors(
@@ -116,8 +118,8 @@ class ImportJob(Node):
         after_id = cursor[0] if cursor and isinstance(cursor[0], int) else None
         async with info.context.db.use() as session:
             rows = await service.row_errors(
-                session=session, job_id=self.row.id, first=size, after_id=after_id
-            )  # type: ignore[arg-type]
+                session=session, job_id=saved_id(self.row), first=size, after_id=after_id
+            )
         return [
             ImportRowError(
                 line=r.line,
@@ -173,7 +175,7 @@ async def _save_upload(upload: Any, settings: Any) -> Path:
 
 @strawberry.type
 class ImportMutations:
-    @strawberry.mutation(
+    @typed.mutation(
         description="Import patrons from a CSV file; returns the job at once (poll it)."
     )
     async def import_patrons(

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.errors import DomainError
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError, run_mutation, user_errors
 from app.graphql.ids import decode_pk, encode_id
@@ -37,7 +38,7 @@ def _conflict_errors(result: usernames.UsernameChanges) -> list[UserError]:
 
 @strawberry.type
 class LifecycleMutations:
-    @strawberry.mutation(
+    @typed.mutation(
         description="Change usernames in bulk, by a rule over the institution or as listed "
         "(LIBRARIAN). A dry run lists every change and conflict; otherwise all or nothing."
     )
@@ -79,7 +80,7 @@ class LifecycleMutations:
             errors=_conflict_errors(result),
         )
 
-    @strawberry.mutation(
+    @typed.mutation(
         description="Merge duplicate accounts into a survivor (LIBRARIAN): all HOME accounts "
         "or all linked copies of one source, of one institution; returns the loans moved."
     )

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.errors import DomainError, ErrorCode
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError, run_mutation, user_errors
 from app.graphql.ids import decode_pk
@@ -27,6 +28,7 @@ from app.graphql.patrons.mutations import DeletePatronPayload
 from app.graphql.patrons.types import ContactEmail, Patron
 from app.linking import rules, service, sharing
 from app.linking.rules import RuleSpec
+from app.sql import saved_id
 
 
 @strawberry.input
@@ -185,10 +187,13 @@ class NetworkPatronSearchInput:
 class NetworkPatron:
     match: strawberry.Private[service.NetworkMatch]
 
-    def _shared(self, name: str, column: str) -> Any:
-        return getattr(self.match.source, column) if name in self.match.policy.shared else None
+    def _shared(self, name: str, column: str) -> str | None:
+        if name not in self.match.policy.shared:
+            return None
+        value: str | None = getattr(self.match.source, column)
+        return value
 
-    @strawberry.field(description="Opaque reference to pass to linkAccount.")
+    @typed.field(description="Opaque reference to pass to linkAccount.")
     def ref(self) -> strawberry.ID:
         return strawberry.ID(self.match.ref)
 
@@ -228,7 +233,9 @@ class NetworkPatron:
     async def contact_emails(self, info: Info[Context, None]) -> list[ContactEmail] | None:
         if "CONTACT_EMAILS" not in self.match.policy.shared:
             return None
-        rows = await info.context.loaders.contact_emails_by_patron_id.load(self.match.source.id)
+        rows = await info.context.loaders.contact_emails_by_patron_id.load(
+            saved_id(self.match.source)
+        )
         return [ContactEmail(address=r.address, label=r.label) for r in rows]
 
     @strawberry.field
@@ -247,7 +254,7 @@ class NetworkPatron:
     def expiry_date(self) -> date | None:
         return self.match.source.expiry_date
 
-    @strawberry.field(description="The searcher's existing linked account for this patron, if any.")
+    @typed.field(description="The searcher's existing linked account for this patron, if any.")
     def linked_account(self) -> Patron | None:
         return Patron.of(self.match.linked_account) if self.match.linked_account else None
 
@@ -357,9 +364,7 @@ def _link_payload(info: Info[Context, None], result: Any) -> LinkAccountPayload:
 
 @strawberry.type
 class LinkingQueries:
-    @strawberry.field(
-        description="Find patrons of other members to link (shared fields only; audited)."
-    )
+    @typed.field(description="Find patrons of other members to link (shared fields only; audited).")
     async def network_patron_search(
         self, info: Info[Context, None], input: NetworkPatronSearchInput
     ) -> NetworkPatronSearchResult:
@@ -385,7 +390,7 @@ class LinkingQueries:
             ],
         )
 
-    @strawberry.field(
+    @typed.field(
         description="Which rule would apply to a source patron and the dates it would give."
     )
     async def evaluate_linked_account_rules(
@@ -430,9 +435,7 @@ class LinkingQueries:
 
 @strawberry.type
 class LinkingMutations:
-    @strawberry.mutation(
-        description="Create (or refresh) the linked account of a network search match."
-    )
+    @typed.mutation(description="Create (or refresh) the linked account of a network search match.")
     async def link_account(
         self, info: Info[Context, None], input: LinkAccountInput
     ) -> LinkAccountPayload:
@@ -449,7 +452,7 @@ class LinkingMutations:
         )
         return _link_payload(info, result)
 
-    @strawberry.mutation(description="Refresh a linked account from its source now.")
+    @typed.mutation(description="Refresh a linked account from its source now.")
     async def refresh_linked_account(
         self, info: Info[Context, None], input: RefreshLinkedAccountInput
     ) -> LinkAccountPayload:
@@ -462,7 +465,7 @@ class LinkingMutations:
 
         return _link_payload(info, await run_mutation(info, action))
 
-    @strawberry.mutation(description="Delete a linked account.")
+    @typed.mutation(description="Delete a linked account.")
     async def unlink_account(
         self, info: Info[Context, None], input: UnlinkAccountInput
     ) -> DeletePatronPayload:
@@ -479,7 +482,7 @@ class LinkingMutations:
         ctx.loaders.forget_patron(result)
         return DeletePatronPayload(deleted_id=input.id)
 
-    @strawberry.mutation(description="Add a linked account rule (SYSTEM_ADMIN).")
+    @typed.mutation(description="Add a linked account rule (SYSTEM_ADMIN).")
     async def create_linked_account_rule(
         self, info: Info[Context, None], input: CreateLinkedAccountRuleInput
     ) -> LinkedAccountRulePayload:
@@ -497,7 +500,7 @@ class LinkingMutations:
             )
         )
 
-    @strawberry.mutation(description="Change a rule (the default rule too, except its conditions).")
+    @typed.mutation(description="Change a rule (the default rule too, except its conditions).")
     async def update_linked_account_rule(
         self, info: Info[Context, None], input: UpdateLinkedAccountRuleInput
     ) -> LinkedAccountRulePayload:
@@ -513,7 +516,7 @@ class LinkingMutations:
 
         return _rule_payload(await run_mutation(info, action))
 
-    @strawberry.mutation(description='Copy a rule right after itself, named "Copy of ...".')
+    @typed.mutation(description='Copy a rule right after itself, named "Copy of ...".')
     async def duplicate_linked_account_rule(
         self, info: Info[Context, None], input: DuplicateLinkedAccountRuleInput
     ) -> LinkedAccountRulePayload:
@@ -526,7 +529,7 @@ class LinkingMutations:
 
         return _rule_payload(await run_mutation(info, action))
 
-    @strawberry.mutation(
+    @typed.mutation(
         description="Delete a rule (never the default rule); returns the remaining rules."
     )
     async def delete_linked_account_rule(
@@ -539,7 +542,7 @@ class LinkingMutations:
 
         return _rules_payload(await run_mutation(info, action))
 
-    @strawberry.mutation(description="Put every non-default rule in a new order.")
+    @typed.mutation(description="Put every non-default rule in a new order.")
     async def reorder_linked_account_rules(
         self, info: Info[Context, None], input: ReorderLinkedAccountRulesInput
     ) -> LinkedAccountRulesPayload:
@@ -554,7 +557,7 @@ class LinkingMutations:
             )
         )
 
-    @strawberry.mutation(description="Hide a user group's patrons from the other members.")
+    @typed.mutation(description="Hide a user group's patrons from the other members.")
     async def add_restricted_user_group(
         self, info: Info[Context, None], input: AddRestrictedUserGroupInput
     ) -> InstitutionPayload:
@@ -589,7 +592,7 @@ class LinkingMutations:
             )
         )
 
-    @strawberry.mutation(
+    @typed.mutation(
         description="Share or stop sharing fields with linked copies and network search."
     )
     async def set_shared_fields(
@@ -608,7 +611,7 @@ class LinkingMutations:
             )
         )
 
-    @strawberry.mutation(
+    @typed.mutation(
         description="Let others find your patrons by this identifier type (only such types, once any is listed)."
     )
     async def add_searchable_identifier_type(
@@ -645,7 +648,7 @@ class LinkingMutations:
             )
         )
 
-    @strawberry.mutation(description="Change an institution's network settings (SYSTEM_ADMIN).")
+    @typed.mutation(description="Change an institution's network settings (SYSTEM_ADMIN).")
     async def update_institution_settings(
         self, info: Info[Context, None], input: UpdateInstitutionSettingsInput
     ) -> InstitutionPayload:

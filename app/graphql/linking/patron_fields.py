@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlmodel import col
 from strawberry.types import Info
 
 from app.graphql.context import Context
@@ -40,13 +41,14 @@ async def linked_accounts(info: Info[Context, None], patron: Patron) -> list[Lin
     async with info.context.db.use() as session:
         rows = (
             await session.execute(
-                select(Patron.institution_id, Patron.linked_at)
-                .where(Patron.link_source_patron_id == patron.id)
-                .order_by(Patron.linked_at)
+                select(col(Patron.institution_id), col(Patron.linked_at))
+                .where(col(Patron.link_source_patron_id) == patron.id)
+                .order_by(col(Patron.linked_at))
             )
         ).all()
     out = []
     for institution_id, linked_at in rows:
+        assert linked_at is not None  # set on every LINKED account
         institution = await info.context.loaders.institution_by_id.load(institution_id)
         out.append(
             LinkedAccountSummary(institution=Institution.of(institution), linked_at=linked_at)

@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import Node
 from app.graphql.ids import encode_id
@@ -87,7 +88,7 @@ class LinkedAccountRule(Node):
     def description(self) -> str | None:
         return self.row.description
 
-    @strawberry.field(description="0-based evaluation order.")
+    @typed.field(description="0-based evaluation order.")
     def position(self) -> int:
         return self.row.position
 
@@ -95,7 +96,7 @@ class LinkedAccountRule(Node):
     def is_default(self) -> bool:
         return self.row.is_default
 
-    @strawberry.field(description="All must hold (AND). The default rule has none.")
+    @typed.field(description="All must hold (AND). The default rule has none.")
     def conditions(self) -> list[RuleCondition]:
         return [
             RuleCondition(
@@ -106,7 +107,7 @@ class LinkedAccountRule(Node):
             for c in self.row.conditions
         ]
 
-    @strawberry.field(description="Group given to new (or expired) linked accounts.")
+    @typed.field(description="Group given to new (or expired) linked accounts.")
     async def user_group(self, info: Info[Context, None]) -> UserGroup:
         return UserGroup.of(
             await info.context.loaders.user_group_by_id.load(self.row.user_group_id)
@@ -128,15 +129,15 @@ class LinkedAccountRule(Node):
             offset_days=self.row.purge_offset_days,
         )
 
-    @strawberry.field(description="Recompute the expiry date on every refresh.")
+    @typed.field(description="Recompute the expiry date on every refresh.")
     def refresh_expiry_date(self) -> bool:
         return self.row.refresh_expiry_date
 
-    @strawberry.field(description="Recompute the purge date on every refresh.")
+    @typed.field(description="Recompute the purge date on every refresh.")
     def refresh_purge_date(self) -> bool:
         return self.row.refresh_purge_date
 
-    @strawberry.field(description="Home library of new linked accounts made under this rule.")
+    @typed.field(description="Home library of new linked accounts made under this rule.")
     async def resource_sharing_library(self, info: Info[Context, None]) -> Library | None:
         if self.row.resource_sharing_library_id is None:
             return None
@@ -144,7 +145,7 @@ class LinkedAccountRule(Node):
             await info.context.loaders.library_by_id.load(self.row.resource_sharing_library_id)
         )
 
-    @strawberry.field(description="Copy the source's network blocks (replaced on every refresh).")
+    @typed.field(description="Copy the source's network blocks (replaced on every refresh).")
     def copy_network_blocks(self) -> bool:
         return self.row.copy_network_blocks
 

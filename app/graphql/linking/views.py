@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 from strawberry.types import Info
 
 from app.auth.policy import can_administer_institution
@@ -46,7 +47,7 @@ async def restricted_groups(
     async with info.context.db.use() as session:
         rows = (
             await session.execute(
-                select(RestrictedRow).where(RestrictedRow.institution_id == institution.id)
+                select(RestrictedRow).where(col(RestrictedRow.institution_id) == institution.id)
             )
         ).scalars()
         result: list[Any] = list(rows)
@@ -77,10 +78,10 @@ async def searchable_types(
                     select(IdentifierType)
                     .join(
                         SearchableIdentifierType,
-                        SearchableIdentifierType.identifier_type_id == IdentifierType.id,
+                        col(SearchableIdentifierType.identifier_type_id) == col(IdentifierType.id),
                     )
-                    .where(SearchableIdentifierType.institution_id == institution.id)
-                    .order_by(IdentifierType.code)
+                    .where(col(SearchableIdentifierType.institution_id) == institution.id)
+                    .order_by(col(IdentifierType.code))
                 )
             ).scalars()
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from app.db import SerialSession
@@ -21,37 +22,39 @@ from app.network.models import (
 
 def institution_by_id(db: SerialSession) -> DataLoader[int, Any]:
     return one_per_key(
-        db, lambda ids: select(Institution).where(Institution.id.in_(ids)), lambda r: r[0].id
+        db, lambda ids: select(Institution).where(col(Institution.id).in_(ids)), lambda r: r[0].id
     )
 
 
 def library_by_id(db: SerialSession) -> DataLoader[int, Any]:
     return one_per_key(
-        db, lambda ids: select(Library).where(Library.id.in_(ids)), lambda r: r[0].id
+        db, lambda ids: select(Library).where(col(Library.id).in_(ids)), lambda r: r[0].id
     )
 
 
 def user_group_by_id(db: SerialSession) -> DataLoader[int, Any]:
     return one_per_key(
-        db, lambda ids: select(UserGroup).where(UserGroup.id.in_(ids)), lambda r: r[0].id
+        db, lambda ids: select(UserGroup).where(col(UserGroup.id).in_(ids)), lambda r: r[0].id
     )
 
 
 def library_group_by_id(db: SerialSession) -> DataLoader[int, Any]:
     return one_per_key(
-        db, lambda ids: select(LibraryGroup).where(LibraryGroup.id.in_(ids)), lambda r: r[0].id
+        db, lambda ids: select(LibraryGroup).where(col(LibraryGroup.id).in_(ids)), lambda r: r[0].id
     )
 
 
 def block_type_by_id(db: SerialSession) -> DataLoader[int, Any]:
     return one_per_key(
-        db, lambda ids: select(BlockType).where(BlockType.id.in_(ids)), lambda r: r[0].id
+        db, lambda ids: select(BlockType).where(col(BlockType.id).in_(ids)), lambda r: r[0].id
     )
 
 
 def identifier_type_by_id(db: SerialSession) -> DataLoader[int, Any]:
     return one_per_key(
-        db, lambda ids: select(IdentifierType).where(IdentifierType.id.in_(ids)), lambda r: r[0].id
+        db,
+        lambda ids: select(IdentifierType).where(col(IdentifierType.id).in_(ids)),
+        lambda r: r[0].id,
     )
 
 
@@ -60,7 +63,7 @@ def link_rule_by_id(db: SerialSession) -> DataLoader[int, Any]:
 
     return one_per_key(
         db,
-        lambda ids: select(LinkedAccountRule).where(LinkedAccountRule.id.in_(ids)),
+        lambda ids: select(LinkedAccountRule).where(col(LinkedAccountRule.id).in_(ids)),
         lambda r: r[0].id,
     )
 
@@ -68,7 +71,9 @@ def link_rule_by_id(db: SerialSession) -> DataLoader[int, Any]:
 def libraries_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: select(Library).where(Library.institution_id.in_(ids)).order_by(Library.code),
+        lambda ids: (
+            select(Library).where(col(Library.institution_id).in_(ids)).order_by(col(Library.code))
+        ),
         lambda r: r[0].institution_id,
     )
 
@@ -77,7 +82,9 @@ def user_groups_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any
     return many_per_key(
         db,
         lambda ids: (
-            select(UserGroup).where(UserGroup.institution_id.in_(ids)).order_by(UserGroup.code)
+            select(UserGroup)
+            .where(col(UserGroup.institution_id).in_(ids))
+            .order_by(col(UserGroup.code))
         ),
         lambda r: r[0].institution_id,
     )
@@ -88,8 +95,8 @@ def library_groups_by_institution_id(db: SerialSession) -> DataLoader[int, list[
         db,
         lambda ids: (
             select(LibraryGroup)
-            .where(LibraryGroup.institution_id.in_(ids))
-            .order_by(LibraryGroup.name)
+            .where(col(LibraryGroup.institution_id).in_(ids))
+            .order_by(col(LibraryGroup.name))
         ),
         lambda r: r[0].institution_id,
     )
@@ -99,7 +106,9 @@ def block_types_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any
     return many_per_key(
         db,
         lambda ids: (
-            select(BlockType).where(BlockType.institution_id.in_(ids)).order_by(BlockType.code)
+            select(BlockType)
+            .where(col(BlockType.institution_id).in_(ids))
+            .order_by(col(BlockType.code))
         ),
         lambda r: r[0].institution_id,
     )

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.errors import DomainError
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError, run_mutation, user_errors
 from app.graphql.network.types import (
@@ -101,7 +102,7 @@ class CreateBlockTypePayload:
 
 @strawberry.type
 class NetworkMutations:
-    @strawberry.mutation(description="Add a member institution (NETWORK_ADMIN).")
+    @typed.mutation(description="Add a member institution (NETWORK_ADMIN).")
     async def create_institution(
         self, info: Info[Context, None], input: CreateInstitutionInput
     ) -> CreateInstitutionPayload:
@@ -116,7 +117,7 @@ class NetworkMutations:
             return CreateInstitutionPayload(errors=user_errors(result))
         return CreateInstitutionPayload(institution=Institution.of(result))
 
-    @strawberry.mutation(description="Add a library to an institution (NETWORK_ADMIN).")
+    @typed.mutation(description="Add a library to an institution (NETWORK_ADMIN).")
     async def create_library(
         self, info: Info[Context, None], input: CreateLibraryInput
     ) -> CreateLibraryPayload:
@@ -135,7 +136,7 @@ class NetworkMutations:
             return CreateLibraryPayload(errors=user_errors(result))
         return CreateLibraryPayload(library=Library.of(result))
 
-    @strawberry.mutation(description="Add a network-wide identifier type (NETWORK_ADMIN).")
+    @typed.mutation(description="Add a network-wide identifier type (NETWORK_ADMIN).")
     async def create_identifier_type(
         self, info: Info[Context, None], input: CreateIdentifierTypeInput
     ) -> CreateIdentifierTypePayload:
@@ -154,7 +155,7 @@ class NetworkMutations:
             return CreateIdentifierTypePayload(errors=user_errors(result))
         return CreateIdentifierTypePayload(identifier_type=IdentifierType(row=result))
 
-    @strawberry.mutation(description="Add a user group to an institution (SYSTEM_ADMIN).")
+    @typed.mutation(description="Add a user group to an institution (SYSTEM_ADMIN).")
     async def create_user_group(
         self, info: Info[Context, None], input: CreateUserGroupInput
     ) -> CreateUserGroupPayload:
@@ -174,7 +175,7 @@ class NetworkMutations:
             return CreateUserGroupPayload(errors=user_errors(result))
         return CreateUserGroupPayload(user_group=UserGroup.of(result))
 
-    @strawberry.mutation(description="Add a library group to an institution (SYSTEM_ADMIN).")
+    @typed.mutation(description="Add a library group to an institution (SYSTEM_ADMIN).")
     async def create_library_group(
         self, info: Info[Context, None], input: CreateLibraryGroupInput
     ) -> CreateLibraryGroupPayload:
@@ -193,7 +194,7 @@ class NetworkMutations:
             return CreateLibraryGroupPayload(errors=user_errors(result))
         return CreateLibraryGroupPayload(library_group=LibraryGroup.of(result))
 
-    @strawberry.mutation(description="Add a block type to an institution (SYSTEM_ADMIN).")
+    @typed.mutation(description="Add a block type to an institution (SYSTEM_ADMIN).")
     async def create_block_type(
         self, info: Info[Context, None], input: CreateBlockTypeInput
     ) -> CreateBlockTypePayload:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import strawberry
 from sqlalchemy import select
+from sqlmodel import col
 from strawberry.types import Info
 
 from app.auth.policy import require_authenticated
+from app.graphql import typed
 from app.graphql.auth.types import Viewer
 from app.graphql.context import Context
 from app.graphql.network.types import IdentifierType, Institution, Network
@@ -16,11 +18,11 @@ from app.network import service as network_service
 
 @strawberry.type
 class NetworkQueries:
-    @strawberry.field(description="Who is asking (anonymous callers get an empty viewer).")
+    @typed.field(description="Who is asking (anonymous callers get an empty viewer).")
     def viewer(self, info: Info[Context, None]) -> Viewer:
         return Viewer(actor=info.context.actor)
 
-    @strawberry.field(description="The network: its name, members and identifier types.")
+    @typed.field(description="The network: its name, members and identifier types.")
     async def network(self, info: Info[Context, None]) -> Network:
         ctx = info.context
         require_authenticated(ctx.actor)
@@ -29,14 +31,14 @@ class NetworkQueries:
             institutions = list(
                 (
                     await session.execute(
-                        select(models.Institution).order_by(models.Institution.code)
+                        select(models.Institution).order_by(col(models.Institution.code))
                     )
                 ).scalars()
             )
             types = list(
                 (
                     await session.execute(
-                        select(models.IdentifierType).order_by(models.IdentifierType.code)
+                        select(models.IdentifierType).order_by(col(models.IdentifierType.code))
                     )
                 ).scalars()
             )
@@ -46,7 +48,7 @@ class NetworkQueries:
             identifier_type_rows=types,
         )
 
-    @strawberry.field(description="A member institution by code.")
+    @typed.field(description="A member institution by code.")
     async def institution(self, info: Info[Context, None], code: str) -> Institution | None:
         ctx = info.context
         require_authenticated(ctx.actor)

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import Node
 from app.graphql.ids import encode_id
 from app.network import models
+from app.sql import saved_id
 
 if TYPE_CHECKING:
     from app.graphql.attributes.types import AttributeType
@@ -51,15 +53,15 @@ class Library(Node):
     def of(cls, row: models.Library) -> Library:
         return cls(id=strawberry.ID(encode_id("Library", row.id)), row=row)  # type: ignore[arg-type]
 
-    @strawberry.field(description="Network-unique code, e.g. LANSING.")
+    @typed.field(description="Network-unique code, e.g. LANSING.")
     def code(self) -> str:
         return self.row.code
 
-    @strawberry.field(description="Display name.")
+    @typed.field(description="Display name.")
     def name(self) -> str:
         return self.row.name
 
-    @strawberry.field(description="The institution the library belongs to.")
+    @typed.field(description="The institution the library belongs to.")
     async def institution(self, info: Info[Context, None]) -> Institution:
         row = await info.context.loaders.institution_by_id.load(self.row.institution_id)
         return Institution.of(row)
@@ -73,15 +75,15 @@ class UserGroup(Node):
     def of(cls, row: models.UserGroup) -> UserGroup:
         return cls(id=strawberry.ID(encode_id("UserGroup", row.id)), row=row)  # type: ignore[arg-type]
 
-    @strawberry.field(description="Code, unique in the institution, e.g. ADULT.")
+    @typed.field(description="Code, unique in the institution, e.g. ADULT.")
     def code(self) -> str:
         return self.row.code
 
-    @strawberry.field(description="Display name.")
+    @typed.field(description="Display name.")
     def name(self) -> str:
         return self.row.name
 
-    @strawberry.field(description="Default loan period of the group, in days.")
+    @typed.field(description="Default loan period of the group, in days.")
     def loan_period_days(self) -> int:
         return self.row.loan_period_days
 
@@ -94,11 +96,11 @@ class LibraryGroup(Node):
     def of(cls, row: models.LibraryGroup) -> LibraryGroup:
         return cls(id=strawberry.ID(encode_id("LibraryGroup", row.id)), row=row)  # type: ignore[arg-type]
 
-    @strawberry.field(description="Name, unique in the institution.")
+    @typed.field(description="Name, unique in the institution.")
     def name(self) -> str:
         return self.row.name
 
-    @strawberry.field(description="What the group is for.")
+    @typed.field(description="What the group is for.")
     def description(self) -> str | None:
         return self.row.description
 
@@ -107,15 +109,15 @@ class LibraryGroup(Node):
 class IdentifierType:
     row: strawberry.Private[models.IdentifierType]
 
-    @strawberry.field(description="Code, e.g. BARCODE, UNIV_ID.")
+    @typed.field(description="Code, e.g. BARCODE, UNIV_ID.")
     def code(self) -> str:
         return self.row.code
 
-    @strawberry.field(description="Display name.")
+    @typed.field(description="Display name.")
     def name(self) -> str:
         return self.row.name
 
-    @strawberry.field(description="Values are unique across the whole network (a consortial ID).")
+    @typed.field(description="Values are unique across the whole network (a consortial ID).")
     def network_unique(self) -> bool:
         return self.row.network_unique
 
@@ -124,19 +126,19 @@ class IdentifierType:
 class BlockType:
     row: strawberry.Private[models.BlockType]
 
-    @strawberry.field(description="Code, unique in the institution.")
+    @typed.field(description="Code, unique in the institution.")
     def code(self) -> str:
         return self.row.code
 
-    @strawberry.field(description="What the block means.")
+    @typed.field(description="What the block means.")
     def description(self) -> str:
         return self.row.description
 
-    @strawberry.field(description="Copied to linked accounts by rules with copyNetworkBlocks.")
+    @typed.field(description="Copied to linked accounts by rules with copyNetworkBlocks.")
     def network(self) -> bool:
         return self.row.network
 
-    @strawberry.field(description="Patrons with this block cannot borrow.")
+    @typed.field(description="Patrons with this block cannot borrow.")
     def blocks_loans(self) -> bool:
         return self.row.blocks_loans
 
@@ -149,39 +151,39 @@ class Institution(Node):
     def of(cls, row: models.Institution) -> Institution:
         return cls(id=strawberry.ID(encode_id("Institution", row.id)), row=row)  # type: ignore[arg-type]
 
-    @strawberry.field(description="Network-unique code, e.g. NEKLS.")
+    @typed.field(description="Network-unique code, e.g. NEKLS.")
     def code(self) -> str:
         return self.row.code
 
-    @strawberry.field(description="Display name.")
+    @typed.field(description="Display name.")
     def name(self) -> str:
         return self.row.name
 
-    @strawberry.field(description="The institution's libraries, by code.")
+    @typed.field(description="The institution's libraries, by code.")
     async def libraries(self, info: Info[Context, None]) -> list[Library]:
-        rows = await info.context.loaders.libraries_by_institution_id.load(self.row.id)
+        rows = await info.context.loaders.libraries_by_institution_id.load(saved_id(self.row))
         return [Library.of(r) for r in rows]
 
-    @strawberry.field(description="The institution's user groups, by code.")
+    @typed.field(description="The institution's user groups, by code.")
     async def user_groups(self, info: Info[Context, None]) -> list[UserGroup]:
-        rows = await info.context.loaders.user_groups_by_institution_id.load(self.row.id)
+        rows = await info.context.loaders.user_groups_by_institution_id.load(saved_id(self.row))
         return [UserGroup.of(r) for r in rows]
 
-    @strawberry.field(description="The institution's library groups, by name.")
+    @typed.field(description="The institution's library groups, by name.")
     async def library_groups(self, info: Info[Context, None]) -> list[LibraryGroup]:
-        rows = await info.context.loaders.library_groups_by_institution_id.load(self.row.id)
+        rows = await info.context.loaders.library_groups_by_institution_id.load(saved_id(self.row))
         return [LibraryGroup.of(r) for r in rows]
 
-    @strawberry.field(description="The institution's block types, by code.")
+    @typed.field(description="The institution's block types, by code.")
     async def block_types(self, info: Info[Context, None]) -> list[BlockType]:
-        rows = await info.context.loaders.block_types_by_institution_id.load(self.row.id)
+        rows = await info.context.loaders.block_types_by_institution_id.load(saved_id(self.row))
         return [BlockType(row=r) for r in rows]
 
-    @strawberry.field(description="Attribute types of the institution that your session may see.")
+    @typed.field(description="Attribute types of the institution that your session may see.")
     async def attribute_types(self, info: Info[Context, None]) -> list[LazyAttributeType]:
         return await _visible_attribute_types(info, self.row.id)  # type: ignore[arg-type]
 
-    @strawberry.field(
+    @typed.field(
         description="Linked account rules, in evaluation order; the default rule is always last "
         "(shown to the institution's own staff)."
     )
@@ -190,40 +192,34 @@ class Institution(Node):
 
         return await institution_rules(info, self.row)
 
-    @strawberry.field(
-        description="User groups whose patrons other members can neither find nor link."
-    )
+    @typed.field(description="User groups whose patrons other members can neither find nor link.")
     async def restricted_user_groups(self, info: Info[Context, None]) -> list[LazyRestricted]:
         from app.graphql.linking.views import restricted_groups
 
         return await restricted_groups(info, self.row)
 
-    @strawberry.field(
-        description="What the institution shares with linked copies and network search."
-    )
+    @typed.field(description="What the institution shares with linked copies and network search.")
     async def shared_fields(self, info: Info[Context, None]) -> list[LazySharedFieldPolicy]:
         from app.graphql.linking.views import shared_field_policies
 
         return await shared_field_policies(info, self.row)
 
-    @strawberry.field(
-        description="Empty means every identifier type is searchable across the network."
-    )
+    @typed.field(description="Empty means every identifier type is searchable across the network.")
     async def searchable_identifier_types(self, info: Info[Context, None]) -> list[IdentifierType]:
         from app.graphql.linking.views import searchable_types
 
         return [IdentifierType(row=r) for r in await searchable_types(info, self.row)]
 
-    @strawberry.field(
+    @typed.field(
         description="What the institution's system administrators must act on "
         "(empty for everyone else)."
     )
     async def alerts(self, info: Info[Context, None]) -> list[LazyInstitutionAlert]:
         from app.graphql.emails.views import institution_alerts
 
-        return await institution_alerts(info, self.row)  # type: ignore[return-value]
+        return await institution_alerts(info, self.row)
 
-    @strawberry.field(description="Settings of the institution.")
+    @typed.field(description="Settings of the institution.")
     def settings(self) -> InstitutionSettings:
         return InstitutionSettings(
             network_search_by_name=self.row.network_search_by_name,
@@ -237,15 +233,15 @@ class Network:
     institution_rows: strawberry.Private[list[Any]]
     identifier_type_rows: strawberry.Private[list[Any]]
 
-    @strawberry.field(description="Member institutions, by code.")
+    @typed.field(description="Member institutions, by code.")
     def institutions(self) -> list[Institution]:
         return [Institution.of(r) for r in self.institution_rows]
 
-    @strawberry.field(description="Identifier types of the network, by code.")
+    @typed.field(description="Identifier types of the network, by code.")
     def identifier_types(self) -> list[IdentifierType]:
         return [IdentifierType(row=r) for r in self.identifier_type_rows]
 
-    @strawberry.field(
+    @typed.field(
         description="Attribute types of your institution that your session may see, by code."
     )
     async def attribute_types(self, info: Info[Context, None]) -> list[LazyAttributeType]:

@@ -8,6 +8,7 @@ from strawberry.types import Info
 from app.emails import service as emails
 from app.graphql.context import Context
 from app.patrons.models import Patron
+from app.sql import saved_id
 
 
 @strawberry.type(description="Something staff must know about a patron, e.g. at checkout.")
@@ -20,7 +21,7 @@ class PatronAlert:
 
 
 async def patron_alerts(info: Info[Context, None], patron: Patron) -> list[PatronAlert]:
-    flag = await info.context.loaders.email_flag_by_patron_id.load(patron.id)
+    flag = await info.context.loaders.email_flag_by_patron_id.load(saved_id(patron))
     return [
         PatronAlert(code=alert.code, message=alert.message)
         for alert in emails.patron_alerts(flag, patron.primary_email)

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from app.db import SerialSession
@@ -29,11 +30,14 @@ from app.patrons.models import (
     PatronPhoto,
     PatronSystemGroup,
 )
+from app.sql import pk
 
 
 def patron_by_id(db: SerialSession) -> DataLoader[int, Any]:
     """Raw rows: callers apply visibility (see Loaders.visible_patron)."""
-    return one_per_key(db, lambda ids: select(Patron).where(Patron.id.in_(ids)), lambda r: r[0].id)
+    return one_per_key(
+        db, lambda ids: select(Patron).where(col(Patron.id).in_(ids)), lambda r: r[0].id
+    )
 
 
 def references_by_patron_id(db: SerialSession) -> DataLoader[int, Any]:
@@ -45,14 +49,14 @@ def references_by_patron_id(db: SerialSession) -> DataLoader[int, Any]:
     return one_per_key(
         db,
         lambda ids: (
-            select(Patron.id, UserGroup, Library, Institution, LinkedAccountRule, source)
+            select(pk(Patron.id), UserGroup, Library, Institution, LinkedAccountRule, source)
             .select_from(Patron)
-            .join(Library, Library.id == Patron.home_library_id)
-            .join(Institution, Institution.id == Patron.institution_id)
-            .outerjoin(UserGroup, UserGroup.id == Patron.user_group_id)
-            .outerjoin(LinkedAccountRule, LinkedAccountRule.id == Patron.link_rule_id)
-            .outerjoin(source, source.id == Patron.link_source_institution_id)
-            .where(Patron.id.in_(ids))
+            .join(Library, col(Library.id) == Patron.home_library_id)
+            .join(Institution, col(Institution.id) == Patron.institution_id)
+            .outerjoin(UserGroup, col(UserGroup.id) == Patron.user_group_id)
+            .outerjoin(LinkedAccountRule, col(LinkedAccountRule.id) == Patron.link_rule_id)
+            .outerjoin(source, col(source.id) == Patron.link_source_institution_id)
+            .where(col(Patron.id).in_(ids))
         ),
         lambda r: r[0],
     )
@@ -63,9 +67,9 @@ def identifiers_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
         db,
         lambda ids: (
             select(PatronIdentifier, IdentifierType)
-            .join(IdentifierType, IdentifierType.id == PatronIdentifier.identifier_type_id)
-            .where(PatronIdentifier.patron_id.in_(ids))
-            .order_by(IdentifierType.code)
+            .join(IdentifierType, col(IdentifierType.id) == PatronIdentifier.identifier_type_id)
+            .where(col(PatronIdentifier.patron_id).in_(ids))
+            .order_by(col(IdentifierType.code))
         ),
         lambda r: r[0].patron_id,
     )
@@ -76,8 +80,8 @@ def contact_emails_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]
         db,
         lambda ids: (
             select(PatronContactEmail)
-            .where(PatronContactEmail.patron_id.in_(ids))
-            .order_by(PatronContactEmail.position, PatronContactEmail.id)
+            .where(col(PatronContactEmail.patron_id).in_(ids))
+            .order_by(col(PatronContactEmail.position), col(PatronContactEmail.id))
         ),
         lambda r: r[0].patron_id,
     )
@@ -87,10 +91,10 @@ def library_groups_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]
     return many_per_key(
         db,
         lambda ids: (
-            select(LibraryGroup, PatronLibraryGroup.patron_id)
-            .join(PatronLibraryGroup, PatronLibraryGroup.library_group_id == LibraryGroup.id)
-            .where(PatronLibraryGroup.patron_id.in_(ids))
-            .order_by(LibraryGroup.name)
+            select(LibraryGroup, col(PatronLibraryGroup.patron_id))
+            .join(PatronLibraryGroup, col(PatronLibraryGroup.library_group_id) == LibraryGroup.id)
+            .where(col(PatronLibraryGroup.patron_id).in_(ids))
+            .order_by(col(LibraryGroup.name))
         ),
         lambda r: r[1],
     )
@@ -100,9 +104,9 @@ def system_groups_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
         lambda ids: (
-            select(PatronSystemGroup.system_group, PatronSystemGroup.patron_id)
-            .where(PatronSystemGroup.patron_id.in_(ids))
-            .order_by(PatronSystemGroup.system_group)
+            select(col(PatronSystemGroup.system_group), col(PatronSystemGroup.patron_id))
+            .where(col(PatronSystemGroup.patron_id).in_(ids))
+            .order_by(col(PatronSystemGroup.system_group))
         ),
         lambda r: r[1],
     )
@@ -112,10 +116,10 @@ def libraries_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
         lambda ids: (
-            select(Library, PatronLibraryAccess.patron_id)
-            .join(PatronLibraryAccess, PatronLibraryAccess.library_id == Library.id)
-            .where(PatronLibraryAccess.patron_id.in_(ids))
-            .order_by(Library.code)
+            select(Library, col(PatronLibraryAccess.patron_id))
+            .join(PatronLibraryAccess, col(PatronLibraryAccess.library_id) == Library.id)
+            .where(col(PatronLibraryAccess.patron_id).in_(ids))
+            .order_by(col(Library.code))
         ),
         lambda r: r[1],
     )
@@ -126,9 +130,9 @@ def blocks_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
         db,
         lambda ids: (
             select(PatronBlock, BlockType)
-            .join(BlockType, BlockType.id == PatronBlock.block_type_id)
-            .where(PatronBlock.patron_id.in_(ids))
-            .order_by(PatronBlock.id)
+            .join(BlockType, col(BlockType.id) == PatronBlock.block_type_id)
+            .where(col(PatronBlock.patron_id).in_(ids))
+            .order_by(col(PatronBlock.id))
         ),
         lambda r: r[0].patron_id,
     )
@@ -139,13 +143,13 @@ def photo_by_patron_id(db: SerialSession) -> DataLoader[int, Any]:
     return one_per_key(
         db,
         lambda ids: select(
-            PatronPhoto.patron_id,
-            PatronPhoto.content_type,
-            PatronPhoto.width,
-            PatronPhoto.height,
-            PatronPhoto.byte_size,
-            PatronPhoto.updated_at,
-        ).where(PatronPhoto.patron_id.in_(ids)),
+            col(PatronPhoto.patron_id),
+            col(PatronPhoto.content_type),
+            col(PatronPhoto.width),
+            col(PatronPhoto.height),
+            col(PatronPhoto.byte_size),
+            col(PatronPhoto.updated_at),
+        ).where(col(PatronPhoto.patron_id).in_(ids)),
         lambda r: r[0],
     )
 
@@ -153,8 +157,8 @@ def photo_by_patron_id(db: SerialSession) -> DataLoader[int, Any]:
 def photo_data_by_patron_id(db: SerialSession) -> DataLoader[int, Any]:
     return one_per_key(
         db,
-        lambda ids: select(PatronPhoto.data, PatronPhoto.patron_id).where(
-            PatronPhoto.patron_id.in_(ids)
+        lambda ids: select(col(PatronPhoto.data), col(PatronPhoto.patron_id)).where(
+            col(PatronPhoto.patron_id).in_(ids)
         ),
         lambda r: r[1],
     )

@@ -133,7 +133,7 @@ SKIP = {"id", "expected_version", "institution"}
 def patron_fields(data: CreatePatronInput | UpdatePatronInput) -> dict[str, Any]:
     """The provided fields, in the service's terms (omitted fields are absent, null is None)."""
     fields: dict[str, Any] = {}
-    for f in dataclasses.fields(data):  # type: ignore[arg-type]
+    for f in dataclasses.fields(data):
         if f.name in SKIP:
             continue
         value = getattr(data, f.name)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.errors import DomainError, ErrorCode
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError, run_mutation, user_errors
 from app.graphql.ids import decode_pk, encode_id
@@ -21,6 +23,8 @@ from app.graphql.patrons.inputs import (
 )
 from app.graphql.patrons.types import Patron
 from app.patrons import blocks, photos, service
+from app.patrons.models import Patron as PatronRow
+from app.sql import saved_id
 
 
 @strawberry.type(description="The patron after the change, or what went wrong.")
@@ -39,12 +43,11 @@ def _not_found(field: list[str]) -> DomainError:
     return DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", field)
 
 
-def _patron_payload(info: Info[Context, None], result: object) -> PatronPayload:
+def _patron_payload(info: Info[Context, None], result: PatronRow | DomainError) -> PatronPayload:
     if isinstance(result, DomainError):
         return PatronPayload(errors=user_errors(result))
-    assert result is not None
-    info.context.loaders.forget_patron(result.id)  # type: ignore[attr-defined]
-    return PatronPayload(patron=Patron.of(result))  # type: ignore[arg-type]
+    info.context.loaders.forget_patron(saved_id(result))
+    return PatronPayload(patron=Patron.of(result))
 
 
 async def _read_upload(upload: object, limit: int) -> bytes:
@@ -59,7 +62,7 @@ async def _read_upload(upload: object, limit: int) -> bytes:
 
 @strawberry.type
 class PatronMutations:
-    @strawberry.mutation(description="Register a HOME patron (LIBRARIAN of the institution).")
+    @typed.mutation(description="Register a HOME patron (LIBRARIAN of the institution).")
     async def create_patron(
         self, info: Info[Context, None], input: CreatePatronInput
     ) -> PatronPayload:
@@ -76,7 +79,7 @@ class PatronMutations:
         )
         return _patron_payload(info, result)
 
-    @strawberry.mutation(
+    @typed.mutation(
         description="Change the given fields of a patron; "
         "fails with STALE_VERSION if it changed meanwhile."
     )
@@ -86,13 +89,13 @@ class PatronMutations:
         ctx = info.context
         patron_id = decode_pk(input.id, "Patron")
 
-        async def action(session: object) -> object:
+        async def action(session: AsyncSession) -> PatronRow:
             if patron_id is None:
                 raise _not_found(["input", "id"])
             return await service.update_patron(
                 session=session,
                 settings=ctx.settings,
-                actor=ctx.actor,  # type: ignore[arg-type]
+                actor=ctx.actor,
                 patron_id=patron_id,
                 expected_version=input.expected_version,
                 fields=patron_fields(input),
@@ -100,7 +103,7 @@ class PatronMutations:
 
         return _patron_payload(info, await run_mutation(info, action))
 
-    @strawberry.mutation(
+    @typed.mutation(
         description="Permanently remove a patron and everything personal attached to it."
     )
     async def delete_patron(
@@ -109,12 +112,12 @@ class PatronMutations:
         ctx = info.context
         patron_id = decode_pk(input.id, "Patron")
 
-        async def action(session: object) -> int:
+        async def action(session: AsyncSession) -> int:
             if patron_id is None:
                 raise _not_found(["input", "id"])
             return await service.delete_patron(
                 session=session, actor=ctx.actor, patron_id=patron_id
-            )  # type: ignore[arg-type]
+            )
 
         result = await run_mutation(info, action)
         if isinstance(result, DomainError):
@@ -122,20 +125,20 @@ class PatronMutations:
         ctx.loaders.forget_patron(result)
         return DeletePatronPayload(deleted_id=strawberry.ID(encode_id("Patron", result)))
 
-    @strawberry.mutation(description="Put a block on a patron (LIBRARIAN).")
+    @typed.mutation(description="Put a block on a patron (LIBRARIAN).")
     async def add_patron_block(
         self, info: Info[Context, None], input: AddPatronBlockInput
     ) -> PatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.patron_id, "Patron")
 
-        async def action(session: object) -> object:
+        async def action(session: AsyncSession) -> PatronRow:
             if patron_id is None:
                 raise _not_found(["input", "patronId"])
             return await blocks.add_block(
                 session=session,
                 actor=ctx.actor,
-                patron_id=patron_id,  # type: ignore[arg-type]
+                patron_id=patron_id,
                 block_type_code=input.block_type,
                 note=input.note,
                 expires_at=input.expires_at,
@@ -143,53 +146,53 @@ class PatronMutations:
 
         return _patron_payload(info, await run_mutation(info, action))
 
-    @strawberry.mutation(description="Lift a LOCAL block (LIBRARIAN).")
+    @typed.mutation(description="Lift a LOCAL block (LIBRARIAN).")
     async def remove_patron_block(
         self, info: Info[Context, None], input: RemovePatronBlockInput
     ) -> PatronPayload:
         ctx = info.context
         block_id = decode_pk(input.id, "PatronBlock")
 
-        async def action(session: object) -> object:
+        async def action(session: AsyncSession) -> PatronRow:
             if block_id is None:
                 raise DomainError.of(
                     ErrorCode.NOT_FOUND, "There is no such block.", ["input", "id"]
                 )
-            return await blocks.remove_block(session=session, actor=ctx.actor, block_id=block_id)  # type: ignore[arg-type]
+            return await blocks.remove_block(session=session, actor=ctx.actor, block_id=block_id)
 
         return _patron_payload(info, await run_mutation(info, action))
 
-    @strawberry.mutation(description="Upload (or replace) a patron's photo: JPEG, PNG or WebP.")
+    @typed.mutation(description="Upload (or replace) a patron's photo: JPEG, PNG or WebP.")
     async def set_patron_photo(
         self, info: Info[Context, None], input: SetPatronPhotoInput
     ) -> PatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.patron_id, "Patron")
 
-        async def action(session: object) -> object:
+        async def action(session: AsyncSession) -> PatronRow:
             if patron_id is None:
                 raise _not_found(["input", "patronId"])
             data = await _read_upload(input.file, ctx.settings.photo_max_bytes)
             return await photos.set_photo(
                 session=session,
                 settings=ctx.settings,
-                actor=ctx.actor,  # type: ignore[arg-type]
+                actor=ctx.actor,
                 patron_id=patron_id,
                 data=data,
             )
 
         return _patron_payload(info, await run_mutation(info, action))
 
-    @strawberry.mutation(description="Delete a patron's photo.")
+    @typed.mutation(description="Delete a patron's photo.")
     async def remove_patron_photo(
         self, info: Info[Context, None], input: RemovePatronPhotoInput
     ) -> PatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.patron_id, "Patron")
 
-        async def action(session: object) -> object:
+        async def action(session: AsyncSession) -> PatronRow:
             if patron_id is None:
                 raise _not_found(["input", "patronId"])
-            return await photos.remove_photo(session=session, actor=ctx.actor, patron_id=patron_id)  # type: ignore[arg-type]
+            return await photos.remove_photo(session=session, actor=ctx.actor, patron_id=patron_id)
 
         return _patron_payload(info, await run_mutation(info, action))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import PageInfo, page_size
 from app.graphql.ids import decode_cursor, encode_cursor
@@ -28,7 +29,7 @@ def _filter(flt: PatronFilter | None) -> service.PatronFilter:
 
 @strawberry.type
 class PatronQueries:
-    @strawberry.field(
+    @typed.field(
         description="Patrons of an institution in name order; empty unless you may read them."
     )
     async def patrons(

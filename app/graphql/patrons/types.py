@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from app.attributes import service as attribute_access
 from app.audit import service as audit
+from app.graphql import typed
 from app.graphql.attributes.types import AttributeType, PatronAttribute
 from app.graphql.context import Context
 from app.graphql.core import AccountType, Node, PageInfo, SystemGroup, page_size
@@ -27,6 +28,7 @@ from app.graphql.network.types import (
 )
 from app.network.service import ADMIN_SYSTEM_ID, BARCODE
 from app.patrons import models
+from app.sql import saved_id
 
 if TYPE_CHECKING:
     from app.graphql.circulation.types import LoanConnection
@@ -70,26 +72,28 @@ class PatronBlock(Node):
     @classmethod
     def of(cls, row: models.PatronBlock, block_type: Any) -> PatronBlock:
         return cls(
-            id=strawberry.ID(encode_id("PatronBlock", row.id)), row=row, block_type=block_type
-        )  # type: ignore[arg-type]
+            id=strawberry.ID(encode_id("PatronBlock", saved_id(row))),
+            row=row,
+            block_type=block_type,
+        )
 
-    @strawberry.field(description="The kind of block.")
+    @typed.field(description="The kind of block.")
     def type(self) -> BlockType:
         return BlockType(row=self.block_type)
 
-    @strawberry.field(description="Why the block was put on.")
+    @typed.field(description="Why the block was put on.")
     def note(self) -> str | None:
         return self.row.note
 
-    @strawberry.field(description="LOCAL or COPIED.")
+    @typed.field(description="LOCAL or COPIED.")
     def origin(self) -> BlockOrigin:
         return BlockOrigin(self.row.origin)
 
-    @strawberry.field(description="When the block was put on.")
+    @typed.field(description="When the block was put on.")
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field(description="When the block lifts by itself, if ever.")
+    @typed.field(description="When the block lifts by itself, if ever.")
     def expires_at(self) -> datetime | None:
         return self.row.expires_at
 
@@ -103,7 +107,7 @@ class PatronPhoto:
     byte_size: int = strawberry.field(description="Size of the file in bytes.")
     updated_at: datetime = strawberry.field(description="When the photo was last set.")
 
-    @strawberry.field(description="The image as a data: URL, ready for an <img> tag.")
+    @typed.field(description="The image as a data: URL, ready for an <img> tag.")
     async def data_url(self, info: Info[Context, None]) -> str:
         data = await info.context.loaders.photo_data_by_patron_id.load(self.patron_id)
         encoded = base64.b64encode(data if isinstance(data, bytes) else data[0]).decode()
@@ -112,23 +116,23 @@ class PatronPhoto:
 
 @strawberry.type(description="One change in the audit trail.")
 class AuditEntry:
-    row: strawberry.Private[Any]
+    row: strawberry.Private[audit.AuditView]
 
-    @strawberry.field(description="When it happened.")
+    @typed.field(description="When it happened.")
     def at(self) -> datetime:
         return self.row.at
 
-    @strawberry.field(description="Who did it (username or API client name).")
+    @typed.field(description="Who did it (username or API client name).")
     def actor(self) -> str:
         return self.row.actor_name
 
-    @strawberry.field(description="What was done, e.g. update_patron.")
+    @typed.field(description="What was done, e.g. update_patron.")
     def action(self) -> str:
         return self.row.action
 
-    @strawberry.field(description="Changed fields: {field: {before, after}}.")
+    @typed.field(description="Changed fields: {field: {before, after}}.")
     def changes(self) -> JSON:
-        return self.row.changes
+        return JSON(self.row.changes)
 
 
 @strawberry.type(description="An audit entry in a page.")
@@ -151,49 +155,49 @@ class Patron(Node):
     def of(cls, row: models.Patron) -> Patron:
         return cls(id=strawberry.ID(encode_id("Patron", row.id)), row=row)  # type: ignore[arg-type]
 
-    @strawberry.field(description="The institution the account belongs to.")
+    @typed.field(description="The institution the account belongs to.")
     async def institution(self, info: Info[Context, None]) -> Institution:
         return Institution.of(await info.context.loaders.patron_reference(self.row, "institution"))
 
-    @strawberry.field(description="The patron's home library.")
+    @typed.field(description="The patron's home library.")
     async def home_library(self, info: Info[Context, None]) -> Library:
         return Library.of(await info.context.loaders.patron_reference(self.row, "home_library"))
 
-    @strawberry.field(description="The patron's user group.")
+    @typed.field(description="The patron's user group.")
     async def user_group(self, info: Info[Context, None]) -> UserGroup | None:
         row = await info.context.loaders.patron_reference(self.row, "user_group")
         return UserGroup.of(row) if row is not None else None
 
-    @strawberry.field(description="HOME or LINKED.")
+    @typed.field(description="HOME or LINKED.")
     def account_type(self) -> AccountType:
         return AccountType(self.row.account_type)
 
-    @strawberry.field(description="Login name, unique in the institution (case-insensitive).")
+    @typed.field(description="Login name, unique in the institution (case-insensitive).")
     def username(self) -> str | None:
         return self.row.username
 
     async def _identifier(self, info: Info[Context, None], code: str) -> str | None:
-        rows = await info.context.loaders.identifiers_by_patron_id.load(self.row.id)
+        rows = await info.context.loaders.identifiers_by_patron_id.load(saved_id(self.row))
         for identifier, identifier_type in rows:
             if identifier_type.code == code:
                 return identifier.value  # type: ignore[no-any-return]
         return None
 
-    @strawberry.field(description="Library barcode (identifier of type BARCODE).")
+    @typed.field(description="Library barcode (identifier of type BARCODE).")
     async def barcode(self, info: Info[Context, None]) -> str | None:
         return await self._identifier(info, BARCODE)
 
-    @strawberry.field(
+    @typed.field(
         description="Id in the administration system (identifier of type ADMIN_SYSTEM_ID)."
     )
     async def admin_system_id(self, info: Info[Context, None]) -> str | None:
         return await self._identifier(info, ADMIN_SYSTEM_ID)
 
-    @strawberry.field(
+    @typed.field(
         description="Every identifier of the patron, barcode and admin system id included."
     )
     async def identifiers(self, info: Info[Context, None]) -> list[Identifier]:
-        rows = await info.context.loaders.identifiers_by_patron_id.load(self.row.id)
+        rows = await info.context.loaders.identifiers_by_patron_id.load(saved_id(self.row))
         return [Identifier(type=IdentifierType(row=t), value=i.value) for i, t in rows]
 
     @strawberry.field
@@ -204,47 +208,47 @@ class Patron(Node):
     def middle_name(self) -> str | None:
         return self.row.middle_name
 
-    @strawberry.field(description="The name the patron goes by, if not the given name.")
+    @typed.field(description="The name the patron goes by, if not the given name.")
     def preferred_name(self) -> str | None:
         return self.row.preferred_name
 
-    @strawberry.field(
+    @typed.field(
         description="Mandatory on HOME accounts; "
         "blank on a LINKED copy whose source does not share it."
     )
     def surname(self) -> str | None:
         return self.row.surname
 
-    @strawberry.field(description="The patron's own email address.")
+    @typed.field(description="The patron's own email address.")
     def primary_email(self) -> str | None:
         return self.row.primary_email
 
-    @strawberry.field(description="Extra addresses for notices (parents, guardians).")
+    @typed.field(description="Extra addresses for notices (parents, guardians).")
     async def contact_emails(self, info: Info[Context, None]) -> list[ContactEmail]:
-        rows = await info.context.loaders.contact_emails_by_patron_id.load(self.row.id)
+        rows = await info.context.loaders.contact_emails_by_patron_id.load(saved_id(self.row))
         return [ContactEmail(address=r.address, label=r.label) for r in rows]
 
     @strawberry.field
     def phone(self) -> str | None:
         return self.row.phone
 
-    @strawberry.field(description="May log in.")
+    @typed.field(description="May log in.")
     def enabled(self) -> bool:
         return self.row.enabled
 
-    @strawberry.field(description="A teaching or library staff member.")
+    @typed.field(description="A teaching or library staff member.")
     def is_staff(self) -> bool:
         return self.row.is_staff
 
-    @strawberry.field(description="An anonymous account (search station, public widget).")
+    @typed.field(description="An anonymous account (search station, public widget).")
     def is_generic(self) -> bool:
         return self.row.is_generic
 
-    @strawberry.field(description="The institution's one public search account.")
+    @typed.field(description="The institution's one public search account.")
     def is_public_search(self) -> bool:
         return self.row.public_search_for is not None
 
-    @strawberry.field(description="Access ends on this date; loans are never due after it.")
+    @typed.field(description="Access ends on this date; loans are never due after it.")
     def until(self) -> date | None:
         return self.row.until
 
@@ -256,39 +260,39 @@ class Patron(Node):
     def purge_date(self) -> date | None:
         return self.row.purge_date
 
-    @strawberry.field(description="E.g. the graduation year.")
+    @typed.field(description="E.g. the graduation year.")
     def cohort(self) -> str | None:
         return self.row.cohort
 
-    @strawberry.field(description="The student's form class; staff members have none.")
+    @typed.field(description="The student's form class; staff members have none.")
     def form_class(self) -> str | None:
         return self.row.form_class
 
-    @strawberry.field(description="Library groups the patron belongs to.")
+    @typed.field(description="Library groups the patron belongs to.")
     async def library_groups(self, info: Info[Context, None]) -> list[LibraryGroup]:
-        rows = await info.context.loaders.library_groups_by_patron_id.load(self.row.id)
+        rows = await info.context.loaders.library_groups_by_patron_id.load(saved_id(self.row))
         return [LibraryGroup.of(r) for r, _ in rows]
 
-    @strawberry.field(description="Roles; LIBRARY_USERS is always present.")
+    @typed.field(description="Roles; LIBRARY_USERS is always present.")
     async def system_groups(self, info: Info[Context, None]) -> list[SystemGroup]:  # type: ignore[valid-type]
-        rows = await info.context.loaders.system_groups_by_patron_id.load(self.row.id)
+        rows = await info.context.loaders.system_groups_by_patron_id.load(saved_id(self.row))
         return [SystemGroup(value) for value, _ in rows]
 
-    @strawberry.field(
+    @typed.field(
         description="Libraries a staff account may log in at (none: its home library), "
         "or a generic account may search."
     )
     async def libraries(self, info: Info[Context, None]) -> list[Library]:
-        rows = await info.context.loaders.libraries_by_patron_id.load(self.row.id)
+        rows = await info.context.loaders.libraries_by_patron_id.load(saved_id(self.row))
         return [Library.of(r) for r, _ in rows]
 
-    @strawberry.field(
+    @typed.field(
         description="Attributes the viewer may see; branch-limited ones are absent elsewhere."
     )
     async def attributes(self, info: Info[Context, None]) -> list[PatronAttribute]:
         loaders = info.context.loaders
         types = await loaders.attribute_types_by_institution_id.load(self.row.institution_id)
-        values = await loaders.attribute_values_by_patron_id.load(self.row.id)
+        values = await loaders.attribute_values_by_patron_id.load(saved_id(self.row))
         by_type: dict[int, list[str]] = {}
         for type_id, value, _ in values:
             by_type.setdefault(type_id, []).append(value)
@@ -298,19 +302,19 @@ class Patron(Node):
             if t.id in by_type and attribute_access.is_authorized(info.context.actor, t)
         ]
 
-    @strawberry.field(description="What staff must know about the patron, e.g. at checkout.")
+    @typed.field(description="What staff must know about the patron, e.g. at checkout.")
     async def alerts(self, info: Info[Context, None]) -> list[LazyPatronAlert]:
         from app.graphql.patrons.alerts import patron_alerts
 
-        return await patron_alerts(info, self.row)  # type: ignore[return-value]
+        return await patron_alerts(info, self.row)
 
-    @strawberry.field(description="Set on LINKED accounts: where the account was copied from.")
+    @typed.field(description="Set on LINKED accounts: where the account was copied from.")
     async def linked_from(self, info: Info[Context, None]) -> LazyLinkSource | None:
         from app.graphql.linking.patron_fields import link_source
 
         return await link_source(info, self.row)
 
-    @strawberry.field(
+    @typed.field(
         description="The same person's accounts in other institutions (sharing a consortial id), "
         "as network search shows them; for staff who may search the network."
     )
@@ -327,13 +331,13 @@ class Patron(Node):
             )
         return [NetworkPatron(match=m) for m in matches]
 
-    @strawberry.field(description="Copies of this HOME account in other institutions.")
+    @typed.field(description="Copies of this HOME account in other institutions.")
     async def linked_accounts(self, info: Info[Context, None]) -> list[LazyLinkedAccountSummary]:
         from app.graphql.linking.patron_fields import linked_accounts
 
         return await linked_accounts(info, self.row)
 
-    @strawberry.field(description="The patron's loans, newest first.")
+    @typed.field(description="The patron's loans, newest first.")
     async def loans(
         self,
         info: Info[Context, None],
@@ -345,14 +349,14 @@ class Patron(Node):
 
         return await patron_loans(info, self.row, first=first, after=after, active=active)
 
-    @strawberry.field(description="Blocks on the account, oldest first.")
+    @typed.field(description="Blocks on the account, oldest first.")
     async def blocks(self, info: Info[Context, None]) -> list[PatronBlock]:
-        rows = await info.context.loaders.blocks_by_patron_id.load(self.row.id)
+        rows = await info.context.loaders.blocks_by_patron_id.load(saved_id(self.row))
         return [PatronBlock.of(block, block_type) for block, block_type in rows]
 
-    @strawberry.field(description="The patron's photo, if one was uploaded.")
+    @typed.field(description="The patron's photo, if one was uploaded.")
     async def photo(self, info: Info[Context, None]) -> PatronPhoto | None:
-        row = await info.context.loaders.photo_by_patron_id.load(self.row.id)
+        row = await info.context.loaders.photo_by_patron_id.load(saved_id(self.row))
         if row is None:
             return None
         patron_id, content_type, width, height, byte_size, updated_at = row
@@ -365,7 +369,7 @@ class Patron(Node):
             updated_at=updated_at,
         )
 
-    @strawberry.field(
+    @typed.field(
         description="The audit trail of this patron, newest first (staff of the institution only)."
     )
     async def audit_log(
@@ -374,15 +378,15 @@ class Patron(Node):
         settings = info.context.settings
         size = page_size(first, 20, settings.max_page_size)
         cursor = decode_cursor(after)
-        after_id = int(cursor[0]) if cursor and isinstance(cursor[0], int) else None  # type: ignore[arg-type]
+        after_id = int(cursor[0]) if cursor and isinstance(cursor[0], int) else None
         async with info.context.db.use() as session:
             page, has_next = await audit.patron_entries(
                 session=session,
                 actor=info.context.actor,
                 institution_id=self.row.institution_id,
-                patron_id=self.row.id,
+                patron_id=saved_id(self.row),
                 first=size,
-                after_id=after_id,  # type: ignore[arg-type]
+                after_id=after_id,
             )
         return AuditEntryConnection(
             edges=[
@@ -396,7 +400,7 @@ class Patron(Node):
             ),
         )
 
-    @strawberry.field(description="Optimistic-concurrency token; pass it back as expectedVersion.")
+    @typed.field(description="Optimistic-concurrency token; pass it back as expectedVersion.")
     def version(self) -> int:
         return self.row.version
 
@@ -421,6 +425,6 @@ class PatronConnection:
     page_info: PageInfo
     count: strawberry.Private[Any]
 
-    @strawberry.field(description="How many patrons match in all (counted only when asked for).")
+    @typed.field(description="How many patrons match in all (counted only when asked for).")
     async def total_count(self) -> int:
         return int(await self.count())

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.errors import DomainError, ErrorCode
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError, run_mutation, user_errors
 from app.graphql.sip2.types import (
@@ -80,7 +81,7 @@ LOCKED_ERRORS = {
 
 @strawberry.type
 class Sip2Queries:
-    @strawberry.field(
+    @typed.field(
         description="The SIP accounts of an institution; empty unless you are its SYSTEM_ADMIN."
     )
     async def sip_accounts(self, info: Info[Context, None], institution: str) -> list[SipAccount]:
@@ -94,7 +95,7 @@ class Sip2Queries:
 
 @strawberry.type
 class Sip2Mutations:
-    @strawberry.mutation(
+    @typed.mutation(
         description="Verify a patron's barcode and password, as SIP2 does (API clients with "
         "scope patron_auth; throttled like logins; audited without the password)."
     )
@@ -121,7 +122,7 @@ class Sip2Mutations:
             errors.append(UserError(code=code, message=result.throttle_message or "", field=None))
         return AuthenticatePatronPayload.of(result, errors)
 
-    @strawberry.mutation(description="Create a SIP account (SYSTEM_ADMIN of the institution).")
+    @typed.mutation(description="Create a SIP account (SYSTEM_ADMIN of the institution).")
     async def create_sip_account(
         self, info: Info[Context, None], input: CreateSipAccountInput
     ) -> SipAccountPayload:
@@ -148,7 +149,7 @@ class Sip2Mutations:
             return SipAccountPayload(errors=user_errors(result))
         return SipAccountPayload(account=SipAccount(row=result))
 
-    @strawberry.mutation(description="Change a SIP account (SYSTEM_ADMIN of its institution).")
+    @typed.mutation(description="Change a SIP account (SYSTEM_ADMIN of its institution).")
     async def update_sip_account(
         self, info: Info[Context, None], input: UpdateSipAccountInput
     ) -> SipAccountPayload:

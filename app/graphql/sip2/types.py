@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError
 from app.graphql.network.types import Institution, Library, UserGroup
@@ -48,16 +49,16 @@ class SipAttributeField:
 class SipAccount:
     row: strawberry.Private[models.SipAccount]
 
-    @strawberry.field(description="The login id (SIP2 field CN).")
+    @typed.field(description="The login id (SIP2 field CN).")
     def login_id(self) -> str:
         return self.row.login_id
 
-    @strawberry.field(description="The institution whose patrons the account verifies.")
+    @typed.field(description="The institution whose patrons the account verifies.")
     async def institution(self, info: Info[Context, None]) -> Institution:
         row = await info.context.loaders.institution_by_id.load(self.row.institution_id)
         return Institution.of(row)
 
-    @strawberry.field(
+    @typed.field(
         description="The library the account acts for (null: the whole institution). "
         "Attribute types limited to some libraries are sent only when it is one of them."
     )
@@ -66,19 +67,19 @@ class SipAccount:
             return None
         return Library.of(await info.context.loaders.library_by_id.load(self.row.library_id))
 
-    @strawberry.field(description="Character encoding of the account's messages.")
+    @typed.field(description="Character encoding of the account's messages.")
     def encoding(self) -> SipEncoding:
         return SipEncoding(self.row.encoding)
 
-    @strawberry.field(description="What AO carries in patron responses.")
+    @typed.field(description="What AO carries in patron responses.")
     def ao_mode(self) -> SipAoMode:
         return SipAoMode(self.row.ao_mode)
 
-    @strawberry.field(description="The patron's home library code is sent as a screen message.")
+    @typed.field(description="The patron's home library code is sent as a screen message.")
     def home_library_screen_message(self) -> bool:
         return self.row.home_library_screen_message
 
-    @strawberry.field(description="Attribute types sent, and in which fields.")
+    @typed.field(description="Attribute types sent, and in which fields.")
     def attribute_fields(self) -> list[SipAttributeField]:
         return [
             SipAttributeField(
@@ -89,11 +90,11 @@ class SipAccount:
             for f in attribute_fields(self.row)
         ]
 
-    @strawberry.field(description="A verification without a PIN counts as a valid password.")
+    @typed.field(description="A verification without a PIN counts as a valid password.")
     def allow_empty_pin(self) -> bool:
         return self.row.allow_empty_pin
 
-    @strawberry.field(description="Disabled accounts cannot log in.")
+    @typed.field(description="Disabled accounts cannot log in.")
     def enabled(self) -> bool:
         return self.row.enabled
 
