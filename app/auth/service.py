@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,7 @@ from sqlmodel import col
 from app.audit import service as audit
 from app.auth.models import ApiClient, AuthToken, LoginFailure
 from app.auth.passwords import verify_password
-from app.auth.policy import Actor, can_administer_institution, require
+from app.auth.policy import Actor, can_administer_institution, require, require_authenticated
 from app.auth.roles import Scope, SystemGroup, is_valid_scope, normalize_scope
 from app.clock import today
 from app.db import fetch_rows, utcnow
@@ -380,6 +381,104 @@ async def create_api_client(
     )
     await session.commit()
     return CreatedApiClient(client=client, secret=secret)
+
+
+@dataclass(frozen=True)
+class ApiClientView:
+    client: ApiClient
+    institution_code: str
+    library_code: str | None
+
+
+async def list_api_clients(
+    *, session: AsyncSession, actor: Actor, institution_code: str
+) -> list[ApiClientView]:
+    """An institution's API clients, for its system administrators (others see none)."""
+    require_authenticated(actor)
+    institution = (
+        await session.execute(
+            select(Institution).where(col(Institution.code) == institution_code.strip().upper())
+        )
+    ).scalar_one_or_none()
+    if institution is None or institution.id is None:
+        return []
+    if not can_administer_institution(actor, institution.id):
+        return []
+    rows = await session.execute(
+        select(ApiClient, col(Library.code))
+        .outerjoin(Library, col(Library.id) == col(ApiClient.library_id))
+        .where(col(ApiClient.institution_id) == institution.id)
+        .order_by(col(ApiClient.name), col(ApiClient.id))
+    )
+    return [ApiClientView(client, institution.code, library) for client, library in rows.all()]
+
+
+async def _administered_client(
+    session: AsyncSession, actor: Actor, client_id: int | None
+) -> ApiClientView:
+    """The client if the actor administers its institution; NOT_FOUND otherwise (whether
+    it exists elsewhere is not told)."""
+    require_authenticated(actor)
+    found = None
+    if client_id is not None:
+        found = (
+            await session.execute(
+                select(ApiClient, col(Institution.code), col(Library.code))
+                .join(Institution, col(Institution.id) == col(ApiClient.institution_id))
+                .outerjoin(Library, col(Library.id) == col(ApiClient.library_id))
+                .where(col(ApiClient.id) == client_id)
+            )
+        ).one_or_none()
+    if found is None or not can_administer_institution(actor, found[0].institution_id):
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such API client.", ["input", "id"])
+    return ApiClientView(found[0], found[1], found[2])
+
+
+async def revoke_api_client(
+    *, session: AsyncSession, actor: Actor, client_id: int | None
+) -> ApiClientView:
+    """Switch a client off: its secret stops working at once (a new one brings it back)."""
+    view = await _administered_client(session, actor, client_id)
+    client = view.client
+    if client.enabled:
+        client.enabled = False
+        await audit.record(
+            session=session,
+            actor=actor,
+            action="revoke_api_client",
+            entity_type="ApiClient",
+            entity_id=client.id,
+            institution_id=client.institution_id,
+            changes={"enabled": {"before": True, "after": False}},
+        )
+        await session.commit()
+    return view
+
+
+async def rotate_api_client_secret(
+    *, session: AsyncSession, actor: Actor, client_id: int | None
+) -> tuple[ApiClientView, str]:
+    """A new secret for a client (shown once); the old one stops working, and a revoked
+    client is switched on again with the new one."""
+    view = await _administered_client(session, actor, client_id)
+    client = view.client
+    secret = CLIENT_PREFIX + secrets.token_urlsafe(32)
+    changes: dict[str, Any] = {"secret": {"before": "(hidden)", "after": "(changed)"}}
+    if not client.enabled:
+        changes["enabled"] = {"before": False, "after": True}
+    client.token_hash = token_digest(secret)
+    client.enabled = True
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="rotate_api_client_secret",
+        entity_type="ApiClient",
+        entity_id=client.id,
+        institution_id=client.institution_id,
+        changes=changes,
+    )
+    await session.commit()
+    return view, secret
 
 
 async def address_throttled(*, session: AsyncSession, settings: Settings, address: str) -> bool:

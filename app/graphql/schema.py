@@ -15,7 +15,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from app.graphql.attributes.operations import AttributeMutations, AttributeQueries
-from app.graphql.auth.mutations import AuthMutations
+from app.graphql.auth.mutations import AuthMutations, AuthQueries
 from app.graphql.circulation.operations import CirculationMutations
 from app.graphql.circulation.types import Loan
 from app.graphql.emails.operations import EmailMutations
@@ -39,7 +39,13 @@ from app.settings import Settings
 
 @strawberry.type(description="Read operations.")
 class Query(
-    NodeQueries, NetworkQueries, PatronQueries, AttributeQueries, LinkingQueries, Sip2Queries
+    NodeQueries,
+    NetworkQueries,
+    PatronQueries,
+    AttributeQueries,
+    LinkingQueries,
+    Sip2Queries,
+    AuthQueries,
 ):
     pass
 

@@ -443,3 +443,118 @@ async def test_scopes_are_normalised_and_attribute_codes_checked(
         },
     ]
     assert await _clients(connection) == before
+
+
+# ---------------------------------------------------------------- listing, revoking, rotating
+
+LIST = """query($i: String!) { apiClients(institution: $i) {
+  id name institutionCode scopes enabled library createdAt } }"""
+REVOKE = """mutation($id: ID!) { revokeApiClient(input: {id: $id}) {
+  client { id name enabled } errors { code message field } } }"""
+ROTATE = """mutation($id: ID!) { rotateApiClientSecret(input: {id: $id}) {
+  client { id name enabled } secret errors { code message field } } }"""
+TRAIL = "SELECT action, changes FROM audit_entry WHERE entity_type = 'ApiClient' ORDER BY id"
+
+
+async def _listed(gql: GraphQL, token: str, institution: str = "NEKLS") -> list[dict[str, Any]]:
+    data = await gql.ok(LIST, {"i": institution}, token=token)
+    clients: list[dict[str, Any]] = data["apiClients"]
+    return clients
+
+
+async def _institution_of(gql: GraphQL, secret: str) -> Any:
+    return (await gql.ok(VIEWER, token=secret))["viewer"]["institution"]
+
+
+async def test_system_admins_list_their_clients_and_nobody_else_sees_them(gql: GraphQL) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    created = await _create(gql, admin, name="Catalogue", scopes=["patron_read"], library="BASEHOR")
+    listed = await _listed(gql, admin)
+    [mine] = [c for c in listed if c["name"] == "Catalogue"]
+    assert mine["institutionCode"] == "NEKLS"
+    assert (mine["scopes"], mine["enabled"], mine["library"]) == (["patron_read"], True, "BASEHOR")
+    assert created["secret"] not in str(listed)  # secrets are never listed
+    # Another institution's administrator, a librarian, a client: none
+    for token in (
+        await gql.login("eastern.admin", "EASTERN-MAIN"),
+        await gql.login("lansing.librarian", "LANSING"),
+        created["secret"],
+    ):
+        assert await _listed(gql, token) == []
+    body = await gql(LIST, {"i": "NEKLS"})
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+
+
+async def test_a_revoked_client_stops_working_and_a_rotated_secret_replaces_the_old(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    created = await _create(gql, admin, name="Vendor", scopes=["patron_read"])
+    old = created["secret"]
+    [client] = [c for c in await _listed(gql, admin) if c["name"] == "Vendor"]
+    assert await _institution_of(gql, old) == {"code": "NEKLS"}
+
+    # Revoked: the secret authenticates nobody from the next request on
+    revoked = (await gql.ok(REVOKE, {"id": client["id"]}, token=admin))["revokeApiClient"]
+    assert revoked == {
+        "client": {"id": client["id"], "name": "Vendor", "enabled": False},
+        "errors": [],
+    }
+    assert await _institution_of(gql, old) is None
+    # Revoking again changes nothing (and records nothing)
+    again = (await gql.ok(REVOKE, {"id": client["id"]}, token=admin))["revokeApiClient"]
+    assert again["errors"] == []
+
+    # Rotated: a new secret, which works; the old one stays dead
+    rotated = (await gql.ok(ROTATE, {"id": client["id"]}, token=admin))["rotateApiClientSecret"]
+    assert rotated["errors"] == []
+    assert rotated["client"] == {"id": client["id"], "name": "Vendor", "enabled": True}
+    new = rotated["secret"]
+    assert new.startswith("nzc_")
+    assert new != old
+    assert await _institution_of(gql, new) == {"code": "NEKLS"}
+    assert await _institution_of(gql, old) is None
+
+    trail = [
+        (r[0], json.loads(r[1]) if isinstance(r[1], str) else r[1])
+        for r in (await connection.execute(text(TRAIL))).all()
+    ]
+    actions = [action for action, _ in trail]
+    assert actions[-3:] == ["create_api_client", "revoke_api_client", "rotate_api_client_secret"]
+    assert trail[-1][1] == {
+        "secret": {"before": "(hidden)", "after": "(changed)"},
+        "enabled": {"before": False, "after": True},
+    }
+    assert new not in str(trail)
+
+
+async def test_only_the_institutions_system_admin_may_revoke_or_rotate(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    created = await _create(gql, admin, name="Target", scopes=["patron_read"])
+    [client] = [c for c in await _listed(gql, admin) if c["name"] == "Target"]
+    before = await _clients(connection)
+    trail = (await connection.execute(text(TRAIL))).all()
+    missing = "QXBpQ2xpZW50Ojk5OTk5OQ"  # ApiClient:999999
+    for token in (
+        await gql.login("eastern.admin", "EASTERN-MAIN"),  # another institution's
+        await gql.login("lansing.librarian", "LANSING"),
+        await gql.login("network.admin", "LANSING"),
+        created["secret"],  # the client itself
+    ):
+        for document, name in ((REVOKE, "revokeApiClient"), (ROTATE, "rotateApiClientSecret")):
+            for target in (client["id"], missing):
+                payload = (await gql.ok(document, {"id": target}, token=token))[name]
+                # The same answer as for a client that does not exist: nothing is told
+                assert payload["client"] is None
+                assert payload["errors"] == [
+                    {
+                        "code": "NOT_FOUND",
+                        "message": "There is no such API client.",
+                        "field": ["input", "id"],
+                    }
+                ]
+    assert await _clients(connection) == before
+    assert (await connection.execute(text(TRAIL))).all() == trail
+    assert await _institution_of(gql, created["secret"]) == {"code": "NEKLS"}

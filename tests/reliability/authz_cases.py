@@ -505,6 +505,46 @@ async def p_create_client(world: World, actor: str, expect: Expect) -> Call:
     )
 
 
+async def api_client_target(world: World) -> str:
+    """A NEKLS API client made for the case (never one of the matrix's own clients)."""
+
+    async def make() -> str:
+        data = await world.ok(
+            world.reader,
+            """mutation($n: String!) { createApiClient(input: {
+                 institution: "NEKLS", name: $n, scopes: ["patron_read"]}) {
+                 client { id } errors { code } } }""",
+            {"n": world.unique("Matrix target ")},
+        )
+        client_id: str = data["createApiClient"]["client"]["id"]
+        return client_id
+
+    return await once(world, "api_client_target", make)  # type: ignore[no-any-return]
+
+
+async def p_api_client(world: World, actor: str, expect: Expect) -> Call:
+    return input_of(id=await api_client_target(world))
+
+
+async def api_client_state(world: World, call: Call) -> Any:
+    data = await world.ok(world.reader, '{ apiClients(institution: "NEKLS") { id enabled } }')
+    return [c for c in data["apiClients"] if c["id"] == call.variables["input"]["id"]]
+
+
+async def verify_api_clients(world: World, actor: str, result: Any, call: Call) -> None:
+    assert len(result) >= 2  # the matrix's own clients at least
+    assert {c["institutionCode"] for c in result} == {"NEKLS"}
+
+
+# Client administration: another institution's administrator, and everyone else, is told
+# there is no such client (as for an id that does not exist).
+CLIENT_ADMIN = matrix(
+    dict.fromkeys(ACTORS, NOT_FOUND),
+    anonymous=UNAUTH,
+    system_admin=OK,
+)
+
+
 async def p_create_patron(world: World, actor: str, expect: Expect) -> Call:
     barcode = world.unique("AUTHZ-NEW-")
     return input_of(
@@ -974,6 +1014,29 @@ CASES: dict[str, Case] = {
              client { name } secret errors { code message field } } }""",
         matrix(ADMIN_OF_INSTITUTION),
         prepare=p_create_client,
+    ),
+    "revokeApiClient": Case(
+        """mutation($input: ApiClientInput!) { revokeApiClient(input: $input) {
+             client { id enabled } errors { code message field } } }""",
+        CLIENT_ADMIN,
+        prepare=p_api_client,
+        state=api_client_state,
+    ),
+    "rotateApiClientSecret": Case(
+        """mutation($input: ApiClientInput!) { rotateApiClientSecret(input: $input) {
+             client { id enabled } secret errors { code message field } } }""",
+        CLIENT_ADMIN,
+        prepare=p_api_client,
+        state=api_client_state,
+    ),
+    "apiClients": Case(
+        '{ apiClients(institution: "NEKLS") { id name institutionCode enabled } }',
+        matrix(
+            ADMIN_OF_INSTITUTION,
+            **{a: EMPTY for a in ACTORS if a not in ("anonymous", "system_admin")},
+        ),
+        verify=verify_api_clients,
+        empty=lambda r: r == [],
     ),
     # ------------------------------------------------------------ patrons
     "createPatron": Case(

@@ -16,7 +16,8 @@ from app.graphql.auth.types import (
     Viewer,
 )
 from app.graphql.context import Context
-from app.graphql.core import run_mutation, user_errors
+from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.ids import decode_pk
 
 
 @strawberry.input
@@ -36,6 +37,17 @@ class CreateApiClientInput:
         description="patron_read, linking, patron_auth, email, or attribute:<CODE>."
     )
     library: str | None = strawberry.field(default=None, description="Library the client acts for.")
+
+
+@strawberry.input(description="An API client, by the id apiClients gives.")
+class ApiClientInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class ApiClientPayload:
+    client: ApiClient | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -86,13 +98,66 @@ class AuthMutations:
         )
         if isinstance(result, DomainError):
             return CreateApiClientPayload(errors=user_errors(result))
-        client = result.client
         return CreateApiClientPayload(
-            client=ApiClient(
-                name=client.name,
-                institution_code=input.institution.strip().upper(),
-                scopes=list(client.scopes),
-                created_at=client.created_at,
+            client=ApiClient.of(
+                service.ApiClientView(
+                    result.client,
+                    input.institution.strip().upper(),
+                    input.library and input.library.strip().upper(),
+                )
             ),
             secret=result.secret,
         )
+
+    @typed.mutation(
+        description="Revoke an API client (SYSTEM_ADMIN of its institution): its secret stops "
+        "working at once."
+    )
+    async def revoke_api_client(
+        self, info: Info[Context, None], input: ApiClientInput
+    ) -> ApiClientPayload:
+        ctx = info.context
+        result = await run_mutation(
+            info,
+            lambda session: service.revoke_api_client(
+                session=session, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
+            ),
+        )
+        if isinstance(result, DomainError):
+            return ApiClientPayload(errors=user_errors(result))
+        return ApiClientPayload(client=ApiClient.of(result))
+
+    @typed.mutation(
+        description="Give an API client a new secret, shown once in the payload (SYSTEM_ADMIN "
+        "of its institution); the old secret stops working, and a revoked client works again."
+    )
+    async def rotate_api_client_secret(
+        self, info: Info[Context, None], input: ApiClientInput
+    ) -> CreateApiClientPayload:
+        ctx = info.context
+
+        result = await run_mutation(
+            info,
+            lambda session: service.rotate_api_client_secret(
+                session=session, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
+            ),
+        )
+        if isinstance(result, DomainError):
+            return CreateApiClientPayload(errors=user_errors(result))
+        view, secret = result
+        return CreateApiClientPayload(client=ApiClient.of(view), secret=secret)
+
+
+@strawberry.type
+class AuthQueries:
+    @typed.field(
+        description="An institution's API clients (its SYSTEM_ADMINs; others get none). "
+        "Secrets are never shown."
+    )
+    async def api_clients(self, info: Info[Context, None], institution: str) -> list[ApiClient]:
+        ctx = info.context
+        async with ctx.db.use() as session:
+            views = await service.list_api_clients(
+                session=session, actor=ctx.actor, institution_code=institution
+            )
+        return [ApiClient.of(view) for view in views]

@@ -8,9 +8,11 @@ import strawberry
 from strawberry.types import Info
 
 from app.auth.policy import Actor
+from app.auth.service import ApiClientView
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import SystemGroup, UserError
+from app.graphql.ids import encode_id
 from app.graphql.network.types import Institution, Library
 from app.graphql.patrons.types import Patron
 
@@ -64,12 +66,35 @@ class LogoutPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type(description="An API client; its secret is shown once, at creation.")
+@strawberry.type(
+    description="An API client; its secret is shown once, at creation or when rotated."
+)
 class ApiClient:
+    id: strawberry.ID = strawberry.field(
+        description="Identifies the client in revokeApiClient and rotateApiClientSecret."
+    )
     name: str
     institution_code: str
     scopes: list[str]
     created_at: datetime
+    enabled: bool = strawberry.field(
+        description="False once revoked: its secret no longer works (a new secret restores it)."
+    )
+    library: str | None = strawberry.field(description="Code of the library the client acts for.")
+
+    @classmethod
+    def of(cls, view: ApiClientView) -> ApiClient:
+        client = view.client
+        assert client.id is not None
+        return cls(
+            id=strawberry.ID(encode_id("ApiClient", client.id)),
+            name=client.name,
+            institution_code=view.institution_code,
+            scopes=list(client.scopes),
+            created_at=client.created_at,
+            enabled=client.enabled,
+            library=view.library_code,
+        )
 
 
 @strawberry.type
