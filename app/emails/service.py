@@ -286,6 +286,19 @@ async def clear_flag_of_changed_address(*, session: AsyncSession, patron: Patron
     await _settle_institutions(session, set(cleared.scalars()))
 
 
+async def release_flags(session: AsyncSession, patron_ids: list[int]) -> None:
+    """Before patrons are removed: their flags go, and their institutions' alerts are
+    recounted (cleared with the last flag) now rather than at the next daily check."""
+    if not patron_ids:
+        return
+    cleared = await session.execute(
+        delete(PatronEmailFlag)
+        .where(col(PatronEmailFlag.patron_id).in_(patron_ids))
+        .returning(col(PatronEmailFlag.institution_id))
+    )
+    await _settle_institutions(session, set(cleared.scalars()))
+
+
 async def _settle_institutions(session: AsyncSession, institution_ids: set[int]) -> None:
     """Institutions whose flags were cleared: their alert goes with their last flag."""
     if not institution_ids:

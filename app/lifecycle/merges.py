@@ -21,6 +21,7 @@ from app.audit import service as audit
 from app.auth.policy import Actor, can_read_patron, require_authenticated
 from app.circulation.models import Loan
 from app.db import utcnow
+from app.emails.service import release_flags
 from app.errors import DomainError, ErrorCode, FieldError
 from app.lifecycle import moves
 from app.network.models import Institution
@@ -240,6 +241,7 @@ async def _merge_into(
             institution_id=duplicate.institution_id,
             changes={"mergedInto": {"before": None, "after": survivor_id}},
         )
+    await release_flags(session, list(duplicate_ids))
     await session.execute(
         delete(Patron)
         .where(col(Patron.id).in_(duplicate_ids))

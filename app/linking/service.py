@@ -20,6 +20,7 @@ from app.auth.roles import Scope, SystemGroup
 from app.circulation.models import Loan
 from app.circulation.service import outstanding_loans
 from app.db import utcnow
+from app.emails.service import release_flags
 from app.errors import DomainError, ErrorCode, FieldError
 from app.linking import rules as rule_service
 from app.linking.models import LinkedAccountRule
@@ -727,6 +728,7 @@ async def unlink_account(*, session: AsyncSession, actor: Actor, copy_id: int) -
             f"The linked account still has {loans} item(s) on loan; check them in first.",
             ["input", "id"],
         )
+    await release_flags(session, [copy_id])
     await session.execute(delete(Patron).where(col(Patron.id) == copy_id))
     await audit.record(
         session=session,
@@ -761,6 +763,7 @@ async def purge_linked_accounts(
         ).all()
     )
     for patron_id, institution_id in rows:
+        await release_flags(session, [patron_id])
         await session.execute(delete(Patron).where(col(Patron.id) == patron_id))
         await audit.record(
             session=session,

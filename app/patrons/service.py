@@ -20,7 +20,7 @@ from app.auth.policy import (
     require_authenticated,
 )
 from app.db import bulk_insert, utcnow
-from app.emails.service import clear_flag_of_changed_address
+from app.emails.service import clear_flag_of_changed_address, release_flags
 from app.errors import DomainError, ErrorCode
 from app.network.models import IdentifierType, Institution
 from app.patrons.lookups import lookups_of
@@ -566,6 +566,7 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
     institution_id = patron.institution_id
     await mark_source_deleted(session=session, actor=actor, source_id=patron_id)
     await audit.redact_entity(session=session, entity_type="Patron", entity_id=patron_id)
+    await release_flags(session, [patron_id])
     await session.execute(delete(Patron).where(col(Patron.id) == patron_id))
     await audit.record(
         session=session,

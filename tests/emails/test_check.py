@@ -13,6 +13,7 @@ from app.auth.roles import SystemGroup
 from app.db import Database
 from app.emails.check import EmailCheckResult, check_emails
 from app.errors import DomainError
+from tests.conftest import GraphQL
 from tests.emails.conftest import BLACKLISTED, INVALID, EmailApi, email_state, institution_alert
 from tests.patrons.conftest import pk_of
 
@@ -302,3 +303,31 @@ async def test_the_check_runs_as_a_job_only(
         ("FORBIDDEN", "The email check runs as a job.")
     ]
     assert await email_state(connection) == before
+
+
+async def test_removing_a_flagged_patron_recounts_the_alert_at_once(
+    api: EmailApi,
+    gql: GraphQL,
+    mailer: str,
+    lansing: str,
+    nekls_admin: str,
+    run_check: Any,
+    connection: AsyncConnection,
+) -> None:
+    # given two flagged NEKLS patrons and the alert of the check
+    first = await api.create_patron(lansing, "gone.first@example.org")
+    second = await api.create_patron(lansing, "gone.second@example.org")
+    await api.report(mailer, "gone.first@example.org")
+    await api.report(mailer, "gone.second@example.org")
+    await run_check()
+    assert (await api.institution(nekls_admin))["alerts"] == [institution_alert(2)]
+
+    # when one is removed, the alert counts one at once (not at the next check)
+    delete = "mutation($id: ID!) { deletePatron(input: {id: $id}) { errors { code } } }"
+    assert (await gql.ok(delete, {"id": first}, nekls_admin))["deletePatron"]["errors"] == []
+    assert (await api.institution(nekls_admin))["alerts"] == [institution_alert(1)]
+
+    # and when the last one goes, the alert goes and the email service is back on
+    assert (await gql.ok(delete, {"id": second}, nekls_admin))["deletePatron"]["errors"] == []
+    assert await api.institution(nekls_admin) == NO_ALERT
+    assert (await email_state(connection))["flags"] == []
