@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
 import uvicorn
@@ -319,6 +320,99 @@ def create_api_client(
     )
     console.print("Secret (shown once; send it as 'Authorization: Bearer <secret>'):")
     typer.echo(created.secret)
+
+
+def _client_admin(work: Any) -> Any:
+    """Run an API-client operation as the CLI (a system actor); errors end the command."""
+    from app.db import Database, create_engine
+    from app.errors import DomainError
+
+    settings = _settings()
+
+    async def run() -> Any:
+        db = Database(create_engine(settings))
+        try:
+            async with db.session() as session:
+                return await work(session)
+        finally:
+            await db.engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as error:
+        for e in error.errors:
+            console.print(f"[red]{e.code.value}[/red]: {e.message}")
+        raise typer.Exit(code=1) from None
+
+
+@cli.command(name="api-clients")
+def api_clients(
+    institution: str = typer.Option(..., help="Institution code, e.g. EASTERN."),
+) -> None:
+    """List an institution's API clients (never their secrets)."""
+    from app.auth import service
+    from app.auth.policy import system_actor
+
+    views = _client_admin(
+        lambda session: service.list_api_clients(
+            session=session, actor=system_actor("cli"), institution_code=institution
+        )
+    )
+    if not views:
+        console.print(f"No API clients for {institution.strip().upper()!r}.")
+        return
+    table = Table("id", "name", "scopes", "library", "state", "created")
+    for view in views:
+        client = view.client
+        table.add_row(
+            str(client.id),
+            client.name,
+            ", ".join(client.scopes) or "(none)",
+            view.library_code or "",
+            "active" if client.enabled else "REVOKED",
+            f"{client.created_at:%Y-%m-%d}",
+        )
+    console.print(table)
+
+
+@cli.command(name="revoke-api-client")
+def revoke_api_client(
+    client_id: int = typer.Argument(..., help="The client's id, as `netzone api-clients` shows."),
+) -> None:
+    """Revoke an API client: its secret stops working at once."""
+    from app.auth import service
+    from app.auth.policy import system_actor
+
+    view = _client_admin(
+        lambda session: service.revoke_api_client(
+            session=session, actor=system_actor("cli"), client_id=client_id
+        )
+    )
+    console.print(
+        f"API client {view.client.name!r} of {view.institution_code} is revoked: "
+        "its secret no longer works."
+    )
+
+
+@cli.command(name="rotate-api-client-secret")
+def rotate_api_client_secret(
+    client_id: int = typer.Argument(..., help="The client's id, as `netzone api-clients` shows."),
+) -> None:
+    """Give an API client a new secret (printed once); the old one stops working."""
+    from app.auth import service
+    from app.auth.policy import system_actor
+
+    view, secret = _client_admin(
+        lambda session: service.rotate_api_client_secret(
+            session=session, actor=system_actor("cli"), client_id=client_id
+        )
+    )
+    console.print(
+        f"New secret for API client {view.client.name!r} of {view.institution_code}; "
+        "the old one no longer works."
+    )
+    console.print("Secret (shown once; send it as 'Authorization: Bearer <secret>'):")
+    typer.echo(secret)
 
 
 # SIP2 for vendors: the server and its accounts (app/sip2/commands.py).

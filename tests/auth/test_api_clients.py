@@ -558,3 +558,53 @@ async def test_only_the_institutions_system_admin_may_revoke_or_rotate(
     assert await _clients(connection) == before
     assert (await connection.execute(text(TRAIL))).all() == trail
     assert await _institution_of(gql, created["secret"]) == {"code": "NEKLS"}
+
+
+async def test_cli_lists_revokes_and_rotates_clients(cli_database: Database) -> None:
+    created = await _run_cli(
+        "create-api-client",
+        "--institution",
+        "EASTERN",
+        "--name",
+        "Vendor",
+        "--scope",
+        "patron_auth",
+    )
+    assert created.exit_code == 0, created.output
+    old = created.output.split()[-1]
+    async with cli_database.session() as session:
+        client_id = (
+            await session.execute(text("SELECT id FROM api_client WHERE name = 'Vendor'"))
+        ).scalar_one()
+
+    listed = await _run_cli("api-clients", "--institution", "eastern")
+    assert listed.exit_code == 0, listed.output
+    row = next(line for line in listed.output.splitlines() if "Vendor" in line)
+    assert str(client_id) in row
+    assert "patron_auth" in row
+    assert "active" in row
+    assert old not in listed.output
+
+    revoked = await _run_cli("revoke-api-client", str(client_id))
+    assert revoked.exit_code == 0, revoked.output
+    assert "is revoked" in " ".join(revoked.output.split())
+    listed = await _run_cli("api-clients", "--institution", "EASTERN")
+    assert "REVOKED" in next(line for line in listed.output.splitlines() if "Vendor" in line)
+
+    rotated = await _run_cli("rotate-api-client-secret", str(client_id))
+    assert rotated.exit_code == 0, rotated.output
+    new = rotated.output.split()[-1]
+    assert new.startswith("nzc_")
+    assert new != old
+    async with cli_database.session() as session:
+        assert await authenticate(session=session, token=old) is None
+        actor = await authenticate(session=session, token=new)
+    assert actor is not None
+    assert actor.name == "client Vendor"
+
+    missing = await _run_cli("revoke-api-client", "999999")
+    assert missing.exit_code == 1
+    assert "NOT_FOUND: There is no such API client." in missing.output
+    empty = await _run_cli("api-clients", "--institution", "NOWHERE")
+    assert empty.exit_code == 0
+    assert "No API clients for 'NOWHERE'." in empty.output
