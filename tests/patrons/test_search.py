@@ -259,3 +259,18 @@ async def test_default_page_and_negative_first(gql: GraphQL, api: PatronApi, lan
 async def test_unknown_institution_is_empty(api: PatronApi, lansing: str) -> None:
     found = await api.search(lansing, "NOWHERE")
     assert (found["totalCount"], found["edges"], found["pageInfo"]["hasNextPage"]) == (0, [], False)
+
+
+async def test_a_search_term_longer_than_any_key_is_refused(gql: GraphQL, lansing: str) -> None:
+    query = (
+        'query($s: String!) { patrons(institution: "NEKLS", filter: {search: $s}) { totalCount } }'
+    )
+    # 200 characters (padded with spaces, which do not count): searched, nothing found
+    data = await gql.ok(query, {"s": "  " + "x" * 200 + "  "}, lansing)
+    assert data["patrons"]["totalCount"] == 0
+    # 201: refused with the reason, not cut to fit
+    body = await gql(query, {"s": "x" * 201}, lansing)
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["message"] == "The search term has 201 characters; at most 200."

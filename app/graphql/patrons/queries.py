@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from app.graphql import typed
@@ -13,10 +14,17 @@ from app.graphql.patrons.inputs import PatronFilter
 from app.graphql.patrons.types import Patron, PatronConnection, PatronEdge
 from app.patrons import search as service
 
+SEARCH_LIMIT = 200  # characters: longer than any identifier, username or name
+
 
 def _filter(flt: PatronFilter | None) -> service.PatronFilter:
     if flt is None:
         return service.PatronFilter()
+    if flt.search is not None and len(flt.search.strip()) > SEARCH_LIMIT:
+        raise GraphQLError(
+            f"The search term has {len(flt.search.strip())} characters; at most {SEARCH_LIMIT}.",
+            extensions={"code": "INVALID_INPUT"},
+        )
     return service.PatronFilter(
         search=flt.search,
         home_library=flt.home_library,
