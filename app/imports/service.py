@@ -700,27 +700,7 @@ async def _import_rows(
                 rows = _rows(raw)
                 _, header = next(rows)
                 columns = check_header(header)
-                chunk: list[tuple[int, list[str]]] = []
-                for record in rows:
-                    chunk.append(record)
-                    if len(chunk) >= BATCH:
-                        await _import_batch(
-                            session=session,
-                            settings=settings,
-                            actor=actor,
-                            options=options,
-                            institution_code=institution_code,
-                            batch=batch,
-                            columns=columns,
-                            chunk=chunk,
-                            counts=counts,
-                            spool=spool,
-                            job_id=job_id,
-                        )
-                        chunk = []
-                        session.expunge_all()  # keep memory flat
-                        await _report_progress(database, job_id, counts.processed, total, progress)
-                if chunk:
+                for chunk in _batches(rows, BATCH):
                     await _import_batch(
                         session=session,
                         settings=settings,
@@ -734,6 +714,8 @@ async def _import_rows(
                         spool=spool,
                         job_id=job_id,
                     )
+                    session.expunge_all()  # keep memory flat
+                    await _report_progress(database, job_id, counts.processed, total, progress)
         except FileProblem as problem:  # the file changed after it was checked
             counts.failed += 1
             spool.write(
@@ -747,6 +729,20 @@ async def _import_rows(
         else:
             await session.rollback()
     return message
+
+
+def _batches(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    """The rows in lists of `size` (the last one shorter)."""
+    chunk: list[tuple[int, list[str]]] = []
+    for record in rows:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 async def _import_batch(
