@@ -49,6 +49,7 @@ import asyncpg
 import orjson
 
 from bench import generate as gen
+from bench.attribute_reports import label, parse_size
 
 INSTITUTION = "NEKLS"
 STAFF = ("lansing.librarian", "LANSING")
@@ -502,24 +503,6 @@ def size_url(url: str, size: int) -> str:
 
     name = f"{gen.database_name(url)}_{label(size).lower()}"
     return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def parse_size(text: str) -> int:
-    text = text.strip().lower().replace("_", "")
-    factor = 1
-    if text.endswith("k"):
-        factor, text = 1_000, text[:-1]
-    elif text.endswith("m"):
-        factor, text = 1_000_000, text[:-1]
-    return int(float(text) * factor)
-
-
-def label(size: int) -> str:
-    if size >= 1_000_000 and size % 1_000_000 == 0:
-        return f"{size // 1_000_000}M"
-    if size >= 1_000 and size % 1_000 == 0:
-        return f"{size // 1_000}k"
-    return str(size)
 
 
 async def prepare(url: str, size: int, reuse: bool) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,9 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@pytest.fixture
-async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One connection in an outer transaction that is rolled back after the test."""
+@asynccontextmanager
+async def rolled_back(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection in an outer transaction that is rolled back at the end."""
     async with engine.connect() as conn:
         transaction = await conn.begin()
         try:
@@ -95,8 +96,8 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
                 await transaction.rollback()
 
 
-@pytest.fixture
-def database(connection: AsyncConnection, engine: AsyncEngine) -> Database:
+def savepoint_database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
+    """The app's Database on that connection: each session's commit is a SAVEPOINT."""
     factory = async_sessionmaker(
         bind=connection,
         join_transaction_mode="create_savepoint",
@@ -104,6 +105,18 @@ def database(connection: AsyncConnection, engine: AsyncEngine) -> Database:
         autoflush=False,
     )
     return Database(engine, session_factory=factory)
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection in an outer transaction that is rolled back after the test."""
+    async with rolled_back(engine) as conn:
+        yield conn
+
+
+@pytest.fixture
+def database(connection: AsyncConnection, engine: AsyncEngine) -> Database:
+    return savepoint_database(engine, connection)
 
 
 @pytest.fixture

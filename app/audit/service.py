@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from app.audit.models import AuditEntry
 from app.auth.policy import Actor, can_read_patrons
-from app.db import bulk_insert
+from app.db import bulk_insert, utcnow
 from app.sql import pk
 
 
@@ -38,15 +38,15 @@ async def record(
 ) -> AuditEntry:
     """Add an audit entry to the current transaction."""
     entry = AuditEntry(
-        institution_id=institution_id,
-        actor_patron_id=actor.patron_id,
-        actor_client_id=actor.client_id,
-        actor_name=actor.name,
-        library_id=actor.library_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        changes=changes or {},
+        **entry_row(
+            actor=actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            institution_id=institution_id,
+            changes=changes or {},
+            at=utcnow(),
+        )
     )
     session.add(entry)
     return entry

@@ -18,12 +18,11 @@ from typing import Any
 import httpx
 import pytest
 from graphql import build_schema
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.db import Database
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import GraphQL
+from tests.conftest import GraphQL, rolled_back, savepoint_database
 from tests.reliability.authz_cases import CASES, Case, Expect
 from tests.reliability.authz_world import (
     ACTORS,
@@ -66,30 +65,15 @@ def test_every_operation_has_a_matrix_row() -> None:
 
 @pytest.fixture(scope="module")
 async def module_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    async with engine.connect() as conn:
-        transaction = await conn.begin()
-        try:
-            yield conn
-        finally:
-            if transaction.is_active:
-                await transaction.rollback()
-
-
-def _database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
-    factory = async_sessionmaker(
-        bind=connection,
-        join_transaction_mode="create_savepoint",
-        expire_on_commit=False,
-        autoflush=False,
-    )
-    return Database(engine, session_factory=factory)
+    async with rolled_back(engine) as conn:
+        yield conn
 
 
 @pytest.fixture(scope="module")
 async def actors(
     engine: AsyncEngine, settings: Settings, module_connection: AsyncConnection
 ) -> AsyncIterator[World]:
-    app = create_app(settings, _database(engine, module_connection))
+    app = create_app(settings, savepoint_database(engine, module_connection))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
         world = World(gql=GraphQL(http), http=http, connection=module_connection)
