@@ -5,9 +5,12 @@ Services call these checks; transport code never decides authorization.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
-from app.auth.roles import Scope, SystemGroup, effective_roles
+from app.auth.roles import STAFF_ROLES, Scope, SystemGroup, effective_roles
+from app.clock import today
 from app.errors import DomainError, ErrorCode, NotAuthenticated
 
 
@@ -109,6 +112,109 @@ def require(allowed: bool, actor: Actor, message: str = FORBIDDEN_MESSAGE) -> No
     require_authenticated(actor)
     if not allowed:
         raise DomainError.of(ErrorCode.FORBIDDEN, message)
+
+
+# --- Delegation: a session grants only what it holds itself ---------------------------
+#
+# Every path that grants something (GraphQL, CLI, imports, the drop folder, SIP
+# administration) asks the functions below; they take plain data (ids, codes, role
+# names), never sessions or rows.
+
+
+def holds_library(actor: Actor, library_id: int, institution_id: int) -> bool:
+    """Does the session hold this library: the one it is logged in at, or, for the
+    institution's SYSTEM_ADMIN, every library of the institution?"""
+    if actor.kind == "system":
+        return True
+    if actor.kind != "staff" or actor.institution_id != institution_id:
+        return False
+    return library_id == actor.library_id or actor.has_role(SystemGroup.SYSTEM_ADMIN)
+
+
+@dataclass(frozen=True)
+class AccountGrants:
+    """What an account holds: its roles and the libraries it may log in at.
+
+    `login_libraries` are the effective ones (the home library when none are set), by
+    id with their codes for messages. They are authority only for staff accounts: an
+    ordinary patron's libraries give nothing beyond the patron's own record."""
+
+    institution_id: int
+    roles: frozenset[str]
+    login_libraries: Mapping[int, str]
+    enabled: bool = True
+    until: date | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return any(SystemGroup(role) in STAFF_ROLES for role in self.roles)
+
+    @property
+    def is_administrator(self) -> bool:
+        """An enabled account, not past its end date, holding SYSTEM_ADMIN."""
+        return (
+            SystemGroup.SYSTEM_ADMIN.value in self.roles
+            and self.enabled
+            and (self.until is None or self.until >= today())
+        )
+
+
+def ungrantable(actor: Actor, grants: AccountGrants) -> list[str]:
+    """What of an account's holdings the session could not have granted (role names and
+    library codes): the session may change the account only when this is empty."""
+    beyond = [role for role in sorted(grants.roles) if not may_grant(actor, SystemGroup(role))]
+    if grants.is_staff:
+        beyond += sorted(
+            code
+            for library_id, code in grants.login_libraries.items()
+            if not holds_library(actor, library_id, grants.institution_id)
+        )
+    return beyond
+
+
+def libraries_not_held(
+    actor: Actor, before: AccountGrants | None, after: AccountGrants
+) -> list[str]:
+    """Login libraries a change gives a staff account that the session does not hold
+    (codes); libraries the account already had as staff are not a new grant."""
+    if not after.is_staff:
+        return []
+    had = before.login_libraries if before is not None and before.is_staff else {}
+    return sorted(
+        code
+        for library_id, code in after.login_libraries.items()
+        if library_id not in had and not holds_library(actor, library_id, after.institution_id)
+    )
+
+
+def may_grant_attribute(actor: Actor, institution_id: int, limits: frozenset[int]) -> bool:
+    """May the session hand out access to an attribute type (an API client scope, a SIP
+    field): only a session that may see the type itself, i.e. of its institution and,
+    for a branch-limited type, logged in at one of its libraries."""
+    if actor.kind == "system":
+        return True
+    if actor.kind != "staff" or actor.institution_id != institution_id:
+        return False
+    return not limits or actor.library_id in limits
+
+
+def may_grant_scope(
+    actor: Actor, institution_id: int, scope: str, limits: frozenset[int] | None = None
+) -> bool:
+    """API client scopes are the institution's SYSTEM_ADMIN's to give; an
+    `attribute:<CODE>` scope (give the type's `limits`) also needs a session that may see
+    the type (may_grant_attribute)."""
+    if not can_administer_institution(actor, institution_id):
+        return False
+    if scope.startswith("attribute:"):
+        return limits is not None and may_grant_attribute(actor, institution_id, limits)
+    return True
+
+
+def library_may_hold_attribute(library_id: int | None, limits: frozenset[int]) -> bool:
+    """A client or SIP account carries a branch-limited type only if its own library is
+    one of the type's libraries."""
+    return not limits or library_id in limits
 
 
 def may_grant(actor: Actor, group: SystemGroup) -> bool:
