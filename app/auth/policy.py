@@ -159,17 +159,39 @@ class AccountGrants:
         )
 
 
-def ungrantable(actor: Actor, grants: AccountGrants) -> list[str]:
-    """What of an account's holdings the session could not have granted (role names and
-    library codes): the session may change the account only when this is empty."""
-    beyond = [role for role in sorted(grants.roles) if not may_grant(actor, SystemGroup(role))]
+@dataclass(frozen=True)
+class Beyond:
+    """What of an account's holdings a session could not have granted."""
+
+    roles: tuple[str, ...] = ()
+    libraries: tuple[str, ...] = ()  # codes of a staff account's login libraries
+
+    def __bool__(self) -> bool:
+        return bool(self.roles or self.libraries)
+
+    def who(self) -> str:
+        """'someone who may grant LIBRARIAN and its login library (BASEHOR)'."""
+        parts = [", ".join(self.roles)] if self.roles else []
+        if self.libraries:
+            noun = "library" if len(self.libraries) == 1 else "libraries"
+            parts.append(f"its login {noun} ({', '.join(self.libraries)})")
+        return "someone who may grant " + " and ".join(parts)
+
+
+def ungrantable(actor: Actor, grants: AccountGrants) -> Beyond:
+    """What of an account's holdings the session could not have granted (roles, and a
+    staff account's login libraries): it may change the account only when this is empty."""
+    roles = tuple(role for role in sorted(grants.roles) if not may_grant(actor, SystemGroup(role)))
+    libraries: tuple[str, ...] = ()
     if grants.is_staff:
-        beyond += sorted(
-            code
-            for library_id, code in grants.login_libraries.items()
-            if not holds_library(actor, library_id, grants.institution_id)
+        libraries = tuple(
+            sorted(
+                code
+                for library_id, code in grants.login_libraries.items()
+                if not holds_library(actor, library_id, grants.institution_id)
+            )
         )
-    return beyond
+    return Beyond(roles, libraries)
 
 
 def libraries_not_held(

@@ -18,17 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.audit import service as audit
-from app.auth.policy import Actor, can_read_patron, require_authenticated
+from app.auth.policy import Actor, can_read_patron, require_authenticated, ungrantable
 from app.circulation.models import Loan
 from app.db import utcnow
 from app.emails.service import release_flags
 from app.errors import DomainError, ErrorCode, FieldError
 from app.lifecycle import moves
 from app.network.models import Institution
-from app.patrons.models import Patron, PatronSystemGroup
+from app.patrons.models import Patron
 from app.patrons.service import bump_version, editable_patron, propagate_source
 from app.patrons.state import load_state, name_maps
-from app.patrons.validation import key_of, roles_beyond
+from app.patrons.validation import key_of, other_administrators, stored_grants
 
 
 @dataclass(frozen=True)
@@ -162,21 +162,14 @@ def _check_kinds(survivor: Patron, duplicates: list[Patron]) -> None:
 async def _check_roles(
     session: AsyncSession, actor: Actor, survivor: Patron, duplicates: list[Patron]
 ) -> None:
-    """Nobody removes accounts, or takes over logins, holding roles they may not grant."""
+    """Nobody removes or changes accounts holding what they could not have granted
+    (roles, a staff account's login libraries), and the last administrator stays."""
     ids = [survivor.id, *(d.id for d in duplicates)]
-    groups: dict[int, set[str]] = defaultdict(set)
-    for patron_id, group in (
-        await session.execute(
-            select(col(PatronSystemGroup.patron_id), col(PatronSystemGroup.system_group)).where(
-                col(PatronSystemGroup.patron_id).in_(ids)
-            )
-        )
-    ).all():
-        groups[patron_id].add(group)
+    grants = await stored_grants(session, [i for i in ids if i is not None])
     errors: list[FieldError] = []
     for index, duplicate in enumerate(duplicates):
         field = ["input", "duplicates", str(index)]
-        protected = roles_beyond(actor, groups[duplicate.id])  # type: ignore[index]
+        protected = ungrantable(actor, grants[duplicate.id])  # type: ignore[index]
         if duplicate.id == actor.patron_id:
             errors.append(
                 FieldError(ErrorCode.FORBIDDEN, "You cannot merge away your own account.", field)
@@ -185,18 +178,29 @@ async def _check_roles(
             errors.append(
                 FieldError(
                     ErrorCode.FORBIDDEN,
-                    f"Only someone who may grant {', '.join(protected)} can remove this account.",
+                    f"Only {protected.who()} can remove this account.",
                     field,
                 )
             )
-    takes_login = survivor.username is None and any(d.username for d in duplicates)
-    protected = roles_beyond(actor, groups[survivor.id])  # type: ignore[index]
-    if takes_login and protected and survivor.id != actor.patron_id:
+    protected = ungrantable(actor, grants[survivor.id])  # type: ignore[index]
+    if protected and survivor.id != actor.patron_id:
         errors.append(
             FieldError(
                 ErrorCode.FORBIDDEN,
-                f"Only someone who may grant {', '.join(protected)} can give this account a login.",
+                f"Only {protected.who()} can change this account.",
                 ["input", "survivor"],
+            )
+        )
+    gone = [d.id for d in duplicates if d.id is not None]
+    if any(grants[i].is_administrator for i in gone) and not await other_administrators(
+        session, survivor.institution_id, gone
+    ):
+        errors.append(
+            FieldError(
+                ErrorCode.CONFLICT,
+                "This would remove the institution's last enabled system administrator: "
+                "make another account SYSTEM_ADMIN first.",
+                ["input", "duplicates"],
             )
         )
     if errors:

@@ -9,7 +9,7 @@ statements, not several per patron.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,14 +23,22 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from app.audit.models import AuditEntry
-from app.auth.policy import Actor, can_manage_patrons, may_grant, require, require_authenticated
-from app.auth.roles import SystemGroup
+from app.auth.policy import (
+    Actor,
+    Beyond,
+    can_manage_patrons,
+    may_grant,
+    require,
+    require_authenticated,
+    ungrantable,
+)
+from app.auth.roles import STAFF_ROLES, SystemGroup
 from app.db import UTCDateTime, utcnow
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network import service as network
 from app.network.models import Institution
-from app.patrons.models import Patron, PatronIdentifier, PatronSystemGroup
-from app.patrons.validation import TEXT_LIMITS, key_of
+from app.patrons.models import Patron, PatronIdentifier, PatronLibraryAccess, PatronSystemGroup
+from app.patrons.validation import TEXT_LIMITS, key_of, stored_grants
 from app.sql import pk
 
 # Ids per IN list and rows per batched statement: well under every driver's parameter limit.
@@ -140,6 +148,31 @@ def _protected_groups(actor: Actor) -> list[str]:
     return [g.value for g in SystemGroup if not may_grant(actor, g)]
 
 
+def _staff_beyond_session(actor: Actor) -> Any:
+    """Staff accounts (one's own aside) allowed at a library the session does not hold,
+    as a condition on Patron; None when the session holds every library."""
+    if actor.kind == "system" or actor.has_role(SystemGroup.SYSTEM_ADMIN):
+        return None
+    staff = select(col(PatronSystemGroup.patron_id)).where(
+        col(PatronSystemGroup.system_group).in_([g.value for g in STAFF_ROLES])
+    )
+    elsewhere = select(col(PatronLibraryAccess.patron_id)).where(
+        col(PatronLibraryAccess.library_id) != (actor.library_id or -1)
+    )
+    explicit = select(col(PatronLibraryAccess.patron_id))
+    return and_(
+        col(Patron.id).in_(staff),
+        col(Patron.id) != (actor.patron_id or -1),
+        or_(
+            col(Patron.id).in_(elsewhere),
+            and_(
+                col(Patron.id).not_in(explicit),
+                col(Patron.home_library_id) != (actor.library_id or -1),
+            ),
+        ),
+    )
+
+
 def _name(given: str | None, surname: str | None) -> str | None:
     return " ".join(part for part in (given, surname) if part) or None
 
@@ -229,6 +262,9 @@ async def _rule_candidates(
             col(PatronSystemGroup.patron_id) != (actor.patron_id or -1),
         )
         query = query.where(col(Patron.id).not_in(holders))
+    foreign = _staff_beyond_session(actor)
+    if foreign is not None:
+        query = query.where(~foreign)
     candidates: list[_Candidate] = []
     conflicts: list[UsernameConflict] = []
     field = ["input", "rule"]
@@ -277,21 +313,12 @@ async def _listed_candidates(
             )
         )
         current.update(rows.all())
-    roles: dict[int, list[str]] = defaultdict(list)
-    protected = _protected_groups(actor)
-    if protected:
-        for chunk in _chunks(list(current)):
-            role_rows = await session.execute(
-                select(col(PatronSystemGroup.patron_id), col(PatronSystemGroup.system_group))
-                .where(
-                    col(PatronSystemGroup.patron_id).in_(chunk),
-                    col(PatronSystemGroup.system_group).in_(protected),
-                )
-                .order_by(col(PatronSystemGroup.system_group))
-            )
-            for holder_id, group in role_rows:
-                if holder_id != actor.patron_id:
-                    roles[holder_id].append(group)
+    roles: dict[int, Beyond] = {}
+    for chunk in _chunks(list(current)):
+        for holder_id, grants in (await stored_grants(session, list(chunk))).items():
+            beyond = ungrantable(actor, grants)
+            if beyond and holder_id != actor.patron_id:
+                roles[holder_id] = beyond
     candidates: list[_Candidate] = []
     conflicts: list[UsernameConflict] = []
     seen: set[int] = set()
@@ -322,8 +349,7 @@ async def _listed_candidates(
             conflicts.append(
                 _conflict(
                     ErrorCode.FORBIDDEN,
-                    f"Only someone who may grant {', '.join(roles[patron_id])} can change "
-                    "this account's username.",
+                    f"Only {roles[patron_id].who()} can change this account's username.",
                     field,
                 )
             )

@@ -18,6 +18,7 @@ from app.auth.policy import (
     can_read_patron,
     require,
     require_authenticated,
+    ungrantable,
 )
 from app.db import bulk_insert, utcnow
 from app.emails.service import clear_flag_of_changed_address, release_flags
@@ -36,7 +37,8 @@ from app.patrons.state import SCALAR_FIELDS, PatronState, load_state
 from app.patrons.validation import (
     PatronPlan,
     key_of,
-    roles_beyond,
+    other_administrators,
+    stored_grants,
     validate_changes,
 )
 from app.settings import Settings
@@ -533,20 +535,21 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
         raise DomainError.of(
             ErrorCode.FORBIDDEN, "You cannot remove your own account.", ["input", "id"]
         )
-    groups = set(
-        (
-            await session.execute(
-                select(col(PatronSystemGroup.system_group)).where(
-                    col(PatronSystemGroup.patron_id) == patron_id
-                )
-            )
-        ).scalars()
-    )
-    protected = roles_beyond(actor, groups)
+    grants = (await stored_grants(session, [patron_id]))[patron_id]
+    protected = ungrantable(actor, grants)
     if protected:
         raise DomainError.of(
             ErrorCode.FORBIDDEN,
-            f"Only someone who may grant {', '.join(protected)} can remove this account.",
+            f"Only {protected.who()} can remove this account.",
+            ["input", "id"],
+        )
+    if grants.is_administrator and not await other_administrators(
+        session, patron.institution_id, [patron_id]
+    ):
+        raise DomainError.of(
+            ErrorCode.CONFLICT,
+            "This is the institution's last enabled system administrator: make another "
+            "account SYSTEM_ADMIN first.",
             ["input", "id"],
         )
     from app.circulation.service import outstanding_loans

@@ -429,7 +429,8 @@ async def test_merge_is_for_librarians_of_the_institution(
         },
         {
             "code": "FORBIDDEN",
-            "message": "Only someone who may grant LIBRARIAN can remove this account.",
+            "message": "Only someone who may grant LIBRARIAN and its login library (BASEHOR) can remove "
+            "this account.",
             "field": ["input", "duplicates", "1"],
         },
     ]

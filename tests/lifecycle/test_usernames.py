@@ -251,7 +251,8 @@ async def test_explicit_changes_are_checked_one_by_one(
         },
         {
             "code": "FORBIDDEN",
-            "message": "Only someone who may grant LIBRARIAN can change this account's username.",
+            "message": "Only someone who may grant LIBRARIAN and its login library (BASEHOR) can "
+            "change this account's username.",
             "field": ["input", "changes", "5", "newUsername"],
         },
         *(

@@ -33,11 +33,13 @@ async def assert_nothing_created(
 # ---------------------------------------------------------------- round trips
 
 
-async def test_every_field_round_trips(gql: GraphQL, api: PatronApi, lansing: str) -> None:
-    # Given a librarian of NEKLS
+async def test_every_field_round_trips(
+    gql: GraphQL, api: PatronApi, lansing: str, nekls_admin: str
+) -> None:
+    # Given the system administrator of NEKLS (who holds every library of NEKLS)
     # When they register a patron with every field set
     payload = await api.create_payload(
-        lansing,
+        nekls_admin,
         institution="NEKLS",
         homeLibrary="LANSING",
         userGroup="ADULT",

@@ -174,7 +174,10 @@ async def test_librarian_cannot_remove_accounts_with_roles_beyond_their_own(
         ids[username] = found["edges"][0]["node"]["id"]
     count = await api.count(lansing)
     # When a LIBRARIAN removes them
-    for username, role in (("basehor.librarian", "LIBRARIAN"), ("nekls.admin", "SYSTEM_ADMIN")):
+    for username, role in (
+        ("basehor.librarian", "LIBRARIAN and its login library (BASEHOR)"),
+        ("nekls.admin", "SYSTEM_ADMIN and its login libraries (BASEHOR, TONGANOXIE)"),
+    ):
         before = await api.read(lansing, ids[username])
         payload = await api.delete(lansing, ids[username])
         # Then it is refused and nothing changed

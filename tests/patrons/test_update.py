@@ -48,7 +48,7 @@ async def full_patron(api: PatronApi, token: str, **overrides: Any) -> dict[str,
         "expiryDate": "2031-12-31",
         "cohort": "2031",
         "formClass": "8A",
-        "libraries": ["TONGANOXIE"],
+        "libraries": ["LANSING"],
     }
     fields.update(overrides)
     return await api.create(token, **fields)
@@ -180,7 +180,7 @@ async def test_update_that_changes_nothing_keeps_the_version(api: PatronApi, lan
         userGroup="adult",
         contactEmails=[{"address": "dad@example.org", "label": "Father"}],
         systemGroups=["CIRCULATION"],
-        libraries=["TONGANOXIE"],
+        libraries=["LANSING"],
         homeLibrary="LANSING",
         until="2032-01-31",
         expiryDate="2031-12-31",
@@ -448,7 +448,14 @@ async def test_librarian_cannot_take_librarian_away(api: PatronApi, lansing: str
             "You may not grant or remove LIBRARIAN: only a system administrator may.",
             "input",
             "systemGroups",
-        )
+        ),
+        error(
+            "FORBIDDEN",
+            "Only someone who may grant LIBRARIAN and its login library (BASEHOR) can change "
+            "this account.",
+            "input",
+            "id",
+        ),
     ]
     assert await api.read(lansing, colleague["id"]) == colleague
 
@@ -550,34 +557,35 @@ async def test_librarian_cannot_take_over_an_admin_account(
         username="mine.now",
         password="taken-over-123",
     )
-    # Then both are FORBIDDEN and the admin still logs in as before
-    assert payload == {
-        "patron": None,
-        "errors": [
-            error(
-                "FORBIDDEN",
-                "Only someone who may grant SYSTEM_ADMIN can change this account's username.",
-                "input",
-                "username",
-            ),
-            error(
-                "FORBIDDEN",
-                "Only someone who may grant SYSTEM_ADMIN can change this account's password.",
-                "input",
-                "password",
-            ),
-        ],
-    }
+    # Then it is FORBIDDEN and the admin still logs in as before
+    refused = error(
+        "FORBIDDEN",
+        "Only someone who may grant SYSTEM_ADMIN and its login libraries (BASEHOR, TONGANOXIE) "
+        "can change this account.",
+        "input",
+        "id",
+    )
+    assert payload == {"patron": None, "errors": [refused]}
     assert await api.read(lansing, admin["id"]) == admin
     assert await login_errors(gql, "nekls.admin", "netzone-demo", "LANSING") == []
     assert await login_errors(gql, "mine.now", "taken-over-123", "LANSING") == [
         error("INVALID_CREDENTIALS", "The username or password is not correct.")
     ]
-    # ... while its other details stay editable
-    after = await api.update(
-        lansing, id=admin["id"], expectedVersion=admin["version"], phone="555-0199"
-    )
-    assert (after["phone"], after["version"]) == ("555-0199", admin["version"] + 1)
+    # ... and so is every other field of it: locking the institution out of its own
+    # administration (disabled, an end date, no login libraries) as much as a phone number
+    for change in (
+        {"phone": "555-0199"},
+        {"enabled": False},
+        {"until": "2020-01-01"},
+        {"libraries": []},
+        {"homeLibrary": "BASEHOR"},
+    ):
+        payload = await api.update_payload(
+            lansing, id=admin["id"], expectedVersion=admin["version"], **change
+        )
+        assert payload == {"patron": None, "errors": [refused]}, change
+    assert await api.read(lansing, admin["id"]) == admin
+    assert await login_errors(gql, "nekls.admin", "netzone-demo", "LANSING") == []
 
 
 async def test_librarian_cannot_reset_a_fellow_librarian(api: PatronApi, lansing: str) -> None:
@@ -588,9 +596,10 @@ async def test_librarian_cannot_reset_a_fellow_librarian(api: PatronApi, lansing
     assert payload["errors"] == [
         error(
             "FORBIDDEN",
-            "Only someone who may grant LIBRARIAN can change this account's password.",
+            "Only someone who may grant LIBRARIAN and its login library (BASEHOR) can change "
+            "this account.",
             "input",
-            "password",
+            "id",
         )
     ]
     assert await api.read(lansing, colleague["id"]) == colleague
@@ -620,9 +629,9 @@ async def test_own_password_and_resets_by_the_system_admin(
     assert payload["errors"] == [
         error(
             "FORBIDDEN",
-            "Only someone who may grant NETWORK_ADMIN can change this account's password.",
+            "Only someone who may grant NETWORK_ADMIN can change this account.",
             "input",
-            "password",
+            "id",
         )
     ]
     assert await login_errors(gql, "network.admin", "netzone-demo", "LANSING") == []
