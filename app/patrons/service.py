@@ -12,6 +12,7 @@ from sqlmodel import col
 from app.attributes import service as attributes
 from app.attributes.models import PatronAttribute
 from app.audit import service as audit
+from app.auth.models import AuthToken
 from app.auth.policy import (
     Actor,
     can_manage_patrons,
@@ -510,6 +511,7 @@ async def change_patron(
             await _write(session=session, patron=patron, before=before, plan=plan)
     except IntegrityError as exc:
         raise _translate_integrity(exc) from exc
+    await _end_sessions_at_lost_libraries(session, patron_id, before, plan.state)
     if before.scalars.get("primary_email") != patron.primary_email:
         await clear_flag_of_changed_address(session=session, patron=patron)
     await _audit_change(
@@ -526,6 +528,29 @@ async def change_patron(
     if written is not None:
         written.append(plan.state)
     return True
+
+
+async def _end_sessions_at_lost_libraries(
+    session: AsyncSession, patron_id: int, before: PatronState, after: PatronState
+) -> None:
+    """A login library taken away ends the account's sessions there at once (roles,
+    `enabled` and `until` are read again by every token check)."""
+
+    def allowed(state: PatronState) -> set[int]:
+        home = state.scalars.get("home_library_id")
+        return set(state.libraries) or ({home} if home is not None else set())
+
+    kept = allowed(after)
+    if allowed(before) - kept:
+        await session.execute(
+            update(AuthToken)
+            .where(
+                col(AuthToken.patron_id) == patron_id,
+                col(AuthToken.revoked_at).is_(None),
+                col(AuthToken.library_id).not_in(kept or {-1}),
+            )
+            .values(revoked_at=utcnow())
+        )
 
 
 async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) -> int:

@@ -13,11 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.attributes.service import TypeInfo, is_authorized, load_types
+from app.attributes.service import TypeInfo, load_types
 from app.audit import service as audit
 from app.auth import service as auth
 from app.auth.passwords import hash_password, verify_password
-from app.auth.policy import Actor, can_administer_institution, require, require_authenticated
+from app.auth.policy import (
+    Actor,
+    can_administer_institution,
+    library_may_hold_attribute,
+    may_grant_attribute,
+    require,
+    require_authenticated,
+)
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network import service as network
@@ -220,11 +227,11 @@ def _check_fields(
             )
             continue
         seen.add(field_code)
-        if info.limits and not is_authorized(actor, info):
+        if not may_grant_attribute(actor, info.row.institution_id, info.limits):
             # Configuring a field is reading the values: only for sessions that may.
             errors.append(FieldError(ErrorCode.ATTRIBUTE_FORBIDDEN, info.forbidden_message(), path))
             continue
-        if info.limits and (library is None or library.id not in info.limits):
+        if not library_may_hold_attribute(library.id if library else None, info.limits):
             errors.append(
                 FieldError(
                     ErrorCode.ATTRIBUTE_FORBIDDEN,

@@ -136,8 +136,8 @@ APPLY_RULE = (
     "}" + PATRON_FIELDS
 )
 
-CREATE_CLIENT = """mutation($name: String!, $scopes: [String!]!) {
-  createApiClient(input: {institution: "NEKLS", name: $name, scopes: $scopes}) {
+CREATE_CLIENT = """mutation($name: String!, $scopes: [String!]!, $library: String) {
+  createApiClient(input: {institution: "NEKLS", name: $name, scopes: $scopes, library: $library}) {
     secret errors { code message field }
   }
 }"""
@@ -276,8 +276,12 @@ class AttributeApi:
         payload: dict[str, Any] = data["applyAttributeRule"]
         return payload
 
-    async def create_client(self, token: str, scopes: list[str]) -> str:
-        data = await self.gql.ok(CREATE_CLIENT, {"name": "Kanopy SIP2", "scopes": scopes}, token)
+    async def create_client(
+        self, token: str, scopes: list[str], library: str | None = "LANSING"
+    ) -> str:
+        """A client of NEKLS acting for `library` (LANSING: inside Kanopy's libraries)."""
+        variables = {"name": "Kanopy SIP2", "scopes": scopes, "library": library}
+        data = await self.gql.ok(CREATE_CLIENT, variables, token)
         payload = data["createApiClient"]
         assert payload["errors"] == [], payload
         secret: str = payload["secret"]

@@ -94,15 +94,21 @@ async def test_a_client_of_another_institution_never_sees_the_values(
 ) -> None:
     patron = await api.create(lansing, homeLibrary="LANSING", surname="Abroad")
     assert patron["attributes"] == kanopy("ALLOWED")
-    data = await gql.ok(
-        """mutation {
+    create = """mutation($scopes: [String!]!) {
           createApiClient(input: {institution: "EASTERN", name: "Eastern vendor",
-                                  scopes: ["patron_read", "attribute:KANOPY_LANSING"]}) {
-            secret errors { code }
+                                  scopes: $scopes}) {
+            secret errors { code field }
           }
-        }""",
-        token=eastern_admin,
+        }"""
+    # EASTERN cannot even name NEKLS's type: it has no such type
+    data = await gql.ok(
+        create, {"scopes": ["patron_read", "attribute:KANOPY_LANSING"]}, token=eastern_admin
     )
+    assert data["createApiClient"] == {
+        "secret": None,
+        "errors": [{"code": "INVALID_INPUT", "field": ["input", "scopes", "1"]}],
+    }
+    data = await gql.ok(create, {"scopes": ["patron_read"]}, token=eastern_admin)
     eastern_vendor = data["createApiClient"]["secret"]
     assert await api.nodes(eastern_vendor, [patron["id"]]) == [None]
     assert await api.visible_types(eastern_vendor) == {

@@ -176,13 +176,19 @@ async def test_setting_or_clearing_the_value_never_moves_the_home_library(
 
 
 async def test_basehor_never_sees_the_attribute_on_any_read_path(
-    api: AttributeApi, lansing: str, basehor: str, connection: AsyncConnection
+    api: AttributeApi,
+    lansing: str,
+    basehor: str,
+    admin_lansing: str,
+    connection: AsyncConnection,
 ) -> None:
     # Given a LANSING patron with Kanopy allowed, and Kanopy set on Ben Basehor's own record
+    # (by the system administrator at LANSING: a LANSING librarian may not change a BASEHOR
+    # librarian's account)
     patron = await lansing_patron(api, lansing, surname="Visibility")
     ben = await api.viewer(basehor)
     await api.update(
-        lansing,
+        admin_lansing,
         id=ben["id"],
         expectedVersion=ben["version"],
         attributes=[{"type": KANOPY, "values": ["NOT_ALLOWED"]}],

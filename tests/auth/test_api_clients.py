@@ -168,8 +168,8 @@ async def test_client_without_the_scope_sees_nothing(gql: GraphQL) -> None:
     patron_id = (await gql.ok(PATRONS, {"i": "NEKLS"}, token=admin))["patrons"]["edges"][0]["node"][
         "id"
     ]
-    for scopes in ([], ["linking", "email", "attribute:KANOPY"]):
-        secret = (await _create(gql, admin, scopes=scopes))["secret"]
+    for scopes in ([], ["linking", "email", "attribute:KANOPY_LANSING"]):
+        secret = (await _create(gql, admin, scopes=scopes, library="LANSING"))["secret"]
         data = await gql.ok(PATRONS, {"i": "NEKLS"}, token=secret)
         assert data["patrons"] == {"totalCount": 0, "edges": []}, scopes
         node = await gql.ok(
@@ -344,7 +344,7 @@ async def test_cli_creates_a_client_whose_secret_authenticates(cli_database: Dat
         "--scope",
         "patron_auth",
         "--scope",
-        "attribute:KANOPY",
+        "patron_read",
         "--library",
         "EASTERN-LAW",
     )
@@ -354,7 +354,7 @@ async def test_cli_creates_a_client_whose_secret_authenticates(cli_database: Dat
     assert secret.startswith("nzc_")
     # rich wraps long lines to the terminal width.
     assert (
-        "Created API client 'Kanopy' of EASTERN with scopes attribute:KANOPY, patron_auth."
+        "Created API client 'Kanopy' of EASTERN with scopes patron_auth, patron_read."
         in " ".join(result.output.split())
     )
     async with cli_database.session() as session:
@@ -384,7 +384,7 @@ async def test_cli_creates_a_client_whose_secret_authenticates(cli_database: Dat
         "client Kanopy",
         eastern_id,
         law_id,
-        frozenset({"patron_auth", "attribute:KANOPY"}),
+        frozenset({"patron_auth", "patron_read"}),
     )
     assert audit == ["cli"]
 
@@ -414,11 +414,13 @@ async def test_scopes_are_normalised_and_attribute_codes_checked(
     gql: GraphQL, connection: AsyncConnection
 ) -> None:
     admin = await gql.login("nekls.admin", "LANSING")
-    payload = await _create(gql, admin, scopes=[" Attribute:kanopy ", "patron_read "])
+    payload = await _create(
+        gql, admin, scopes=[" Attribute:kanopy_lansing ", "patron_read "], library="LANSING"
+    )
     assert payload["errors"] == []
-    assert payload["client"]["scopes"] == ["attribute:KANOPY", "patron_read"]
+    assert payload["client"]["scopes"] == ["attribute:KANOPY_LANSING", "patron_read"]
     viewer = await gql.ok(VIEWER, token=payload["secret"])
-    assert viewer["viewer"]["scopes"] == ["attribute:KANOPY", "patron_read"]
+    assert viewer["viewer"]["scopes"] == ["attribute:KANOPY_LANSING", "patron_read"]
     before = await _clients(connection)
     payload = await _create(
         gql, admin, name="n" * 201, scopes=["attribute:two words", "PATRON_READ"]
