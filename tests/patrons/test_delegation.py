@@ -200,7 +200,8 @@ async def test_the_last_administrator_stays(gql: GraphQL, api: PatronApi) -> Non
     admin = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
     found = await api.search(admin, institution="NORTHFIELD", search="northfield.admin")
     me = await api.read(admin, found["edges"][0]["node"]["id"])
-    assert me is not None and "SYSTEM_ADMIN" in me["systemGroups"]
+    assert me is not None
+    assert "SYSTEM_ADMIN" in me["systemGroups"]
     last = error(
         "CONFLICT",
         "This is the institution's last enabled system administrator: make another account "
@@ -249,7 +250,8 @@ async def test_grants_taken_away_end_live_sessions(gql: GraphQL, api: PatronApi)
     )
     at_lansing = await gql.login("leaving.clerk", "LANSING", PASSWORD)
     at_basehor = await gql.login("leaving.clerk", "BASEHOR", PASSWORD)
-    assert await session_works(gql, at_lansing) and await session_works(gql, at_basehor)
+    assert await session_works(gql, at_lansing)
+    assert await session_works(gql, at_basehor)
     # A login library taken away ends the session there, not elsewhere
     await api.update(admin, id=clerk["id"], expectedVersion=1, libraries=["BASEHOR"])
     assert not await session_works(gql, at_lansing)
