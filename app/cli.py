@@ -420,6 +420,24 @@ cli.command(name="sip2")(sip2_commands.serve_sip2)
 cli.add_typer(sip2_commands.sip_accounts, name="sip-account")
 
 
+@cli.command(name="check-grants")
+def check_grants_command() -> None:
+    """List accounts, API clients, SIP accounts and institutions whose grants break the
+    delegation rule (made before it was enforced): exit code 1 when there is any."""
+    from app.lifecycle.grants import check_grants
+
+    findings = _client_admin(check_grants)
+    if not findings:
+        console.print("No grants to review: every grant is one its grantor could make.")
+        return
+    table = Table("kind", "institution", "who", "problem", title="Grants to review")
+    for finding in findings:
+        table.add_row(finding.kind, finding.institution, finding.subject, finding.problem)
+    console.print(table)
+    console.print(f"{len(findings)} grant(s) to review.")
+    raise typer.Exit(code=1)
+
+
 def _safe_url(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

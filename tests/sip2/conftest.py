@@ -237,7 +237,8 @@ ADD_BLOCK = """mutation($input: AddPatronBlockInput!) {
 }"""
 
 CREATE_CLIENT = """mutation($scopes: [String!]!) {
-  createApiClient(input: {institution: "NEKLS", name: "Kanopy", scopes: $scopes}) {
+  createApiClient(input: {institution: "NEKLS", name: "Kanopy", scopes: $scopes,
+                          library: "LANSING"}) {
     secret errors { code message field }
   }
 }"""
