@@ -43,6 +43,7 @@ from app.auth.policy import (
     can_administer_institution,
     can_manage_patrons,
     can_read_patrons,
+    may_grant_attribute,
     require,
     require_authenticated,
 )
@@ -110,9 +111,8 @@ def is_authorized(actor: Actor, info: TypeInfo) -> bool:
         if not info.limits:
             return actor.has_scope(Scope.PATRON_READ) or actor.has_scope(f"attribute:{info.code}")
         return actor.has_scope(f"attribute:{info.code}")
-    if not info.limits:
-        return True
-    return actor.library_id in info.limits
+    # Staff: seeing and changing values is the same authority as granting the type.
+    return may_grant_attribute(actor, info.row.institution_id, info.limits)
 
 
 _AUTHORISED, _LIMIT, _RULE_LIBRARY, _EXCLUDED_GROUP = 0, 1, 2, 3
