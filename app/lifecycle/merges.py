@@ -28,7 +28,12 @@ from app.network.models import Institution
 from app.patrons.models import Patron
 from app.patrons.service import bump_version, editable_patron, propagate_source
 from app.patrons.state import load_state, name_maps
-from app.patrons.validation import key_of, other_administrators, stored_grants
+from app.patrons.validation import (
+    LAST_ADMINISTRATOR,
+    key_of,
+    other_administrators,
+    stored_grants,
+)
 
 
 @dataclass(frozen=True)
@@ -198,8 +203,7 @@ async def _check_roles(
         errors.append(
             FieldError(
                 ErrorCode.CONFLICT,
-                "This would remove the institution's last enabled system administrator: "
-                "make another account SYSTEM_ADMIN first.",
+                LAST_ADMINISTRATOR,
                 ["input", "duplicates"],
             )
         )

@@ -36,6 +36,7 @@ from app.patrons.models import (
 )
 from app.patrons.state import SCALAR_FIELDS, PatronState, load_state
 from app.patrons.validation import (
+    LAST_ADMINISTRATOR,
     PatronPlan,
     key_of,
     other_administrators,
@@ -573,8 +574,7 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
     ):
         raise DomainError.of(
             ErrorCode.CONFLICT,
-            "This is the institution's last enabled system administrator: make another "
-            "account SYSTEM_ADMIN first.",
+            LAST_ADMINISTRATOR,
             ["input", "id"],
         )
     from app.circulation.service import outstanding_loans

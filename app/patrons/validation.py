@@ -617,6 +617,11 @@ def account_grants(
     )
 
 
+LAST_ADMINISTRATOR = (
+    "This is the institution's last enabled system administrator: make another account "
+    "SYSTEM_ADMIN first."
+)
+
 # Fields that are themselves grants: changing them on one's own account needs the same
 # authority as on anyone else's (a librarian does not extend its own end date).
 _GRANT_SCALARS = ("enabled", "until")
@@ -686,8 +691,7 @@ async def _check_delegation(
             errors.append(
                 FieldError(
                     ErrorCode.CONFLICT,
-                    "This is the institution's last enabled system administrator: make "
-                    "another account SYSTEM_ADMIN first.",
+                    LAST_ADMINISTRATOR,
                     ["input", "id"],
                 )
             )
