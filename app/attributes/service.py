@@ -111,8 +111,11 @@ def is_authorized(actor: Actor, info: TypeInfo) -> bool:
         if not info.limits:
             return actor.has_scope(Scope.PATRON_READ) or actor.has_scope(f"attribute:{info.code}")
         return actor.has_scope(f"attribute:{info.code}")
-    # Staff: seeing and changing values is the same authority as granting the type.
-    return may_grant_attribute(actor, info.row.institution_id, info.limits)
+    if actor.kind == "staff":
+        # Seeing and changing values is the authority to grant the type (policy).
+        return may_grant_attribute(actor, info.row.institution_id, info.limits)
+    # A SIP account: the limits apply to the library it acts for.
+    return not info.limits or actor.library_id in info.limits
 
 
 _AUTHORISED, _LIMIT, _RULE_LIBRARY, _EXCLUDED_GROUP = 0, 1, 2, 3
