@@ -123,22 +123,53 @@ def read_response(raw: bytes, encoding: str = "utf-8") -> Response:
 
 
 class SipClient:
-    """A raw SIP2 connection: sends bytes, reads CR-terminated responses."""
+    """A raw SIP2 connection: sends bytes, reads CR-terminated responses.
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+    The fixture's client opens its connection on first use, so a test's set-up over
+    GraphQL (which can take seconds on a loaded machine) never runs into the server's
+    idle timeout."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader | None = None,
+        writer: asyncio.StreamWriter | None = None,
+        port: int | None = None,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._port = port
 
     @classmethod
     async def connect(cls, port: int) -> SipClient:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         return cls(reader, writer)
 
+    @classmethod
+    def on_first_use(cls, port: int) -> SipClient:
+        return cls(port=port)
+
+    async def open(self) -> None:
+        if self._reader is None:
+            assert self._port is not None
+            self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self._port)
+
+    @property
+    def reader(self) -> asyncio.StreamReader:
+        assert self._reader is not None, "not connected yet"
+        return self._reader
+
+    @property
+    def writer(self) -> asyncio.StreamWriter:
+        assert self._writer is not None, "not connected yet"
+        return self._writer
+
     async def send(self, data: bytes) -> None:
+        await self.open()
         self.writer.write(data)
         await self.writer.drain()
 
     async def receive(self, within: float = 10) -> bytes:
+        await self.open()
         return await asyncio.wait_for(self.reader.readuntil(b"\r"), within)
 
     async def exchange(self, data: bytes, encoding: str = "utf-8") -> Response:
@@ -169,6 +200,7 @@ class SipClient:
 
     async def read_until_closed(self, within: float = 10) -> bytes | None:
         """Everything the server sends until it closes the connection; None if it does not."""
+        await self.open()
         received = b""
         try:
             async with asyncio.timeout(within):
@@ -181,6 +213,8 @@ class SipClient:
         return received
 
     async def close(self) -> None:
+        if self._writer is None:
+            return
         self.writer.close()
         try:
             await self.writer.wait_closed()
@@ -216,7 +250,7 @@ async def sip_server(sip_settings: Settings, database: Database) -> AsyncIterato
 
 @pytest.fixture
 async def sip(sip_server: SipServer) -> AsyncIterator[SipClient]:
-    client = await SipClient.connect(sip_server.port)
+    client = SipClient.on_first_use(sip_server.port)
     try:
         yield client
     finally:
