@@ -189,6 +189,7 @@ async def _apply_spec(
                     "values": values,
                 }
             )
+        await _check_source_groups(session, checked, errors)
         rule.conditions = checked
     if spec.user_group is not None:
         group = await network.user_group_by_code(session, institution.id, spec.user_group)  # type: ignore[arg-type]
@@ -256,6 +257,7 @@ async def _apply_spec(
         value = getattr(spec, name)
         if value is not None:
             setattr(rule, name, value)
+    _check_purge_after_expiry(rule, spec, errors)
     if spec.library_given:
         if spec.resource_sharing_library:
             library = await network.library_by_code(session, spec.resource_sharing_library)
@@ -486,6 +488,75 @@ def condition_holds(
     return value not in values
 
 
+async def _check_source_groups(
+    session: AsyncSession, conditions: list[dict[str, Any]], errors: list[FieldError]
+) -> None:
+    """A SOURCE_USER_GROUP value must be a user group of a source institution the rule
+    can match (those its SOURCE_INSTITUTION conditions name, else any member): a typo
+    would make a rule that never matches."""
+    named: set[str] | None = None
+    for condition in conditions:
+        if condition["parameter"] == "SOURCE_INSTITUTION" and condition["operator"] in (
+            "EQUALS",
+            "IN_LIST",
+        ):
+            values = set(condition["values"])
+            named = values if named is None else named & values
+    query = select(col(UserGroup.code), col(Institution.code)).join(
+        Institution, col(Institution.id) == col(UserGroup.institution_id)
+    )
+    if named is not None:
+        query = query.where(col(Institution.code).in_(sorted(named)))
+    known = {group for group, _ in (await session.execute(query)).all()}
+    where = ", ".join(sorted(named)) if named else "any member institution"
+    for index, condition in enumerate(conditions):
+        if condition["parameter"] != "SOURCE_USER_GROUP":
+            continue
+        for position, code in enumerate(condition["values"]):
+            if code not in known:
+                errors.append(
+                    FieldError(
+                        ErrorCode.INVALID_INPUT,
+                        f"There is no user group {code!r} at {where}.",
+                        ["input", "conditions", str(index), "values", str(position)],
+                    )
+                )
+
+
+def _check_purge_after_expiry(
+    rule: LinkedAccountRule, spec: RuleSpec, errors: list[FieldError]
+) -> None:
+    """A copy is never purged while it is still valid: an ABSOLUTE purge date needs an
+    expiry, and not one after it. (Dates from the source are kept in order when a copy
+    is made or refreshed: see purge_for.)"""
+    if rule.purge_mode != "ABSOLUTE" or rule.purge_date is None:
+        return
+    field = ["input", "purge", "date"] if spec.purge is not None else ["input", "expiry"]
+    if rule.expiry_mode == "NONE":
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                "Accounts linked under this rule never expire, so a purge date would "
+                "delete valid accounts: set an expiry, or purge NONE.",
+                field,
+            )
+        )
+    elif (
+        rule.expiry_mode == "ABSOLUTE"
+        and rule.expiry_date is not None
+        and rule.purge_date < rule.expiry_date
+    ):
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                f"The purge date {rule.purge_date} is before the expiry date "
+                f"{rule.expiry_date}: accounts would be deleted while still valid. "
+                "Purge on or after the expiry date, or use AFTER_EXPIRY.",
+                field,
+            )
+        )
+
+
 @dataclass(frozen=True)
 class Evaluation:
     rule: LinkedAccountRule
@@ -505,8 +576,12 @@ def expiry_for(rule: LinkedAccountRule, source_expiry: date | None) -> date | No
 
 
 def purge_for(rule: LinkedAccountRule, linked_expiry: date | None) -> date | None:
-    if rule.purge_mode == "ABSOLUTE":
-        return rule.purge_date
+    """The purge date of a copy that expires on `linked_expiry`: never before it, and
+    none for a copy that never expires."""
+    if linked_expiry is None:
+        return None
+    if rule.purge_mode == "ABSOLUTE" and rule.purge_date is not None:
+        return max(rule.purge_date, linked_expiry)
     if rule.purge_mode == "AFTER_EXPIRY" and linked_expiry is not None:
         return linked_expiry + timedelta(days=rule.purge_offset_days or 0)
     return None

@@ -517,7 +517,16 @@ async def refresh_copy(
             if rule is not None:
                 if expired or rule.refresh_expiry_date:
                     copy.expiry_date = rule_service.expiry_for(rule, source.expiry_date)
-                if expired or rule.refresh_purge_date:
+                if (
+                    expired
+                    or rule.refresh_purge_date
+                    # The expiry moved past the purge date (or went away): the purge
+                    # date moves with it, whatever refreshPurgeDate says.
+                    or (
+                        copy.purge_date is not None
+                        and (copy.expiry_date is None or copy.purge_date < copy.expiry_date)
+                    )
+                ):
                     copy.purge_date = rule_service.purge_for(rule, copy.expiry_date)
                 if rule.copy_network_blocks:
                     await _replace_copied_blocks(session, copy, source)
@@ -754,6 +763,10 @@ async def purge_linked_accounts(
                     col(Patron.account_type) == "LINKED",
                     col(Patron.purge_date).is_not(None),
                     col(Patron.purge_date) < today,
+                    # Never an account that is still valid (copies made under older
+                    # rules may have a purge date before their expiry).
+                    col(Patron.expiry_date).is_not(None),
+                    col(Patron.expiry_date) < today,
                     # Never while items are on loan: those wait for the next run.
                     ~exists().where(
                         col(Loan.patron_id) == col(Patron.id), col(Loan.returned_at).is_(None)

@@ -138,13 +138,18 @@ async def test_purge_date_on_link_and_on_refresh_of_a_fresh_account(
     # When the source's expiry changes (so the linked expiry does too) and it is refreshed
     await source_expires_later(net, 4)
     refreshed = await net.refresh("western.librarian", copy["id"])
-    # Then the purge date is recomputed only with refreshPurgeDate
+    # Then the purge date is recomputed with refreshPurgeDate, and without it only when
+    # the new expiry has moved past it (never purged while still valid)
     assert refreshed["expiryDate"] == day(NEW_SOURCE_EXPIRY)
-    expected = purge(NEW_SOURCE_EXPIRY) if refresh_flag else purge(SOURCE_EXPIRY)
+    kept = purge(SOURCE_EXPIRY)
+    overtaken = kept is not None and kept < NEW_SOURCE_EXPIRY
+    expected = purge(NEW_SOURCE_EXPIRY) if refresh_flag or overtaken else kept
     assert refreshed["purgeDate"] == maybe_day(expected)
+    if mode == "AFTER_EXPIRY" and not refresh_flag:
+        assert refreshed["purgeDate"] == day(NEW_SOURCE_EXPIRY + 45)
 
 
-@pytest.mark.parametrize("mode", list(PURGE_MODES))
+@pytest.mark.parametrize("mode", ["NONE", "AFTER_EXPIRY"])
 async def test_purge_after_an_absent_expiry(net: Net, mode: str) -> None:
     output, purge = PURGE_MODES[mode]
     # Given a rule that gives no expiry date

@@ -35,13 +35,15 @@ def by_group(group: str) -> list[dict[str, Any]]:
 
 async def purge_rules(net: Net) -> None:
     """WESTERN purges EASTERN undergraduates' copies yesterday, graduates' today,
-    faculty's tomorrow; WALKIN falls to the default rule (no purge date)."""
+    faculty's tomorrow (each expired the day before); WALKIN falls to the default rule
+    (no purge date)."""
     for group, offset in (("UNDERGRAD", -1), ("GRAD", 0), ("FACULTY", 1)):
         await net.first_rule(
             "western.admin",
             "WESTERN",
             f"Purge {group}",
             conditions=by_group(group),
+            expiry={"mode": "ABSOLUTE", "date": day(offset - 1)},
             purge={"mode": "ABSOLUTE", "date": day(offset)},
         )
 
@@ -56,13 +58,15 @@ async def test_purge_deletes_only_linked_accounts_past_their_purge_date(
         await net.eastern_source(n, userGroup=group)
         copies[n] = await net.find_and_link("western.librarian", f"TEST-EU{n:04d}")
     assert [copies[n]["purgeDate"] for n in copies] == [day(-1), day(-1), day(0), day(1), None]
-    # And one of the two past its date still has an item on loan
+    # And one of the two past its date still has an item on loan (lent while it was valid)
+    await net.update("western.librarian", copies[2], expiryDate=day(30))
     loan = await net.gql.ok(
         CHECK_OUT,
         {"id": copies[2]["id"], "item": "TEST-ITEM-1"},
         await net.token("western.librarian"),
     )
     assert loan["checkOut"]["errors"] == []
+    await net.update("western.librarian", copies[2], expiryDate=day(-2))
     # And a HOME account (whose purge date means nothing to the job) past such a date
     await net.connection.execute(
         text("UPDATE patron SET purge_date = :d WHERE surname = 'Sourcefield1'"),
@@ -103,6 +107,33 @@ async def test_purge_deletes_only_linked_accounts_past_their_purge_date(
     assert later == 3  # the re-linked undergraduate, the graduate and faculty; not the loan
     remaining = await net.linked_accounts()
     assert [r["id"] for r in remaining] == [pk_of(copies[2]["id"]), pk_of(copies[5]["id"])]
+
+
+async def test_a_valid_account_is_never_purged(net: Net, database: Database) -> None:
+    # Given a rule that purges yesterday accounts that expire with their source
+    await net.first_rule(
+        "western.admin",
+        "WESTERN",
+        "Purge early",
+        conditions=eastern_only(),
+        expiry={"mode": "SAME_AS_SOURCE"},
+        purge={"mode": "ABSOLUTE", "date": day(-1)},
+    )
+    await net.eastern_source(1, expiryDate=day(60))
+    copy = await net.find_and_link("western.librarian", "TEST-EU0001")
+    # Then the copy's purge date is its expiry date, not before
+    assert (copy["expiryDate"], copy["purgeDate"]) == (day(60), day(60))
+    # And a copy made before this rule existed, with a purge date before its expiry,
+    # is left alone by the purge while it is valid
+    await net.connection.execute(
+        text("UPDATE patron SET purge_date = :d WHERE id = :id"),
+        {"d": today() - timedelta(days=3), "id": pk_of(copy["id"])},
+    )
+    before = await net.linked_accounts()
+    async with database.session() as session:
+        count = await purge_linked_accounts(session=session, actor=system_actor("purge test"))
+    assert count == 0
+    assert await net.linked_accounts() == before
 
 
 # ---------------------------------------------------------------- the CLI

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.linking.conftest import EVALUATE, Net, day, eastern_only, error
+from tests.linking.conftest import EVALUATE, Net, day, eastern_only, error, rule_input
 
 # The seeded WESTERN rules, in order (the default rule is always last).
 WESTERN_RULES = [
@@ -275,6 +275,150 @@ async def test_invalid_rules_are_refused_and_nothing_changes(net: Net) -> None:
         ],
     }
     assert await net.rules_table() == before
+
+
+async def test_a_purge_date_before_the_expiry_date_is_refused(net: Net) -> None:
+    # Given the rules as they are
+    before = await net.rules_table()
+    # When a rule would purge accounts in 2026 that it makes valid until 2030
+    early = await net.create_rule_payload(
+        "western.admin",
+        **rule_input(
+            "WESTERN",
+            "Early purge",
+            expiry={"mode": "ABSOLUTE", "date": "2030-01-01"},
+            purge={"mode": "ABSOLUTE", "date": "2026-12-01"},
+        ),
+    )
+    # Or would purge on a date accounts that never expire
+    never = await net.create_rule_payload(
+        "western.admin",
+        **rule_input("WESTERN", "No expiry", purge={"mode": "ABSOLUTE", "date": day(30)}),
+    )
+    # Then both are refused with the reason, and nothing is stored
+    assert early == {
+        "rule": None,
+        "errors": [
+            error(
+                "INVALID_INPUT",
+                "The purge date 2026-12-01 is before the expiry date 2030-01-01: accounts "
+                "would be deleted while still valid. Purge on or after the expiry date, "
+                "or use AFTER_EXPIRY.",
+                "input",
+                "purge",
+                "date",
+            )
+        ],
+    }
+    assert never == {
+        "rule": None,
+        "errors": [
+            error(
+                "INVALID_INPUT",
+                "Accounts linked under this rule never expire, so a purge date would delete "
+                "valid accounts: set an expiry, or purge NONE.",
+                "input",
+                "purge",
+                "date",
+            )
+        ],
+    }
+    assert await net.rules_table() == before
+    # And a rule purging on the expiry date or later is accepted
+    rule = await net.create_rule(
+        "western.admin",
+        "WESTERN",
+        "Purge after",
+        expiry={"mode": "ABSOLUTE", "date": day(100)},
+        purge={"mode": "ABSOLUTE", "date": day(100)},
+    )
+    # But moving only its expiry past the purge date is refused, and the rule kept
+    kept = await net.rules_table()
+    moved = await net.update_rule_payload(
+        "western.admin", id=rule["id"], expiry={"mode": "ABSOLUTE", "date": day(101)}
+    )
+    assert moved["rule"] is None
+    assert moved["errors"] == [
+        error(
+            "INVALID_INPUT",
+            f"The purge date {day(100)} is before the expiry date {day(101)}: accounts "
+            "would be deleted while still valid. Purge on or after the expiry date, "
+            "or use AFTER_EXPIRY.",
+            "input",
+            "expiry",
+        )
+    ]
+    assert await net.rules_table() == kept
+
+
+async def test_source_user_groups_must_exist_where_the_rule_can_match(net: Net) -> None:
+    before = await net.rules_table()
+    # When conditions name a misspelt group, and a group EASTERN does not have
+    payload = await net.create_rule_payload(
+        "western.admin",
+        **rule_input(
+            "WESTERN",
+            "Typos",
+            conditions=eastern_only(
+                {
+                    "parameter": "SOURCE_USER_GROUP",
+                    "operator": "IN_LIST",
+                    "values": ["FACULTY", "STUDNET", "ADULT"],
+                }
+            ),
+        ),
+    )
+    # Then each unknown value is named, and nothing is stored
+    assert payload == {
+        "rule": None,
+        "errors": [
+            error(
+                "INVALID_INPUT",
+                f"There is no user group {code!r} at EASTERN.",
+                "input",
+                "conditions",
+                "1",
+                "values",
+                position,
+            )
+            for code, position in (("STUDNET", "1"), ("ADULT", "2"))
+        ],
+    }
+    # And without an institution condition, a group must exist at some member
+    anywhere = await net.create_rule_payload(
+        "western.admin",
+        **rule_input(
+            "WESTERN",
+            "Anywhere",
+            conditions=[
+                {"parameter": "SOURCE_USER_GROUP", "operator": "EQUALS", "values": ["STUDNET"]}
+            ],
+        ),
+    )
+    assert anywhere["errors"] == [
+        error(
+            "INVALID_INPUT",
+            "There is no user group 'STUDNET' at any member institution.",
+            "input",
+            "conditions",
+            "0",
+            "values",
+            "0",
+        )
+    ]
+    assert await net.rules_table() == before
+    # While groups that exist there are accepted
+    rule = await net.create_rule(
+        "western.admin",
+        "WESTERN",
+        "Adults anywhere",
+        conditions=[
+            {"parameter": "SOURCE_USER_GROUP", "operator": "IN_LIST", "values": ["ADULT", "grad"]}
+        ],
+    )
+    assert rule["conditions"] == [
+        {"parameter": "SOURCE_USER_GROUP", "operator": "IN_LIST", "values": ["ADULT", "GRAD"]}
+    ]
 
 
 async def test_duplicate_is_placed_right_after_the_original(net: Net) -> None:
