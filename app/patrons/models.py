@@ -33,6 +33,12 @@ class Patron(SQLModel, table=True):
             "given_key",
             postgresql_ops={"given_key": "varchar_pattern_ops"},
         ),
+        Index(
+            "ix_patron_username_prefix",
+            "institution_id",
+            "username_key",
+            postgresql_ops={"username_key": "varchar_pattern_ops"},
+        ),
         # The attribute discrepancy reports read these index-only at 1M patrons
         # (the INCLUDE columns apply on PostgreSQL).
         Index(

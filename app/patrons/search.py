@@ -71,10 +71,15 @@ async def _filtered_query(
                 col(PatronIdentifier.institution_id) == institution_id,
                 col(PatronIdentifier.value_key) == term,
             ),
-            select(pk(Patron.id)).where(
-                col(Patron.institution_id) == institution_id, col(Patron.username_key) == term
-            ),
         ]
+        if not any(c.isspace() for c in term):
+            # Usernames by prefix ("ava.ngu" finds ava.nguyen), on their own index.
+            matches.append(
+                select(pk(Patron.id)).where(
+                    col(Patron.institution_id) == institution_id,
+                    col(Patron.username_key).like(_escape_like(term) + "%", escape="\\"),
+                )
+            )
         name_clauses = []
         for token in term.split():
             pattern = _escape_like(token) + "%"

@@ -94,7 +94,9 @@ async def walk(
         ("bob xoq", [("Xoqist", "Robert"), ("Xoqter", "Bob")]),
         ("Amy Xoqter", []),
         ("xq-bar", []),  # identifiers match whole values only
-        ("xoq.b", []),  # usernames too
+        ("xoq.b", [("Xoqter", "Bob")]),  # usernames by prefix
+        ("xoq.bobby", []),
+        ("xoq.b%", []),  # LIKE wildcards are plain characters in usernames too
         ("oqter", []),  # names match from the start of a word
         ("%", []),  # LIKE wildcards are plain characters
         ("xo_", []),
