@@ -21,7 +21,7 @@ from app.errors import DomainError, ErrorCode
 from app.network.models import BlockType, LibraryGroup, UserGroup
 from app.patrons.models import Patron, PatronBlock, PatronLibraryGroup
 from app.settings import Settings
-from app.sql import pk
+from app.sql import pk, saved_id
 
 DEFAULT_LOAN_DAYS = 14
 
@@ -64,19 +64,46 @@ async def outstanding_loans(session: AsyncSession, patron_id: int) -> int:
     )
 
 
-async def borrowing_refusal(session: AsyncSession, patron: Patron) -> str | None:
-    """Why this account may not borrow at all, or None."""
+@dataclass(frozen=True)
+class BorrowingReason:
+    """One reason an account may not borrow: a code for programs, a sentence for people."""
+
+    code: str
+    message: str
+    block: str | None = None  # the block's description, for BLOCKED
+
+
+# Codes of BorrowingReason; BLOCKED ones can be overridden at checkout, the others not.
+GENERIC_ACCOUNT = "GENERIC_ACCOUNT"
+DISABLED = "DISABLED"
+EXPIRED = "EXPIRED"
+ACCESS_ENDED = "ACCESS_ENDED"
+HOME_ACCOUNT_UNAVAILABLE = "HOME_ACCOUNT_UNAVAILABLE"
+NO_LIBRARY_GROUP = "NO_LIBRARY_GROUP"
+BLOCKED = "BLOCKED"
+
+
+async def account_reasons(session: AsyncSession, patron: Patron) -> list[BorrowingReason]:
+    """Why this account may not borrow at all (blocks aside), in the order checked."""
     today = clock.today()
+    reasons = []
     if patron.is_generic:
-        return "Generic accounts cannot borrow."
+        reasons.append(BorrowingReason(GENERIC_ACCOUNT, "Generic accounts cannot borrow."))
     if not patron.enabled:
-        return "The account is disabled."
+        reasons.append(BorrowingReason(DISABLED, "The account is disabled."))
     if patron.expiry_date is not None and patron.expiry_date < today:
-        return f"The account expired on {patron.expiry_date}."
+        reasons.append(BorrowingReason(EXPIRED, f"The account expired on {patron.expiry_date}."))
     if patron.until is not None and patron.until < today:
-        return f"The account's access ended on {patron.until}."
+        reasons.append(
+            BorrowingReason(ACCESS_ENDED, f"The account's access ended on {patron.until}.")
+        )
     if patron.account_type == "LINKED" and patron.link_status not in (None, "ACTIVE"):
-        return "The patron's home account is no longer available to this institution."
+        reasons.append(
+            BorrowingReason(
+                HOME_ACCOUNT_UNAVAILABLE,
+                "The patron's home account is no longer available to this institution.",
+            )
+        )
     if patron.form_class is None and patron.account_type == "HOME":
         # In institutions that use library groups, a non-student needs one to borrow.
         uses_groups = await session.scalar(
@@ -91,8 +118,13 @@ async def borrowing_refusal(session: AsyncSession, patron: Patron) -> str | None
                 .limit(1)
             )
             if member is None:
-                return "A patron who is not a student needs a library group to borrow."
-    return None
+                reasons.append(
+                    BorrowingReason(
+                        NO_LIBRARY_GROUP,
+                        "A patron who is not a student needs a library group to borrow.",
+                    )
+                )
+    return reasons
 
 
 async def active_blocks(session: AsyncSession, patron_id: int) -> list[str]:
@@ -105,8 +137,18 @@ async def active_blocks(session: AsyncSession, patron_id: int) -> list[str]:
             col(BlockType.blocks_loans).is_(True),
             (col(PatronBlock.expires_at).is_(None)) | (col(PatronBlock.expires_at) > now),
         )
+        .order_by(col(PatronBlock.id))
     )
     return list(rows.scalars())
+
+
+async def borrowing_reasons(session: AsyncSession, patron: Patron) -> list[BorrowingReason]:
+    """Every reason this patron may not borrow now: what checkOut refuses on (the
+    account's reasons first, then each block that stops loans). Empty: may borrow."""
+    reasons = await account_reasons(session, patron)
+    for description in await active_blocks(session, saved_id(patron)):
+        reasons.append(BorrowingReason(BLOCKED, f"Blocked: {description}.", description))
+    return reasons
 
 
 def due_date(settings: Settings, loaned_at: datetime, days: int, until: object) -> datetime:
@@ -144,10 +186,13 @@ async def check_out(
             ErrorCode.FORBIDDEN, "Only circulation staff of the patron's institution may lend."
         )
     item = item_key(item_barcode)
-    refusal = await borrowing_refusal(session, patron)
-    if refusal is not None:
-        raise DomainError.of(ErrorCode.NOT_ALLOWED_TO_BORROW, refusal, ["input", "patronId"])
-    blocks = await active_blocks(session, patron_id)
+    reasons = await borrowing_reasons(session, patron)
+    refusals = [r for r in reasons if r.code != BLOCKED]
+    if refusals:
+        raise DomainError.of(
+            ErrorCode.NOT_ALLOWED_TO_BORROW, refusals[0].message, ["input", "patronId"]
+        )
+    blocks = [r.block for r in reasons if r.block is not None]
     if blocks:
         if not override_blocks:
             raise DomainError.of(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
-from app.circulation import models
+from app.circulation import models, service
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import Node, PageInfo
 from app.graphql.ids import encode_id
 from app.graphql.network.types import Library
+from app.patrons.models import Patron
 
 
 @strawberry.type(description="An item lent to a patron.")
@@ -55,3 +57,41 @@ class LoanConnection:
     edges: list[LoanEdge]
     page_info: PageInfo
     total_count: int
+
+
+@strawberry.enum(description="Why a patron may not borrow.")
+class BorrowingReasonCode(Enum):
+    GENERIC_ACCOUNT = service.GENERIC_ACCOUNT
+    DISABLED = service.DISABLED
+    EXPIRED = service.EXPIRED
+    ACCESS_ENDED = service.ACCESS_ENDED
+    HOME_ACCOUNT_UNAVAILABLE = service.HOME_ACCOUNT_UNAVAILABLE
+    NO_LIBRARY_GROUP = service.NO_LIBRARY_GROUP
+    BLOCKED = service.BLOCKED
+
+
+@strawberry.type(description="One reason a patron may not borrow.")
+class BorrowingReason:
+    code: BorrowingReasonCode
+    message: str
+
+
+@strawberry.type(
+    description="Whether the patron may borrow now, by the rules checkOut applies: "
+    "BLOCKED reasons can be overridden at checkout by staff with OVERRIDE_BLOCKS, "
+    "the others not."
+)
+class Borrowing:
+    allowed: bool
+    reasons: list[BorrowingReason]
+
+
+async def patron_borrowing(info: Info[Context, None], patron: Patron) -> Borrowing:
+    async with info.context.db.use() as session:
+        reasons = await service.borrowing_reasons(session, patron)
+    return Borrowing(
+        allowed=not reasons,
+        reasons=[
+            BorrowingReason(code=BorrowingReasonCode(r.code), message=r.message) for r in reasons
+        ],
+    )

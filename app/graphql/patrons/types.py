@@ -31,13 +31,14 @@ from app.patrons import models
 from app.sql import saved_id
 
 if TYPE_CHECKING:
-    from app.graphql.circulation.types import LoanConnection
+    from app.graphql.circulation.types import Borrowing, LoanConnection
     from app.graphql.linking.operations import NetworkPatron
     from app.graphql.linking.types import LinkedAccountSummary, LinkSource
     from app.graphql.patrons.alerts import PatronAlert
 
 
 LazyLoanConnection = Annotated["LoanConnection", strawberry.lazy("app.graphql.circulation.types")]
+LazyBorrowing = Annotated["Borrowing", strawberry.lazy("app.graphql.circulation.types")]
 LazyNetworkPatron = Annotated["NetworkPatron", strawberry.lazy("app.graphql.linking.operations")]
 LazyLinkSource = Annotated["LinkSource", strawberry.lazy("app.graphql.linking.types")]
 LazyPatronAlert = Annotated["PatronAlert", strawberry.lazy("app.graphql.patrons.alerts")]
@@ -348,6 +349,15 @@ class Patron(Node):
         from app.graphql.circulation.views import patron_loans
 
         return await patron_loans(info, self.row, first=first, after=after, active=active)
+
+    @typed.field(
+        description="May the patron borrow now, and if not why: the rules checkOut applies "
+        "(enabled, expiry, until, generic, library group or form class, link status, blocks)."
+    )
+    async def borrowing(self, info: Info[Context, None]) -> LazyBorrowing:
+        from app.graphql.circulation.types import patron_borrowing
+
+        return await patron_borrowing(info, self.row)
 
     @typed.field(description="Blocks on the account, oldest first.")
     async def blocks(self, info: Info[Context, None]) -> list[PatronBlock]:
