@@ -276,7 +276,8 @@ async def _institution_uses(session: AsyncSession, institution_id: int, address:
 
 
 async def clear_flag_of_changed_address(*, session: AsyncSession, patron: Patron) -> None:
-    """After a patron's primary email changed: its flag about the old address goes."""
+    """After a patron's primary email changed: its flag about the old address goes, and
+    a new address that is blacklisted is flagged at once."""
     current = address_key(patron.primary_email or "")
     cleared = await session.execute(
         delete(PatronEmailFlag)
@@ -284,6 +285,34 @@ async def clear_flag_of_changed_address(*, session: AsyncSession, patron: Patron
         .returning(col(PatronEmailFlag.institution_id))
     )
     await _settle_institutions(session, set(cleared.scalars()))
+    assert patron.id is not None
+    await flag_blacklisted_patrons(session, [patron.id])
+
+
+async def flag_blacklisted_patrons(session: AsyncSession, patron_ids: list[int]) -> None:
+    """Patrons given an address that is already blacklisted are flagged at once, on every
+    path that sets one (create, update, import, merge, linked copies), not at the next
+    daily check. Set-based: one statement for a batch of an import."""
+    if not patron_ids:
+        return
+    stored_key = func.lower(func.trim(col(Patron.primary_email)))
+    flagged = exists().where(col(PatronEmailFlag.patron_id) == col(Patron.id))
+    for start in range(0, len(patron_ids), 1000):
+        chunk = patron_ids[start : start + 1000]
+        await session.execute(
+            insert(PatronEmailFlag).from_select(
+                ["patron_id", "institution_id", "address", "reason", "flagged_at"],
+                select(
+                    pk(Patron.id),
+                    col(Patron.institution_id),
+                    col(EmailBlacklistEntry.address),
+                    literal(FlagReason.BLACKLISTED.value),
+                    literal(utcnow(), PatronEmailFlag.__table__.c.flagged_at.type),  # type: ignore[attr-defined]
+                )
+                .join(EmailBlacklistEntry, col(EmailBlacklistEntry.address) == stored_key)
+                .where(col(Patron.id).in_(chunk), ~flagged),
+            )
+        )
 
 
 async def release_flags(session: AsyncSession, patron_ids: list[int]) -> None:

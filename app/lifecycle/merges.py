@@ -21,7 +21,7 @@ from app.audit import service as audit
 from app.auth.policy import Actor, can_read_patron, require_authenticated, ungrantable
 from app.circulation.models import Loan
 from app.db import utcnow
-from app.emails.service import release_flags
+from app.emails.service import clear_flag_of_changed_address, release_flags
 from app.errors import DomainError, ErrorCode, FieldError
 from app.lifecycle import moves
 from app.network.models import Institution
@@ -274,6 +274,8 @@ async def _merge_into(
     session.add(survivor)
     await session.flush()
     survivor.version = await bump_version(session, survivor_id)
+    if survivor.primary_email != before.scalars.get("primary_email"):
+        await clear_flag_of_changed_address(session=session, patron=survivor)
 
     after = await load_state(session, survivor)
     names = await name_maps(session, survivor.institution_id)

@@ -20,7 +20,7 @@ from app.auth.roles import Scope, SystemGroup
 from app.circulation.models import Loan
 from app.circulation.service import outstanding_loans
 from app.db import utcnow
-from app.emails.service import release_flags
+from app.emails.service import clear_flag_of_changed_address, release_flags
 from app.errors import DomainError, ErrorCode, FieldError
 from app.linking import rules as rule_service
 from app.linking.models import LinkedAccountRule
@@ -315,8 +315,12 @@ async def _copy_data(
     """Shared fields copied, the rest blanked; contact emails and consortial ids follow policy."""
     assert copy.id is not None
     assert source.id is not None
+    address_before = copy.primary_email
     for shared_field, column in FIELD_COLUMNS.items():
         setattr(copy, column, getattr(source, column) if shared_field in policy.shared else None)
+    if copy.primary_email != address_before:
+        await session.flush()
+        await clear_flag_of_changed_address(session=session, patron=copy)
     copy.surname_key = (copy.surname or "").lower()
     copy.given_key = (copy.given_name or "").lower()
     await session.execute(

@@ -22,7 +22,11 @@ from app.auth.policy import (
     ungrantable,
 )
 from app.db import bulk_insert, utcnow
-from app.emails.service import clear_flag_of_changed_address, release_flags
+from app.emails.service import (
+    clear_flag_of_changed_address,
+    flag_blacklisted_patrons,
+    release_flags,
+)
 from app.errors import DomainError, ErrorCode
 from app.network.models import IdentifierType, Institution
 from app.patrons.lookups import lookups_of
@@ -44,7 +48,7 @@ from app.patrons.validation import (
     validate_changes,
 )
 from app.settings import Settings
-from app.sql import pk
+from app.sql import pk, saved_id
 
 
 async def _write(
@@ -220,6 +224,8 @@ async def add_patron(
             await _write(session=session, patron=patron, before=PatronState(), plan=plan)
     except IntegrityError as exc:
         raise _translate_integrity(exc) from exc
+    if patron.primary_email:
+        await flag_blacklisted_patrons(session, [saved_id(patron)])
     await _audit_change(
         session=session,
         actor=actor,
@@ -350,6 +356,10 @@ async def insert_new_patrons(
                     await bulk_insert(session, table.__table__, batch)  # type: ignore[union-attr]
     except IntegrityError as exc:
         raise _translate_integrity(exc) from exc
+    await flag_blacklisted_patrons(
+        session,
+        [i for i, plan in zip(ids, plans, strict=True) if plan.state.scalars.get("primary_email")],
+    )
     names = await lookups_of(session).name_maps(session, institution_id)
     empty = PatronState().snapshot(names)
     entries = []

@@ -14,6 +14,7 @@ from app.graphql.circulation.types import Loan
 from app.graphql.context import Context
 from app.graphql.core import UserError, run_mutation, user_errors
 from app.graphql.ids import decode_pk
+from app.graphql.patrons.alerts import PatronAlert, patron_alerts
 from app.linking import service as linking
 from app.sql import saved_id
 
@@ -44,6 +45,15 @@ class CheckInInput:
 class LoanPayload:
     loan: Loan | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @typed.field(
+        description="The borrower's alerts (e.g. a blacklisted email), to show at the desk."
+    )
+    async def alerts(self, info: Info[Context, None]) -> list[PatronAlert]:
+        if self.loan is None or self.loan.row.patron_id is None:
+            return []
+        patron = await info.context.loaders.patron_by_id.load(self.loan.row.patron_id)
+        return await patron_alerts(info, patron) if patron is not None else []
 
 
 @strawberry.type

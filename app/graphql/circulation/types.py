@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -14,7 +15,12 @@ from app.graphql.context import Context
 from app.graphql.core import Node, PageInfo
 from app.graphql.ids import encode_id
 from app.graphql.network.types import Library
-from app.patrons.models import Patron
+from app.patrons.models import Patron as PatronRow
+
+if TYPE_CHECKING:
+    from app.graphql.patrons.types import Patron
+
+LazyPatron = Annotated["Patron", strawberry.lazy("app.graphql.patrons.types")]
 
 
 @strawberry.type(description="An item lent to a patron.")
@@ -44,6 +50,15 @@ class Loan(Node):
     @strawberry.field
     def returned_at(self) -> datetime | None:
         return self.row.returned_at
+
+    @typed.field(description="The borrower.")
+    async def patron(self, info: Info[Context, None]) -> LazyPatron | None:
+        from app.graphql.patrons.types import Patron as PatronType
+
+        if self.row.patron_id is None:
+            return None  # the borrower was deleted since
+        row = await info.context.loaders.patron_by_id.load(self.row.patron_id)
+        return PatronType.of(row) if row is not None else None
 
 
 @strawberry.type
@@ -86,7 +101,7 @@ class Borrowing:
     reasons: list[BorrowingReason]
 
 
-async def patron_borrowing(info: Info[Context, None], patron: Patron) -> Borrowing:
+async def patron_borrowing(info: Info[Context, None], patron: PatronRow) -> Borrowing:
     async with info.context.db.use() as session:
         reasons = await service.borrowing_reasons(session, patron)
     return Borrowing(
