@@ -28,7 +28,7 @@ from app.emails.service import (
     release_flags,
 )
 from app.errors import DomainError, ErrorCode
-from app.network.models import IdentifierType, Institution
+from app.network.models import IdentifierType, Institution, Library
 from app.patrons.lookups import lookups_of
 from app.patrons.models import (
     Patron,
@@ -255,8 +255,10 @@ async def plan_new_patron(
         )
     assert institution is not None
     fields = {"enabled": True, "is_staff": False, "is_generic": False, **fields}
-    if "home_library" not in fields:
-        fields["home_library"] = None
+    if not fields.get("home_library"):
+        # By default the library the patron is registered at: the session's, or the API
+        # client's (without either, MANDATORY_FIELD asks for it).
+        fields["home_library"] = await _registering_library(session, actor, institution.id)
     if "surname" not in fields:
         fields["surname"] = None
     plan = await validate_changes(
@@ -269,6 +271,16 @@ async def plan_new_patron(
         fields=fields,
     )
     return institution, plan
+
+
+async def _registering_library(
+    session: AsyncSession, actor: Actor, institution_id: int | None
+) -> str | None:
+    """The code of the library the actor works at, if it is one of this institution."""
+    if actor.library_id is None or actor.institution_id != institution_id:
+        return None
+    library = await session.get(Library, actor.library_id)
+    return library.code if library is not None else None
 
 
 async def insert_new_patrons(

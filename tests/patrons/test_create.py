@@ -846,3 +846,27 @@ async def test_identifier_values_are_checked(api: PatronApi, lansing: str) -> No
         ],
     }
     await assert_nothing_created(api, lansing, before, "NEKLS", "Idvalues")
+
+
+async def test_the_home_library_defaults_to_the_sessions_library(
+    api: PatronApi, gql: GraphQL, lansing: str
+) -> None:
+    # Given librarians at LANSING and at BASEHOR (seed 000: "By default, the patron's home
+    # library should be set to LANSING" when LANSING staff create one)
+    basehor = await gql.login("basehor.librarian", "BASEHOR")
+    # When each creates a patron without a home library
+    at_lansing = await api.create_payload(lansing, institution="NEKLS", surname="Defaulted")
+    at_basehor = await api.create_payload(basehor, institution="NEKLS", surname="Defaulted")
+    # Then the patron's home library is the session's
+    assert at_lansing["errors"] == []
+    assert at_lansing["patron"]["homeLibrary"] == {"code": "LANSING"}
+    assert at_basehor["errors"] == []
+    assert at_basehor["patron"]["homeLibrary"] == {"code": "BASEHOR"}
+    # And one given explicitly still wins
+    given = await api.create(basehor, surname="Given", homeLibrary="TONGANOXIE")
+    assert given["homeLibrary"] == {"code": "TONGANOXIE"}
+    # And an explicit null is the default too, never an account without a home
+    nulled = await api.create_payload(
+        lansing, institution="NEKLS", surname="Nulled", homeLibrary=None
+    )
+    assert nulled["patron"]["homeLibrary"] == {"code": "LANSING"}

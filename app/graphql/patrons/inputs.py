@@ -62,7 +62,10 @@ U = strawberry.UNSET
 @strawberry.input(description="A new HOME patron.")
 class CreatePatronInput:
     institution: str
-    home_library: str
+    home_library: str | None = strawberry.field(
+        default=U,
+        description="Omitted: the library of your session (or of the API client).",
+    )
     surname: str
     user_group: str | None = U
     username: str | None = U
