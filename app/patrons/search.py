@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_, union
+from sqlalchemy import Integer, Select, bindparam, func, or_, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -37,52 +38,93 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def _filtered_query(
+@dataclass(frozen=True)
+class _Shape:
+    """What a search looks like, without its values: its statement is built once."""
+
+    home_library: bool = False
+    user_group: bool = False
+    account_type: bool = False
+    tokens: int = 0  # name tokens of the search term (0: no search)
+    username: bool = False  # the term is one word: usernames by prefix too
+
+
+@dataclass
+class _Search:
+    shape: _Shape
+    params: dict[str, Any]
+    extra: Any | None = None  # a clause with its values in it (the attribute filter)
+
+
+async def _prepare(
     session: AsyncSession, actor: Actor, institution_id: int, flt: PatronFilter
-) -> Any | None:
-    """The WHERE clauses of a patron search, or None when it cannot match anything."""
-    clauses: list[Any] = [col(Patron.institution_id) == institution_id]
+) -> _Search | None:
+    """The shape and the values of a patron search, or None when it cannot match."""
+    params: dict[str, Any] = {"institution_id": institution_id}
+    shape: dict[str, Any] = {}
     if flt.home_library:
         library = await network.library_by_code(session, flt.home_library)
         if library is None or library.institution_id != institution_id:
             return None
-        clauses.append(col(Patron.home_library_id) == library.id)
+        shape["home_library"], params["home_library_id"] = True, library.id
     if flt.user_group:
         group = await network.user_group_by_code(session, institution_id, flt.user_group)
         if group is None:
             return None
-        clauses.append(col(Patron.user_group_id) == group.id)
+        shape["user_group"], params["user_group_id"] = True, group.id
     if flt.account_type:
-        clauses.append(col(Patron.account_type) == flt.account_type)
+        shape["account_type"], params["account_type"] = True, flt.account_type
+    extra = None
     if flt.attribute_type:
-        having = await attributes.filter_clause(
+        extra = await attributes.filter_clause(
             session, actor, institution_id, flt.attribute_type, flt.attribute_value
         )
-        if having is None:
+        if extra is None:
             return None  # a type the actor may not see filters like one that does not exist
-        clauses.append(having)
     if flt.search and flt.search.strip():
         term = flt.search.strip().lower()[:200]
+        tokens = term.split()
+        params["term"] = term
+        for index, token in enumerate(tokens):
+            params[f"name_{index}"] = _escape_like(token) + "%"
+        shape["tokens"] = len(tokens)
+        if len(tokens) == 1:
+            shape["username"] = True
+            params["username_prefix"] = _escape_like(term) + "%"
+    return _Search(_Shape(**shape), params, extra)
+
+
+def _clauses(shape: _Shape) -> list[Any]:
+    """The WHERE clauses of a search of this shape, its values as bound parameters."""
+    institution_id: Any = bindparam("institution_id")
+    clauses: list[Any] = [col(Patron.institution_id) == institution_id]
+    if shape.home_library:
+        clauses.append(col(Patron.home_library_id) == bindparam("home_library_id"))
+    if shape.user_group:
+        clauses.append(col(Patron.user_group_id) == bindparam("user_group_id"))
+    if shape.account_type:
+        clauses.append(col(Patron.account_type) == bindparam("account_type"))
+    if shape.tokens:
         # Each way of matching is its own index lookup, and the patrons are those any of
         # them finds: an OR over one scan of the institution's patrons would read them
         # all when the term matches nothing (a barcode is no name prefix).
-        matches = [
+        matches: list[Any] = [
             select(col(PatronIdentifier.patron_id)).where(
                 col(PatronIdentifier.institution_id) == institution_id,
-                col(PatronIdentifier.value_key) == term,
-            ),
+                col(PatronIdentifier.value_key) == bindparam("term"),
+            )
         ]
-        if not any(c.isspace() for c in term):
+        if shape.username:
             # Usernames by prefix ("ava.ngu" finds ava.nguyen), on their own index.
             matches.append(
                 select(pk(Patron.id)).where(
                     col(Patron.institution_id) == institution_id,
-                    col(Patron.username_key).like(_escape_like(term) + "%", escape="\\"),
+                    col(Patron.username_key).like(bindparam("username_prefix"), escape="\\"),
                 )
             )
         name_clauses = []
-        for token in term.split():
-            pattern = _escape_like(token) + "%"
+        for index in range(shape.tokens):
+            pattern: Any = bindparam(f"name_{index}")
             name_clauses.append(
                 or_(
                     col(Patron.surname_key).like(pattern, escape="\\"),
@@ -90,14 +132,41 @@ async def _filtered_query(
                     func.lower(col(Patron.preferred_name)).like(pattern, escape="\\"),
                 )
             )
-        if name_clauses:
-            matches.append(
-                select(pk(Patron.id)).where(
-                    col(Patron.institution_id) == institution_id, *name_clauses
-                )
-            )
+        matches.append(
+            select(pk(Patron.id)).where(col(Patron.institution_id) == institution_id, *name_clauses)
+        )
         clauses.append(col(Patron.id).in_(union(*matches)))
     return clauses
+
+
+@functools.lru_cache(maxsize=256)
+def _page_statement(shape: _Shape, after: bool) -> Select[Patron]:
+    """One page of a search of this shape, in name order (keyset)."""
+    query = select(Patron).where(*_clauses(shape))
+    if after:
+        query = query.where(
+            tuple_(col(Patron.surname_key), col(Patron.given_key), col(Patron.id))
+            > tuple_(bindparam("after_surname"), bindparam("after_given"), bindparam("after_id"))
+        )
+    if shape.tokens:
+        # The matches are found by index lookups, then sorted. In the name index's own
+        # order, the planner would walk that index hoping to meet the matches early,
+        # and read the whole institution when they sit together elsewhere (every
+        # "smith" under S). Ordering by an expression (same values, same order) sorts
+        # the matches instead.
+        query = query.order_by(
+            func.coalesce(col(Patron.surname_key), ""),
+            func.coalesce(col(Patron.given_key), ""),
+            col(Patron.id),
+        )
+    else:
+        query = query.order_by(col(Patron.surname_key), col(Patron.given_key), col(Patron.id))
+    return query.limit(bindparam("limit", type_=Integer))
+
+
+@functools.lru_cache(maxsize=256)
+def _count_statement(shape: _Shape) -> Select[int]:
+    return select(func.count()).select_from(Patron).where(*_clauses(shape))
 
 
 async def _readable_institution(
@@ -131,29 +200,16 @@ async def search_patrons(
     institution_id = await _readable_institution(session, actor, institution_code)
     if institution_id is None:
         return [], False
-    clauses = await _filtered_query(session, actor, institution_id, flt)
-    if clauses is None:
+    search = await _prepare(session, actor, institution_id, flt)
+    if search is None:
         return [], False
-    query = select(Patron).where(*clauses)
+    query = _page_statement(search.shape, after is not None)
+    if search.extra is not None:
+        query = query.where(search.extra)
+    params = {**search.params, "limit": first + 1}
     if after is not None:
-        query = query.where(
-            tuple_(col(Patron.surname_key), col(Patron.given_key), col(Patron.id)) > tuple_(*after)
-        )
-    if flt.search and flt.search.strip():
-        # The matches are found by index lookups, then sorted. In the name index's own
-        # order, the planner would walk that index hoping to meet the matches early,
-        # and read the whole institution when they sit together elsewhere (every
-        # "smith" under S). Ordering by an expression (same values, same order) sorts
-        # the matches instead.
-        query = query.order_by(
-            func.coalesce(col(Patron.surname_key), ""),
-            func.coalesce(col(Patron.given_key), ""),
-            col(Patron.id),
-        )
-    else:
-        query = query.order_by(col(Patron.surname_key), col(Patron.given_key), col(Patron.id))
-    query = query.limit(first + 1)
-    rows = list((await session.execute(query)).scalars())
+        params["after_surname"], params["after_given"], params["after_id"] = after
+    rows = list((await session.execute(query, params)).scalars())
     return rows[:first], len(rows) > first
 
 
@@ -165,7 +221,10 @@ async def count_patrons(
     institution_id = await _readable_institution(session, actor, institution_code)
     if institution_id is None:
         return 0
-    clauses = await _filtered_query(session, actor, institution_id, flt)
-    if clauses is None:
+    search = await _prepare(session, actor, institution_id, flt)
+    if search is None:
         return 0
-    return int(await session.scalar(select(func.count()).select_from(Patron).where(*clauses)) or 0)
+    query = _count_statement(search.shape)
+    if search.extra is not None:
+        query = query.where(search.extra)
+    return int(await session.scalar(query, search.params) or 0)

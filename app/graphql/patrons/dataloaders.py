@@ -40,22 +40,25 @@ def patron_by_id(db: SerialSession) -> DataLoader[int, Any]:
     )
 
 
+# The institution a linked account was copied from (a second Institution in one select).
+_SOURCE = aliased(Institution)
+
+
 def references_by_patron_id(db: SerialSession) -> DataLoader[int, Any]:
     """A patron's to-one references in one statement for the whole page: (patron id,
     user group, home library, institution, link rule, link source institution).
 
     Used through Loaders.patron_reference, which checks each against the row in hand."""
-    source = aliased(Institution)
     return one_per_key(
         db,
         lambda ids: (
-            select(pk(Patron.id), UserGroup, Library, Institution, LinkedAccountRule, source)
+            select(pk(Patron.id), UserGroup, Library, Institution, LinkedAccountRule, _SOURCE)
             .select_from(Patron)
             .join(Library, col(Library.id) == Patron.home_library_id)
             .join(Institution, col(Institution.id) == Patron.institution_id)
             .outerjoin(UserGroup, col(UserGroup.id) == Patron.user_group_id)
             .outerjoin(LinkedAccountRule, col(LinkedAccountRule.id) == Patron.link_rule_id)
-            .outerjoin(source, col(source.id) == Patron.link_source_institution_id)
+            .outerjoin(_SOURCE, col(_SOURCE.id) == Patron.link_source_institution_id)
             .where(col(Patron.id).in_(ids))
         ),
         lambda r: r[0],
