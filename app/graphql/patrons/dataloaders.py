@@ -69,12 +69,13 @@ def identifiers_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
         lambda ids: (
-            select(PatronIdentifier, IdentifierType)
+            # (value, type, patron id): the values as plain columns, no entity per row.
+            select(col(PatronIdentifier.value), IdentifierType, col(PatronIdentifier.patron_id))
             .join(IdentifierType, col(IdentifierType.id) == PatronIdentifier.identifier_type_id)
             .where(col(PatronIdentifier.patron_id).in_(ids))
             .order_by(col(IdentifierType.code))
         ),
-        lambda r: r[0].patron_id,
+        lambda r: r[2],
     )
 
 

@@ -179,9 +179,9 @@ class Patron(Node):
 
     async def _identifier(self, info: Info[Context, None], code: str) -> str | None:
         rows = await info.context.loaders.identifiers_by_patron_id.load(saved_id(self.row))
-        for identifier, identifier_type in rows:
+        for value, identifier_type, _ in rows:
             if identifier_type.code == code:
-                return identifier.value  # type: ignore[no-any-return]
+                return value  # type: ignore[no-any-return]
         return None
 
     @typed.field(description="Library barcode (identifier of type BARCODE).")
@@ -199,7 +199,7 @@ class Patron(Node):
     )
     async def identifiers(self, info: Info[Context, None]) -> list[Identifier]:
         rows = await info.context.loaders.identifiers_by_patron_id.load(saved_id(self.row))
-        return [Identifier(type=IdentifierType(row=t), value=i.value) for i, t in rows]
+        return [Identifier(type=IdentifierType(row=t), value=value) for value, t, _ in rows]
 
     @strawberry.field
     def given_name(self) -> str | None:
