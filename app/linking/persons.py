@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app import clock
 from app.auth.policy import Actor
-from app.linking.service import NetworkMatch, can_link, make_ref, unavailable_reason
+from app.linking.service import NetworkMatch, can_link, identifier_matches, make_ref
 from app.linking.sharing import source_policies
-from app.network.models import IdentifierType
+from app.network.models import IdentifierType, Institution
 from app.patrons.models import Patron, PatronIdentifier
 from app.settings import Settings
+from app.sql import pk, saved_id
 
 
 async def other_accounts(
@@ -30,35 +30,39 @@ async def other_accounts(
         return []
     if not can_link(actor, patron.institution_id):
         return []
-    mine = aliased(PatronIdentifier)
-    theirs = aliased(PatronIdentifier)
-    rows = list(
-        (
-            await session.execute(
-                select(Patron)
-                .join(theirs, col(theirs.patron_id) == col(Patron.id))
-                .join(
-                    mine,
-                    (col(mine.identifier_type_id) == theirs.identifier_type_id)
-                    & (col(mine.value_key) == theirs.value_key),
-                )
-                .join(IdentifierType, col(IdentifierType.id) == mine.identifier_type_id)
-                .where(
-                    col(mine.patron_id) == patron.id,
-                    col(IdentifierType.network_unique).is_(True),
-                    col(Patron.institution_id) != patron.institution_id,
-                    col(Patron.account_type) == "HOME",
-                )
-                .order_by(col(Patron.institution_id), col(Patron.id))
+    # The person's values of network-unique identifier types (consortial ids) ...
+    values = (
+        await session.execute(
+            select(col(PatronIdentifier.value_key), col(PatronIdentifier.identifier_type_id))
+            .join(IdentifierType, col(IdentifierType.id) == PatronIdentifier.identifier_type_id)
+            .where(
+                col(PatronIdentifier.patron_id) == patron.id,
+                col(IdentifierType.network_unique).is_(True),
             )
         )
-        .scalars()
-        .unique()
+    ).all()
+    if not values:
+        return []
+    # ... found exactly as network search finds them: each source institution's policy
+    # (searchable identifier types, restricted user groups, what it shares) applies, and
+    # a value that matches several accounts of one institution reveals none of them.
+    others = list(
+        (
+            await session.execute(
+                select(pk(Institution.id)).where(col(Institution.id) != patron.institution_id)
+            )
+        ).scalars()
     )
+    policies = await source_policies(session, others)
+    today = clock.today()
+    rows: dict[int, Patron] = {}
+    for value, type_id in values:
+        found = await identifier_matches(session, value, type_id, policies, today)
+        for accounts in found.values():
+            if len(accounts) == 1:
+                rows.setdefault(saved_id(accounts[0]), accounts[0])
     if not rows:
         return []
-    policies = await source_policies(session, sorted({p.institution_id for p in rows}))
-    today = clock.today()
     # The viewer's existing linked accounts of these patrons, as network search shows.
     copies = {
         c.link_source_patron_id: c
@@ -66,7 +70,7 @@ async def other_accounts(
             await session.execute(
                 select(Patron).where(
                     col(Patron.institution_id) == patron.institution_id,
-                    col(Patron.link_source_patron_id).in_([p.id for p in rows]),
+                    col(Patron.link_source_patron_id).in_(list(rows)),
                 )
             )
         ).scalars()
@@ -78,6 +82,5 @@ async def other_accounts(
             ref=make_ref(settings, patron.institution_id, p.id),  # type: ignore[arg-type]
             linked_account=copies.get(p.id),
         )
-        for p in rows
-        if unavailable_reason(p, policies[p.institution_id], today) is None
+        for p in sorted(rows.values(), key=lambda p: (p.institution_id, p.id))
     ]

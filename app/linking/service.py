@@ -103,6 +103,51 @@ def unavailable_reason(patron: Patron, policy: SourcePolicy, today: date) -> str
     return None
 
 
+async def identifier_matches(
+    session: AsyncSession,
+    value: str,
+    type_id: int | None,
+    policies: dict[int, SourcePolicy],
+    today: date,
+) -> dict[int, list[Patron]]:
+    """The accounts other members may find by this identifier value, per source
+    institution: only of the institutions in `policies`, only by the identifier types
+    each lets others search, only accounts each shares (see unavailable_reason).
+
+    The one rule of what an identifier reveals across the wall: network search and a
+    patron's consortial accounts both go through it. More than one account of an
+    institution is an ambiguity the caller must not resolve by guessing."""
+    query = select(
+        col(PatronIdentifier.patron_id),
+        col(PatronIdentifier.institution_id),
+        col(PatronIdentifier.identifier_type_id),
+    ).where(
+        col(PatronIdentifier.value_key) == value.lower(),
+        col(PatronIdentifier.institution_id).in_(list(policies)),
+    )
+    if type_id is not None:
+        query = query.where(col(PatronIdentifier.identifier_type_id) == type_id)
+    candidates: dict[int, set[int]] = {}
+    for patron_id, institution_id, found_type in (await session.execute(query)).all():
+        searchable = policies[institution_id].searchable_types
+        if searchable and found_type not in searchable:
+            continue
+        candidates.setdefault(institution_id, set()).add(patron_id)
+    found: dict[int, list[Patron]] = {}
+    for institution_id, ids in sorted(candidates.items()):
+        rows = (
+            await session.execute(
+                select(Patron).where(col(Patron.id).in_(ids)).order_by(col(Patron.id))
+            )
+        ).scalars()
+        visible = [
+            p for p in rows if unavailable_reason(p, policies[institution_id], today) is None
+        ]
+        if visible:
+            found[institution_id] = visible
+    return found
+
+
 @dataclass
 class NetworkMatch:
     source: Patron
@@ -175,27 +220,9 @@ async def network_search(
                     ["input", "identifierType"],
                 )
             type_id = type_row.id
-        query = select(
-            col(PatronIdentifier.patron_id),
-            col(PatronIdentifier.institution_id),
-            col(PatronIdentifier.identifier_type_id),
-        ).where(
-            col(PatronIdentifier.value_key) == identifier.lower(),
-            col(PatronIdentifier.institution_id).in_(list(policies)),
-        )
-        if type_id is not None:
-            query = query.where(col(PatronIdentifier.identifier_type_id) == type_id)
-        candidates: dict[int, set[int]] = {}
-        for patron_id, institution_id, found_type in (await session.execute(query)).all():
-            searchable = policies[institution_id].searchable_types
-            if searchable and found_type not in searchable:
-                continue
-            candidates.setdefault(institution_id, set()).add(patron_id)
-        for institution_id, ids in candidates.items():
-            rows = (await session.execute(select(Patron).where(col(Patron.id).in_(ids)))).scalars()
-            visible = [
-                p for p in rows if unavailable_reason(p, policies[institution_id], today) is None
-            ]
+        for institution_id, visible in (
+            await identifier_matches(session, identifier, type_id, policies, today)
+        ).items():
             if len(visible) > 1:
                 result.errors.append(
                     FieldError(
@@ -205,7 +232,7 @@ async def network_search(
                         ["input", "identifier"],
                     )
                 )
-            elif visible:
+            else:
                 found[institution_id] = visible
     else:
         assert name is not None
