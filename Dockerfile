@@ -1,8 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # netzone for production: `docker build -t netzone .`, then run it with
-# DATABASE_URL pointing at PostgreSQL and NETZONE_SECRET_KEY set to a random value of
-# 32 characters or more (production mode refuses to start without both; see
+# DATABASE_URL pointing at PostgreSQL (production mode refuses to start without it; see
 # docker-compose.yml). The same image serves SIP2 with `netzone sip2 --host 0.0.0.0`.
 
 ARG PYTHON_IMAGE=python:3.11-slim

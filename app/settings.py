@@ -25,6 +25,11 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+# Words of values that are not secrets: the placeholders shipped in docker-compose.yml
+# and documentation, and the development value of earlier versions.
+PLACEHOLDER_WORDS = ("placeholder", "change-me", "changeme", "replace-with")
+
+
 class Settings(BaseSettings):
     """Every tunable of the service, read from NETZONE_* variables (and DATABASE_URL)."""
 
@@ -39,8 +44,9 @@ class Settings(BaseSettings):
     port: int = 8000
     graphiql: bool = True
 
-    # Signs the opaque references of network search results.
-    secret_key: str = "netzone-development-secret-change-me"
+    # Optional: takes the place of the random secret each deployment keeps in its
+    # database (app/keys.py), which signs the references of network search results.
+    secret_key: str | None = None
 
     # Sessions and passwords
     token_ttl_minutes: int = 8 * 60
@@ -96,17 +102,23 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _normalize(self) -> Settings:
         self.database_url = normalize_database_url(self.database_url)
+        if self.secret_key is not None and not self.secret_key.strip():
+            self.secret_key = None
+        if self.secret_key is not None and (
+            len(self.secret_key) < 32
+            or any(word in self.secret_key.lower() for word in PLACEHOLDER_WORDS)
+        ):
+            # In every environment: a shared placeholder lets anyone forge references.
+            raise ValueError(
+                "NETZONE_SECRET_KEY is a placeholder or shorter than 32 characters: set it "
+                'to a random value (python3 -c "import secrets; '
+                'print(secrets.token_urlsafe(48))"), or unset it to use the secret '
+                "this deployment keeps in its database"
+            )
         if self.environment == "production":
             if self.database_url.startswith("sqlite"):
                 raise ValueError(
                     "NETZONE_ENVIRONMENT=production needs DATABASE_URL to point at PostgreSQL"
-                )
-            if (
-                self.secret_key == "netzone-development-secret-change-me"
-                or len(self.secret_key) < 32
-            ):
-                raise ValueError(
-                    "set NETZONE_SECRET_KEY to a random value of 32 characters or more"
                 )
             if self.argon2_time_cost < 2 or self.argon2_memory_cost_kib < 19456:
                 raise ValueError(

@@ -14,6 +14,7 @@ from app.circulation.models import Loan
 from app.db import metadata
 from app.emails.models import EmailBlacklistEntry, InstitutionEmailAlert, PatronEmailFlag
 from app.imports.models import ImportJob, ImportRowError
+from app.keys import DeploymentSecret
 from app.linking.models import (
     LinkedAccountRule,
     RestrictedUserGroup,
@@ -42,6 +43,7 @@ from app.patrons.models import (
 from app.sip2.models import SipAccount
 
 __all__ = [
+    "DeploymentSecret",
     "SipAccount",
     "EmailBlacklistEntry",
     "InstitutionEmailAlert",

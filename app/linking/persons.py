@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from app import clock
 from app.auth.policy import Actor
-from app.linking.service import NetworkMatch, can_link, identifier_matches, make_ref
+from app.linking.service import NetworkMatch, can_link, identifier_matches, make_ref, ref_key
 from app.linking.sharing import source_policies
 from app.network.models import IdentifierType, Institution
 from app.patrons.models import Patron, PatronIdentifier
@@ -75,11 +75,12 @@ async def other_accounts(
             )
         ).scalars()
     }
+    key = await ref_key(session, settings)
     return [
         NetworkMatch(
             source=p,
             policy=policies[p.institution_id],
-            ref=make_ref(settings, patron.institution_id, p.id),  # type: ignore[arg-type]
+            ref=make_ref(key, patron.institution_id, p.id),  # type: ignore[arg-type]
             linked_account=copies.get(p.id),
         )
         for p in sorted(rows.values(), key=lambda p: (p.institution_id, p.id))

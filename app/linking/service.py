@@ -22,6 +22,7 @@ from app.circulation.service import outstanding_loans
 from app.db import utcnow
 from app.emails.service import clear_flag_of_changed_address, release_flags
 from app.errors import DomainError, ErrorCode, FieldError
+from app.keys import NETWORK_REF, deployment_key
 from app.linking import rules as rule_service
 from app.linking.models import LinkedAccountRule
 from app.linking.sharing import FIELD_COLUMNS, SourcePolicy, source_policies
@@ -62,17 +63,22 @@ def _require_linker(actor: Actor) -> int:
 # ---------------------------------------------------------------- opaque references
 
 
-def _mac(settings: Settings, target: int, source: int) -> str:
+def _mac(key: bytes, target: int, source: int) -> str:
     message = f"{target}:{source}".encode()
-    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()[:24]
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
 
 
-def make_ref(settings: Settings, target: int, source: int) -> str:
-    raw = f"{target}:{source}:{_mac(settings, target, source)}".encode()
+async def ref_key(session: AsyncSession, settings: Settings) -> bytes:
+    """The key that signs refs: this deployment's own (see app.keys)."""
+    return await deployment_key(session, settings, NETWORK_REF)
+
+
+def make_ref(key: bytes, target: int, source: int) -> str:
+    raw = f"{target}:{source}:{_mac(key, target, source)}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def read_ref(settings: Settings, ref: str, target: int) -> int | None:
+def read_ref(key: bytes, ref: str, target: int) -> int | None:
     """The source patron id of a reference made for this target institution, else None."""
     try:
         raw = base64.urlsafe_b64decode((ref + "=" * (-len(ref) % 4)).encode()).decode()
@@ -80,7 +86,7 @@ def read_ref(settings: Settings, ref: str, target: int) -> int | None:
         ref_target, source = int(target_text), int(source_text)
     except (ValueError, UnicodeDecodeError):
         return None
-    if ref_target != target or not hmac.compare_digest(mac, _mac(settings, target, source)):
+    if ref_target != target or not hmac.compare_digest(mac, _mac(key, target, source)):
         return None
     return source
 
@@ -297,11 +303,12 @@ async def network_search(
                 )
             ).scalars()
         }
+    key = await ref_key(session, settings)
     result.matches = [
         NetworkMatch(
             source=p,
             policy=policies[p.institution_id],
-            ref=make_ref(settings, target, p.id),  # type: ignore[arg-type]
+            ref=make_ref(key, target, p.id),  # type: ignore[arg-type]
             linked_account=existing.get(p.id),
         )
         for p in matches
@@ -620,7 +627,7 @@ async def link_account(
     neither).
     """
     target = _require_linker(actor)
-    source_id = read_ref(settings, ref, target)
+    source_id = read_ref(await ref_key(session, settings), ref, target)
     source = await session.get(Patron, source_id) if source_id else None
     if source is None or source.institution_id == target:
         raise DomainError.of(

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from app.linking.service import make_ref
+from app.db import Database
+from app.linking.service import make_ref, ref_key
 from app.settings import Settings
 from tests.linking.conftest import Net, day, error, pk_of
 
@@ -182,7 +183,9 @@ async def test_disabled_and_expired_sources_are_never_found_nor_linked(
     assert await net.linked_accounts() == []
 
 
-async def test_linked_accounts_are_never_found(net: Net, settings: Settings) -> None:
+async def test_linked_accounts_are_never_found(
+    net: Net, settings: Settings, database: Database
+) -> None:
     # Given an EASTERN patron with a consortial ID, linked by WESTERN (the copy carries it)
     await net.eastern_source(6, identifiers=[{"type": "CONSORTIAL_ID", "value": "TEST-KLN-6"}])
     match = await net.find("western.librarian", "TEST-KLN-6")
@@ -206,7 +209,9 @@ async def test_linked_accounts_are_never_found(net: Net, settings: Settings) -> 
     await nothing_found(net, "western.librarian", name="Copyonly")
     # And even a valid ref to a linked account (no search gives one) links nothing
     nekls = await net.institution_id("NEKLS")
-    forged = make_ref(settings, nekls, pk_of(copy["id"]))
+    async with database.session() as session:
+        key = await ref_key(session, settings)
+    forged = make_ref(key, nekls, pk_of(copy["id"]))
     assert (await net.link_payload("lansing.librarian", forged))["errors"] == [
         restricted("It is itself a linked account.")
     ]
@@ -214,7 +219,7 @@ async def test_linked_accounts_are_never_found(net: Net, settings: Settings) -> 
     source_pk = await net.scalar(
         "SELECT id FROM patron WHERE surname = 'Copyonly' AND account_type = 'HOME'"
     )
-    assert (await net.link_payload("lansing.librarian", make_ref(settings, nekls, source_pk)))[
+    assert (await net.link_payload("lansing.librarian", make_ref(key, nekls, source_pk)))[
         "errors"
     ] == [NOT_FOUND_SOURCE]
     assert len(await net.linked_accounts()) == 2

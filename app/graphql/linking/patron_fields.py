@@ -14,7 +14,7 @@ from app.graphql.linking.types import (
     LinkStatus,
 )
 from app.graphql.network.types import Institution
-from app.linking.service import make_ref
+from app.linking.service import make_ref, ref_key
 from app.patrons.models import Patron
 
 
@@ -24,7 +24,9 @@ async def link_source(info: Info[Context, None], patron: Patron) -> LinkSource |
     loaders = info.context.loaders
     institution = await loaders.patron_reference(patron, "link_source_institution")
     rule = await loaders.patron_reference(patron, "link_rule")
-    ref = make_ref(info.context.settings, patron.institution_id, patron.link_source_patron_id or 0)
+    async with info.context.db.use() as session:
+        key = await ref_key(session, info.context.settings)
+    ref = make_ref(key, patron.institution_id, patron.link_source_patron_id or 0)
     return LinkSource(
         institution=Institution.of(institution),
         ref=ref,  # type: ignore[arg-type]
