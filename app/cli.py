@@ -150,19 +150,34 @@ def import_command(
         help="With --watch: leave files changed less than this many seconds ago (still "
         "being copied in) for the next run.",
     ),
+    who: str | None = typer.Option(
+        None,
+        "--as",
+        help="USERNAME@LIBRARY: import as this staff account, with exactly its rights "
+        "(required with --watch; without it a one-off import runs as the operator).",
+    ),
 ) -> None:
     """Import patrons from CSV: a dry run unless --commit; exits 1 when rows fail."""
     from app.imports.cli_runs import import_folder, import_one
 
     settings = _settings()
-    migrate.upgrade(settings.database_url)
     options_kwargs = {"match_on": match.upper(), "mode": mode.upper(), "dry_run": not commit}
+    if watch is not None and who is None:
+        console.print(
+            "[red]--watch needs --as USERNAME@LIBRARY[/red]: whoever can drop a file in the "
+            "folder acts with that account's rights, never the operator's."
+        )
+        raise typer.Exit(code=2)
+    migrate.upgrade(settings.database_url)
     if watch is not None:
+        assert who is not None
         ok = asyncio.run(
-            import_folder(settings, watch, institution, options_kwargs, console, settle=settle)
+            import_folder(
+                settings, watch, institution, options_kwargs, console, who=who, settle=settle
+            )
         )
     elif path is not None:
-        ok = asyncio.run(import_one(settings, path, institution, options_kwargs, console))
+        ok = asyncio.run(import_one(settings, path, institution, options_kwargs, console, who))
     else:
         console.print("[red]Give a FILE or --watch DIR.[/red]")
         raise typer.Exit(code=2)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import os
 import shutil
+import stat
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +17,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.auth.policy import system_actor
+from app.auth.policy import Actor, system_actor
+from app.auth.service import account_actor
 from app.db import Database, create_engine
 from app.errors import DomainError
 from app.imports import service
@@ -33,22 +37,24 @@ async def _run(
     institution: str,
     options: dict[str, Any],
     console: Console,
+    actor: Actor,
+    filename: str | None = None,
 ) -> ImportJob | list[str]:
     """The finished job, or the reasons the file was refused before any row was read."""
-    actor = system_actor("import")
+    filename = filename or path.name
     try:
         async with database.session() as session:
             job = await service.create_job(
                 session=session,
                 actor=actor,
                 path=path,
-                filename=path.name,
+                filename=filename,
                 options=service.ImportOptions(institution=institution, **options),
             )
     except DomainError as error:
         reasons = [f"{e.code.value}: {e.message}" for e in error.errors]
         for e in error.errors:
-            console.print(f"{path.name}: [red]{e.code.value}[/red]: {e.message}", highlight=False)
+            console.print(f"{filename}: [red]{e.code.value}[/red]: {e.message}", highlight=False)
         return reasons
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -58,7 +64,7 @@ async def _run(
         console=console,
         transient=False,
     ) as bar:
-        task = bar.add_task(path.name, total=job.total_rows or None)
+        task = bar.add_task(filename, total=job.total_rows or None)
 
         def advance(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
@@ -107,18 +113,72 @@ async def _report(
     return text
 
 
+async def _actor(database: Database, who: str | None, console: Console) -> Actor | None:
+    """The account an import runs as: `USERNAME@LIBRARY` with exactly its rights, or
+    (None given) the operator at the console; None when the account is refused."""
+    if who is None:
+        return system_actor("import")
+    try:
+        async with database.session() as session:
+            return await account_actor(session, who)
+    except DomainError as error:
+        for e in error.errors:
+            console.print(f"--as {who}: [red]{e.code.value}[/red]: {e.message}", highlight=False)
+        return None
+
+
 async def import_one(
-    settings: Settings, path: Path, institution: str, options: dict[str, Any], console: Console
+    settings: Settings,
+    path: Path,
+    institution: str,
+    options: dict[str, Any],
+    console: Console,
+    who: str | None = None,
 ) -> bool:
     database = Database(create_engine(settings))
     try:
-        job = await _run(database, settings, path, institution, options, console)
+        actor = await _actor(database, who, console)
+        if actor is None:
+            return False
+        job = await _run(database, settings, path, institution, options, console, actor)
         if isinstance(job, list):
             return False
         await _report(database, job, console)
         return job.status == "SUCCEEDED"
     finally:
         await database.engine.dispose()
+
+
+def _unsafe(path: Path, folder: Path) -> str | None:
+    """Why a file dropped in the folder is not imported (what it points to is never
+    read), or None for a plain file of its own."""
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return "it is a symbolic link; copy the file into the folder instead."
+    if not stat.S_ISREG(info.st_mode):
+        return "it is not a regular file."
+    if info.st_nlink > 1:
+        return "it is a hard link to a file elsewhere; copy the file into the folder instead."
+    if path.resolve().parent != folder.resolve():
+        return "it resolves outside the folder."
+    return None
+
+
+def _private_copy(path: Path, into: Path) -> Path | str:
+    """A copy of the dropped file to import from, opened without following links and
+    checked again on the open file (nothing can be swapped in between); or the reason."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return "it cannot be opened as a plain file."
+    with os.fdopen(fd, "rb") as source:
+        info = os.fstat(source.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+            return "it is not a plain file of its own."
+        target = into / "upload.csv"
+        with target.open("wb") as copy:
+            shutil.copyfileobj(source, copy)
+    return target
 
 
 def _free_name(folder: Path, name: str) -> Path:
@@ -162,14 +222,18 @@ async def import_folder(
     options: dict[str, Any],
     console: Console,
     *,
+    who: str,
     settle: float = 30.0,
 ) -> bool:
     """Each new CSV in the folder once (by content hash), moved to processed/ or failed/
-    with a report beside it. Meant for cron: it handles what is there and exits.
+    with a report beside it, imported as the account `who` (USERNAME@LIBRARY) with
+    exactly its rights. Meant for cron: it handles what is there and exits.
 
-    A dry run (no --commit) reports on the files and leaves them where they are. A run
-    that finds another one still working on the folder leaves it to that one. A file
-    changed less than `settle` seconds ago may still be arriving: it waits for the next run.
+    Links (symbolic or hard), anything but a regular file, and anything resolving
+    outside the folder are refused unread. A dry run (no --commit) reports on the files
+    and leaves them where they are. A run that finds another one still working on the
+    folder leaves it to that one. A file changed less than `settle` seconds ago may still
+    be arriving: it waits for the next run.
     """
     if not folder.is_dir():
         console.print(f"[red]NOT_FOUND[/red]: There is no folder {str(folder)!r}.")
@@ -182,6 +246,9 @@ async def import_folder(
             return True
         database = Database(create_engine(settings))
         try:
+            actor = await _actor(database, who, console)
+            if actor is None:
+                return False
             async with database.session() as session:
                 inst = await network.institution_by_code(session, institution)
             if inst is None:
@@ -194,28 +261,39 @@ async def import_folder(
                 processed.mkdir(parents=True, exist_ok=True)
                 failed.mkdir(parents=True, exist_ok=True)
             ok = True
-            for path in sorted(
-                p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv"
-            ):
-                age = time.time() - path.stat().st_mtime
-                if age < settle:
-                    console.print(
-                        f"{path.name}: changed {max(age, 0):.0f} s ago, it may still be "
-                        "arriving; left for the next run."
+            for path in sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv"):
+                refusal = _unsafe(path, folder)
+                if refusal is None:
+                    age = time.time() - path.stat().st_mtime
+                    if age < settle:
+                        console.print(
+                            f"{path.name}: changed {max(age, 0):.0f} s ago, it may still be "
+                            "arriving; left for the next run."
+                        )
+                        continue
+                with tempfile.TemporaryDirectory(prefix="netzone-drop-") as private:
+                    copy = _private_copy(path, Path(private)) if refusal is None else refusal
+                    if isinstance(copy, str):
+                        report = f"{path.name}: refused unread: {copy}\n"
+                        console.print(report.rstrip(), markup=False)
+                        if not dry_run:
+                            _file_away(path, failed, report)
+                        ok = False
+                        continue
+                    digest = await asyncio.to_thread(service.content_hash, copy)
+                    async with database.session() as session:
+                        seen = await service.already_imported(session, inst.id, digest)
+                    if seen and not dry_run:
+                        _file_away(
+                            path,
+                            processed,
+                            f"{path.name}: already imported (same content); nothing done.\n",
+                        )
+                        console.print(f"{path.name}: already imported; skipped.")
+                        continue
+                    job = await _run(
+                        database, settings, copy, institution, options, console, actor, path.name
                     )
-                    continue
-                digest = await asyncio.to_thread(service.content_hash, path)
-                async with database.session() as session:
-                    seen = await service.already_imported(session, inst.id, digest)
-                if seen and not dry_run:
-                    _file_away(
-                        path,
-                        processed,
-                        f"{path.name}: already imported (same content); nothing done.\n",
-                    )
-                    console.print(f"{path.name}: already imported; skipped.")
-                    continue
-                job = await _run(database, settings, path, institution, options, console)
                 if isinstance(job, list):
                     report = (
                         f"{path.name}: refused before any row was read; nothing was written.\n"

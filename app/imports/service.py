@@ -41,7 +41,7 @@ from app.patrons.lookups import CachedLookups
 from app.patrons.models import Patron, PatronIdentifier
 from app.patrons.service import change_patron, insert_new_patrons, plan_new_patron
 from app.patrons.state import PatronState, load_states
-from app.patrons.validation import PatronPlan
+from app.patrons.validation import PatronPlan, refusal_to_change
 from app.settings import Settings
 from app.sql import pk
 
@@ -478,6 +478,12 @@ async def _import_row(
         fields["contact_emails"] = [
             (address, labels.get(address.lower())) for address, _ in fields["contact_emails"]
         ]
+    # Authority over the account first, whatever the row's cells say: only then is a
+    # password cell compared with the stored hash (else a right guess would answer
+    # differently from a wrong one).
+    refusal = await refusal_to_change(session, actor, batch.institution_id, existing.id, before)
+    if refusal is not None:
+        raise refusal
     password = fields.get("password")
     if password and await asyncio.to_thread(
         verify_password, settings, existing.password_hash, password

@@ -697,6 +697,27 @@ async def _check_delegation(
             )
 
 
+async def refusal_to_change(
+    session: AsyncSession,
+    actor: Actor,
+    institution_id: int,
+    patron_id: int,
+    before: PatronState,
+) -> DomainError | None:
+    """FORBIDDEN when the actor could not have granted everything this (other) account
+    holds, else None: the first check of any change, before a value of the change is
+    compared with the stored one (an import row's password cell included)."""
+    if actor.patron_id == patron_id:
+        return None
+    if not ungrantable(actor, account_grants(institution_id, before, {})):
+        return None
+    codes = (await lookups_of(session).name_maps(session, institution_id))["library"]
+    beyond = ungrantable(actor, account_grants(institution_id, before, codes))
+    return DomainError.of(
+        ErrorCode.FORBIDDEN, f"Only {beyond.who()} can change this account.", ["input", "id"]
+    )
+
+
 async def _other_administrator(
     session: AsyncSession, institution_id: int, patron_id: int | None
 ) -> bool:

@@ -27,6 +27,9 @@ from app.demo.seed import seed_demo
 from app.settings import Settings, get_settings
 from tests.imports.conftest import HEADER, STUDENTS, WITH_ERRORS, student, to_csv
 
+# The drop folder runs as NORTHFIELD's administrator at its library.
+WATCHER = "northfield.admin@NORTHFIELD-MAIN"
+
 STUDENT_IDS = [f"NF{1000 + n}" for n in range(20)]
 
 
@@ -184,7 +187,16 @@ async def test_watch_processes_each_file_once(cli_database: Database, tmp_path: 
     (drop / "notes.txt").write_text("not a CSV: left alone")
 
     first = await run_cli(
-        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit", "--settle", "0"
+        "import",
+        "--as",
+        WATCHER,
+        "--watch",
+        str(drop),
+        "--institution",
+        "NORTHFIELD",
+        "--commit",
+        "--settle",
+        "0",
     )
     assert first.exit_code == 1, first.output  # some files failed
     assert _listing(drop) == [
@@ -217,7 +229,16 @@ async def test_watch_processes_each_file_once(cli_database: Database, tmp_path: 
     shutil.copy(STUDENTS, drop / "a-students.csv")
     shutil.copy(STUDENTS, drop / "monday.csv")
     second = await run_cli(
-        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit", "--settle", "0"
+        "import",
+        "--as",
+        WATCHER,
+        "--watch",
+        str(drop),
+        "--institution",
+        "NORTHFIELD",
+        "--commit",
+        "--settle",
+        "0",
     )
     assert second.exit_code == 0, second.output
     assert "a-students.csv: already imported; skipped." in second.output
@@ -233,7 +254,16 @@ async def test_watch_processes_each_file_once(cli_database: Database, tmp_path: 
     columns = ["admin_system_id", "phone"]
     (drop / "fix.csv").write_bytes(to_csv(columns, [{"admin_system_id": "NF1000", "phone": "1"}]))
     third = await run_cli(
-        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit", "--settle", "0"
+        "import",
+        "--as",
+        WATCHER,
+        "--watch",
+        str(drop),
+        "--institution",
+        "NORTHFIELD",
+        "--commit",
+        "--settle",
+        "0",
     )
     assert third.exit_code == 0, third.output
     assert "1 updated" in (drop / "processed" / "fix.csv.report.txt").read_text()
@@ -245,7 +275,9 @@ async def test_watch_leaves_a_file_still_arriving_for_the_next_run(
     drop = tmp_path / "drop"
     drop.mkdir()
     shutil.copy(STUDENTS, drop / "students.csv")  # just written: it may still be growing
-    early = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit")
+    early = await run_cli(
+        "import", "--as", WATCHER, "--watch", str(drop), "--institution", "NORTHFIELD", "--commit"
+    )
     assert early.exit_code == 0, early.output
     assert "students.csv: changed 0 s ago, it may still be arriving" in early.output
     assert _listing(drop) == ["students.csv"]
@@ -254,7 +286,9 @@ async def test_watch_leaves_a_file_still_arriving_for_the_next_run(
 
     settled = time.time() - 120
     os.utime(drop / "students.csv", (settled, settled))  # two minutes later
-    later = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit")
+    later = await run_cli(
+        "import", "--as", WATCHER, "--watch", str(drop), "--institution", "NORTHFIELD", "--commit"
+    )
     assert later.exit_code == 0, later.output
     assert _listing(drop) == ["processed/students.csv", "processed/students.csv.report.txt"]
     assert await students_in(cli_database) == 20
@@ -265,7 +299,15 @@ async def test_watch_without_commit_moves_nothing(cli_database: Database, tmp_pa
     drop.mkdir()
     shutil.copy(STUDENTS, drop / "students.csv")
     result = await run_cli(
-        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--settle", "0"
+        "import",
+        "--as",
+        WATCHER,
+        "--watch",
+        str(drop),
+        "--institution",
+        "NORTHFIELD",
+        "--settle",
+        "0",
     )
     assert result.exit_code == 0, result.output
     assert "SUCCEEDED (dry run): 20 created" in flat(result.output)
@@ -273,7 +315,16 @@ async def test_watch_without_commit_moves_nothing(cli_database: Database, tmp_pa
     assert await students_in(cli_database) == 0
     # ... so a later real run still imports it.
     result = await run_cli(
-        "import", "--watch", str(drop), "--institution", "NORTHFIELD", "--commit", "--settle", "0"
+        "import",
+        "--as",
+        WATCHER,
+        "--watch",
+        str(drop),
+        "--institution",
+        "NORTHFIELD",
+        "--commit",
+        "--settle",
+        "0",
     )
     assert result.exit_code == 0, result.output
     assert await students_in(cli_database) == 20
@@ -290,6 +341,8 @@ async def test_watch_leaves_a_folder_to_the_run_already_on_it(
         fcntl.flock(handle, fcntl.LOCK_EX)
         result = await run_cli(
             "import",
+            "--as",
+            WATCHER,
             "--watch",
             str(drop),
             "--institution",
@@ -310,12 +363,128 @@ async def test_watch_refuses_unknown_institutions_and_folders(
     drop = tmp_path / "drop"
     drop.mkdir()
     shutil.copy(STUDENTS, drop / "students.csv")
-    result = await run_cli("import", "--watch", str(drop), "--institution", "NOWHERE", "--commit")
+    result = await run_cli(
+        "import", "--as", WATCHER, "--watch", str(drop), "--institution", "NOWHERE", "--commit"
+    )
     assert result.exit_code == 1
     assert "NOWHERE" in result.output
     assert _listing(drop) == ["students.csv"]
     result = await run_cli(
-        "import", "--watch", str(tmp_path / "missing"), "--institution", "NORTHFIELD"
+        "import",
+        "--as",
+        WATCHER,
+        "--watch",
+        str(tmp_path / "missing"),
+        "--institution",
+        "NORTHFIELD",
     )
     assert result.exit_code == 1
     assert "no folder" in flat(result.output)
+
+
+# ---------------------------------------------------------------- who the folder acts as
+
+
+async def test_watch_needs_a_named_account(cli_database: Database, tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(STUDENTS, drop / "students.csv")
+    # Without --as the folder would act as the operator: refused before anything is read
+    result = await run_cli("import", "--watch", str(drop), "--institution", "NORTHFIELD")
+    assert result.exit_code == 2, result.output
+    assert "--watch needs --as USERNAME@LIBRARY" in flat(result.output)
+    # And an account that could not log in there is refused with the reason
+    for who, reason in (
+        ("nobody@NORTHFIELD-MAIN", "There is no account 'nobody'"),
+        ("northfield.admin@LANSING", "There is no account 'northfield.admin'"),
+        ("northfield.admin", "give USERNAME@LIBRARY"),
+        ("lansing.librarian@BASEHOR", "may not log in at BASEHOR"),
+    ):
+        result = await run_cli(
+            "import", "--as", who, "--watch", str(drop), "--institution", "NORTHFIELD",
+            "--commit", "--settle", "0",
+        )  # fmt: skip
+        assert result.exit_code == 1, result.output
+        assert reason in flat(result.output)
+    assert _listing(drop) == ["students.csv"]
+    assert await students_in(cli_database) == 0
+
+
+async def test_the_folder_has_exactly_the_rights_of_its_account(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    before = await scalar(
+        cli_database, "SELECT password_hash FROM patron WHERE username = 'nekls.admin'"
+    )
+    # Rows a BASEHOR librarian may not write: an administrator's password, a new
+    # SYSTEM_ADMIN, LANSING's branch-limited attribute
+    (drop / "grants.csv").write_bytes(
+        to_csv(
+            ["username", "surname", "password", "system_groups", "attribute:KANOPY_LANSING"],
+            [
+                {"username": "nekls.admin", "surname": "Admin", "password": "taken-over-123"},
+                {
+                    "username": "made.admin",
+                    "surname": "Made",
+                    "password": "made-admin-123",
+                    "system_groups": "LIBRARY_USERS;SYSTEM_ADMIN",
+                },
+                {"username": "kanopy.fan", "surname": "Fan", "attribute:KANOPY_LANSING": "ALLOWED"},
+            ],
+        )
+    )
+    result = await run_cli(
+        "import", "--as", "basehor.librarian@BASEHOR", "--watch", str(drop),
+        "--institution", "NEKLS", "--match", "USERNAME", "--commit", "--settle", "0",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    report = (drop / "failed" / "grants.csv.report.txt").read_text()
+    assert report.startswith("grants.csv: FAILED: 0 created, 0 updated, 0 unchanged, 3 failed.")
+    assert report.count("FORBIDDEN") == 3, report
+    # And nothing was written
+    assert (
+        await scalar(
+            cli_database,
+            "SELECT count(*) FROM patron WHERE username IN ('made.admin', 'kanopy.fan')",
+        )
+        == 0
+    )
+    after = await scalar(
+        cli_database, "SELECT password_hash FROM patron WHERE username = 'nekls.admin'"
+    )
+    assert after == before
+
+
+async def test_links_and_special_files_are_refused_unread(
+    cli_database: Database, tmp_path: Path
+) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    secrets_file = tmp_path / "secrets.env"
+    secrets_file.write_text("SUPER_SECRET_TOKEN=do-not-leak-42\n")
+    (drop / "link.csv").symlink_to(secrets_file)
+    elsewhere = tmp_path / "elsewhere.csv"
+    shutil.copy(STUDENTS, elsewhere)
+    os.link(elsewhere, drop / "hard.csv")
+    os.mkfifo(drop / "pipe.csv")
+    result = await run_cli(
+        "import", "--as", WATCHER, "--watch", str(drop), "--institution", "NORTHFIELD",
+        "--commit", "--settle", "0",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    reports = {
+        name: (drop / "failed" / f"{name}.report.txt").read_text()
+        for name in ("link.csv", "hard.csv", "pipe.csv")
+    }
+    assert "symbolic link" in reports["link.csv"]
+    assert "hard link" in reports["hard.csv"]
+    assert "not a regular file" in reports["pipe.csv"]
+    # What they point to was never read: not in a report, not in the output
+    for text_ in [*reports.values(), result.output]:
+        assert "do-not-leak-42" not in text_
+        assert "SUPER_SECRET_TOKEN" not in text_
+    assert secrets_file.read_text() == "SUPER_SECRET_TOKEN=do-not-leak-42\n"
+    assert await students_in(cli_database) == 0
+    assert await scalar(cli_database, "SELECT count(*) FROM import_job") == 0
