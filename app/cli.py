@@ -28,12 +28,15 @@ def _settings() -> Settings:
 
 async def _seed(settings: Settings, patrons: int) -> list[object]:
     from app.db import Database, create_engine
-    from app.demo.seed import seed_demo
+    from app.demo.seed import DemoRefused, seed_demo
 
     db = Database(create_engine(settings))
     try:
         async with db.session() as session:
             return list(await seed_demo(session, settings, patrons_per_institution=patrons))
+    except DemoRefused as refused:
+        console.print(f"[red]Refused[/red]: {refused}", highlight=False)
+        raise typer.Exit(code=1) from None
     finally:
         await db.engine.dispose()
 
@@ -83,6 +86,10 @@ def serve(
         port=bind_port,
         workers=1,
         log_level=settings.log_level.lower(),
+        # Forwarded headers only from the proxies the operator names: otherwise anyone
+        # could send X-Forwarded-For and get a fresh login budget with each value.
+        proxy_headers=bool(settings.trusted_proxies.strip()),
+        forwarded_allow_ips=settings.trusted_proxies.strip() or "",
     )
 
 

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     # database (app/keys.py), which signs the references of network search results.
     secret_key: str | None = None
 
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto netzone believes
+    # (comma-separated addresses or networks, e.g. "10.0.0.5,10.1.0.0/16"). Empty (the
+    # default): none, so the address that throttles logins is the connection's own.
+    trusted_proxies: str = ""
+
     # Sessions and passwords
     token_ttl_minutes: int = 8 * 60
     password_min_length: int = 8

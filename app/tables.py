@@ -9,7 +9,7 @@ from app.attributes.models import (
     PatronAttribute,
 )
 from app.audit.models import AuditEntry
-from app.auth.models import ApiClient, AuthToken, LoginFailure
+from app.auth.models import ApiClient, AuthToken, LoginFailure, LoginNameFailure
 from app.circulation.models import Loan
 from app.db import metadata
 from app.emails.models import EmailBlacklistEntry, InstitutionEmailAlert, PatronEmailFlag
@@ -70,6 +70,7 @@ __all__ = [
     "Library",
     "LibraryGroup",
     "LoginFailure",
+    "LoginNameFailure",
     "Network",
     "Patron",
     "PatronBlock",

@@ -37,6 +37,10 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+# The advisory lock key migrations hold on PostgreSQL ("nzmg").
+MIGRATION_LOCK = 0x6E7A6D67
+
+
 def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
     context.configure(
         connection=connection,
@@ -58,6 +62,10 @@ def _run(connection: Connection) -> None:
             "autogenerate skipping metadata-specified expression-based index",
         ):
             warnings.filterwarnings("ignore", message=message)
+        if connection.dialect.name == "postgresql":
+            # Two `netzone migrate` (or `serve`) started together: the second waits here
+            # until the first has committed, then finds the schema up to date.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
 
 

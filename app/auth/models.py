@@ -42,7 +42,8 @@ class ApiClient(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """One failed login from an address; used to throttle guessing."""
+    """One password check from an address in the last minute (a failure, or one under way:
+    it is written before the check and removed when the password was right)."""
 
     __tablename__ = "login_failure"
     __table_args__ = (Index("ix_login_failure_address_at", "address", "at"),)
@@ -50,3 +51,16 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     address: str = Field(max_length=100)
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class LoginNameFailure(SQLModel, table=True):
+    """Failed logins of a username that names no account, so that it locks after as many
+    failures as a real account would, and answers alike (keyed by a digest of the
+    institution and the name; rows go once their lock and window have passed)."""
+
+    __tablename__ = "login_name_failure"
+
+    name_key: str = Field(primary_key=True, max_length=64)
+    failures: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.attributes.models import AttributeType, AttributeTypeLibraryLimit
 from app.audit import service as audit
-from app.auth.models import ApiClient, AuthToken, LoginFailure
+from app.auth import throttling
+from app.auth.models import ApiClient, AuthToken
 from app.auth.passwords import verify_password
 from app.auth.policy import (
     FORBIDDEN_MESSAGE,
@@ -50,24 +51,6 @@ class LoginResult:
     actor: Actor
 
 
-async def _address_failures(session: AsyncSession, address: str, now: datetime) -> int:
-    since = now - timedelta(minutes=1)
-    count = await session.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(col(LoginFailure.address) == address, col(LoginFailure.at) > since)
-    )
-    return int(count or 0)
-
-
-async def _note_failure(session: AsyncSession, address: str, now: datetime) -> None:
-    session.add(LoginFailure(address=address, at=now))
-    # Old rows serve no purpose; keep the table small.
-    await session.execute(
-        delete(LoginFailure).where(col(LoginFailure.at) < now - timedelta(hours=1))
-    )
-
-
 def _fail(code: ErrorCode, message: str, field: list[str] | None = None) -> DomainError:
     return DomainError(FieldError(code, message, field))
 
@@ -81,13 +64,10 @@ async def login(
     library_code: str,
     address: str,
 ) -> LoginResult:
-    """Check credentials at a library and open a session; failures are counted and committed."""
-    now = utcnow()
-    if await _address_failures(session, address, now) >= settings.address_failures_per_minute:
-        raise _fail(
-            ErrorCode.TOO_MANY_ATTEMPTS,
-            "Too many failed logins from your address. Wait a minute and try again.",
-        )
+    """Check credentials at a library and open a session; failures are counted and committed.
+
+    An unknown username is answered exactly like a known one with a wrong password, in
+    the same time, and locks after as many failures (app.auth.throttling)."""
     library = (
         await session.execute(
             select(Library).where(col(Library.code) == library_code.strip().upper())
@@ -108,27 +88,25 @@ async def login(
             )
         )
     ).scalar_one_or_none()
-    invalid = _fail(ErrorCode.INVALID_CREDENTIALS, "The username or password is not correct.")
-    if patron is None:
-        await asyncio.to_thread(verify_password, settings, None, password)
-        await _note_failure(session, address, now)
-        await session.commit()
-        raise invalid
-    if patron.locked_until is not None and patron.locked_until > now:
-        raise _fail(
-            ErrorCode.ACCOUNT_LOCKED,
-            "This account is locked after too many failed logins. "
-            f"Try again after {patron.locked_until:%H:%M} UTC or ask an administrator.",
+    try:
+        attempt = await throttling.begin_attempt(
+            session,
+            settings,
+            address=address,
+            patron_id=patron.id if patron is not None else None,
+            unknown_name=(
+                throttling.name_key(library.institution_id, username) if patron is None else None
+            ),
         )
-    ok = await asyncio.to_thread(verify_password, settings, patron.password_hash, password)
-    if not ok:
-        patron.failed_logins += 1
-        if patron.failed_logins >= settings.lockout_threshold:
-            patron.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            patron.failed_logins = 0
-        await _note_failure(session, address, now)
-        await session.commit()
-        raise invalid
+    except throttling.Refused as refused:
+        raise refused.error() from None
+    password_hash = patron.password_hash if patron is not None else None
+    ok = await asyncio.to_thread(verify_password, settings, password_hash, password)
+    if not ok or patron is None:
+        await throttling.attempt_failed(session, settings, attempt)
+        raise _fail(ErrorCode.INVALID_CREDENTIALS, "The username or password is not correct.")
+    await throttling.attempt_succeeded(session, attempt)
+    await session.refresh(patron)
     if not patron.enabled:
         raise _fail(ErrorCode.FORBIDDEN, "This account is disabled.")
     if patron.until is not None and patron.until < today():
@@ -152,10 +130,8 @@ async def login(
     groups = await groups_of(session, patron.id)
     if SystemGroup.LIBRARY_USERS not in groups:
         raise _fail(ErrorCode.FORBIDDEN, "This account is not allowed to log in.")
-    patron.failed_logins = 0
-    patron.locked_until = None
     token = SESSION_PREFIX + secrets.token_urlsafe(32)
-    expires_at = now + timedelta(minutes=settings.token_ttl_minutes)
+    expires_at = utcnow() + timedelta(minutes=settings.token_ttl_minutes)
     session.add(
         AuthToken(
             token_hash=token_digest(token),
@@ -663,22 +639,3 @@ async def rotate_api_client_secret(
     )
     await session.commit()
     return view, secret
-
-
-async def address_throttled(*, session: AsyncSession, settings: Settings, address: str) -> bool:
-    """Has this address used up its failed attempts for the minute (logins and verifications)?"""
-    failures = await _address_failures(session, address, utcnow())
-    return failures >= settings.address_failures_per_minute
-
-
-async def note_password_failure(
-    *, session: AsyncSession, settings: Settings, address: str, patron: Patron | None
-) -> None:
-    """Count a wrong password against the address and the account (locking it at the threshold)."""
-    now = utcnow()
-    if patron is not None:
-        patron.failed_logins += 1
-        if patron.failed_logins >= settings.lockout_threshold:
-            patron.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            patron.failed_logins = 0
-    await _note_failure(session, address, now)

@@ -227,10 +227,35 @@ LOGINS = [
 ]
 
 
+class DemoRefused(Exception):
+    """The demo network may not be seeded into this database."""
+
+
 async def seed_demo(
     session: AsyncSession, settings: Settings, *, patrons_per_institution: int = 750
 ) -> list[DemoLogin]:
-    """Create whatever part of the demo network is missing; returns the staff logins."""
+    """Create whatever part of the demo network is missing; returns the staff logins.
+
+    The demo's passwords and secrets are published: it is refused in production, and in
+    a database that holds institutions of a real network."""
+    if settings.environment == "production":
+        raise DemoRefused(
+            "The demo network is not seeded in production (NETZONE_ENVIRONMENT=production): "
+            "its passwords and secrets are published."
+        )
+    demo_codes = {spec.code for spec in INSTITUTIONS}
+    others = sorted(
+        code
+        for code in (await session.execute(select(col(Institution.code)))).scalars()
+        if code not in demo_codes
+    )
+    if others:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise DemoRefused(
+            f"This database holds institutions that are not the demo's ({shown}): the demo "
+            "network, with its published passwords, is seeded only into an empty database "
+            "or one that holds the demo alone."
+        )
     actor = system_actor("demo")
     await network.ensure_network(session, "Kansas Library Network (demo)")
     await session.commit()

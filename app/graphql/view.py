@@ -30,9 +30,10 @@ logger = logging.getLogger("netzone.graphql")
 
 MASKED_MESSAGE = "Internal server error"
 
-# graphql-core ends some validation messages with suggestions taken from the schema
-# ("Did you mean 'first'?"); strawberry's switch only turns off those of fields.
-SUGGESTION = re.compile(r"\s*Did you mean\b.*\?\s*$", re.DOTALL)
+# graphql-core puts suggestions taken from the schema into some messages ("Did you mean
+# 'first'?"), at the end or in the middle (unknown input-object fields); strawberry's
+# switch only turns off those of fields. Each goes, wherever it is.
+SUGGESTION = re.compile(r"\s*Did you mean\b[^?]*\?")
 
 VALIDATION_ABORTED = (
     "The query is too complex to check: it selects too many fields, or nests fragments "

@@ -112,14 +112,18 @@ def serve_sip2(
 
 
 def _seed_demo(settings: Settings, patrons: int) -> None:
-    from app.demo.seed import seed_demo
+    from app.demo.seed import DemoRefused, seed_demo
     from app.sip2.demo import DEMO_ACCOUNTS, DEMO_SECRET, demo_sip_patrons
 
     async def seed(session: AsyncSession) -> list[DemoSipPatron]:
         await seed_demo(session, settings, patrons_per_institution=patrons)
         return await demo_sip_patrons(session)
 
-    demo_patrons = _with_session(settings, seed)
+    try:
+        demo_patrons = _with_session(settings, seed)
+    except DemoRefused as refused:
+        console.print(f"[red]Refused[/red]: {refused}", highlight=False)
+        raise typer.Exit(code=1) from None
     table = Table(title=f"Demo SIP accounts (secret: {DEMO_SECRET})")
     table.add_column("login id (CN)")
     table.add_column("institution")

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from app.attributes.service import TypeInfo, load_types
 from app.audit import service as audit
-from app.auth import service as auth
+from app.auth import throttling
 from app.auth.passwords import hash_password, verify_password
 from app.auth.policy import (
     Actor,
@@ -422,15 +422,15 @@ async def authenticate_account(
     address: str,
 ) -> SipAccount | None:
     """The enabled account these credentials open, or None; failures count against the address."""
-    if await auth.address_throttled(session=session, settings=settings, address=address):
+    try:
+        attempt = await throttling.begin_attempt(session, settings, address=address)
+    except throttling.Refused:
         return None
     account = await account_by_login(session, login_id)
     usable = account is not None and account.enabled
     secret_hash = account.secret_hash if usable and account is not None else None
     if await asyncio.to_thread(verify_password, settings, secret_hash, secret):
+        await throttling.attempt_succeeded(session, attempt)
         return account
-    await auth.note_password_failure(
-        session=session, settings=settings, address=address, patron=None
-    )
-    await session.commit()
+    await throttling.attempt_failed(session, settings, attempt)
     return None

@@ -21,7 +21,7 @@ from sqlmodel import col
 from app import clock
 from app.attributes.service import TypeInfo, load_types, patron_values
 from app.audit import service as audit
-from app.auth import service as auth
+from app.auth import throttling
 from app.auth.passwords import verify_password
 from app.auth.policy import Actor, require_authenticated
 from app.auth.roles import Scope
@@ -155,28 +155,42 @@ async def patron_by_barcode(
 async def _check_pin(
     session: AsyncSession,
     settings: Settings,
+    institution_id: int,
+    barcode: str,
     patron: Patron | None,
     pin: str | None,
     allow_empty_pin: bool,
     address: str,
 ) -> PinCheck:
-    if not pin:
-        # An empty PIN is not a guess: it is answered without counting a failure.
-        return PinCheck.EMPTY_ACCEPTED if allow_empty_pin else PinCheck.EMPTY_REFUSED
-    if await auth.address_throttled(session=session, settings=settings, address=address):
-        return PinCheck.THROTTLED
-    if patron is not None and patron.locked_until is not None and patron.locked_until > utcnow():
+    """Check a PIN, throttled like logins: empty and wrong PINs both count, and a barcode
+    that names nobody locks after as many failures as a real one (no oracle)."""
+    if not pin and allow_empty_pin:
+        return PinCheck.EMPTY_ACCEPTED
+    try:
+        attempt = await throttling.begin_attempt(
+            session,
+            settings,
+            address=address,
+            patron_id=patron.id if patron is not None else None,
+            unknown_name=(
+                throttling.name_key(institution_id, f"barcode:{barcode}")
+                if patron is None
+                else None
+            ),
+        )
+    except throttling.Refused as refused:
+        if refused.code is ErrorCode.TOO_MANY_ATTEMPTS:
+            return PinCheck.THROTTLED
         return PinCheck.LOCKED
+    if not pin:
+        await throttling.attempt_failed(session, settings, attempt)
+        return PinCheck.EMPTY_REFUSED
     password_hash = patron.password_hash if patron is not None else None
     # argon2 takes tens of milliseconds: off the event loop, so other clients go on.
     if await asyncio.to_thread(verify_password, settings, password_hash, pin):
-        assert patron is not None
-        patron.failed_logins = 0
-        patron.locked_until = None
+        await throttling.attempt_succeeded(session, attempt)
         return PinCheck.VALID
-    await auth.note_password_failure(
-        session=session, settings=settings, address=address, patron=patron
-    )
+    await throttling.attempt_failed(session, settings, attempt)
     return PinCheck.INVALID
 
 
@@ -251,7 +265,9 @@ async def verify_patron(
     """
     assert institution.id is not None
     patron = await patron_by_barcode(session, institution.id, barcode)
-    pin_check = await _check_pin(session, settings, patron, pin, allow_empty_pin, address)
+    pin_check = await _check_pin(
+        session, settings, institution.id, barcode.strip(), patron, pin, allow_empty_pin, address
+    )
     home_library = user_group = None
     blocks: tuple[BlockSummary, ...] = ()
     attributes: tuple[VerifiedAttribute, ...] = ()

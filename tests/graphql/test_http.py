@@ -255,6 +255,26 @@ async def test_unknown_argument_and_enum_value_have_no_suggestions(gql: GraphQL)
     ]
 
 
+async def test_unknown_input_object_fields_have_no_suggestions(gql: GraphQL) -> None:
+    token = await gql.login("lansing.librarian", "LANSING")
+    inline = await gql(
+        '{ patrons(institution: "NEKLS", filter: {serch: "x"}) { totalCount } }', token=token
+    )
+    variable = await gql(
+        'query($f: PatronFilter) { patrons(institution: "NEKLS", filter: $f) { totalCount } }',
+        {"f": {"serch": "x"}},
+        token=token,
+    )
+    messages = [e["message"] for e in inline["errors"] + variable["errors"]]
+    assert messages == [
+        "Expected value of type 'PatronFilter' not to include unknown field 'serch'. "
+        'Found: { serch: "x" }.',
+        "Variable '$f' has invalid value: Expected value of type 'PatronFilter' not to "
+        "include unknown field 'serch'. Found: {'serch': 'x'}.",
+    ]
+    assert all("search" not in m for m in messages)
+
+
 async def test_unexpected_exception_is_masked(
     gql: GraphQL, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

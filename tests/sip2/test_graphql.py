@@ -96,9 +96,11 @@ async def test_authenticate_patron_gives_the_answers_sip2_gives(
     assert modern["attributes"] == []
     assert (await sip.patron_information("T-BAS-1")).get("XK") == []
 
-    # ... a wrong password: not valid, and nothing about the patron
-    modern = await authenticate(gql, vendor, "T-LAN-1", "not-the-pin")
-    assert modern == {"validPatron": True, "validPassword": False, **NO_DETAILS, "errors": []}
+    # ... a wrong or an empty password: nothing about the patron, not even that the card
+    # is valid (the same answer as for an unknown card)
+    for wrong in ("not-the-pin", ""):
+        modern = await authenticate(gql, vendor, "T-LAN-1", wrong)
+        assert modern == {"validPatron": False, "validPassword": False, **NO_DETAILS, "errors": []}
     assert (await sip.patron_information("T-LAN-1", pin="not-the-pin")).get("CQ") == ["N"]
 
     # ... the blocked patron: privileges denied

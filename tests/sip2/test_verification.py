@@ -218,8 +218,10 @@ async def test_an_empty_pin_is_refused_unless_the_account_allows_it(
     await sip.login()
     assert (await sip.patron_information("T-LAN-1", pin=None)).get("CQ") == ["N"]
     assert (await sip.patron_information("T-LAN-1", pin="")).get("CQ") == ["N"]
-    # An empty PIN is no guess: nothing counted
-    assert await _count(connection, "SELECT count(*) FROM login_failure") == failures
+    # Where a PIN is required, an empty one is a failed attempt like a wrong one: it
+    # counts against the address and the account (harvesting by barcode is throttled)
+    assert await _count(connection, "SELECT count(*) FROM login_failure") == failures + 2
+    assert await _failed_logins(connection, "T-LAN-1") == 2
     async with database.session() as session:
         await service.create_sip_account(
             session=session,

@@ -139,13 +139,15 @@ class VerifiedAttribute:
 
 
 @strawberry.type(
-    description="The answer to a patron verification. The patron's details are given only "
-    "with a valid password; validPatron and validPassword always."
+    description="The answer to a patron verification. Without the right password nothing "
+    "about the patron is given: validPassword false, validPatron false, no details (a "
+    "barcode alone reveals nothing). Empty and wrong passwords count as failed attempts."
 )
 class AuthenticatePatronPayload:
     valid_patron: bool = strawberry.field(
         default=False,
-        description="Enabled, personalised, not expired and within its access period.",
+        description="Enabled, personalised, not expired and within its access period "
+        "(false unless the password is right).",
     )
     valid_password: bool = strawberry.field(default=False, description="The password is right.")
     barcode: str | None = None
@@ -165,7 +167,7 @@ class AuthenticatePatronPayload:
     @classmethod
     def of(cls, result: Verification, errors: list[UserError]) -> AuthenticatePatronPayload:
         if not result.valid_password:
-            return cls(valid_patron=result.valid_patron, errors=errors)
+            return cls(errors=errors)
         return cls(
             valid_patron=result.valid_patron,
             valid_password=True,
