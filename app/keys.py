@@ -24,6 +24,7 @@ ROOT = "root"
 
 # Purposes (each gives an independent key).
 NETWORK_REF = "network-ref"
+CURSOR = "cursor"
 
 # The secret per database, read once per process.
 _ROOTS: dict[str, bytes] = {}

@@ -13,7 +13,7 @@ from app.graphql import typed
 from app.graphql.attributes.types import AttributeDiscrepancyKind, AttributeType
 from app.graphql.context import Context
 from app.graphql.core import PageInfo, UserError, page_size, run_mutation, user_errors
-from app.graphql.ids import decode_cursor, decode_pk, encode_cursor
+from app.graphql.ids import cursors, decode_pk
 from app.graphql.patrons.types import Patron, PatronConnection, PatronEdge
 
 
@@ -81,8 +81,9 @@ class AttributeQueries:
         # strawberry replaces the enum_value() definitions by their values
         kind_value = cast(str, kind.value)
         size = page_size(first, 20, ctx.settings.max_page_size)
-        cursor = decode_cursor(after)
-        after_id = cursor[0] if cursor and isinstance(cursor[0], int) else None
+        sealed = await cursors(info, "attributeDiscrepancies", attribute_type.upper(), kind_value)
+        found = sealed.position(after, int)
+        after_id = int(found[0]) if found else None
         async with ctx.db.use() as session:
             rows, has_next = await service.discrepancies(
                 session=session,
@@ -99,7 +100,7 @@ class AttributeQueries:
                     session=session, actor=ctx.actor, type_code=attribute_type, kind=kind_value
                 )
 
-        edges = [PatronEdge(cursor=encode_cursor(r.id), node=Patron.of(r)) for r in rows]
+        edges = [PatronEdge(cursor=sealed.encode(r.id), node=Patron.of(r)) for r in rows]
         return PatronConnection(
             edges=edges,
             page_info=PageInfo(

@@ -8,7 +8,7 @@ from app.circulation import service
 from app.graphql.circulation.types import Loan, LoanConnection, LoanEdge
 from app.graphql.context import Context
 from app.graphql.core import PageInfo, page_size
-from app.graphql.ids import decode_cursor, encode_cursor
+from app.graphql.ids import cursors
 from app.patrons.models import Patron
 
 
@@ -22,8 +22,9 @@ async def patron_loans(
 ) -> LoanConnection:
     ctx = info.context
     size = page_size(first, 20, ctx.settings.max_page_size)
-    cursor = decode_cursor(after)
-    after_id = cursor[0] if cursor and isinstance(cursor[0], int) else None
+    sealed = await cursors(info, "loans", patron.id, active)
+    found = sealed.position(after, int)
+    after_id = int(found[0]) if found else None
     async with ctx.db.use() as session:
         rows, has_next, total = await service.loans_page(
             session=session,
@@ -33,7 +34,7 @@ async def patron_loans(
             first=size,
             after_id=after_id,
         )
-    edges = [LoanEdge(cursor=encode_cursor(r.id), node=Loan.of(r)) for r in rows]
+    edges = [LoanEdge(cursor=sealed.encode(r.id), node=Loan.of(r)) for r in rows]
     return LoanConnection(
         edges=edges,
         page_info=PageInfo(

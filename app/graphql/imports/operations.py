@@ -20,7 +20,7 @@ from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import ErrorCode as ErrorCodeType
 from app.graphql.core import Node, UserError, page_size, run_mutation, user_errors
-from app.graphql.ids import decode_cursor, encode_cursor, encode_id
+from app.graphql.ids import cursors, encode_id
 from app.imports import models, service
 from app.sql import saved_id
 
@@ -114,8 +114,9 @@ class ImportJob(Node):
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> list[ImportRowError]:
         size = page_size(first, 100, info.context.settings.max_page_size)
-        cursor = decode_cursor(after)
-        after_id = cursor[0] if cursor and isinstance(cursor[0], int) else None
+        sealed = await cursors(info, "rowErrors", self.row.id)
+        found = sealed.position(after, int)
+        after_id = int(found[0]) if found else None
         async with info.context.db.use() as session:
             rows = await service.row_errors(
                 session=session, job_id=saved_id(self.row), first=size, after_id=after_id
@@ -123,7 +124,7 @@ class ImportJob(Node):
         return [
             ImportRowError(
                 line=r.line,
-                cursor=encode_cursor(r.id),
+                cursor=sealed.encode(r.id),
                 column=r.column,
                 code=ErrorCode(r.code),
                 message=r.message,

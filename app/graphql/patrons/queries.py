@@ -9,7 +9,7 @@ from strawberry.types import Info
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import PageInfo, page_size
-from app.graphql.ids import decode_cursor, encode_cursor
+from app.graphql.ids import cursors
 from app.graphql.patrons.inputs import PatronFilter
 from app.graphql.patrons.types import Patron, PatronConnection, PatronEdge
 from app.patrons import search as service
@@ -50,17 +50,10 @@ class PatronQueries:
     ) -> PatronConnection:
         ctx = info.context
         size = page_size(first, 20, ctx.settings.max_page_size)
-        cursor = decode_cursor(after)
-        position = None
-        if (
-            cursor
-            and len(cursor) == 3
-            and isinstance(cursor[0], str)
-            and isinstance(cursor[1], str)
-            and isinstance(cursor[2], int)
-        ):
-            position = (cursor[0], cursor[1], cursor[2])
         flt = _filter(filter)
+        sealed = await cursors(info, "patrons", institution.strip().upper(), flt)
+        found = sealed.position(after, str, str, int)
+        position = (str(found[0]), str(found[1]), int(found[2])) if found else None
         async with ctx.db.use() as session:
             rows, has_next = await service.search_patrons(
                 session=session,
@@ -78,7 +71,7 @@ class PatronQueries:
                 )
 
         edges = [
-            PatronEdge(cursor=encode_cursor(r.surname_key, r.given_key, r.id), node=Patron.of(r))
+            PatronEdge(cursor=sealed.encode(r.surname_key, r.given_key, r.id), node=Patron.of(r))
             for r in rows
         ]
         return PatronConnection(

@@ -17,7 +17,7 @@ from app.graphql import typed
 from app.graphql.attributes.types import AttributeType, PatronAttribute
 from app.graphql.context import Context
 from app.graphql.core import AccountType, Node, PageInfo, SystemGroup, page_size
-from app.graphql.ids import decode_cursor, encode_cursor, encode_id
+from app.graphql.ids import cursors, encode_id
 from app.graphql.network.types import (
     BlockType,
     IdentifierType,
@@ -387,8 +387,9 @@ class Patron(Node):
     ) -> AuditEntryConnection:
         settings = info.context.settings
         size = page_size(first, 20, settings.max_page_size)
-        cursor = decode_cursor(after)
-        after_id = int(cursor[0]) if cursor and isinstance(cursor[0], int) else None
+        sealed = await cursors(info, "auditLog", self.row.id)
+        found = sealed.position(after, int)
+        after_id = int(found[0]) if found else None
         async with info.context.db.use() as session:
             page, has_next = await audit.patron_entries(
                 session=session,
@@ -398,15 +399,14 @@ class Patron(Node):
                 first=size,
                 after_id=after_id,
             )
+        edges = [AuditEntryEdge(cursor=sealed.encode(r.id), node=AuditEntry(row=r)) for r in page]
         return AuditEntryConnection(
-            edges=[
-                AuditEntryEdge(cursor=encode_cursor(r.id), node=AuditEntry(row=r)) for r in page
-            ],
+            edges=edges,
             page_info=PageInfo(
                 has_next_page=has_next,
                 has_previous_page=after_id is not None,
-                start_cursor=encode_cursor(page[0].id) if page else None,
-                end_cursor=encode_cursor(page[-1].id) if page else None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
             ),
         )
 
