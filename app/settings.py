@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     sip2_idle_timeout_seconds: float = 300.0  # a connection with nothing to say is closed
     sip2_max_message_bytes: int = 4096
     sip2_max_connections: int = 200
+    sip2_max_connections_per_address: int = 20  # one client cannot take every connection
+    sip2_max_connections_per_account: int = 50  # logged in as one SIP account at once
+    sip2_login_timeout_seconds: float = 10.0  # a connection that has not logged in is closed
     sip2_max_concurrent_requests: int = 10  # database work at once (the pool's size)
     sip2_max_failed_logins: int = 3  # per connection, then it is closed
     # Sent as BZ and CB; the registry has no hold or loan limits yet (9999: none).

@@ -6,7 +6,8 @@ Choices where the standard leaves room (also listed in docs/sip2.md):
   and AO echoed, nothing looked up and nothing audited. 99 before login answers with
   on-line status N; 35 answers N.
 - Messages of SIP2 that netzone does not offer (checkout, checkin, holds, ...; N in the BX
-  field of the ACS status) are ignored, as the standard allows.
+  field of the ACS status) get their matching response saying no (ok 0, privileges
+  denied) with a screen message, so no client waits for an answer that never comes.
 - Extension fields: PC user group code, PA expiry date (YYYYMMDD), AF home library code
   (when the account asks for it), and each configured attribute field.
 """
@@ -46,7 +47,7 @@ NOT_LOGGED_IN = "Log in first (message 93)."
 ALL_DENIED = "YYYY" + " " * 10
 
 
-@dataclass
+@dataclass(eq=False)
 class SipSession:
     """The state of one connection: its address, its login, and its last response."""
 
@@ -103,6 +104,8 @@ class MessageHandler:
         self.database = database
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
+        # Logged-in connections (for the limit per SIP account).
+        self.sessions: set[SipSession] = set()
 
     def now(self) -> str:
         return sip_datetime(datetime.now(self.zone))
@@ -137,10 +140,8 @@ class MessageHandler:
         elif request.code == "35":
             response = self.end_session(session, request)
         else:
-            logger.info(
-                "sip2 %s: message %s is not offered; ignored", session.address, request.code
-            )
-            return None
+            logger.info("sip2 %s: message %s is not offered", session.address, request.code)
+            response = self.not_offered(session, request)
         session.last_response = response
         return response
 
@@ -163,12 +164,31 @@ class MessageHandler:
             )
             if account is None:
                 session.account = session.institution = session.library = None
+                self.sessions.discard(session)
                 session.failed_logins += 1
                 if session.failed_logins >= self.settings.sip2_max_failed_logins:
                     session.close_after_reply = True
                 logger.info("sip2 %s: login %r refused", session.address, login_id)
                 return self.respond(session, request, "94", ["0"], [])
+            others = sum(
+                1
+                for other in self.sessions
+                if other is not session
+                and other.account is not None
+                and other.account.id == account.id
+            )
+            if others >= self.settings.sip2_max_connections_per_account:
+                logger.warning(
+                    "sip2 %s: login %r refused: %d connections of this account are open",
+                    session.address,
+                    login_id,
+                    others,
+                )
+                session.account = session.institution = session.library = None
+                self.sessions.discard(session)
+                return self.respond(session, request, "94", ["0"], [])
             session.account = account
+            self.sessions.add(session)
             session.institution = await db.get(Institution, account.institution_id)
             session.library = (
                 await db.get(Library, account.library_id)
@@ -257,6 +277,8 @@ class MessageHandler:
                 channel="SIP2",
                 visible=visible,
             )
+        if not verification.pin.accepted:
+            return self._unverified(session, request, language, verification)
         status = patron_status(verification)
         charged_limit = self.settings.sip2_charged_items_limit
         if verification.charged_items >= charged_limit:
@@ -308,6 +330,51 @@ class MessageHandler:
             values = attribute.values if configured.send is SendAs.CODE else attribute.value_labels
             fields += [(configured.field_code, value) for value in values]
         return fields
+
+    def not_offered(self, session: SipSession, request: Request) -> bytes:
+        """A message of SIP2 2.00 netzone does not offer (circulation, fees, holds): the
+        matching response saying no (ok 0, privileges denied), with a screen message, so
+        the client never waits for an answer that does not come."""
+        codec = session.codec
+        now = self.now()
+        ao = session.institution.code if session.institution else request.text("AO", codec) or ""
+        patron = request.text("AA", codec) or ""
+        item = request.text("AB", codec) or ""
+        why = ("AF", f"netzone does not offer message {request.code}: verification only.")
+        code, fixed, fields = {
+            "01": ("24", [ALL_DENIED, DEFAULT_LANGUAGE, now], [("AO", ao), ("AA", patron), ("AE", ""), ("BL", "N"), why]),
+            "09": ("10", ["0", "N", "U", "N", now], [("AO", ao), ("AB", item), ("AQ", ""), why]),
+            "11": ("12", ["0", "N", "U", "N", now], [("AO", ao), ("AA", patron), ("AB", item), ("AJ", ""), ("AH", ""), why]),
+            "15": ("16", ["0", "N", now], [("AO", ao), ("AA", patron), why]),
+            "17": ("18", ["01", "00", "01", now], [("AB", item), ("AJ", ""), why]),
+            "19": ("20", ["0", now], [("AB", item), why]),
+            "25": ("26", [ALL_DENIED, DEFAULT_LANGUAGE, now], [("AO", ao), ("AA", patron), ("AE", ""), ("BL", "N"), why]),
+            "29": ("30", ["0", "N", "U", "N", now], [("AO", ao), ("AA", patron), ("AB", item), ("AJ", ""), ("AH", ""), why]),
+            "37": ("38", ["N", now], [("AO", ao), ("AA", patron), why]),
+            "65": ("66", ["0", "0000", "0000", now], [("AO", ao), why]),
+        }[request.code]  # fmt: skip
+        return self.respond(session, request, code, fixed, fields)
+
+    def _unverified(
+        self, session: SipSession, request: Request, language: str, verification: Verification
+    ) -> bytes:
+        """Without a valid PIN (wrong, empty where one is needed, locked, throttled): only
+        what SIP2 2.00 requires, with the valid-patron flags; the required fields present
+        but empty, and nothing about the patron (no name, group, expiry, attributes)."""
+        fixed = [ALL_DENIED, language, self.now()]
+        if request.code == "63":
+            fixed += [count(0)] * 6
+        fields = [
+            ("AO", self._ao(session, verification)),
+            ("AA", verification.barcode),
+            ("AE", ""),
+            ("BL", flag(verification.valid_patron)),
+            ("CQ", "N"),
+        ]
+        if verification.throttle_message is not None:
+            fields.append(("AF", verification.throttle_message))
+        code = "64" if request.code == "63" else "24"
+        return self.respond(session, request, code, fixed, fields)
 
     def _not_logged_in(
         self, session: SipSession, request: Request, language: str, barcode: str

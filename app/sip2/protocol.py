@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 TERMINATOR = b"\r"
 SEPARATOR = b"|"
@@ -18,7 +18,7 @@ SEPARATOR = b"|"
 # Python codec of each encoding an account may choose.
 CODECS = {"UTF-8": "utf-8", "CP850": "cp850"}
 
-# Length of the fixed part (after the two-digit code) of the requests netzone answers.
+# Length of the fixed part (after the two-digit code) of every request of SIP2 2.00.
 FIXED_LENGTHS = {
     "93": 2,  # UID algorithm, PWD algorithm
     "99": 8,  # status code, max print width (3), protocol version (4)
@@ -26,13 +26,32 @@ FIXED_LENGTHS = {
     "63": 31,  # language (3), transaction date (18), summary (10)
     "35": 18,  # transaction date (18)
     "97": 0,
+    # Not offered (answered with ok 0), but read as the standard lays them out:
+    "01": 19,  # card retained (1), transaction date (18)
+    "09": 37,  # no block (1), transaction date (18), return date (18)
+    "11": 38,  # SC renewal policy (1), no block (1), transaction date, nb due date
+    "15": 19,  # hold mode (1), transaction date (18)
+    "17": 18,  # transaction date
+    "19": 18,  # transaction date
+    "25": 18,  # transaction date
+    "29": 38,  # third party allowed (1), no block (1), transaction date, nb due date
+    "37": 25,  # transaction date, fee type (2), payment type (2), currency type (3)
+    "65": 18,  # transaction date
 }
 
-# Every request code of SIP2 2.00 (SC to ACS); the ones not in FIXED_LENGTHS are
-# well-formed but not offered (see SUPPORTED_MESSAGES) and are ignored.
-REQUEST_CODES = frozenset(
-    {"01", "09", "11", "15", "17", "19", "23", "25", "29", "35", "37", "63", "65", "93", "97", "99"}
-)
+# Every request code of SIP2 2.00 (SC to ACS).
+REQUEST_CODES = frozenset(FIXED_LENGTHS)
+
+# Requests whose fixed part netzone reads, checked field by field (a date with month 13,
+# letters in a count, a summary with two Y are refused with 96, never taken silently).
+_DATE = r"(\d{4})(\d{2})(\d{2})[ A-Z0-9]{4}(\d{2})(\d{2})(\d{2})"
+_FIXED_SHAPES = {
+    "93": re.compile(r"[0-9 ]{2}"),
+    "99": re.compile(r"[012][ \d]{3}\d\.\d\d"),
+    "23": re.compile(r"\d{3}" + _DATE),
+    "63": re.compile(r"\d{3}" + _DATE + r"[ Y]{10}"),
+    "35": re.compile(_DATE),
+}
 
 # The BX field of the ACS status: Y for patron status, SC/ACS status, resend, login,
 # patron information and end patron session, in the order of the standard.
@@ -108,6 +127,7 @@ def parse(raw: bytes) -> Request:
         fixed_text = fixed.decode("ascii")
     except UnicodeDecodeError as exc:
         raise MalformedMessage("the fixed part is not ASCII") from exc
+    _check_fixed(code, fixed_text)
     fields: dict[str, list[bytes]] = {}
     for part in body[2 + length :].split(SEPARATOR):
         if not part:
@@ -122,6 +142,24 @@ def parse(raw: bytes) -> Request:
         sequence=sequence,
         error_detection=error_detection,
     )
+
+
+def _check_fixed(code: str, fixed: str) -> None:
+    """Refuse a fixed part that does not read as the standard lays it out."""
+    shape = _FIXED_SHAPES.get(code)
+    if shape is None:
+        return
+    match = shape.fullmatch(fixed)
+    if match is None:
+        raise MalformedMessage(f"the fixed part of message {code} is not well formed")
+    if code in ("23", "63", "35"):
+        year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+        try:
+            datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        except ValueError as exc:
+            raise MalformedMessage(f"message {code} has no valid transaction date") from exc
+    if code == "63" and fixed[21:].count("Y") > 1:
+        raise MalformedMessage("the summary of message 63 asks for more than one list")
 
 
 _UNSAFE = re.compile(r"[|\x00-\x1f\x7f]")

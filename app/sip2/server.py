@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 
 from app.db import Database
 from app.settings import Settings
 from app.sip2.messages import MessageHandler, SipSession
-from app.sip2.protocol import TERMINATOR, ChecksumMismatch, MalformedMessage, format_response, parse
+from app.sip2.protocol import ChecksumMismatch, MalformedMessage, format_response, parse
 
 logger = logging.getLogger("netzone.sip2")
 
@@ -50,6 +51,7 @@ class SipServer:
         )
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._per_address: Counter[str] = Counter()
 
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(self._accept, host, port)
@@ -87,11 +89,17 @@ class SipServer:
             logger.warning("sip2 %s: refused, %d connections open", address, self.connections)
             await _close(writer)
             return
+        if self._per_address[address] >= self.settings.sip2_max_connections_per_address:
+            logger.warning("sip2 %s: refused, its connection limit is reached", address)
+            await _close(writer)
+            return
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self._per_address[address] += 1
+        session = SipSession(address=address)
         try:
-            await self._converse(reader, writer, SipSession(address=address))
+            await self._converse(reader, writer, session)
         except asyncio.CancelledError:
             pass
         except (ConnectionError, TimeoutError) as error:
@@ -101,6 +109,10 @@ class SipServer:
             logger.exception("sip2 %s: unexpected error; connection closed", address)
         finally:
             self._connections.discard(task)
+            self._per_address[address] -= 1
+            if not self._per_address[address]:
+                del self._per_address[address]
+            self.handler.sessions.discard(session)
             await _close(writer)
 
     async def _converse(
@@ -110,11 +122,13 @@ class SipServer:
         loop = asyncio.get_running_loop()
         buffer = bytearray()
         deadline: float | None = None  # by when the message being received must be complete
+        login_deadline = loop.time() + settings.sip2_login_timeout_seconds
         malformed = 0
         while True:
-            while (end := buffer.find(TERMINATOR)) != -1:
-                # Clients ending messages with CR LF leave the LF before the next one.
-                raw = bytes(buffer[:end]).lstrip(b"\n")
+            while (end := _line_end(buffer)) != -1:
+                # A message ends with CR, CR LF or LF alone: the LF after a CR is the empty
+                # line skipped below.
+                raw = bytes(buffer[:end])
                 del buffer[: end + 1]
                 deadline = None
                 if not raw:
@@ -140,6 +154,11 @@ class SipServer:
             else:
                 timeout = settings.sip2_idle_timeout_seconds
                 reason = "idle"
+            if session.account is None:
+                # A connection must log in soon after it opens, or make room for others.
+                login_left = max(0.0, login_deadline - loop.time())
+                if login_left <= timeout:
+                    timeout, reason = login_left, "no login in time"
             try:
                 chunk = await asyncio.wait_for(reader.read(READ_CHUNK), timeout)
             except TimeoutError:
@@ -161,6 +180,12 @@ class SipServer:
             return resend_request(b"AZ" in raw), False
         async with self._gate:
             return await self.handler.handle(session, request), True
+
+
+def _line_end(buffer: bytearray) -> int:
+    """Where the first message in the buffer ends (its CR or LF), or -1."""
+    ends = [i for i in (buffer.find(b"\r"), buffer.find(b"\n")) if i != -1]
+    return min(ends) if ends else -1
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

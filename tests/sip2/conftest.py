@@ -64,6 +64,16 @@ LAYOUTS: dict[str, list[tuple[str, int]]] = {
         ("unavailable_holds", 4),
     ],
     "36": [("end_session", 1), ("date", 18)],
+    # Responses to messages netzone does not offer (each says no).
+    "10": [("ok", 1), ("resensitize", 1), ("magnetic", 1), ("alert", 1), ("date", 18)],
+    "12": [("ok", 1), ("renewal_ok", 1), ("magnetic", 1), ("desensitize", 1), ("date", 18)],
+    "16": [("ok", 1), ("available", 1), ("date", 18)],
+    "18": [("circulation", 2), ("security", 2), ("fee_type", 2), ("date", 18)],
+    "20": [("ok", 1), ("date", 18)],
+    "26": [("status", 14), ("language", 3), ("date", 18)],
+    "30": [("ok", 1), ("renewal_ok", 1), ("magnetic", 1), ("desensitize", 1), ("date", 18)],
+    "38": [("ok", 1), ("date", 18)],
+    "66": [("ok", 1), ("renewed", 4), ("unrenewed", 4), ("date", 18)],
 }
 
 

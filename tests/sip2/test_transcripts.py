@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -174,19 +173,64 @@ async def test_end_session(sip: SipClient) -> None:
     assert end.sequence == "4"
 
 
-async def test_messages_netzone_does_not_offer_are_ignored(sip: SipClient) -> None:
+NOT_OFFERED = [
+    # request, its response code, the fixed field saying no
+    (f"11NN{TRANSACTION_DATE}{' ' * 18}AONEKLS|AAT-LAN-1|ABitem|AC|", "12", "ok"),
+    (f"09N{TRANSACTION_DATE}{TRANSACTION_DATE}APx|AONEKLS|ABitem|AC|", "10", "ok"),
+    (f"29NN{TRANSACTION_DATE}{' ' * 18}AONEKLS|AAT-LAN-1|ABitem|", "30", "ok"),
+    (f"15+{TRANSACTION_DATE}AONEKLS|AAT-LAN-1|", "16", "ok"),
+    (f"17{TRANSACTION_DATE}AONEKLS|ABitem|", "18", "circulation"),
+    (f"19{TRANSACTION_DATE}AONEKLS|ABitem|", "20", "ok"),
+    (f"37{TRANSACTION_DATE}0100USDBVx|AONEKLS|AAT-LAN-1|", "38", "ok"),
+    (f"65{TRANSACTION_DATE}AONEKLS|AAT-LAN-1|", "66", "ok"),
+]
+
+
+@pytest.mark.parametrize(("request_", "code", "no"), NOT_OFFERED)
+async def test_messages_netzone_does_not_offer_are_answered_no(
+    sip: SipClient, request_: str, code: str, no: str
+) -> None:
     await sip.login()
-    # A checkout (11) is SIP2, but BX says netzone does not offer it: no answer
-    await sip.send(
-        with_error_detection(f"11NN{TRANSACTION_DATE}{' ' * 18}AONEKLS|AAT-LAN-1|ABitem|AC|", 2)
-    )
-    try:
-        unexpected = await asyncio.wait_for(sip.reader.readuntil(b"\r"), 0.3)
-    except TimeoutError:
-        unexpected = None
-    assert unexpected is None
+    # A message of SIP2 that BX says netzone does not offer gets its matching response,
+    # saying no with a screen message (a client never waits for an answer)
+    answer = await sip.exchange(with_error_detection(request_, 2))
+    assert answer.code == code
+    assert answer.fixed[no] in ("0", "N", "01")
+    assert answer.get("AF") == [
+        f"netzone does not offer message {request_[:2]}: verification only."
+    ]
+    assert answer.sequence == "2"
     # ... and the session goes on
     assert (await sip.exchange(b"990 402.00AY1AZFCB4\r")).fixed["online"] == "Y"
+
+
+@pytest.mark.parametrize("end", [b"\r", b"\r\n", b"\n"])
+async def test_cr_crlf_and_lf_all_end_a_message(sip: SipClient, end: bytes) -> None:
+    await sip.send(b"990 402.00AY1AZFCB4" + end)
+    assert read_response(await sip.receive()).code == "98"
+    await sip.send(b"990 402.00AY1AZFCB4" + end)
+    assert read_response(await sip.receive()).code == "98"
+
+
+@pytest.mark.parametrize(
+    "fixed",
+    [
+        "00020261324    101500",  # month 13
+        "00020261124    256100",  # hour 25
+        "0002026112A    101500",  # a letter in the date
+        "000202611241015",  # too short
+    ],
+)
+async def test_fixed_fields_that_do_not_parse_are_refused(sip: SipClient, fixed: str) -> None:
+    await sip.login()
+    answer = await sip.exchange(with_error_detection(f"23{fixed}AONEKLS|AAT-LAN-1|AC|AD1|", 3))
+    assert answer.code == "96"
+
+
+async def test_a_summary_asking_for_two_lists_is_refused(sip: SipClient) -> None:
+    await sip.login()
+    body = f"63000{TRANSACTION_DATE}YY        AONEKLS|AAT-LAN-1|AC|AD1|"
+    assert (await sip.exchange(with_error_detection(body, 4))).code == "96"
 
 
 async def test_a_cp850_account_is_answered_in_cp850(
