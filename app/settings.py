@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # Patron photos
     photo_max_bytes: int = 2 * 1024 * 1024
     photo_max_pixels: int = 4096 * 4096
+    # One photo upload (a zip) decodes at most this much in all, dry runs included.
+    photo_upload_max_pixels: int = 500_000_000
+    photo_upload_max_decoded_bytes: int = 200 * 1024 * 1024
 
     # Imports: run in the background (False: the mutation waits for the job to finish)
     import_background: bool = True

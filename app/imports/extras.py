@@ -6,6 +6,7 @@ name, and write all or nothing.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import zipfile
@@ -23,7 +24,7 @@ from app.errors import DomainError, ErrorCode
 from app.network import service as network
 from app.network.models import IdentifierType, Institution, LibraryGroup
 from app.patrons.models import Patron, PatronIdentifier, PatronLibraryGroup
-from app.patrons.photos import store_photo
+from app.patrons.photos import prepare_photo, store_photo
 from app.patrons.service import bump_version
 from app.settings import Settings
 from app.sql import pk
@@ -181,6 +182,7 @@ async def import_photos(
         raise DomainError.of(
             ErrorCode.INVALID_INPUT, "The file is not a zip archive.", ["input", "file"]
         ) from exc
+    decoded_pixels = decoded_bytes = 0
     with archive:
         entries = [e for e in archive.infolist() if not e.is_dir()]
         if len(entries) > MAX_PHOTOS:
@@ -233,12 +235,38 @@ async def import_photos(
                 )
                 continue
             try:
-                await store_photo(
-                    session=session, settings=settings, actor=actor, patron=patron, data=data
+                prepared = await asyncio.to_thread(
+                    prepare_photo,
+                    data,
+                    max_bytes=settings.photo_max_bytes,
+                    max_pixels=settings.photo_max_pixels,
                 )
             except DomainError as error:
                 result.problems.append((name, error.errors[0].code.value, error.errors[0].message))
                 continue
+            decoded_pixels += prepared.decoded_pixels
+            decoded_bytes += prepared.decoded_bytes
+            if (
+                decoded_pixels > settings.photo_upload_max_pixels
+                or decoded_bytes > settings.photo_upload_max_decoded_bytes
+            ):
+                # The whole upload is refused (the caller rolls back what was stored).
+                raise DomainError.of(
+                    ErrorCode.INVALID_INPUT,
+                    f"The photos of this archive decode to more than one upload may "
+                    f"({settings.photo_upload_max_pixels:,} pixels or "
+                    f"{settings.photo_upload_max_decoded_bytes // (1024 * 1024)} MB in all, "
+                    f"reached at {name}); nothing was stored. Send them in smaller archives.",
+                    ["input", "file"],
+                )
+            await store_photo(
+                session=session,
+                settings=settings,
+                actor=actor,
+                patron=patron,
+                data=data,
+                prepared=prepared,
+            )
             result.added += 1
     await _finish(session, result)
     return result

@@ -6,7 +6,7 @@ import asyncio
 import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -82,6 +82,51 @@ def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CheckedImage
     return CheckedImage(content_type=ACCEPTED_FORMATS[fmt], width=width, height=height)
 
 
+# Photos are stored re-encoded: at most this many pixels on the long side, as JPEG, so
+# what a photo writes is bounded whatever was uploaded (and metadata such as EXIF and
+# GPS positions is not kept).
+STORED_SIDE = 1024
+STORED_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A checked photo, re-encoded for storage."""
+
+    content_type: str
+    width: int
+    height: int
+    data: bytes
+    decoded_pixels: int  # of the upload, as decoded
+    decoded_bytes: int  # of the upload's pixels in memory
+
+
+def prepare_photo(data: bytes, *, max_bytes: int, max_pixels: int) -> PreparedPhoto:
+    """Check an uploaded image (check_image) and re-encode it for storage: turned upright,
+    transparency on white, at most STORED_SIDE pixels on its long side, JPEG, no metadata."""
+    checked = check_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    with Image.open(io.BytesIO(data)) as original:
+        decoded_bytes = original.width * original.height * len(original.getbands())
+        upright = ImageOps.exif_transpose(original) or original
+        if upright.mode in ("RGBA", "LA") or "transparency" in upright.info:
+            rgba = upright.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, "white")
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+        else:
+            flat = upright.convert("RGB")
+        flat.thumbnail((STORED_SIDE, STORED_SIDE))
+        out = io.BytesIO()
+        flat.save(out, "JPEG", quality=STORED_QUALITY, optimize=True)
+    return PreparedPhoto(
+        content_type="image/jpeg",
+        width=flat.width,
+        height=flat.height,
+        data=out.getvalue(),
+        decoded_pixels=checked.width * checked.height,
+        decoded_bytes=decoded_bytes,
+    )
+
+
 async def set_photo(
     *, session: AsyncSession, settings: Settings, actor: Actor, patron_id: int, data: bytes
 ) -> Patron:
@@ -94,31 +139,42 @@ async def set_photo(
 
 
 async def store_photo(
-    *, session: AsyncSession, settings: Settings, actor: Actor, patron: Patron, data: bytes
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    patron: Patron,
+    data: bytes,
+    prepared: PreparedPhoto | None = None,
 ) -> None:
-    """set_photo without the checks of the caller and without the commit (photo imports)."""
+    """set_photo without the checks of the caller and without the commit (photo imports,
+    which pass the photo already prepared)."""
     assert patron.id is not None
     patron_id = patron.id
-    checked = await asyncio.to_thread(
-        check_image, data, max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels
-    )
+    if prepared is None:
+        prepared = await asyncio.to_thread(
+            prepare_photo,
+            data,
+            max_bytes=settings.photo_max_bytes,
+            max_pixels=settings.photo_max_pixels,
+        )
     existing = await session.get(PatronPhoto, patron_id)
     before = f"{existing.content_type} {existing.width}x{existing.height}" if existing else None
     if existing is None:
         existing = PatronPhoto(
             patron_id=patron_id,
-            content_type=checked.content_type,
-            width=checked.width,
-            height=checked.height,
-            byte_size=len(data),
-            data=data,
+            content_type=prepared.content_type,
+            width=prepared.width,
+            height=prepared.height,
+            byte_size=len(prepared.data),
+            data=prepared.data,
         )
         session.add(existing)
     else:
-        existing.content_type = checked.content_type
-        existing.width, existing.height = checked.width, checked.height
-        existing.byte_size = len(data)
-        existing.data = data
+        existing.content_type = prepared.content_type
+        existing.width, existing.height = prepared.width, prepared.height
+        existing.byte_size = len(prepared.data)
+        existing.data = prepared.data
         existing.updated_at = utcnow()
     await session.flush()
     patron.version = await bump_version(session, patron_id)
@@ -132,7 +188,7 @@ async def store_photo(
         changes={
             "photo": {
                 "before": before,
-                "after": f"{checked.content_type} {checked.width}x{checked.height}",
+                "after": f"{prepared.content_type} {prepared.width}x{prepared.height}",
             }
         },
     )

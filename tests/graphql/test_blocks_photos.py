@@ -89,6 +89,11 @@ async def _audit_actions(connection: AsyncConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _decoded(data: bytes) -> tuple[str | None, tuple[int, int]]:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.format, image.size
+
+
 def _image(fmt: str, size: tuple[int, int] = (40, 30), noise: bool = False) -> bytes:
     if noise:
         image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
@@ -350,24 +355,40 @@ async def test_librarian_uploads_replaces_and_removes_a_photo(
     png = _image("PNG", (40, 30))
 
     payload = await _set_photo(client, token, patron["id"], png)
+    # Stored re-encoded as JPEG (same size: it is under the 1024-pixel bound)
+    stored = await _stored_photo(connection, patron["id"])
+    assert stored is not None
+    assert stored[0] == "image/jpeg"
+    assert _decoded(stored[1]) == ("JPEG", (40, 30))
     assert payload == {
         "patron": {
             "id": patron["id"],
             "version": version + 1,
-            "photo": {"contentType": "image/png", "width": 40, "height": 30, "byteSize": len(png)},
+            "photo": {
+                "contentType": "image/jpeg",
+                "width": 40,
+                "height": 30,
+                "byteSize": len(stored[1]),
+            },
         },
         "errors": [],
     }
     assert (await _read(gql, token, patron["id"]))["photo"] == payload["patron"]["photo"]
-    assert await _stored_photo(connection, patron["id"]) == ("image/png", png)
 
     jpeg = _image("JPEG", (64, 80))
     payload = await _set_photo(client, token, patron["id"], jpeg, "me.jpg", "image/jpeg")
     assert payload["errors"] == []
     assert payload["patron"]["version"] == version + 2
     photo = (await _read(gql, token, patron["id"]))["photo"]
-    assert photo == {"contentType": "image/jpeg", "width": 64, "height": 80, "byteSize": len(jpeg)}
-    assert await _stored_photo(connection, patron["id"]) == ("image/jpeg", jpeg)
+    stored = await _stored_photo(connection, patron["id"])
+    assert stored is not None
+    assert _decoded(stored[1]) == ("JPEG", (64, 80))
+    assert photo == {
+        "contentType": "image/jpeg",
+        "width": 64,
+        "height": 80,
+        "byteSize": len(stored[1]),
+    }
 
     data = await gql.ok(REMOVE_PHOTO, {"id": patron["id"]}, token=token)
     assert data["removePatronPhoto"] == {
@@ -420,6 +441,7 @@ async def test_bad_files_are_refused_and_nothing_is_stored(
     # An existing photo stays as it was.
     assert (await _set_photo(client, token, patron["id"], _image("PNG")))["errors"] == []
     before = await _read(gql, token, patron["id"])
+    stored_before = await _stored_photo(connection, patron["id"])
     audit_before = await _audit_actions(connection)
     noise = _image("PNG", (1000, 1000), noise=True)
     assert len(noise) > 2 * 1024 * 1024
@@ -454,11 +476,13 @@ async def test_bad_files_are_refused_and_nothing_is_stored(
         else:
             assert error["message"].startswith("The file is not a readable image"), (label, error)
     assert await _read(gql, token, patron["id"]) == before
-    assert await _stored_photo(connection, patron["id"]) == ("image/png", _image("PNG"))
+    assert await _stored_photo(connection, patron["id"]) == stored_before
     assert await _audit_actions(connection) == audit_before
 
 
-async def test_photo_data_url(client: httpx.AsyncClient, gql: GraphQL) -> None:
+async def test_photo_data_url(
+    client: httpx.AsyncClient, gql: GraphQL, connection: AsyncConnection
+) -> None:
     token = await gql.login("lansing.librarian", "LANSING")
     patron = await _first_patron(gql, token, "NEKLS")
     png = _image("PNG", (12, 10))
@@ -468,9 +492,43 @@ async def test_photo_data_url(client: httpx.AsyncClient, gql: GraphQL) -> None:
         {"id": patron["id"]},
         token=token,
     )
+    stored = await _stored_photo(connection, patron["id"])
+    assert stored is not None
     assert data["node"]["photo"] == {
-        "dataUrl": "data:image/png;base64," + base64.b64encode(png).decode()
+        "dataUrl": "data:image/jpeg;base64," + base64.b64encode(stored[1]).decode()
     }
+
+
+async def test_photos_are_stored_small_upright_and_without_metadata(
+    client: httpx.AsyncClient, gql: GraphQL, connection: AsyncConnection
+) -> None:
+    token = await gql.login("lansing.librarian", "LANSING")
+    patron = await _first_patron(gql, token, "NEKLS")
+    # A large photo from a camera, with its position in EXIF, taken on its side
+    image = Image.frombytes("RGB", (3000, 2000), os.urandom(3000 * 2000 * 3)[: 3000 * 2000 * 3])
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees to show it upright
+    exif[0x010F] = "Camera maker"
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=30, exif=exif.tobytes())
+    payload = await _set_photo(client, token, patron["id"], out.getvalue(), "cam.jpg", "image/jpeg")
+    assert payload["errors"] == [], payload
+    stored = await _stored_photo(connection, patron["id"])
+    assert stored is not None
+    # Then it is stored upright, at most 1024 pixels on its long side, without EXIF
+    with Image.open(io.BytesIO(stored[1])) as kept:
+        assert (kept.format, kept.size) == ("JPEG", (683, 1024))
+        assert not kept.getexif()
+    assert payload["patron"]["photo"]["width"] == 683
+    # And a transparent PNG is flattened on white
+    rgba = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
+    out = io.BytesIO()
+    rgba.save(out, format="PNG")
+    assert (await _set_photo(client, token, patron["id"], out.getvalue()))["errors"] == []
+    stored = await _stored_photo(connection, patron["id"])
+    assert stored is not None
+    with Image.open(io.BytesIO(stored[1])) as kept:
+        assert kept.convert("RGB").getpixel((10, 10)) >= (250, 250, 250)
 
 
 async def test_photos_of_other_institutions_and_by_circulation_are_refused(

@@ -8,8 +8,12 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from PIL import Image
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.settings import Settings
 from tests.conftest import GraphQL
 
 MEMBERSHIPS = """mutation($input: ImportLibraryGroupMembershipsInput!) {
@@ -119,7 +123,7 @@ async def test_photos_from_a_zip(client: httpx.AsyncClient, gql: GraphQL) -> Non
     good = await upload(client, token, PHOTOS, archive({"NO100004.png": png((30, 40))}), "p.zip")
     assert (good["added"], good["written"]) == (1, True)
     assert (await patron(gql, token, "NO100004"))["photo"] == {
-        "contentType": "image/png",
+        "contentType": "image/jpeg",
         "width": 30,
         "height": 40,
     }
@@ -142,3 +146,39 @@ async def test_not_a_zip_and_not_allowed(client: httpx.AsyncClient, gql: GraphQL
     )
     assert denied["errors"][0]["code"] == "FORBIDDEN"
     assert await patron(gql, token, "NO100006") == before
+
+
+async def test_an_archive_that_decodes_to_too_much_is_refused_whole(
+    client: httpx.AsyncClient,
+    gql: GraphQL,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    connection: AsyncConnection,
+) -> None:
+    # A budget of 5,000 decoded pixels per upload: five 40x30 photos need 6,000
+    monkeypatch.setattr(settings, "photo_upload_max_pixels", 5000)
+    token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+    photos = {f"NO10000{n}.png": png((40, 30)) for n in range(1, 6)}
+    before = await _photo_rows(connection)
+    for dry_run in (True, False):
+        payload = await upload(client, token, PHOTOS, archive(photos), "many.zip", dry_run=dry_run)
+        # Then the whole upload is refused with the reason, dry run included
+        assert payload["errors"] == [
+            {
+                "code": "INVALID_INPUT",
+                "message": "The photos of this archive decode to more than one upload may "
+                "(5,000 pixels or 200 MB in all, reached at NO100005.png); nothing was "
+                "stored. Send them in smaller archives.",
+                "field": ["input", "file"],
+            }
+        ]
+        # And nothing was written, not even the photos before the limit
+        assert await _photo_rows(connection) == before
+    # Within the budget, the same photos go in (four of them)
+    few = dict(list(photos.items())[:4])
+    accepted = await upload(client, token, PHOTOS, archive(few), "few.zip")
+    assert (accepted["added"], accepted["written"]) == (4, True)
+
+
+async def _photo_rows(connection: AsyncConnection) -> int:
+    return int((await connection.execute(text("SELECT count(*) FROM patron_photo"))).scalar_one())

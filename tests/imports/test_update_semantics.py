@@ -142,7 +142,7 @@ async def test_edited_copy_updates_three_and_keeps_what_the_file_cannot_see(
     mia = await find_patron(gql, northfield, "NF1003")
     assert mia is not None
     assert mia["primaryEmail"] == "mia.brown2@northfield.example.edu"
-    assert mia["photo"] == {"contentType": "image/png"}
+    assert mia["photo"] == {"contentType": "image/jpeg"}
     assert mia["blocks"] == [{"type": {"code": "CONDUCT"}, "note": "Ran in the hall"}]
     assert mia["loans"]["totalCount"] == 1
     assert (mia["cohort"], mia["formClass"]) == ("2030", "10A")

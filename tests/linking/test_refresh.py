@@ -474,7 +474,7 @@ async def test_the_photo_travels_only_when_shared(net: Net) -> None:
     # When EASTERN shares photos
     await net.set_shared("eastern.admin", "EASTERN", PHOTO=True)
     # Then the copy has the photo at once, and follows a new one
-    shown = {"contentType": "image/png", "width": 40, "height": 30}
+    shown = {"contentType": "image/jpeg", "width": 40, "height": 30}
     assert await photo_of(net, "western.librarian", copy["id"]) == shown
     await set_photo(net, "eastern.admin", source["id"], png((64, 48)))
     assert await photo_of(net, "western.librarian", copy["id"]) == {
