@@ -485,7 +485,7 @@ async def test_the_duplicates_photo_moves_unless_the_survivor_has_one(
     payload = await api.merge(lansing, survivor["id"], [first["id"], second["id"]])
     assert payload["errors"] == []
     photo = (await gql.ok(PHOTO, {"id": survivor["id"]}, lansing))["node"]["photo"]
-    assert photo == {"contentType": "image/png", "width": 40, "height": 30}
+    assert photo == {"contentType": "image/jpeg", "width": 40, "height": 30}
 
     # and a survivor that has a photo keeps it
     other = await api.create(lansing, surname="Pictured", barcode="2199104")
@@ -493,4 +493,4 @@ async def test_the_duplicates_photo_moves_unless_the_survivor_has_one(
     payload = await api.merge(lansing, survivor["id"], [other["id"]])
     assert payload["errors"] == []
     photo = (await gql.ok(PHOTO, {"id": survivor["id"]}, lansing))["node"]["photo"]
-    assert photo == {"contentType": "image/png", "width": 40, "height": 30}
+    assert photo == {"contentType": "image/jpeg", "width": 40, "height": 30}
