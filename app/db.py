@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -92,18 +93,27 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """An engine for the configured database."""
+def create_engine(
+    settings: Settings, *, statement_timeout: float | None = None, pool_size: int = 10
+) -> AsyncEngine:
+    """An engine for the configured database.
+
+    `statement_timeout` (seconds, PostgreSQL only) bounds every statement its
+    connections run: the API's requests have one, imports, jobs and migrations none.
+    """
     url = settings.database_url
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _install_sqlite_hooks(engine)
         return engine
+    server_settings = {"application_name": "netzone"}
+    if statement_timeout:
+        server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
     engine = create_async_engine(
         url,
-        pool_size=10,
+        pool_size=pool_size,
         max_overflow=10,
-        connect_args={"server_settings": {"application_name": "netzone"}},
+        connect_args={"server_settings": server_settings},
     )
     _install_postgres_ping(engine)
     return engine
@@ -185,15 +195,37 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 class Database:
-    """The engine and the way to open sessions; tests swap the session factory."""
+    """The engine and the way to open sessions; tests swap the session factory.
+
+    `request_engine`, where given, serves the API's requests (`request_session`) with
+    the request time budget as its statement timeout; everything else (imports, jobs)
+    uses `engine`, unbounded.
+    """
 
     def __init__(
         self,
         engine: AsyncEngine,
         session_factory: async_sessionmaker[AsyncSession] | None = None,
+        *,
+        request_engine: AsyncEngine | None = None,
     ) -> None:
         self.engine = engine
         self.session_factory = session_factory or create_session_factory(engine)
+        self.request_engine = request_engine
+        self.request_session_factory = (
+            create_session_factory(request_engine) if request_engine is not None else None
+        )
+
+    @asynccontextmanager
+    async def request_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for one API request (bounded by the request budget on PostgreSQL)."""
+        async with (self.request_session_factory or self.session_factory)() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.request_engine is not None:
+            await self.request_engine.dispose()
 
     @property
     def dialect(self) -> str:
@@ -214,6 +246,29 @@ class Database:
             return False
 
 
+class RequestTimedOut(Exception):
+    """A request used up its time budget (NETZONE_REQUEST_TIMEOUT)."""
+
+
+QUERY_CANCELED = "57014"  # PostgreSQL: statement_timeout (or a cancel request)
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether an error is a request stopped by its time budget: ours, or PostgreSQL's
+    statement_timeout (asyncpg's QueryCanceledError, raw or wrapped by SQLAlchemy)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, RequestTimedOut):
+            return True
+        if getattr(current, "sqlstate", None) == QUERY_CANCELED:
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
+
+
 class SerialSession:
     """One request's session, used by one coroutine at a time.
 
@@ -224,10 +279,14 @@ class SerialSession:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self._lock = asyncio.Lock()
+        # time.monotonic() past which the request sends nothing more (queries only).
+        self.deadline: float | None = None
 
     @asynccontextmanager
     async def use(self) -> AsyncIterator[AsyncSession]:
         async with self._lock:
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise RequestTimedOut()
             yield self._session
 
     @property

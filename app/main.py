@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.db import Database, create_engine
+from app.db import Database, create_engine, timed_out
+from app.graphql.limits import REQUEST_TIMEOUT, timeout_message
 from app.graphql.schema import build_schema
 from app.graphql.view import NetzoneGraphQL, graphql_handler
 from app.jobs import check_emails_forever, purge_forever
@@ -128,7 +129,9 @@ def database_unavailable(error: BaseException) -> bool:
     return False
 
 
-async def _unexpected(error: Exception, send: Send, *, response_started: bool) -> None:
+async def _unexpected(
+    error: Exception, send: Send, *, response_started: bool, settings: Settings
+) -> None:
     unavailable = database_unavailable(error)
     if response_started:
         # The answer is out (e.g. the session could not be closed on a dead connection).
@@ -140,6 +143,10 @@ async def _unexpected(error: Exception, send: Send, *, response_started: bool) -
         status = 503
         message = "The database is unavailable at the moment; please try again shortly."
         code = "SERVICE_UNAVAILABLE"
+    elif timed_out(error):
+        logger.warning("error %s: the request ran past its budget: %r", error_id, error)
+        status, code = 503, REQUEST_TIMEOUT
+        message = timeout_message(settings)
     else:
         logger.error("error %s outside the resolvers", error_id, exc_info=error)
         status, message, code = 500, "Internal server error", "INTERNAL_SERVER_ERROR"
@@ -159,11 +166,22 @@ async def _unexpected(error: Exception, send: Send, *, response_started: bool) -
     await send({"type": "http.response.body", "body": body})
 
 
+def _database(settings: Settings) -> Database:
+    """The API's database: on PostgreSQL, requests get connections whose statements
+    stop at the request budget; imports and jobs started here use a small pool without."""
+    if settings.is_sqlite:
+        return Database(create_engine(settings))
+    return Database(
+        create_engine(settings, pool_size=2),
+        request_engine=create_engine(settings, statement_timeout=settings.request_timeout),
+    )
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     """The ASGI application; tests pass their own database (with a rolled-back session)."""
     settings = settings or get_settings()
     owns_database = database is None
-    db = database or Database(create_engine(settings))
+    db = database or _database(settings)
     graphql = NetzoneGraphQL(
         database=db,
         settings=settings,
@@ -191,7 +209,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 # Failures outside the resolvers (reading the session's token, opening or
                 # closing the request's session): a GraphQL-shaped answer, never a bare
                 # 500 page, and the connection stays usable.
-                await _unexpected(error, send, response_started=started)
+                await _unexpected(error, send, response_started=started, settings=graphql.settings)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -222,7 +240,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         for job in jobs:
             job.cancel()
         if owns_database:
-            await db.engine.dispose()
+            await db.dispose()
 
     app = Starlette(
         routes=[

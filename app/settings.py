@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_tokens: int = 5000
     max_cost: int = 50000
     max_batch: int = 10
+    # Seconds a request may run (queries stop between steps, and on PostgreSQL every
+    # statement of a request is cancelled past it); imports and jobs have no limit.
+    request_timeout: float = Field(default=15.0, gt=0, le=3600)
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 50 * 1024 * 1024
     max_page_size: int = 100

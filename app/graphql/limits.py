@@ -1,21 +1,35 @@
-"""Request limits: query cost (connection sizes multiply), on top of strawberry's own limiters."""
+"""Request limits: query cost (page sizes multiply, per-item relations weigh more),
+a time budget, on top of strawberry's own limiters."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     ValidationRule,
+    get_named_type,
+    get_nullable_type,
+    is_composite_type,
+    is_list_type,
 )
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
@@ -23,81 +37,175 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 if TYPE_CHECKING:
     from app.settings import Settings
 
-# Fields that return pages: without `first` they return the default page.
-CONNECTION_FIELDS = frozenset(
-    {"patrons", "loans", "attributeDiscrepancies", "rowErrors", "auditLog"}
-)
+QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+
 # Fields that return one object per id asked for (at most max_page of them).
 ID_LIST_FIELDS = {"nodes": "ids"}
 
+# Items a plain list (no `first`) is assumed to hold: an institution's libraries, a
+# patron's identifiers, ... Lists that turn out longer are still stopped as they
+# resolve (RESULT_TOO_LARGE).
+LIST_ITEMS = 5
 
-def _page(field: FieldNode, default_page: int, max_page: int) -> int | None:
+# What a field costs each time it is resolved, on top of the objects it returns:
+# relations computed one parent at a time (their own statements per item, no batching)
+# weigh about 10 per statement they send; searches weigh what their plans cost.
+FIELD_WEIGHTS: dict[tuple[str, str], int] = {
+    ("Query", "patrons"): 10,
+    ("Query", "attributeDiscrepancies"): 50,
+    ("Query", "networkPatronSearch"): 50,
+    ("Query", "evaluateLinkedAccountRules"): 10,
+    ("Patron", "consortialAccounts"): 50,
+    ("Patron", "linkedAccounts"): 10,
+    ("Patron", "linkedFrom"): 10,
+    ("Patron", "borrowing"): 20,
+    ("Patron", "loans"): 10,
+    ("Patron", "auditLog"): 10,
+    ("Institution", "linkedAccountRules"): 10,
+    ("Institution", "restrictedUserGroups"): 10,
+    ("Institution", "sharedFields"): 10,
+    ("Institution", "searchableIdentifierTypes"): 10,
+    ("Institution", "alerts"): 20,
+    ("ImportJob", "rowErrors"): 10,
+}
+
+
+@dataclass(frozen=True)
+class _Walk:
+    schema: GraphQLSchema
+    fragments: dict[str, FragmentDefinitionNode]
+    default_page: int
+    max_page: int
+
+
+def _first(field: FieldNode, definition: GraphQLField, walk: _Walk) -> int | None:
+    """The page a field asks for: `ids` of `nodes`, `first` of a paged field."""
     ids_argument = ID_LIST_FIELDS.get(field.name.value)
     if ids_argument is not None:
         for argument in field.arguments or ():
             if argument.name.value == ids_argument and isinstance(argument.value, ListValueNode):
-                return min(len(argument.value.values), max_page)
-        return max_page  # a variable: assume the most ids allowed
+                return min(len(argument.value.values), walk.max_page)
+        return walk.max_page  # a variable: assume the most ids allowed
+    if "first" not in definition.args:
+        return None
     for argument in field.arguments or ():
         if argument.name.value == "first":
             if isinstance(argument.value, IntValueNode):
-                return max(0, min(int(argument.value.value), max_page))
-            return max_page  # a variable: assume the largest page
-    if field.name.value in CONNECTION_FIELDS:
-        return default_page
-    return None
+                return max(0, min(int(argument.value.value), walk.max_page))
+            return walk.max_page  # a variable: assume the largest page
+    return walk.default_page
 
 
-def query_cost(
+def _selection_cost(
+    walk: _Walk,
+    parent: GraphQLNamedType,
     selection_set: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode],
-    *,
-    multiplier: int = 1,
-    default_page: int = 20,
-    max_page: int = 100,
-    seen: frozenset[str] = frozenset(),
+    multiplier: int,
+    page: int | None,
+    seen: frozenset[str],
 ) -> int:
-    """Upper bound of the nodes a selection can return (GitHub's rule)."""
+    """What a selection on `parent` costs, `multiplier` times over.
+
+    `page` is the size asked of the connection `parent` is (its `edges` and `nodes`
+    hold that many items)."""
     if selection_set is None:
         return 0
     total = 0
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            page = _page(selection, default_page, max_page)
-            inner = multiplier
-            if page is not None:
-                inner = multiplier * max(page, 1)
-                total += multiplier * page
-            total += query_cost(
+            name = selection.name.value
+            if name.startswith("__") or not isinstance(
+                parent, GraphQLObjectType | GraphQLInterfaceType
+            ):
+                continue  # introspection is bounded by the schema itself
+            definition = parent.fields.get(name)
+            if definition is None:
+                continue  # an unknown field: another rule reports it
+            total += multiplier * FIELD_WEIGHTS.get((parent.name, name), 0)
+            named = get_named_type(definition.type)
+            if not is_composite_type(named):
+                continue  # scalars and enums, and lists of them
+            asked = _first(selection, definition, walk)
+            listed = is_list_type(get_nullable_type(definition.type))
+            if listed:
+                items = asked if asked is not None else page if page is not None else LIST_ITEMS
+            else:
+                items = 1
+            total += multiplier * items
+            total += _selection_cost(
+                walk,
+                named,
                 selection.selection_set,
-                fragments,
-                multiplier=inner,
-                default_page=default_page,
-                max_page=max_page,
-                seen=seen,
+                multiplier * max(items, 1),
+                asked if not listed else None,
+                seen,
             )
         elif isinstance(selection, InlineFragmentNode):
-            total += query_cost(
-                selection.selection_set,
-                fragments,
-                multiplier=multiplier,
-                default_page=default_page,
-                max_page=max_page,
-                seen=seen,
+            condition = selection.type_condition
+            target = walk.schema.get_type(condition.name.value) if condition else parent
+            total += _selection_cost(
+                walk, target or parent, selection.selection_set, multiplier, page, seen
             )
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
-            fragment = fragments.get(name)
+            fragment = walk.fragments.get(name)
             if fragment is not None and name not in seen:
-                total += query_cost(
+                target = walk.schema.get_type(fragment.type_condition.name.value)
+                total += _selection_cost(
+                    walk,
+                    target or parent,
                     fragment.selection_set,
-                    fragments,
-                    multiplier=multiplier,
-                    default_page=default_page,
-                    max_page=max_page,
-                    seen=seen | {name},
+                    multiplier,
+                    page,
+                    seen | {name},
                 )
     return total
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    *,
+    default_page: int = 20,
+    max_page: int = 100,
+) -> int:
+    """An upper bound of the work an operation asks for (GitHub's rule, with weights).
+
+    Every object it may return counts 1: a page of a connection counts its size, a
+    plain list `LIST_ITEMS`, and what is inside a list counts once per item. Fields
+    that send statements of their own for every parent add their `FIELD_WEIGHTS`.
+    """
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    walk = _Walk(schema, fragments, default_page, max_page)
+    return _selection_cost(walk, root, operation.selection_set, 1, None, frozenset())
+
+
+def document_cost(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, max_page: int
+) -> int:
+    """The cost of the operation of `document` a request runs (0 if it names none)."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1:
+        return 0  # execution refuses it with its own message
+    return operation_cost(schema, operations[0], fragments, max_page=max_page)
+
+
+def too_costly(cost: int, max_cost: int, what: str = "This query") -> str:
+    return (
+        f"{what} could cost up to {cost}; the limit is {max_cost}. Each object it may "
+        "return counts 1, and relations computed for each item count more "
+        "(consortialAccounts 50, borrowing 20, linkedAccounts, linkedFrom, loans and "
+        "auditLog 10). Ask for smaller pages (first), fewer nested lists or fewer such "
+        "relations."
+    )
 
 
 def cost_rule(max_cost: int, default_page: int, max_page: int) -> type[ValidationRule]:
@@ -108,16 +216,19 @@ def cost_rule(max_cost: int, default_page: int, max_page: int) -> type[Validatio
                 for d in self.context.document.definitions
                 if isinstance(d, FragmentDefinitionNode)
             }
-            cost = query_cost(
-                node.selection_set, fragments, default_page=default_page, max_page=max_page
+            cost = operation_cost(
+                self.context.schema,
+                node,
+                fragments,
+                default_page=default_page,
+                max_page=max_page,
             )
             if cost > max_cost:
                 self.report_error(
                     GraphQLError(
-                        f"This query could return up to {cost} objects; the limit is {max_cost}. "
-                        "Ask for smaller pages (first) or fewer nested lists.",
+                        too_costly(cost, max_cost),
                         node,
-                        extensions={"code": "QUERY_TOO_COSTLY"},
+                        extensions={"code": QUERY_TOO_COSTLY},
                     )
                 )
 
@@ -165,6 +276,16 @@ def limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
 
 
 RESULT_TOO_LARGE = "RESULT_TOO_LARGE"
+REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+
+
+def timeout_message(settings: Settings) -> str:
+    return (
+        f"The request ran longer than its budget of {settings.request_timeout:g} s "
+        "(NETZONE_REQUEST_TIMEOUT) and was stopped; what it was writing then was not kept. "
+        "Ask for smaller pages (first), fewer nested lists or fewer per-item relations, "
+        "or split the query."
+    )
 
 
 def counting_execution_context(max_objects: int) -> type[Any]:
@@ -182,6 +303,11 @@ def counting_execution_context(max_objects: int) -> type[Any]:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.list_items = 0
+            db = getattr(self.context_value, "db", None)
+            self.db = db
+            if db is not None and self.operation.operation != OperationType.QUERY:
+                # A mutation runs to its end (or its statement's timeout), never halfway.
+                db.deadline = None
 
         def complete_list_value(
             self, return_type: Any, field_nodes: Any, info: Any, *rest: Any
@@ -189,6 +315,9 @@ def counting_execution_context(max_objects: int) -> type[Any]:
             result = rest[1] if len(rest) > 1 else None
             if isinstance(result, list | tuple):
                 self.list_items += len(result)
+            deadline = self.db.deadline if self.db is not None else None
+            if deadline is not None and time.monotonic() > deadline:
+                raise GraphQLError("request budget used up", extensions={"code": REQUEST_TIMEOUT})
             if self.list_items > max_objects:
                 raise GraphQLError(
                     f"This query returns more than {max_objects} objects in its lists "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from typing import Any
 
 import orjson
 from cross_web import HTTPException  # strawberry's own (strawberry.http.base uses it)
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,10 +21,17 @@ from strawberry.types import ExecutionResult
 
 from app.auth import service as auth_service
 from app.auth.policy import ANONYMOUS, Actor
-from app.db import Database, SerialSession
+from app.db import Database, SerialSession, timed_out
 from app.errors import NotAuthenticated
 from app.graphql.context import Context
-from app.graphql.limits import RESULT_TOO_LARGE
+from app.graphql.limits import (
+    QUERY_TOO_COSTLY,
+    REQUEST_TIMEOUT,
+    RESULT_TOO_LARGE,
+    document_cost,
+    timeout_message,
+    too_costly,
+)
 from app.settings import Settings
 
 logger = logging.getLogger("netzone.graphql")
@@ -52,6 +60,14 @@ HTTP_ERROR_CODES = {
     405: "METHOD_NOT_ALLOWED",
     413: "PAYLOAD_TOO_LARGE",
 }
+
+
+class Refusal(HTTPException):
+    """A refusal before execution with a code of its own."""
+
+    def __init__(self, status_code: int, reason: str, code: str) -> None:
+        super().__init__(status_code, reason)
+        self.code = code
 
 
 def bearer_token(request: Request) -> str | None:
@@ -128,6 +144,20 @@ def _encoding_problem(data: str | bytes) -> str | None:
     return None
 
 
+def _stops_request(error: GraphQLError) -> bool:
+    code = (error.extensions or {}).get("code")
+    original = error.original_error
+    return code in (RESULT_TOO_LARGE, REQUEST_TIMEOUT) or (
+        original is not None and timed_out(original)
+    )
+
+
+def _as_refusal(error: GraphQLError, settings: Settings) -> GraphQLError:
+    if (error.extensions or {}).get("code") == RESULT_TOO_LARGE:
+        return error
+    return GraphQLError(timeout_message(settings), extensions={"code": REQUEST_TIMEOUT})
+
+
 class NetzoneGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, masking and JSON encoder."""
 
@@ -158,12 +188,13 @@ class NetzoneGraphQL(GraphQL[Context, None]):
             # GraphQL over HTTP: a mutation by GET is 405, and POST is what is allowed.
             status, headers = 405, {"allow": "POST"}
             message = f"{message}: send mutations by POST; GET serves queries only."
+        code = error.code if isinstance(error, Refusal) else None
         body = {
             "data": None,
             "errors": [
                 {
                     "message": message,
-                    "extensions": {"code": HTTP_ERROR_CODES.get(status, "BAD_REQUEST")},
+                    "extensions": {"code": code or HTTP_ERROR_CODES.get(status, "BAD_REQUEST")},
                 }
             ],
         }
@@ -181,6 +212,25 @@ class NetzoneGraphQL(GraphQL[Context, None]):
         if isinstance(request_data, list) and not all(isinstance(i, dict) for i in request_data):
             raise HTTPException(400, f"{NOT_AN_OPERATION} Each operation of a batch is one.")
         super()._validate_batch_request(request_data, protocol)
+        self._check_batch_cost(request_data)
+
+    def _check_batch_cost(self, operations: list[dict[str, Any]]) -> None:
+        """A batch costs what its operations cost together (each alone passes the rule)."""
+        settings = self.settings
+        total = 0
+        for operation in operations:
+            query = operation.get("query")
+            name = operation.get("operationName")
+            if not isinstance(query, str) or not isinstance(name, str | None):
+                continue  # refused by execution with its own message
+            try:
+                document = parse(query, max_tokens=settings.max_tokens)
+            except GraphQLError:
+                continue  # the same
+            schema = self.schema._schema  # type: ignore[attr-defined]  # strawberry.Schema
+            total += document_cost(schema, document, name, settings.max_page_size)
+        if total > settings.max_cost:
+            raise Refusal(400, too_costly(total, settings.max_cost, "This batch"), QUERY_TOO_COSTLY)
 
     async def parse_http_body(self, request: Any) -> Any:
         """strawberry's parsing; a body of the wrong shape is a 400, not a crash."""
@@ -224,6 +274,9 @@ class NetzoneGraphQL(GraphQL[Context, None]):
             # that need a session then answer UNAUTHENTICATED.
             if found is not None:
                 actor = found
+        # Queries stop past the budget (mutations are not cut halfway: the execution
+        # context lifts it for them; their statements stay bounded on PostgreSQL).
+        db.deadline = time.monotonic() + self.settings.request_timeout
         client = request.client
         return Context(
             request=request,
@@ -238,11 +291,11 @@ class NetzoneGraphQL(GraphQL[Context, None]):
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
         errors = list(result.errors or [])
-        too_large = [e for e in errors if (e.extensions or {}).get("code") == RESULT_TOO_LARGE]
-        if too_large:
+        stopped = [e for e in errors if _stops_request(e)]
+        if stopped:
             # One refusal for the whole request, not one per list it stopped, no partial data.
             data["data"] = None
-            errors = too_large[:1]
+            errors = [_as_refusal(stopped[0], self.settings)]
         if errors:
             data["errors"] = list(mask_errors(errors))
         if result.extensions:
@@ -268,7 +321,7 @@ class NetzoneGraphQL(GraphQL[Context, None]):
 
 async def graphql_handler(app: NetzoneGraphQL, scope: Any, receive: Any, send: Any) -> None:
     """Open the request's session around the GraphQL view and close it afterwards."""
-    async with app.database.session() as session:
+    async with app.database.request_session() as session:
         scope["netzone.session"] = session
         try:
             await app(scope, receive, send)

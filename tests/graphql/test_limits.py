@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database
-from app.graphql.limits import query_cost
+from app.graphql.limits import document_cost, too_costly
 from app.main import create_app
 from app.patrons import search as patron_service
 from app.settings import Settings
@@ -171,39 +171,44 @@ async def test_more_than_five_thousand_tokens_are_refused_and_nothing_runs(
 # ---------------------------------------------------------------- cost
 
 AUDIT_PAGE = "edges { node { auditLog(first: 100) { edges { node { action } } } } }"
+# patrons(first: 100) { AUDIT_PAGE } costs 10 (the search) + 1 (the connection)
+# + 100 edges + 100 patrons + 100 x (10 (each trail is a statement) + 1 + 100 + 100).
+PATRONS_WITH_TRAILS = 10 + 1 + 100 + 100 + 100 * (10 + 1 + 100 + 100)
 
 
 async def test_cost_within_the_limit_runs(gql: GraphQL, count_searches: list[int]) -> None:
     token = await gql.login("lansing.librarian", "LANSING")
-    # 4 x (100 patrons + 100 x 100 audit entries) = 40,400 nodes.
+    # 2 x 21,311 (see PATRONS_WITH_TRAILS) = 42,622.
     query = (
         "{ "
         + " ".join(
-            f'p{i}: patrons(institution: "NEKLS", first: 100) {{ {AUDIT_PAGE} }}' for i in range(4)
+            f'p{i}: patrons(institution: "NEKLS", first: 100) {{ {AUDIT_PAGE} }}' for i in range(2)
         )
         + " }"
     )
     data = await gql.ok(query, token=token)
-    assert len(data["p3"]["edges"]) > 0
-    assert len(count_searches) == 4
+    assert len(data["p1"]["edges"]) > 0
+    assert len(count_searches) == 2
 
 
 async def test_cost_over_the_limit_via_aliases_is_refused(
     gql: GraphQL, count_searches: list[int]
 ) -> None:
     token = await gql.login("lansing.librarian", "LANSING")
-    # 5 x (100 + 100 x 100) = 50,500 nodes.
     query = (
         "{ "
         + " ".join(
-            f'p{i}: patrons(institution: "NEKLS", first: 100) {{ {AUDIT_PAGE} }}' for i in range(5)
+            f'p{i}: patrons(institution: "NEKLS", first: 100) {{ {AUDIT_PAGE} }}' for i in range(3)
         )
         + " }"
     )
     body = await gql(query, token=token)
+    assert PATRONS_WITH_TRAILS * 3 == 63933
     assert _refused(body, "QUERY_TOO_COSTLY") == [
-        "This query could return up to 50500 objects; the limit is 50000. "
-        "Ask for smaller pages (first) or fewer nested lists."
+        "This query could cost up to 63933; the limit is 50000. Each object it may return "
+        "counts 1, and relations computed for each item count more (consortialAccounts 50, "
+        "borrowing 20, linkedAccounts, linkedFrom, loans and auditLog 10). Ask for smaller "
+        "pages (first), fewer nested lists or fewer such relations."
     ]
     assert count_searches == []
 
@@ -228,7 +233,7 @@ async def test_cost_over_the_limit_via_fragments_is_refused(
     """
     body = await gql(query, token=token)
     assert _refused(body, "QUERY_TOO_COSTLY")[0].startswith(
-        "This query could return up to 50500 objects; the limit is 50000."
+        f"This query could cost up to {5 * PATRONS_WITH_TRAILS}; the limit is 50000."
     )
     assert count_searches == []
 
@@ -248,7 +253,7 @@ async def test_first_as_a_variable_counts_as_the_largest_page(
     )
     body = await gql(query, {"n": 1}, token=token)
     assert _refused(body, "QUERY_TOO_COSTLY")[0].startswith(
-        "This query could return up to 50500 objects"
+        f"This query could cost up to {5 * PATRONS_WITH_TRAILS};"
     )
     assert count_searches == []
 
@@ -264,40 +269,60 @@ async def test_first_above_the_maximum_counts_as_the_maximum_page(gql: GraphQL) 
 async def test_nodes_multiply_like_a_page_of_their_ids(gql: GraphQL) -> None:
     token = await gql.login("lansing.librarian", "LANSING")
     trail = "... on Patron { auditLog(first: 100) { edges { node { action } } } }"
-    # 5 x (100 objects + 100 x 100 audit entries), whether the ids come as a variable or inline.
+    # 5 x (100 patrons + 100 x (10 + 1 + 100 + 100)) = 106,000, whether the ids come as a
+    # variable or inline.
     query = (
         "query($ids: [ID!]!) { "
         + " ".join(f"n{i}: nodes(ids: $ids) {{ {trail} }}" for i in range(5))
         + " }"
     )
     body = await gql(query, {"ids": ["x"]}, token=token)
-    assert _refused(body, "QUERY_TOO_COSTLY")[0].startswith(
-        "This query could return up to 50500 objects"
-    )
+    assert _refused(body, "QUERY_TOO_COSTLY")[0].startswith("This query could cost up to 106000;")
     ids = ", ".join('"x"' for _ in range(100))
     inline = "{ " + " ".join(f"n{i}: nodes(ids: [{ids}]) {{ {trail} }}" for i in range(5)) + " }"
     body = await gql(inline, token=token)
-    assert _refused(body, "QUERY_TOO_COSTLY")[0].startswith(
-        "This query could return up to 50500 objects"
-    )
+    assert _refused(body, "QUERY_TOO_COSTLY")[0].startswith("This query could cost up to 106000;")
     # Few ids inline cost little.
     small = "{ " + " ".join(f'n{i}: nodes(ids: ["x", "y"]) {{ {trail} }}' for i in range(5)) + " }"
     data = await gql.ok(small, token=token)
     assert data["n4"] == [None, None]
 
 
-def test_query_cost_counts_connections_without_first_as_the_default_page() -> None:
+def _cost(query: str, settings: Settings) -> int:
     from graphql import parse
 
-    document = parse(
-        '{ patrons(institution: "X") { edges { node { auditLog { edges { cursor } } } } } }'
+    from app.graphql.schema import build_schema
+
+    schema = build_schema(settings)._schema
+    return document_cost(schema, parse(query), None, settings.max_page_size)
+
+
+def test_query_cost_counts_connections_without_first_as_the_default_page(
+    settings: Settings,
+) -> None:
+    query = '{ patrons(institution: "X") { edges { node { auditLog { edges { cursor } } } } } }'
+    # The search 10 + connection 1 + 20 edges + 20 patrons + 20 x (10 + 1 + 20 edges).
+    assert _cost(query, settings) == 10 + 1 + 20 + 20 + 20 * (10 + 1 + 20)
+
+
+def test_plain_lists_count_five_items_and_per_item_relations_their_weight(
+    settings: Settings,
+) -> None:
+    # An institution, 5 libraries, each with its institution and 5 libraries.
+    nested = '{ institution(code: "X") { libraries { institution { libraries { code } } } } }'
+    assert _cost(nested, settings) == 1 + 5 + 5 + 25
+    # Scalars and introspection cost nothing.
+    assert _cost('{ __typename institution(code: "X") { code name } }', settings) == 1
+    assert _cost("{ __schema { types { name fields { name } } } }", settings) == 0
+    per_patron = (
+        "consortialAccounts { ref } linkedAccounts { linkedAt } alerts { code } linkedFrom { ref }"
     )
-    operation = document.definitions[0]
-    # 20 patrons + 20 x 20 audit entries.
-    assert query_cost(operation.selection_set, {}) == 420  # type: ignore[attr-defined]
+    page = f'patrons(institution: "X", first: 100) {{ edges {{ node {{ {per_patron} }} }} }}'
+    # consortialAccounts 50 + 5, linkedAccounts 10 + 5, alerts 5, linkedFrom 10 + 1.
+    assert _cost(f"{{ {page} }}", settings) == 10 + 1 + 100 + 100 + 100 * 86
 
 
-# ---------------------------------------------------------------- batches
+# # ---------------------------------------------------------------- batches
 
 
 async def test_a_batch_of_ten_operations_runs(client: httpx.AsyncClient, gql: GraphQL) -> None:
@@ -350,6 +375,36 @@ async def test_each_operation_of_a_batch_is_limited_on_its_own(
     assert second["errors"][0]["message"] == "'anonymous' exceeds maximum operation depth of 12"
 
 
+async def test_a_batch_costs_what_its_operations_cost_together(
+    client: httpx.AsyncClient, gql: GraphQL, connection: AsyncConnection, count_searches: list[int]
+) -> None:
+    # Each operation costs 21,311 and passes alone; three of them in one batch do not.
+    token = await gql.login("nekls.admin", "LANSING")
+    before = await _library_groups(connection)
+    page = f'{{ patrons(institution: "NEKLS", first: 100) {{ {AUDIT_PAGE} }} }}'
+    batch = [{"query": page}, {"query": page}, {"query": page}]
+    batch.append({"query": "mutation { " + CREATE_GROUP % "Costly batch" + " }"})
+    response = await client.post(
+        "/graphql", json=batch, headers={"authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_COSTLY"]
+    # The mutation: its payload 1 + its errors, a plain list, 5.
+    assert body["errors"][0]["message"] == too_costly(
+        3 * PATRONS_WITH_TRAILS + 6, 50000, "This batch"
+    )
+    assert count_searches == []
+    assert await _library_groups(connection) == before
+    # Two of them are within the limit.
+    response = await client.post(
+        "/graphql", json=batch[:2], headers={"authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    assert all(r["data"]["patrons"]["edges"] for r in response.json())
+
+
 def test_limit_rules_are_built_once_so_the_validation_cache_hits() -> None:
     from functools import partial
 
@@ -381,20 +436,37 @@ def test_limit_rules_are_built_once_so_the_validation_cache_hits() -> None:
 async def test_nested_plain_lists_stop_at_the_object_limit(
     settings: Settings, database: Database, gql: GraphQL
 ) -> None:
-    # Plain lists (not connections) are counted while the query runs: here the limit is
-    # 50 objects, and NEKLS's 3 libraries nested five times give 3^5 = 243.
+    # Plain lists (not connections) are assumed to hold 5 items before the query runs,
+    # and counted while it runs. With 7 libraries in NEKLS, the institution's libraries'
+    # institution's libraries cost 1 + 5 + 5 + 25 = 36 up front (within a limit of 50)
+    # and turn out to be 7 + 7 x 7 = 56 list items: stopped as they resolve.
+    admin = await gql.login("network.admin", "LANSING")
+    for code in ("EXTRA1", "EXTRA2", "EXTRA3", "EXTRA4"):
+        created = await gql.ok(
+            "mutation($input: CreateLibraryInput!) { createLibrary(input: $input) "
+            "{ errors { code } } }",
+            {"input": {"institution": "NEKLS", "code": code, "name": f"Branch {code}"}},
+            admin,
+        )
+        assert created["createLibrary"]["errors"] == []
     token = await gql.login("lansing.librarian", "LANSING")
     small = create_app(settings.model_copy(update={"max_cost": 50}), database)
+    nested = '{ institution(code: "NEKLS") { libraries { institution { libraries { code } } } } }'
     transport = httpx.ASGITransport(app=small)
     async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
         response = await http.post(
-            "/graphql", json={"query": _nested(12)}, headers={"authorization": f"Bearer {token}"}
+            "/graphql", json={"query": nested}, headers={"authorization": f"Bearer {token}"}
         )
         assert response.status_code == 200
         body = response.json()
         assert body["data"] is None
         assert [e["extensions"]["code"] for e in body["errors"]] == ["RESULT_TOO_LARGE"]
         assert "more than 50 objects" in body["errors"][0]["message"]
+        # Deeper nesting is refused before it runs.
+        response = await http.post(
+            "/graphql", json={"query": _nested(8)}, headers={"authorization": f"Bearer {token}"}
+        )
+        assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["QUERY_TOO_COSTLY"]
         # The server goes on answering; a query within the limit is answered in full.
         small_query = '{ institution(code: "NEKLS") { libraries { code } } }'
         response = await http.post(
@@ -403,7 +475,18 @@ async def test_nested_plain_lists_stop_at_the_object_limit(
         assert response.json() == {
             "data": {
                 "institution": {
-                    "libraries": [{"code": "BASEHOR"}, {"code": "LANSING"}, {"code": "TONGANOXIE"}]
+                    "libraries": [
+                        {"code": c}
+                        for c in (
+                            "BASEHOR",
+                            "EXTRA1",
+                            "EXTRA2",
+                            "EXTRA3",
+                            "EXTRA4",
+                            "LANSING",
+                            "TONGANOXIE",
+                        )
+                    ]
                 }
             }
         }
