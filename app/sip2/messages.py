@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.attributes.service import TypeInfo, is_authorized
 from app.auth.policy import Actor
 from app.db import Database
@@ -36,15 +38,24 @@ from app.sip2.protocol import (
     sip_datetime,
 )
 from app.sip2.service import AoMode, SendAs
-from app.sip2.verification import Verification, verify_patron
+from app.sip2.verification import Verification, loan_items, verify_patron
 
 logger = logging.getLogger("netzone.sip2")
 
 PROTOCOL_VERSION = "2.00"
 DEFAULT_LANGUAGE = "000"
 NOT_LOGGED_IN = "Log in first (message 93)."
+# Items listed in one 64 at most; a client asks for the next ones with BP and BQ.
+ITEMS_PER_RESPONSE = 100
 # Patron status of an unknown or unverifiable patron: charge, renew, recall, hold denied.
 ALL_DENIED = "YYYY" + " " * 10
+
+
+def _position(value: str | None, default: int) -> int:
+    """A 1-based item position of BP or BQ; absent or not a number: the default."""
+    if value is None or not value.strip().isdigit():
+        return default
+    return max(1, int(value.strip()))
 
 
 @dataclass(eq=False)
@@ -277,6 +288,7 @@ class MessageHandler:
                 channel="SIP2",
                 visible=visible,
             )
+            items = await self._summary_items(db, request, verification)
         if not verification.pin.accepted:
             return self._unverified(session, request, language, verification)
         status = patron_status(verification)
@@ -308,6 +320,7 @@ class MessageHandler:
             ("CQ", flag(verification.valid_password)),
             ("BV", "0.00"),
         ]
+        fields += items
         fields += self._extensions(account, verification)
         if account.home_library_screen_message and verification.home_library is not None:
             fields.append(("AF", verification.home_library.code))
@@ -315,6 +328,27 @@ class MessageHandler:
             fields.append(("AF", verification.throttle_message))
         code = "64" if request.code == "63" else "24"
         return self.respond(session, request, code, fixed, fields)
+
+    async def _summary_items(
+        self, db: AsyncSession, request: Request, verification: Verification
+    ) -> list[tuple[str, str]]:
+        """The item list the summary of a 63 asks for, within BP..BQ: charged items (AU)
+        or overdue items (AT). Holds, fines, recalls and unavailable holds do not exist
+        here: their lists are empty, as their counts say."""
+        patron = verification.patron
+        if request.code != "63" or patron is None or patron.id is None:
+            return []
+        if not verification.pin.accepted:
+            return []
+        summary = request.fixed[21:31]
+        wanted = summary.find("Y")
+        if wanted not in (1, 2):
+            return []
+        limit = ITEMS_PER_RESPONSE
+        start = _position(request.text("BP", "ascii"), 1)
+        end = min(_position(request.text("BQ", "ascii"), limit), start + limit - 1)
+        barcodes = await loan_items(db, patron.id, overdue_only=wanted == 1, start=start, end=end)
+        return [("AT" if wanted == 1 else "AU", b) for b in barcodes]
 
     def _extensions(self, account: SipAccount, verification: Verification) -> list[tuple[str, str]]:
         fields: list[tuple[str, str]] = []

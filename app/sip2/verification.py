@@ -221,6 +221,26 @@ async def _loan_counts(session: AsyncSession, patron_id: int) -> tuple[int, int]
     return int(charged or 0), int(overdue or 0)
 
 
+async def loan_items(
+    session: AsyncSession, patron_id: int, *, overdue_only: bool, start: int, end: int
+) -> list[str]:
+    """Item barcodes of a patron's active loans (overdue ones only if asked), oldest
+    first, from the `start`th to the `end`th (1-based, inclusive: SIP2's BP and BQ)."""
+    if end < start:
+        return []
+    conditions = [col(Loan.patron_id) == patron_id, col(Loan.returned_at).is_(None)]
+    if overdue_only:
+        conditions.append(col(Loan.due_at) < utcnow())
+    rows = await session.execute(
+        select(col(Loan.item_barcode))
+        .where(*conditions)
+        .order_by(col(Loan.loaned_at), col(Loan.id))
+        .offset(start - 1)
+        .limit(end - start + 1)
+    )
+    return [r[0] for r in rows]
+
+
 async def _attributes(
     session: AsyncSession,
     institution_id: int,

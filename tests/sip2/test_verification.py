@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,10 +17,13 @@ from tests.conftest import GraphQL
 from tests.sip2.conftest import (
     DATE_FIELD,
     PIN,
+    TRANSACTION_DATE,
     Patrons,
+    Response,
     SipClient,
     audit_entries,
     set_patron,
+    with_error_detection,
     yesterday,
 )
 
@@ -209,6 +213,49 @@ async def test_loans_are_counted(sip: SipClient, patrons: Patrons, gql: GraphQL)
     await sip.login()
     info = await sip.patron_information("T-LAN-1")
     assert (info.fixed["charged"], info.fixed["overdue"]) == ("0001", "0000")
+
+
+async def _summary(sip: SipClient, summary: str, extra: str = "", pin: str = PIN) -> Response:
+    body = f"63000{TRANSACTION_DATE}{summary:<10}AONEKLS|AAT-LAN-1|AC|AD{pin}|{extra}"
+    return await sip.exchange(with_error_detection(body, 2))
+
+
+async def test_the_summary_lists_charged_or_overdue_items(
+    sip: SipClient, patrons: Patrons, gql: GraphQL, connection: AsyncConnection
+) -> None:
+    patron = await patrons.create("T-LAN-1")
+    token = await patrons.token("LANSING")
+    for item in ("ITEM-1", "ITEM-2", "ITEM-3"):
+        data = await gql.ok(
+            CHECK_OUT, {"input": {"patronId": patron.id, "itemBarcode": item}}, token
+        )
+        assert data["checkOut"]["errors"] == []
+    await connection.execute(
+        text("UPDATE loan SET due_at = :past WHERE item_barcode = 'ITEM-2'"),
+        {"past": datetime.now(UTC) - timedelta(days=3)},
+    )
+    await sip.login()
+    # Charged items (the third position of the summary), oldest loan first
+    charged = await _summary(sip, "  Y", "BP1|BQ5|")
+    assert (charged.fixed["charged"], charged.fixed["overdue"]) == ("0003", "0001")
+    assert charged.get("AU") == ["ITEM-1", "ITEM-2", "ITEM-3"]
+    assert charged.get("AT") == []
+    # BP and BQ pick a range (1-based, inclusive); without them, every item
+    assert (await _summary(sip, "  Y", "BP2|BQ2|")).get("AU") == ["ITEM-2"]
+    assert (await _summary(sip, "  Y", "BP3|BQ9|")).get("AU") == ["ITEM-3"]
+    assert (await _summary(sip, "  Y")).get("AU") == ["ITEM-1", "ITEM-2", "ITEM-3"]
+    # Overdue items (the second position)
+    overdue = await _summary(sip, " Y")
+    assert overdue.get("AT") == ["ITEM-2"]
+    assert overdue.get("AU") == []
+    # No list asked for, or one that does not exist here (holds): no items
+    for summary in ("", "Y", "   Y"):
+        answer = await _summary(sip, summary)
+        assert (answer.get("AU"), answer.get("AT"), answer.get("AS")) == ([], [], []), summary
+    # A wrong PIN: nothing about the patron, no items
+    refused = await _summary(sip, "  Y", pin="9999")
+    assert refused.get("AU") == []
+    assert refused.fixed["charged"] == "0000"
 
 
 async def test_an_empty_pin_is_refused_unless_the_account_allows_it(
