@@ -25,7 +25,9 @@ import orjson
 
 from bench import point_lookup as pl
 
-PER_PATRON = "consortialAccounts { ref } linkedAccounts { linkedAt } alerts { code } linkedFrom { ref }"
+PER_PATRON = (
+    "consortialAccounts { ref } linkedAccounts { linkedAt } alerts { code } linkedFrom { ref }"
+)
 
 
 def attack(aliases: int) -> str:
@@ -78,20 +80,20 @@ async def measure_size(url: str, size: int, *, rounds: int, lookups: int) -> Non
         for _ in range(rounds):
             for n in range(lookups):
                 alone.append(await lookup(patrons[n % len(patrons)][0]))
-            stop = False
+            stop = asyncio.Event()
 
-            async def keep_busy() -> None:
-                while not stop:
+            async def keep_busy(stop: asyncio.Event) -> None:
+                while not stop.is_set():
                     took, answer = await heavy(5)
                     if answer.get("errors"):
                         raise RuntimeError(f"5 aliases failed: {answer['errors']}")
                     heavy_times.append(took)
 
-            busy = asyncio.create_task(keep_busy())
+            busy = asyncio.create_task(keep_busy(stop))
             await asyncio.sleep(0.05)
             for n in range(lookups):
                 during.append(await lookup(patrons[n % len(patrons)][0]))
-            stop = True
+            stop.set()
             await busy
         await desk.close()
         await heavy_conn.close()

@@ -91,6 +91,18 @@ def can_manage_patrons(actor: Actor, institution_id: int) -> bool:
     )
 
 
+def is_desk_staff(actor: Actor, institution_id: int) -> bool:
+    """Staff with CIRCULATION or more logged in at the institution (the desk).
+
+    The desk may find another member's patron by identifier (never by name, so it
+    cannot harvest patrons) and link one only as a walk-in checkout."""
+    return (
+        actor.kind == "staff"
+        and actor.institution_id == institution_id
+        and actor.has_role(SystemGroup.CIRCULATION)
+    )
+
+
 def can_administer_institution(actor: Actor, institution_id: int) -> bool:
     if actor.kind == "system":
         return True

@@ -15,7 +15,12 @@ from sqlmodel import col
 
 from app import clock
 from app.audit import service as audit
-from app.auth.policy import Actor, can_manage_patrons, require, require_authenticated
+from app.auth.policy import (
+    Actor,
+    can_manage_patrons,
+    is_desk_staff,
+    require_authenticated,
+)
 from app.auth.roles import Scope, SystemGroup
 from app.circulation.models import Loan
 from app.circulation.service import outstanding_loans
@@ -49,15 +54,24 @@ def can_link(actor: Actor, institution_id: int) -> bool:
     return can_manage_patrons(actor, institution_id)
 
 
-def _require_linker(actor: Actor) -> int:
+LINKERS_ONLY = (
+    "Only librarians (or API clients with the linking scope) may search and link other "
+    "members' patrons."
+)
+
+
+def _require_linker(actor: Actor, *, desk: str | None = None) -> int:
+    """The institution a search or link is for; `desk` says what the desk (CIRCULATION
+    staff) may do here: None for nothing, else the message when it may not."""
     require_authenticated(actor)
-    require(
-        actor.institution_id is not None and can_link(actor, actor.institution_id),
-        actor,
-        "Only librarians (or API clients with the linking scope) may search and link other members' patrons.",
-    )
-    assert actor.institution_id is not None
-    return actor.institution_id
+    institution_id = actor.institution_id
+    if institution_id is not None and can_link(actor, institution_id):
+        return institution_id
+    if desk is not None and institution_id is not None and is_desk_staff(actor, institution_id):
+        if desk == "":
+            return institution_id
+        raise DomainError.of(ErrorCode.FORBIDDEN, desk)
+    raise DomainError.of(ErrorCode.FORBIDDEN, LINKERS_ONLY)
 
 
 # ---------------------------------------------------------------- opaque references
@@ -178,10 +192,20 @@ async def network_search(
     name: str | None,
     institutions: list[str] | None,
 ) -> SearchResult:
-    """Find HOME accounts of other members by identifier (or name where allowed); audited."""
-    target = _require_linker(actor)
+    """Find HOME accounts of other members by identifier (or name where allowed); audited.
+
+    The desk (CIRCULATION) searches by identifier only."""
     identifier = (identifier or "").strip() or None
     name = (name or "").strip() or None
+    target = _require_linker(
+        actor,
+        desk=(
+            "The desk (CIRCULATION) may search other members' patrons by identifier only; "
+            "a search by name needs a librarian."
+            if name is not None
+            else ""
+        ),
+    )
     if (identifier is None) == (name is None):
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
@@ -620,13 +644,17 @@ async def link_account(
     ref: str,
     reason: str,
     commit: bool = True,
+    walk_in_checkout: bool = False,
 ) -> LinkResult:
     """Create the viewer institution's linked account of a source patron, or refresh it.
 
     With commit=False the caller commits (a walk-in loan: linked and lent together, or
-    neither).
+    neither). The desk (CIRCULATION) links only as part of a walk-in checkout
+    (`walk_in_checkout`, reason WALK_IN).
     """
-    target = _require_linker(actor)
+    target = _require_linker(actor, desk="" if walk_in_checkout else None)
+    if walk_in_checkout:
+        reason = "WALK_IN"
     source_id = read_ref(await ref_key(session, settings), ref, target)
     source = await session.get(Patron, source_id) if source_id else None
     if source is None or source.institution_id == target:

@@ -234,11 +234,11 @@ async def test_walk_in_needs_a_valid_reference_and_a_librarian(
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [
         ("SOURCE_NOT_FOUND", ["input", "sourcePatron"])
     ]
-    # CIRCULATION staff without LIBRARIAN may not link, so may not lend to walk-ins
+    # The same forged reference from the desk (CIRCULATION): not found either
     payload = await circ.check_out_payload(
-        eastern_circ, sourcePatron=match["ref"], itemBarcode="WI-6"
+        eastern_circ, sourcePatron=match["ref"] + "x", itemBarcode="WI-6"
     )
-    assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"]
+    assert [e["code"] for e in payload["errors"]] == ["SOURCE_NOT_FOUND"]
     # Anonymous callers are not authenticated
     body = await gql(
         'mutation($r: ID!) { checkOut(input: {sourcePatron: $r, itemBarcode: "WI-6"}) { loan { id } } }',
@@ -274,3 +274,82 @@ async def test_refusals_before_linking(
     )
     assert [e["code"] for e in payload["errors"]] == ["INVALID_INPUT"], payload
     assert await copies_of(connection, source["id"]) == []
+
+
+LINK_ACCOUNT = """mutation($input: LinkAccountInput!) {
+  linkAccount(input: $input) { linkedAccount { id } created errors { code message } }
+}"""
+
+
+async def test_the_desk_finds_walk_ins_by_identifier_only_and_links_only_by_lending(
+    gql: GraphQL,
+    circ: CirculationApi,
+    eastern_admin: str,
+    western_librarian: str,
+    connection: AsyncConnection,
+) -> None:
+    # Given a CIRCULATION-only account of EASTERN (the desk) and a WESTERN student
+    _, desk = await circ.staff(
+        eastern_admin,
+        "eastern.clerk",
+        ["CIRCULATION"],
+        institution="EASTERN",
+        homeLibrary="EASTERN-MAIN",
+        libraries=["EASTERN-MAIN"],
+    )
+    source = await western_student(circ, western_librarian, "WALK-0100")
+    # The desk finds the student by university ID
+    match = await find(gql, desk, "WALK-0100")
+    # ... but may not search by name, so it cannot harvest patrons
+    by_name = await gql(NETWORK_SEARCH, {"input": {"name": "Walker"}}, desk)
+    assert by_name["data"]["networkPatronSearch"]["matches"] == []
+    assert by_name["data"]["networkPatronSearch"]["errors"] == [
+        {
+            "code": "FORBIDDEN",
+            "message": "The desk (CIRCULATION) may search other members' patrons by "
+            "identifier only; a search by name needs a librarian.",
+            "field": None,
+        }
+    ]
+    # ... and may not link outside a checkout: nothing is created
+    linked = await gql.ok(
+        LINK_ACCOUNT, {"input": {"sourcePatron": match["ref"], "reason": "WALK_IN"}}, desk
+    )
+    assert linked["linkAccount"]["created"] is None or linked["linkAccount"]["created"] is False
+    assert [e["code"] for e in linked["linkAccount"]["errors"]] == ["FORBIDDEN"]
+    assert await copies_of(connection, source["id"]) == []
+    # The walk-in checkout links and lends
+    loan = await walk_in(circ, desk, match["ref"], "WI-DESK-1")
+    copies = await copies_of(connection, source["id"])
+    assert len(copies) == 1
+    assert loan["library"] == {"code": "EASTERN-MAIN"}
+    again = await find(gql, desk, "WALK-0100")
+    assert again["linkedAccount"]["accountType"] == "LINKED"
+    assert pk_of(again["linkedAccount"]["id"], "Patron") == copies[0]
+
+
+async def test_a_walk_in_checkout_still_needs_the_desk(
+    gql: GraphQL,
+    circ: CirculationApi,
+    eastern_admin: str,
+    eastern_desk: str,
+    western_librarian: str,
+    connection: AsyncConnection,
+) -> None:
+    # A patron of EASTERN without a staff role cannot lend to a walk-in (nor link one)
+    _, nobody = await circ.staff(
+        eastern_admin,
+        "eastern.reader",
+        ["LIBRARY_USERS"],
+        institution="EASTERN",
+        homeLibrary="EASTERN-MAIN",
+        libraries=["EASTERN-MAIN"],
+    )
+    source = await western_student(circ, western_librarian, "WALK-0101")
+    match = await find(gql, eastern_desk, "WALK-0101")
+    search = await gql(NETWORK_SEARCH, {"input": {"identifier": "WALK-0101"}}, nobody)
+    assert [e["code"] for e in search["data"]["networkPatronSearch"]["errors"]] == ["FORBIDDEN"]
+    payload = await circ.check_out_payload(nobody, sourcePatron=match["ref"], itemBarcode="WI-X")
+    assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"]
+    assert await copies_of(connection, source["id"]) == []
+    assert await loan_rows(connection, "WI-X") == []

@@ -971,7 +971,8 @@ CASES: dict[str, Case] = {
     "networkPatronSearch": Case(
         """query($identifier: String!) { networkPatronSearch(input: {identifier: $identifier}) {
              matches { ref institution { code } surname } errors { code message field } } }""",
-        matrix(LINKER, system_admin_other=EMPTY),  # EASTERN searches every *other* member
+        # EASTERN searches every *other* member; the desk (CIRCULATION) by identifier.
+        matrix(LINKER, system_admin_other=EMPTY, circulation=OK),
         prepare=p_search,
         verify=verify_search,
         empty=search_empty,

@@ -82,6 +82,7 @@ class CirculationMutations:
                     ref=input.source_patron,
                     reason="WALK_IN",
                     commit=False,  # linked and lent together, or neither
+                    walk_in_checkout=True,  # the desk may link here, and only here
                 )
                 patron_id = saved_id(linked.patron)
                 library_id = await linking.resource_sharing_library(session, linked.patron)
