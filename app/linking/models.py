@@ -55,6 +55,18 @@ class SharedFieldSetting(SQLModel, table=True):
     shared: bool
 
 
+class LookupIdentifierType(SQLModel, table=True):
+    """An identifier type by which the institution looks up other members' patrons
+    (the target side; none listed: every type the sources allow)."""
+
+    __tablename__ = "lookup_identifier_type"
+
+    institution_id: int = Field(foreign_key="institution.id", primary_key=True)
+    identifier_type_id: int = Field(
+        foreign_key="identifier_type.id", ondelete="CASCADE", primary_key=True
+    )
+
+
 class SearchableIdentifierType(SQLModel, table=True):
     """An identifier type by which other members may find the institution's patrons."""
 

@@ -15,7 +15,7 @@ from sqlmodel import col
 from app import clock
 from app.auth.policy import Actor
 from app.linking.service import NetworkMatch, can_link, identifier_matches, make_ref, ref_key
-from app.linking.sharing import source_policies
+from app.linking.sharing import lookup_types, source_policies
 from app.network.models import IdentifierType, Institution
 from app.patrons.models import Patron, PatronIdentifier
 from app.settings import Settings
@@ -54,10 +54,11 @@ async def other_accounts(
         ).scalars()
     )
     policies = await source_policies(session, others)
+    lookup = await lookup_types(session, patron.institution_id)
     today = clock.today()
     rows: dict[int, Patron] = {}
     for value, type_id in values:
-        found = await identifier_matches(session, value, type_id, policies, today)
+        found = await identifier_matches(session, value, type_id, policies, today, lookup)
         for accounts in found.values():
             if len(accounts) == 1:
                 rows.setdefault(saved_id(accounts[0]), accounts[0])

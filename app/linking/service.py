@@ -30,7 +30,7 @@ from app.errors import DomainError, ErrorCode, FieldError
 from app.keys import NETWORK_REF, deployment_key
 from app.linking import rules as rule_service
 from app.linking.models import LinkedAccountRule
-from app.linking.sharing import FIELD_COLUMNS, SourcePolicy, source_policies
+from app.linking.sharing import FIELD_COLUMNS, SourcePolicy, lookup_types, source_policies
 from app.network import service as network
 from app.network.models import BlockType, IdentifierType, Institution, Library, Network, UserGroup
 from app.patrons.models import (
@@ -123,16 +123,55 @@ def unavailable_reason(patron: Patron, policy: SourcePolicy, today: date) -> str
     return None
 
 
+async def _type_codes(session: AsyncSession, type_ids: frozenset[int]) -> str:
+    codes = (
+        await session.execute(
+            select(col(IdentifierType.code))
+            .where(col(IdentifierType.id).in_(list(type_ids)))
+            .order_by(col(IdentifierType.code))
+        )
+    ).scalars()
+    return ", ".join(codes)
+
+
+async def _not_looked_up_by(
+    session: AsyncSession, target: int, source: Patron, policy: SourcePolicy
+) -> str | None:
+    """Why the target may not link this patron under its own lookup types, if so: the
+    patron must hold an identifier of a type the target looks up by and the source lets
+    others search (a ref made before the target narrowed its list links nothing)."""
+    lookup = await lookup_types(session, target)
+    if not lookup:
+        return None
+    usable = lookup & policy.searchable_types if policy.searchable_types else lookup
+    held = (
+        await session.execute(
+            select(col(PatronIdentifier.identifier_type_id)).where(
+                col(PatronIdentifier.patron_id) == source.id,
+                col(PatronIdentifier.identifier_type_id).in_(list(usable)),
+            )
+        )
+    ).first()
+    if held is not None:
+        return None
+    return (
+        "The patron has no identifier of the types your institution looks up other "
+        f"members' patrons by ({await _type_codes(session, lookup)})."
+    )
+
+
 async def identifier_matches(
     session: AsyncSession,
     value: str,
     type_id: int | None,
     policies: dict[int, SourcePolicy],
     today: date,
+    lookup: frozenset[int] = frozenset(),
 ) -> dict[int, list[Patron]]:
     """The accounts other members may find by this identifier value, per source
     institution: only of the institutions in `policies`, only by the identifier types
-    each lets others search, only accounts each shares (see unavailable_reason).
+    each lets others search and the searcher looks up by (`lookup`, empty: any), only
+    accounts each shares (see unavailable_reason).
 
     The one rule of what an identifier reveals across the wall: network search and a
     patron's consortial accounts both go through it. More than one account of an
@@ -151,6 +190,8 @@ async def identifier_matches(
     for patron_id, institution_id, found_type in (await session.execute(query)).all():
         searchable = policies[institution_id].searchable_types
         if searchable and found_type not in searchable:
+            continue
+        if lookup and found_type not in lookup:
             continue
         candidates.setdefault(institution_id, set()).add(patron_id)
     found: dict[int, list[Patron]] = {}
@@ -250,8 +291,16 @@ async def network_search(
                     ["input", "identifierType"],
                 )
             type_id = type_row.id
+        lookup = await lookup_types(session, target)
+        if type_id is not None and lookup and type_id not in lookup:
+            raise DomainError.of(
+                ErrorCode.INVALID_INPUT,
+                f"Your institution looks up other members' patrons by "
+                f"{await _type_codes(session, lookup)} only, not by {identifier_type}.",
+                ["input", "identifierType"],
+            )
         for institution_id, visible in (
-            await identifier_matches(session, identifier, type_id, policies, today)
+            await identifier_matches(session, identifier, type_id, policies, today, lookup)
         ).items():
             if len(visible) > 1:
                 result.errors.append(
@@ -665,6 +714,8 @@ async def link_account(
         )
     policy = (await source_policies(session, [source.institution_id]))[source.institution_id]
     reason_text = unavailable_reason(source, policy, clock.today())
+    if reason_text is None:
+        reason_text = await _not_looked_up_by(session, target, source, policy)
     existing = await _existing_copy(session, target, source.id)  # type: ignore[arg-type]
     if reason_text is not None:
         if existing is not None and existing.link_status != "SOURCE_UNAVAILABLE":

@@ -12,7 +12,12 @@ from sqlmodel import col
 from app.audit import service as audit
 from app.auth.policy import Actor, can_administer_institution, require, require_authenticated
 from app.errors import DomainError, ErrorCode
-from app.linking.models import RestrictedUserGroup, SearchableIdentifierType, SharedFieldSetting
+from app.linking.models import (
+    LookupIdentifierType,
+    RestrictedUserGroup,
+    SearchableIdentifierType,
+    SharedFieldSetting,
+)
 from app.network import service as network
 from app.network.models import IdentifierType, Institution, UserGroup
 
@@ -265,6 +270,47 @@ async def _identifier_type(session: AsyncSession, code: str) -> IdentifierType:
     return identifier_type
 
 
+async def _set_type(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    type_code: str,
+    listed: bool,
+    model: type[SearchableIdentifierType] | type[LookupIdentifierType],
+    field: str,
+    description: str | None = None,
+) -> Institution:
+    """Add (or remove) an identifier type to one of the institution's lists; audited."""
+    institution = await _admin_institution(session, actor, institution_code)
+    identifier_type = await _identifier_type(session, type_code)
+    row = await session.get(model, (institution.id, identifier_type.id))
+    changed = (row is None) == listed
+    if listed and row is None:
+        row = model(
+            institution_id=institution.id,  # type: ignore[arg-type]
+            identifier_type_id=identifier_type.id,  # type: ignore[arg-type]
+        )
+        session.add(row)
+    elif not listed and row is not None:
+        await session.delete(row)
+    if listed and isinstance(row, SearchableIdentifierType):
+        row.description = (description or "").strip() or None
+    if changed:
+        before, after = (None, identifier_type.code) if listed else (identifier_type.code, None)
+        await audit.record(
+            session=session,
+            actor=actor,
+            action=f"{'add' if listed else 'remove'}_{model.__tablename__}",
+            entity_type="Institution",
+            entity_id=institution.id,
+            institution_id=institution.id,
+            changes={field: {"before": before, "after": after}},
+        )
+    await session.commit()
+    return institution
+
+
 async def add_searchable_identifier_type(
     *,
     session: AsyncSession,
@@ -274,55 +320,56 @@ async def add_searchable_identifier_type(
     description: str | None,
 ) -> Institution:
     """Let other members find the institution's patrons by this identifier type (only)."""
-    institution = await _admin_institution(session, actor, institution_code)
-    identifier_type = await _identifier_type(session, type_code)
-    row = await session.get(SearchableIdentifierType, (institution.id, identifier_type.id))
-    if row is None:
-        session.add(
-            SearchableIdentifierType(
-                institution_id=institution.id,  # type: ignore[arg-type]
-                identifier_type_id=identifier_type.id,  # type: ignore[arg-type]
-                description=(description or "").strip() or None,
-            )
-        )
-        await audit.record(
-            session=session,
-            actor=actor,
-            action="add_searchable_identifier_type",
-            entity_type="Institution",
-            entity_id=institution.id,
-            institution_id=institution.id,
-            changes={"searchableIdentifierTypes": {"before": None, "after": identifier_type.code}},
-        )
-    else:
-        row.description = (description or "").strip() or None
-    await session.commit()
-    return institution
+    return await _set_type(
+        session=session,
+        actor=actor,
+        institution_code=institution_code,
+        type_code=type_code,
+        listed=True,
+        model=SearchableIdentifierType,
+        field="searchableIdentifierTypes",
+        description=description,
+    )
 
 
 async def remove_searchable_identifier_type(
     *, session: AsyncSession, actor: Actor, institution_code: str, type_code: str
 ) -> Institution:
-    institution = await _admin_institution(session, actor, institution_code)
-    identifier_type = await _identifier_type(session, type_code)
-    result = await session.execute(
-        delete(SearchableIdentifierType).where(
-            col(SearchableIdentifierType.institution_id) == institution.id,
-            col(SearchableIdentifierType.identifier_type_id) == identifier_type.id,
+    return await _set_type(
+        session=session,
+        actor=actor,
+        institution_code=institution_code,
+        type_code=type_code,
+        listed=False,
+        model=SearchableIdentifierType,
+        field="searchableIdentifierTypes",
+    )
+
+
+async def set_lookup_identifier_type(
+    *, session: AsyncSession, actor: Actor, institution_code: str, type_code: str, listed: bool
+) -> Institution:
+    """Look up other members' patrons by this identifier type (only such types, once any
+    is listed), or no longer; the target side of what network search and linking use."""
+    return await _set_type(
+        session=session,
+        actor=actor,
+        institution_code=institution_code,
+        type_code=type_code,
+        listed=listed,
+        model=LookupIdentifierType,
+        field="lookupIdentifierTypes",
+    )
+
+
+async def lookup_types(session: AsyncSession, institution_id: int) -> frozenset[int]:
+    """The identifier types an institution looks others' patrons up by (empty: any)."""
+    rows = await session.execute(
+        select(col(LookupIdentifierType.identifier_type_id)).where(
+            col(LookupIdentifierType.institution_id) == institution_id
         )
     )
-    if result.rowcount:  # type: ignore[attr-defined]
-        await audit.record(
-            session=session,
-            actor=actor,
-            action="remove_searchable_identifier_type",
-            entity_type="Institution",
-            entity_id=institution.id,
-            institution_id=institution.id,
-            changes={"searchableIdentifierTypes": {"before": identifier_type.code, "after": None}},
-        )
-    await session.commit()
-    return institution
+    return frozenset(rows.scalars())
 
 
 async def update_settings(

@@ -161,6 +161,72 @@ async def test_a_source_chooses_its_searchable_identifier_types(net: Net) -> Non
     assert data["add"] == {"institution": None, "errors": [{"code": "FORBIDDEN"}]}
 
 
+LOOKUP = """mutation($add: Boolean!, $type: String!, $institution: String!) {
+  add: addLookupIdentifierType(input: {institution: $institution, identifierType: $type})
+    @include(if: $add) { institution { lookupIdentifierTypes { code } } errors { code } }
+  remove: removeLookupIdentifierType(input: {institution: $institution, identifierType: $type})
+    @skip(if: $add) { institution { lookupIdentifierTypes { code } } errors { code } }
+}"""
+
+
+async def test_a_target_chooses_the_identifier_types_it_looks_up_by(net: Net) -> None:
+    # Given two EASTERN patrons, one with a university ID and one with a barcode only
+    # (EASTERN lets others find its patrons by any type)
+    await net.eastern_source(20)
+    await net.eastern_source(21, identifiers=[])
+    barcode_only = await net.find("western.librarian", "TEST-E0021")
+    assert (await net.find("western.librarian", "TEST-E0020"))["surname"] == "Sourcefield20"
+    # When WESTERN looks others' patrons up by university ID only
+    variables = {"add": True, "type": "UNIV_ID", "institution": "WESTERN"}
+    # ... which only WESTERN's system administrator may say (nothing changes otherwise)
+    for denied in ("western.librarian", "eastern.admin"):
+        data = await net.gql.ok(LOOKUP, variables, await net.token(denied))
+        assert data["add"] == {"institution": None, "errors": [{"code": "FORBIDDEN"}]}, denied
+    assert (await net.find("western.librarian", "TEST-E0020"))["surname"] == "Sourcefield20"
+    admin = await net.token("western.admin")
+    data = await net.gql.ok(LOOKUP, variables, admin)
+    assert data["add"] == {
+        "institution": {"lookupIdentifierTypes": [{"code": "UNIV_ID"}]},
+        "errors": [],
+    }
+    # Then barcodes find nothing; asking for the barcode type is refused, by name
+    await nothing_found(net, "western.librarian", identifier="TEST-E0020")
+    refused = await net.search(
+        "western.librarian", identifier="TEST-E0020", identifierType="BARCODE"
+    )
+    assert refused == {
+        "matches": [],
+        "errors": [
+            error(
+                "INVALID_INPUT",
+                "Your institution looks up other members' patrons by UNIV_ID only, not by BARCODE.",
+                "input",
+                "identifierType",
+            )
+        ],
+    }
+    # ... the university ID finds the patron, and links it
+    match = await net.find("western.librarian", "TEST-EU0020")
+    assert match["surname"] == "Sourcefield20"
+    await net.link("western.librarian", match["ref"])
+    # ... and a patron with no university ID is not linked, even with a ref found before
+    payload = await net.link_payload("western.librarian", barcode_only["ref"])
+    assert payload["errors"] == [
+        restricted(
+            "The patron has no identifier of the types your institution looks up other "
+            "members' patrons by (UNIV_ID)."
+        )
+    ]
+    assert [a["surname"] for a in await net.linked_accounts()] == ["Sourcefield20"]
+    # Others are not affected: EASTERN's own lookups by barcode go on working
+    await net.western_source(22)
+    assert (await net.find("eastern.admin", "TEST-WU0022"))["institution"] == {"code": "WESTERN"}
+    # When the list is empty again, every type the sources allow finds again
+    data = await net.gql.ok(LOOKUP, {**variables, "add": False}, admin)
+    assert data["remove"] == {"institution": {"lookupIdentifierTypes": []}, "errors": []}
+    assert (await net.find("western.librarian", "TEST-E0021"))["surname"] == "Sourcefield21"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -374,11 +440,21 @@ async def test_only_librarians_search_and_link(net: Net, username: str) -> None:
         "link other members' patrons.",
         "field": None,
     }
+    search: dict[str, Any] = {"identifier": "TEST-WU0003"}
+    refused_search = forbidden
+    if username == "eastern.circ":
+        # The desk searches by identifier (a walk-in), never by name
+        search = {"name": "Sourcefield3"}
+        refused_search = {
+            **forbidden,
+            "message": "The desk (CIRCULATION) may search other members' patrons by "
+            "identifier only; a search by name needs a librarian.",
+        }
     # When staff who are not librarians search and link
-    result = await net.search(username, identifier="TEST-WU0003")
+    result = await net.search(username, **search)
     payload = await net.link_payload(username, ref)
     # Then both are forbidden, nothing is linked and no search is recorded for them
-    assert result == {"matches": [], "errors": [forbidden]}
+    assert result == {"matches": [], "errors": [refused_search]}
     assert payload == {"linkedAccount": None, "created": None, "errors": [forbidden]}
     assert await net.linked_accounts() == []
     assert [e["actor_name"] for e in await net.audit("network_patron_search")] == ["eastern.admin"]

@@ -250,6 +250,7 @@ INSTITUTION_CONFIG = """query {
     linkedAccountRules { id name position conditions { values } }
     restrictedUserGroups { userGroup { code } }
     sharedFields { field shared } searchableIdentifierTypes { code }
+    lookupIdentifierTypes { code }
     settings { networkSearchByName emailServiceEnabled }
   }
   network { institutions { code } identifierTypes { code } }
@@ -745,6 +746,23 @@ async def p_remove_searchable(world: World, actor: str, expect: Expect) -> Call:
         assert data["addSearchableIdentifierType"]["errors"] == []
 
     await once(world, "searchable", add)
+    return input_of(institution="NEKLS", identifierType="BARCODE")
+
+
+async def p_add_lookup(world: World, actor: str, expect: Expect) -> Call:
+    return input_of(institution="NEKLS", identifierType="BARCODE")
+
+
+async def p_remove_lookup(world: World, actor: str, expect: Expect) -> Call:
+    async def add() -> None:
+        data = await world.ok(
+            world.reader,
+            """mutation { addLookupIdentifierType(input: {institution: "NEKLS",
+                 identifierType: "BARCODE"}) { errors { code } } }""",
+        )
+        assert data["addLookupIdentifierType"]["errors"] == []
+
+    await once(world, "lookup", add)
     return input_of(institution="NEKLS", identifierType="BARCODE")
 
 
@@ -1271,6 +1289,22 @@ CASES: dict[str, Case] = {
              removeSearchableIdentifierType(input: $input) { institution { code } errors { code message field } } }""",
         matrix(ADMIN_OF_INSTITUTION),
         prepare=p_remove_searchable,
+        state=institution_config,
+        state_key=lambda call: "config",
+    ),
+    "addLookupIdentifierType": Case(
+        """mutation($input: LookupIdentifierTypeInput!) {
+             addLookupIdentifierType(input: $input) { institution { code } errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_add_lookup,
+        state=institution_config,
+        state_key=lambda call: "config",
+    ),
+    "removeLookupIdentifierType": Case(
+        """mutation($input: LookupIdentifierTypeInput!) {
+             removeLookupIdentifierType(input: $input) { institution { code } errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_remove_lookup,
         state=institution_config,
         state_key=lambda call: "config",
     ),

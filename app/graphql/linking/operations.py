@@ -107,6 +107,24 @@ class ReorderLinkedAccountRulesInput:
     )
 
 
+async def _set_lookup_type(
+    info: Info[Context, None], input: LookupIdentifierTypeInput, *, listed: bool
+) -> InstitutionPayload:
+    ctx = info.context
+    return _institution_payload(
+        await run_mutation(
+            info,
+            lambda s: sharing.set_lookup_identifier_type(
+                session=s,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                type_code=input.identifier_type,
+                listed=listed,
+            ),
+        )
+    )
+
+
 @strawberry.type
 class LinkedAccountRulePayload:
     rule: LinkedAccountRule | None = None
@@ -149,6 +167,12 @@ class SearchableIdentifierTypeInput:
     institution: str
     identifier_type: str
     description: str | None = None
+
+
+@strawberry.input
+class LookupIdentifierTypeInput:
+    institution: str
+    identifier_type: str
 
 
 @strawberry.input
@@ -647,6 +671,21 @@ class LinkingMutations:
                 ),
             )
         )
+
+    @typed.mutation(
+        description="Look up other members' patrons by this identifier type (only such "
+        "types, once any is listed), in network search and linking (SYSTEM_ADMIN)."
+    )
+    async def add_lookup_identifier_type(
+        self, info: Info[Context, None], input: LookupIdentifierTypeInput
+    ) -> InstitutionPayload:
+        return await _set_lookup_type(info, input, listed=True)
+
+    @typed.mutation(description="Stop looking others' patrons up by this identifier type.")
+    async def remove_lookup_identifier_type(
+        self, info: Info[Context, None], input: LookupIdentifierTypeInput
+    ) -> InstitutionPayload:
+        return await _set_lookup_type(info, input, listed=False)
 
     @typed.mutation(description="Change an institution's network settings (SYSTEM_ADMIN).")
     async def update_institution_settings(

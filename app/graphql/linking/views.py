@@ -18,8 +18,8 @@ from app.graphql.linking.types import (
 )
 from app.graphql.network.types import UserGroup
 from app.linking import rules, sharing
+from app.linking.models import LookupIdentifierType, SearchableIdentifierType
 from app.linking.models import RestrictedUserGroup as RestrictedRow
-from app.linking.models import SearchableIdentifierType
 from app.network.models import IdentifierType, Institution
 
 
@@ -71,16 +71,29 @@ async def shared_field_policies(
 async def searchable_types(
     info: Info[Context, None], institution: Institution
 ) -> list[IdentifierType]:
+    """The types others may find the institution's patrons by (empty: any)."""
+    return await _listed_types(info, institution, SearchableIdentifierType)
+
+
+async def lookup_identifier_types(
+    info: Info[Context, None], institution: Institution
+) -> list[IdentifierType]:
+    """The types the institution looks others' patrons up by (empty: any)."""
+    return await _listed_types(info, institution, LookupIdentifierType)
+
+
+async def _listed_types(
+    info: Info[Context, None],
+    institution: Institution,
+    model: type[SearchableIdentifierType] | type[LookupIdentifierType],
+) -> list[IdentifierType]:
     async with info.context.db.use() as session:
         return list(
             (
                 await session.execute(
                     select(IdentifierType)
-                    .join(
-                        SearchableIdentifierType,
-                        col(SearchableIdentifierType.identifier_type_id) == col(IdentifierType.id),
-                    )
-                    .where(col(SearchableIdentifierType.institution_id) == institution.id)
+                    .join(model, col(model.identifier_type_id) == col(IdentifierType.id))
+                    .where(col(model.institution_id) == institution.id)
                     .order_by(col(IdentifierType.code))
                 )
             ).scalars()

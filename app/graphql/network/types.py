@@ -211,6 +211,15 @@ class Institution(Node):
         return [IdentifierType(row=r) for r in await searchable_types(info, self.row)]
 
     @typed.field(
+        description="The identifier types the institution looks up other members' patrons "
+        "by, in network search and linking (empty: every type the sources allow)."
+    )
+    async def lookup_identifier_types(self, info: Info[Context, None]) -> list[IdentifierType]:
+        from app.graphql.linking.views import lookup_identifier_types
+
+        return [IdentifierType(row=r) for r in await lookup_identifier_types(info, self.row)]
+
+    @typed.field(
         description="What the institution's system administrators must act on "
         "(empty for everyone else)."
     )
