@@ -460,6 +460,34 @@ def check_grants_command() -> None:
     raise typer.Exit(code=1)
 
 
+@cli.command(name="check-consortial")
+def check_consortial_command() -> None:
+    """List linked accounts that duplicate a HOME account of the same person (a shared
+    consortial id), to merge into it with mergePatrons: exit code 1 when there is any."""
+    from app.lifecycle.consortial import duplicate_copies
+
+    found = _client_admin(duplicate_copies)
+    if not found:
+        console.print("No duplicates: no institution holds a copy of a person it has at home.")
+        return
+    table = Table(
+        "institution", "linked account", "HOME account", "copy of", title="Copies to merge"
+    )
+    for item in found:
+        table.add_row(
+            item.institution,
+            str(item.copy_id),
+            str(item.home_id),
+            f"{item.source_institution} patron {item.source_id}",
+        )
+    console.print(table)
+    console.print(
+        f"{len(found)} linked account(s) to merge into the HOME account "
+        "(mergePatrons, the HOME account surviving)."
+    )
+    raise typer.Exit(code=1)
+
+
 def _safe_url(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app import clock
@@ -42,7 +43,7 @@ from app.patrons.models import (
     PatronSystemGroup,
 )
 from app.settings import Settings
-from app.sql import pk
+from app.sql import pk, saved_id
 
 NAME_RESULTS_LIMIT = 20
 
@@ -160,6 +161,52 @@ async def _not_looked_up_by(
     )
 
 
+async def local_accounts(
+    session: AsyncSession, target: int, source_ids: list[int]
+) -> dict[int, Patron]:
+    """Per source patron, the target institution's HOME account of the same person: the
+    one account there holding a value of a network-unique identifier type (a consortial
+    id) the source holds too. Several such accounts name none (an ambiguity to resolve
+    at the target, not by guessing)."""
+    if not source_ids:
+        return {}
+    theirs = aliased(PatronIdentifier)
+    ours = aliased(PatronIdentifier)
+    rows = (
+        await session.execute(
+            select(col(theirs.patron_id), col(ours.patron_id))
+            .join(IdentifierType, col(IdentifierType.id) == col(theirs.identifier_type_id))
+            .join(
+                ours,
+                and_(
+                    col(ours.identifier_type_id) == col(theirs.identifier_type_id),
+                    col(ours.value_key) == col(theirs.value_key),
+                    col(ours.institution_id) == target,
+                ),
+            )
+            .join(Patron, col(Patron.id) == col(ours.patron_id))
+            .where(
+                col(theirs.patron_id).in_(source_ids),
+                col(IdentifierType.network_unique).is_(True),
+                col(Patron.account_type) == "HOME",
+            )
+        )
+    ).all()
+    candidates: dict[int, set[int]] = {}
+    for source_id, local_id in rows:
+        candidates.setdefault(source_id, set()).add(local_id)
+    single = {s: next(iter(ids)) for s, ids in candidates.items() if len(ids) == 1}
+    if not single:
+        return {}
+    patrons = {
+        saved_id(p): p
+        for p in (
+            await session.execute(select(Patron).where(col(Patron.id).in_(list(single.values()))))
+        ).scalars()
+    }
+    return {s: patrons[local] for s, local in single.items() if local in patrons}
+
+
 async def identifier_matches(
     session: AsyncSession,
     value: str,
@@ -215,6 +262,7 @@ class NetworkMatch:
     policy: SourcePolicy
     ref: str
     linked_account: Patron | None = None
+    local_account: Patron | None = None  # the searcher's HOME account of the same person
 
 
 @dataclass
@@ -377,12 +425,14 @@ async def network_search(
             ).scalars()
         }
     key = await ref_key(session, settings)
+    local = await local_accounts(session, target, [saved_id(m) for m in matches])
     result.matches = [
         NetworkMatch(
             source=p,
             policy=policies[p.institution_id],
             ref=make_ref(key, target, p.id),  # type: ignore[arg-type]
             linked_account=existing.get(p.id),
+            local_account=local.get(saved_id(p)),
         )
         for p in matches
     ]
@@ -716,6 +766,13 @@ async def link_account(
     reason_text = unavailable_reason(source, policy, clock.today())
     if reason_text is None:
         reason_text = await _not_looked_up_by(session, target, source, policy)
+    if reason_text is None:
+        # One person, no primary: where the target already has the person's HOME
+        # account (a shared consortial id), that account is the answer, and no copy
+        # is made (nor refreshed, nor given the source's blocks).
+        local = (await local_accounts(session, target, [saved_id(source)])).get(saved_id(source))
+        if local is not None:
+            return LinkResult(patron=local, created=False)
     existing = await _existing_copy(session, target, source.id)  # type: ignore[arg-type]
     if reason_text is not None:
         if existing is not None and existing.link_status != "SOURCE_UNAVAILABLE":

@@ -282,6 +282,13 @@ class NetworkPatron:
     def linked_account(self) -> Patron | None:
         return Patron.of(self.match.linked_account) if self.match.linked_account else None
 
+    @typed.field(
+        description="The searcher's own HOME account of the same person (sharing a "
+        "consortial id), if it has one: linking answers with it and makes no copy."
+    )
+    def local_account(self) -> Patron | None:
+        return Patron.of(self.match.local_account) if self.match.local_account else None
+
 
 @strawberry.type
 class NetworkPatronSearchResult:
