@@ -207,6 +207,48 @@ async def local_accounts(
     return {s: patrons[local] for s, local in single.items() if local in patrons}
 
 
+async def login_matches(
+    session: AsyncSession, value: str, policies: dict[int, SourcePolicy], today: date
+) -> dict[int, list[Patron]]:
+    """The accounts found by username (sources with networkSearchByUsername) or by
+    primary email (sources with networkSearchByEmail that share PRIMARY_EMAIL): how a
+    discovery layer holding an SSO subject or an email finds the patron. Only accounts
+    each source shares (see unavailable_reason)."""
+    key = value.strip().lower()
+    by_username = [i for i, p in policies.items() if p.institution.network_search_by_username]
+    by_email = [
+        i
+        for i, p in policies.items()
+        if p.institution.network_search_by_email and "PRIMARY_EMAIL" in p.shared
+    ]
+    clauses = []
+    if by_username:
+        clauses.append(
+            and_(col(Patron.institution_id).in_(by_username), col(Patron.username_key) == key)
+        )
+    if by_email and "@" in key:
+        clauses.append(
+            and_(
+                col(Patron.institution_id).in_(by_email),
+                func.lower(col(Patron.primary_email)) == key,
+            )
+        )
+    if not clauses:
+        return {}
+    rows = (
+        await session.execute(
+            select(Patron)
+            .where(col(Patron.account_type) == "HOME", or_(*clauses))
+            .order_by(col(Patron.id))
+        )
+    ).scalars()
+    found: dict[int, list[Patron]] = {}
+    for patron in rows:
+        if unavailable_reason(patron, policies[patron.institution_id], today) is None:
+            found.setdefault(patron.institution_id, []).append(patron)
+    return found
+
+
 async def identifier_matches(
     session: AsyncSession,
     value: str,
@@ -347,9 +389,16 @@ async def network_search(
                 f"{await _type_codes(session, lookup)} only, not by {identifier_type}.",
                 ["input", "identifierType"],
             )
-        for institution_id, visible in (
-            await identifier_matches(session, identifier, type_id, policies, today, lookup)
-        ).items():
+        matched = await identifier_matches(session, identifier, type_id, policies, today, lookup)
+        if type_id is None and not lookup:
+            for institution_id, patrons in (
+                await login_matches(session, identifier, policies, today)
+            ).items():
+                ids = {saved_id(p) for p in matched.get(institution_id, [])}
+                extra = [p for p in patrons if saved_id(p) not in ids]
+                if extra:
+                    matched[institution_id] = matched.get(institution_id, []) + extra
+        for institution_id, visible in matched.items():
             if len(visible) > 1:
                 result.errors.append(
                     FieldError(

@@ -372,6 +372,14 @@ async def lookup_types(session: AsyncSession, institution_id: int) -> frozenset[
     return frozenset(rows.scalars())
 
 
+SETTINGS = {
+    "network_search_by_name": "networkSearchByName",
+    "network_search_by_username": "networkSearchByUsername",
+    "network_search_by_email": "networkSearchByEmail",
+    "email_service_enabled": "emailServiceEnabled",
+}
+
+
 async def update_settings(
     *,
     session: AsyncSession,
@@ -379,28 +387,23 @@ async def update_settings(
     institution_code: str,
     network_search_by_name: bool | None,
     email_service_enabled: bool | None,
+    network_search_by_username: bool | None = None,
+    network_search_by_email: bool | None = None,
 ) -> Institution:
-    """Change an institution's network settings."""
+    """Change an institution's network settings (those given); audited."""
     institution = await _admin_institution(session, actor, institution_code)
+    given = {
+        "network_search_by_name": network_search_by_name,
+        "network_search_by_username": network_search_by_username,
+        "network_search_by_email": network_search_by_email,
+        "email_service_enabled": email_service_enabled,
+    }
     changes = {}
-    if (
-        network_search_by_name is not None
-        and network_search_by_name != institution.network_search_by_name
-    ):
-        changes["networkSearchByName"] = {
-            "before": institution.network_search_by_name,
-            "after": network_search_by_name,
-        }
-        institution.network_search_by_name = network_search_by_name
-    if (
-        email_service_enabled is not None
-        and email_service_enabled != institution.email_service_enabled
-    ):
-        changes["emailServiceEnabled"] = {
-            "before": institution.email_service_enabled,
-            "after": email_service_enabled,
-        }
-        institution.email_service_enabled = email_service_enabled
+    for name, value in given.items():
+        before = getattr(institution, name)
+        if value is not None and value != before:
+            changes[SETTINGS[name]] = {"before": before, "after": value}
+            setattr(institution, name, value)
     if changes:
         await audit.record(
             session=session,

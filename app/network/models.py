@@ -32,6 +32,10 @@ class Institution(SQLModel, table=True):
     code: str = Field(max_length=40, unique=True)
     name: str = Field(max_length=200)
     network_search_by_name: bool = Field(default=False)
+    # Others may find a patron by its username (an SSO subject) / its primary email
+    # (where that field is shared): both off unless the institution opts in.
+    network_search_by_username: bool = Field(default=False)
+    network_search_by_email: bool = Field(default=False)
     email_service_enabled: bool = Field(default=True)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)

@@ -126,6 +126,14 @@ Index(
 )
 
 
+# Network search by primary email (institutions that opt in): an expression index.
+Index(
+    "ix_patron_email_lookup",
+    func.lower(Patron.__table__.c.primary_email).label("email_lower"),  # type: ignore[attr-defined]
+    Patron.__table__.c.institution_id,  # type: ignore[attr-defined]
+)
+
+
 class PatronIdentifier(SQLModel, table=True):
     """A typed identifier value; barcode and admin system id are identifiers too."""
 

@@ -282,9 +282,9 @@ class Net:
 
     # ------------------------------------------------------------ patrons
 
-    async def create_source(self, username: str, **fields: Any) -> dict[str, Any]:
+    async def create_source(self, staff: str, /, **fields: Any) -> dict[str, Any]:
         """A HOME patron created by a librarian of its institution."""
-        payload = (await self._data(username, CREATE_PATRON, {"input": fields}))["createPatron"]
+        payload = (await self._data(staff, CREATE_PATRON, {"input": fields}))["createPatron"]
         assert payload["errors"] == [], payload
         patron: dict[str, Any] = payload["patron"]
         return patron

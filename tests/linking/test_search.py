@@ -227,6 +227,60 @@ async def test_a_target_chooses_the_identifier_types_it_looks_up_by(net: Net) ->
     assert (await net.find("western.librarian", "TEST-E0021"))["surname"] == "Sourcefield21"
 
 
+SETTINGS = """mutation($input: UpdateInstitutionSettingsInput!) {
+  updateInstitutionSettings(input: $input) {
+    institution { settings { networkSearchByUsername networkSearchByEmail } }
+    errors { code }
+  }
+}"""
+SHARE = """mutation($shared: Boolean!) {
+  setSharedFields(input: {institution: "WESTERN", fields: [{field: PRIMARY_EMAIL, shared: $shared}]})
+  { errors { code } }
+}"""
+
+
+async def test_a_source_may_let_others_find_patrons_by_username_or_email(net: Net) -> None:
+    # Given a WESTERN student with a username (its SSO subject) and a primary email
+    await net.western_source(30, username="wanda.sso")
+    # Off by default: neither finds anything
+    await nothing_found(net, "eastern.admin", identifier="wanda.sso")
+    await nothing_found(net, "eastern.admin", identifier="wanda30@west.example.org")
+    # Only WESTERN's system administrator may opt in (nothing changes otherwise)
+    both = {"input": {"institution": "WESTERN", "networkSearchByUsername": True}}
+    data = await net.gql.ok(SETTINGS, both, await net.token("western.librarian"))
+    assert data["updateInstitutionSettings"]["errors"] == [{"code": "FORBIDDEN"}]
+    await nothing_found(net, "eastern.admin", identifier="wanda.sso")
+    admin = await net.token("western.admin")
+    # When WESTERN lets others find its patrons by username
+    data = await net.gql.ok(SETTINGS, both, admin)
+    assert data["updateInstitutionSettings"] == {
+        "institution": {
+            "settings": {"networkSearchByUsername": True, "networkSearchByEmail": False}
+        },
+        "errors": [],
+    }
+    # Then the username finds the student (any case), and the email still does not
+    found = await net.find("eastern.admin", " Wanda.SSO ")
+    assert (found["institution"], found["surname"]) == ({"code": "WESTERN"}, "Westsource30")
+    await nothing_found(net, "eastern.admin", identifier="wanda30@west.example.org")
+    # ... and a search for one identifier type looks at identifiers only
+    await nothing_found(net, "eastern.admin", identifier="wanda.sso", identifierType="UNIV_ID")
+    # When WESTERN lets others find its patrons by email too
+    email = {"input": {"institution": "WESTERN", "networkSearchByEmail": True}}
+    await net.gql.ok(SETTINGS, email, admin)
+    match = await net.find("eastern.admin", "WANDA30@west.example.org")
+    assert match["ref"] == found["ref"]
+    # ... but only while it shares the primary email
+    assert (await net.gql.ok(SHARE, {"shared": False}, admin))["setSharedFields"]["errors"] == []
+    await nothing_found(net, "eastern.admin", identifier="wanda30@west.example.org")
+    # A restricted, disabled or expired patron is never found this way either
+    await net.gql.ok(SHARE, {"shared": True}, admin)
+    await net.western_source(31, username="gone.sso", enabled=False)
+    await nothing_found(net, "eastern.admin", identifier="gone.sso")
+    # WESTERN's own staff are not "other members"
+    await nothing_found(net, "western.librarian", identifier="wanda.sso")
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -180,6 +180,8 @@ class UpdateInstitutionSettingsInput:
     institution: str
     network_search_by_name: bool | None = None
     email_service_enabled: bool | None = None
+    network_search_by_username: bool | None = None
+    network_search_by_email: bool | None = None
 
 
 @strawberry.type
@@ -708,6 +710,8 @@ class LinkingMutations:
                     institution_code=input.institution,
                     network_search_by_name=input.network_search_by_name,
                     email_service_enabled=input.email_service_enabled,
+                    network_search_by_username=input.network_search_by_username,
+                    network_search_by_email=input.network_search_by_email,
                 ),
             )
         )

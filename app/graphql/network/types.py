@@ -40,6 +40,16 @@ class InstitutionSettings:
     network_search_by_name: bool = strawberry.field(
         description="Other members may search this institution's patrons by name."
     )
+    network_search_by_username: bool = strawberry.field(
+        default=False,
+        description="Other members may find a patron by its username (an SSO subject), "
+        "with the identifier of networkPatronSearch.",
+    )
+    network_search_by_email: bool = strawberry.field(
+        default=False,
+        description="Other members may find a patron by its primary email, where the "
+        "institution shares PRIMARY_EMAIL.",
+    )
     email_service_enabled: bool = strawberry.field(
         description="Notices by email are sent for this institution."
     )
@@ -232,6 +242,8 @@ class Institution(Node):
     def settings(self) -> InstitutionSettings:
         return InstitutionSettings(
             network_search_by_name=self.row.network_search_by_name,
+            network_search_by_username=self.row.network_search_by_username,
+            network_search_by_email=self.row.network_search_by_email,
             email_service_enabled=self.row.email_service_enabled,
         )
 
