@@ -14,6 +14,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from app.graphql import settled
 from app.graphql.attributes.operations import AttributeMutations, AttributeQueries
 from app.graphql.auth.mutations import AuthMutations, AuthQueries
 from app.graphql.circulation.operations import CirculationMutations
@@ -74,6 +75,7 @@ class NetzoneSchema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with the limits of these settings."""
+    settled.install()
     return NetzoneSchema(
         query=Query,
         mutation=Mutation,

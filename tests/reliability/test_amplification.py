@@ -229,3 +229,35 @@ async def test_only_the_api_s_connections_have_a_statement_timeout(settings: Set
             assert shown.scalar() == "0"
     finally:
         await database.dispose()
+
+
+async def test_a_failing_field_lets_its_siblings_finish_their_statements(
+    settings: Settings, gql: GraphQL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `loans(first: -1)` fails at once while its sibling `borrowing` is inside a
+    # statement. The sibling is not cancelled halfway (a statement cancelled on the wire
+    # breaks the request's connection): it finishes, then the error propagates.
+    finished: list[int] = []
+    original = circulation.borrowing_reasons
+
+    async def slow(session: Any, patron: Any) -> Any:
+        if settings.is_sqlite:
+            await asyncio.sleep(0.3)
+        else:
+            await session.execute(text("SELECT pg_sleep(0.3)"))
+        finished.append(1)
+        return await original(session, patron)
+
+    monkeypatch.setattr(circulation, "borrowing_reasons", slow)
+    token = await gql.login("lansing.librarian", "LANSING")
+    query = (
+        '{ patrons(institution: "NEKLS", first: 1) { edges { node { '
+        "borrowing { allowed } loans(first: -1) { totalCount } } } } }"
+    )
+    body = await gql(query, token=token)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID_INPUT"]
+    assert finished == [1]
+    # The connection is whole: the next requests are answered
+    for _ in range(3):
+        data = await gql.ok("{ viewer { library { code } } }", token=token)
+        assert data == {"viewer": {"library": {"code": "LANSING"}}}
