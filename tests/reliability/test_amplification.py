@@ -130,8 +130,9 @@ async def test_a_query_past_its_budget_stops_with_one_error(
             "The request ran longer than its budget of 0.5 s (NETZONE_REQUEST_TIMEOUT) "
             "and was stopped"
         )
-        # It stopped early: 30 patrons at 0.2 s each would take 6 s.
-        assert 1 <= len(slow_borrowing) <= 5
+        # It stopped early: 30 patrons at 0.2 s each would take 6 s (on a loaded
+        # machine the budget may even be gone before the first patron's turn).
+        assert len(slow_borrowing) <= 5
         # The next request is answered as usual.
         response = await http.post(
             "/graphql",
