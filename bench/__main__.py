@@ -7,9 +7,10 @@
 2. bench.walk_in: networkPatronSearch + linkAccount round trips, p50/p99 and their
    ratio to the point lookup;
 3. bench.attribute_reports: the attribute discrepancy reports against a barcode lookup;
-4. bench.import_throughput: the CSV importer against a raw COPY of the same file.
+4. bench.amplification: the point lookup beside the heaviest query the limits allow;
+5. bench.import_throughput: the CSV importer against a raw COPY of the same file.
 
-The first three share one database per size (NAME_10k, NAME_100k, NAME_1m, made by
+The first four share one database per size (NAME_10k, NAME_100k, NAME_1m, made by
 bench.generate; `--reuse` keeps those already made); the import benchmark makes its
 own (NAME_import). Each module prints its figures and ratios as it finishes.
 `--quick`: 10k patrons only and few runs (a few minutes), to see that everything
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.engine import make_url
 
-from bench import attribute_reports, import_throughput, point_lookup, walk_in
+from bench import amplification, attribute_reports, import_throughput, point_lookup, walk_in
 from bench import generate as gen
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_pl"
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="keep databases made for a size")
     parser.add_argument(
         "--only",
-        default="point_lookup,walk_in,attribute_reports,import_throughput",
+        default="point_lookup,walk_in,attribute_reports,amplification,import_throughput",
         help="comma-separated subset of the modules, in that order",
     )
     args = parser.parse_args(argv)
@@ -87,6 +88,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             if args.reuse or generated:
                 reports.append("--reuse")
             attribute_reports.main(reports)
+
+    if "amplification" in only:
+        _banner(f"bench.amplification ({sizes})")
+        heavy = ["--url", args.url, "--sizes", sizes]
+        heavy += ["--rounds", "2", "--lookups", "50"] if args.quick else ["--rounds", "5"]
+        if args.reuse or generated:
+            heavy.append("--reuse")
+        amplification.main(heavy)
 
     if "import_throughput" in only:
         name = f"{gen.database_name(args.url)}_import"
