@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.auth.roles import SystemGroup as SystemGroupEnum
@@ -58,10 +59,11 @@ def user_errors(error: DomainError) -> list[UserError]:
 
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 async def run_mutation(
-    info: Info[Context, None], action: Callable[[Any], Awaitable[T]]
+    info: Info[Context, None], action: Callable[[AsyncSession], Awaitable[T]]
 ) -> T | DomainError:
     """Run a use-case with the request's session; a DomainError is returned, rolled back."""
     async with info.context.db.use() as session:
@@ -70,6 +72,23 @@ async def run_mutation(
         except DomainError as error:
             await session.rollback()
             return error
+
+
+async def mutate(
+    info: Info[Context, None],
+    action: Callable[[AsyncSession], Awaitable[T]],
+    answer: Callable[[T], P],
+    failed: Callable[..., P],
+) -> P:
+    """The one way a mutation runs: the use case in the request's session, then its payload.
+
+    ``answer`` builds the payload from the use case's result; a ``DomainError`` rolls the
+    session back and becomes ``failed(errors=[...])``, the payload's list of user errors.
+    """
+    result = await run_mutation(info, action)
+    if isinstance(result, DomainError):
+        return failed(errors=user_errors(result))
+    return answer(result)
 
 
 def page_size(first: int | None, default: int, maximum: int) -> int:

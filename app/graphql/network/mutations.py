@@ -5,10 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.errors import DomainError
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.core import UserError, mutate
 from app.graphql.network.types import (
     BlockType,
     IdentifierType,
@@ -107,22 +106,21 @@ class NetworkMutations:
         self, info: Info[Context, None], input: CreateInstitutionInput
     ) -> CreateInstitutionPayload:
         actor = info.context.actor
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: service.create_institution(
                 session=s, actor=actor, code=input.code, name=input.name
             ),
+            lambda r: CreateInstitutionPayload(institution=Institution.of(r)),
+            CreateInstitutionPayload,
         )
-        if isinstance(result, DomainError):
-            return CreateInstitutionPayload(errors=user_errors(result))
-        return CreateInstitutionPayload(institution=Institution.of(result))
 
     @typed.mutation(description="Add a library to an institution (NETWORK_ADMIN).")
     async def create_library(
         self, info: Info[Context, None], input: CreateLibraryInput
     ) -> CreateLibraryPayload:
         actor = info.context.actor
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: service.create_library(
                 session=s,
@@ -131,17 +129,16 @@ class NetworkMutations:
                 code=input.code,
                 name=input.name,
             ),
+            lambda r: CreateLibraryPayload(library=Library.of(r)),
+            CreateLibraryPayload,
         )
-        if isinstance(result, DomainError):
-            return CreateLibraryPayload(errors=user_errors(result))
-        return CreateLibraryPayload(library=Library.of(result))
 
     @typed.mutation(description="Add a network-wide identifier type (NETWORK_ADMIN).")
     async def create_identifier_type(
         self, info: Info[Context, None], input: CreateIdentifierTypeInput
     ) -> CreateIdentifierTypePayload:
         actor = info.context.actor
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: service.create_identifier_type(
                 session=s,
@@ -150,17 +147,16 @@ class NetworkMutations:
                 name=input.name,
                 network_unique=input.network_unique,
             ),
+            lambda r: CreateIdentifierTypePayload(identifier_type=IdentifierType(row=r)),
+            CreateIdentifierTypePayload,
         )
-        if isinstance(result, DomainError):
-            return CreateIdentifierTypePayload(errors=user_errors(result))
-        return CreateIdentifierTypePayload(identifier_type=IdentifierType(row=result))
 
     @typed.mutation(description="Add a user group to an institution (SYSTEM_ADMIN).")
     async def create_user_group(
         self, info: Info[Context, None], input: CreateUserGroupInput
     ) -> CreateUserGroupPayload:
         actor = info.context.actor
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: service.create_user_group(
                 session=s,
@@ -170,17 +166,16 @@ class NetworkMutations:
                 name=input.name,
                 loan_period_days=input.loan_period_days,
             ),
+            lambda r: CreateUserGroupPayload(user_group=UserGroup.of(r)),
+            CreateUserGroupPayload,
         )
-        if isinstance(result, DomainError):
-            return CreateUserGroupPayload(errors=user_errors(result))
-        return CreateUserGroupPayload(user_group=UserGroup.of(result))
 
     @typed.mutation(description="Add a library group to an institution (SYSTEM_ADMIN).")
     async def create_library_group(
         self, info: Info[Context, None], input: CreateLibraryGroupInput
     ) -> CreateLibraryGroupPayload:
         actor = info.context.actor
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: service.create_library_group(
                 session=s,
@@ -189,17 +184,16 @@ class NetworkMutations:
                 name=input.name,
                 description=input.description,
             ),
+            lambda r: CreateLibraryGroupPayload(library_group=LibraryGroup.of(r)),
+            CreateLibraryGroupPayload,
         )
-        if isinstance(result, DomainError):
-            return CreateLibraryGroupPayload(errors=user_errors(result))
-        return CreateLibraryGroupPayload(library_group=LibraryGroup.of(result))
 
     @typed.mutation(description="Add a block type to an institution (SYSTEM_ADMIN).")
     async def create_block_type(
         self, info: Info[Context, None], input: CreateBlockTypeInput
     ) -> CreateBlockTypePayload:
         actor = info.context.actor
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: service.create_block_type(
                 session=s,
@@ -210,7 +204,6 @@ class NetworkMutations:
                 network=input.network,
                 blocks_loans=input.blocks_loans,
             ),
+            lambda r: CreateBlockTypePayload(block_type=BlockType(row=r)),
+            CreateBlockTypePayload,
         )
-        if isinstance(result, DomainError):
-            return CreateBlockTypePayload(errors=user_errors(result))
-        return CreateBlockTypePayload(block_type=BlockType(row=result))
