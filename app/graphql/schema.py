@@ -26,6 +26,7 @@ from app.graphql.lifecycle.mutations import LifecycleMutations
 from app.graphql.limits import counting_execution_context, limit_rules
 from app.graphql.linking.operations import LinkingMutations, LinkingQueries
 from app.graphql.linking.types import LinkedAccountRule
+from app.graphql.network.admin import NetworkAdminMutations
 from app.graphql.network.mutations import NetworkMutations
 from app.graphql.network.queries import NetworkQueries
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
@@ -56,6 +57,7 @@ class Mutation(
     AuthMutations,
     PatronMutations,
     NetworkMutations,
+    NetworkAdminMutations,
     AttributeMutations,
     LinkingMutations,
     CirculationMutations,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -280,6 +280,7 @@ async def _set_type(
     model: type[SearchableIdentifierType] | type[LookupIdentifierType],
     field: str,
     description: str | None = None,
+    all_types: bool = False,
 ) -> Institution:
     """Add (or remove) an identifier type to one of the institution's lists; audited."""
     institution = await _admin_institution(session, actor, institution_code)
@@ -293,6 +294,7 @@ async def _set_type(
         )
         session.add(row)
     elif not listed and row is not None:
+        await _not_last(session, model, institution, identifier_type.code, all_types)
         await session.delete(row)
     if listed and isinstance(row, SearchableIdentifierType):
         row.description = (description or "").strip() or None
@@ -309,6 +311,39 @@ async def _set_type(
         )
     await session.commit()
     return institution
+
+
+async def _not_last(
+    session: AsyncSession,
+    model: type[SearchableIdentifierType] | type[LookupIdentifierType],
+    institution: Institution,
+    code: str,
+    all_types: bool,
+) -> None:
+    """An empty list means every type: emptying it widens access, so it must be asked for
+    (allTypes), never be the side effect of removing one type."""
+    if all_types:
+        return
+    listed = (
+        await session.execute(
+            select(func.count())
+            .select_from(model)
+            .where(col(model.institution_id) == institution.id)
+        )
+    ).scalar_one()
+    if listed == 1:
+        what = (
+            f"other members may find {institution.code}'s patrons"
+            if model is SearchableIdentifierType
+            else f"{institution.code} looks up other members' patrons"
+        )
+        raise DomainError.of(
+            ErrorCode.INVALID_INPUT,
+            f"{code} is the only identifier type by which {what}: without it the list is "
+            "empty, which means every type. Add another type first, or pass allTypes: true "
+            "to mean every type.",
+            ["input", "allTypes"],
+        )
 
 
 async def add_searchable_identifier_type(
@@ -333,7 +368,12 @@ async def add_searchable_identifier_type(
 
 
 async def remove_searchable_identifier_type(
-    *, session: AsyncSession, actor: Actor, institution_code: str, type_code: str
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    type_code: str,
+    all_types: bool = False,
 ) -> Institution:
     return await _set_type(
         session=session,
@@ -343,11 +383,18 @@ async def remove_searchable_identifier_type(
         listed=False,
         model=SearchableIdentifierType,
         field="searchableIdentifierTypes",
+        all_types=all_types,
     )
 
 
 async def set_lookup_identifier_type(
-    *, session: AsyncSession, actor: Actor, institution_code: str, type_code: str, listed: bool
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    institution_code: str,
+    type_code: str,
+    listed: bool,
+    all_types: bool = False,
 ) -> Institution:
     """Look up other members' patrons by this identifier type (only such types, once any
     is listed), or no longer; the target side of what network search and linking use."""
@@ -359,6 +406,7 @@ async def set_lookup_identifier_type(
         listed=listed,
         model=LookupIdentifierType,
         field="lookupIdentifierTypes",
+        all_types=all_types,
     )
 
 

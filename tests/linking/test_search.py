@@ -134,10 +134,11 @@ async def test_a_source_chooses_its_searchable_identifier_types(net: Net) -> Non
     # Given an EASTERN patron (every identifier type finds EASTERN's patrons)
     await net.eastern_source(10)
     assert (await net.find("western.librarian", "TEST-EU0010"))["surname"] == "Sourcefield10"
-    query = """mutation($add: Boolean!, $type: String!) {
+    query = """mutation($add: Boolean!, $type: String!, $all: Boolean = false) {
       add: addSearchableIdentifierType(input: {institution: "EASTERN", identifierType: $type})
         @include(if: $add) { institution { searchableIdentifierTypes { code } } errors { code } }
-      remove: removeSearchableIdentifierType(input: {institution: "EASTERN", identifierType: $type})
+      remove: removeSearchableIdentifierType(input: {institution: "EASTERN", identifierType: $type,
+                                                     allTypes: $all})
         @skip(if: $add) { institution { searchableIdentifierTypes { code } } errors { code } }
     }"""
     admin = await net.token("eastern.admin")
@@ -150,8 +151,12 @@ async def test_a_source_chooses_its_searchable_identifier_types(net: Net) -> Non
     # Then the university ID no longer finds the patron; the barcode does
     await nothing_found(net, "western.librarian", identifier="TEST-EU0010")
     assert (await net.find("western.librarian", "TEST-E0010"))["surname"] == "Sourcefield10"
-    # And when the list is empty again, every type finds it again
+    # And emptying the list (every type again) is a choice said out loud, never a side effect
     data = await net.gql.ok(query, {"add": False, "type": "BARCODE"}, admin)
+    assert data["remove"] == {"institution": None, "errors": [{"code": "INVALID_INPUT"}]}
+    await nothing_found(net, "western.librarian", identifier="TEST-EU0010")
+    # And when the list is empty again, every type finds it again
+    data = await net.gql.ok(query, {"add": False, "type": "BARCODE", "all": True}, admin)
     assert data["remove"] == {"institution": {"searchableIdentifierTypes": []}, "errors": []}
     assert (await net.find("western.librarian", "TEST-EU0010"))["surname"] == "Sourcefield10"
     # And only EASTERN's system administrator may change the list
@@ -161,10 +166,11 @@ async def test_a_source_chooses_its_searchable_identifier_types(net: Net) -> Non
     assert data["add"] == {"institution": None, "errors": [{"code": "FORBIDDEN"}]}
 
 
-LOOKUP = """mutation($add: Boolean!, $type: String!, $institution: String!) {
+LOOKUP = """mutation($add: Boolean!, $type: String!, $institution: String!, $all: Boolean = false) {
   add: addLookupIdentifierType(input: {institution: $institution, identifierType: $type})
     @include(if: $add) { institution { lookupIdentifierTypes { code } } errors { code } }
-  remove: removeLookupIdentifierType(input: {institution: $institution, identifierType: $type})
+  remove: removeLookupIdentifierType(input: {institution: $institution, identifierType: $type,
+                                             allTypes: $all})
     @skip(if: $add) { institution { lookupIdentifierTypes { code } } errors { code } }
 }"""
 
@@ -223,6 +229,8 @@ async def test_a_target_chooses_the_identifier_types_it_looks_up_by(net: Net) ->
     assert (await net.find("eastern.admin", "TEST-WU0022"))["institution"] == {"code": "WESTERN"}
     # When the list is empty again, every type the sources allow finds again
     data = await net.gql.ok(LOOKUP, {**variables, "add": False}, admin)
+    assert data["remove"] == {"institution": None, "errors": [{"code": "INVALID_INPUT"}]}
+    data = await net.gql.ok(LOOKUP, {**variables, "add": False, "all": True}, admin)
     assert data["remove"] == {"institution": {"lookupIdentifierTypes": []}, "errors": []}
     assert (await net.find("western.librarian", "TEST-E0021"))["surname"] == "Sourcefield21"
 

@@ -630,6 +630,135 @@ async def p_create_block_type(world: World, actor: str, expect: Expect) -> Call:
     return input_of(institution="NEKLS", code=world.unique("AUTHZ-B"), description="Authz")
 
 
+STRUCTURE = """query {
+  network {
+    institutions {
+      code name libraries { code name } userGroups { code name loanPeriodDays }
+      libraryGroups { id name description } blockTypes { code description network blocksLoans }
+    }
+    identifierTypes { code name networkUnique }
+  }
+}"""
+
+
+async def network_structure(world: World, call: Call) -> Any:
+    return await world.ok(world.reader, STRUCTURE)
+
+
+async def _network_admin(world: World) -> str:
+    token = world.tokens["network_admin"]
+    assert token is not None
+    return token
+
+
+async def _created(world: World, document: str, variables: dict[str, Any], token: str) -> Any:
+    data = await world.ok(token, document, variables)
+    [payload] = data.values()
+    assert payload["errors"] == [], data
+    return payload
+
+
+async def p_update_institution(world: World, actor: str, expect: Expect) -> Call:
+    return input_of(code="NEKLS", name=world.unique("Authz renamed "))
+
+
+async def p_update_library(world: World, actor: str, expect: Expect) -> Call:
+    return input_of(code="BASEHOR", name=world.unique("Authz renamed "))
+
+
+async def p_update_identifier_type(world: World, actor: str, expect: Expect) -> Call:
+    return input_of(code="UNIV_ID", name=world.unique("Authz renamed "))
+
+
+async def p_update_user_group(world: World, actor: str, expect: Expect) -> Call:
+    return input_of(institution="NEKLS", code="ADULT", loanPeriodDays=30)
+
+
+async def _library_group(world: World) -> str:
+    payload = await _created(
+        world,
+        """mutation($name: String!) { createLibraryGroup(input: {institution: "NEKLS",
+             name: $name}) { libraryGroup { id } errors { code } } }""",
+        {"name": world.unique("Authz set-up group ")},
+        world.reader,
+    )
+    group_id: str = payload["libraryGroup"]["id"]
+    return group_id
+
+
+async def p_update_library_group(world: World, actor: str, expect: Expect) -> Call:
+    group = await once(world, "library group", lambda: _library_group(world))
+    return input_of(id=group, description=world.unique("Authz "))
+
+
+async def p_update_block_type(world: World, actor: str, expect: Expect) -> Call:
+    return input_of(institution="NEKLS", code="LOST", description=world.unique("Authz "))
+
+
+async def p_remove_institution(world: World, actor: str, expect: Expect) -> Call:
+    code = world.unique("AUTHZ-GONE")
+    await _created(
+        world,
+        """mutation($code: String!) { createInstitution(input: {code: $code, name: "Gone"})
+             { errors { code } } }""",
+        {"code": code},
+        await _network_admin(world),
+    )
+    return input_of(code=code)
+
+
+async def p_remove_library(world: World, actor: str, expect: Expect) -> Call:
+    code = world.unique("AUTHZ-GONE-")
+    await _created(
+        world,
+        """mutation($code: String!) { createLibrary(input: {institution: "NEKLS", code: $code,
+             name: "Gone"}) { errors { code } } }""",
+        {"code": code},
+        await _network_admin(world),
+    )
+    return input_of(code=code)
+
+
+async def p_remove_identifier_type(world: World, actor: str, expect: Expect) -> Call:
+    code = world.unique("AUTHZ_GONE_")
+    await _created(
+        world,
+        """mutation($code: String!) { createIdentifierType(input: {code: $code, name: "Gone"})
+             { errors { code } } }""",
+        {"code": code},
+        await _network_admin(world),
+    )
+    return input_of(code=code)
+
+
+async def p_remove_user_group(world: World, actor: str, expect: Expect) -> Call:
+    code = world.unique("AUTHZ-GONE")
+    await _created(
+        world,
+        """mutation($code: String!) { createUserGroup(input: {institution: "NEKLS", code: $code,
+             name: "Gone"}) { errors { code } } }""",
+        {"code": code},
+        world.reader,
+    )
+    return input_of(institution="NEKLS", code=code)
+
+
+async def p_remove_library_group(world: World, actor: str, expect: Expect) -> Call:
+    return input_of(id=await _library_group(world))
+
+
+async def p_remove_block_type(world: World, actor: str, expect: Expect) -> Call:
+    code = world.unique("AUTHZ-GONE")
+    await _created(
+        world,
+        """mutation($code: String!) { createBlockType(input: {institution: "NEKLS", code: $code,
+             description: "Gone"}) { errors { code } } }""",
+        {"code": code},
+        world.reader,
+    )
+    return input_of(institution="NEKLS", code=code)
+
+
 async def out_of_scope_patron(world: World) -> dict[str, Any]:
     """A BASEHOR patron with Kanopy ALLOWED: a PRESENT_OUT_OF_SCOPE discrepancy."""
     return await world.target_patron(homeLibrary="BASEHOR")
@@ -746,7 +875,7 @@ async def p_remove_searchable(world: World, actor: str, expect: Expect) -> Call:
         assert data["addSearchableIdentifierType"]["errors"] == []
 
     await once(world, "searchable", add)
-    return input_of(institution="NEKLS", identifierType="BARCODE")
+    return input_of(institution="NEKLS", identifierType="BARCODE", allTypes=True)
 
 
 async def p_add_lookup(world: World, actor: str, expect: Expect) -> Call:
@@ -763,7 +892,7 @@ async def p_remove_lookup(world: World, actor: str, expect: Expect) -> Call:
         assert data["addLookupIdentifierType"]["errors"] == []
 
     await once(world, "lookup", add)
-    return input_of(institution="NEKLS", identifierType="BARCODE")
+    return input_of(institution="NEKLS", identifierType="BARCODE", allTypes=True)
 
 
 async def p_settings(world: World, actor: str, expect: Expect) -> Call:
@@ -1153,6 +1282,90 @@ CASES: dict[str, Case] = {
         prepare=p_create_block_type,
         state=institution_config,
         state_key=lambda call: "config",
+    ),
+    "updateInstitution": Case(
+        """mutation($input: UpdateInstitutionInput!) { updateInstitution(input: $input) {
+             institution { name } errors { code message field } } }""",
+        matrix(NETWORK_ADMIN_ONLY),
+        prepare=p_update_institution,
+        state=network_structure,
+    ),
+    "updateLibrary": Case(
+        """mutation($input: UpdateLibraryInput!) { updateLibrary(input: $input) {
+             library { name } errors { code message field } } }""",
+        matrix(NETWORK_ADMIN_ONLY),
+        prepare=p_update_library,
+        state=network_structure,
+    ),
+    "updateIdentifierType": Case(
+        """mutation($input: UpdateIdentifierTypeInput!) { updateIdentifierType(input: $input) {
+             identifierType { name } errors { code message field } } }""",
+        matrix(NETWORK_ADMIN_ONLY),
+        prepare=p_update_identifier_type,
+        state=network_structure,
+    ),
+    "updateUserGroup": Case(
+        """mutation($input: UpdateUserGroupInput!) { updateUserGroup(input: $input) {
+             userGroup { loanPeriodDays } errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_update_user_group,
+        state=network_structure,
+    ),
+    "updateLibraryGroup": Case(
+        """mutation($input: UpdateLibraryGroupInput!) { updateLibraryGroup(input: $input) {
+             libraryGroup { description } errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_update_library_group,
+        state=network_structure,
+    ),
+    "updateBlockType": Case(
+        """mutation($input: UpdateBlockTypeInput!) { updateBlockType(input: $input) {
+             blockType { description } errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_update_block_type,
+        state=network_structure,
+    ),
+    "removeInstitution": Case(
+        """mutation($input: RemoveInstitutionInput!) { removeInstitution(input: $input) {
+             removedCode errors { code message field } } }""",
+        matrix(NETWORK_ADMIN_ONLY),
+        prepare=p_remove_institution,
+        state=network_structure,
+    ),
+    "removeLibrary": Case(
+        """mutation($input: RemoveLibraryInput!) { removeLibrary(input: $input) {
+             removedCode errors { code message field } } }""",
+        matrix(NETWORK_ADMIN_ONLY),
+        prepare=p_remove_library,
+        state=network_structure,
+    ),
+    "removeIdentifierType": Case(
+        """mutation($input: RemoveIdentifierTypeInput!) { removeIdentifierType(input: $input) {
+             removedCode errors { code message field } } }""",
+        matrix(NETWORK_ADMIN_ONLY),
+        prepare=p_remove_identifier_type,
+        state=network_structure,
+    ),
+    "removeUserGroup": Case(
+        """mutation($input: RemoveUserGroupInput!) { removeUserGroup(input: $input) {
+             removedCode errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_remove_user_group,
+        state=network_structure,
+    ),
+    "removeLibraryGroup": Case(
+        """mutation($input: RemoveLibraryGroupInput!) { removeLibraryGroup(input: $input) {
+             removedId errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_remove_library_group,
+        state=network_structure,
+    ),
+    "removeBlockType": Case(
+        """mutation($input: RemoveBlockTypeInput!) { removeBlockType(input: $input) {
+             removedCode errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_remove_block_type,
+        state=network_structure,
     ),
     # ------------------------------------------------------------ attributes
     "applyAttributeRule": Case(

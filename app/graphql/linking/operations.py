@@ -120,6 +120,7 @@ async def _set_lookup_type(
                 institution_code=input.institution,
                 type_code=input.identifier_type,
                 listed=listed,
+                all_types=input.all_types,
             ),
         )
     )
@@ -167,12 +168,22 @@ class SearchableIdentifierTypeInput:
     institution: str
     identifier_type: str
     description: str | None = None
+    all_types: bool = strawberry.field(
+        default=False,
+        description="Removing only: true empties the list on purpose (an empty list means "
+        "every type); without it the last type is not removed.",
+    )
 
 
 @strawberry.input
 class LookupIdentifierTypeInput:
     institution: str
     identifier_type: str
+    all_types: bool = strawberry.field(
+        default=False,
+        description="Removing only: true empties the list on purpose (an empty list means "
+        "every type); without it the last type is not removed.",
+    )
 
 
 @strawberry.input
@@ -677,6 +688,7 @@ class LinkingMutations:
                     actor=ctx.actor,
                     institution_code=input.institution,
                     type_code=input.identifier_type,
+                    all_types=input.all_types,
                 ),
             )
         )
