@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Table, event, insert
+from sqlalchemy import JSON, DateTime, Table, event, exc, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
@@ -320,3 +320,28 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
         table.name, records=records, columns=names
     )
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether an exception means the database cannot be reached right now (down,
+    restarting, refusing connections, or the pool has no connection to give)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, exc.TimeoutError | exc.DisconnectionError | ConnectionError):
+            return True  # pool exhausted, connection lost or refused
+        if isinstance(current, OSError) and current.errno is not None:
+            return True  # e.g. "connection refused" while the server restarts
+        if type(current).__module__.startswith("asyncpg") and type(current).__name__ in (
+            "ConnectionDoesNotExistError",
+            "AdminShutdownError",
+            "CannotConnectNowError",
+            "ConnectionFailureError",
+            "TooManyConnectionsError",
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import exc
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -18,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.db import Database, create_engine, timed_out
+from app.db import Database, create_engine, database_unavailable, timed_out
 from app.graphql.limits import REQUEST_TIMEOUT, timeout_message
 from app.graphql.schema import build_schema
 from app.graphql.view import NetzoneGraphQL, graphql_handler
@@ -102,31 +101,6 @@ async def _too_large(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-def database_unavailable(error: BaseException) -> bool:
-    """Whether an exception means the database cannot be reached right now (down,
-    restarting, refusing connections, or the pool has no connection to give)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
-            return True
-        if isinstance(current, exc.TimeoutError | exc.DisconnectionError | ConnectionError):
-            return True  # pool exhausted, connection lost or refused
-        if isinstance(current, OSError) and current.errno is not None:
-            return True  # e.g. "connection refused" while the server restarts
-        if type(current).__module__.startswith("asyncpg") and type(current).__name__ in (
-            "ConnectionDoesNotExistError",
-            "AdminShutdownError",
-            "CannotConnectNowError",
-            "ConnectionFailureError",
-            "TooManyConnectionsError",
-        ):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 async def _unexpected(

@@ -7,23 +7,18 @@ needs a scope `attribute:<CODE>` for a limited type.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
     and_,
     delete,
     exists,
     func,
-    literal,
     not_,
-    null,
     or_,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,213 +32,31 @@ from app.attributes.models import (
     AttributeTypeRuleLibrary,
     PatronAttribute,
 )
+from app.attributes.types import TypeInfo as TypeInfo
+from app.attributes.types import is_authorized as is_authorized
+from app.attributes.types import load_types as load_types
+from app.attributes.types import patron_values as patron_values
+from app.attributes.types import type_by_code as type_by_code
+from app.attributes.types import visible_changes as visible_changes
 from app.audit import service as audit
 from app.auth.policy import (
     Actor,
     can_administer_institution,
     can_manage_patrons,
     can_read_patrons,
-    may_grant_attribute,
     require,
     require_authenticated,
 )
-from app.auth.roles import Scope
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network import service as network
-from app.network.models import Library
+from app.patrons.lookups import lookups_of
 from app.patrons.models import Patron
+from app.patrons.versions import bump_version
 from app.sql import pk
 
 FREE_TEXT_LIMIT = 500
 LABEL_LIMIT = 200
 VALUE_CODE_LIMIT = 80
-
-
-@dataclass(frozen=True)
-class TypeInfo:
-    """An attribute type with everything that decides access and rules."""
-
-    row: AttributeType
-    authorised: tuple[AttributeAuthorisedValue, ...]
-    limits: frozenset[int]
-    limit_codes: tuple[str, ...]
-    rule_scope: frozenset[int]
-    excluded_groups: frozenset[int]
-
-    @property
-    def id(self) -> int:
-        assert self.row.id is not None
-        return self.row.id
-
-    @property
-    def code(self) -> str:
-        return self.row.code
-
-    @property
-    def has_rule(self) -> bool:
-        return (
-            bool(self.rule_scope)
-            and bool(self.row.rule_in_scope_value)
-            and bool(self.row.rule_out_of_scope_value)
-        )
-
-    def rule_value(self, home_library_id: int) -> str:
-        value = (
-            self.row.rule_in_scope_value
-            if home_library_id in self.rule_scope
-            else self.row.rule_out_of_scope_value
-        )
-        assert value is not None
-        return value
-
-    def forbidden_message(self) -> str:
-        where = ", ".join(self.limit_codes)
-        return f"{self.row.label} can only be changed by staff logged in at {where}."
-
-
-def is_authorized(actor: Actor, info: TypeInfo) -> bool:
-    """May this session see and change values of the type (institution checks aside)?"""
-    if actor.kind == "system":
-        return True
-    if actor.institution_id != info.row.institution_id:
-        return False
-    if actor.kind == "client":
-        if not info.limits:
-            return actor.has_scope(Scope.PATRON_READ) or actor.has_scope(f"attribute:{info.code}")
-        return actor.has_scope(f"attribute:{info.code}")
-    if actor.kind == "staff":
-        # Seeing and changing values is the authority to grant the type (policy).
-        return may_grant_attribute(actor, info.row.institution_id, info.limits)
-    # A SIP account: the limits apply to the library it acts for.
-    return not info.limits or actor.library_id in info.limits
-
-
-_AUTHORISED, _LIMIT, _RULE_LIBRARY, _EXCLUDED_GROUP = 0, 1, 2, 3
-
-
-async def load_types(session: AsyncSession, institution_ids: list[int]) -> dict[int, TypeInfo]:
-    """Every attribute type of these institutions, by type id (two statements).
-
-    The authorised values in TypeInfo are read-only copies (not in the session)."""
-    if not institution_ids:
-        return {}
-    rows = list(
-        (
-            await session.execute(
-                select(AttributeType)
-                .where(col(AttributeType.institution_id).in_(institution_ids))
-                .order_by(col(AttributeType.code))
-            )
-        ).scalars()
-    )
-    ids = [r.id for r in rows]
-    authorised: dict[int, list[AttributeAuthorisedValue]] = defaultdict(list)
-    limits: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    scope: dict[int, set[int]] = defaultdict(set)
-    excluded: dict[int, set[int]] = defaultdict(set)
-    if ids:
-        # The four settings tables in one statement (a listing of patrons with their
-        # attributes loads the types once; every statement counts there):
-        # (kind, type id, id, position, code, label).
-        settings: CompoundSelect[*tuple[Any, ...]] = union_all(
-            select(
-                literal(_AUTHORISED).label("kind"),
-                col(AttributeAuthorisedValue.attribute_type_id),
-                pk(AttributeAuthorisedValue.id),
-                col(AttributeAuthorisedValue.position),
-                col(AttributeAuthorisedValue.code),
-                col(AttributeAuthorisedValue.label),
-            ).where(col(AttributeAuthorisedValue.attribute_type_id).in_(ids)),
-            select(
-                literal(_LIMIT),
-                col(AttributeTypeLibraryLimit.attribute_type_id),
-                pk(Library.id),
-                null(),
-                col(Library.code),
-                null(),
-            )
-            .join(Library, col(Library.id) == col(AttributeTypeLibraryLimit.library_id))
-            .where(col(AttributeTypeLibraryLimit.attribute_type_id).in_(ids)),
-            select(
-                literal(_RULE_LIBRARY),
-                col(AttributeTypeRuleLibrary.attribute_type_id),
-                col(AttributeTypeRuleLibrary.library_id),
-                null(),
-                null(),
-                null(),
-            ).where(col(AttributeTypeRuleLibrary.attribute_type_id).in_(ids)),
-            select(
-                literal(_EXCLUDED_GROUP),
-                col(AttributeTypeExcludedGroup.attribute_type_id),
-                col(AttributeTypeExcludedGroup.user_group_id),
-                null(),
-                null(),
-                null(),
-            ).where(col(AttributeTypeExcludedGroup.attribute_type_id).in_(ids)),
-        )
-        values: list[tuple[int, int, int, str, str]] = []
-        for kind, type_id, key, position, code, label in (await session.execute(settings)).all():
-            if kind == _AUTHORISED:
-                values.append((position, key, type_id, code, label))
-            elif kind == _LIMIT:
-                limits[type_id].append((key, code))
-            elif kind == _RULE_LIBRARY:
-                scope[type_id].add(key)
-            else:
-                excluded[type_id].add(key)
-        for position, key, type_id, code, label in sorted(values):
-            authorised[type_id].append(
-                AttributeAuthorisedValue(
-                    id=key, attribute_type_id=type_id, code=code, label=label, position=position
-                )
-            )
-        for entries in limits.values():
-            entries.sort(key=lambda entry: entry[1])
-    return {
-        r.id: TypeInfo(  # type: ignore[misc]
-            row=r,
-            authorised=tuple(authorised[r.id]),  # type: ignore[index]
-            limits=frozenset(i for i, _ in limits[r.id]),  # type: ignore[index]
-            limit_codes=tuple(c for _, c in limits[r.id]),  # type: ignore[index]
-            rule_scope=frozenset(scope[r.id]),  # type: ignore[index]
-            excluded_groups=frozenset(excluded[r.id]),  # type: ignore[index]
-        )
-        for r in rows
-    }
-
-
-async def type_by_code(session: AsyncSession, institution_id: int, code: str) -> TypeInfo | None:
-    types = await load_types(session, [institution_id])
-    wanted = network.normalize_code(code)
-    return next((t for t in types.values() if t.code == wanted), None)
-
-
-async def patron_values(session: AsyncSession, patron_id: int) -> dict[int, list[str]]:
-    """Every stored value of a patron, by type id (hidden ones included)."""
-    values: dict[int, list[str]] = defaultdict(list)
-    for type_id, value in (
-        await session.execute(
-            select(col(PatronAttribute.attribute_type_id), col(PatronAttribute.value))
-            .where(col(PatronAttribute.patron_id) == patron_id)
-            .order_by(col(PatronAttribute.id))
-        )
-    ).all():
-        values[type_id].append(value)
-    return dict(values)
-
-
-def visible_changes(
-    changes: dict[str, Any], actor: Actor, types_by_code: dict[str, TypeInfo]
-) -> dict[str, Any]:
-    """Audit changes without the attribute keys the reader may not see."""
-    out: dict[str, Any] = {}
-    for key, change in changes.items():
-        if key.startswith("attribute:"):
-            info = types_by_code.get(key.split(":", 1)[1])
-            if info is None or not is_authorized(actor, info):
-                continue
-        out[key] = change
-    return out
 
 
 @dataclass
@@ -267,8 +80,6 @@ async def plan_changes(
     errors: list[FieldError],
 ) -> AttributePlan:
     """Validate requested values, apply the home-library rules, check mandatory types."""
-    from app.patrons.lookups import lookups_of
-
     types = await lookups_of(session).attribute_types(session, institution_id)
     by_code = {t.code: t for t in types.values()}
     changes: dict[int, list[str]] = {}
@@ -381,8 +192,6 @@ async def _check_values(
             )
             ok = False
         elif info.row.unique:
-            from app.patrons.lookups import lookups_of
-
             if await lookups_of(session).attribute_value_taken(
                 session, info.id, value.lower(), patron_id
             ):
@@ -805,8 +614,6 @@ async def apply_rule(
     *, session: AsyncSession, actor: Actor, type_code: str, patron_ids: list[int | None]
 ) -> list[Patron]:
     """Set the rule's value on each listed patron, all in one transaction; returns those changed."""
-    from app.patrons.service import bump_version
-
     require_authenticated(actor)
     info = await type_by_code(session, actor.institution_id or -1, type_code)
     if info is None or not info.has_rule:

@@ -21,7 +21,7 @@ from strawberry.types import ExecutionResult
 
 from app.auth import service as auth_service
 from app.auth.policy import ANONYMOUS, Actor
-from app.db import Database, SerialSession, timed_out
+from app.db import Database, SerialSession, database_unavailable, timed_out
 from app.errors import NotAuthenticated
 from app.graphql.context import Context
 from app.graphql.limits import (
@@ -101,8 +101,6 @@ def mask_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
             out.append(dict(formatted))
             continue
         error_id = uuid.uuid4().hex[:12]
-        from app.main import database_unavailable  # app.main imports this module
-
         if database_unavailable(original):
             logger.warning(
                 "error %s in %s: database unavailable: %s", error_id, error.path, original

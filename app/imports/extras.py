@@ -25,7 +25,7 @@ from app.network import service as network
 from app.network.models import IdentifierType, Institution, LibraryGroup
 from app.patrons.models import Patron, PatronIdentifier, PatronLibraryGroup
 from app.patrons.photos import prepare_photo, store_photo
-from app.patrons.service import bump_version
+from app.patrons.versions import bump_version
 from app.settings import Settings
 from app.sql import pk
 

@@ -26,7 +26,7 @@ from app.errors import DomainError, ErrorCode, FieldError
 from app.lifecycle import moves
 from app.network.models import Institution
 from app.patrons.models import Patron
-from app.patrons.service import bump_version, editable_patron, propagate_source
+from app.patrons.service import editable_patron, propagate_source
 from app.patrons.state import load_state, name_maps
 from app.patrons.validation import (
     LAST_ADMINISTRATOR,
@@ -34,6 +34,7 @@ from app.patrons.validation import (
     other_administrators,
     stored_grants,
 )
+from app.patrons.versions import bump_version
 
 
 @dataclass(frozen=True)

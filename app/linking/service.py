@@ -31,9 +31,10 @@ from app.errors import DomainError, ErrorCode, FieldError
 from app.keys import NETWORK_REF, deployment_key
 from app.linking import rules as rule_service
 from app.linking.models import LinkedAccountRule
-from app.linking.sharing import FIELD_COLUMNS, SourcePolicy, lookup_types, source_policies
+from app.linking.policies import FIELD_COLUMNS, SourcePolicy, lookup_types, source_policies
 from app.network import service as network
 from app.network.models import BlockType, IdentifierType, Institution, Library, Network, UserGroup
+from app.patrons import events
 from app.patrons.models import (
     Patron,
     PatronBlock,
@@ -42,6 +43,7 @@ from app.patrons.models import (
     PatronPhoto,
     PatronSystemGroup,
 )
+from app.patrons.versions import bump_version
 from app.settings import Settings
 from app.sql import pk, saved_id
 
@@ -679,8 +681,6 @@ async def refresh_copy(
     action: str = "refresh_linked_account",
 ) -> Patron:
     """Bring a linked account up to date with its source, by the refresh semantics."""
-    from app.patrons.service import bump_version
-
     assert copy.id is not None
     before = _snapshot(copy)
     now = utcnow()
@@ -1105,3 +1105,11 @@ async def resource_sharing_library(session: AsyncSession, copy: Patron) -> int |
         return None
     rule = await session.get(LinkedAccountRule, copy.link_rule_id)
     return rule.resource_sharing_library_id if rule is not None else None
+
+
+@events.listen(events.SOURCE_CHANGED)
+async def _source_changed(*, session: AsyncSession, actor: Actor, source_id: int) -> None:
+    await propagate_source(session=session, actor=actor, source_id=source_id)
+
+
+events.listen(events.SOURCE_DELETED)(mark_source_deleted)

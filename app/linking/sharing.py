@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -12,122 +9,18 @@ from sqlmodel import col
 from app.audit import service as audit
 from app.auth.policy import Actor, can_administer_institution, require, require_authenticated
 from app.errors import DomainError, ErrorCode
+from app.linking import service as linking
 from app.linking.models import (
     LookupIdentifierType,
     RestrictedUserGroup,
     SearchableIdentifierType,
     SharedFieldSetting,
 )
+from app.linking.policies import SHARED_FIELDS as SHARED_FIELDS
+from app.linking.policies import shared_fields as shared_fields
 from app.network import service as network
 from app.network.models import IdentifierType, Institution, UserGroup
-
-SHARED_FIELDS = (
-    "GIVEN_NAME",
-    "MIDDLE_NAME",
-    "PREFERRED_NAME",
-    "SURNAME",
-    "PRIMARY_EMAIL",
-    "CONTACT_EMAILS",
-    "PHONE",
-    "COHORT",
-    "FORM_CLASS",
-    "PHOTO",
-)
-# A new institution shares names, primary email and phone; nothing else.
-SHARED_BY_DEFAULT = frozenset(
-    {"GIVEN_NAME", "MIDDLE_NAME", "PREFERRED_NAME", "SURNAME", "PRIMARY_EMAIL", "PHONE"}
-)
-# Shared field -> patron column copied into linked accounts.
-FIELD_COLUMNS = {
-    "GIVEN_NAME": "given_name",
-    "MIDDLE_NAME": "middle_name",
-    "PREFERRED_NAME": "preferred_name",
-    "SURNAME": "surname",
-    "PRIMARY_EMAIL": "primary_email",
-    "PHONE": "phone",
-    "COHORT": "cohort",
-    "FORM_CLASS": "form_class",
-}
-
-
-@dataclass(frozen=True)
-class SourcePolicy:
-    """Everything a source institution decides about its patrons' visibility."""
-
-    institution: Institution
-    shared: frozenset[str]
-    restricted_groups: frozenset[int]
-    searchable_types: frozenset[int]  # empty: every type is searchable
-
-
-async def shared_fields(session: AsyncSession, institution_id: int) -> frozenset[str]:
-    rows = (
-        await session.execute(
-            select(col(SharedFieldSetting.field), col(SharedFieldSetting.shared)).where(
-                col(SharedFieldSetting.institution_id) == institution_id
-            )
-        )
-    ).all()
-    return _shared(dict(rows))
-
-
-def _shared(settings: dict[str, bool]) -> frozenset[str]:
-    """The shared fields, from an institution's settings (unset fields: the default)."""
-    return frozenset(f for f in SHARED_FIELDS if settings.get(f, f in SHARED_BY_DEFAULT))
-
-
-async def source_policies(
-    session: AsyncSession, institution_ids: list[int]
-) -> dict[int, SourcePolicy]:
-    """The sharing policy of each of these institutions (four statements, however many)."""
-    institutions = list(
-        (
-            await session.execute(
-                select(Institution).where(col(Institution.id).in_(institution_ids))
-            )
-        ).scalars()
-    )
-    ids = [i.id for i in institutions]
-    restricted: dict[int, set[int]] = defaultdict(set)
-    for institution_id, group_id in (
-        await session.execute(
-            select(
-                col(RestrictedUserGroup.institution_id), col(RestrictedUserGroup.user_group_id)
-            ).where(col(RestrictedUserGroup.institution_id).in_(ids))
-        )
-    ).all():
-        restricted[institution_id].add(group_id)
-    searchable: dict[int, set[int]] = defaultdict(set)
-    for institution_id, type_id in (
-        await session.execute(
-            select(
-                col(SearchableIdentifierType.institution_id),
-                col(SearchableIdentifierType.identifier_type_id),
-            ).where(col(SearchableIdentifierType.institution_id).in_(ids))
-        )
-    ).all():
-        searchable[institution_id].add(type_id)
-    settings: dict[int, dict[str, bool]] = defaultdict(dict)
-    for institution_id, name, shared in (
-        await session.execute(
-            select(
-                col(SharedFieldSetting.institution_id),
-                col(SharedFieldSetting.field),
-                col(SharedFieldSetting.shared),
-            ).where(col(SharedFieldSetting.institution_id).in_(ids))
-        )
-    ).all():
-        settings[institution_id][name] = shared
-    result: dict[int, SourcePolicy] = {}
-    for institution in institutions:
-        assert institution.id is not None
-        result[institution.id] = SourcePolicy(
-            institution=institution,
-            shared=_shared(settings[institution.id]),
-            restricted_groups=frozenset(restricted[institution.id]),
-            searchable_types=frozenset(searchable[institution.id]),
-        )
-    return result
+from app.sql import saved_id
 
 
 async def _admin_institution(session: AsyncSession, actor: Actor, code: str) -> Institution:
@@ -161,8 +54,6 @@ async def add_restricted_group(
     description: str | None,
 ) -> Institution:
     """Hide a user group's patrons from the other members (at once, on every path)."""
-    from app.linking.service import propagate_institution
-
     institution = await _admin_institution(session, actor, institution_code)
     group = await _user_group(session, institution, group_code)
     existing = await session.get(RestrictedUserGroup, (institution.id, group.id))
@@ -186,7 +77,7 @@ async def add_restricted_group(
         institution_id=institution.id,
         changes={"restrictedUserGroups": {"before": None, "after": group.code}},
     )
-    await propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
+    await linking.propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
     await session.commit()
     return institution
 
@@ -194,8 +85,6 @@ async def add_restricted_group(
 async def remove_restricted_group(
     *, session: AsyncSession, actor: Actor, institution_code: str, group_code: str
 ) -> Institution:
-    from app.linking.service import propagate_institution
-
     institution = await _admin_institution(session, actor, institution_code)
     group = await _user_group(session, institution, group_code)
     result = await session.execute(
@@ -214,7 +103,9 @@ async def remove_restricted_group(
             institution_id=institution.id,
             changes={"restrictedUserGroups": {"before": group.code, "after": None}},
         )
-        await propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
+        await linking.propagate_institution(
+            session=session, actor=actor, institution_id=saved_id(institution)
+        )
     await session.commit()
     return institution
 
@@ -223,8 +114,6 @@ async def set_shared_fields(
     *, session: AsyncSession, actor: Actor, institution_code: str, fields: list[tuple[str, bool]]
 ) -> Institution:
     """Share or stop sharing fields; existing copies follow at their next refresh."""
-    from app.linking.service import propagate_institution
-
     institution = await _admin_institution(session, actor, institution_code)
     assert institution.id is not None
     before = await shared_fields(session, institution.id)
@@ -254,7 +143,9 @@ async def set_shared_fields(
             institution_id=institution.id,
             changes={"sharedFields": {"before": sorted(before), "after": sorted(after)}},
         )
-        await propagate_institution(session=session, actor=actor, institution_id=institution.id)
+        await linking.propagate_institution(
+            session=session, actor=actor, institution_id=institution.id
+        )
     await session.commit()
     return institution
 
@@ -408,16 +299,6 @@ async def set_lookup_identifier_type(
         field="lookupIdentifierTypes",
         all_types=all_types,
     )
-
-
-async def lookup_types(session: AsyncSession, institution_id: int) -> frozenset[int]:
-    """The identifier types an institution looks others' patrons up by (empty: any)."""
-    rows = await session.execute(
-        select(col(LookupIdentifierType.identifier_type_id)).where(
-            col(LookupIdentifierType.institution_id) == institution_id
-        )
-    )
-    return frozenset(rows.scalars())
 
 
 SETTINGS = {

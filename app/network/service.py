@@ -16,6 +16,7 @@ from app.auth.policy import (
     require_authenticated,
 )
 from app.errors import DomainError, ErrorCode, FieldError
+from app.network.default_rule import ensure_default_rule
 from app.network.models import (
     BlockType,
     IdentifierType,
@@ -350,8 +351,6 @@ async def create_user_group(
         institution_id=institution.id,
         changes={"code": {"before": None, "after": code}, "name": {"before": None, "after": name}},
     )
-    from app.linking.rules import ensure_default_rule
-
     await ensure_default_rule(session, institution.id)  # type: ignore[arg-type]
     await session.commit()
     return group

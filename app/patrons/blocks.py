@@ -15,7 +15,8 @@ from app.errors import DomainError, ErrorCode
 from app.network import service as network
 from app.network.models import BlockType
 from app.patrons.models import Patron, PatronBlock
-from app.patrons.service import bump_version, editable_patron, propagate_source
+from app.patrons.service import editable_patron, propagate_source
+from app.patrons.versions import bump_version
 
 
 async def add_block(

@@ -16,9 +16,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.attributes.models import PatronAttribute
+from app.attributes.types import load_types
 from app.network import service as network
 from app.network.models import IdentifierType, Institution, Library, LibraryGroup, UserGroup
 from app.patrons.models import Patron, PatronIdentifier
+from app.patrons.state import name_maps
 from app.sql import pk
 
 SESSION_KEY = "netzone.registry_lookups"
@@ -86,15 +89,11 @@ class Lookups:
         return await session.scalar(clash.limit(1)) is not None
 
     async def attribute_types(self, session: AsyncSession, institution_id: int) -> dict[int, Any]:
-        from app.attributes.service import load_types
-
         return await load_types(session, [institution_id])
 
     async def attribute_value_taken(
         self, session: AsyncSession, type_id: int, key: str, patron_id: int | None
     ) -> bool:
-        from app.attributes.models import PatronAttribute
-
         return bool(
             await session.scalar(
                 select(
@@ -108,8 +107,6 @@ class Lookups:
         )
 
     async def name_maps(self, session: AsyncSession, institution_id: int) -> dict[str, Any]:
-        from app.patrons.state import name_maps
-
         return await name_maps(session, institution_id)
 
 

@@ -16,7 +16,8 @@ from app.auth.policy import Actor
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode
 from app.patrons.models import Patron, PatronPhoto
-from app.patrons.service import bump_version, editable_patron, propagate_source
+from app.patrons.service import editable_patron, propagate_source
+from app.patrons.versions import bump_version
 from app.settings import Settings
 
 # MPO is how Pillow names the JPEGs many phone cameras write (a JPEG with extra frames).

@@ -29,6 +29,7 @@ from app.emails.service import (
 )
 from app.errors import DomainError, ErrorCode
 from app.network.models import IdentifierType, Institution, Library
+from app.patrons import events
 from app.patrons.lookups import lookups_of
 from app.patrons.models import (
     Patron,
@@ -47,6 +48,7 @@ from app.patrons.validation import (
     stored_grants,
     validate_changes,
 )
+from app.patrons.versions import bump_version, stale_version
 from app.settings import Settings
 from app.sql import pk, saved_id
 
@@ -435,42 +437,13 @@ async def editable_patron(
     return patron
 
 
-async def bump_version(session: AsyncSession, patron_id: int, expected: int | None = None) -> int:
-    """Increase the version; with `expected`, only if nobody changed it meanwhile."""
-    query = update(Patron).where(col(Patron.id) == patron_id)
-    if expected is not None:
-        query = query.where(col(Patron.version) == expected)
-    result = await session.execute(
-        query.values(version=col(Patron.version) + 1, updated_at=utcnow()).returning(
-            col(Patron.version)
-        )
-    )
-    version = result.scalar_one_or_none()
-    if version is None:
-        raise stale_version()
-    return int(version)
-
-
 async def propagate_source(*, session: AsyncSession, actor: Actor, source_id: int) -> None:
-    """Refresh linked copies of a changed HOME account (see app.linking.service)."""
-    from app.linking.service import propagate_source as propagate
-
-    await propagate(session=session, actor=actor, source_id=source_id)
+    """Refresh linked copies of a changed HOME account (the linking use cases listen)."""
+    await events.announce(events.SOURCE_CHANGED, session=session, actor=actor, source_id=source_id)
 
 
 async def mark_source_deleted(*, session: AsyncSession, actor: Actor, source_id: int) -> None:
-    from app.linking.service import mark_source_deleted as mark
-
-    await mark(session=session, actor=actor, source_id=source_id)
-
-
-def stale_version() -> DomainError:
-    return DomainError.of(
-        ErrorCode.STALE_VERSION,
-        "Someone else changed this patron after you opened it. "
-        "Reload it and make your change again.",
-        ["input", "expectedVersion"],
-    )
+    await events.announce(events.SOURCE_DELETED, session=session, actor=actor, source_id=source_id)
 
 
 async def update_patron(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.attributes.models import AttributeType
-from app.attributes.service import patron_values as attribute_values
+from app.attributes.types import patron_values as attribute_values
 from app.network.models import IdentifierType, Library, LibraryGroup, UserGroup
 from app.patrons.models import (
     Patron,

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.attributes import service as attribute_access
-from app.audit import service as audit
+from app.audit import trail as audit
 from app.graphql import typed
 from app.graphql.attributes.types import AttributeType, PatronAttribute
 from app.graphql.context import Context
