@@ -41,11 +41,10 @@ from app.attributes.types import visible_changes as visible_changes
 from app.audit import service as audit
 from app.auth.policy import (
     Actor,
-    can_administer_institution,
     can_manage_patrons,
     can_read_patrons,
-    require,
     require_authenticated,
+    require_institution_admin,
 )
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network import service as network
@@ -279,11 +278,7 @@ async def create_attribute_type(
         session, spec.institution, ["input", "institution"]
     )
     assert institution.id is not None
-    require(
-        can_administer_institution(actor, institution.id),
-        actor,
-        f"Only a system administrator of {institution.code} may define attribute types.",
-    )
+    require_institution_admin(actor, institution.id, "define attribute types", institution.code)
     errors: list[FieldError] = []
     code = network.normalize_code(spec.code)
     # ASCII only, like every other code: attribute:<CODE> scopes are written with it.

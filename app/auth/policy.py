@@ -113,6 +113,23 @@ def can_administer_institution(actor: Actor, institution_id: int) -> bool:
     )
 
 
+def require_institution_admin(
+    actor: Actor, institution_id: int, what: str, institution_code: str | None = None
+) -> None:
+    """FORBIDDEN unless the session administers the institution (SYSTEM_ADMIN there):
+    "Only a system administrator of NEKLS may <what>."."""
+    require(
+        can_administer_institution(actor, institution_id),
+        actor,
+        f"Only a system administrator of {institution_code or 'the institution'} may {what}.",
+    )
+
+
+def belongs_to(actor: Actor, institution_id: int) -> bool:
+    """A session of the institution itself (any role), or the system."""
+    return actor.kind == "system" or actor.institution_id == institution_id
+
+
 def can_administer_network(actor: Actor) -> bool:
     if actor.kind == "system":
         return True

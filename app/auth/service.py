@@ -24,8 +24,8 @@ from app.auth.policy import (
     can_administer_institution,
     library_may_hold_attribute,
     may_grant_scope,
-    require,
     require_authenticated,
+    require_institution_admin,
 )
 from app.auth.roles import Scope, SystemGroup, is_valid_scope, normalize_scope
 from app.clock import today
@@ -353,11 +353,7 @@ async def create_api_client(
             ["input", "institution"],
         )
     assert institution.id is not None
-    require(
-        can_administer_institution(actor, institution.id),
-        actor,
-        "Only a system administrator of the institution may create API clients.",
-    )
+    require_institution_admin(actor, institution.id, "create API clients")
     errors: list[FieldError] = []
     if not name.strip():
         errors.append(

@@ -16,7 +16,7 @@ from app.linking.models import (
     SearchableIdentifierType,
     SharedFieldSetting,
 )
-from app.network.models import Institution
+from app.network.models import IdentifierType, Institution
 
 SHARED_FIELDS = (
     "GIVEN_NAME",
@@ -135,3 +135,33 @@ async def lookup_types(session: AsyncSession, institution_id: int) -> frozenset[
         )
     )
     return frozenset(rows.scalars())
+
+
+async def restricted_groups(
+    session: AsyncSession, institution_id: int
+) -> list[tuple[int, str | None]]:
+    """The institution's user groups hidden from other members: (user group id, why)."""
+    rows = await session.execute(
+        select(col(RestrictedUserGroup.user_group_id), col(RestrictedUserGroup.description)).where(
+            col(RestrictedUserGroup.institution_id) == institution_id
+        )
+    )
+    return [(group_id, description) for group_id, description in rows.all()]
+
+
+async def listed_types(
+    session: AsyncSession,
+    institution_id: int,
+    model: type[SearchableIdentifierType] | type[LookupIdentifierType],
+) -> list[IdentifierType]:
+    """The identifier types on one of the institution's lists, by code (empty: any)."""
+    return list(
+        (
+            await session.execute(
+                select(IdentifierType)
+                .join(model, col(model.identifier_type_id) == col(IdentifierType.id))
+                .where(col(model.institution_id) == institution_id)
+                .order_by(col(IdentifierType.code))
+            )
+        ).scalars()
+    )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.audit import service as audit
-from app.auth.policy import Actor, can_administer_institution, require, require_authenticated
+from app.auth.policy import Actor, can_administer_institution, require_authenticated
 from app.errors import DomainError, ErrorCode, FieldError
 from app.linking.models import LinkedAccountRule
 from app.network import service as network
@@ -48,17 +48,6 @@ def _renumber(rules: list[LinkedAccountRule]) -> None:
     ordered = [r for r in rules if not r.is_default] + [r for r in rules if r.is_default]
     for position, rule in enumerate(ordered):
         rule.position = position
-
-
-async def _admin_institution(session: AsyncSession, actor: Actor, code: str) -> Institution:
-    require_authenticated(actor)
-    institution = await network.require_institution(session, code, ["input", "institution"])
-    require(
-        can_administer_institution(actor, institution.id),  # type: ignore[arg-type]
-        actor,
-        f"Only a system administrator of {institution.code} may change its linked account rules.",
-    )
-    return institution
 
 
 async def _rule_for_admin(session: AsyncSession, actor: Actor, rule_id: int) -> LinkedAccountRule:
@@ -259,7 +248,9 @@ async def create_rule(
     spec: RuleSpec,
 ) -> LinkedAccountRule:
     """Add a rule at a position (default: just before the default rule)."""
-    institution = await _admin_institution(session, actor, institution_code)
+    institution = await network.administered_institution(
+        session, actor, institution_code, "change its linked account rules"
+    )
     assert institution.id is not None
     rules = await rules_of(session, institution.id)
     others = [r for r in rules if not r.is_default]
@@ -385,7 +376,9 @@ async def reorder_rules(
     *, session: AsyncSession, actor: Actor, institution_code: str, rule_ids: list[int | None]
 ) -> list[LinkedAccountRule]:
     """Put every non-default rule in the given order."""
-    institution = await _admin_institution(session, actor, institution_code)
+    institution = await network.administered_institution(
+        session, actor, institution_code, "change its linked account rules"
+    )
     assert institution.id is not None
     rules = await rules_of(session, institution.id)
     by_id = {r.id: r for r in rules}
@@ -576,7 +569,9 @@ async def evaluate_for_admin(
     source_expiry: date | None,
 ) -> Evaluation | None:
     """Explain which rule applies and the dates it gives (SYSTEM_ADMIN)."""
-    institution = await _admin_institution(session, actor, institution_code)
+    institution = await network.administered_institution(
+        session, actor, institution_code, "change its linked account rules"
+    )
     assert institution.id is not None
     if await network.institution_by_code(session, source_institution) is None:
         raise DomainError.of(

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.audit import service as audit
-from app.auth.policy import Actor, can_administer_institution, require, require_authenticated
+from app.auth.policy import Actor, require
 from app.errors import DomainError, ErrorCode
 from app.linking import service as linking
 from app.linking.models import (
@@ -21,17 +21,6 @@ from app.linking.policies import shared_fields as shared_fields
 from app.network import service as network
 from app.network.models import IdentifierType, Institution, UserGroup
 from app.sql import saved_id
-
-
-async def _admin_institution(session: AsyncSession, actor: Actor, code: str) -> Institution:
-    require_authenticated(actor)
-    institution = await network.require_institution(session, code, ["input", "institution"])
-    require(
-        can_administer_institution(actor, institution.id),  # type: ignore[arg-type]
-        actor,
-        f"Only a system administrator of {institution.code} may change its network settings.",
-    )
-    return institution
 
 
 async def _user_group(session: AsyncSession, institution: Institution, code: str) -> UserGroup:
@@ -54,7 +43,9 @@ async def add_restricted_group(
     description: str | None,
 ) -> Institution:
     """Hide a user group's patrons from the other members (at once, on every path)."""
-    institution = await _admin_institution(session, actor, institution_code)
+    institution = await network.administered_institution(
+        session, actor, institution_code, "change its network settings"
+    )
     group = await _user_group(session, institution, group_code)
     existing = await session.get(RestrictedUserGroup, (institution.id, group.id))
     if existing is None:
@@ -85,7 +76,9 @@ async def add_restricted_group(
 async def remove_restricted_group(
     *, session: AsyncSession, actor: Actor, institution_code: str, group_code: str
 ) -> Institution:
-    institution = await _admin_institution(session, actor, institution_code)
+    institution = await network.administered_institution(
+        session, actor, institution_code, "change its network settings"
+    )
     group = await _user_group(session, institution, group_code)
     result = await session.execute(
         delete(RestrictedUserGroup).where(
@@ -114,7 +107,9 @@ async def set_shared_fields(
     *, session: AsyncSession, actor: Actor, institution_code: str, fields: list[tuple[str, bool]]
 ) -> Institution:
     """Share or stop sharing fields; existing copies follow at their next refresh."""
-    institution = await _admin_institution(session, actor, institution_code)
+    institution = await network.administered_institution(
+        session, actor, institution_code, "change its network settings"
+    )
     assert institution.id is not None
     before = await shared_fields(session, institution.id)
     for index, (name, shared) in enumerate(fields):
@@ -174,7 +169,9 @@ async def _set_type(
     all_types: bool = False,
 ) -> Institution:
     """Add (or remove) an identifier type to one of the institution's lists; audited."""
-    institution = await _admin_institution(session, actor, institution_code)
+    institution = await network.administered_institution(
+        session, actor, institution_code, "change its network settings"
+    )
     identifier_type = await _identifier_type(session, type_code)
     row = await session.get(model, (institution.id, identifier_type.id))
     changed = (row is None) == listed
@@ -320,7 +317,9 @@ async def update_settings(
     network_search_by_email: bool | None = None,
 ) -> Institution:
     """Change an institution's network settings (those given); audited."""
-    institution = await _admin_institution(session, actor, institution_code)
+    institution = await network.administered_institution(
+        session, actor, institution_code, "change its network settings"
+    )
     given = {
         "network_search_by_name": network_search_by_name,
         "network_search_by_username": network_search_by_username,

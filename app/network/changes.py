@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.auth.policy import Actor, can_administer_institution, can_administer_network, require
+from app.auth.policy import Actor, can_administer_network, require, require_institution_admin
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network.models import (
     BlockType,
@@ -25,11 +25,11 @@ from app.network.service import (
     BUILTIN_IDENTIFIER_TYPES,
     CONSORTIAL_BLOCK,
     _check_description,
+    administered_institution,
     block_type_by_code,
     identifier_type_by_code,
     institution_by_code,
     library_by_code,
-    require_institution,
     user_group_by_code,
 )
 from app.network.uses import (
@@ -49,18 +49,6 @@ async def existing_institution(
     if institution is None:
         raise DomainError.of(ErrorCode.NOT_FOUND, f"There is no institution {code!r}.", where)
     return institution
-
-
-async def administered_institution(
-    session: AsyncSession, actor: Actor, code: str, what: str
-) -> int:
-    institution = await require_institution(session, code, ["input", "institution"])
-    require(
-        can_administer_institution(actor, saved_id(institution)),
-        actor,
-        f"Only a system administrator of {institution.code} may change its {what}.",
-    )
-    return saved_id(institution)
 
 
 async def update_institution(
@@ -169,7 +157,9 @@ async def update_user_group(
     name: str | None,
     loan_period_days: int | None,
 ) -> UserGroup:
-    institution_id = await administered_institution(session, actor, institution_code, "user groups")
+    institution_id = saved_id(
+        await administered_institution(session, actor, institution_code, "change its user groups")
+    )
     group = await existing_user_group(session, institution_id, code)
     errors: list[FieldError] = []
     values = name_change(name, errors)
@@ -196,11 +186,7 @@ async def administered_library_group(
     group = None if group_id is None else await session.get(LibraryGroup, group_id)
     if group is None:
         raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such library group.", where)
-    require(
-        can_administer_institution(actor, group.institution_id),
-        actor,
-        "Only a system administrator of the group's institution may change its library groups.",
-    )
+    require_institution_admin(actor, group.institution_id, "change its library groups")
     return group
 
 
@@ -261,7 +247,9 @@ async def update_block_type(
     network: bool | None,
     blocks_loans: bool | None,
 ) -> BlockType:
-    institution_id = await administered_institution(session, actor, institution_code, "block types")
+    institution_id = saved_id(
+        await administered_institution(session, actor, institution_code, "change its block types")
+    )
     block_type = await existing_block_type(session, institution_id, code)
     errors: list[FieldError] = []
     values: dict[str, Any] = {}

@@ -10,10 +10,10 @@ from sqlmodel import col
 from app.audit import service as audit
 from app.auth.policy import (
     Actor,
-    can_administer_institution,
     can_administer_network,
     require,
     require_authenticated,
+    require_institution_admin,
 )
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network.default_rule import ensure_default_rule
@@ -26,7 +26,7 @@ from app.network.models import (
     Network,
     UserGroup,
 )
-from app.sql import pk
+from app.sql import pk, saved_id
 
 # Identifier types every network has: the patron fields barcode and adminSystemId.
 BARCODE = "BARCODE"
@@ -127,6 +127,17 @@ async def require_institution(session: AsyncSession, code: str, field: list[str]
         raise DomainError.of(
             ErrorCode.NOT_FOUND, f"There is no institution with the code {code!r}.", field
         )
+    return institution
+
+
+async def administered_institution(
+    session: AsyncSession, actor: Actor, code: str, what: str
+) -> Institution:
+    """The institution named in the input, if the session administers it (else FORBIDDEN
+    saying who may <what>); NOT_FOUND when there is none."""
+    require_authenticated(actor)
+    institution = await require_institution(session, code, ["input", "institution"])
+    require_institution_admin(actor, saved_id(institution), what, institution.code)
     return institution
 
 
@@ -305,12 +316,8 @@ async def create_user_group(
     loan_period_days: int = 14,
 ) -> UserGroup:
     """Add a patron category to an institution."""
-    require_authenticated(actor)
-    institution = await require_institution(session, institution_code, ["input", "institution"])
-    require(
-        can_administer_institution(actor, institution.id),  # type: ignore[arg-type]
-        actor,
-        f"Only a system administrator of {institution.code} may add user groups.",
+    institution = await administered_institution(
+        session, actor, institution_code, "add user groups"
     )
     errors: list[FieldError] = []
     code = _check_code(code, ["input", "code"], errors)
@@ -365,12 +372,8 @@ async def create_library_group(
     description: str | None,
 ) -> LibraryGroup:
     """Add a library group (e.g. Teachers) to an institution."""
-    require_authenticated(actor)
-    institution = await require_institution(session, institution_code, ["input", "institution"])
-    require(
-        can_administer_institution(actor, institution.id),  # type: ignore[arg-type]
-        actor,
-        f"Only a system administrator of {institution.code} may add library groups.",
+    institution = await administered_institution(
+        session, actor, institution_code, "add library groups"
     )
     errors: list[FieldError] = []
     name = _check_name(name, ["input", "name"], errors)
@@ -429,12 +432,8 @@ async def create_block_type(
     blocks_loans: bool = True,
 ) -> BlockType:
     """Add a block type to an institution."""
-    require_authenticated(actor)
-    institution = await require_institution(session, institution_code, ["input", "institution"])
-    require(
-        can_administer_institution(actor, institution.id),  # type: ignore[arg-type]
-        actor,
-        f"Only a system administrator of {institution.code} may add block types.",
+    institution = await administered_institution(
+        session, actor, institution_code, "add block types"
     )
     errors: list[FieldError] = []
     code = _check_code(code, ["input", "code"], errors)

@@ -15,7 +15,6 @@ from app.linking.models import (
     RestrictedUserGroup,
 )
 from app.network.changes import (
-    administered_institution,
     administered_library_group,
     existing_block_type,
     existing_user_group,
@@ -28,6 +27,7 @@ from app.network.models import (
 )
 from app.network.service import (
     CONSORTIAL_BLOCK,
+    administered_institution,
 )
 from app.network.uses import (
     CODE,
@@ -63,7 +63,9 @@ async def remove_user_group(
     """Remove a user group (SYSTEM_ADMIN); with a replacement, its patrons and the linked
     account rules that give it move to that group. A restricted group's patrons move only
     to a restricted group: otherwise other members could suddenly find them."""
-    institution_id = await administered_institution(session, actor, institution_code, "user groups")
+    institution_id = saved_id(
+        await administered_institution(session, actor, institution_code, "change its user groups")
+    )
     group = await existing_user_group(session, institution_id, code)
     group_id = saved_id(group)
     removal = Removal(
@@ -241,7 +243,9 @@ async def remove_block_type(
 ) -> str:
     """Remove a block type (SYSTEM_ADMIN); with a replacement of the same kind (network or
     local), the blocks of this type become blocks of that one."""
-    institution_id = await administered_institution(session, actor, institution_code, "block types")
+    institution_id = saved_id(
+        await administered_institution(session, actor, institution_code, "change its block types")
+    )
     block_type = await existing_block_type(session, institution_id, code)
     type_id = saved_id(block_type)
     if block_type.code == CONSORTIAL_BLOCK:

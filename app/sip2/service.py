@@ -22,8 +22,8 @@ from app.auth.policy import (
     can_administer_institution,
     library_may_hold_attribute,
     may_grant_attribute,
-    require,
     require_authenticated,
+    require_institution_admin,
 )
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode, FieldError
@@ -265,11 +265,7 @@ async def create_sip_account(
         session, spec.institution, ["input", "institution"]
     )
     assert institution.id is not None
-    require(
-        can_administer_institution(actor, institution.id),
-        actor,
-        "Only a system administrator of the institution may manage SIP accounts.",
-    )
+    require_institution_admin(actor, institution.id, "manage SIP accounts")
     errors: list[FieldError] = []
     login_id = _check_login_id(spec.login_id, errors)
     _check_secret(settings, spec.secret, errors)

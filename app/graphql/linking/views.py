@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select
-from sqlmodel import col
 from strawberry.types import Info
 
-from app.auth.policy import can_administer_institution
+from app.auth.policy import belongs_to, can_administer_institution
 from app.graphql.context import Context
 from app.graphql.linking.types import (
     LinkedAccountRule,
@@ -17,15 +13,10 @@ from app.graphql.linking.types import (
     SharedFieldPolicy,
 )
 from app.graphql.network.types import UserGroup
-from app.linking import rules, sharing
+from app.linking import policies, rules, sharing
 from app.linking.models import LookupIdentifierType, SearchableIdentifierType
-from app.linking.models import RestrictedUserGroup as RestrictedRow
 from app.network.models import IdentifierType, Institution
-
-
-def _member(info: Info[Context, None], institution: Institution) -> bool:
-    actor = info.context.actor
-    return actor.kind == "system" or actor.institution_id == institution.id
+from app.sql import saved_id
 
 
 async def institution_rules(
@@ -42,19 +33,14 @@ async def institution_rules(
 async def restricted_groups(
     info: Info[Context, None], institution: Institution
 ) -> list[RestrictedUserGroup]:
-    if not _member(info, institution):
+    if not belongs_to(info.context.actor, saved_id(institution)):
         return []
     async with info.context.db.use() as session:
-        rows = (
-            await session.execute(
-                select(RestrictedRow).where(col(RestrictedRow.institution_id) == institution.id)
-            )
-        ).scalars()
-        result: list[Any] = list(rows)
+        rows = await policies.restricted_groups(session, saved_id(institution))
     out = []
-    for row in result:
-        group = await info.context.loaders.user_group_by_id.load(row.user_group_id)
-        out.append(RestrictedUserGroup(user_group=UserGroup.of(group), description=row.description))
+    for group_id, description in rows:
+        group = await info.context.loaders.user_group_by_id.load(group_id)
+        out.append(RestrictedUserGroup(user_group=UserGroup.of(group), description=description))
     return sorted(out, key=lambda r: r.user_group.row.code)
 
 
@@ -88,13 +74,4 @@ async def _listed_types(
     model: type[SearchableIdentifierType] | type[LookupIdentifierType],
 ) -> list[IdentifierType]:
     async with info.context.db.use() as session:
-        return list(
-            (
-                await session.execute(
-                    select(IdentifierType)
-                    .join(model, col(model.identifier_type_id) == col(IdentifierType.id))
-                    .where(col(model.institution_id) == institution.id)
-                    .order_by(col(IdentifierType.code))
-                )
-            ).scalars()
-        )
+        return await policies.listed_types(session, saved_id(institution), model)
