@@ -14,6 +14,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+import app.graphql.linking.views  # noqa: F401  (provides Institution's linking fields)
 from app.graphql import settled
 from app.graphql.attributes.operations import AttributeMutations, AttributeQueries
 from app.graphql.auth.mutations import AuthMutations, AuthQueries

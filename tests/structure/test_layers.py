@@ -5,37 +5,13 @@ from __future__ import annotations
 
 from tests.structure.imports import LAYERS, cycles, graph, imports_of, layer_of, upward_imports
 
-# Loops left between strawberry types that refer to each other, GraphQL layer only.
-# This list may only shrink: a loop that is gone must leave it, a new one fails.
-KNOWN_CYCLES = [
-    [
-        "app.graphql.attributes.types",
-        "app.graphql.linking.types",
-        "app.graphql.linking.views",
-        "app.graphql.network.types",
-    ],
-    [
-        "app.graphql.circulation.types",
-        "app.graphql.circulation.views",
-        "app.graphql.linking.operations",
-        "app.graphql.patrons.mutations",
-        "app.graphql.patrons.types",
-    ],
-]
-
 
 def test_no_module_imports_a_layer_above_its_own() -> None:
     assert sorted(upward_imports(graph())) == []
 
 
-def test_no_import_cycles_beyond_the_known_ones() -> None:
-    assert cycles(graph()) == KNOWN_CYCLES
-
-
-def test_the_domain_core_has_no_cycles_at_all() -> None:
-    edges = graph()
-    domain = {m: {t for t in ts if not t.startswith("app.graphql")} for m, ts in edges.items()}
-    assert [c for c in cycles(domain) if not all(m.startswith("app.graphql") for m in c)] == []
+def test_no_import_cycles() -> None:
+    assert cycles(graph()) == []
 
 
 def test_a_back_edge_is_caught() -> None:

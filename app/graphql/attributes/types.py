@@ -11,6 +11,7 @@ from app.attributes.service import TypeInfo
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.network.types import Library, UserGroup
+from app.graphql.registry import provide
 
 
 @strawberry.type(description="An allowed value of an attribute type.")
@@ -107,3 +108,6 @@ class AttributeDiscrepancyKind(Enum):
         "PRESENT_OUT_OF_SCOPE",
         description="Home library outside the rule's scope, but the value is the in-scope value.",
     )
+
+
+provide("AttributeType", AttributeType)

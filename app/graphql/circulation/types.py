@@ -15,6 +15,7 @@ from app.graphql.context import Context
 from app.graphql.core import Node, PageInfo
 from app.graphql.ids import encode_id
 from app.graphql.network.types import Library
+from app.graphql.registry import provided
 from app.patrons.models import Patron as PatronRow
 
 if TYPE_CHECKING:
@@ -53,12 +54,10 @@ class Loan(Node):
 
     @typed.field(description="The borrower.")
     async def patron(self, info: Info[Context, None]) -> LazyPatron | None:
-        from app.graphql.patrons.types import Patron as PatronType
-
         if self.row.patron_id is None:
             return None  # the borrower was deleted since
         row = await info.context.loaders.patron_by_id.load(self.row.patron_id)
-        return PatronType.of(row) if row is not None else None
+        return provided("Patron").of(row) if row is not None else None
 
 
 @strawberry.type

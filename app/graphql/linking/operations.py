@@ -26,6 +26,7 @@ from app.graphql.linking.types import (
 from app.graphql.network.types import Institution, UserGroup
 from app.graphql.patrons.mutations import DeletePatronPayload
 from app.graphql.patrons.types import ContactEmail, Patron
+from app.graphql.registry import provide
 from app.linking import rules, service, sharing
 from app.linking.rules import RuleSpec
 from app.sql import saved_id
@@ -727,3 +728,6 @@ class LinkingMutations:
                 ),
             )
         )
+
+
+provide("NetworkPatron", NetworkPatron)

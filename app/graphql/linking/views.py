@@ -13,9 +13,9 @@ from app.graphql.linking.types import (
     SharedFieldPolicy,
 )
 from app.graphql.network.types import UserGroup
+from app.graphql.registry import provide
 from app.linking import policies, rules, sharing
-from app.linking.models import LookupIdentifierType, SearchableIdentifierType
-from app.network.models import IdentifierType, Institution
+from app.network.models import Institution
 from app.sql import saved_id
 
 
@@ -54,24 +54,6 @@ async def shared_field_policies(
     ]
 
 
-async def searchable_types(
-    info: Info[Context, None], institution: Institution
-) -> list[IdentifierType]:
-    """The types others may find the institution's patrons by (empty: any)."""
-    return await _listed_types(info, institution, SearchableIdentifierType)
-
-
-async def lookup_identifier_types(
-    info: Info[Context, None], institution: Institution
-) -> list[IdentifierType]:
-    """The types the institution looks others' patrons up by (empty: any)."""
-    return await _listed_types(info, institution, LookupIdentifierType)
-
-
-async def _listed_types(
-    info: Info[Context, None],
-    institution: Institution,
-    model: type[SearchableIdentifierType] | type[LookupIdentifierType],
-) -> list[IdentifierType]:
-    async with info.context.db.use() as session:
-        return await policies.listed_types(session, saved_id(institution), model)
+provide("Institution.linkedAccountRules", institution_rules)
+provide("Institution.restrictedUserGroups", restricted_groups)
+provide("Institution.sharedFields", shared_field_policies)

@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from app.attributes.types import is_authorized
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import Node
 from app.graphql.ids import encode_id
+from app.graphql.registry import provided
+from app.linking import policies
+from app.linking.models import LookupIdentifierType, SearchableIdentifierType
 from app.network import models
 from app.sql import saved_id
 
@@ -28,11 +32,19 @@ LazyInstitutionAlert = Annotated["InstitutionAlert", strawberry.lazy("app.graphq
 
 
 async def _visible_attribute_types(info: Info[Context, None], institution_id: int) -> list[Any]:
-    from app.attributes.service import is_authorized
-    from app.graphql.attributes.types import AttributeType
-
+    attribute_type = provided("AttributeType")
     types = await info.context.loaders.attribute_types_by_institution_id.load(institution_id)
-    return [AttributeType(info=t) for t in types if is_authorized(info.context.actor, t)]
+    return [attribute_type(info=t) for t in types if is_authorized(info.context.actor, t)]
+
+
+async def _listed_types(
+    info: Info[Context, None],
+    institution: models.Institution,
+    model: type[SearchableIdentifierType] | type[LookupIdentifierType],
+) -> list[IdentifierType]:
+    async with info.context.db.use() as session:
+        rows = await policies.listed_types(session, saved_id(institution), model)
+    return [IdentifierType(row=r) for r in rows]
 
 
 @strawberry.type(description="Settings an institution's system administrators control.")
@@ -198,36 +210,26 @@ class Institution(Node):
         "(shown to the institution's own staff)."
     )
     async def linked_account_rules(self, info: Info[Context, None]) -> list[LazyRule]:
-        from app.graphql.linking.views import institution_rules
-
-        return await institution_rules(info, self.row)
+        return await provided("Institution.linkedAccountRules")(info, self.row)  # type: ignore[no-any-return]
 
     @typed.field(description="User groups whose patrons other members can neither find nor link.")
     async def restricted_user_groups(self, info: Info[Context, None]) -> list[LazyRestricted]:
-        from app.graphql.linking.views import restricted_groups
-
-        return await restricted_groups(info, self.row)
+        return await provided("Institution.restrictedUserGroups")(info, self.row)  # type: ignore[no-any-return]
 
     @typed.field(description="What the institution shares with linked copies and network search.")
     async def shared_fields(self, info: Info[Context, None]) -> list[LazySharedFieldPolicy]:
-        from app.graphql.linking.views import shared_field_policies
-
-        return await shared_field_policies(info, self.row)
+        return await provided("Institution.sharedFields")(info, self.row)  # type: ignore[no-any-return]
 
     @typed.field(description="Empty means every identifier type is searchable across the network.")
     async def searchable_identifier_types(self, info: Info[Context, None]) -> list[IdentifierType]:
-        from app.graphql.linking.views import searchable_types
-
-        return [IdentifierType(row=r) for r in await searchable_types(info, self.row)]
+        return await _listed_types(info, self.row, SearchableIdentifierType)
 
     @typed.field(
         description="The identifier types the institution looks up other members' patrons "
         "by, in network search and linking (empty: every type the sources allow)."
     )
     async def lookup_identifier_types(self, info: Info[Context, None]) -> list[IdentifierType]:
-        from app.graphql.linking.views import lookup_identifier_types
-
-        return [IdentifierType(row=r) for r in await lookup_identifier_types(info, self.row)]
+        return await _listed_types(info, self.row, LookupIdentifierType)
 
     @typed.field(
         description="What the institution's system administrators must act on "

@@ -26,6 +26,7 @@ from app.graphql.network.types import (
     LibraryGroup,
     UserGroup,
 )
+from app.graphql.registry import provide, provided
 from app.network.service import ADMIN_SYSTEM_ID, BARCODE
 from app.patrons import models
 from app.sql import saved_id
@@ -320,7 +321,6 @@ class Patron(Node):
         "as network search shows them; for staff who may search the network."
     )
     async def consortial_accounts(self, info: Info[Context, None]) -> list[LazyNetworkPatron]:
-        from app.graphql.linking.operations import NetworkPatron
         from app.linking.persons import other_accounts
 
         async with info.context.db.use() as session:
@@ -330,7 +330,8 @@ class Patron(Node):
                 actor=info.context.actor,
                 patron=self.row,
             )
-        return [NetworkPatron(match=m) for m in matches]
+        network_patron = provided("NetworkPatron")
+        return [network_patron(match=m) for m in matches]
 
     @typed.field(description="Copies of this HOME account in other institutions.")
     async def linked_accounts(self, info: Info[Context, None]) -> list[LazyLinkedAccountSummary]:
@@ -438,3 +439,6 @@ class PatronConnection:
     @typed.field(description="How many patrons match in all (counted only when asked for).")
     async def total_count(self) -> int:
         return int(await self.count())
+
+
+provide("Patron", Patron)
