@@ -12,7 +12,7 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-import app.linking.service  # noqa: F401  (linked copies follow patron changes made here)
+import app.linking.propagation  # noqa: F401  (linked copies follow patron changes made here)
 from app import migrate
 from app.settings import Settings, get_settings
 from app.sip2 import commands as sip2_commands

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+import app.linking.propagation  # noqa: F401  (linked copies follow patron changes)
 from app.db import Database, create_engine, database_unavailable, timed_out
 from app.graphql.limits import REQUEST_TIMEOUT, timeout_message
 from app.graphql.schema import build_schema

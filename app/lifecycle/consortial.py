@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.linking.service import local_accounts
+from app.linking.search import local_accounts
 from app.network.models import Institution
 from app.patrons.models import Patron
 from app.sql import saved_id

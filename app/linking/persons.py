@@ -15,7 +15,8 @@ from sqlmodel import col
 from app import clock
 from app.auth.policy import Actor
 from app.linking.policies import lookup_types, source_policies
-from app.linking.service import NetworkMatch, can_link, identifier_matches, make_ref, ref_key
+from app.linking.refs import can_link, make_ref, ref_key
+from app.linking.search import NetworkMatch, identifier_matches
 from app.network.models import IdentifierType, Institution
 from app.patrons.models import Patron, PatronIdentifier
 from app.settings import Settings

@@ -9,7 +9,7 @@ from sqlmodel import col
 from app.audit import service as audit
 from app.auth.policy import Actor, require
 from app.errors import DomainError, ErrorCode
-from app.linking import service as linking
+from app.linking import propagation as linking
 from app.linking.models import (
     LookupIdentifierType,
     RestrictedUserGroup,

@@ -1,7 +1,7 @@
 """What the patron registry announces, for the use cases above it to act on.
 
 The registry changes and deletes HOME accounts; linked copies at other members must
-follow (app.linking.service listens). The registry does not import its listeners: they
+follow (app.linking.propagation listens). The registry does not import its listeners: they
 register themselves when imported, and every entry point (app.main, app.cli, app.jobs)
 imports them. An announcement nobody listens to is a wiring error, raised at once rather
 than leaving copies silently stale.
@@ -44,7 +44,7 @@ async def announce(event: str, *, session: AsyncSession, actor: Actor, source_id
     listeners = _listeners[event]
     if not listeners:
         raise RuntimeError(
-            f"Nothing listens to the patron event {event!r}: import app.linking.service "
+            f"Nothing listens to the patron event {event!r}: import app.linking.propagation "
             "before changing patrons."
         )
     for listener in listeners:

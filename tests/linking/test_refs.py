@@ -14,7 +14,7 @@ from sqlalchemy import text
 from app import migrate
 from app.db import Database, create_engine
 from app.keys import NETWORK_REF, deployment_key, forget_cached_keys
-from app.linking.service import make_ref, ref_key
+from app.linking.refs import make_ref, ref_key
 from app.settings import Settings
 from tests.linking.conftest import Net, error, pk_of
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from app.db import Database
-from app.linking.service import make_ref, ref_key
+from app.linking.refs import make_ref, ref_key
 from app.settings import Settings
 from tests.linking.conftest import Net, day, error, pk_of
 

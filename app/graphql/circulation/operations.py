@@ -15,6 +15,7 @@ from app.graphql.context import Context
 from app.graphql.core import UserError, run_mutation, user_errors
 from app.graphql.ids import decode_pk
 from app.graphql.patrons.alerts import PatronAlert, patron_alerts
+from app.linking import propagation
 from app.linking import service as linking
 from app.sql import saved_id
 
@@ -85,7 +86,7 @@ class CirculationMutations:
                     walk_in_checkout=True,  # the desk may link here, and only here
                 )
                 patron_id = saved_id(linked.patron)
-                library_id = await linking.resource_sharing_library(session, linked.patron)
+                library_id = await propagation.resource_sharing_library(session, linked.patron)
             else:
                 patron_id = decode_pk(input.patron_id or "", "Patron")
                 if patron_id is None:

@@ -27,7 +27,7 @@ from app.graphql.network.types import Institution, UserGroup
 from app.graphql.patrons.mutations import DeletePatronPayload
 from app.graphql.patrons.types import ContactEmail, Patron
 from app.graphql.registry import provide
-from app.linking import rules, service, sharing
+from app.linking import rules, search, service, sharing
 from app.linking.rules import RuleSpec
 from app.sql import saved_id
 
@@ -223,7 +223,7 @@ class NetworkPatronSearchInput:
     description="A patron of another institution as the searcher may see it: shared fields only."
 )
 class NetworkPatron:
-    match: strawberry.Private[service.NetworkMatch]
+    match: strawberry.Private[search.NetworkMatch]
 
     def _shared(self, name: str, column: str) -> str | None:
         if name not in self.match.policy.shared:
@@ -416,7 +416,7 @@ class LinkingQueries:
         ctx = info.context
         result = await run_mutation(
             info,
-            lambda s: service.network_search(
+            lambda s: search.network_search(
                 session=s,
                 settings=ctx.settings,
                 actor=ctx.actor,

@@ -14,7 +14,7 @@ from app.graphql.linking.types import (
     LinkStatus,
 )
 from app.graphql.network.types import Institution
-from app.linking.service import make_ref, ref_key
+from app.linking.refs import make_ref, ref_key
 from app.patrons.models import Patron
 
 
