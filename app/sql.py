@@ -1,7 +1,8 @@
 """Typing helpers for SQL expressions built from SQLModel tables."""
 
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
@@ -24,3 +25,8 @@ def saved_id(row: _Row) -> int:
     """The id of a row read from (or flushed to) the database: never None there."""
     assert row.id is not None
     return row.id
+
+
+# The keys of a DataLoader's batch, bound as one expanding parameter: every read by key
+# (each domain's queries.py) is a module constant built and compiled once per process.
+KEYS: Any = bindparam("ids", expanding=True)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import Select
 from strawberry.dataloader import DataLoader
 
 from app.db import SerialSession
@@ -18,33 +18,13 @@ K = TypeVar("K", bound=Hashable)
 MAX_BATCH = 1000
 
 
-# The keys of a batch, bound as one expanding parameter: each loader's statement is built
-# (and compiled) once per process, not once per request.
-KEYS: Any = bindparam("ids", expanding=True)
-
-_STATEMENTS: dict[object, Select[*tuple[Any, ...]]] = {}
-
-
-def _statement(query: Callable[[Any], Select[*tuple[Any, ...]]]) -> Select[*tuple[Any, ...]]:
-    """The loader's statement with KEYS for its keys, built on first use.
-
-    A query that closes over anything (a value of the request) is built afresh each time:
-    only a plain `lambda ids: select(...)` can be kept."""
-    if query.__closure__:
-        return query(KEYS)
-    statement = _STATEMENTS.get(query.__code__)
-    if statement is None:
-        statement = _STATEMENTS[query.__code__] = query(KEYS)
-    return statement
-
-
 def one_per_key(
     db: SerialSession,
-    query: Callable[[Any], Select[*tuple[Any, ...]]],
+    statement: Select[*tuple[Any, ...]],
     key: Callable[[Any], Any],
 ) -> DataLoader[Any, Any]:
-    """A loader returning the one row (or None) for each key, in key order."""
-    statement = _statement(query)
+    """A loader returning the one row (or None) for each key, in key order; the
+    statement reads by app.sql.KEYS."""
 
     async def load(keys: Sequence[Any]) -> list[Any]:
         async with db.use() as session:
@@ -57,11 +37,11 @@ def one_per_key(
 
 def many_per_key(
     db: SerialSession,
-    query: Callable[[Any], Select[*tuple[Any, ...]]],
+    statement: Select[*tuple[Any, ...]],
     key: Callable[[Any], Any],
 ) -> DataLoader[Any, list[Any]]:
-    """A loader returning the list of rows for each key, in key order (query order kept)."""
-    statement = _statement(query)
+    """A loader returning the list of rows for each key, in key order (query order kept);
+    the statement reads by app.sql.KEYS."""
 
     async def load(keys: Sequence[Any]) -> list[list[Any]]:
         async with db.use() as session:

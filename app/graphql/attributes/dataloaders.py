@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
-from app.attributes import service
-from app.attributes.models import PatronAttribute
+from app.attributes import queries, service
 from app.db import SerialSession
 from app.graphql.loading import many_per_key
 
@@ -30,14 +27,6 @@ def attribute_types_by_institution_id(db: SerialSession) -> DataLoader[int, list
 def attribute_values_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
     return many_per_key(
         db,
-        lambda ids: (
-            select(
-                col(PatronAttribute.attribute_type_id),
-                col(PatronAttribute.value),
-                col(PatronAttribute.patron_id),
-            )
-            .where(col(PatronAttribute.patron_id).in_(ids))
-            .order_by(col(PatronAttribute.id))
-        ),
+        queries.ATTRIBUTE_VALUES_BY_PATRON_ID,
         lambda r: r[2],
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlmodel import col
 from strawberry.types import Info
 
 from app.graphql.context import Context
@@ -15,7 +13,9 @@ from app.graphql.linking.types import (
 )
 from app.graphql.network.types import Institution
 from app.linking.refs import make_ref, ref_key
+from app.patrons import queries as patron_queries
 from app.patrons.models import Patron
+from app.sql import saved_id
 
 
 async def link_source(info: Info[Context, None], patron: Patron) -> LinkSource | None:
@@ -41,13 +41,7 @@ async def linked_accounts(info: Info[Context, None], patron: Patron) -> list[Lin
     if patron.account_type != "HOME":
         return []
     async with info.context.db.use() as session:
-        rows = (
-            await session.execute(
-                select(col(Patron.institution_id), col(Patron.linked_at))
-                .where(col(Patron.link_source_patron_id) == patron.id)
-                .order_by(col(Patron.linked_at))
-            )
-        ).all()
+        rows = await patron_queries.copies_of(session, saved_id(patron))
     out = []
     for institution_id, linked_at in rows:
         assert linked_at is not None  # set on every LINKED account

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import select
-from sqlmodel import col
 from strawberry.types import Info
 
 from app.auth.policy import require_authenticated
@@ -12,7 +10,7 @@ from app.graphql import typed
 from app.graphql.auth.types import Viewer
 from app.graphql.context import Context
 from app.graphql.network.types import IdentifierType, Institution, Network
-from app.network import models
+from app.network import queries as network_queries
 from app.network import service as network_service
 
 
@@ -28,20 +26,8 @@ class NetworkQueries:
         require_authenticated(ctx.actor)
         async with ctx.db.use() as session:
             net = await network_service.get_network(session)
-            institutions = list(
-                (
-                    await session.execute(
-                        select(models.Institution).order_by(col(models.Institution.code))
-                    )
-                ).scalars()
-            )
-            types = list(
-                (
-                    await session.execute(
-                        select(models.IdentifierType).order_by(col(models.IdentifierType.code))
-                    )
-                ).scalars()
-            )
+            institutions = await network_queries.institutions(session)
+            types = await network_queries.identifier_types(session)
         return Network(
             name=net.name if net else ctx.settings.network_name,
             institution_rows=institutions,

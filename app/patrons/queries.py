@@ -1,0 +1,130 @@
+"""Reads of patrons and their relations, by key: statements built once, each with the
+KEYS parameter for the batch of ids a DataLoader asks for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from app.linking.models import LinkedAccountRule
+from app.network.models import (
+    BlockType,
+    IdentifierType,
+    Institution,
+    Library,
+    LibraryGroup,
+    UserGroup,
+)
+from app.patrons.models import (
+    Patron,
+    PatronBlock,
+    PatronContactEmail,
+    PatronIdentifier,
+    PatronLibraryAccess,
+    PatronLibraryGroup,
+    PatronPhoto,
+    PatronSystemGroup,
+)
+from app.sql import KEYS, pk
+
+_SOURCE = aliased(Institution)
+
+# Raw rows: callers apply visibility (see Loaders.visible_patron).
+PATRON_BY_ID: Any = select(Patron).where(col(Patron.id).in_(KEYS))
+
+# A patron's to-one references in one statement for the whole page: (patron id,
+# user group, home library, institution, link rule, link source institution).
+#
+# Used through Loaders.patron_reference, which checks each against the row in hand.
+REFERENCES_BY_PATRON_ID: Any = (
+    select(pk(Patron.id), UserGroup, Library, Institution, LinkedAccountRule, _SOURCE)
+    .select_from(Patron)
+    .join(Library, col(Library.id) == Patron.home_library_id)
+    .join(Institution, col(Institution.id) == Patron.institution_id)
+    .outerjoin(UserGroup, col(UserGroup.id) == Patron.user_group_id)
+    .outerjoin(LinkedAccountRule, col(LinkedAccountRule.id) == Patron.link_rule_id)
+    .outerjoin(_SOURCE, col(_SOURCE.id) == Patron.link_source_institution_id)
+    .where(col(Patron.id).in_(KEYS))
+)
+
+IDENTIFIERS_BY_PATRON_ID: Any = (
+    select(col(PatronIdentifier.value), IdentifierType, col(PatronIdentifier.patron_id))
+    .join(IdentifierType, col(IdentifierType.id) == PatronIdentifier.identifier_type_id)
+    .where(col(PatronIdentifier.patron_id).in_(KEYS))
+    .order_by(col(IdentifierType.code))
+)
+
+CONTACT_EMAILS_BY_PATRON_ID: Any = (
+    select(PatronContactEmail)
+    .where(col(PatronContactEmail.patron_id).in_(KEYS))
+    .order_by(col(PatronContactEmail.position), col(PatronContactEmail.id))
+)
+
+LIBRARY_GROUPS_BY_PATRON_ID: Any = (
+    select(LibraryGroup, col(PatronLibraryGroup.patron_id))
+    .join(PatronLibraryGroup, col(PatronLibraryGroup.library_group_id) == LibraryGroup.id)
+    .where(col(PatronLibraryGroup.patron_id).in_(KEYS))
+    .order_by(col(LibraryGroup.name))
+)
+
+SYSTEM_GROUPS_BY_PATRON_ID: Any = (
+    select(col(PatronSystemGroup.system_group), col(PatronSystemGroup.patron_id))
+    .where(col(PatronSystemGroup.patron_id).in_(KEYS))
+    .order_by(col(PatronSystemGroup.system_group))
+)
+
+LIBRARIES_BY_PATRON_ID: Any = (
+    select(Library, col(PatronLibraryAccess.patron_id))
+    .join(PatronLibraryAccess, col(PatronLibraryAccess.library_id) == Library.id)
+    .where(col(PatronLibraryAccess.patron_id).in_(KEYS))
+    .order_by(col(Library.code))
+)
+
+BLOCKS_BY_PATRON_ID: Any = (
+    select(PatronBlock, BlockType)
+    .join(BlockType, col(BlockType.id) == PatronBlock.block_type_id)
+    .where(col(PatronBlock.patron_id).in_(KEYS))
+    .order_by(col(PatronBlock.id))
+)
+
+# Photo metadata only; the bytes are loaded when asked for.
+PHOTO_BY_PATRON_ID: Any = select(
+    col(PatronPhoto.patron_id),
+    col(PatronPhoto.content_type),
+    col(PatronPhoto.width),
+    col(PatronPhoto.height),
+    col(PatronPhoto.byte_size),
+    col(PatronPhoto.updated_at),
+).where(col(PatronPhoto.patron_id).in_(KEYS))
+
+PHOTO_DATA_BY_PATRON_ID: Any = select(col(PatronPhoto.data), col(PatronPhoto.patron_id)).where(
+    col(PatronPhoto.patron_id).in_(KEYS)
+)
+
+
+async def block_with_type(
+    session: AsyncSession, block_id: int
+) -> tuple[PatronBlock, BlockType] | None:
+    """A block and its type, by the block's id."""
+    row = (
+        await session.execute(
+            select(PatronBlock, BlockType)
+            .join(BlockType, col(BlockType.id) == col(PatronBlock.block_type_id))
+            .where(col(PatronBlock.id) == block_id)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def copies_of(session: AsyncSession, source_id: int) -> list[tuple[int, Any]]:
+    """The linked copies of a HOME account: (institution id, linked at), oldest first."""
+    rows = await session.execute(
+        select(col(Patron.institution_id), col(Patron.linked_at))
+        .where(col(Patron.link_source_patron_id) == source_id)
+        .order_by(col(Patron.linked_at))
+    )
+    return [(institution_id, linked_at) for institution_id, linked_at in rows.all()]
