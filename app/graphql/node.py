@@ -7,8 +7,6 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import select
-from sqlmodel import col
 from strawberry.types import Info
 
 from app.auth.policy import require_authenticated
@@ -18,8 +16,7 @@ from app.graphql.core import Node
 from app.graphql.ids import decode_id
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
 from app.graphql.patrons.types import Patron, PatronBlock
-from app.network.models import BlockType
-from app.patrons.models import PatronBlock as BlockRow
+from app.patrons import queries as patron_queries
 
 
 async def resolve_node(info: Info[Context, None], global_id: str) -> Node | None:
@@ -94,13 +91,7 @@ async def _rule(info: Info[Context, None], rule_id: int) -> Node | None:
 
 async def _block(info: Info[Context, None], block_id: int) -> PatronBlock | None:
     async with info.context.db.use() as session:
-        row = (
-            await session.execute(
-                select(BlockRow, BlockType)
-                .join(BlockType, col(BlockType.id) == col(BlockRow.block_type_id))
-                .where(col(BlockRow.id) == block_id)
-            )
-        ).one_or_none()
+        row = await patron_queries.block_with_type(session, block_id)
     if row is None:
         return None
     block, block_type = row
