@@ -24,12 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.attributes import definitions
 from app.attributes.models import (
-    AttributeAuthorisedValue,
     AttributeType,
-    AttributeTypeExcludedGroup,
-    AttributeTypeLibraryLimit,
-    AttributeTypeRuleLibrary,
     PatronAttribute,
 )
 from app.attributes.types import TypeInfo as TypeInfo
@@ -51,11 +48,9 @@ from app.network import service as network
 from app.patrons.lookups import lookups_of
 from app.patrons.models import Patron
 from app.patrons.versions import bump_version
-from app.sql import pk
+from app.sql import pk, saved_id
 
 FREE_TEXT_LIMIT = 500
-LABEL_LIMIT = 200
-VALUE_CODE_LIMIT = 80
 
 
 @dataclass
@@ -298,126 +293,32 @@ async def create_attribute_type(
                 ["input", "code"],
             )
         )
-    label = spec.label.strip()
-    if not label:
-        errors.append(
-            FieldError(ErrorCode.MANDATORY_FIELD, "A label is required.", ["input", "label"])
-        )
-    elif len(label) > LABEL_LIMIT:
-        errors.append(
-            FieldError(
-                ErrorCode.INVALID_INPUT,
-                f"Labels are at most {LABEL_LIMIT} characters.",
-                ["input", "label"],
-            )
-        )
-    authorised: list[tuple[str, str]] = []
-    for index, (value_code, value_label) in enumerate(spec.authorised_values):
-        path = ["input", "authorisedValues", str(index)]
-        value_code, value_label = value_code.strip(), value_label.strip()
-        if not value_code or value_code in (c for c, _ in authorised):
-            errors.append(
-                FieldError(
-                    ErrorCode.INVALID_INPUT,
-                    "Value codes must be present and distinct.",
-                    [*path, "code"],
-                )
-            )
-        elif len(value_code) > VALUE_CODE_LIMIT or any(ord(c) < 32 for c in value_code):
-            errors.append(
-                FieldError(
-                    ErrorCode.INVALID_INPUT,
-                    f"Value codes are at most {VALUE_CODE_LIMIT} characters, "
-                    "without control characters.",
-                    [*path, "code"],
-                )
-            )
-        if not value_label:
-            errors.append(
-                FieldError(ErrorCode.MANDATORY_FIELD, "Give the value a label.", [*path, "label"])
-            )
-        elif len(value_label) > LABEL_LIMIT:
-            errors.append(
-                FieldError(
-                    ErrorCode.INVALID_INPUT,
-                    f"Labels are at most {LABEL_LIMIT} characters.",
-                    [*path, "label"],
-                )
-            )
-        authorised.append((value_code, value_label))
+    label = definitions.check_label(spec.label, errors)
+    authorised = definitions.check_authorised_values(spec.authorised_values, errors)
     value_codes = [c for c, _ in authorised]
-    limits = await _libraries(
+    limits = await definitions.library_ids(
         session, institution.id, spec.library_limits or [], ["input", "libraryLimits"], errors
     )
-    excluded: list[int] = []
-    for index, group_code in enumerate(spec.excluded_user_groups or []):
-        group = await network.user_group_by_code(session, institution.id, group_code)
-        if group is None:
-            errors.append(
-                FieldError(
-                    ErrorCode.INVALID_INPUT,
-                    f"{group_code!r} is not a user group of {institution.code}.",
-                    ["input", "excludedUserGroups", str(index)],
-                )
-            )
-        elif group.id not in excluded:
-            excluded.append(group.id)  # type: ignore[arg-type]
+    excluded = await definitions.user_group_ids(
+        session, institution.id, institution.code, spec.excluded_user_groups or [], errors
+    )
     has_rule = (
         spec.rule_libraries is not None
         or bool(spec.rule_in_scope_value)
         or bool(spec.rule_out_of_scope_value)
     )
-    scope: list[int] = []
-    in_value = (spec.rule_in_scope_value or "").strip()
-    out_value = (spec.rule_out_of_scope_value or "").strip()
+    rule = definitions.CheckedRule([], "", "")
     if has_rule:
-        if not spec.rule_libraries:
-            errors.append(
-                FieldError(
-                    ErrorCode.MANDATORY_FIELD,
-                    "Name the libraries whose patrons get the in-scope value.",
-                    ["input", "rule", "libraries"],
-                )
-            )
-        scope = await _libraries(
+        rule = await definitions.check_rule(
             session,
             institution.id,
-            spec.rule_libraries or [],
-            ["input", "rule", "libraries"],
+            spec.rule_libraries,
+            spec.rule_in_scope_value,
+            spec.rule_out_of_scope_value,
+            value_codes,
             errors,
         )
-        for name, value in (("inScopeValue", in_value), ("outOfScopeValue", out_value)):
-            if not value:
-                errors.append(
-                    FieldError(
-                        ErrorCode.MANDATORY_FIELD, "Give the value.", ["input", "rule", name]
-                    )
-                )
-            elif value_codes and value not in value_codes:
-                errors.append(
-                    FieldError(
-                        ErrorCode.INVALID_INPUT,
-                        f"{value!r} is not one of the authorised values.",
-                        ["input", "rule", name],
-                    )
-                )
-            elif len(value) > VALUE_CODE_LIMIT or any(ord(c) < 32 for c in value):
-                errors.append(
-                    FieldError(
-                        ErrorCode.INVALID_INPUT,
-                        f"Values are at most {VALUE_CODE_LIMIT} characters, "
-                        "without control characters.",
-                        ["input", "rule", name],
-                    )
-                )
-        if in_value and in_value == out_value:
-            errors.append(
-                FieldError(
-                    ErrorCode.INVALID_INPUT,
-                    "The out-of-scope value must differ from the in-scope value.",
-                    ["input", "rule", "outOfScopeValue"],
-                )
-            )
+    scope, in_value, out_value = rule.libraries, rule.in_scope_value, rule.out_of_scope_value
     if errors:
         raise DomainError(errors)
     row = AttributeType(
@@ -441,21 +342,14 @@ async def create_attribute_type(
             f"{institution.code} already has an attribute type {code}.",
             ["input", "code"],
         ) from exc
-    for position, (value_code, value_label) in enumerate(authorised):
-        session.add(
-            AttributeAuthorisedValue(
-                attribute_type_id=row.id,  # type: ignore[arg-type]
-                code=value_code,
-                label=value_label,
-                position=position,
-            )
-        )
-    for library_id in limits:
-        session.add(AttributeTypeLibraryLimit(attribute_type_id=row.id, library_id=library_id))  # type: ignore[arg-type]
-    for library_id in scope:
-        session.add(AttributeTypeRuleLibrary(attribute_type_id=row.id, library_id=library_id))  # type: ignore[arg-type]
-    for group_id in excluded:
-        session.add(AttributeTypeExcludedGroup(attribute_type_id=row.id, user_group_id=group_id))  # type: ignore[arg-type]
+    await definitions.write_settings(
+        session,
+        saved_id(row),
+        authorised=authorised,
+        limits=limits,
+        rule_libraries=scope,
+        excluded_groups=excluded,
+    )
     await session.flush()
     await audit.record(
         session=session,
@@ -473,30 +367,6 @@ async def create_attribute_type(
     info = await type_by_code(session, institution.id, code)
     assert info is not None
     return info
-
-
-async def _libraries(
-    session: AsyncSession,
-    institution_id: int,
-    codes: list[str],
-    path: list[str],
-    errors: list[FieldError],
-) -> list[int]:
-    """Ids of the institution's libraries named by code (each once), errors for the rest."""
-    ids: list[int] = []
-    for index, code in enumerate(codes):
-        library = await network.library_by_code(session, code)
-        if library is None or library.institution_id != institution_id:
-            errors.append(
-                FieldError(
-                    ErrorCode.INVALID_INPUT,
-                    f"{code!r} is not a library of this institution.",
-                    [*path, str(index)],
-                )
-            )
-        elif library.id not in ids:
-            ids.append(library.id)  # type: ignore[arg-type]
-    return ids
 
 
 async def visible_types(session: AsyncSession, actor: Actor) -> list[TypeInfo]:

@@ -49,7 +49,41 @@ async def resolve_node(info: Info[Context, None], global_id: str) -> Node | None
         return await _loan(info, pk)
     if type_name == "ImportJob":
         return await _import_job(info, pk)
+    if type_name == "AttributeType":
+        return await _attribute_type(info, pk)
+    if type_name == "SipAccount":
+        return await _sip_account(info, pk)
     return None
+
+
+async def _attribute_type(info: Info[Context, None], type_id: int) -> Node | None:
+    """A type is shown to the sessions that may see it, as in attributeTypes."""
+    from app.attributes.models import AttributeType as TypeRow
+    from app.attributes.types import is_authorized
+    from app.graphql.attributes.types import AttributeType
+
+    async with info.context.db.use() as session:
+        row = await session.get(TypeRow, type_id)
+    if row is None:
+        return None
+    types = await info.context.loaders.attribute_types_by_institution_id.load(row.institution_id)
+    found = next((t for t in types if t.id == type_id), None)
+    if found is None or not is_authorized(info.context.actor, found):
+        return None
+    return AttributeType(info=found)
+
+
+async def _sip_account(info: Info[Context, None], account_id: int) -> Node | None:
+    """SIP accounts are shown to the system administrators of their institution."""
+    from app.auth.policy import can_administer_institution
+    from app.graphql.sip2.types import SipAccount
+    from app.sip2.models import SipAccount as AccountRow
+
+    async with info.context.db.use() as session:
+        row = await session.get(AccountRow, account_id)
+    if row is None or not can_administer_institution(info.context.actor, row.institution_id):
+        return None
+    return SipAccount(row=row)
 
 
 async def _import_job(info: Info[Context, None], job_id: int) -> Node | None:

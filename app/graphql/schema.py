@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 
 import app.graphql.linking.views  # noqa: F401  (provides Institution's linking fields)
 from app.graphql import settled
+from app.graphql.attributes.admin import AttributeTypeAdminMutations
 from app.graphql.attributes.operations import AttributeMutations, AttributeQueries
 from app.graphql.auth.mutations import AuthMutations, AuthQueries
 from app.graphql.circulation.operations import CirculationMutations
@@ -36,6 +37,7 @@ from app.graphql.nul_text import RejectNulText
 from app.graphql.patrons.mutations import PatronMutations
 from app.graphql.patrons.queries import PatronQueries
 from app.graphql.patrons.types import Patron, PatronBlock
+from app.graphql.sip2.admin import SipAccountAdminMutations
 from app.graphql.sip2.operations import Sip2Mutations, Sip2Queries
 from app.settings import Settings
 
@@ -60,6 +62,7 @@ class Mutation(
     NetworkMutations,
     NetworkAdminMutations,
     AttributeMutations,
+    AttributeTypeAdminMutations,
     LinkingMutations,
     CirculationMutations,
     EmailMutations,
@@ -67,6 +70,7 @@ class Mutation(
     ExtraImportMutations,
     LifecycleMutations,
     Sip2Mutations,
+    SipAccountAdminMutations,
 ):
     pass
 

@@ -249,6 +249,29 @@ def update_account(
     console.print(f"Updated SIP account {login_id!r}.")
 
 
+@sip_accounts.command(name="delete")
+def delete_account(
+    login_id: str = typer.Argument(..., help="The SIP2 login (CN)."),
+) -> None:
+    """Delete a SIP account (audited); its open connections are logged out at their next
+    message."""
+    from app.auth.policy import system_actor
+    from app.errors import DomainError
+    from app.sip2 import deletion
+
+    settings = get_settings()
+    try:
+        _with_session(
+            settings,
+            lambda session: deletion.delete_sip_account(
+                session=session, actor=system_actor("cli"), login_id=login_id
+            ),
+        )
+    except DomainError as error:
+        raise _fail(error) from None
+    console.print(f"Deleted SIP account {login_id!r}.")
+
+
 @sip_accounts.command(name="list")
 def list_accounts(
     institution: str = typer.Option(..., help="Institution code, e.g. NEKLS."),

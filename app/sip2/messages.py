@@ -266,8 +266,9 @@ class MessageHandler:
             # Read the account again: a disabled account or a changed policy applies at once.
             account = await db.get(SipAccount, session.account.id)
             if account is None or not account.enabled:
-                logger.info("sip2 %s: account disabled; logged out", session.address)
+                logger.info("sip2 %s: account disabled or deleted; logged out", session.address)
                 session.account = session.institution = session.library = None
+                self.sessions.discard(session)
                 return self._not_logged_in(session, request, language, barcode)
             session.account = account
             actor = session.actor

@@ -780,6 +780,45 @@ async def p_create_attribute_type(world: World, actor: str, expect: Expect) -> C
     return input_of(institution="NEKLS", code=world.unique("AUTHZ_AT_"), label="Authz type")
 
 
+async def _attribute_type(world: World) -> dict[str, Any]:
+    """A new type of NEKLS limited to LANSING (the system administrator's library)."""
+    payload = await _created(
+        world,
+        """mutation($code: String!) { createAttributeType(input: {institution: "NEKLS",
+             code: $code, label: "Authz type", libraryLimits: ["LANSING"]})
+             { attributeType { id code } errors { code } } }""",
+        {"code": world.unique("AUTHZ_AT_")},
+        world.reader,
+    )
+    created: dict[str, Any] = payload["attributeType"]
+    return created
+
+
+async def _type_for(world: World, expect: Expect) -> dict[str, Any]:
+    if expect.allowed:
+        return await _attribute_type(world)
+    return await once(world, "attribute type", lambda: _attribute_type(world))  # type: ignore[no-any-return]
+
+
+async def p_update_attribute_type(world: World, actor: str, expect: Expect) -> Call:
+    target = await _type_for(world, expect)
+    return input_of(
+        institution="NEKLS", code=target["code"], label="Authz renamed", allLibraries=True
+    )
+
+
+async def p_remove_attribute_type(world: World, actor: str, expect: Expect) -> Call:
+    return input_of(id=(await _type_for(world, expect))["id"], deleteValues=True)
+
+
+ATTRIBUTE_TYPES = """query { institution(code: "NEKLS") {
+  attributeTypes { id code label libraryLimits { code } } } }"""
+
+
+async def attribute_types_state(world: World, call: Call) -> Any:
+    return await world.ok(world.reader, ATTRIBUTE_TYPES)
+
+
 async def p_link(world: World, actor: str, expect: Expect) -> Call:
     source = await eastern_source(world)
     ref = await once(world, "ref", lambda: world.ref_of(source["barcode"]))
@@ -1051,6 +1090,24 @@ async def p_create_sip(world: World, actor: str, expect: Expect) -> Call:
 
 async def p_update_sip(world: World, actor: str, expect: Expect) -> Call:
     return input_of(loginId="nekls-vendor", homeLibraryScreenMessage=True)
+
+
+async def _sip_account(world: World) -> str:
+    payload = await _created(
+        world,
+        """mutation($login: String!) { createSipAccount(input: {institution: "NEKLS",
+             loginId: $login, secret: "Authz-sip-secret-1"}) { account { id } errors { code } } }""",
+        {"login": world.unique("authz-gone-")},
+        world.reader,
+    )
+    account_id: str = payload["account"]["id"]
+    return account_id
+
+
+async def p_delete_sip(world: World, actor: str, expect: Expect) -> Call:
+    if expect.allowed:
+        return input_of(id=await _sip_account(world))
+    return input_of(id=await once(world, "sip account", lambda: _sip_account(world)))
 
 
 PATRON_NODE = """query($id: ID!) {
@@ -1391,6 +1448,23 @@ CASES: dict[str, Case] = {
         scopes=("patron_read", "attribute:KANOPY_LANSING"),
         scopes_without=("patron_read", "linking", "patron_auth", "email"),
     ),
+    "updateAttributeType": Case(
+        """mutation($input: UpdateAttributeTypeInput!) { updateAttributeType(input: $input) {
+             attributeType { code label } errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_update_attribute_type,
+        state=attribute_types_state,
+        state_key=lambda call: "types",
+    ),
+    "removeAttributeType": Case(
+        """mutation($input: RemoveAttributeTypeInput!) { removeAttributeType(input: $input) {
+             removedCode errors { code message field } } }""",
+        # By id: another institution's type does not exist for the caller.
+        matrix(ADMIN_OF_INSTITUTION, system_admin_other=NOT_FOUND),
+        prepare=p_remove_attribute_type,
+        state=attribute_types_state,
+        state_key=lambda call: "types",
+    ),
     "createAttributeType": Case(
         """mutation($input: CreateAttributeTypeInput!) { createAttributeType(input: $input) {
              attributeType { code } errors { code message field } } }""",
@@ -1628,6 +1702,15 @@ CASES: dict[str, Case] = {
         # Another institution's SIP account does not exist for the caller.
         matrix(ADMIN_OBJECT),
         prepare=p_update_sip,
+        state=institution_config,
+        state_key=lambda call: "config",
+    ),
+    "deleteSipAccount": Case(
+        """mutation($input: DeleteSipAccountInput!) { deleteSipAccount(input: $input) {
+             deletedLoginId errors { code message field } } }""",
+        # Another institution's SIP account does not exist for the caller.
+        matrix(ADMIN_OBJECT),
+        prepare=p_delete_sip,
         state=institution_config,
         state_key=lambda call: "config",
     ),

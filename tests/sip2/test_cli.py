@@ -175,3 +175,19 @@ async def test_the_sip2_command_serves_the_database(cli_database: tuple[str, Dat
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_operators_delete_accounts(cli_database: tuple[str, Database]) -> None:
+    _, database = cli_database
+    deleted = await _run_cli("sip-account", "delete", "kanopy-lansing")
+    assert deleted.exit_code == 0, deleted.output
+    assert "Deleted SIP account 'kanopy-lansing'." in _said(deleted)
+    assert [row[0] for row in await _accounts(database)] == ["nekls-vendor"]
+    async with database.session() as session:
+        action = await session.scalar(
+            text("SELECT actor_name FROM audit_entry WHERE action = 'delete_sip_account'")
+        )
+    assert action == "cli"
+    missing = await _run_cli("sip-account", "delete", "kanopy-lansing")
+    assert missing.exit_code == 1
+    assert "NOT_FOUND (input.loginId): There is no SIP account 'kanopy-lansing'." in _said(missing)

@@ -48,6 +48,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("app.patrons",),
     # Use cases.
     (
+        "app.attributes.admin",
+        "app.attributes.removal",
         "app.audit",
         "app.audit.trail",
         "app.linking",

@@ -10,6 +10,8 @@ from strawberry.types import Info
 from app.attributes.service import TypeInfo
 from app.graphql import typed
 from app.graphql.context import Context
+from app.graphql.core import Node
+from app.graphql.ids import encode_id
 from app.graphql.network.types import Library, UserGroup
 from app.graphql.registry import provide
 
@@ -46,9 +48,18 @@ class AttributeRule:
         return self.info.row.apply_rule_for_all_sessions
 
 
+def _attribute_type_id(root: AttributeType) -> strawberry.ID:
+    return strawberry.ID(encode_id("AttributeType", root.info.id))
+
+
 @strawberry.type(description="A kind of patron attribute of an institution.")
-class AttributeType:
+class AttributeType(Node):
     info: strawberry.Private[TypeInfo]
+
+    # Resolved, not passed in: the type is built from its row alone.
+    id: strawberry.ID = strawberry.field(
+        resolver=_attribute_type_id, description="Opaque global id."
+    )
 
     @strawberry.field
     def code(self) -> str:

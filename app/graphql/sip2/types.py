@@ -10,11 +10,13 @@ from strawberry.types import Info
 
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError
+from app.graphql.core import Node, UserError
+from app.graphql.ids import encode_id
 from app.graphql.network.types import Institution, Library, UserGroup
 from app.sip2 import models
 from app.sip2.service import attribute_fields
 from app.sip2.verification import Verification
+from app.sql import saved_id
 
 
 @strawberry.enum(description="Character encoding of a SIP account's messages.")
@@ -42,12 +44,19 @@ class SipAttributeField:
     send: SipSendAs = strawberry.field(description="Values as codes or labels.")
 
 
+def _sip_account_id(root: SipAccount) -> strawberry.ID:
+    return strawberry.ID(encode_id("SipAccount", saved_id(root.row)))
+
+
 @strawberry.type(
     description="A SIP2 login of an institution (a vendor, a self-check), with its field "
     "policy. The secret is stored hashed and never shown."
 )
-class SipAccount:
+class SipAccount(Node):
     row: strawberry.Private[models.SipAccount]
+
+    # Resolved, not passed in: the type is built from its row alone.
+    id: strawberry.ID = strawberry.field(resolver=_sip_account_id, description="Opaque global id.")
 
     @typed.field(description="The login id (SIP2 field CN).")
     def login_id(self) -> str:
