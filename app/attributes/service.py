@@ -36,6 +36,7 @@ from app.attributes.types import patron_values as patron_values
 from app.attributes.types import type_by_code as type_by_code
 from app.attributes.types import visible_changes as visible_changes
 from app.audit import service as audit
+from app.audit.models import AuditEntry
 from app.auth.policy import (
     Actor,
     can_manage_patrons,
@@ -264,6 +265,22 @@ class AttributeTypeSpec:
     apply_rule_for_all_sessions: bool = False
 
 
+async def _removed_codes(session: AsyncSession, institution_id: int) -> set[str]:
+    """Codes of the institution's attribute types that were removed (from the audit trail)."""
+    rows = await session.execute(
+        select(col(AuditEntry.changes)).where(
+            col(AuditEntry.institution_id) == institution_id,
+            col(AuditEntry.action) == "remove_attribute_type",
+            col(AuditEntry.entity_type) == "AttributeType",
+        )
+    )
+    return {
+        changes["code"]["before"]
+        for (changes,) in rows.all()
+        if isinstance(changes, dict) and isinstance(changes.get("code"), dict)
+    }
+
+
 async def create_attribute_type(
     *, session: AsyncSession, actor: Actor, spec: AttributeTypeSpec
 ) -> TypeInfo:
@@ -290,6 +307,17 @@ async def create_attribute_type(
             FieldError(
                 ErrorCode.CONFLICT,
                 f"{institution.code} already has an attribute type {code}.",
+                ["input", "code"],
+            )
+        )
+    elif code in await _removed_codes(session, institution.id):
+        # Patrons' audit trails keep a removed type's values under its code: a new type
+        # of that code would show them to whoever its own limits let in.
+        errors.append(
+            FieldError(
+                ErrorCode.CONFLICT,
+                f"{institution.code} had an attribute type {code}, since removed; its history "
+                "stays under that code. Choose another code.",
                 ["input", "code"],
             )
         )

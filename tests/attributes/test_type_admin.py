@@ -602,6 +602,12 @@ async def test_an_unused_type_is_removed_with_its_settings(
         await gql.ok("query($id: ID!) { node(id: $id) { id } }", {"id": type_id}, admin_lansing)
     )["node"] is None
     assert await dangling_references(connection) == []
+    # Its code is not given to another type: the trails keep the old one's history under it
+    again = await api.create_type_payload(admin_lansing, **HOOPLA)
+    assert again["attributeType"] is None
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("CONFLICT", ["input", "code"])]
+    assert "since removed" in again["errors"][0]["message"]
+    assert await _type_state(connection, "HOOPLA") == [[], [], [], [], [], []]
 
 
 async def test_values_go_only_on_request_and_the_trails_keep_them(
