@@ -98,7 +98,7 @@ async def remove_user_group(
             )
             removal.take("patron.user_group_id")  # said above, with what to do
     moved = 0
-    if replacement is not None and not removal.errors:
+    if replacement is not None:  # (a refusal below rolls the moves back)
         moved = removal.take("patron.user_group_id")
         await bump_patrons(session, col(Patron.user_group_id) == group_id)
         await session.execute(

@@ -583,3 +583,54 @@ async def test_a_library_group_with_members_moves_them(
         )
         == members
     )
+
+
+EASTERN_RULE = """mutation($conditions: [RuleConditionInput!]!) {
+  createLinkedAccountRule(input: {
+    institution: "EASTERN", name: "Young readers", conditions: $conditions,
+    userGroup: "VISITOR", expiry: {mode: NONE}, purge: {mode: NONE},
+    refreshExpiryDate: false, refreshPurgeDate: false, copyNetworkBlocks: false
+  }) { rule { id } errors { code message } }
+}"""
+
+
+async def test_other_members_rules_that_name_it_keep_a_group_or_an_institution(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    eastern = await gql.login("eastern.admin", "EASTERN-MAIN")
+    data = await gql.ok(
+        EASTERN_RULE,
+        {
+            "conditions": [
+                {"parameter": "SOURCE_INSTITUTION", "operator": "EQUALS", "values": ["NEKLS"]},
+                {"parameter": "SOURCE_USER_GROUP", "operator": "IN_LIST", "values": ["JUVENILE"]},
+            ]
+        },
+        token=eastern,
+    )
+    assert data["createLinkedAccountRule"]["errors"] == []
+    groups = await _rows(connection, "SELECT id, code FROM user_group ORDER BY id")
+    patrons = await _rows(connection, "SELECT id, user_group_id, version FROM patron ORDER BY id")
+    nekls = await gql.login("nekls.admin", "LANSING")
+    data = await gql.ok(
+        remove("UserGroup"),
+        {"input": {"institution": "NEKLS", "code": "JUVENILE", "replaceWith": "ADULT"}},
+        token=nekls,
+    )
+    assert [e["message"] for e in _errors(data)] == [
+        "The linked account rule 'Young readers' of EASTERN matches source user group "
+        "JUVENILE, and no other institution it matches has that group: change its "
+        "conditions first."
+    ]
+    assert await _rows(connection, "SELECT id, code FROM user_group ORDER BY id") == groups
+    assert (
+        await _rows(connection, "SELECT id, user_group_id, version FROM patron ORDER BY id")
+        == patrons
+    )
+    # The institution a rule names is kept too (among the other reasons it stays)
+    network = await gql.login("network.admin", "LANSING")
+    data = await gql.ok(remove("Institution"), {"input": {"code": "NEKLS"}}, token=network)
+    assert (
+        "The linked account rule 'Young readers' of EASTERN matches source institution "
+        "NEKLS: change its conditions first."
+    ) in [e["message"] for e in _errors(data)]
