@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench --url postgresql://postgres@127.0.0.1:5432/bench_pl
 
-1. bench.point_lookup: GraphQL point lookups (search by barcode, node) against a plain
-   Starlette + asyncpg endpoint over HTTP, with the GraphQL/plain throughput ratio;
+1. bench.point_lookup: the GraphQL point lookup (by barcode) and listing over HTTP (wrk)
+   against a plain Starlette + asyncpg endpoint and PostGraphile 4, with the ratios;
 2. bench.walk_in: networkPatronSearch + linkAccount round trips, p50/p99 and their
    ratio to the point lookup;
 3. bench.attribute_reports: the attribute discrepancy reports against a barcode lookup;
@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "point_lookup" in only:
         _banner(f"bench.point_lookup ({sizes})")
         point = ["--url", args.url, "--sizes", sizes]
-        point += ["--rounds", "2", "--seconds", "1.5"] if args.quick else ["--rounds", "5"]
+        quick = ["--rounds", "2", "--seconds", "2", "--warmup", "1"]
+        point += quick if args.quick else ["--rounds", "5"]
         if args.reuse:
             point.append("--reuse")
         point_lookup.main(point)
