@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
@@ -13,6 +15,7 @@ from app.graphql.ids import cursors
 from app.graphql.patrons.inputs import PatronFilter
 from app.graphql.patrons.types import Patron, PatronConnection, PatronEdge
 from app.patrons import search as service
+from app.sql import saved_id
 
 SEARCH_LIMIT = 200  # characters: longer than any identifier, username or name
 
@@ -33,6 +36,44 @@ def _filter(flt: PatronFilter | None) -> service.PatronFilter:
         attribute_type=flt.attribute.type if flt.attribute else None,
         attribute_value=flt.attribute.value if flt.attribute else None,
     )
+
+
+# Relations of a page of patrons loaded before its fields resolve, by the fields that
+# read them (the fields then resolve synchronously from what is in hand).
+PREFETCHED_BY = {
+    "barcode": "identifiers_by_patron_id",
+    "adminSystemId": "identifiers_by_patron_id",
+    "identifiers": "identifiers_by_patron_id",
+    "blocks": "blocks_by_patron_id",
+    "userGroup": "references_by_patron_id",
+    "homeLibrary": "references_by_patron_id",
+    "institution": "references_by_patron_id",
+}
+
+
+def _node_fields(selected: list[Any]) -> set[str]:
+    """The fields asked of the connection's nodes (`edges { node { ... } }`), through
+    fragments too."""
+    found: set[str] = set()
+
+    def walk(selections: list[Any], path: tuple[str, ...]) -> None:
+        for selection in selections:
+            name: str = getattr(selection, "name", "")
+            inner = getattr(selection, "selections", None) or []
+            if not hasattr(selection, "arguments"):  # a fragment: same level
+                walk(inner, path)
+            elif path == ("edges", "node"):
+                found.add(name)
+            elif len(path) < 2:
+                walk(inner, (*path, name))
+
+    for field in selected:
+        walk(field.selections, ())
+    return found
+
+
+def _prefetched(fields: set[str]) -> set[str]:
+    return {PREFETCHED_BY[f] for f in fields if f in PREFETCHED_BY}
 
 
 @strawberry.type
@@ -70,6 +111,9 @@ class PatronQueries:
                     session=session, actor=ctx.actor, institution_code=institution, flt=flt
                 )
 
+        wanted = _prefetched(_node_fields(info.selected_fields))
+        if rows and wanted:
+            await ctx.loaders.prefetch(wanted, [saved_id(r) for r in rows])
         edges = [
             PatronEdge(cursor=sealed.encode(r.surname_key, r.given_key, r.id), node=Patron.of(r))
             for r in rows

@@ -16,7 +16,8 @@ from app.audit import trail as audit
 from app.graphql import typed
 from app.graphql.attributes.types import AttributeType, PatronAttribute
 from app.graphql.context import Context
-from app.graphql.core import AccountType, Node, PageInfo, SystemGroup, page_size
+from app.graphql.core import AccountType, Node, PageInfo, SystemGroup, later, page_size
+from app.graphql.dataloaders import MISSING
 from app.graphql.ids import cursors, encode_id
 from app.graphql.network.types import (
     BlockType,
@@ -149,6 +150,14 @@ class AuditEntryConnection:
     page_info: PageInfo
 
 
+def _value_of(rows: list[Any], code: str) -> str | None:
+    """The value of the identifier of this type among a patron's identifier rows."""
+    for value, identifier_type, _ in rows:
+        if identifier_type.code == code:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
 @strawberry.type(description="A patron (or staff member: staff are patrons with roles).")
 class Patron(Node):
     row: strawberry.Private[models.Patron]
@@ -158,15 +167,33 @@ class Patron(Node):
         return cls(id=strawberry.ID(encode_id("Patron", row.id)), row=row)  # type: ignore[arg-type]
 
     @typed.field(description="The institution the account belongs to.")
-    async def institution(self, info: Info[Context, None]) -> Institution:
+    def institution(self, info: Info[Context, None]) -> Institution:
+        row = info.context.loaders.reference_now(self.row, "institution")
+        if row is MISSING:
+            return later(self._institution(info))
+        return Institution.of(row)
+
+    async def _institution(self, info: Info[Context, None]) -> Institution:
         return Institution.of(await info.context.loaders.patron_reference(self.row, "institution"))
 
     @typed.field(description="The patron's home library.")
-    async def home_library(self, info: Info[Context, None]) -> Library:
+    def home_library(self, info: Info[Context, None]) -> Library:
+        row = info.context.loaders.reference_now(self.row, "home_library")
+        if row is MISSING:
+            return later(self._home_library(info))
+        return Library.of(row)
+
+    async def _home_library(self, info: Info[Context, None]) -> Library:
         return Library.of(await info.context.loaders.patron_reference(self.row, "home_library"))
 
     @typed.field(description="The patron's user group.")
-    async def user_group(self, info: Info[Context, None]) -> UserGroup | None:
+    def user_group(self, info: Info[Context, None]) -> UserGroup | None:
+        row = info.context.loaders.reference_now(self.row, "user_group")
+        if row is MISSING:
+            return later(self._user_group(info))
+        return UserGroup.of(row) if row is not None else None
+
+    async def _user_group(self, info: Info[Context, None]) -> UserGroup | None:
         row = await info.context.loaders.patron_reference(self.row, "user_group")
         return UserGroup.of(row) if row is not None else None
 
@@ -178,27 +205,36 @@ class Patron(Node):
     def username(self) -> str | None:
         return self.row.username
 
-    async def _identifier(self, info: Info[Context, None], code: str) -> str | None:
+    def _identifier(self, info: Info[Context, None], code: str) -> str | None:
+        rows = info.context.loaders.peek("identifiers_by_patron_id", saved_id(self.row))
+        if rows is MISSING:
+            return later(self._identifier_later(info, code))
+        return _value_of(rows, code)
+
+    async def _identifier_later(self, info: Info[Context, None], code: str) -> str | None:
         rows = await info.context.loaders.identifiers_by_patron_id.load(saved_id(self.row))
-        for value, identifier_type, _ in rows:
-            if identifier_type.code == code:
-                return value  # type: ignore[no-any-return]
-        return None
+        return _value_of(rows, code)
 
     @typed.field(description="Library barcode (identifier of type BARCODE).")
-    async def barcode(self, info: Info[Context, None]) -> str | None:
-        return await self._identifier(info, BARCODE)
+    def barcode(self, info: Info[Context, None]) -> str | None:
+        return self._identifier(info, BARCODE)
 
     @typed.field(
         description="Id in the administration system (identifier of type ADMIN_SYSTEM_ID)."
     )
-    async def admin_system_id(self, info: Info[Context, None]) -> str | None:
-        return await self._identifier(info, ADMIN_SYSTEM_ID)
+    def admin_system_id(self, info: Info[Context, None]) -> str | None:
+        return self._identifier(info, ADMIN_SYSTEM_ID)
 
     @typed.field(
         description="Every identifier of the patron, barcode and admin system id included."
     )
-    async def identifiers(self, info: Info[Context, None]) -> list[Identifier]:
+    def identifiers(self, info: Info[Context, None]) -> list[Identifier]:
+        rows = info.context.loaders.peek("identifiers_by_patron_id", saved_id(self.row))
+        if rows is MISSING:
+            return later(self._identifiers_later(info))
+        return [Identifier(type=IdentifierType(row=t), value=value) for value, t, _ in rows]
+
+    async def _identifiers_later(self, info: Info[Context, None]) -> list[Identifier]:
         rows = await info.context.loaders.identifiers_by_patron_id.load(saved_id(self.row))
         return [Identifier(type=IdentifierType(row=t), value=value) for value, t, _ in rows]
 
@@ -361,7 +397,13 @@ class Patron(Node):
         return await patron_borrowing(info, self.row)
 
     @typed.field(description="Blocks on the account, oldest first.")
-    async def blocks(self, info: Info[Context, None]) -> list[PatronBlock]:
+    def blocks(self, info: Info[Context, None]) -> list[PatronBlock]:
+        rows = info.context.loaders.peek("blocks_by_patron_id", saved_id(self.row))
+        if rows is MISSING:
+            return later(self._blocks_later(info))
+        return [PatronBlock.of(block, block_type) for block, block_type in rows]
+
+    async def _blocks_later(self, info: Info[Context, None]) -> list[PatronBlock]:
         rows = await info.context.loaders.blocks_by_patron_id.load(saved_id(self.row))
         return [PatronBlock.of(block, block_type) for block, block_type in rows]
 
