@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +65,13 @@ def serve(
     host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
     port: int | None = typer.Option(None, help="Port to listen on (default 8000)."),
     demo_patrons: int = typer.Option(750, help="Generated patrons per demo institution."),
+    workers: int = typer.Option(1, min=1, help="Worker processes serving the API."),
 ) -> None:
     """Migrate the database, optionally seed the demo, and serve the API."""
+    from app.observability import logs, metrics
+
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure_logging(settings)
     console.print(f"Database: {_safe_url(settings.database_url)}")
     migrate.upgrade(settings.database_url)
     if demo:
@@ -80,17 +80,24 @@ def serve(
     bind_host = host or settings.host
     bind_port = port or settings.port
     console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql")
+    # Before the workers start: where they write their metrics, and the metrics port.
+    metrics.prepare_processes(workers)
+    if settings.metrics_port is not None:
+        metrics.start_metrics_server(settings.metrics_host, settings.metrics_port)
+        console.print(f"Metrics: http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=bind_host,
         port=bind_port,
-        workers=1,
+        workers=workers,
         log_level=settings.log_level.lower(),
-        # Forwarded headers only from the proxies the operator names: otherwise anyone
-        # could send X-Forwarded-For and get a fresh login budget with each value.
-        proxy_headers=bool(settings.trusted_proxies.strip()),
-        forwarded_allow_ips=settings.trusted_proxies.strip() or "",
+        log_config=logs.dict_config(settings),
+        access_log=False,  # netzone's own (netzone.access) leaves out query strings
+        # Forwarded headers are read by the app, from NETZONE_TRUSTED_PROXIES only
+        # (app.main): otherwise anyone could send X-Forwarded-For and get a fresh login
+        # budget with each value.
+        proxy_headers=False,
     )
 
 

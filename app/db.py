@@ -102,8 +102,10 @@ def create_engine(
     connections run: the API's requests have one, imports, jobs and migrations none.
     """
     url = settings.database_url
+    # Errors name the statement but not its values (patrons' data, password hashes):
+    # they end up in the log.
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _install_sqlite_hooks(engine)
         return engine
     server_settings = {"application_name": "netzone"}
@@ -114,6 +116,7 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=10,
         connect_args={"server_settings": server_settings},
+        hide_parameters=True,
     )
     _install_postgres_ping(engine)
     return engine

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from app.auth.policy import system_actor
 from app.db import Database, create_engine
 from app.emails.check import EmailCheckResult, check_emails
 from app.linking.service import purge_linked_accounts
+from app.observability import metrics
 from app.settings import Settings
 
 logger = logging.getLogger("netzone.jobs")
@@ -35,8 +37,10 @@ async def purge_forever(database: Database, interval_seconds: float) -> None:
             count = await purge_once(database)
             if count:
                 logger.info("purged %d linked account(s) past their purge date", count)
+            _ran("purge", "ok")
         except Exception:
             logger.exception("the scheduled purge failed; it will run again")
+            _ran("purge", "failed")
         await asyncio.sleep(interval_seconds)
 
 
@@ -67,6 +71,14 @@ async def check_emails_forever(database: Database, interval_seconds: float) -> N
                     ", ".join(result.disabled) or "none",
                     ", ".join(result.resolved) or "none",
                 )
+            _ran("check_emails", "ok")
         except Exception:
             logger.exception("the scheduled email check failed; it will run again")
+            _ran("check_emails", "failed")
         await asyncio.sleep(interval_seconds)
+
+
+def _ran(job: str, outcome: str) -> None:
+    metrics.SCHEDULED_JOB_RUNS.labels(job, outcome).inc()
+    if outcome == "ok":
+        metrics.SCHEDULED_JOB_LAST_SUCCESS.labels(job).set(time.time())

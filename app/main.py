@@ -1,10 +1,9 @@
-"""The Starlette application: /graphql, /healthz, /readyz."""
+"""The Starlette application: /graphql, /healthz, /readyz (metrics: app.observability)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import app.linking.propagation  # noqa: F401  (linked copies follow patron changes)
 from app.db import Database, create_engine, database_unavailable, timed_out
@@ -23,6 +23,13 @@ from app.graphql.limits import REQUEST_TIMEOUT, timeout_message
 from app.graphql.schema import build_schema
 from app.graphql.view import NetzoneGraphQL, graphql_handler
 from app.jobs import check_emails_forever, purge_forever
+from app.observability import metrics
+from app.observability.requests import (
+    ObserveRequests,
+    current_request_id,
+    new_request_id,
+    trusted_peers,
+)
 from app.settings import Settings, get_settings
 
 logger = logging.getLogger("netzone")
@@ -112,7 +119,8 @@ async def _unexpected(
         # The answer is out (e.g. the session could not be closed on a dead connection).
         logger.warning("error after the response was sent: %r", error)
         return
-    error_id = uuid.uuid4().hex[:12]
+    # The request id: in the response header, the access log line and this log line.
+    error_id = current_request_id() or new_request_id()
     if unavailable:
         logger.warning("error %s: the database is unavailable: %r", error_id, error)
         status = 503
@@ -128,7 +136,12 @@ async def _unexpected(
     body = orjson.dumps(
         {
             "data": None,
-            "errors": [{"message": message, "extensions": {"code": code, "errorId": error_id}}],
+            "errors": [
+                {
+                    "message": message,
+                    "extensions": {"code": code, "errorId": error_id, "requestId": error_id},
+                }
+            ],
         }
     )
     headers = [
@@ -145,11 +158,31 @@ def _database(settings: Settings) -> Database:
     """The API's database: on PostgreSQL, requests get connections whose statements
     stop at the request budget; imports and jobs started here use a small pool without."""
     if settings.is_sqlite:
-        return Database(create_engine(settings))
-    return Database(
-        create_engine(settings, pool_size=2),
-        request_engine=create_engine(settings, statement_timeout=settings.request_timeout),
+        engine = create_engine(settings)
+        metrics.watch_pool(engine, "requests")
+        return Database(engine)
+    background = create_engine(settings, pool_size=2)
+    requests = create_engine(settings, statement_timeout=settings.request_timeout)
+    metrics.watch_pool(background, "background")
+    metrics.watch_pool(requests, "requests")
+    return Database(background, request_engine=requests)
+
+
+def _observed(settings: Settings) -> list[Middleware]:
+    """Request ids, the access log and HTTP metrics, then the forwarded headers.
+
+    Forwarded headers (X-Forwarded-For, X-Forwarded-Proto) are read here, from the
+    proxies in NETZONE_TRUSTED_PROXIES only (uvicorn's own reading is off in `serve`):
+    the request id middleware before it still sees the connection's own address, and
+    takes an incoming X-Request-Id only from those proxies.
+    """
+    proxies = settings.trusted_proxies.strip()
+    observe = Middleware(
+        ObserveRequests, trusted_peer=trusted_peers(proxies), access_log=settings.access_log
     )
+    if not proxies:
+        return [observe]
+    return [observe, Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
@@ -216,6 +249,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             job.cancel()
         if owns_database:
             await db.dispose()
+            metrics.process_ended()
 
     app = Starlette(
         routes=[
@@ -224,11 +258,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"]),
         ],
         middleware=[
+            *_observed(settings),
             Middleware(
                 BodyLimit,
                 max_bytes=settings.max_body_bytes,
                 max_upload_bytes=settings.max_upload_bytes,
-            )
+            ),
         ],
         lifespan=lifespan,
     )

@@ -110,12 +110,23 @@ class Settings(BaseSettings):
     sip2_hold_items_limit: int = 9999
     sip2_charged_items_limit: int = 9999
 
-    # Logging
+    # Logging: "json" lines or "text" (default: json in production, text elsewhere);
+    # one line per HTTP request (netzone.access) unless access_log is off.
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = None
+    access_log: bool = True
+
+    # Prometheus metrics on a port of their own (None: not served), never on the API's:
+    # `serve` serves the API's, `sip2` the SIP2 server's.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    sip2_metrics_port: int | None = Field(default=None, ge=0, le=65535)
 
     @model_validator(mode="after")
     def _normalize(self) -> Settings:
         self.database_url = normalize_database_url(self.database_url)
+        if self.log_format is None:
+            self.log_format = "json" if self.environment == "production" else "text"
         if self.secret_key is not None and not self.secret_key.strip():
             self.secret_key = None
         if self.secret_key is not None and (

@@ -27,6 +27,7 @@ from sqlmodel import col
 from app.auth.models import LoginFailure, LoginNameFailure
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode, FieldError
+from app.observability import metrics
 from app.patrons.models import Patron
 from app.settings import Settings
 
@@ -53,6 +54,7 @@ class Attempt:
     patron_id: int | None = None
     name_key: str | None = None
     failures: int = 0  # of the account (or name), this check included
+    channel: str = "login"  # what checks it, for the metrics (metrics.CHANNELS)
 
 
 class Refused(Exception):
@@ -75,18 +77,36 @@ async def begin_attempt(
     address: str,
     patron_id: int | None = None,
     unknown_name: str | None = None,
+    channel: str = "login",
 ) -> Attempt:
     """Take a place for one password check, or raise Refused (nothing is checked then).
 
     Commits: the counters must be visible to parallel checks before this one runs.
     `patron_id` is the account checked (its lockout applies); `unknown_name` the name
-    key of a username that names no account (locks the same way)."""
+    key of a username that names no account (locks the same way); `channel` what
+    checks it (the GraphQL login, a SIP2 login, a patron's PIN), for the metrics."""
+    try:
+        return await _begin_attempt(session, settings, address, patron_id, unknown_name, channel)
+    except Refused as refused:
+        locked = refused.code is ErrorCode.ACCOUNT_LOCKED
+        metrics.login_failed(channel, "locked" if locked else "too_many_attempts")
+        raise
+
+
+async def _begin_attempt(
+    session: AsyncSession,
+    settings: Settings,
+    address: str,
+    patron_id: int | None,
+    unknown_name: str | None,
+    channel: str,
+) -> Attempt:
     now = utcnow()
     row = LoginFailure(address=address, at=now)
     session.add(row)
     await session.flush()
     assert row.id is not None
-    attempt = Attempt(reservation=row.id)
+    attempt = Attempt(reservation=row.id, channel=channel)
     # Old rows serve no purpose; keep the tables small.
     await session.execute(
         delete(LoginFailure).where(col(LoginFailure.at) < now - timedelta(hours=1))
@@ -205,6 +225,8 @@ async def attempt_succeeded(session: AsyncSession, attempt: Attempt) -> None:
 
 async def attempt_failed(session: AsyncSession, settings: Settings, attempt: Attempt) -> None:
     """The password was wrong: it stays counted; at the threshold the account locks."""
+    metrics.login_failed(attempt.channel, "invalid_credentials")
     if attempt.failures >= settings.lockout_threshold:
         await _lock(session, settings, attempt, utcnow())
+        metrics.locked_out(attempt.channel)
     await session.commit()

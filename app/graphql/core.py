@@ -15,6 +15,7 @@ from app.auth.roles import SystemGroup as SystemGroupEnum
 from app.errors import DomainError
 from app.errors import ErrorCode as ErrorCodeEnum
 from app.graphql.context import Context
+from app.observability.requests import note_user_error
 
 ErrorCode = strawberry.enum(ErrorCodeEnum, name="ErrorCode", description="What went wrong.")
 SystemGroup = strawberry.enum(
@@ -71,6 +72,7 @@ async def run_mutation(
             return await action(session)
         except DomainError as error:
             await session.rollback()
+            note_user_error()
             return error
 
 

@@ -34,6 +34,7 @@ from app.graphql.network.queries import NetworkQueries
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
 from app.graphql.node import NodeQueries
 from app.graphql.nul_text import RejectNulText
+from app.graphql.observe import ObserveOperations
 from app.graphql.patrons.mutations import PatronMutations
 from app.graphql.patrons.queries import PatronQueries
 from app.graphql.patrons.types import Patron, PatronBlock
@@ -111,6 +112,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             partial(AddValidationRules, limit_rules(settings)),
             # After ValidationCache: refuses valid operations whose text holds a NUL.
             RejectNulText,
+            # Root fields and outcome of each operation, for the metrics and the log.
+            ObserveOperations,
         ],
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -23,6 +22,7 @@ from app.auth import service as auth_service
 from app.auth.policy import ANONYMOUS, Actor
 from app.db import Database, SerialSession, database_unavailable, timed_out
 from app.errors import NotAuthenticated
+from app.graphql import observe
 from app.graphql.context import Context
 from app.graphql.limits import (
     QUERY_TOO_COSTLY,
@@ -32,6 +32,8 @@ from app.graphql.limits import (
     timeout_message,
     too_costly,
 )
+from app.observability import metrics
+from app.observability.requests import current_request_id, new_request_id, operation_scope
 from app.settings import Settings
 
 logger = logging.getLogger("netzone.graphql")
@@ -79,7 +81,8 @@ def bearer_token(request: Request) -> str | None:
 
 
 def mask_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
-    """Expected errors pass with a code; anything else becomes an opaque, logged error id."""
+    """Expected errors pass with a code; anything else becomes an opaque error id, logged:
+    the request's id (also its X-Request-Id header), as `errorId` and `requestId`."""
     out: list[dict[str, Any]] = []
     for error in errors:
         original = error.original_error
@@ -100,7 +103,8 @@ def mask_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
             formatted["extensions"] = {"code": "UNAUTHENTICATED"}
             out.append(dict(formatted))
             continue
-        error_id = uuid.uuid4().hex[:12]
+        error_id = current_request_id() or new_request_id()
+        ids = {"errorId": error_id, "requestId": error_id}
         if database_unavailable(original):
             logger.warning(
                 "error %s in %s: database unavailable: %s", error_id, error.path, original
@@ -110,7 +114,7 @@ def mask_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
                     "message": "The database cannot be reached right now; try again in a moment.",
                     "locations": formatted.get("locations"),
                     "path": formatted.get("path"),
-                    "extensions": {"code": "SERVICE_UNAVAILABLE", "errorId": error_id},
+                    "extensions": {"code": "SERVICE_UNAVAILABLE", **ids},
                 }
             )
             continue
@@ -120,7 +124,7 @@ def mask_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
                 "message": MASKED_MESSAGE,
                 "locations": formatted.get("locations"),
                 "path": formatted.get("path"),
-                "extensions": {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", **ids},
             }
         )
     return out
@@ -199,6 +203,25 @@ class NetzoneGraphQL(GraphQL[Context, None]):
         return Response(
             orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
         )
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """strawberry's execution of one operation (of a batch, each in a task of its own),
+        counted by root field and outcome (app.graphql.observe)."""
+        with operation_scope() as operation:
+            started = time.perf_counter()
+            outcome = "error"
+            try:
+                result: ExecutionResult = await super().execute_single(*args, **kwargs)
+                outcome = observe.outcome(list(result.errors or []), operation)
+                return result
+            except HTTPException:
+                outcome = "refused"  # no query, or a mutation sent by GET
+                raise
+            finally:
+                operation.outcome = outcome
+                operation.fields = operation.fields or [metrics.OTHER]
+                elapsed = time.perf_counter() - started
+                metrics.graphql_operation(operation.fields, outcome, elapsed)
 
     def _validate_batch_request(self, request_data: Any, protocol: Any) -> None:
         limit = self.settings.max_batch

@@ -17,7 +17,8 @@ import json
 import logging
 import tempfile
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from app.imports.columns import ATTRIBUTE_PREFIX, check_header, error_column, pa
 from app.imports.models import ImportJob, ImportRowError
 from app.network import service as network
 from app.network.models import Institution, LibraryGroup
+from app.observability import metrics
 from app.patrons.lookups import SESSION_KEY as LOOKUPS_KEY
 from app.patrons.lookups import CachedLookups
 from app.patrons.models import Patron, PatronIdentifier
@@ -199,6 +201,7 @@ async def create_job(
     )
     session.add(job)
     await session.commit()
+    metrics.import_job("QUEUED")
     return job
 
 
@@ -557,6 +560,17 @@ async def _finish(database: Database, job_id: int, **values: Any) -> ImportJob:
         return job
 
 
+@asynccontextmanager
+async def _running() -> AsyncIterator[None]:
+    """A job runs (its institution's turn has come): counted in the metrics."""
+    metrics.import_job("RUNNING")
+    metrics.IMPORT_JOBS_RUNNING.inc()
+    try:
+        yield
+    finally:
+        metrics.IMPORT_JOBS_RUNNING.dec()
+
+
 async def run_job(
     *,
     database: Database,
@@ -591,7 +605,7 @@ async def run_job(
     started: datetime | None = None
     spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
     try:
-        async with _institution_lock(institution_id):
+        async with _institution_lock(institution_id), _running():
             started = utcnow()
             _live[job_id] = 0
             try:
@@ -618,9 +632,11 @@ async def run_job(
                     f"The import stopped on an unexpected error after {counts.processed} row(s)."
                 )
             job = await _store_outcome(database, job_id, counts, message, options, started, spool)
+            metrics.import_job(job.status)
     except asyncio.CancelledError:
         # Stopped while waiting, importing or reporting. An open transaction was rolled
         # back when its session closed; only a commit that already happened stands.
+        metrics.import_job("SUCCEEDED" if counts.committed else "FAILED")
         await _finish(
             database,
             job_id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -80,20 +79,27 @@ def serve_sip2(
 ) -> None:
     """Migrate the database, optionally seed the demo, and serve SIP2 2.00 over TCP."""
     from app.db import Database, create_engine
+    from app.observability import metrics
+    from app.observability.logs import configure_logging
     from app.sip2 import server
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings)
     migrate.upgrade(settings.database_url)
     if demo:
         _seed_demo(settings, demo_patrons)
     bind_host = host or settings.sip2_host
     bind_port = settings.sip2_port if port is None else port
 
+    if settings.sip2_metrics_port is not None:
+        metrics.start_metrics_server(settings.metrics_host, settings.sip2_metrics_port)
+        console.print(
+            f"Metrics: http://{settings.metrics_host}:{settings.sip2_metrics_port}/metrics"
+        )
+
     async def run() -> None:
         db = Database(create_engine(settings))
+        metrics.watch_pool(db.engine, "sip2")
         try:
             await server.run(
                 db,

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 
 from app.db import Database
+from app.observability import metrics
 from app.settings import Settings
 from app.sip2.messages import MessageHandler, SipSession
 from app.sip2.protocol import ChecksumMismatch, MalformedMessage, format_response, parse
@@ -27,6 +29,16 @@ logger = logging.getLogger("netzone.sip2")
 READ_CHUNK = 4096
 # Consecutive unreadable messages after which a connection is closed.
 MAX_MALFORMED = 10
+
+# The commands counted by name in the metrics (any other code is `other`).
+COMMAND_NAMES = {
+    "93": "login",
+    "99": "sc_status",
+    "23": "patron_status",
+    "63": "patron_information",
+    "35": "end_patron_session",
+    "97": "resend",
+}
 
 
 def resend_request(error_detection: bool) -> bytes:
@@ -87,16 +99,20 @@ class SipServer:
         address = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
         if len(self._connections) >= self.settings.sip2_max_connections:
             logger.warning("sip2 %s: refused, %d connections open", address, self.connections)
+            metrics.SIP2_CONNECTIONS.labels("refused").inc()
             await _close(writer)
             return
         if self._per_address[address] >= self.settings.sip2_max_connections_per_address:
             logger.warning("sip2 %s: refused, its connection limit is reached", address)
+            metrics.SIP2_CONNECTIONS.labels("refused").inc()
             await _close(writer)
             return
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
         self._per_address[address] += 1
+        metrics.SIP2_CONNECTIONS.labels("accepted").inc()
+        metrics.SIP2_SESSIONS.inc()
         session = SipSession(address=address)
         try:
             await self._converse(reader, writer, session)
@@ -108,6 +124,7 @@ class SipServer:
             # Fail closed: the client sees the connection end, the log has the cause.
             logger.exception("sip2 %s: unexpected error; connection closed", address)
         finally:
+            metrics.SIP2_SESSIONS.dec()
             self._connections.discard(task)
             self._per_address[address] -= 1
             if not self._per_address[address]:
@@ -174,12 +191,20 @@ class SipServer:
             request = parse(raw)
         except ChecksumMismatch:
             logger.info("sip2 %s: checksum mismatch; asked to resend", session.address)
+            metrics.SIP2_MESSAGES.labels("unreadable").inc()
             return resend_request(True), False
         except MalformedMessage as error:
             logger.info("sip2 %s: unreadable message (%s); asked to resend", session.address, error)
+            metrics.SIP2_MESSAGES.labels("unreadable").inc()
             return resend_request(b"AZ" in raw), False
-        async with self._gate:
-            return await self.handler.handle(session, request), True
+        command = COMMAND_NAMES.get(request.code, metrics.OTHER)
+        metrics.SIP2_MESSAGES.labels(command).inc()
+        started = time.perf_counter()
+        try:
+            async with self._gate:
+                return await self.handler.handle(session, request), True
+        finally:
+            metrics.SIP2_DURATION.labels(command).observe(time.perf_counter() - started)
 
 
 def _line_end(buffer: bytearray) -> int:

@@ -419,7 +419,9 @@ async def authenticate_account(
 ) -> SipAccount | None:
     """The enabled account these credentials open, or None; failures count against the address."""
     try:
-        attempt = await throttling.begin_attempt(session, settings, address=address)
+        attempt = await throttling.begin_attempt(
+            session, settings, address=address, channel="sip2_account"
+        )
     except throttling.Refused:
         return None
     account = await account_by_login(session, login_id)

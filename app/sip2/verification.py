@@ -177,6 +177,7 @@ async def _check_pin(
                 if patron is None
                 else None
             ),
+            channel="patron_pin",
         )
     except throttling.Refused as refused:
         if refused.code is ErrorCode.TOO_MANY_ATTEMPTS:

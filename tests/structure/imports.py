@@ -15,6 +15,7 @@ LAYERS: list[tuple[str, ...]] = [
     # Tables and the floor everything stands on.
     (
         "app.settings",
+        "app.observability",
         "app.errors",
         "app.clock",
         "app.sql",

@@ -1,0 +1,117 @@
+"""`netzone serve --workers 2`: the metrics port adds up what every worker counted, and
+every worker logs JSON lines with the request ids it answered with."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.db import create_engine
+from app.observability.metrics import MULTIPROC_ENV
+from app.settings import Settings
+from tests.reliability.live_server import (
+    ROOT,
+    STARTUP_SECONDS,
+    LiveDatabase,
+    free_port,
+    netzone_command,
+    service_env,
+)
+
+WORKERS = 2
+REQUESTS = 12
+
+
+@pytest.fixture
+async def live_db(database_url: str, tmp_path: Path) -> AsyncIterator[LiveDatabase]:
+    db = await LiveDatabase.create(database_url, "ops", tmp_path)
+    try:
+        yield db
+    finally:
+        await db.drop()
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text(errors="replace")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"netzone serve did not start:\n{log.read_text(errors='replace')}")
+
+
+def test_several_workers_add_up_on_the_metrics_port(live_db: LiveDatabase, tmp_path: Path) -> None:
+    port, metrics_port = free_port(), free_port()
+    env = service_env(live_db.url, metrics_port=str(metrics_port), log_format="json")
+    env["NETZONE_LOG_LEVEL"] = "INFO"
+    env.pop(MULTIPROC_ENV, None)  # `serve` prepares a directory of its own
+    log = tmp_path / "serve.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            netzone_command("serve", "--port", str(port), "--workers", str(WORKERS)),
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(process, f"{base}/healthz", log)
+        request_ids = []
+        for _ in range(REQUESTS):
+            # A new connection each time: the workers share the listening socket.
+            with httpx.Client(base_url=base) as http:
+                response = http.post(
+                    "/graphql", json={"query": "query Mine { viewer { systemGroups } }"}
+                )
+            assert response.status_code == 200
+            request_ids.append(response.headers["x-request-id"])
+        # The API port does not serve the metrics; the metrics port does.
+        with httpx.Client() as http:
+            assert http.get(f"{base}/metrics").status_code == 404
+            scraped = http.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert scraped.status_code == 200
+        samples = {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(scraped.text)
+            for sample in family.samples
+        }
+        ok = (
+            "netzone_graphql_requests_total",
+            frozenset({("operation", "viewer"), ("outcome", "ok")}),
+        )
+        assert samples[ok] == REQUESTS
+        # Each worker keeps a request pool: their sizes add up.
+        engine = create_engine(Settings(DATABASE_URL=live_db.url))  # type: ignore[call-arg]
+        one = engine.sync_engine.pool.size()  # type: ignore[attr-defined]  # never connected
+        assert samples[("netzone_db_pool_size", frozenset({("pool", "requests")}))] == WORKERS * one
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    lines = [
+        orjson.loads(line)
+        for line in log.read_text(errors="replace").splitlines()
+        if line.startswith("{")
+    ]
+    access = {line["request_id"]: line for line in lines if line.get("logger") == "netzone.access"}
+    for request_id in request_ids:
+        assert access[request_id]["path"] == "/graphql"
+        assert access[request_id]["graphql_fields"] == ["viewer"]
+        assert access[request_id]["status"] == 200
+    # uvicorn's lines are JSON too, from every worker.
+    started = [line for line in lines if line.get("logger") == "uvicorn.error"]
+    assert (
+        len({line["message"] for line in started if "Started server process" in line["message"]})
+        == WORKERS
+    )
