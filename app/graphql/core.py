@@ -63,7 +63,7 @@ T = TypeVar("T")
 P = TypeVar("P")
 
 
-async def run_mutation(
+async def _run(
     info: Info[Context, None], action: Callable[[AsyncSession], Awaitable[T]]
 ) -> T | DomainError:
     """Run a use-case with the request's session; a DomainError is returned, rolled back."""
@@ -87,7 +87,7 @@ async def mutate(
     ``answer`` builds the payload from the use case's result; a ``DomainError`` rolls the
     session back and becomes ``failed(errors=[...])``, the payload's list of user errors.
     """
-    result = await run_mutation(info, action)
+    result = await _run(info, action)
     if isinstance(result, DomainError):
         return failed(errors=user_errors(result))
     return answer(result)

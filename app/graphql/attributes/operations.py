@@ -8,13 +8,13 @@ import strawberry
 from strawberry.types import Info
 
 from app.attributes import service
-from app.errors import DomainError
 from app.graphql import typed
 from app.graphql.attributes.types import AttributeDiscrepancyKind, AttributeType
 from app.graphql.context import Context
-from app.graphql.core import PageInfo, UserError, page_size, run_mutation, user_errors
+from app.graphql.core import PageInfo, UserError, mutate, page_size
 from app.graphql.ids import cursors, decode_pk
 from app.graphql.patrons.types import Patron, PatronConnection, PatronEdge
+from app.patrons.models import Patron as PatronRow
 
 
 @strawberry.input
@@ -123,17 +123,20 @@ class AttributeMutations:
     ) -> ApplyAttributeRulePayload:
         ctx = info.context
         ids = [decode_pk(i, "Patron") for i in input.patron_ids]
-        result = await run_mutation(
+
+        def answer(updated: list[PatronRow]) -> ApplyAttributeRulePayload:
+            for patron in updated:
+                ctx.loaders.forget_patron(patron.id)  # type: ignore[arg-type]
+            return ApplyAttributeRulePayload(updated=[Patron.of(p) for p in updated])
+
+        return await mutate(
             info,
             lambda session: service.apply_rule(
                 session=session, actor=ctx.actor, type_code=input.attribute_type, patron_ids=ids
             ),
+            answer,
+            ApplyAttributeRulePayload,
         )
-        if isinstance(result, DomainError):
-            return ApplyAttributeRulePayload(errors=user_errors(result))
-        for patron in result:
-            ctx.loaders.forget_patron(patron.id)  # type: ignore[arg-type]
-        return ApplyAttributeRulePayload(updated=[Patron.of(p) for p in result])
 
     @typed.mutation(description="Define an attribute type (SYSTEM_ADMIN of the institution).")
     async def create_attribute_type(
@@ -155,12 +158,11 @@ class AttributeMutations:
             rule_out_of_scope_value=input.rule.out_of_scope_value if input.rule else None,
             apply_rule_for_all_sessions=input.rule.apply_for_all_sessions if input.rule else False,
         )
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda session: service.create_attribute_type(
                 session=session, actor=ctx.actor, spec=spec
             ),
+            lambda created: AttributeTypePayload(attribute_type=AttributeType(info=created)),
+            AttributeTypePayload,
         )
-        if isinstance(result, DomainError):
-            return AttributeTypePayload(errors=user_errors(result))
-        return AttributeTypePayload(attribute_type=AttributeType(info=result))

@@ -6,7 +6,6 @@ import strawberry
 from strawberry.types import Info
 
 from app.auth import service
-from app.errors import DomainError
 from app.graphql import typed
 from app.graphql.auth.types import (
     ApiClient,
@@ -16,7 +15,7 @@ from app.graphql.auth.types import (
     Viewer,
 )
 from app.graphql.context import Context
-from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.core import UserError, mutate
 from app.graphql.ids import decode_pk
 
 
@@ -55,7 +54,7 @@ class AuthMutations:
     @typed.mutation(description="Log in at a library; the library decides the institution.")
     async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
         ctx = info.context
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda session: service.login(
                 session=session,
@@ -65,27 +64,37 @@ class AuthMutations:
                 library_code=input.library,
                 address=ctx.address,
             ),
-        )
-        if isinstance(result, DomainError):
-            return LoginPayload(errors=user_errors(result))
-        return LoginPayload(
-            token=result.token, expires_at=result.expires_at, viewer=Viewer(actor=result.actor)
+            lambda result: LoginPayload(
+                token=result.token, expires_at=result.expires_at, viewer=Viewer(actor=result.actor)
+            ),
+            LoginPayload,
         )
 
     @typed.mutation(description="End the current session (its token stops working).")
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
         ctx = info.context
-        await run_mutation(
-            info, lambda session: service.logout(session=session, token=ctx.token, actor=ctx.actor)
+        return await mutate(
+            info,
+            lambda session: service.logout(session=session, token=ctx.token, actor=ctx.actor),
+            lambda _: LogoutPayload(),
+            LogoutPayload,
         )
-        return LogoutPayload()
 
     @typed.mutation(description="Create an API client; the secret is in the payload, once.")
     async def create_api_client(
         self, info: Info[Context, None], input: CreateApiClientInput
     ) -> CreateApiClientPayload:
         ctx = info.context
-        result = await run_mutation(
+
+        def answer(result: service.CreatedApiClient) -> CreateApiClientPayload:
+            view = service.ApiClientView(
+                result.client,
+                input.institution.strip().upper(),
+                input.library and input.library.strip().upper(),
+            )
+            return CreateApiClientPayload(client=ApiClient.of(view), secret=result.secret)
+
+        return await mutate(
             info,
             lambda session: service.create_api_client(
                 session=session,
@@ -95,18 +104,8 @@ class AuthMutations:
                 scopes=list(input.scopes),
                 library_code=input.library,
             ),
-        )
-        if isinstance(result, DomainError):
-            return CreateApiClientPayload(errors=user_errors(result))
-        return CreateApiClientPayload(
-            client=ApiClient.of(
-                service.ApiClientView(
-                    result.client,
-                    input.institution.strip().upper(),
-                    input.library and input.library.strip().upper(),
-                )
-            ),
-            secret=result.secret,
+            answer,
+            CreateApiClientPayload,
         )
 
     @typed.mutation(
@@ -117,15 +116,14 @@ class AuthMutations:
         self, info: Info[Context, None], input: ApiClientInput
     ) -> ApiClientPayload:
         ctx = info.context
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda session: service.revoke_api_client(
                 session=session, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
             ),
+            lambda view: ApiClientPayload(client=ApiClient.of(view)),
+            ApiClientPayload,
         )
-        if isinstance(result, DomainError):
-            return ApiClientPayload(errors=user_errors(result))
-        return ApiClientPayload(client=ApiClient.of(result))
 
     @typed.mutation(
         description="Give an API client a new secret, shown once in the payload (SYSTEM_ADMIN "
@@ -135,17 +133,14 @@ class AuthMutations:
         self, info: Info[Context, None], input: ApiClientInput
     ) -> CreateApiClientPayload:
         ctx = info.context
-
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda session: service.rotate_api_client_secret(
                 session=session, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
             ),
+            lambda result: CreateApiClientPayload(client=ApiClient.of(result[0]), secret=result[1]),
+            CreateApiClientPayload,
         )
-        if isinstance(result, DomainError):
-            return CreateApiClientPayload(errors=user_errors(result))
-        view, secret = result
-        return CreateApiClientPayload(client=ApiClient.of(view), secret=secret)
 
 
 @strawberry.type

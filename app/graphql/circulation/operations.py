@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from app.circulation import service
+from app.circulation import models, service
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.circulation.types import Loan
 from app.graphql.context import Context
-from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.core import UserError, mutate
 from app.graphql.ids import decode_pk
 from app.graphql.patrons.alerts import PatronAlert, patron_alerts
 from app.linking import propagation
@@ -57,13 +56,17 @@ class LoanPayload:
         return await patron_alerts(info, patron) if patron is not None else []
 
 
+def _loan_payload(row: models.Loan) -> LoanPayload:
+    return LoanPayload(loan=Loan.of(row))
+
+
 @strawberry.type
 class CirculationMutations:
     @typed.mutation(description="Lend an item, by the borrowing rules (CIRCULATION).")
     async def check_out(self, info: Info[Context, None], input: CheckOutInput) -> LoanPayload:
         ctx = info.context
 
-        async def action(session: Any) -> Any:
+        async def action(session: AsyncSession) -> models.Loan:
             if (input.patron_id is None) == (input.source_patron is None):
                 raise DomainError.of(
                     ErrorCode.INVALID_INPUT,
@@ -103,18 +106,14 @@ class CirculationMutations:
                 library_id=library_id,
             )
 
-        result = await run_mutation(info, action)
-        if isinstance(result, DomainError):
-            return LoanPayload(errors=user_errors(result))
-        return LoanPayload(loan=Loan.of(result))
+        return await mutate(info, action, _loan_payload, LoanPayload)
 
     @typed.mutation(description="Return an item (CIRCULATION).")
     async def check_in(self, info: Info[Context, None], input: CheckInInput) -> LoanPayload:
         ctx = info.context
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: service.check_in(session=s, actor=ctx.actor, item_barcode=input.item_barcode),
+            _loan_payload,
+            LoanPayload,
         )
-        if isinstance(result, DomainError):
-            return LoanPayload(errors=user_errors(result))
-        return LoanPayload(loan=Loan.of(result))

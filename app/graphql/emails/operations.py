@@ -6,10 +6,9 @@ import strawberry
 from strawberry.types import Info
 
 from app.emails import service
-from app.errors import DomainError
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.core import UserError, mutate
 from app.graphql.emails.types import BlacklistedEmail, EmailBounceKind
 
 
@@ -54,7 +53,7 @@ class EmailMutations:
         self, info: Info[Context, None], input: ReportEmailBounceInput
     ) -> ReportEmailBouncePayload:
         ctx = info.context
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: service.report_email_bounce(
                 session=s,
@@ -62,10 +61,9 @@ class EmailMutations:
                 address=input.address,
                 kind=service.BounceKind(input.kind).value,
             ),
+            lambda row: ReportEmailBouncePayload(blacklisted=BlacklistedEmail(row=row)),
+            ReportEmailBouncePayload,
         )
-        if isinstance(result, DomainError):
-            return ReportEmailBouncePayload(errors=user_errors(result))
-        return ReportEmailBouncePayload(blacklisted=BlacklistedEmail(row=result))
 
     @typed.mutation(
         description="Take an address off the blacklist and clear its patrons' alerts "
@@ -75,12 +73,11 @@ class EmailMutations:
         self, info: Info[Context, None], input: RemoveEmailFromBlacklistInput
     ) -> RemoveEmailFromBlacklistPayload:
         ctx = info.context
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: service.remove_from_blacklist(
                 session=s, actor=ctx.actor, address=input.address
             ),
+            lambda address: RemoveEmailFromBlacklistPayload(removed_address=address),
+            RemoveEmailFromBlacklistPayload,
         )
-        if isinstance(result, DomainError):
-            return RemoveEmailFromBlacklistPayload(errors=user_errors(result))
-        return RemoveEmailFromBlacklistPayload(removed_address=result)

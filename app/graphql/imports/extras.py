@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.core import UserError, mutate
 from app.imports import extras
 
 
@@ -59,9 +60,7 @@ async def _read(upload: Any, limit: int) -> bytes:
     return bytes(data)
 
 
-def _payload(result: Any) -> SmallImportPayload:
-    if isinstance(result, DomainError):
-        return SmallImportPayload(errors=user_errors(result))
+def _payload(result: extras.ExtraImportResult) -> SmallImportPayload:
     return SmallImportPayload(
         added=result.added,
         unchanged=result.unchanged,
@@ -78,7 +77,7 @@ class ExtraImportMutations:
     ) -> SmallImportPayload:
         ctx = info.context
 
-        async def action(session: Any) -> Any:
+        async def action(session: AsyncSession) -> extras.ExtraImportResult:
             content = await _read(input.file, ctx.settings.max_upload_bytes)
             return await extras.import_memberships(
                 session=session,
@@ -88,7 +87,7 @@ class ExtraImportMutations:
                 dry_run=input.dry_run,
             )
 
-        return _payload(await run_mutation(info, action))
+        return await mutate(info, action, _payload, SmallImportPayload)
 
     @typed.mutation(
         description="Patron photos from a zip of <admin_system_id>.jpg|png (LIBRARIAN)."
@@ -98,7 +97,7 @@ class ExtraImportMutations:
     ) -> SmallImportPayload:
         ctx = info.context
 
-        async def action(session: Any) -> Any:
+        async def action(session: AsyncSession) -> extras.ExtraImportResult:
             content = await _read(input.file, ctx.settings.max_upload_bytes)
             return await extras.import_photos(
                 session=session,
@@ -109,4 +108,4 @@ class ExtraImportMutations:
                 dry_run=input.dry_run,
             )
 
-        return _payload(await run_mutation(info, action))
+        return await mutate(info, action, _payload, SmallImportPayload)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
@@ -19,7 +20,7 @@ from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import ErrorCode as ErrorCodeType
-from app.graphql.core import Node, UserError, page_size, run_mutation, user_errors
+from app.graphql.core import Node, UserError, mutate, page_size
 from app.graphql.ids import cursors, encode_id
 from app.imports import models, service
 from app.sql import saved_id
@@ -185,7 +186,7 @@ class ImportMutations:
         ctx = info.context
         saved: list[Path] = []
 
-        async def action(session: Any) -> Any:
+        async def action(session: AsyncSession) -> models.ImportJob:
             path = await _save_upload(input.file, ctx.settings)
             saved.append(path)
             options = service.ImportOptions(
@@ -203,17 +204,19 @@ class ImportMutations:
             )
 
         try:
-            result = await run_mutation(info, action)
+            payload = await mutate(
+                info, action, lambda job: ImportPayload(job=ImportJob.of(job)), ImportPayload
+            )
         except BaseException:
             for path in saved:
                 path.unlink(missing_ok=True)
             raise
-        if isinstance(result, DomainError):
+        if payload.job is None:  # refused: the payload has the errors
             for path in saved:
                 path.unlink(missing_ok=True)
-            return ImportPayload(errors=user_errors(result))
+            return payload
         database = ctx.request.app.state.database
-        job_id = result.id
+        job_id = saved_id(payload.job.row)
         path = saved[0]
 
         async def work() -> models.ImportJob:
@@ -232,7 +235,7 @@ class ImportMutations:
             task = asyncio.create_task(work(), name=f"import job {job_id}")
             _running.add(task)
             task.add_done_callback(_finished)
-            return ImportPayload(job=ImportJob.of(result))
+            return payload
         return ImportPayload(job=ImportJob.of(await work()))
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from app.errors import DomainError
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.core import UserError, mutate
 from app.graphql.ids import decode_pk, encode_id
 from app.graphql.lifecycle.types import (
     ChangeUsernamesInput,
@@ -54,7 +52,24 @@ class LifecycleMutations:
                 for c in input.changes
             ]
         )
-        result = await run_mutation(
+
+        def answer(result: usernames.UsernameChanges) -> ChangeUsernamesPayload:
+            if result.applied:
+                for change in result.changes:
+                    ctx.loaders.forget_patron(change.patron_id)
+            return ChangeUsernamesPayload(
+                changes=[
+                    UsernameChange(
+                        patron_id=c.patron_id,
+                        old_username=c.old_username,
+                        new_username=c.new_username,
+                    )
+                    for c in result.changes
+                ],
+                errors=_conflict_errors(result),
+            )
+
+        return await mutate(
             info,
             lambda session: usernames.change_usernames(
                 session=session,
@@ -64,20 +79,8 @@ class LifecycleMutations:
                 changes=requested,
                 dry_run=input.dry_run,
             ),
-        )
-        if isinstance(result, DomainError):
-            return ChangeUsernamesPayload(errors=user_errors(result))
-        if result.applied:
-            for change in result.changes:
-                ctx.loaders.forget_patron(change.patron_id)
-        return ChangeUsernamesPayload(
-            changes=[
-                UsernameChange(
-                    patron_id=c.patron_id, old_username=c.old_username, new_username=c.new_username
-                )
-                for c in result.changes
-            ],
-            errors=_conflict_errors(result),
+            answer,
+            ChangeUsernamesPayload,
         )
 
     @typed.mutation(
@@ -91,15 +94,17 @@ class LifecycleMutations:
         survivor = decode_pk(input.survivor, "Patron")
         duplicates = [decode_pk(d, "Patron") for d in input.duplicates]
 
-        async def action(session: Any) -> merges.MergeResult:
+        async def action(session: AsyncSession) -> merges.MergeResult:
             return await merges.merge_patrons(
                 session=session, actor=ctx.actor, survivor_id=survivor, duplicate_ids=duplicates
             )
 
-        result = await run_mutation(info, action)
-        if isinstance(result, DomainError):
-            return MergePatronsPayload(errors=user_errors(result))
-        for patron_id in [survivor, *duplicates]:
-            if patron_id is not None:
-                ctx.loaders.forget_patron(patron_id)
-        return MergePatronsPayload(patron=Patron.of(result.patron), loans_moved=result.loans_moved)
+        def answer(result: merges.MergeResult) -> MergePatronsPayload:
+            for patron_id in [survivor, *duplicates]:
+                if patron_id is not None:
+                    ctx.loaders.forget_patron(patron_id)
+            return MergePatronsPayload(
+                patron=Patron.of(result.patron), loans_moved=result.loans_moved
+            )
+
+        return await mutate(info, action, answer, MergePatronsPayload)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 import strawberry
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.core import UserError, mutate
 from app.graphql.ids import decode_pk
 from app.graphql.linking.types import (
     ExpiryMode,
@@ -28,7 +31,9 @@ from app.graphql.patrons.mutations import DeletePatronPayload
 from app.graphql.patrons.types import ContactEmail, Patron
 from app.graphql.registry import provide
 from app.linking import rules, search, service, sharing
+from app.linking.models import LinkedAccountRule as RuleRow
 from app.linking.rules import RuleSpec
+from app.network.models import Institution as InstitutionRow
 from app.sql import saved_id
 
 
@@ -112,18 +117,18 @@ async def _set_lookup_type(
     info: Info[Context, None], input: LookupIdentifierTypeInput, *, listed: bool
 ) -> InstitutionPayload:
     ctx = info.context
-    return _institution_payload(
-        await run_mutation(
-            info,
-            lambda s: sharing.set_lookup_identifier_type(
-                session=s,
-                actor=ctx.actor,
-                institution_code=input.institution,
-                type_code=input.identifier_type,
-                listed=listed,
-                all_types=input.all_types,
-            ),
-        )
+    return await mutate(
+        info,
+        lambda s: sharing.set_lookup_identifier_type(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            type_code=input.identifier_type,
+            listed=listed,
+            all_types=input.all_types,
+        ),
+        _institution_payload,
+        InstitutionPayload,
     )
 
 
@@ -382,29 +387,31 @@ def _patron_id(value: str) -> int:
     return pk
 
 
-def _institution_payload(result: Any) -> InstitutionPayload:
-    if isinstance(result, DomainError):
-        return InstitutionPayload(errors=user_errors(result))
-    return InstitutionPayload(institution=Institution.of(result))
+def _institution_payload(institution: InstitutionRow) -> InstitutionPayload:
+    return InstitutionPayload(institution=Institution.of(institution))
 
 
-def _rule_payload(result: Any) -> LinkedAccountRulePayload:
-    if isinstance(result, DomainError):
-        return LinkedAccountRulePayload(errors=user_errors(result))
-    return LinkedAccountRulePayload(rule=LinkedAccountRule.of(result))
+def _rule_payload(rule: RuleRow) -> LinkedAccountRulePayload:
+    return LinkedAccountRulePayload(rule=LinkedAccountRule.of(rule))
 
 
-def _rules_payload(result: Any) -> LinkedAccountRulesPayload:
-    if isinstance(result, DomainError):
-        return LinkedAccountRulesPayload(errors=user_errors(result))
-    return LinkedAccountRulesPayload(rules=[LinkedAccountRule.of(r) for r in result])
+def _rules_payload(remaining: list[RuleRow]) -> LinkedAccountRulesPayload:
+    return LinkedAccountRulesPayload(rules=[LinkedAccountRule.of(r) for r in remaining])
 
 
-def _link_payload(info: Info[Context, None], result: Any) -> LinkAccountPayload:
-    if isinstance(result, DomainError):
-        return LinkAccountPayload(errors=user_errors(result))
-    info.context.loaders.forget_patron(result.patron.id)
-    return LinkAccountPayload(linked_account=Patron.of(result.patron), created=result.created)
+def _link_answer(info: Info[Context, None]) -> Callable[[service.LinkResult], LinkAccountPayload]:
+    """The answer of a link or refresh: the request's loaders forget the copy, the payload shows it."""
+
+    def answer(result: service.LinkResult) -> LinkAccountPayload:
+        info.context.loaders.forget_patron(result.patron.id)  # type: ignore[arg-type]
+        return LinkAccountPayload(linked_account=Patron.of(result.patron), created=result.created)
+
+    return answer
+
+
+def _refused(errors: list[UserError]) -> NoReturn:
+    """A query's refusal: the first error, as a GraphQL error with its code."""
+    raise GraphQLError(errors[0].message, extensions={"code": ErrorCode(errors[0].code).value})
 
 
 @strawberry.type
@@ -414,7 +421,7 @@ class LinkingQueries:
         self, info: Info[Context, None], input: NetworkPatronSearchInput
     ) -> NetworkPatronSearchResult:
         ctx = info.context
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: search.network_search(
                 session=s,
@@ -425,14 +432,13 @@ class LinkingQueries:
                 name=input.name,
                 institutions=input.institutions,
             ),
-        )
-        if isinstance(result, DomainError):
-            return NetworkPatronSearchResult(errors=user_errors(result))
-        return NetworkPatronSearchResult(
-            matches=[NetworkPatron(match=m) for m in result.matches],
-            errors=[
-                UserError(code=e.code, message=e.message, field=e.field) for e in result.errors
-            ],
+            lambda result: NetworkPatronSearchResult(
+                matches=[NetworkPatron(match=m) for m in result.matches],
+                errors=[
+                    UserError(code=e.code, message=e.message, field=e.field) for e in result.errors
+                ],
+            ),
+            NetworkPatronSearchResult,
         )
 
     @typed.field(
@@ -446,10 +452,8 @@ class LinkingQueries:
         source_user_group: str | None = None,
         source_expiry_date: date | None = None,
     ) -> RuleEvaluation:
-        from graphql import GraphQLError
-
         ctx = info.context
-        result = await run_mutation(
+        result = await mutate(
             info,
             lambda s: rules.evaluate_for_admin(
                 session=s,
@@ -459,11 +463,9 @@ class LinkingQueries:
                 source_user_group=source_user_group,
                 source_expiry=source_expiry_date,
             ),
+            lambda evaluation: evaluation,
+            _refused,
         )
-        if isinstance(result, DomainError):
-            raise GraphQLError(
-                result.errors[0].message, extensions={"code": result.errors[0].code.value}
-            )
         if result is None:
             raise GraphQLError(
                 "This institution has no user groups, so it has no rules yet.",
@@ -485,7 +487,7 @@ class LinkingMutations:
         self, info: Info[Context, None], input: LinkAccountInput
     ) -> LinkAccountPayload:
         ctx = info.context
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda s: service.link_account(
                 session=s,
@@ -494,8 +496,9 @@ class LinkingMutations:
                 ref=input.source_patron,
                 reason=input.reason.value,
             ),
+            _link_answer(info),
+            LinkAccountPayload,
         )
-        return _link_payload(info, result)
 
     @typed.mutation(description="Refresh a linked account from its source now.")
     async def refresh_linked_account(
@@ -503,12 +506,12 @@ class LinkingMutations:
     ) -> LinkAccountPayload:
         ctx = info.context
 
-        async def action(s: Any) -> Any:
+        async def action(s: AsyncSession) -> service.LinkResult:
             return await service.refresh_linked_account(
                 session=s, actor=ctx.actor, copy_id=_patron_id(input.id)
             )
 
-        return _link_payload(info, await run_mutation(info, action))
+        return await mutate(info, action, _link_answer(info), LinkAccountPayload)
 
     @typed.mutation(description="Delete a linked account.")
     async def unlink_account(
@@ -516,33 +519,33 @@ class LinkingMutations:
     ) -> DeletePatronPayload:
         ctx = info.context
 
-        async def action(s: Any) -> Any:
+        async def action(s: AsyncSession) -> int:
             return await service.unlink_account(
                 session=s, actor=ctx.actor, copy_id=_patron_id(input.id)
             )
 
-        result = await run_mutation(info, action)
-        if isinstance(result, DomainError):
-            return DeletePatronPayload(errors=user_errors(result))
-        ctx.loaders.forget_patron(result)
-        return DeletePatronPayload(deleted_id=input.id)
+        def answer(unlinked: int) -> DeletePatronPayload:
+            ctx.loaders.forget_patron(unlinked)
+            return DeletePatronPayload(deleted_id=input.id)
+
+        return await mutate(info, action, answer, DeletePatronPayload)
 
     @typed.mutation(description="Add a linked account rule (SYSTEM_ADMIN).")
     async def create_linked_account_rule(
         self, info: Info[Context, None], input: CreateLinkedAccountRuleInput
     ) -> LinkedAccountRulePayload:
         ctx = info.context
-        return _rule_payload(
-            await run_mutation(
-                info,
-                lambda s: rules.create_rule(
-                    session=s,
-                    actor=ctx.actor,
-                    institution_code=input.institution,
-                    position=input.position,
-                    spec=_spec(input, creating=True),
-                ),
-            )
+        return await mutate(
+            info,
+            lambda s: rules.create_rule(
+                session=s,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                position=input.position,
+                spec=_spec(input, creating=True),
+            ),
+            _rule_payload,
+            LinkedAccountRulePayload,
         )
 
     @typed.mutation(description="Change a rule (the default rule too, except its conditions).")
@@ -551,7 +554,7 @@ class LinkingMutations:
     ) -> LinkedAccountRulePayload:
         ctx = info.context
 
-        async def action(s: Any) -> Any:
+        async def action(s: AsyncSession) -> RuleRow:
             return await rules.update_rule(
                 session=s,
                 actor=ctx.actor,
@@ -559,7 +562,7 @@ class LinkingMutations:
                 spec=_spec(input, creating=False),
             )
 
-        return _rule_payload(await run_mutation(info, action))
+        return await mutate(info, action, _rule_payload, LinkedAccountRulePayload)
 
     @typed.mutation(description='Copy a rule right after itself, named "Copy of ...".')
     async def duplicate_linked_account_rule(
@@ -567,12 +570,12 @@ class LinkingMutations:
     ) -> LinkedAccountRulePayload:
         ctx = info.context
 
-        async def action(s: Any) -> Any:
+        async def action(s: AsyncSession) -> RuleRow:
             return await rules.duplicate_rule(
                 session=s, actor=ctx.actor, rule_id=_rule_id(input.id)
             )
 
-        return _rule_payload(await run_mutation(info, action))
+        return await mutate(info, action, _rule_payload, LinkedAccountRulePayload)
 
     @typed.mutation(
         description="Delete a rule (never the default rule); returns the remaining rules."
@@ -582,10 +585,10 @@ class LinkingMutations:
     ) -> LinkedAccountRulesPayload:
         ctx = info.context
 
-        async def action(s: Any) -> Any:
+        async def action(s: AsyncSession) -> list[RuleRow]:
             return await rules.delete_rule(session=s, actor=ctx.actor, rule_id=_rule_id(input.id))
 
-        return _rules_payload(await run_mutation(info, action))
+        return await mutate(info, action, _rules_payload, LinkedAccountRulesPayload)
 
     @typed.mutation(description="Put every non-default rule in a new order.")
     async def reorder_linked_account_rules(
@@ -593,13 +596,13 @@ class LinkingMutations:
     ) -> LinkedAccountRulesPayload:
         ctx = info.context
         ids = [decode_pk(i, "LinkedAccountRule") for i in input.rule_ids]
-        return _rules_payload(
-            await run_mutation(
-                info,
-                lambda s: rules.reorder_rules(
-                    session=s, actor=ctx.actor, institution_code=input.institution, rule_ids=ids
-                ),
-            )
+        return await mutate(
+            info,
+            lambda s: rules.reorder_rules(
+                session=s, actor=ctx.actor, institution_code=input.institution, rule_ids=ids
+            ),
+            _rules_payload,
+            LinkedAccountRulesPayload,
         )
 
     @typed.mutation(description="Hide a user group's patrons from the other members.")
@@ -607,17 +610,17 @@ class LinkingMutations:
         self, info: Info[Context, None], input: AddRestrictedUserGroupInput
     ) -> InstitutionPayload:
         ctx = info.context
-        return _institution_payload(
-            await run_mutation(
-                info,
-                lambda s: sharing.add_restricted_group(
-                    session=s,
-                    actor=ctx.actor,
-                    institution_code=input.institution,
-                    group_code=input.user_group,
-                    description=input.description,
-                ),
-            )
+        return await mutate(
+            info,
+            lambda s: sharing.add_restricted_group(
+                session=s,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                group_code=input.user_group,
+                description=input.description,
+            ),
+            _institution_payload,
+            InstitutionPayload,
         )
 
     @strawberry.mutation
@@ -625,16 +628,16 @@ class LinkingMutations:
         self, info: Info[Context, None], input: RemoveRestrictedUserGroupInput
     ) -> InstitutionPayload:
         ctx = info.context
-        return _institution_payload(
-            await run_mutation(
-                info,
-                lambda s: sharing.remove_restricted_group(
-                    session=s,
-                    actor=ctx.actor,
-                    institution_code=input.institution,
-                    group_code=input.user_group,
-                ),
-            )
+        return await mutate(
+            info,
+            lambda s: sharing.remove_restricted_group(
+                session=s,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                group_code=input.user_group,
+            ),
+            _institution_payload,
+            InstitutionPayload,
         )
 
     @typed.mutation(
@@ -644,16 +647,16 @@ class LinkingMutations:
         self, info: Info[Context, None], input: SetSharedFieldsInput
     ) -> InstitutionPayload:
         ctx = info.context
-        return _institution_payload(
-            await run_mutation(
-                info,
-                lambda s: sharing.set_shared_fields(
-                    session=s,
-                    actor=ctx.actor,
-                    institution_code=input.institution,
-                    fields=[(f.field.value, f.shared) for f in input.fields],
-                ),
-            )
+        return await mutate(
+            info,
+            lambda s: sharing.set_shared_fields(
+                session=s,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                fields=[(f.field.value, f.shared) for f in input.fields],
+            ),
+            _institution_payload,
+            InstitutionPayload,
         )
 
     @typed.mutation(
@@ -663,17 +666,17 @@ class LinkingMutations:
         self, info: Info[Context, None], input: SearchableIdentifierTypeInput
     ) -> InstitutionPayload:
         ctx = info.context
-        return _institution_payload(
-            await run_mutation(
-                info,
-                lambda s: sharing.add_searchable_identifier_type(
-                    session=s,
-                    actor=ctx.actor,
-                    institution_code=input.institution,
-                    type_code=input.identifier_type,
-                    description=input.description,
-                ),
-            )
+        return await mutate(
+            info,
+            lambda s: sharing.add_searchable_identifier_type(
+                session=s,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                type_code=input.identifier_type,
+                description=input.description,
+            ),
+            _institution_payload,
+            InstitutionPayload,
         )
 
     @strawberry.mutation
@@ -681,17 +684,17 @@ class LinkingMutations:
         self, info: Info[Context, None], input: SearchableIdentifierTypeInput
     ) -> InstitutionPayload:
         ctx = info.context
-        return _institution_payload(
-            await run_mutation(
-                info,
-                lambda s: sharing.remove_searchable_identifier_type(
-                    session=s,
-                    actor=ctx.actor,
-                    institution_code=input.institution,
-                    type_code=input.identifier_type,
-                    all_types=input.all_types,
-                ),
-            )
+        return await mutate(
+            info,
+            lambda s: sharing.remove_searchable_identifier_type(
+                session=s,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                type_code=input.identifier_type,
+                all_types=input.all_types,
+            ),
+            _institution_payload,
+            InstitutionPayload,
         )
 
     @typed.mutation(
@@ -714,19 +717,19 @@ class LinkingMutations:
         self, info: Info[Context, None], input: UpdateInstitutionSettingsInput
     ) -> InstitutionPayload:
         ctx = info.context
-        return _institution_payload(
-            await run_mutation(
-                info,
-                lambda s: sharing.update_settings(
-                    session=s,
-                    actor=ctx.actor,
-                    institution_code=input.institution,
-                    network_search_by_name=input.network_search_by_name,
-                    email_service_enabled=input.email_service_enabled,
-                    network_search_by_username=input.network_search_by_username,
-                    network_search_by_email=input.network_search_by_email,
-                ),
-            )
+        return await mutate(
+            info,
+            lambda s: sharing.update_settings(
+                session=s,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                network_search_by_name=input.network_search_by_name,
+                email_service_enabled=input.email_service_enabled,
+                network_search_by_username=input.network_search_by_username,
+                network_search_by_email=input.network_search_by_email,
+            ),
+            _institution_payload,
+            InstitutionPayload,
         )
 
 

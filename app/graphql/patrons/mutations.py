@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
@@ -9,7 +11,7 @@ from strawberry.types import Info
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.core import UserError, mutate
 from app.graphql.ids import decode_pk, encode_id
 from app.graphql.patrons.inputs import (
     AddPatronBlockInput,
@@ -43,11 +45,14 @@ def _not_found(field: list[str]) -> DomainError:
     return DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", field)
 
 
-def _patron_payload(info: Info[Context, None], result: PatronRow | DomainError) -> PatronPayload:
-    if isinstance(result, DomainError):
-        return PatronPayload(errors=user_errors(result))
-    info.context.loaders.forget_patron(saved_id(result))
-    return PatronPayload(patron=Patron.of(result))
+def _patron_answer(info: Info[Context, None]) -> Callable[[PatronRow], PatronPayload]:
+    """The answer of a change to a patron: the request's loaders forget it, the payload shows it."""
+
+    def answer(row: PatronRow) -> PatronPayload:
+        info.context.loaders.forget_patron(saved_id(row))
+        return PatronPayload(patron=Patron.of(row))
+
+    return answer
 
 
 async def _read_upload(upload: object, limit: int) -> bytes:
@@ -67,7 +72,7 @@ class PatronMutations:
         self, info: Info[Context, None], input: CreatePatronInput
     ) -> PatronPayload:
         ctx = info.context
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda session: service.create_patron(
                 session=session,
@@ -76,8 +81,9 @@ class PatronMutations:
                 institution_code=input.institution,
                 fields=patron_fields(input),
             ),
+            _patron_answer(info),
+            PatronPayload,
         )
-        return _patron_payload(info, result)
 
     @typed.mutation(
         description="Change the given fields of a patron; "
@@ -101,7 +107,7 @@ class PatronMutations:
                 fields=patron_fields(input),
             )
 
-        return _patron_payload(info, await run_mutation(info, action))
+        return await mutate(info, action, _patron_answer(info), PatronPayload)
 
     @typed.mutation(
         description="Permanently remove a patron and everything personal attached to it."
@@ -119,11 +125,11 @@ class PatronMutations:
                 session=session, actor=ctx.actor, patron_id=patron_id
             )
 
-        result = await run_mutation(info, action)
-        if isinstance(result, DomainError):
-            return DeletePatronPayload(errors=user_errors(result))
-        ctx.loaders.forget_patron(result)
-        return DeletePatronPayload(deleted_id=strawberry.ID(encode_id("Patron", result)))
+        def answer(deleted: int) -> DeletePatronPayload:
+            ctx.loaders.forget_patron(deleted)
+            return DeletePatronPayload(deleted_id=strawberry.ID(encode_id("Patron", deleted)))
+
+        return await mutate(info, action, answer, DeletePatronPayload)
 
     @typed.mutation(description="Put a block on a patron (LIBRARIAN).")
     async def add_patron_block(
@@ -144,7 +150,7 @@ class PatronMutations:
                 expires_at=input.expires_at,
             )
 
-        return _patron_payload(info, await run_mutation(info, action))
+        return await mutate(info, action, _patron_answer(info), PatronPayload)
 
     @typed.mutation(description="Lift a LOCAL block (LIBRARIAN).")
     async def remove_patron_block(
@@ -160,7 +166,7 @@ class PatronMutations:
                 )
             return await blocks.remove_block(session=session, actor=ctx.actor, block_id=block_id)
 
-        return _patron_payload(info, await run_mutation(info, action))
+        return await mutate(info, action, _patron_answer(info), PatronPayload)
 
     @typed.mutation(description="Upload (or replace) a patron's photo: JPEG, PNG or WebP.")
     async def set_patron_photo(
@@ -181,7 +187,7 @@ class PatronMutations:
                 data=data,
             )
 
-        return _patron_payload(info, await run_mutation(info, action))
+        return await mutate(info, action, _patron_answer(info), PatronPayload)
 
     @typed.mutation(description="Delete a patron's photo.")
     async def remove_patron_photo(
@@ -195,4 +201,4 @@ class PatronMutations:
                 raise _not_found(["input", "patronId"])
             return await photos.remove_photo(session=session, actor=ctx.actor, patron_id=patron_id)
 
-        return _patron_payload(info, await run_mutation(info, action))
+        return await mutate(info, action, _patron_answer(info), PatronPayload)

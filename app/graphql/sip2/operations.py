@@ -5,10 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.errors import DomainError, ErrorCode
+from app.errors import ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, run_mutation, user_errors
+from app.graphql.core import UserError, mutate
 from app.graphql.sip2.types import (
     AuthenticatePatronPayload,
     SipAccount,
@@ -17,7 +17,7 @@ from app.graphql.sip2.types import (
     SipEncoding,
     SipSendAs,
 )
-from app.sip2 import service, verification
+from app.sip2 import models, service, verification
 from app.sip2.service import AoMode, AttributeField, SendAs
 
 
@@ -73,6 +73,10 @@ def _fields(items: list[SipAttributeFieldInput]) -> list[AttributeField]:
     return [AttributeField(i.attribute_type, i.field_code, SendAs(i.send.value)) for i in items]
 
 
+def _account_payload(row: models.SipAccount) -> SipAccountPayload:
+    return SipAccountPayload(account=SipAccount(row=row))
+
+
 LOCKED_ERRORS = {
     verification.PinCheck.LOCKED: ErrorCode.ACCOUNT_LOCKED,
     verification.PinCheck.THROTTLED: ErrorCode.TOO_MANY_ATTEMPTS,
@@ -103,7 +107,17 @@ class Sip2Mutations:
         self, info: Info[Context, None], input: AuthenticatePatronInput
     ) -> AuthenticatePatronPayload:
         ctx = info.context
-        result = await run_mutation(
+
+        def answer(result: verification.Verification) -> AuthenticatePatronPayload:
+            errors = []
+            code = LOCKED_ERRORS.get(result.pin)
+            if code is not None:
+                errors.append(
+                    UserError(code=code, message=result.throttle_message or "", field=None)
+                )
+            return AuthenticatePatronPayload.of(result, errors)
+
+        return await mutate(
             info,
             lambda session: verification.authenticate_patron(
                 session=session,
@@ -113,14 +127,9 @@ class Sip2Mutations:
                 password=input.password,
                 address=ctx.address,
             ),
+            answer,
+            AuthenticatePatronPayload,
         )
-        if isinstance(result, DomainError):
-            return AuthenticatePatronPayload(errors=user_errors(result))
-        errors = []
-        code = LOCKED_ERRORS.get(result.pin)
-        if code is not None:
-            errors.append(UserError(code=code, message=result.throttle_message or "", field=None))
-        return AuthenticatePatronPayload.of(result, errors)
 
     @typed.mutation(description="Create a SIP account (SYSTEM_ADMIN of the institution).")
     async def create_sip_account(
@@ -139,15 +148,14 @@ class Sip2Mutations:
             allow_empty_pin=input.allow_empty_pin,
             enabled=input.enabled,
         )
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda session: service.create_sip_account(
                 session=session, settings=ctx.settings, actor=ctx.actor, spec=spec
             ),
+            _account_payload,
+            SipAccountPayload,
         )
-        if isinstance(result, DomainError):
-            return SipAccountPayload(errors=user_errors(result))
-        return SipAccountPayload(account=SipAccount(row=result))
 
     @typed.mutation(description="Change a SIP account (SYSTEM_ADMIN of its institution).")
     async def update_sip_account(
@@ -166,7 +174,7 @@ class Sip2Mutations:
             allow_empty_pin=input.allow_empty_pin,
             enabled=input.enabled,
         )
-        result = await run_mutation(
+        return await mutate(
             info,
             lambda session: service.update_sip_account(
                 session=session,
@@ -175,7 +183,6 @@ class Sip2Mutations:
                 login_id=input.login_id,
                 update=update,
             ),
+            _account_payload,
+            SipAccountPayload,
         )
-        if isinstance(result, DomainError):
-            return SipAccountPayload(errors=user_errors(result))
-        return SipAccountPayload(account=SipAccount(row=result))
