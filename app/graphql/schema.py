@@ -26,7 +26,8 @@ from app.graphql.imports.extras import ExtraImportMutations
 from app.graphql.imports.operations import ImportJob, ImportMutations
 from app.graphql.lifecycle.mutations import LifecycleMutations
 from app.graphql.limits import counting_execution_context, limit_rules
-from app.graphql.linking.operations import LinkingMutations, LinkingQueries
+from app.graphql.linking.mutations import LinkingMutations
+from app.graphql.linking.queries import LinkingQueries
 from app.graphql.linking.types import LinkedAccountRule
 from app.graphql.network.admin import NetworkAdminMutations
 from app.graphql.network.mutations import NetworkMutations

@@ -34,14 +34,14 @@ from app.sql import saved_id
 
 if TYPE_CHECKING:
     from app.graphql.circulation.types import Borrowing, LoanConnection
-    from app.graphql.linking.operations import NetworkPatron
+    from app.graphql.linking.payloads import NetworkPatron
     from app.graphql.linking.types import LinkedAccountSummary, LinkSource
     from app.graphql.patrons.alerts import PatronAlert
 
 
 LazyLoanConnection = Annotated["LoanConnection", strawberry.lazy("app.graphql.circulation.types")]
 LazyBorrowing = Annotated["Borrowing", strawberry.lazy("app.graphql.circulation.types")]
-LazyNetworkPatron = Annotated["NetworkPatron", strawberry.lazy("app.graphql.linking.operations")]
+LazyNetworkPatron = Annotated["NetworkPatron", strawberry.lazy("app.graphql.linking.payloads")]
 LazyLinkSource = Annotated["LinkSource", strawberry.lazy("app.graphql.linking.types")]
 LazyPatronAlert = Annotated["PatronAlert", strawberry.lazy("app.graphql.patrons.alerts")]
 LazyLinkedAccountSummary = Annotated[

@@ -1,116 +1,52 @@
-"""Collaborative network queries and mutations: thin wrappers over app.linking."""
+"""Collaborative network mutations: thin wrappers over app.linking."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
-from typing import Any, NoReturn
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, mutate
+from app.graphql.core import mutate
 from app.graphql.ids import decode_pk
-from app.graphql.linking.types import (
-    ExpiryMode,
-    LinkedAccountRule,
-    LinkReason,
-    PurgeMode,
-    RuleEvaluation,
-    RuleOperator,
-    RuleParameter,
-    SharedField,
+from app.graphql.linking.inputs import (
+    AddRestrictedUserGroupInput,
+    CreateLinkedAccountRuleInput,
+    DeleteLinkedAccountRuleInput,
+    DuplicateLinkedAccountRuleInput,
+    LinkAccountInput,
+    LookupIdentifierTypeInput,
+    RefreshLinkedAccountInput,
+    RemoveRestrictedUserGroupInput,
+    ReorderLinkedAccountRulesInput,
+    SearchableIdentifierTypeInput,
+    SetSharedFieldsInput,
+    U,
+    UnlinkAccountInput,
+    UpdateInstitutionSettingsInput,
+    UpdateLinkedAccountRuleInput,
 )
-from app.graphql.network.types import Institution, UserGroup
+from app.graphql.linking.payloads import (
+    InstitutionPayload,
+    LinkAccountPayload,
+    LinkedAccountRulePayload,
+    LinkedAccountRulesPayload,
+)
+from app.graphql.linking.types import (
+    LinkedAccountRule,
+)
+from app.graphql.network.types import Institution
 from app.graphql.patrons.mutations import DeletePatronPayload
-from app.graphql.patrons.types import ContactEmail, Patron
-from app.graphql.registry import provide
-from app.linking import rules, search, service, sharing
+from app.graphql.patrons.types import Patron
+from app.linking import rules, service, sharing
 from app.linking.models import LinkedAccountRule as RuleRow
 from app.linking.rules import RuleSpec
 from app.network.models import Institution as InstitutionRow
-from app.sql import saved_id
-
-
-@strawberry.input
-class RuleConditionInput:
-    parameter: RuleParameter
-    operator: RuleOperator
-    values: list[str]
-
-
-@strawberry.input
-class ExpiryOutputInput:
-    mode: ExpiryMode
-    date: date | None = None
-    offset_days: int | None = None
-
-
-@strawberry.input
-class PurgeOutputInput:
-    mode: PurgeMode
-    date: date | None = None
-    offset_days: int | None = None
-
-
-@strawberry.input
-class CreateLinkedAccountRuleInput:
-    institution: str
-    name: str
-    conditions: list[RuleConditionInput]
-    user_group: str
-    expiry: ExpiryOutputInput
-    purge: PurgeOutputInput
-    refresh_expiry_date: bool
-    refresh_purge_date: bool
-    copy_network_blocks: bool
-    description: str | None = None
-    position: int | None = strawberry.field(
-        default=None,
-        description="Insert before this position; omitted means just before the default rule.",
-    )
-    resource_sharing_library: str | None = None
-
-
-U = strawberry.UNSET
-
-
-@strawberry.input(description="Fields left out are left unchanged.")
-class UpdateLinkedAccountRuleInput:
-    id: strawberry.ID
-    name: str | None = U
-    description: str | None = U
-    conditions: list[RuleConditionInput] | None = U
-    user_group: str | None = U
-    expiry: ExpiryOutputInput | None = U
-    purge: PurgeOutputInput | None = U
-    refresh_expiry_date: bool | None = U
-    refresh_purge_date: bool | None = U
-    resource_sharing_library: str | None = U
-    copy_network_blocks: bool | None = U
-
-
-@strawberry.input
-class DuplicateLinkedAccountRuleInput:
-    id: strawberry.ID
-
-
-@strawberry.input
-class DeleteLinkedAccountRuleInput:
-    id: strawberry.ID
-
-
-@strawberry.input
-class ReorderLinkedAccountRulesInput:
-    institution: str
-    rule_ids: list[strawberry.ID] = strawberry.field(
-        description="Every non-default rule id, in the new order."
-    )
 
 
 async def _set_lookup_type(
@@ -130,216 +66,6 @@ async def _set_lookup_type(
         _institution_payload,
         InstitutionPayload,
     )
-
-
-@strawberry.type
-class LinkedAccountRulePayload:
-    rule: LinkedAccountRule | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class LinkedAccountRulesPayload:
-    rules: list[LinkedAccountRule] | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.input
-class AddRestrictedUserGroupInput:
-    institution: str
-    user_group: str
-    description: str | None = None
-
-
-@strawberry.input
-class RemoveRestrictedUserGroupInput:
-    institution: str
-    user_group: str
-
-
-@strawberry.input
-class SharedFieldPolicyInput:
-    field: SharedField
-    shared: bool
-
-
-@strawberry.input
-class SetSharedFieldsInput:
-    institution: str
-    fields: list[SharedFieldPolicyInput]
-
-
-@strawberry.input
-class SearchableIdentifierTypeInput:
-    institution: str
-    identifier_type: str
-    description: str | None = None
-    all_types: bool = strawberry.field(
-        default=False,
-        description="Removing only: true empties the list on purpose (an empty list means "
-        "every type); without it the last type is not removed.",
-    )
-
-
-@strawberry.input
-class LookupIdentifierTypeInput:
-    institution: str
-    identifier_type: str
-    all_types: bool = strawberry.field(
-        default=False,
-        description="Removing only: true empties the list on purpose (an empty list means "
-        "every type); without it the last type is not removed.",
-    )
-
-
-@strawberry.input
-class UpdateInstitutionSettingsInput:
-    institution: str
-    network_search_by_name: bool | None = None
-    email_service_enabled: bool | None = None
-    network_search_by_username: bool | None = None
-    network_search_by_email: bool | None = None
-
-
-@strawberry.type
-class InstitutionPayload:
-    institution: Institution | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.input
-class NetworkPatronSearchInput:
-    identifier: str | None = strawberry.field(
-        default=None, description="An identifier value (barcode, university ID, ...)."
-    )
-    identifier_type: str | None = strawberry.field(
-        default=None, description="Restrict the match to one identifier type."
-    )
-    name: str | None = strawberry.field(
-        default=None,
-        description="Name search; allowed only against institutions with networkSearchByName.",
-    )
-    institutions: list[str] | None = strawberry.field(
-        default=None, description="Source institutions to search; omitted means every other member."
-    )
-
-
-@strawberry.type(
-    description="A patron of another institution as the searcher may see it: shared fields only."
-)
-class NetworkPatron:
-    match: strawberry.Private[search.NetworkMatch]
-
-    def _shared(self, name: str, column: str) -> str | None:
-        if name not in self.match.policy.shared:
-            return None
-        value: str | None = getattr(self.match.source, column)
-        return value
-
-    @typed.field(description="Opaque reference to pass to linkAccount.")
-    def ref(self) -> strawberry.ID:
-        return strawberry.ID(self.match.ref)
-
-    @strawberry.field
-    def institution(self) -> Institution:
-        return Institution.of(self.match.policy.institution)
-
-    @strawberry.field
-    async def user_group(self, info: Info[Context, None]) -> UserGroup | None:
-        if self.match.source.user_group_id is None:
-            return None
-        return UserGroup.of(
-            await info.context.loaders.user_group_by_id.load(self.match.source.user_group_id)
-        )
-
-    @strawberry.field
-    def given_name(self) -> str | None:
-        return self._shared("GIVEN_NAME", "given_name")
-
-    @strawberry.field
-    def middle_name(self) -> str | None:
-        return self._shared("MIDDLE_NAME", "middle_name")
-
-    @strawberry.field
-    def preferred_name(self) -> str | None:
-        return self._shared("PREFERRED_NAME", "preferred_name")
-
-    @strawberry.field
-    def surname(self) -> str | None:
-        return self._shared("SURNAME", "surname")
-
-    @strawberry.field
-    def primary_email(self) -> str | None:
-        return self._shared("PRIMARY_EMAIL", "primary_email")
-
-    @strawberry.field
-    async def contact_emails(self, info: Info[Context, None]) -> list[ContactEmail] | None:
-        if "CONTACT_EMAILS" not in self.match.policy.shared:
-            return None
-        rows = await info.context.loaders.contact_emails_by_patron_id.load(
-            saved_id(self.match.source)
-        )
-        return [ContactEmail(address=r.address, label=r.label) for r in rows]
-
-    @strawberry.field
-    def phone(self) -> str | None:
-        return self._shared("PHONE", "phone")
-
-    @strawberry.field
-    def cohort(self) -> str | None:
-        return self._shared("COHORT", "cohort")
-
-    @strawberry.field
-    def form_class(self) -> str | None:
-        return self._shared("FORM_CLASS", "form_class")
-
-    @strawberry.field
-    def expiry_date(self) -> date | None:
-        return self.match.source.expiry_date
-
-    @typed.field(description="The searcher's existing linked account for this patron, if any.")
-    def linked_account(self) -> Patron | None:
-        return Patron.of(self.match.linked_account) if self.match.linked_account else None
-
-    @typed.field(
-        description="The searcher's own HOME account of the same person (sharing a "
-        "consortial id), if it has one: linking answers with it and makes no copy."
-    )
-    def local_account(self) -> Patron | None:
-        return Patron.of(self.match.local_account) if self.match.local_account else None
-
-
-@strawberry.type
-class NetworkPatronSearchResult:
-    matches: list[NetworkPatron] = strawberry.field(default_factory=list)
-    errors: list[UserError] = strawberry.field(default_factory=list)
-
-
-@strawberry.input
-class LinkAccountInput:
-    source_patron: strawberry.ID = strawberry.field(
-        description="NetworkPatron.ref from networkPatronSearch."
-    )
-    reason: LinkReason
-
-
-@strawberry.input
-class RefreshLinkedAccountInput:
-    id: strawberry.ID
-
-
-@strawberry.input
-class UnlinkAccountInput:
-    id: strawberry.ID
-
-
-@strawberry.type
-class LinkAccountPayload:
-    linked_account: Patron | None = None
-    created: bool | None = strawberry.field(
-        default=None, description="False when an existing linked account was refreshed instead."
-    )
-    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 def _spec(data: Any, creating: bool) -> RuleSpec:
@@ -407,77 +133,6 @@ def _link_answer(info: Info[Context, None]) -> Callable[[service.LinkResult], Li
         return LinkAccountPayload(linked_account=Patron.of(result.patron), created=result.created)
 
     return answer
-
-
-def _refused(errors: list[UserError]) -> NoReturn:
-    """A query's refusal: the first error, as a GraphQL error with its code."""
-    raise GraphQLError(errors[0].message, extensions={"code": ErrorCode(errors[0].code).value})
-
-
-@strawberry.type
-class LinkingQueries:
-    @typed.field(description="Find patrons of other members to link (shared fields only; audited).")
-    async def network_patron_search(
-        self, info: Info[Context, None], input: NetworkPatronSearchInput
-    ) -> NetworkPatronSearchResult:
-        ctx = info.context
-        return await mutate(
-            info,
-            lambda s: search.network_search(
-                session=s,
-                settings=ctx.settings,
-                actor=ctx.actor,
-                identifier=input.identifier,
-                identifier_type=input.identifier_type,
-                name=input.name,
-                institutions=input.institutions,
-            ),
-            lambda result: NetworkPatronSearchResult(
-                matches=[NetworkPatron(match=m) for m in result.matches],
-                errors=[
-                    UserError(code=e.code, message=e.message, field=e.field) for e in result.errors
-                ],
-            ),
-            NetworkPatronSearchResult,
-        )
-
-    @typed.field(
-        description="Which rule would apply to a source patron and the dates it would give."
-    )
-    async def evaluate_linked_account_rules(
-        self,
-        info: Info[Context, None],
-        institution: str,
-        source_institution: str,
-        source_user_group: str | None = None,
-        source_expiry_date: date | None = None,
-    ) -> RuleEvaluation:
-        ctx = info.context
-        result = await mutate(
-            info,
-            lambda s: rules.evaluate_for_admin(
-                session=s,
-                actor=ctx.actor,
-                institution_code=institution,
-                source_institution=source_institution,
-                source_user_group=source_user_group,
-                source_expiry=source_expiry_date,
-            ),
-            lambda evaluation: evaluation,
-            _refused,
-        )
-        if result is None:
-            raise GraphQLError(
-                "This institution has no user groups, so it has no rules yet.",
-                extensions={"code": "NOT_FOUND"},
-            )
-        group = await ctx.loaders.user_group_by_id.load(result.user_group_id)
-        return RuleEvaluation(
-            rule=LinkedAccountRule.of(result.rule),
-            user_group=UserGroup.of(group),
-            expiry_date=result.expiry_date,
-            purge_date=result.purge_date,
-        )
 
 
 @strawberry.type
@@ -731,6 +386,3 @@ class LinkingMutations:
             _institution_payload,
             InstitutionPayload,
         )
-
-
-provide("NetworkPatron", NetworkPatron)

@@ -1,0 +1,94 @@
+"""Collaborative network queries: thin wrappers over app.linking."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NoReturn
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from app.errors import ErrorCode
+from app.graphql import typed
+from app.graphql.context import Context
+from app.graphql.core import UserError, mutate
+from app.graphql.linking.inputs import NetworkPatronSearchInput
+from app.graphql.linking.payloads import NetworkPatron, NetworkPatronSearchResult
+from app.graphql.linking.types import (
+    LinkedAccountRule,
+    RuleEvaluation,
+)
+from app.graphql.network.types import UserGroup
+from app.linking import rules, search
+
+
+def _refused(errors: list[UserError]) -> NoReturn:
+    """A query's refusal: the first error, as a GraphQL error with its code."""
+    raise GraphQLError(errors[0].message, extensions={"code": ErrorCode(errors[0].code).value})
+
+
+@strawberry.type
+class LinkingQueries:
+    @typed.field(description="Find patrons of other members to link (shared fields only; audited).")
+    async def network_patron_search(
+        self, info: Info[Context, None], input: NetworkPatronSearchInput
+    ) -> NetworkPatronSearchResult:
+        ctx = info.context
+        return await mutate(
+            info,
+            lambda s: search.network_search(
+                session=s,
+                settings=ctx.settings,
+                actor=ctx.actor,
+                identifier=input.identifier,
+                identifier_type=input.identifier_type,
+                name=input.name,
+                institutions=input.institutions,
+            ),
+            lambda result: NetworkPatronSearchResult(
+                matches=[NetworkPatron(match=m) for m in result.matches],
+                errors=[
+                    UserError(code=e.code, message=e.message, field=e.field) for e in result.errors
+                ],
+            ),
+            NetworkPatronSearchResult,
+        )
+
+    @typed.field(
+        description="Which rule would apply to a source patron and the dates it would give."
+    )
+    async def evaluate_linked_account_rules(
+        self,
+        info: Info[Context, None],
+        institution: str,
+        source_institution: str,
+        source_user_group: str | None = None,
+        source_expiry_date: date | None = None,
+    ) -> RuleEvaluation:
+        ctx = info.context
+        result = await mutate(
+            info,
+            lambda s: rules.evaluate_for_admin(
+                session=s,
+                actor=ctx.actor,
+                institution_code=institution,
+                source_institution=source_institution,
+                source_user_group=source_user_group,
+                source_expiry=source_expiry_date,
+            ),
+            lambda evaluation: evaluation,
+            _refused,
+        )
+        if result is None:
+            raise GraphQLError(
+                "This institution has no user groups, so it has no rules yet.",
+                extensions={"code": "NOT_FOUND"},
+            )
+        group = await ctx.loaders.user_group_by_id.load(result.user_group_id)
+        return RuleEvaluation(
+            rule=LinkedAccountRule.of(result.rule),
+            user_group=UserGroup.of(group),
+            expiry_date=result.expiry_date,
+            purge_date=result.purge_date,
+        )
