@@ -13,7 +13,7 @@ from app.auth.policy import (
 )
 from app.db import utcnow
 from app.emails.service import clear_flag_of_changed_address
-from app.linking import rules as rule_service
+from app.linking import evaluation as rule_evaluation
 from app.linking.models import LinkedAccountRule
 from app.linking.policies import FIELD_COLUMNS, SourcePolicy, source_policies
 from app.linking.search import unavailable_reason
@@ -227,7 +227,7 @@ async def refresh_copy(
                     if source.user_group_id
                     else None
                 )
-                evaluation = await rule_service.evaluate(
+                evaluation = await rule_evaluation.evaluate(
                     session,
                     copy.institution_id,
                     policy.institution.code,
@@ -241,7 +241,7 @@ async def refresh_copy(
                         copy.user_group_id = evaluation.user_group_id
             if rule is not None:
                 if expired or rule.refresh_expiry_date:
-                    copy.expiry_date = rule_service.expiry_for(rule, source.expiry_date)
+                    copy.expiry_date = rule_evaluation.expiry_for(rule, source.expiry_date)
                 if (
                     expired
                     or rule.refresh_purge_date
@@ -252,7 +252,7 @@ async def refresh_copy(
                         and (copy.expiry_date is None or copy.purge_date < copy.expiry_date)
                     )
                 ):
-                    copy.purge_date = rule_service.purge_for(rule, copy.expiry_date)
+                    copy.purge_date = rule_evaluation.purge_for(rule, copy.expiry_date)
                 if rule.copy_network_blocks:
                     await replace_copied_blocks(session, copy, source)
                 else:

@@ -22,7 +22,7 @@ from app.circulation.service import outstanding_loans
 from app.db import utcnow
 from app.emails.service import release_flags
 from app.errors import DomainError, ErrorCode
-from app.linking import rules as rule_service
+from app.linking import evaluation as rule_evaluation
 from app.linking.copies import copy_data, refresh_copy, replace_copied_blocks
 from app.linking.policies import source_policies
 from app.linking.refs import read_ref, ref_key, require_linker
@@ -126,7 +126,7 @@ async def link_account(
         if source.user_group_id
         else None
     )
-    evaluation = await rule_service.evaluate(
+    evaluation = await rule_evaluation.evaluate(
         session, target, policy.institution.code, group_code, source.expiry_date
     )
     if evaluation is None:

@@ -20,7 +20,7 @@ from app.graphql.linking.types import (
     RuleEvaluation,
 )
 from app.graphql.network.types import UserGroup
-from app.linking import rules, search
+from app.linking import evaluation, search
 
 
 def _refused(errors: list[UserError]) -> NoReturn:
@@ -69,7 +69,7 @@ class LinkingQueries:
         ctx = info.context
         result = await mutate(
             info,
-            lambda s: rules.evaluate_for_admin(
+            lambda s: evaluation.evaluate_for_admin(
                 session=s,
                 actor=ctx.actor,
                 institution_code=institution,
