@@ -5,6 +5,17 @@
 # docker-compose.yml). The same image serves SIP2 with `netzone sip2 --host 0.0.0.0`.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
+
+# ---------------------------------------------------------------------------
+# GraphiQL's tarballs: npm packs the packages app/graphiql/assets.lock.json pins,
+# from the registry it is configured with (netzone checks them in the builder).
+# ---------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS graphiql-tarballs
+WORKDIR /tarballs
+COPY app/graphiql/assets.lock.json /tmp/assets.lock.json
+RUN node -e 'for (const p of require("/tmp/assets.lock.json").packages) console.log(`${p.name}@${p.version}`)' \
+    | xargs npm pack --silent
 
 # ---------------------------------------------------------------------------
 # Builder: wheels of every dependency, installed into /opt/venv.
@@ -34,6 +45,13 @@ RUN /opt/venv/bin/pip install --no-index --find-links /wheels -e . \
  && rm -rf build *.egg-info \
  && /opt/venv/bin/netzone --help >/dev/null
 
+# GraphiQL's browser files, served by netzone itself: the tarballs npm packed (above),
+# each checked against app/graphiql/assets.lock.json; only the listed files are kept.
+COPY --from=graphiql-tarballs /tarballs /tmp/graphiql-tarballs
+RUN /opt/venv/bin/netzone fetch-graphiql-assets --from /tmp/graphiql-tarballs \
+        --dir /opt/netzone-graphiql \
+ && rm -rf /tmp/graphiql-tarballs
+
 # ---------------------------------------------------------------------------
 # Runtime: the venv and the application, run as an unprivileged user.
 # ---------------------------------------------------------------------------
@@ -44,13 +62,15 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     NETZONE_ENVIRONMENT=production \
     NETZONE_HOST=0.0.0.0 \
-    NETZONE_PORT=8000
+    NETZONE_PORT=8000 \
+    NETZONE_GRAPHIQL_ASSETS_DIR=/opt/netzone-graphiql
 
 RUN groupadd --system --gid 10001 netzone \
  && useradd --system --uid 10001 --gid netzone --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin netzone
 
 COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /opt/netzone-graphiql /opt/netzone-graphiql
 WORKDIR /srv/netzone
 COPY pyproject.toml README.md ./
 COPY app ./app

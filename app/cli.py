@@ -9,21 +9,45 @@ from typing import Any
 import typer
 import uvicorn
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 import app.linking.propagation  # noqa: F401  (linked copies follow patron changes made here)
 from app import migrate
+from app.cli_errors import NetzoneGroup, check_database_folder
+from app.cli_options import demo_progress, graphql_id, open_url, record_id
 from app.settings import Settings, get_settings
 from app.sip2 import commands as sip2_commands
 
 cli = typer.Typer(
-    help="netzone: the network-zone API of a library consortium.", no_args_is_help=True
+    cls=NetzoneGroup,
+    help="netzone: the network-zone API of a library consortium.\n\n"
+    "A command that fails says what is wrong in a line or two and exits non-zero (1; 2 for "
+    "a wrong option or argument; 130 when interrupted); --debug adds the traceback.",
+    no_args_is_help=True,
+    context_settings={"max_content_width": 120},
+    # Plain help: flags are listed as flags (Rich's panels show them as `<bool>` options).
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,  # NetzoneGroup says what failed; --debug adds the trace
 )
 console = Console()
 
 
+@cli.callback()
+def options(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        envvar="NETZONE_DEBUG",
+        help="Show the traceback of a failure (also NETZONE_DEBUG=1).",
+    ),
+) -> None:
+    """Options of every command (NetzoneGroup reads --debug)."""
+
+
 def _settings() -> Settings:
-    return get_settings()
+    settings = get_settings()
+    check_database_folder(settings.database_url)
+    return settings
 
 
 async def _seed(settings: Settings, patrons: int) -> list[object]:
@@ -33,7 +57,11 @@ async def _seed(settings: Settings, patrons: int) -> list[object]:
     db = Database(create_engine(settings))
     try:
         async with db.session() as session:
-            return list(await seed_demo(session, settings, patrons_per_institution=patrons))
+            with demo_progress(console) as progress:
+                seeded = await seed_demo(
+                    session, settings, patrons_per_institution=patrons, progress=progress
+                )
+            return list(seeded)
     except DemoRefused as refused:
         console.print(f"[red]Refused[/red]: {refused}", highlight=False)
         raise typer.Exit(code=1) from None
@@ -79,12 +107,17 @@ def serve(
         _print_logins(logins)
     bind_host = host or settings.host
     bind_port = port or settings.port
-    console.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql")
+    if settings.graphiql:
+        _graphiql_files(settings)
+    console.print(f"GraphiQL: {open_url(bind_host, bind_port, '/graphql')}", highlight=False)
     # Before the workers start: where they write their metrics, and the metrics port.
     metrics.prepare_processes(workers)
     if settings.metrics_port is not None:
         metrics.start_metrics_server(settings.metrics_host, settings.metrics_port)
-        console.print(f"Metrics: http://{settings.metrics_host}:{settings.metrics_port}/metrics")
+        console.print(
+            f"Metrics: {open_url(settings.metrics_host, settings.metrics_port, '/metrics')}",
+            highlight=False,
+        )
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -115,6 +148,72 @@ def demo(patrons: int = typer.Option(750, help="Generated patrons per institutio
     settings = _settings()
     migrate.upgrade(settings.database_url)
     _print_logins(asyncio.run(_seed(settings, patrons)))
+
+
+def _graphiql_files(settings: Settings) -> None:
+    """`serve` fetches GraphiQL's files when they are missing, in development only (the
+    quick start); elsewhere it says how. The API is served either way."""
+    from app.graphiql.assets import FETCH_COMMAND, FetchError, assets_dir, fetch, load_lock
+    from app.graphiql.assets import problems as missing
+
+    lock, directory = load_lock(), assets_dir(settings)
+    if not missing(lock.files, directory):
+        return
+    if settings.environment != "development":
+        console.print(f"GraphiQL's files are not installed: run `{FETCH_COMMAND}`.", soft_wrap=True)
+        return
+    console.print(
+        f"Fetching GraphiQL's files once, into {directory} ({FETCH_COMMAND}).", soft_wrap=True
+    )
+    try:
+        fetch(lock, directory, source=settings.graphiql_assets_from)
+    except FetchError as error:
+        console.print(
+            f"GraphiQL's files could not be fetched ({str(error).splitlines()[0]}): "
+            "/graphql says how to install them; the API works without them.",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@cli.command(name="fetch-graphiql-assets")
+def fetch_graphiql_assets(
+    source: str | None = typer.Option(
+        None,
+        "--from",
+        help="Take the tarballs only from here: a directory of them (as `npm pack` names "
+        "them), an npm cache directory, or a registry mirror's URL (default "
+        "NETZONE_GRAPHIQL_ASSETS_FROM; without either: npm's cache, then the npm registry).",
+    ),
+    directory: Path | None = typer.Option(
+        None,
+        "--dir",
+        help="Where to keep the files (default NETZONE_GRAPHIQL_ASSETS_DIR, else "
+        "~/.cache/netzone/graphiql).",
+    ),
+) -> None:
+    """Fetch GraphiQL's browser files, pinned and checked by app/graphiql/assets.lock.json."""
+    from app.graphiql.assets import FetchError, assets_dir, fetch, load_lock
+
+    settings = _settings()
+    target = directory or assets_dir(settings)
+    try:
+        fetch(
+            load_lock(),
+            target,
+            source=source or settings.graphiql_assets_from,
+            report=lambda line: console.print(line, highlight=False, soft_wrap=True),
+        )
+    except FetchError as error:
+        for line in str(error).splitlines():
+            typer.echo(f"Error: {line}", err=True)
+        typer.echo(
+            "Without internet: --from DIR, a directory with the tarballs (`npm pack "
+            "NAME@VERSION` makes them, for each package of the lock), or --from URL, a mirror.",
+            err=True,
+        )
+        raise typer.Exit(code=1) from None
+    console.print(f"GraphiQL's files are in {target}.", highlight=False, soft_wrap=True)
 
 
 jobs = typer.Typer(help="Maintenance jobs (also run on a schedule inside `serve`).")
@@ -176,6 +275,8 @@ def import_command(
     from app.imports.cli_runs import import_folder, import_one
 
     settings = _settings()
+    if path is not None:
+        path.open("rb").close()  # missing, a folder or unreadable: said before anything runs
     options_kwargs = {"match_on": match.upper(), "mode": mode.upper(), "dry_run": not commit}
     if watch is not None and who is None:
         console.print(
@@ -200,6 +301,38 @@ def import_command(
         raise typer.Exit(code=1)
 
 
+@cli.command(name="import-choices")
+def import_choices_command(
+    path: Path = typer.Argument(..., help="CSV with the columns kind, value[, description]."),
+    institution: str = typer.Option(..., help="Institution code, e.g. NORTHFIELD."),
+    commit: bool = typer.Option(False, "--commit", help="Write the changes (default: dry run)."),
+) -> None:
+    """Add cohorts and form classes to an institution's lists from CSV: a dry run unless
+    --commit; exits 1 when a row fails (then nothing is written)."""
+    from app.auth.policy import system_actor
+    from app.imports.choices import import_choices
+
+    migrate.upgrade(_settings().database_url)
+    content = path.read_bytes()
+    result = _client_admin(
+        lambda session: import_choices(
+            session=session,
+            actor=system_actor("cli"),
+            institution_code=institution,
+            content=content,
+            dry_run=not commit,
+        )
+    )
+    for where, code, message in result.problems:
+        console.print(f"[red]{code}[/red] {where}: {message}", highlight=False)
+    verb = "Wrote" if result.written else "Would write" if not result.problems else "Refused"
+    console.print(
+        f"{verb}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged."
+    )
+    if result.problems:
+        raise typer.Exit(code=1)
+
+
 @cli.command()
 def bootstrap(
     institution: str = typer.Option(..., help="Code of the first member, e.g. NEKLS."),
@@ -209,21 +342,21 @@ def bootstrap(
     admin: str = typer.Option(..., help="Username of the first administrator."),
     surname: str = typer.Option("Administrator", help="The administrator's surname."),
     network_name: str | None = typer.Option(None, help="Name of the network (default: setting)."),
-    password: str = typer.Option(
-        ...,
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
-        help="The administrator's password (asked for when not given).",
+    password: str | None = typer.Option(
+        None,
+        help="The administrator's password; asked for (hidden, twice) when not given.",
     ),
 ) -> None:
     """Start a real network: migrate, then create the first institution, library and admin."""
     from app.bootstrap import Bootstrap
     from app.bootstrap import bootstrap as run_bootstrap
     from app.db import Database, create_engine
-    from app.errors import DomainError
 
     settings = _settings()
+    if password is None:
+        password = typer.prompt(
+            "The administrator's password", hide_input=True, confirmation_prompt=True
+        )
     migrate.upgrade(settings.database_url)
     spec = Bootstrap(
         network_name=network_name or settings.network_name,
@@ -244,12 +377,7 @@ def bootstrap(
         finally:
             await db.engine.dispose()
 
-    try:
-        asyncio.run(run())
-    except DomainError as error:
-        for e in error.errors:
-            console.print(f"[red]{e.code.value}[/red]: {e.message}")
-        raise typer.Exit(code=1) from None
+    asyncio.run(run())  # a DomainError is said by NetzoneGroup
     console.print(
         f"Created {institution.upper()} with library {library.upper()}; log in as {admin} "
         f"at {library.upper()} (SYSTEM_ADMIN and NETWORK_ADMIN)."
@@ -265,7 +393,6 @@ def propagation_command(
     """Show or set how source changes reach linked accounts in other institutions."""
     from app.auth.policy import system_actor
     from app.db import Database, create_engine
-    from app.errors import DomainError
     from app.linking.sharing import set_propagation_mode
 
     settings = _settings()
@@ -280,12 +407,7 @@ def propagation_command(
         finally:
             await db.engine.dispose()
 
-    try:
-        current = asyncio.run(run())
-    except DomainError as error:
-        for e in error.errors:
-            console.print(f"[red]{e.code.value}[/red]: {e.message}")
-        raise typer.Exit(code=1) from None
+    current = asyncio.run(run())
     console.print(f"Propagation mode: {current}")
 
 
@@ -319,7 +441,6 @@ def create_api_client(
     from app.auth import service
     from app.auth.policy import system_actor
     from app.db import Database, create_engine
-    from app.errors import DomainError
 
     settings = _settings()
 
@@ -338,12 +459,7 @@ def create_api_client(
         finally:
             await db.engine.dispose()
 
-    try:
-        created = asyncio.run(run())
-    except DomainError as error:
-        for e in error.errors:
-            console.print(f"[red]{e.code.value}[/red]: {e.message}")
-        raise typer.Exit(code=1) from None
+    created = asyncio.run(run())
     console.print(
         f"Created API client {created.client.name!r} of {institution.strip().upper()} "
         f"with scopes {', '.join(created.client.scopes) or '(none)'}."
@@ -355,7 +471,6 @@ def create_api_client(
 def _client_admin(work: Any) -> Any:
     """Run an API-client operation as the CLI (a system actor); errors end the command."""
     from app.db import Database, create_engine
-    from app.errors import DomainError
 
     settings = _settings()
 
@@ -367,12 +482,7 @@ def _client_admin(work: Any) -> Any:
         finally:
             await db.engine.dispose()
 
-    try:
-        return asyncio.run(run())
-    except DomainError as error:
-        for e in error.errors:
-            console.print(f"[red]{e.code.value}[/red]: {e.message}")
-        raise typer.Exit(code=1) from None
+    return asyncio.run(run())  # a DomainError is said by NetzoneGroup
 
 
 @cli.command(name="api-clients")
@@ -391,31 +501,33 @@ def api_clients(
     if not views:
         console.print(f"No API clients for {institution.strip().upper()!r}.")
         return
-    table = Table("id", "name", "scopes", "library", "state", "created")
+    # One line per client (not a table): its id whole, to copy into revoke-api-client or
+    # the API, greppable, and never cut to the terminal width.
+    typer.echo(f"API clients of {institution.strip().upper()}: {len(views)}")
     for view in views:
         client = view.client
-        table.add_row(
-            str(client.id),
-            client.name,
-            ", ".join(client.scopes) or "(none)",
-            view.library_code or "",
-            "active" if client.enabled else "REVOKED",
-            f"{client.created_at:%Y-%m-%d}",
+        typer.echo(
+            f"{graphql_id('ApiClient', client.id)}: {client.name}, scopes "
+            f"{', '.join(client.scopes) or '(none)'}, "
+            f"{'library ' + view.library_code if view.library_code else 'no library'}, "
+            f"{'active' if client.enabled else 'REVOKED'}, created {client.created_at:%Y-%m-%d}"
         )
-    console.print(table)
 
 
 @cli.command(name="revoke-api-client")
 def revoke_api_client(
-    client_id: int = typer.Argument(..., help="The client's id, as `netzone api-clients` shows."),
+    client_id: str = typer.Argument(
+        ..., metavar="ID", help="The client's id, as `netzone api-clients` or the API shows."
+    ),
 ) -> None:
     """Revoke an API client: its secret stops working at once."""
     from app.auth import service
     from app.auth.policy import system_actor
 
+    pk = record_id(client_id, "ApiClient", "an API client", "`netzone api-clients`")
     view = _client_admin(
         lambda session: service.revoke_api_client(
-            session=session, actor=system_actor("cli"), client_id=client_id
+            session=session, actor=system_actor("cli"), client_id=pk
         )
     )
     console.print(
@@ -426,15 +538,18 @@ def revoke_api_client(
 
 @cli.command(name="rotate-api-client-secret")
 def rotate_api_client_secret(
-    client_id: int = typer.Argument(..., help="The client's id, as `netzone api-clients` shows."),
+    client_id: str = typer.Argument(
+        ..., metavar="ID", help="The client's id, as `netzone api-clients` or the API shows."
+    ),
 ) -> None:
     """Give an API client a new secret (printed once); the old one stops working."""
     from app.auth import service
     from app.auth.policy import system_actor
 
+    pk = record_id(client_id, "ApiClient", "an API client", "`netzone api-clients`")
     view, secret = _client_admin(
         lambda session: service.rotate_api_client_secret(
-            session=session, actor=system_actor("cli"), client_id=client_id
+            session=session, actor=system_actor("cli"), client_id=pk
         )
     )
     console.print(
@@ -479,14 +594,18 @@ def check_consortial_command() -> None:
         console.print("No duplicates: no institution holds a copy of a person it has at home.")
         return
     table = Table(
-        "institution", "linked account", "HOME account", "copy of", title="Copies to merge"
+        "institution",
+        Column("linked account", no_wrap=True),
+        Column("HOME account", no_wrap=True),
+        "copy of",
+        title="Copies to merge",
     )
     for item in found:
         table.add_row(
             item.institution,
-            str(item.copy_id),
-            str(item.home_id),
-            f"{item.source_institution} patron {item.source_id}",
+            graphql_id("Patron", item.copy_id),
+            graphql_id("Patron", item.home_id),
+            f"{item.source_institution} patron {graphql_id('Patron', item.source_id)}",
         )
     console.print(table)
     console.print(

@@ -19,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import app.linking.propagation  # noqa: F401  (linked copies follow patron changes)
 from app.db import Database, create_engine, database_unavailable, timed_out
+from app.graphiql.page import ASSETS_PREFIX, graphiql_asset
 from app.graphql.limits import REQUEST_TIMEOUT, timeout_message
 from app.graphql.schema import build_schema
 from app.graphql.view import NetzoneGraphQL, graphql_handler
@@ -256,6 +257,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"]),
+            Route(ASSETS_PREFIX + "{asset:path}", graphiql_asset, methods=["GET", "HEAD"]),
         ],
         middleware=[
             *_observed(settings),

@@ -33,7 +33,10 @@ PLACEHOLDER_WORDS = ("placeholder", "change-me", "changeme", "replace-with")
 class Settings(BaseSettings):
     """Every tunable of the service, read from NETZONE_* variables (and DATABASE_URL)."""
 
-    model_config = SettingsConfigDict(env_prefix="NETZONE_", extra="ignore")
+    # A refused value is never repeated in the error (it may be a secret or a password).
+    model_config = SettingsConfigDict(
+        env_prefix="NETZONE_", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = Field(default=DEFAULT_SQLITE_URL, validation_alias="DATABASE_URL")
@@ -43,6 +46,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     graphiql: bool = True
+    # GraphiQL's browser files (app/graphiql/assets.lock.json), served by netzone itself:
+    # where `netzone fetch-graphiql-assets` keeps them (default ~/.cache/netzone/graphiql),
+    # and where it takes the tarballs from instead of npm's cache and registry (a mirror's
+    # URL, a directory of tarballs or an npm cache directory).
+    graphiql_assets_dir: str | None = None
+    graphiql_assets_from: str | None = None
 
     # Optional: takes the place of the random secret each deployment keeps in its
     # database (app/keys.py), which signs the references of network search results.
@@ -147,7 +156,8 @@ class Settings(BaseSettings):
                 )
             if self.argon2_time_cost < 2 or self.argon2_memory_cost_kib < 19456:
                 raise ValueError(
-                    "argon2 parameters below the OWASP minimum are refused in production"
+                    "NETZONE_ARGON2_TIME_COST below 2 or NETZONE_ARGON2_MEMORY_COST_KIB below "
+                    "19456 (the OWASP minimum) is refused in production"
                 )
         return self
 

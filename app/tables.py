@@ -28,6 +28,7 @@ from app.network.models import (
     Library,
     LibraryGroup,
     Network,
+    PatronValueChoice,
     UserGroup,
 )
 from app.patrons.models import (
@@ -80,6 +81,7 @@ __all__ = [
     "PatronLibraryGroup",
     "PatronPhoto",
     "PatronSystemGroup",
+    "PatronValueChoice",
     "UserGroup",
     "metadata",
 ]

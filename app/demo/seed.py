@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -232,10 +233,15 @@ class DemoRefused(Exception):
 
 
 async def seed_demo(
-    session: AsyncSession, settings: Settings, *, patrons_per_institution: int = 750
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    patrons_per_institution: int = 750,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> list[DemoLogin]:
     """Create whatever part of the demo network is missing; returns the staff logins.
 
+    `progress` is told (steps done, steps in all, what comes next) as it goes.
     The demo's passwords and secrets are published: it is refused in production, and in
     a database that holds institutions of a real network."""
     if settings.environment == "production":
@@ -256,7 +262,17 @@ async def seed_demo(
             "network, with its published passwords, is seeded only into an empty database "
             "or one that holds the demo alone."
         )
+    total = 1 + 2 * len(INSTITUTIONS) + len(LOGINS) + 3
+    done = 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(done, total, what)
+        done += 1
+
     actor = system_actor("demo")
+    step("identifier types")
     await network.ensure_network(session, "Kansas Library Network (demo)")
     await session.commit()
     for code, name, unique in IDENTIFIER_TYPES:
@@ -265,14 +281,21 @@ async def seed_demo(
                 session=session, actor=actor, code=code, name=name, network_unique=unique
             )
     for spec in INSTITUTIONS:
+        step(f"institution {spec.code}")
         await _seed_institution(session, spec)
     for login in LOGINS:
+        step(f"staff login {login.username}")
         await _seed_login(session, settings, login)
     for spec in INSTITUTIONS:
+        step(f"patrons of {spec.code}")
         await _seed_patrons(session, spec, patrons_per_institution)
+    step("Kanopy attributes")
     await _seed_kanopy(session)
+    step("linked account rules and API clients")
     await _seed_network(session)
+    step("SIP2 accounts")
     await _seed_sip(session, settings)
+    step("done")
     return LOGINS
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from enum import Enum
+from collections.abc import Awaitable, Callable, Mapping
+from enum import Enum, EnumMeta
 from typing import TypeVar, cast
 
 import strawberry
@@ -17,20 +17,127 @@ from app.errors import ErrorCode as ErrorCodeEnum
 from app.graphql.context import Context
 from app.observability.requests import note_user_error
 
-ErrorCode = strawberry.enum(ErrorCodeEnum, name="ErrorCode", description="What went wrong.")
-SystemGroup = strawberry.enum(
+E = TypeVar("E", bound=EnumMeta)
+
+
+def described_enum(cls: E, *, name: str, description: str, values: Mapping[Enum, str]) -> E:
+    """A domain enum as a GraphQL enum with a description for each value.
+
+    The domain enum stays free of strawberry; ``values`` must describe every member.
+    """
+    graphql_enum = strawberry.enum(cls, name=name, description=description)
+    by_name = {member.name: text for member, text in values.items()}
+    definition = graphql_enum.__strawberry_definition__  # type: ignore[attr-defined]
+    undescribed = [value.name for value in definition.values if value.name not in by_name]
+    if undescribed or len(by_name) != len(definition.values):
+        raise ValueError(f"{name}: describe exactly its values (missing {undescribed}).")
+    for value in definition.values:
+        value.description = by_name[value.name]
+    return graphql_enum
+
+
+ErrorCode = described_enum(
+    ErrorCodeEnum,
+    name="ErrorCode",
+    description="What went wrong.",
+    values={
+        ErrorCodeEnum.INVALID_INPUT: (
+            "A value is malformed or out of range; the message says which."
+        ),
+        ErrorCodeEnum.NOT_FOUND: "The object does not exist, or does not exist for you.",
+        ErrorCodeEnum.FORBIDDEN: "Your session may not do this (role, institution or library).",
+        ErrorCodeEnum.ATTRIBUTE_FORBIDDEN: (
+            "Sets or clears a library-limited attribute your session's library may not change;"
+            " nothing else of the mutation is written."
+        ),
+        ErrorCodeEnum.CONFLICT: (
+            "Clashes with existing data (a code or name already taken, a concurrent change)."
+        ),
+        ErrorCodeEnum.STALE_VERSION: (
+            "The patron changed since you read it (`expectedVersion` is old); nothing was written."
+        ),
+        ErrorCodeEnum.DUPLICATE_USERNAME: "Another patron of the institution has this username.",
+        ErrorCodeEnum.DUPLICATE_IDENTIFIER: (
+            "Another patron has this identifier (in the institution, or in the network"
+            " for network-unique types)."
+        ),
+        ErrorCodeEnum.PASSWORD_TOO_SHORT: "Passwords have at least 8 characters.",
+        ErrorCodeEnum.INVALID_EMAIL: "Not a valid email address.",
+        ErrorCodeEnum.MANDATORY_FIELD: "A required value is missing or blank.",
+        ErrorCodeEnum.LOANS_OUTSTANDING: "Refused while the patron has loans not checked in.",
+        ErrorCodeEnum.PATRON_BLOCKED: (
+            "The patron has a block on loans; only OVERRIDE_BLOCKS staff may override it."
+        ),
+        ErrorCodeEnum.NOT_ALLOWED_TO_BORROW: (
+            "Disabled, expired, generic or past `until`, or a non-student in no library group."
+        ),
+        ErrorCodeEnum.SOURCE_NOT_FOUND: (
+            "The source patron of a search result no longer exists; search again."
+        ),
+        ErrorCodeEnum.SOURCE_RESTRICTED: (
+            "The source patron may not be linked: restricted user group, disabled or expired."
+        ),
+        ErrorCodeEnum.AMBIGUOUS_IDENTIFIER: (
+            "The identifier matches more than one patron of one source institution."
+        ),
+        ErrorCodeEnum.NAME_SEARCH_NOT_ALLOWED: (
+            "The source institution does not allow name search, or your role may search"
+            " by identifier only."
+        ),
+        ErrorCodeEnum.DEFAULT_RULE_IMMUTABLE: (
+            "The default linked account rule can be edited but neither deleted nor moved."
+        ),
+        ErrorCodeEnum.INVALID_CREDENTIALS: "The username or password is not correct.",
+        ErrorCodeEnum.ACCOUNT_LOCKED: (
+            "Locked after repeated failed logins; refused even with the right password"
+            " until the lock ends."
+        ),
+        ErrorCodeEnum.TOO_MANY_ATTEMPTS: (
+            "Too many failed attempts from this address in the last minute; wait and retry."
+        ),
+    },
+)
+SystemGroup = described_enum(
     SystemGroupEnum,
     name="SystemGroup",
     description="Roles; LIBRARY_USERS is held by everyone who logs in.",
+    values={
+        SystemGroupEnum.LIBRARY_USERS: "May log in; every account has it and it cannot be removed.",
+        SystemGroupEnum.CIRCULATION: "Reads the institution's patrons; checks items out and in.",
+        SystemGroupEnum.OVERRIDE_BLOCKS: "With CIRCULATION, may override blocks at checkout.",
+        SystemGroupEnum.LIBRARIAN: (
+            "Manages the institution's patrons: create, edit, delete, import, merge, blocks,"
+            " linking walk-ins."
+        ),
+        SystemGroupEnum.SYSTEM_ADMIN: (
+            "Everything in the institution, its network configuration, attribute types and"
+            " granting roles."
+        ),
+        SystemGroupEnum.NETWORK_ADMIN: (
+            "Network structure: institutions, libraries, identifier types; no blanket access"
+            " to patrons."
+        ),
+    },
 )
 
 
-@strawberry.enum(
-    description="HOME: the patron's own account. LINKED: a copy made for another member."
-)
 class AccountType(Enum):
     HOME = "HOME"
     LINKED = "LINKED"
+
+
+described_enum(
+    AccountType,
+    name="AccountType",
+    description="HOME: the patron's own account. LINKED: a copy made for another member.",
+    values={
+        AccountType.HOME: "The patron's own account at its institution.",
+        AccountType.LINKED: (
+            "A copy of another member's patron, made and refreshed under this institution's"
+            " linked account rules."
+        ),
+    },
+)
 
 
 @strawberry.interface(description="An object with a global, opaque id (Relay).")
@@ -40,10 +147,23 @@ class Node:
 
 @strawberry.type(description="Where a page of a connection stands.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More items follow `endCursor`.")
+    has_previous_page: bool = strawberry.field(
+        description="Items precede this page: true when `after` was given."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the page's first item; null for an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the page's last item: pass it as `after`; null for an empty page."
+    )
+
+
+# The `errors` field of every mutation payload.
+PAYLOAD_ERRORS = (
+    "Expected failures, each with the input field at fault; empty on success (nothing was"
+    " written otherwise)."
+)
 
 
 @strawberry.type(description="An expected failure of a mutation, for the user to fix.")

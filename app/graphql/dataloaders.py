@@ -78,6 +78,10 @@ class Loaders:
     def block_types_by_institution_id(self) -> DataLoader[int, list[Any]]:
         return net.block_types_by_institution_id(self.db)
 
+    @cached_property
+    def value_choices_by_institution_id(self) -> DataLoader[int, list[Any]]:
+        return net.value_choices_by_institution_id(self.db)
+
     # patrons
     @cached_property
     def patron_by_id(self) -> DataLoader[int, Any]:

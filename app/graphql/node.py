@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -137,12 +137,25 @@ async def _block(info: Info[Context, None], block_id: int) -> PatronBlock | None
 @strawberry.type
 class NodeQueries:
     @typed.field(description="Any object by its global id; null if it does not exist for you.")
-    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info[Context, None],
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="A global id, as returned in any `id` field."),
+        ],
+    ) -> Node | None:
         require_authenticated(info.context.actor)
         return await resolve_node(info, id)
 
     @typed.field(description="Up to 100 objects by global id, in order; null where not visible.")
-    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Info[Context, None],
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="Up to 100 global ids.")
+        ],
+    ) -> list[Node | None]:
         require_authenticated(info.context.actor)
         limit = info.context.settings.max_node_ids
         if len(ids) > limit:

@@ -30,6 +30,7 @@ from app.graphql.linking.mutations import LinkingMutations
 from app.graphql.linking.queries import LinkingQueries
 from app.graphql.linking.types import LinkedAccountRule
 from app.graphql.network.admin import NetworkAdminMutations
+from app.graphql.network.choices import PatronValueChoiceMutations
 from app.graphql.network.mutations import NetworkMutations
 from app.graphql.network.queries import NetworkQueries
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
@@ -63,6 +64,7 @@ class Mutation(
     PatronMutations,
     NetworkMutations,
     NetworkAdminMutations,
+    PatronValueChoiceMutations,
     AttributeMutations,
     AttributeTypeAdminMutations,
     LinkingMutations,

@@ -22,6 +22,7 @@ from app.auth import service as auth_service
 from app.auth.policy import ANONYMOUS, Actor
 from app.db import Database, SerialSession, database_unavailable, timed_out
 from app.errors import NotAuthenticated
+from app.graphiql.page import graphiql_page
 from app.graphql import observe
 from app.graphql.context import Context
 from app.graphql.limits import (
@@ -182,6 +183,10 @@ class NetzoneGraphQL(GraphQL[Context, None]):
         finally:
             # Uploads are spooled to temporary files; strawberry never closes the form.
             await request.close()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from this server's own files, under a strict Content-Security-Policy."""
+        return graphiql_page(self.settings)
 
     def http_error(self, request: Request, error: HTTPException) -> Response:
         """A refusal before execution, as GraphQL-shaped JSON (strawberry sends plain text)."""

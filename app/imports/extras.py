@@ -13,6 +13,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,19 +79,25 @@ async def _patron_by_admin_id(
     )
 
 
-async def import_memberships(
-    *, session: AsyncSession, actor: Actor, institution_code: str, content: bytes, dry_run: bool
-) -> ExtraImportResult:
-    """Add patrons to library groups from a CSV with the columns `group, admin_system_id`."""
-    institution = await _institution(session, actor, institution_code)
-    result = ExtraImportResult(dry_run=dry_run)
+def csv_reader(content: bytes) -> Any:
+    """A CSV reader over an uploaded file (UTF-8, a byte order mark allowed); INVALID_INPUT
+    when the file is not UTF-8 text."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DomainError.of(
             ErrorCode.INVALID_INPUT, "The file is not UTF-8 text.", ["input", "file"]
         ) from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
+    return csv.reader(io.StringIO(text, newline=""))
+
+
+async def import_memberships(
+    *, session: AsyncSession, actor: Actor, institution_code: str, content: bytes, dry_run: bool
+) -> ExtraImportResult:
+    """Add patrons to library groups from a CSV with the columns `group, admin_system_id`."""
+    institution = await _institution(session, actor, institution_code)
+    result = ExtraImportResult(dry_run=dry_run)
+    reader = csv_reader(content)
     try:
         header = [h.strip().lower() for h in next(reader, [])]
         if sorted(header) != ["admin_system_id", "group"]:

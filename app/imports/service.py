@@ -32,7 +32,7 @@ from app.attributes import service as attributes
 from app.auth.passwords import verify_password
 from app.auth.policy import Actor, can_manage_patrons, require, require_authenticated
 from app.db import Database, utcnow
-from app.errors import DomainError, ErrorCode
+from app.errors import DomainError, ErrorCode, FieldError
 from app.imports.columns import ATTRIBUTE_PREFIX, check_header, error_column, parse_row
 from app.imports.models import ImportJob, ImportRowError
 from app.network import service as network
@@ -152,11 +152,12 @@ async def create_job(
 ) -> ImportJob:
     """Check the caller, the options and the header, and queue a job for the file."""
     require_authenticated(actor)
-    institution = await network.institution_by_code(session, options.institution)
-    if institution is None or not can_manage_patrons(actor, institution.id):  # type: ignore[arg-type]
-        require(False, actor, "Only librarians of the institution may import its patrons.")
-    assert institution is not None
+    institution = await network.require_institution(
+        session, options.institution, ["input", "institution"]
+    )
     assert institution.id is not None
+    if not can_manage_patrons(actor, institution.id):
+        require(False, actor, "Only librarians of the institution may import its patrons.")
     if options.match_on not in MATCH_COLUMNS:
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
@@ -205,6 +206,11 @@ async def create_job(
     return job
 
 
+# Columns whose value names one patron of the institution.
+UNIQUE_COLUMNS = ("admin_system_id", "barcode", "username")
+DUPLICATES = {ErrorCode.DUPLICATE_IDENTIFIER, ErrorCode.DUPLICATE_USERNAME}
+
+
 class _Batch:
     """One batch of rows: the patrons their match keys find, their states, and the new
     patrons accepted so far (written together at the end of the batch)."""
@@ -228,6 +234,22 @@ class _Batch:
         self.looked_up: set[str] = set()  # the match keys `existing` has answered for
         self.states: dict[int, PatronState] = {}
         self.new_plans: list[PatronPlan] = []
+        # hash((column, value)) -> the first line of the file whose row went through with
+        # that value in a unique column: a later row repeating it is told which line.
+        self.first_lines: dict[int, int] = {}
+
+    def remember(self, line: int, fields: dict[str, Any]) -> None:
+        for column in UNIQUE_COLUMNS:
+            value = fields.get(column)
+            if value:
+                self.first_lines.setdefault(hash((column, str(value).strip().lower())), line)
+
+    def repeated(self, column: str | None, fields: dict[str, Any]) -> int | None:
+        """The earlier line of the file that holds this row's value of a unique column."""
+        value = fields.get(column) if column in UNIQUE_COLUMNS else None
+        if not value:
+            return None
+        return self.first_lines.get(hash((column, str(value).strip().lower())))
 
     async def match_type_id(self) -> int:
         if self.type_id is None:
@@ -801,9 +823,11 @@ async def _import_batch(
                     fields=row.fields,
                 )
                 setattr(counts, outcome, getattr(counts, outcome) + 1)
+                batch.remember(line, row.fields)
             except DomainError as error:
                 errors = [
-                    (error_column(e, attribute_cells), e.code, e.message) for e in error.errors
+                    _in_this_file(batch, row.fields, error_column(e, attribute_cells), e)
+                    for e in error.errors
                 ]
         if errors:
             counts.failed += 1
@@ -813,6 +837,22 @@ async def _import_batch(
         _live[job_id] = counts.processed
     await batch.write_new()
     await session.flush()
+
+
+def _in_this_file(
+    batch: _Batch, fields: dict[str, Any], column: str | None, error: FieldError
+) -> tuple[str | None, ErrorCode, str]:
+    """A row's error; a value taken by an earlier row of the same file says so."""
+    earlier = batch.repeated(column, fields) if error.code in DUPLICATES else None
+    if earlier is None:
+        return column, error.code, error.message
+    value = str(fields[str(column)]).strip()
+    return (
+        column,
+        error.code,
+        f"The {column} {value!r} repeats line {earlier} of this file: each patron needs "
+        f"a {column} of its own.",
+    )
 
 
 async def _store_outcome(

@@ -24,6 +24,7 @@ from app.db import utcnow
 from app.emails.service import clear_flag_of_changed_address, release_flags
 from app.errors import DomainError, ErrorCode, FieldError
 from app.lifecycle import moves
+from app.network import choice_lists
 from app.network.models import Institution
 from app.patrons.models import Patron
 from app.patrons.service import editable_patron, propagate_source
@@ -56,8 +57,13 @@ async def merge_patrons(
     duplicates = await _duplicates(session, actor, survivor, duplicate_ids)
     _check_kinds(survivor, duplicates)
     await _check_roles(session, actor, survivor, duplicates)
+    spellings = await _listed_values_taken(session, survivor, duplicates)
     loans = await _merge_into(
-        session=session, actor=actor, survivor=survivor, duplicates=duplicates
+        session=session,
+        actor=actor,
+        survivor=survivor,
+        duplicates=duplicates,
+        spellings=spellings,
     )
     await session.commit()
     await session.refresh(survivor)
@@ -212,8 +218,51 @@ async def _check_roles(
         raise DomainError(errors)
 
 
+async def _listed_values_taken(
+    session: AsyncSession, survivor: Patron, duplicates: list[Patron]
+) -> dict[str, str]:
+    """A cohort or form class the survivor takes from a duplicate is set by the merge, so
+    it must be on the institution's list where there is one: the listed spellings, or
+    every refusal. (Linked copies carry their home institution's values.)"""
+    if survivor.account_type != "HOME":
+        return {}
+    taken = moves.blank_fields(survivor, duplicates)
+    institution = await session.get(Institution, survivor.institution_id)
+    assert institution is not None
+    spellings: dict[str, str] = {}
+    errors: list[FieldError] = []
+    for name, kind in choice_lists.KIND_OF_COLUMN.items():
+        if name not in taken:
+            continue
+        listed = [
+            c.value for c in await choice_lists.choices_of(session, survivor.institution_id, kind)
+        ]
+        spelling = choice_lists.listed_spelling(listed, taken[name]) if listed else taken[name]
+        if spelling is not None:
+            spellings[name] = spelling
+            continue
+        index = next(i for i, d in enumerate(duplicates) if getattr(d, name) == taken[name])
+        errors.append(
+            FieldError(
+                ErrorCode.INVALID_INPUT,
+                choice_lists.not_listed(kind, taken[name], institution.code, listed)
+                + f" The survivor would take it from this duplicate: give the duplicate a "
+                f"listed {kind.label} (or none) first.",
+                ["input", "duplicates", str(index)],
+            )
+        )
+    if errors:
+        raise DomainError(errors)
+    return spellings
+
+
 async def _merge_into(
-    *, session: AsyncSession, actor: Actor, survivor: Patron, duplicates: list[Patron]
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    survivor: Patron,
+    duplicates: list[Patron],
+    spellings: dict[str, str] | None = None,
 ) -> int:
     """Move everything of the duplicates to the survivor and delete them; loans moved."""
     assert survivor.id is not None
@@ -236,7 +285,7 @@ async def _merge_into(
     if survivor.account_type == "HOME":
         await _repoint_copies(session, actor, survivor, duplicate_ids)
 
-    taken = moves.blank_fields(survivor, duplicates)
+    taken = {**moves.blank_fields(survivor, duplicates), **(spellings or {})}
     login = None
     if survivor.username is None:
         login = next(((d.username, d.password_hash) for d in duplicates if d.username), None)

@@ -101,3 +101,25 @@ class BlockType(SQLModel, table=True):
     description: str = Field(max_length=500)
     network: bool = Field(default=False)
     blocks_loans: bool = Field(default=True)
+
+
+class PatronValueChoice(SQLModel, table=True):
+    """An allowed value of a patron field (cohort or form class) in one institution.
+
+    An institution that lists no value for a field takes free text there, as before.
+    """
+
+    __tablename__ = "patron_value_choice"
+    __table_args__ = (UniqueConstraint("institution_id", "kind", "value_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    institution_id: int = Field(foreign_key="institution.id")
+    kind: str = Field(max_length=20)  # COHORT or FORM_CLASS
+    # As listed (and as stored on patrons); value_key is its lower-cased form: values
+    # are matched case-insensitively and are unique that way.
+    value: str = Field(max_length=50)
+    value_key: str = Field(max_length=50)
+    description: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

@@ -16,6 +16,7 @@ from app.network.models import (
     Institution,
     Library,
     LibraryGroup,
+    PatronValueChoice,
     UserGroup,
 )
 from app.sql import KEYS
@@ -50,6 +51,10 @@ LIBRARY_GROUPS_BY_INSTITUTION_ID: Any = (
 
 BLOCK_TYPES_BY_INSTITUTION_ID: Any = (
     select(BlockType).where(col(BlockType.institution_id).in_(KEYS)).order_by(col(BlockType.code))
+)
+
+VALUE_CHOICES_BY_INSTITUTION_ID: Any = select(PatronValueChoice).where(
+    col(PatronValueChoice.institution_id).in_(KEYS)
 )
 
 

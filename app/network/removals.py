@@ -31,6 +31,7 @@ from app.network.models import (
     Institution,
     Library,
     LibraryGroup,
+    PatronValueChoice,
     UserGroup,
 )
 from app.network.service import (
@@ -265,6 +266,7 @@ INSTITUTION_SETUP: tuple[Any, ...] = (
     SharedFieldSetting,
     SearchableIdentifierType,
     LookupIdentifierType,
+    PatronValueChoice,
     LinkedAccountRule,
     AttributeType,
     LibraryGroup,

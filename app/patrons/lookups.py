@@ -19,6 +19,7 @@ from sqlmodel import col
 from app.attributes.models import PatronAttribute
 from app.attributes.types import load_types
 from app.network import service as network
+from app.network.choice_lists import ChoiceKind, choices_of
 from app.network.models import IdentifierType, Institution, Library, LibraryGroup, UserGroup
 from app.patrons.models import Patron, PatronIdentifier
 from app.patrons.state import name_maps
@@ -109,6 +110,12 @@ class Lookups:
     async def name_maps(self, session: AsyncSession, institution_id: int) -> dict[str, Any]:
         return await name_maps(session, institution_id)
 
+    async def value_choices(
+        self, session: AsyncSession, institution_id: int, kind: ChoiceKind
+    ) -> list[str]:
+        """The listed cohorts or form classes of the institution (empty: free text)."""
+        return [c.value for c in await choices_of(session, institution_id, kind)]
+
 
 DEFAULT = Lookups()
 
@@ -140,6 +147,7 @@ class CachedLookups(Lookups):
         self._attribute_types: dict[int, dict[int, Any]] = {}
         self._names: dict[int, dict[str, Any]] = {}
         self._library_group_names: dict[int, dict[str, int]] = {}
+        self._value_choices: dict[tuple[int, ChoiceKind], list[str]] = {}
         # Prefetched owners: ("username", institution_id, key) / ("identifier", institution_id,
         # type_id, key) -> owning patron id, or None when nobody holds it.
         self._owners: dict[tuple[Any, ...], int | None] = {}
@@ -201,6 +209,14 @@ class CachedLookups(Lookups):
         if institution_id not in self._names:
             self._names[institution_id] = await super().name_maps(session, institution_id)
         return self._names[institution_id]
+
+    async def value_choices(
+        self, session: AsyncSession, institution_id: int, kind: ChoiceKind
+    ) -> list[str]:
+        key = (institution_id, kind)
+        if key not in self._value_choices:
+            self._value_choices[key] = await super().value_choices(session, institution_id, kind)
+        return self._value_choices[key]
 
     def cached_identifier_type(self, code: str) -> IdentifierType | None:
         return self._identifier_types.get(network.normalize_code(code))

@@ -23,13 +23,14 @@ from app.auth.policy import (
 from app.auth.roles import STAFF_ROLES, SystemGroup
 from app.clock import today
 from app.errors import DomainError, ErrorCode, FieldError
+from app.network import choice_lists
 from app.network import service as network
 from app.network.models import IdentifierType, Institution
 from app.patrons.lookups import lookups_of
 from app.patrons.models import Patron, PatronLibraryAccess, PatronSystemGroup
 from app.patrons.state import PatronState
 from app.settings import Settings
-from app.sql import pk
+from app.sql import pk, saved_id
 
 IDENTIFIER_LIMIT = 200
 # The built-in identifier types are set through their own input fields.
@@ -177,6 +178,8 @@ async def validate_changes(
         errors.append(
             FieldError(ErrorCode.MANDATORY_FIELD, "The surname is required.", api_field("surname"))
         )
+    if not linked:  # a linked copy carries its home institution's values
+        await _check_listed_values(session, institution, current, fields, scalars, errors)
 
     if "home_library" in fields:
         code = fields["home_library"]
@@ -600,6 +603,38 @@ async def _plan_identifiers(
         state.identifiers[type_code] = value
         result[type_code] = (identifier_type, value)
     return result
+
+
+async def _check_listed_values(
+    session: AsyncSession,
+    institution: Institution,
+    current: PatronState,
+    fields: dict[str, Any],
+    scalars: dict[str, Any],
+    errors: list[FieldError],
+) -> None:
+    """Cohort and form class are taken from the institution's lists where it has one
+    (app.network.choice_lists), in the listed spelling. A value the patron already has is kept
+    even when it is not listed (it predates the list; edits of other fields and imports
+    that repeat it still work)."""
+    for name, kind in choice_lists.KIND_OF_COLUMN.items():
+        value = scalars.get(name)
+        if name not in fields or value is None or len(value) > TEXT_LIMITS[name]:
+            continue
+        listed = await lookups_of(session).value_choices(session, saved_id(institution), kind)
+        if not listed:
+            continue  # no list: free text
+        spelling = choice_lists.listed_spelling(listed, value)
+        if spelling is not None:
+            scalars[name] = spelling
+        elif value != current.scalars.get(name):
+            errors.append(
+                FieldError(
+                    ErrorCode.INVALID_INPUT,
+                    choice_lists.not_listed(kind, value, institution.code, listed),
+                    api_field(name),
+                )
+            )
 
 
 def account_grants(

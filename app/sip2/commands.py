@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from app import migrate
+from app.cli_options import demo_progress, open_url
+from app.graphql.ids import decode_pk
 from app.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -94,7 +96,8 @@ def serve_sip2(
     if settings.sip2_metrics_port is not None:
         metrics.start_metrics_server(settings.metrics_host, settings.sip2_metrics_port)
         console.print(
-            f"Metrics: http://{settings.metrics_host}:{settings.sip2_metrics_port}/metrics"
+            f"Metrics: {open_url(settings.metrics_host, settings.sip2_metrics_port, '/metrics')}",
+            highlight=False,
         )
 
     async def run() -> None:
@@ -122,7 +125,8 @@ def _seed_demo(settings: Settings, patrons: int) -> None:
     from app.sip2.demo import DEMO_ACCOUNTS, DEMO_SECRET, demo_sip_patrons
 
     async def seed(session: AsyncSession) -> list[DemoSipPatron]:
-        await seed_demo(session, settings, patrons_per_institution=patrons)
+        with demo_progress(console) as progress:
+            await seed_demo(session, settings, patrons_per_institution=patrons, progress=progress)
         return await demo_sip_patrons(session)
 
     try:
@@ -210,9 +214,22 @@ def create_account(
         typer.echo(chosen)
 
 
+# SIP accounts are named by their login id (CN) or by the id the GraphQL API gives them.
+ACCOUNT_HELP = "The SIP2 login (CN), or the account's id as the API gives it."
+
+
+async def _login_of(session: AsyncSession, named: str) -> str:
+    """The login id of the account `named` by login id or by its GraphQL id."""
+    from app.sip2.models import SipAccount
+
+    pk = decode_pk(named.strip(), "SipAccount")
+    account = await session.get(SipAccount, pk) if pk is not None else None
+    return account.login_id if account is not None else named
+
+
 @sip_accounts.command(name="update")
 def update_account(
-    login_id: str = typer.Argument(..., help="The SIP2 login (CN)."),
+    login_id: str = typer.Argument(..., metavar="ACCOUNT", help=ACCOUNT_HELP),
     secret: str | None = typer.Option(None, help="A new secret."),
     library: str | None = typer.Option(None, help='Library code, or "" for the institution.'),
     encoding: str | None = typer.Option(None, help="UTF-8 or CP850."),
@@ -239,25 +256,26 @@ def update_account(
         attribute_fields=_attribute_fields(attribute) if attribute else None,
         enabled=enabled,
     )
-    try:
-        _with_session(
-            settings,
-            lambda session: service.update_sip_account(
-                session=session,
-                settings=settings,
-                actor=system_actor("cli"),
-                login_id=login_id,
-                update=update,
-            ),
+
+    async def change(session: AsyncSession) -> SipAccount:
+        return await service.update_sip_account(
+            session=session,
+            settings=settings,
+            actor=system_actor("cli"),
+            login_id=await _login_of(session, login_id),
+            update=update,
         )
+
+    try:
+        account = _with_session(settings, change)
     except DomainError as error:
         raise _fail(error) from None
-    console.print(f"Updated SIP account {login_id!r}.")
+    console.print(f"Updated SIP account {account.login_id!r}.")
 
 
 @sip_accounts.command(name="delete")
 def delete_account(
-    login_id: str = typer.Argument(..., help="The SIP2 login (CN)."),
+    login_id: str = typer.Argument(..., metavar="ACCOUNT", help=ACCOUNT_HELP),
 ) -> None:
     """Delete a SIP account (audited); its open connections are logged out at their next
     message."""
@@ -266,16 +284,21 @@ def delete_account(
     from app.sip2 import deletion
 
     settings = get_settings()
+    pk = decode_pk(login_id.strip(), "SipAccount")
     try:
-        _with_session(
+        account = _with_session(
             settings,
             lambda session: deletion.delete_sip_account(
-                session=session, actor=system_actor("cli"), login_id=login_id
+                session=session,
+                actor=system_actor("cli"),
+                by_id=pk is not None,
+                account_id=pk,
+                login_id=None if pk is not None else login_id,
             ),
         )
     except DomainError as error:
         raise _fail(error) from None
-    console.print(f"Deleted SIP account {login_id!r}.")
+    console.print(f"Deleted SIP account {account.login_id!r}.")
 
 
 @sip_accounts.command(name="list")

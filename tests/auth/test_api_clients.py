@@ -18,6 +18,7 @@ from app.auth.service import authenticate
 from app.cli import cli
 from app.db import Database, create_engine
 from app.demo.seed import seed_demo
+from app.graphql.ids import encode_id
 from app.settings import Settings, get_settings
 from tests.conftest import GraphQL
 
@@ -582,7 +583,7 @@ async def test_cli_lists_revokes_and_rotates_clients(cli_database: Database) -> 
     listed = await _run_cli("api-clients", "--institution", "eastern")
     assert listed.exit_code == 0, listed.output
     row = next(line for line in listed.output.splitlines() if "Vendor" in line)
-    assert str(client_id) in row
+    assert encode_id("ApiClient", client_id) in row  # the id the API gives it
     assert "patron_auth" in row
     assert "active" in row
     assert old not in listed.output

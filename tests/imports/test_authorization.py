@@ -43,7 +43,6 @@ def upload_dir(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPat
         ("lansing.librarian", "LANSING", "NORTHFIELD"),  # a librarian of another institution
         ("eastern.admin", "EASTERN-MAIN", "NORTHFIELD"),  # a system admin elsewhere
         ("network.admin", "LANSING", "NORTHFIELD"),  # the network admin is not its librarian
-        ("lansing.librarian", "LANSING", "NO-SUCH-PLACE"),  # an unknown institution
     ],
 )
 async def test_only_librarians_of_the_institution_may_import(
@@ -59,6 +58,21 @@ async def test_only_librarians_of_the_institution_may_import(
     before, jobs = await table_counts(connection), await job_count(connection)
     error = await importer.refused(token, STUDENTS.read_bytes(), institution=institution)
     assert error["code"] == "FORBIDDEN"
+    assert await table_counts(connection) == before
+    assert await job_count(connection) == jobs
+    assert _files(upload_dir) == []
+
+
+async def test_an_unknown_institution_is_said_to_be_unknown(
+    importer: Importer, gql: GraphQL, connection: AsyncConnection, upload_dir: Path
+) -> None:
+    token = await gql.login("lansing.librarian", "LANSING")
+    before, jobs = await table_counts(connection), await job_count(connection)
+    error = await importer.refused(token, STUDENTS.read_bytes(), institution="NO-SUCH-PLACE")
+    assert (error["code"], error["message"]) == (
+        "NOT_FOUND",
+        "There is no institution with the code 'NO-SUCH-PLACE'.",
+    )
     assert await table_counts(connection) == before
     assert await job_count(connection) == jobs
     assert _files(upload_dir) == []

@@ -131,7 +131,7 @@ async def test_refused_files_and_bad_options_exit_1(cli_database: Database, tmp_
     shutil.copy(STUDENTS, good)
     result = await run_cli("import", str(good), "--institution", "NOWHERE", "--commit")
     assert result.exit_code == 1
-    assert "FORBIDDEN" in result.output
+    assert "NOT_FOUND: There is no institution with the code 'NOWHERE'." in flat(result.output)
     result = await run_cli("import", str(good), "--institution", "NORTHFIELD", "--mode", "MERGE")
     assert result.exit_code == 1
     assert "Unknown mode" in flat(result.output)

@@ -759,6 +759,37 @@ async def p_remove_block_type(world: World, actor: str, expect: Expect) -> Call:
     return input_of(institution="NEKLS", code=code)
 
 
+CHOICE_LISTS = """query { institution(code: "NEKLS") {
+  cohorts { value description } formClasses { value description } } }"""
+
+
+async def choice_lists(world: World, call: Call) -> Any:
+    return await world.ok(world.reader, CHOICE_LISTS)
+
+
+async def p_add_value_choice(world: World, actor: str, expect: Expect) -> Call:
+    return input_of(institution="NEKLS", kind="COHORT", value=world.unique("AUTHZ-"))
+
+
+async def p_remove_value_choice(world: World, actor: str, expect: Expect) -> Call:
+    value = world.unique("AUTHZ-GONE-")
+    await _created(
+        world,
+        """mutation($value: String!) { addPatronValueChoice(input: {institution: "NEKLS",
+             kind: FORM_CLASS, value: $value}) { errors { code } } }""",
+        {"value": value},
+        world.reader,
+    )
+    return input_of(institution="NEKLS", kind="FORM_CLASS", value=value)
+
+
+async def p_import_value_choices(world: World, actor: str, expect: Expect) -> Call:
+    return Call(
+        {"input": {"institution": "NEKLS", "file": None, "dryRun": False}},
+        csv_upload(f"kind,value\r\nCOHORT,{world.unique('AUTHZ-IMP-')}\r\n", "choices.csv"),
+    )
+
+
 async def out_of_scope_patron(world: World) -> dict[str, Any]:
     """A BASEHOR patron with Kanopy ALLOWED: a PRESENT_OUT_OF_SCOPE discrepancy."""
     return await world.target_patron(homeLibrary="BASEHOR")
@@ -1423,6 +1454,31 @@ CASES: dict[str, Case] = {
         matrix(ADMIN_OF_INSTITUTION),
         prepare=p_remove_block_type,
         state=network_structure,
+    ),
+    "addPatronValueChoice": Case(
+        """mutation($input: AddPatronValueChoiceInput!) { addPatronValueChoice(input: $input) {
+             choice { value } errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_add_value_choice,
+        state=choice_lists,
+        state_key=lambda call: "choices",
+    ),
+    "removePatronValueChoice": Case(
+        """mutation($input: RemovePatronValueChoiceInput!) {
+             removePatronValueChoice(input: $input) {
+               removedValue errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_remove_value_choice,
+        state=choice_lists,
+    ),
+    "importPatronValueChoices": Case(
+        """mutation($input: ImportPatronValueChoicesInput!) {
+             importPatronValueChoices(input: $input) { added updated unchanged written
+               problems { where code message } errors { code message field } } }""",
+        matrix(ADMIN_OF_INSTITUTION),
+        prepare=p_import_value_choices,
+        state=choice_lists,
+        state_key=lambda call: "choices",
     ),
     # ------------------------------------------------------------ attributes
     "applyAttributeRule": Case(

@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, ...]] = [
     # Writing the audit trail.
     ("app.audit.service",),
     # The network's structure.
-    ("app.network.service", "app.network.default_rule"),
+    ("app.network.service", "app.network.default_rule", "app.network.choice_lists"),
     # What works on the tables directly, below the registry.
     ("app.emails.service", "app.circulation.service"),
     # Attribute types and who sees them; the reference data and state a patron edit reads.
@@ -64,9 +64,21 @@ LAYERS: list[tuple[str, ...]] = [
         "app.demo",
         "app.bootstrap",
         "app.migrate",
+        # GraphiQL's page and files (the settings only).
+        "app.graphiql",
     ),
     ("app.graphql",),
-    ("app.main", "app.cli", "app.jobs", "app"),
+    # The entry points; the command-line modules stand with app.cli (they read the ids
+    # the GraphQL API gives).
+    (
+        "app.main",
+        "app.cli",
+        "app.cli_errors",
+        "app.cli_options",
+        "app.sip2.commands",
+        "app.jobs",
+        "app",
+    ),
 ]
 
 

@@ -3,6 +3,8 @@ that may see the type)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -11,7 +13,7 @@ from app.graphql import typed
 from app.graphql.attributes.operations import AttributeRuleInput, AuthorisedValueInput
 from app.graphql.attributes.types import AttributeType
 from app.graphql.context import Context
-from app.graphql.core import UserError, mutate
+from app.graphql.core import PAYLOAD_ERRORS, UserError, mutate
 from app.graphql.ids import decode_pk, encode_id
 
 TARGET = (
@@ -22,18 +24,31 @@ TARGET = (
 
 @strawberry.input(description=f"What to change; fields left out keep their value. {TARGET}")
 class UpdateAttributeTypeInput:
-    id: strawberry.ID | None = None
-    institution: str | None = None
-    code: str | None = None
-    label: str | None = None
+    id: strawberry.ID | None = strawberry.field(default=None, description="Id of the type.")
+    institution: str | None = strawberry.field(
+        default=None, description="Code of the type's institution, with `code`."
+    )
+    code: str | None = strawberry.field(
+        default=None, description="Code of the type, with `institution`."
+    )
+    label: str | None = strawberry.field(default=None, description="New display name.")
     authorised_values: list[AuthorisedValueInput] | None = strawberry.field(
         default=None,
         description="Replaces the list; a value patrons hold (or the rule gives) must stay. "
         "Empty: free text.",
     )
-    repeatable: bool | None = None
-    unique: bool | None = None
-    mandatory: bool | None = None
+    repeatable: bool | None = strawberry.field(
+        default=None, description="A patron may hold several values."
+    )
+    unique: bool | None = strawberry.field(
+        default=None, description="A value may belong to one patron only."
+    )
+    mandatory: bool | None = strawberry.field(
+        default=None,
+        description="Every patron must have a value (enforced for sessions allowed to see "
+        ""
+        "the type).",
+    )
     library_limits: list[str] | None = strawberry.field(
         default=None,
         description="Replaces the limits (library codes). Refused while API clients or SIP "
@@ -56,9 +71,13 @@ class UpdateAttributeTypeInput:
 
 @strawberry.input(description=f"The attribute type to remove. {TARGET}")
 class RemoveAttributeTypeInput:
-    id: strawberry.ID | None = None
-    institution: str | None = None
-    code: str | None = None
+    id: strawberry.ID | None = strawberry.field(default=None, description="Id of the type.")
+    institution: str | None = strawberry.field(
+        default=None, description="Code of the type's institution, with `code`."
+    )
+    code: str | None = strawberry.field(
+        default=None, description="Code of the type, with `institution`."
+    )
     delete_values: bool = strawberry.field(
         default=False,
         description="Delete the patrons' values with the type (audited on each patron); "
@@ -66,10 +85,15 @@ class RemoveAttributeTypeInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The attribute type after the change, or what went wrong.")
 class UpdateAttributeTypePayload:
-    attribute_type: AttributeType | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    attribute_type: AttributeType | None = strawberry.field(
+        default=None, description="The type as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 @strawberry.type(description="What was removed, or why not (and what still uses it).")
@@ -83,7 +107,10 @@ class RemoveAttributeTypePayload:
     values_deleted: int = strawberry.field(
         default=0, description="Patron values deleted with it (deleteValues)."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 def _target(
@@ -112,7 +139,12 @@ class AttributeTypeAdminMutations:
         "(SYSTEM_ADMIN of the institution, logged in where the type may be seen; audited)."
     )
     async def update_attribute_type(
-        self, info: Info[Context, None], input: UpdateAttributeTypeInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateAttributeTypeInput,
+            strawberry.argument(description="The attribute type and what to change."),
+        ],
     ) -> UpdateAttributeTypePayload:
         actor = info.context.actor
         rule = input.rule
@@ -159,7 +191,12 @@ class AttributeTypeAdminMutations:
         "in where the type may be seen; audited)."
     )
     async def remove_attribute_type(
-        self, info: Info[Context, None], input: RemoveAttributeTypeInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RemoveAttributeTypeInput,
+            strawberry.argument(description="The attribute type to remove."),
+        ],
     ) -> RemoveAttributeTypePayload:
         actor = info.context.actor
         target = _target(input.id, input.institution, input.code)

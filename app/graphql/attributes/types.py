@@ -42,7 +42,8 @@ class AttributeRule:
         return self.info.row.rule_out_of_scope_value or ""
 
     @typed.field(
-        description="The server applies the rule on every creation and home-library change, whoever makes it."
+        description="The server applies the rule on every creation and home-library "
+        "change, whoever makes it."
     )
     def apply_for_all_sessions(self) -> bool:
         return self.info.row.apply_rule_for_all_sessions
@@ -61,11 +62,15 @@ class AttributeType(Node):
         resolver=_attribute_type_id, description="Opaque global id."
     )
 
-    @strawberry.field
+    @typed.field(
+        description="Code, unique in the institution, e.g. KANOPY; the key in CSV columns "
+        ""
+        "(attribute:<CODE>) and scopes."
+    )
     def code(self) -> str:
         return self.info.code
 
-    @strawberry.field
+    @typed.field(description="Display name, e.g. Kanopy (LANSING).")
     def label(self) -> str:
         return self.info.row.label
 
@@ -73,7 +78,7 @@ class AttributeType(Node):
     def authorised_values(self) -> list[AuthorisedValue]:
         return [AuthorisedValue(code=v.code, label=v.label) for v in self.info.authorised]
 
-    @strawberry.field
+    @typed.field(description="A patron may hold several values.")
     def repeatable(self) -> bool:
         return self.info.row.repeatable
 
@@ -105,8 +110,10 @@ class AttributeType(Node):
 
 @strawberry.type(description="An attribute of a patron, with its values.")
 class PatronAttribute:
-    type: AttributeType
-    values: list[str]
+    type: AttributeType = strawberry.field(description="The attribute type.")
+    values: list[str] = strawberry.field(
+        description="Authorised value codes, or the free text; several only for repeatable types."
+    )
 
 
 @strawberry.enum(description="How a patron's value disagrees with the type's home-library rule.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -15,14 +17,14 @@ from app.graphql.auth.types import (
     Viewer,
 )
 from app.graphql.context import Context
-from app.graphql.core import UserError, mutate
+from app.graphql.core import PAYLOAD_ERRORS, UserError, mutate
 from app.graphql.ids import decode_pk
 
 
-@strawberry.input
+@strawberry.input(description="Credentials and the library to work at.")
 class LoginInput:
-    username: str
-    password: str
+    username: str = strawberry.field(description="The account's username (case-insensitive).")
+    password: str = strawberry.field(description="The account's password; never logged.")
     library: str = strawberry.field(
         description="Code of the library the session works at, e.g. LANSING."
     )
@@ -30,8 +32,10 @@ class LoginInput:
 
 @strawberry.input(description="A new API client of an institution (SYSTEM_ADMIN).")
 class CreateApiClientInput:
-    institution: str
-    name: str
+    institution: str = strawberry.field(
+        description="Code of the institution the client belongs to (SYSTEM_ADMIN there)."
+    )
+    name: str = strawberry.field(description="A name to recognise the client by, e.g. Kanopy.")
     scopes: list[str] = strawberry.field(
         description="patron_read, linking, patron_auth, email, or attribute:<CODE>."
     )
@@ -40,19 +44,30 @@ class CreateApiClientInput:
 
 @strawberry.input(description="An API client, by the id apiClients gives.")
 class ApiClientInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The client's id (ApiClient.id).")
 
 
-@strawberry.type
+@strawberry.type(description="The client after the change, or what went wrong.")
 class ApiClientPayload:
-    client: ApiClient | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    client: ApiClient | None = strawberry.field(
+        default=None, description="The client as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 @strawberry.type
 class AuthMutations:
     @typed.mutation(description="Log in at a library; the library decides the institution.")
-    async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
+    async def login(
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            LoginInput, strawberry.argument(description="Username, password and library.")
+        ],
+    ) -> LoginPayload:
         ctx = info.context
         return await mutate(
             info,
@@ -82,7 +97,12 @@ class AuthMutations:
 
     @typed.mutation(description="Create an API client; the secret is in the payload, once.")
     async def create_api_client(
-        self, info: Info[Context, None], input: CreateApiClientInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            CreateApiClientInput,
+            strawberry.argument(description="The client's institution, name, scopes and library."),
+        ],
     ) -> CreateApiClientPayload:
         ctx = info.context
 
@@ -113,7 +133,9 @@ class AuthMutations:
         "working at once."
     )
     async def revoke_api_client(
-        self, info: Info[Context, None], input: ApiClientInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[ApiClientInput, strawberry.argument(description="The client to revoke.")],
     ) -> ApiClientPayload:
         ctx = info.context
         return await mutate(
@@ -130,7 +152,11 @@ class AuthMutations:
         "of its institution); the old secret stops working, and a revoked client works again."
     )
     async def rotate_api_client_secret(
-        self, info: Info[Context, None], input: ApiClientInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ApiClientInput, strawberry.argument(description="The client to give a new secret.")
+        ],
     ) -> CreateApiClientPayload:
         ctx = info.context
         return await mutate(
@@ -149,7 +175,11 @@ class AuthQueries:
         description="An institution's API clients (its SYSTEM_ADMINs; others get none). "
         "Secrets are never shown."
     )
-    async def api_clients(self, info: Info[Context, None], institution: str) -> list[ApiClient]:
+    async def api_clients(
+        self,
+        info: Info[Context, None],
+        institution: Annotated[str, strawberry.argument(description="Institution code.")],
+    ) -> list[ApiClient]:
         ctx = info.context
         async with ctx.db.use() as session:
             views = await service.list_api_clients(

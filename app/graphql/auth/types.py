@@ -11,7 +11,7 @@ from app.auth.policy import Actor
 from app.auth.service import ApiClientView
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import SystemGroup, UserError
+from app.graphql.core import PAYLOAD_ERRORS, SystemGroup, UserError
 from app.graphql.ids import encode_id
 from app.graphql.network.types import Institution, Library
 from app.graphql.patrons.types import Patron
@@ -56,14 +56,26 @@ class LoginPayload:
     token: str | None = strawberry.field(
         default=None, description="Bearer token for the Authorization header."
     )
-    expires_at: datetime | None = None
-    viewer: Viewer | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When the token stops working; null when `errors` is not empty."
+    )
+    viewer: Viewer | None = strawberry.field(
+        default=None, description="Who the new session is; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Why there is no session, e.g. INVALID_CREDENTIALS or ACCOUNT_LOCKED; "
+        ""
+        "empty on success.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The end of a session, or what went wrong.")
 class LogoutPayload:
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 @strawberry.type(
@@ -73,10 +85,15 @@ class ApiClient:
     id: strawberry.ID = strawberry.field(
         description="Identifies the client in revokeApiClient and rotateApiClientSecret."
     )
-    name: str
-    institution_code: str
-    scopes: list[str]
-    created_at: datetime
+    name: str = strawberry.field(description="Name given at creation, e.g. the vendor's.")
+    institution_code: str = strawberry.field(
+        description="Code of the institution the client belongs to."
+    )
+    scopes: list[str] = strawberry.field(
+        description="What the client may do: patron_read, linking, patron_auth, email, "
+        "attribute:<CODE>."
+    )
+    created_at: datetime = strawberry.field(description="When the client was created.")
     enabled: bool = strawberry.field(
         description="False once revoked: its secret no longer works (a new secret restores it)."
     )
@@ -97,10 +114,15 @@ class ApiClient:
         )
 
 
-@strawberry.type
+@strawberry.type(description="The new client and its secret, or what went wrong.")
 class CreateApiClientPayload:
-    client: ApiClient | None = None
+    client: ApiClient | None = strawberry.field(
+        default=None, description="The client as created; null when `errors` is not empty."
+    )
     secret: str | None = strawberry.field(
         default=None, description="The client's bearer token. Shown only now: store it safely."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
@@ -11,7 +13,7 @@ from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.circulation.types import Loan
 from app.graphql.context import Context
-from app.graphql.core import UserError, mutate
+from app.graphql.core import PAYLOAD_ERRORS, UserError, mutate
 from app.graphql.ids import decode_pk
 from app.graphql.patrons.alerts import PatronAlert, patron_alerts
 from app.linking import propagation
@@ -23,7 +25,9 @@ from app.sql import saved_id
     description="Lend an item: to a patron, or to a walk-in found by networkPatronSearch."
 )
 class CheckOutInput:
-    item_barcode: str
+    item_barcode: str = strawberry.field(
+        description="Barcode of the item (up to 100 characters); one active loan per item."
+    )
     patron_id: strawberry.ID | None = strawberry.field(
         default=None, description="A patron of your institution (or give sourcePatron)."
     )
@@ -36,15 +40,22 @@ class CheckOutInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="An item coming back.")
 class CheckInInput:
-    item_barcode: str
+    item_barcode: str = strawberry.field(
+        description="Barcode of the item on loan in your institution."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The loan, or what went wrong.")
 class LoanPayload:
-    loan: Loan | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    loan: Loan | None = strawberry.field(
+        default=None, description="The loan as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
     @typed.field(
         description="The borrower's alerts (e.g. a blacklisted email), to show at the desk."
@@ -63,7 +74,13 @@ def _loan_payload(row: models.Loan) -> LoanPayload:
 @strawberry.type
 class CirculationMutations:
     @typed.mutation(description="Lend an item, by the borrowing rules (CIRCULATION).")
-    async def check_out(self, info: Info[Context, None], input: CheckOutInput) -> LoanPayload:
+    async def check_out(
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            CheckOutInput, strawberry.argument(description="The item and the borrower.")
+        ],
+    ) -> LoanPayload:
         ctx = info.context
 
         async def action(session: AsyncSession) -> models.Loan:
@@ -109,7 +126,11 @@ class CirculationMutations:
         return await mutate(info, action, _loan_payload, LoanPayload)
 
     @typed.mutation(description="Return an item (CIRCULATION).")
-    async def check_in(self, info: Info[Context, None], input: CheckInInput) -> LoanPayload:
+    async def check_in(
+        self,
+        info: Info[Context, None],
+        input: Annotated[CheckInInput, strawberry.argument(description="The item.")],
+    ) -> LoanPayload:
         ctx = info.context
         return await mutate(
             info,

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.circulation import models, service
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import Node, PageInfo
+from app.graphql.core import Node, PageInfo, described_enum
 from app.graphql.ids import encode_id
 from app.graphql.network.types import Library
 from app.graphql.registry import provided
@@ -32,7 +32,7 @@ class Loan(Node):
     def of(cls, row: models.Loan) -> Loan:
         return cls(id=strawberry.ID(encode_id("Loan", row.id)), row=row)  # type: ignore[arg-type]
 
-    @strawberry.field
+    @typed.field(description="Barcode of the item lent, as entered at checkout.")
     def item_barcode(self) -> str:
         return self.row.item_barcode
 
@@ -40,7 +40,7 @@ class Loan(Node):
     async def library(self, info: Info[Context, None]) -> Library:
         return Library.of(await info.context.loaders.library_by_id.load(self.row.library_id))
 
-    @strawberry.field
+    @typed.field(description="When the item was checked out.")
     def loaned_at(self) -> datetime:
         return self.row.loaned_at
 
@@ -48,7 +48,7 @@ class Loan(Node):
     def due_at(self) -> datetime:
         return self.row.due_at
 
-    @strawberry.field
+    @typed.field(description="When the item was checked in; null while it is on loan.")
     def returned_at(self) -> datetime | None:
         return self.row.returned_at
 
@@ -60,20 +60,19 @@ class Loan(Node):
         return provided("Patron").of(row) if row is not None else None
 
 
-@strawberry.type
+@strawberry.type(description="A loan in a page of results.")
 class LoanEdge:
-    cursor: str
-    node: Loan
+    cursor: str = strawberry.field(description="Opaque cursor of this loan, for `after`.")
+    node: Loan = strawberry.field(description="The loan.")
 
 
 @strawberry.type(description="A page of loans, newest first.")
 class LoanConnection:
-    edges: list[LoanEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[LoanEdge] = strawberry.field(description="The loans of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
+    total_count: int = strawberry.field(description="How many loans match in all.")
 
 
-@strawberry.enum(description="Why a patron may not borrow.")
 class BorrowingReasonCode(Enum):
     GENERIC_ACCOUNT = service.GENERIC_ACCOUNT
     DISABLED = service.DISABLED
@@ -84,10 +83,35 @@ class BorrowingReasonCode(Enum):
     BLOCKED = service.BLOCKED
 
 
+described_enum(
+    BorrowingReasonCode,
+    name="BorrowingReasonCode",
+    description="Why a patron may not borrow.",
+    values={
+        BorrowingReasonCode.GENERIC_ACCOUNT: "Generic (anonymous) accounts cannot borrow.",
+        BorrowingReasonCode.DISABLED: "The account is disabled.",
+        BorrowingReasonCode.EXPIRED: "The account is past its expiry date.",
+        BorrowingReasonCode.ACCESS_ENDED: "The account is past its `until` date.",
+        BorrowingReasonCode.HOME_ACCOUNT_UNAVAILABLE: (
+            "A linked account whose source is restricted, disabled, expired or deleted."
+        ),
+        BorrowingReasonCode.NO_LIBRARY_GROUP: (
+            "A non-student (no form class) in no library group, where the institution"
+            " uses library groups."
+        ),
+        BorrowingReasonCode.BLOCKED: (
+            "A block on loans; staff with OVERRIDE_BLOCKS may override it at checkout."
+        ),
+    },
+)
+
+
 @strawberry.type(description="One reason a patron may not borrow.")
 class BorrowingReason:
-    code: BorrowingReasonCode
-    message: str
+    code: BorrowingReasonCode = strawberry.field(description="The reason, for programs.")
+    message: str = strawberry.field(
+        description="The reason, for people (for BLOCKED: the block's description)."
+    )
 
 
 @strawberry.type(
@@ -96,8 +120,11 @@ class BorrowingReason:
     "the others not."
 )
 class Borrowing:
-    allowed: bool
-    reasons: list[BorrowingReason]
+    allowed: bool = strawberry.field(description="True when there is no reason at all.")
+    reasons: list[BorrowingReason] = strawberry.field(
+        description="Every reason the patron may not borrow now, in the order checked; "
+        "empty when allowed."
+    )
 
 
 async def patron_borrowing(info: Info[Context, None], patron: PatronRow) -> Borrowing:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -50,7 +52,12 @@ class EmailMutations:
         "using it (API clients with scope email; reporting again changes nothing)."
     )
     async def report_email_bounce(
-        self, info: Info[Context, None], input: ReportEmailBounceInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ReportEmailBounceInput,
+            strawberry.argument(description="The address and why the provider refused it."),
+        ],
     ) -> ReportEmailBouncePayload:
         ctx = info.context
         return await mutate(
@@ -70,7 +77,12 @@ class EmailMutations:
         "(SYSTEM_ADMIN of an institution whose patrons use it)."
     )
     async def remove_email_from_blacklist(
-        self, info: Info[Context, None], input: RemoveEmailFromBlacklistInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RemoveEmailFromBlacklistInput,
+            strawberry.argument(description="The address to take off the blacklist."),
+        ],
     ) -> RemoveEmailFromBlacklistPayload:
         ctx = info.context
         return await mutate(

@@ -9,12 +9,18 @@ import strawberry
 from app.emails import models
 from app.emails.service import BounceKind as BounceKindEnum
 from app.graphql import typed
+from app.graphql.core import described_enum
 
-EmailBounceKind = strawberry.enum(
+EmailBounceKind = described_enum(
     BounceKindEnum,
     name="EmailBounceKind",
     description="HARD_BOUNCE: the mailbox does not exist. COMPLAINT: the recipient "
     "marked mail as spam. INVALID: the provider refuses the address.",
+    values={
+        BounceKindEnum.HARD_BOUNCE: "The mailbox does not exist.",
+        BounceKindEnum.COMPLAINT: "The recipient marked mail as spam.",
+        BounceKindEnum.INVALID: "The provider refuses the address.",
+    },
 )
 
 

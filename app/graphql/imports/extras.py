@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,34 +18,45 @@ from app.imports import extras
 
 @strawberry.input(description="A CSV with the columns group and admin_system_id.")
 class ImportLibraryGroupMembershipsInput:
-    institution: str
-    file: Upload
-    dry_run: bool
+    institution: str = strawberry.field(description="Code of the institution (LIBRARIAN there).")
+    file: Upload = strawberry.field(description="The CSV, as a multipart upload.")
+    dry_run: bool = strawberry.field(description="Check every line without writing anything.")
 
 
 @strawberry.input(description="A zip of <admin_system_id>.jpg or .png files.")
 class ImportPatronPhotosInput:
-    institution: str
-    file: Upload
-    dry_run: bool
+    institution: str = strawberry.field(description="Code of the institution (LIBRARIAN there).")
+    file: Upload = strawberry.field(description="The zip, as a multipart upload.")
+    dry_run: bool = strawberry.field(description="Check every image without writing anything.")
 
 
 @strawberry.type(description="A problem with one line or file of a small import.")
 class ImportProblem:
     where: str = strawberry.field(description="Line (and column) or file name.")
-    code: str
-    message: str
+    code: str = strawberry.field(description="An ErrorCode name, e.g. NOT_FOUND.")
+    message: str = strawberry.field(description="What is wrong, for a librarian.")
 
 
 @strawberry.type(description="What a small import did (all or nothing).")
 class SmallImportPayload:
-    added: int = 0
-    unchanged: int = 0
+    added: int = strawberry.field(
+        default=0,
+        description="Memberships or photos added (or, when nothing was written, that "
+        "would have been).",
+    )
+    unchanged: int = strawberry.field(default=0, description="Memberships that already existed.")
     written: bool = strawberry.field(
         default=False, description="False for dry runs and when anything failed."
     )
-    problems: list[ImportProblem] = strawberry.field(default_factory=list)
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    problems: list[ImportProblem] = strawberry.field(
+        default_factory=list,
+        description="Problems of single lines or files; any problem means nothing was written.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Failures of the whole import (file, institution, permission); empty "
+        "otherwise.",
+    )
 
 
 async def _read(upload: Any, limit: int) -> bytes:
@@ -73,7 +84,12 @@ def _payload(result: extras.ExtraImportResult) -> SmallImportPayload:
 class ExtraImportMutations:
     @typed.mutation(description="Add patrons to library groups from CSV (LIBRARIAN).")
     async def import_library_group_memberships(
-        self, info: Info[Context, None], input: ImportLibraryGroupMembershipsInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ImportLibraryGroupMembershipsInput,
+            strawberry.argument(description="The institution, the CSV and whether to write."),
+        ],
     ) -> SmallImportPayload:
         ctx = info.context
 
@@ -93,7 +109,12 @@ class ExtraImportMutations:
         description="Patron photos from a zip of <admin_system_id>.jpg|png (LIBRARIAN)."
     )
     async def import_patron_photos(
-        self, info: Info[Context, None], input: ImportPatronPhotosInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ImportPatronPhotosInput,
+            strawberry.argument(description="The institution, the zip and whether to write."),
+        ],
     ) -> SmallImportPayload:
         ctx = info.context
 

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,8 +19,8 @@ from strawberry.types import Info
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
+from app.graphql.core import PAYLOAD_ERRORS, Node, UserError, described_enum, mutate, page_size
 from app.graphql.core import ErrorCode as ErrorCodeType
-from app.graphql.core import Node, UserError, mutate, page_size
 from app.graphql.ids import cursors, encode_id
 from app.imports import models, service
 from app.sql import saved_id
@@ -29,21 +29,46 @@ logger = logging.getLogger("netzone.imports")
 _running: set[asyncio.Task[Any]] = set()
 
 
-@strawberry.enum
 class ImportMatch(Enum):
     ADMIN_SYSTEM_ID = "ADMIN_SYSTEM_ID"
     BARCODE = "BARCODE"
     USERNAME = "USERNAME"
 
 
-@strawberry.enum
+described_enum(
+    ImportMatch,
+    name="ImportMatch",
+    description="The column that finds a row's existing patron in the institution.",
+    values={
+        ImportMatch.ADMIN_SYSTEM_ID: "admin_system_id: the id in the administration system.",
+        ImportMatch.BARCODE: "barcode: the library barcode.",
+        ImportMatch.USERNAME: "username: the login name (case-insensitive).",
+    },
+)
+
+
 class ImportMode(Enum):
     CREATE_ONLY = "CREATE_ONLY"
     UPDATE_ONLY = "UPDATE_ONLY"
     UPSERT = "UPSERT"
 
 
-@strawberry.enum
+described_enum(
+    ImportMode,
+    name="ImportMode",
+    description="Whether rows create patrons, update them, or both.",
+    values={
+        ImportMode.CREATE_ONLY: (
+            "Every row is a new patron; a row matching an existing one is an error."
+        ),
+        ImportMode.UPDATE_ONLY: (
+            "Every row updates an existing patron; a row matching none is an error."
+        ),
+        ImportMode.UPSERT: "Rows update the patron they match and create the others.",
+    },
+)
+
+
 class ImportStatus(Enum):
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
@@ -51,13 +76,36 @@ class ImportStatus(Enum):
     FAILED = "FAILED"
 
 
+described_enum(
+    ImportStatus,
+    name="ImportStatus",
+    description="Where an import job stands.",
+    values={
+        ImportStatus.QUEUED: "Waiting to start.",
+        ImportStatus.RUNNING: "Reading and checking rows; processedRows grows.",
+        ImportStatus.SUCCEEDED: (
+            "Finished: written (or, for a dry run, checked) without row errors."
+        ),
+        ImportStatus.FAILED: (
+            "Finished with row errors or stopped; `message` says why and whether"
+            " anything was written."
+        ),
+    },
+)
+
+
 @strawberry.type(description="A problem with one row of an import file.")
 class ImportRowError:
     line: int = strawberry.field(description="Line in the file (the header is line 1).")
     cursor: str = strawberry.field(description="Pass as `after` for the errors that follow.")
-    column: str | None
-    code: ErrorCodeType  # type: ignore[valid-type]
-    message: str
+    column: str | None = strawberry.field(
+        description="The column at fault, e.g. primary_email or attribute:KANOPY; null "
+        "for the whole row."
+    )
+    code: ErrorCodeType = strawberry.field(  # type: ignore[valid-type]
+        description="Machine-readable reason."
+    )
+    message: str = strawberry.field(description="What is wrong, for a librarian.")
 
 
 @strawberry.type(description="An import of one file; poll it for progress.")
@@ -68,15 +116,15 @@ class ImportJob(Node):
     def of(cls, row: models.ImportJob) -> ImportJob:
         return cls(id=strawberry.ID(encode_id("ImportJob", row.id)), row=row)  # type: ignore[arg-type]
 
-    @strawberry.field
+    @typed.field(description="Where the job stands.")
     def status(self) -> ImportStatus:
         return ImportStatus(self.row.status)
 
-    @strawberry.field
+    @typed.field(description="Rows are checked and counted but nothing is written.")
     def dry_run(self) -> bool:
         return self.row.dry_run
 
-    @strawberry.field
+    @typed.field(description="Data rows in the file, counted when the job is created.")
     def total_rows(self) -> int | None:
         return self.row.total_rows
 
@@ -88,19 +136,27 @@ class ImportJob(Node):
                 return max(live, self.row.processed_rows)
         return self.row.processed_rows
 
-    @strawberry.field
+    @typed.field(
+        description="Rows that created a patron (in a dry run, or a job that wrote "
+        "nothing: would have)."
+    )
     def created(self) -> int:
         return self.row.created
 
-    @strawberry.field
+    @typed.field(
+        description="Rows that changed an existing patron (in a dry run, or a job that "
+        "wrote nothing: would have)."
+    )
     def updated(self) -> int:
         return self.row.updated
 
-    @strawberry.field
+    @typed.field(
+        description="Rows whose patron already had these values; nothing written for them."
+    )
     def unchanged(self) -> int:
         return self.row.unchanged
 
-    @strawberry.field
+    @typed.field(description="Rows with errors (see rowErrors).")
     def failed(self) -> int:
         return self.row.failed
 
@@ -112,7 +168,15 @@ class ImportJob(Node):
         description="Row errors in file order; `after` is the cursor of the last one seen."
     )
     async def row_errors(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="How many errors: default 100, at most 100."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`cursor` of the last error seen.")
+        ] = None,
     ) -> list[ImportRowError]:
         size = page_size(first, 100, info.context.settings.max_page_size)
         sealed = await cursors(info, "rowErrors", self.row.id)
@@ -133,28 +197,44 @@ class ImportJob(Node):
             for r in rows
         ]
 
-    @strawberry.field
+    @typed.field(description="When the job started; null while queued.")
     def started_at(self) -> datetime | None:
         return self.row.started_at
 
-    @strawberry.field
+    @typed.field(description="When the job finished; null until then.")
     def finished_at(self) -> datetime | None:
         return self.row.finished_at
 
 
-@strawberry.input
+@strawberry.input(description="A CSV file of patrons and how to import it.")
 class ImportPatronsInput:
-    institution: str
-    file: Upload
-    match_on: ImportMatch
-    mode: ImportMode
-    dry_run: bool
+    institution: str = strawberry.field(
+        description="Code of the institution the patrons belong to (LIBRARIAN there)."
+    )
+    file: Upload = strawberry.field(
+        description="The CSV (UTF-8, RFC 4180, a header row of patron field columns and "
+        "attribute:<CODE>), as a multipart upload."
+    )
+    match_on: ImportMatch = strawberry.field(description="The column that finds existing patrons.")
+    mode: ImportMode = strawberry.field(
+        description="Whether rows create patrons, update them, or both."
+    )
+    dry_run: bool = strawberry.field(
+        description="Check and count every row without writing anything."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The import job, or why it could not start.")
 class ImportPayload:
-    job: ImportJob | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    job: ImportJob | None = strawberry.field(
+        default=None,
+        description="The job; poll it (node or the returned id) for progress. Null when "
+        "`errors` is not empty.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 async def _save_upload(upload: Any, settings: Any) -> Path:
@@ -181,7 +261,12 @@ class ImportMutations:
         description="Import patrons from a CSV file; returns the job at once (poll it)."
     )
     async def import_patrons(
-        self, info: Info[Context, None], input: ImportPatronsInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ImportPatronsInput,
+            strawberry.argument(description="The file, the institution and the import options."),
+        ],
     ) -> ImportPayload:
         ctx = info.context
         saved: list[Path] = []

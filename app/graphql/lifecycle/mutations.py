@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
@@ -41,7 +43,14 @@ class LifecycleMutations:
         "(LIBRARIAN). A dry run lists every change and conflict; otherwise all or nothing."
     )
     async def change_usernames(
-        self, info: Info[Context, None], input: ChangeUsernamesInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ChangeUsernamesInput,
+            strawberry.argument(
+                description="The institution, a rule or explicit changes, and whether to apply."
+            ),
+        ],
     ) -> ChangeUsernamesPayload:
         ctx = info.context
         requested = (
@@ -88,7 +97,12 @@ class LifecycleMutations:
         "or all linked copies of one source, of one institution; returns the loans moved."
     )
     async def merge_patrons(
-        self, info: Info[Context, None], input: MergePatronsInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            MergePatronsInput,
+            strawberry.argument(description="The surviving patron and its duplicates."),
+        ],
     ) -> MergePatronsPayload:
         ctx = info.context
         survivor = decode_pk(input.survivor, "Patron")

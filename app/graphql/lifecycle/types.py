@@ -6,14 +6,19 @@ import strawberry
 from strawberry.types import Info
 
 from app.graphql.context import Context
-from app.graphql.core import UserError
+from app.graphql.core import PAYLOAD_ERRORS, UserError, described_enum
 from app.graphql.patrons.types import Patron
 from app.lifecycle import usernames
 
-UsernameRule = strawberry.enum(
+UsernameRule = described_enum(
     usernames.UsernameRule,
     name="UsernameRule",
     description="Where a rule takes each patron's new username from.",
+    values={
+        usernames.UsernameRule.FROM_PRIMARY_EMAIL: "The patron's primary email address, whole.",
+        usernames.UsernameRule.FROM_ADMIN_SYSTEM_ID: "The patron's admin system id.",
+        usernames.UsernameRule.FROM_BARCODE: "The patron's library barcode.",
+    },
 )
 
 
@@ -84,4 +89,7 @@ class MergePatronsPayload:
     loans_moved: int | None = strawberry.field(
         default=None, description="Loans (current and past) moved to the survivor."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )

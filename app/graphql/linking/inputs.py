@@ -16,44 +16,90 @@ from app.graphql.linking.types import (
 )
 
 
-@strawberry.input
+@strawberry.input(description="One condition of a linked account rule.")
 class RuleConditionInput:
-    parameter: RuleParameter
-    operator: RuleOperator
-    values: list[str]
+    parameter: RuleParameter = strawberry.field(description="What the condition looks at.")
+    operator: RuleOperator = strawberry.field(
+        description="How it compares; EQUALS and NOT_EQUALS take exactly one value."
+    )
+    values: list[str] = strawberry.field(
+        description="Institution codes (SOURCE_INSTITUTION) or user group codes of the "
+        "source (SOURCE_USER_GROUP)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="How a rule sets a linked account's expiry date.")
 class ExpiryOutputInput:
-    mode: ExpiryMode
-    date: date | None = None
-    offset_days: int | None = None
+    mode: ExpiryMode = strawberry.field(description="How the date is set.")
+    date: date | None = strawberry.field(default=None, description="The date, for ABSOLUTE.")
+    offset_days: int | None = strawberry.field(
+        default=None,
+        description="Days added to the source's expiry date, for RELATIVE_TO_SOURCE (may "
+        "be negative).",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="How a rule sets a linked account's purge date.")
 class PurgeOutputInput:
-    mode: PurgeMode
-    date: date | None = None
-    offset_days: int | None = None
+    mode: PurgeMode = strawberry.field(description="How the date is set.")
+    date: date | None = strawberry.field(default=None, description="The date, for ABSOLUTE.")
+    offset_days: int | None = strawberry.field(
+        default=None,
+        description="Days (0 or more) after the linked account's expiry date, for AFTER_EXPIRY.",
+    )
 
 
-@strawberry.input
+INSTITUTION_TO_CONFIGURE = (
+    "Code of the institution whose network configuration to change (SYSTEM_ADMIN there)."
+)
+
+# What the fields of CreateLinkedAccountRuleInput and UpdateLinkedAccountRuleInput mean.
+RULE_FIELDS = {
+    "name": "Name shown to administrators.",
+    "description": "What the rule is for; optional.",
+    "conditions": "All must hold for the rule to apply.",
+    "user_group": "Code of the target's user group given to accounts linked under the rule.",
+    "expiry": "How the linked account's expiry date is set.",
+    "purge": "How the linked account's purge date is set.",
+    "refresh_expiry_date": (
+        "Recompute the expiry date on every refresh (otherwise only once the account has expired)."
+    ),
+    "refresh_purge_date": (
+        "Recompute the purge date on every refresh (otherwise only once the account has expired)."
+    ),
+    "copy_network_blocks": (
+        "Copy the source's network blocks to the linked account, replacing them at each refresh."
+    ),
+    "resource_sharing_library": (
+        "Code of a library of the institution: home library of accounts "
+        "linked under the rule; omitted: the session's library."
+    ),
+}
+
+
+@strawberry.input(description="A new linked account rule.")
 class CreateLinkedAccountRuleInput:
-    institution: str
-    name: str
-    conditions: list[RuleConditionInput]
-    user_group: str
-    expiry: ExpiryOutputInput
-    purge: PurgeOutputInput
-    refresh_expiry_date: bool
-    refresh_purge_date: bool
-    copy_network_blocks: bool
-    description: str | None = None
+    institution: str = strawberry.field(
+        description="Code of the institution the rule belongs to (SYSTEM_ADMIN there)."
+    )
+    name: str = strawberry.field(description=RULE_FIELDS["name"])
+    conditions: list[RuleConditionInput] = strawberry.field(
+        description=RULE_FIELDS["conditions"] + " At least one (only the default rule has none)."
+    )
+    user_group: str = strawberry.field(description=RULE_FIELDS["user_group"])
+    expiry: ExpiryOutputInput = strawberry.field(description=RULE_FIELDS["expiry"])
+    purge: PurgeOutputInput = strawberry.field(description=RULE_FIELDS["purge"])
+    refresh_expiry_date: bool = strawberry.field(description=RULE_FIELDS["refresh_expiry_date"])
+    refresh_purge_date: bool = strawberry.field(description=RULE_FIELDS["refresh_purge_date"])
+    copy_network_blocks: bool = strawberry.field(description=RULE_FIELDS["copy_network_blocks"])
+    description: str | None = strawberry.field(default=None, description=RULE_FIELDS["description"])
     position: int | None = strawberry.field(
         default=None,
         description="Insert before this position; omitted means just before the default rule.",
     )
-    resource_sharing_library: str | None = None
+    resource_sharing_library: str | None = strawberry.field(
+        default=None, description=RULE_FIELDS["resource_sharing_library"]
+    )
 
 
 U = strawberry.UNSET
@@ -61,67 +107,92 @@ U = strawberry.UNSET
 
 @strawberry.input(description="Fields left out are left unchanged.")
 class UpdateLinkedAccountRuleInput:
-    id: strawberry.ID
-    name: str | None = U
-    description: str | None = U
-    conditions: list[RuleConditionInput] | None = U
-    user_group: str | None = U
-    expiry: ExpiryOutputInput | None = U
-    purge: PurgeOutputInput | None = U
-    refresh_expiry_date: bool | None = U
-    refresh_purge_date: bool | None = U
-    resource_sharing_library: str | None = U
-    copy_network_blocks: bool | None = U
+    id: strawberry.ID = strawberry.field(
+        description="Id of the rule; the default rule can be edited too."
+    )
+    name: str | None = strawberry.field(default=U, description=RULE_FIELDS["name"])
+    description: str | None = strawberry.field(default=U, description=RULE_FIELDS["description"])
+    conditions: list[RuleConditionInput] | None = strawberry.field(
+        default=U,
+        description=RULE_FIELDS["conditions"] + " Replaces the list (the default rule has none).",
+    )
+    user_group: str | None = strawberry.field(default=U, description=RULE_FIELDS["user_group"])
+    expiry: ExpiryOutputInput | None = strawberry.field(
+        default=U, description=RULE_FIELDS["expiry"]
+    )
+    purge: PurgeOutputInput | None = strawberry.field(default=U, description=RULE_FIELDS["purge"])
+    refresh_expiry_date: bool | None = strawberry.field(
+        default=U, description=RULE_FIELDS["refresh_expiry_date"]
+    )
+    refresh_purge_date: bool | None = strawberry.field(
+        default=U, description=RULE_FIELDS["refresh_purge_date"]
+    )
+    resource_sharing_library: str | None = strawberry.field(
+        default=U, description=RULE_FIELDS["resource_sharing_library"]
+    )
+    copy_network_blocks: bool | None = strawberry.field(
+        default=U, description=RULE_FIELDS["copy_network_blocks"]
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A rule to copy.")
 class DuplicateLinkedAccountRuleInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Id of a non-default rule.")
 
 
-@strawberry.input
+@strawberry.input(description="A rule to delete.")
 class DeleteLinkedAccountRuleInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Id of a non-default rule.")
 
 
-@strawberry.input
+@strawberry.input(description="A new evaluation order of an institution's rules.")
 class ReorderLinkedAccountRulesInput:
-    institution: str
+    institution: str = strawberry.field(description=INSTITUTION_TO_CONFIGURE)
     rule_ids: list[strawberry.ID] = strawberry.field(
         description="Every non-default rule id, in the new order."
     )
 
 
-@strawberry.input
+@strawberry.input(description="A user group to hide from other members.")
 class AddRestrictedUserGroupInput:
-    institution: str
-    user_group: str
-    description: str | None = None
+    institution: str = strawberry.field(description=INSTITUTION_TO_CONFIGURE)
+    user_group: str = strawberry.field(description="Code of one of the institution's user groups.")
+    description: str | None = strawberry.field(
+        default=None, description="Why the group is restricted; optional."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A restricted user group to make visible again.")
 class RemoveRestrictedUserGroupInput:
-    institution: str
-    user_group: str
+    institution: str = strawberry.field(description=INSTITUTION_TO_CONFIGURE)
+    user_group: str = strawberry.field(description="Code of the restricted user group.")
 
 
-@strawberry.input
+@strawberry.input(description="Whether one patron field is shared.")
 class SharedFieldPolicyInput:
-    field: SharedField
-    shared: bool
+    field: SharedField = strawberry.field(description="The patron field.")
+    shared: bool = strawberry.field(
+        description="True: copied to linked accounts and shown in network search."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Sharing settings to change; fields not listed keep theirs.")
 class SetSharedFieldsInput:
-    institution: str
-    fields: list[SharedFieldPolicyInput]
+    institution: str = strawberry.field(description=INSTITUTION_TO_CONFIGURE)
+    fields: list[SharedFieldPolicyInput] = strawberry.field(
+        description="The fields to share or stop sharing."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="An identifier type others may find the institution's patrons by.")
 class SearchableIdentifierTypeInput:
-    institution: str
-    identifier_type: str
-    description: str | None = None
+    institution: str = strawberry.field(description=INSTITUTION_TO_CONFIGURE)
+    identifier_type: str = strawberry.field(
+        description="Code of a network identifier type, e.g. UNIV_ID."
+    )
+    description: str | None = strawberry.field(
+        default=None, description="Why the type is listed; adding only, optional."
+    )
     all_types: bool = strawberry.field(
         default=False,
         description="Removing only: true empties the list on purpose (an empty list means "
@@ -129,10 +200,14 @@ class SearchableIdentifierTypeInput:
     )
 
 
-@strawberry.input
+@strawberry.input(
+    description="An identifier type the institution looks other members' patrons up by."
+)
 class LookupIdentifierTypeInput:
-    institution: str
-    identifier_type: str
+    institution: str = strawberry.field(description=INSTITUTION_TO_CONFIGURE)
+    identifier_type: str = strawberry.field(
+        description="Code of a network identifier type, e.g. UNIV_ID."
+    )
     all_types: bool = strawberry.field(
         default=False,
         description="Removing only: true empties the list on purpose (an empty list means "
@@ -140,16 +215,27 @@ class LookupIdentifierTypeInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Network settings to change; omitted or null ones keep their value.")
 class UpdateInstitutionSettingsInput:
-    institution: str
-    network_search_by_name: bool | None = None
-    email_service_enabled: bool | None = None
-    network_search_by_username: bool | None = None
-    network_search_by_email: bool | None = None
+    institution: str = strawberry.field(description=INSTITUTION_TO_CONFIGURE)
+    network_search_by_name: bool | None = strawberry.field(
+        default=None, description="Let other members find the institution's patrons by name."
+    )
+    email_service_enabled: bool | None = strawberry.field(
+        default=None, description="Send notices by email for the institution."
+    )
+    network_search_by_username: bool | None = strawberry.field(
+        default=None,
+        description="Let other members find a patron by its username (an SSO subject).",
+    )
+    network_search_by_email: bool | None = strawberry.field(
+        default=None,
+        description="Let other members find a patron by its primary email, where "
+        "PRIMARY_EMAIL is shared.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Give an identifier or a name.")
 class NetworkPatronSearchInput:
     identifier: str | None = strawberry.field(
         default=None, description="An identifier value (barcode, university ID, ...)."
@@ -166,19 +252,26 @@ class NetworkPatronSearchInput:
     )
 
 
-@strawberry.input
+@strawberry.input(
+    description="A patron of another member to link (or refresh) in your institution."
+)
 class LinkAccountInput:
     source_patron: strawberry.ID = strawberry.field(
         description="NetworkPatron.ref from networkPatronSearch."
     )
-    reason: LinkReason
+    reason: LinkReason = strawberry.field(
+        description="Why the account is linked; recorded on the copy."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A linked account to refresh from its source.")
 class RefreshLinkedAccountInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Id of a LINKED patron of your institution.")
 
 
-@strawberry.input
+@strawberry.input(description="A linked account to delete.")
 class UnlinkAccountInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="Id of a LINKED patron of your institution; refused while it has "
+        "loans outstanding."
+    )

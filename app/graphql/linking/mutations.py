@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -139,7 +139,12 @@ def _link_answer(info: Info[Context, None]) -> Callable[[service.LinkResult], Li
 class LinkingMutations:
     @typed.mutation(description="Create (or refresh) the linked account of a network search match.")
     async def link_account(
-        self, info: Info[Context, None], input: LinkAccountInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            LinkAccountInput,
+            strawberry.argument(description="The search match (ref) and why it is linked."),
+        ],
     ) -> LinkAccountPayload:
         ctx = info.context
         return await mutate(
@@ -157,7 +162,12 @@ class LinkingMutations:
 
     @typed.mutation(description="Refresh a linked account from its source now.")
     async def refresh_linked_account(
-        self, info: Info[Context, None], input: RefreshLinkedAccountInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RefreshLinkedAccountInput,
+            strawberry.argument(description="The linked account to refresh."),
+        ],
     ) -> LinkAccountPayload:
         ctx = info.context
 
@@ -170,7 +180,11 @@ class LinkingMutations:
 
     @typed.mutation(description="Delete a linked account.")
     async def unlink_account(
-        self, info: Info[Context, None], input: UnlinkAccountInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UnlinkAccountInput, strawberry.argument(description="The linked account to delete.")
+        ],
     ) -> DeletePatronPayload:
         ctx = info.context
 
@@ -187,7 +201,12 @@ class LinkingMutations:
 
     @typed.mutation(description="Add a linked account rule (SYSTEM_ADMIN).")
     async def create_linked_account_rule(
-        self, info: Info[Context, None], input: CreateLinkedAccountRuleInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            CreateLinkedAccountRuleInput,
+            strawberry.argument(description="The rule and where to put it."),
+        ],
     ) -> LinkedAccountRulePayload:
         ctx = info.context
         return await mutate(
@@ -205,7 +224,12 @@ class LinkingMutations:
 
     @typed.mutation(description="Change a rule (the default rule too, except its conditions).")
     async def update_linked_account_rule(
-        self, info: Info[Context, None], input: UpdateLinkedAccountRuleInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateLinkedAccountRuleInput,
+            strawberry.argument(description="The rule and the fields to change."),
+        ],
     ) -> LinkedAccountRulePayload:
         ctx = info.context
 
@@ -221,7 +245,11 @@ class LinkingMutations:
 
     @typed.mutation(description='Copy a rule right after itself, named "Copy of ...".')
     async def duplicate_linked_account_rule(
-        self, info: Info[Context, None], input: DuplicateLinkedAccountRuleInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            DuplicateLinkedAccountRuleInput, strawberry.argument(description="The rule to copy.")
+        ],
     ) -> LinkedAccountRulePayload:
         ctx = info.context
 
@@ -236,7 +264,11 @@ class LinkingMutations:
         description="Delete a rule (never the default rule); returns the remaining rules."
     )
     async def delete_linked_account_rule(
-        self, info: Info[Context, None], input: DeleteLinkedAccountRuleInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            DeleteLinkedAccountRuleInput, strawberry.argument(description="The rule to delete.")
+        ],
     ) -> LinkedAccountRulesPayload:
         ctx = info.context
 
@@ -247,7 +279,14 @@ class LinkingMutations:
 
     @typed.mutation(description="Put every non-default rule in a new order.")
     async def reorder_linked_account_rules(
-        self, info: Info[Context, None], input: ReorderLinkedAccountRulesInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            ReorderLinkedAccountRulesInput,
+            strawberry.argument(
+                description="The institution and its non-default rules in the new order."
+            ),
+        ],
     ) -> LinkedAccountRulesPayload:
         ctx = info.context
         ids = [decode_pk(i, "LinkedAccountRule") for i in input.rule_ids]
@@ -262,7 +301,12 @@ class LinkingMutations:
 
     @typed.mutation(description="Hide a user group's patrons from the other members.")
     async def add_restricted_user_group(
-        self, info: Info[Context, None], input: AddRestrictedUserGroupInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            AddRestrictedUserGroupInput,
+            strawberry.argument(description="The institution and the user group to hide."),
+        ],
     ) -> InstitutionPayload:
         ctx = info.context
         return await mutate(
@@ -278,9 +322,19 @@ class LinkingMutations:
             InstitutionPayload,
         )
 
-    @strawberry.mutation
+    @typed.mutation(
+        description="Make a restricted user group's patrons visible to the other members "
+        "again (SYSTEM_ADMIN)."
+    )
     async def remove_restricted_user_group(
-        self, info: Info[Context, None], input: RemoveRestrictedUserGroupInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RemoveRestrictedUserGroupInput,
+            strawberry.argument(
+                description="The institution and the user group to make visible again."
+            ),
+        ],
     ) -> InstitutionPayload:
         ctx = info.context
         return await mutate(
@@ -299,7 +353,14 @@ class LinkingMutations:
         description="Share or stop sharing fields with linked copies and network search."
     )
     async def set_shared_fields(
-        self, info: Info[Context, None], input: SetSharedFieldsInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            SetSharedFieldsInput,
+            strawberry.argument(
+                description="The institution and the fields to share or stop sharing."
+            ),
+        ],
     ) -> InstitutionPayload:
         ctx = info.context
         return await mutate(
@@ -315,10 +376,16 @@ class LinkingMutations:
         )
 
     @typed.mutation(
-        description="Let others find your patrons by this identifier type (only such types, once any is listed)."
+        description="Let others find your patrons by this identifier type (only such "
+        "types, once any is listed)."
     )
     async def add_searchable_identifier_type(
-        self, info: Info[Context, None], input: SearchableIdentifierTypeInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            SearchableIdentifierTypeInput,
+            strawberry.argument(description="The institution and the identifier type to list."),
+        ],
     ) -> InstitutionPayload:
         ctx = info.context
         return await mutate(
@@ -334,9 +401,19 @@ class LinkingMutations:
             InstitutionPayload,
         )
 
-    @strawberry.mutation
+    @typed.mutation(
+        description="Take an identifier type off the searchable list; the last one goes "
+        "only with allTypes (SYSTEM_ADMIN)."
+    )
     async def remove_searchable_identifier_type(
-        self, info: Info[Context, None], input: SearchableIdentifierTypeInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            SearchableIdentifierTypeInput,
+            strawberry.argument(
+                description="The institution and the identifier type to take off the list."
+            ),
+        ],
     ) -> InstitutionPayload:
         ctx = info.context
         return await mutate(
@@ -357,19 +434,36 @@ class LinkingMutations:
         "types, once any is listed), in network search and linking (SYSTEM_ADMIN)."
     )
     async def add_lookup_identifier_type(
-        self, info: Info[Context, None], input: LookupIdentifierTypeInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            LookupIdentifierTypeInput,
+            strawberry.argument(description="The institution and the identifier type to list."),
+        ],
     ) -> InstitutionPayload:
         return await _set_lookup_type(info, input, listed=True)
 
     @typed.mutation(description="Stop looking others' patrons up by this identifier type.")
     async def remove_lookup_identifier_type(
-        self, info: Info[Context, None], input: LookupIdentifierTypeInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            LookupIdentifierTypeInput,
+            strawberry.argument(
+                description="The institution and the identifier type to take off the list."
+            ),
+        ],
     ) -> InstitutionPayload:
         return await _set_lookup_type(info, input, listed=False)
 
     @typed.mutation(description="Change an institution's network settings (SYSTEM_ADMIN).")
     async def update_institution_settings(
-        self, info: Info[Context, None], input: UpdateInstitutionSettingsInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateInstitutionSettingsInput,
+            strawberry.argument(description="The institution and the settings to change."),
+        ],
     ) -> InstitutionPayload:
         ctx = info.context
         return await mutate(

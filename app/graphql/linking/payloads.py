@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError
+from app.graphql.core import PAYLOAD_ERRORS, UserError
 from app.graphql.linking.types import (
     LinkedAccountRule,
 )
@@ -21,22 +21,39 @@ from app.linking import search
 from app.sql import saved_id
 
 
-@strawberry.type
+@strawberry.type(description="The rule after the change, or what went wrong.")
 class LinkedAccountRulePayload:
-    rule: LinkedAccountRule | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    rule: LinkedAccountRule | None = strawberry.field(
+        default=None, description="The rule as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The institution's rules after the change, or what went wrong.")
 class LinkedAccountRulesPayload:
-    rules: list[LinkedAccountRule] | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    rules: list[LinkedAccountRule] | None = strawberry.field(
+        default=None,
+        description="The institution's rules in evaluation order, the default last; null "
+        "when `errors` is not empty.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The institution after the change, or what went wrong.")
 class InstitutionPayload:
-    institution: Institution | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    institution: Institution | None = strawberry.field(
+        default=None, description="The institution as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 @strawberry.type(
@@ -55,11 +72,11 @@ class NetworkPatron:
     def ref(self) -> strawberry.ID:
         return strawberry.ID(self.match.ref)
 
-    @strawberry.field
+    @typed.field(description="The patron's (source) institution.")
     def institution(self) -> Institution:
         return Institution.of(self.match.policy.institution)
 
-    @strawberry.field
+    @typed.field(description="The patron's user group in its institution.")
     async def user_group(self, info: Info[Context, None]) -> UserGroup | None:
         if self.match.source.user_group_id is None:
             return None
@@ -67,27 +84,27 @@ class NetworkPatron:
             await info.context.loaders.user_group_by_id.load(self.match.source.user_group_id)
         )
 
-    @strawberry.field
+    @typed.field(description="Null unless the source institution shares GIVEN_NAME.")
     def given_name(self) -> str | None:
         return self._shared("GIVEN_NAME", "given_name")
 
-    @strawberry.field
+    @typed.field(description="Null unless the source institution shares MIDDLE_NAME.")
     def middle_name(self) -> str | None:
         return self._shared("MIDDLE_NAME", "middle_name")
 
-    @strawberry.field
+    @typed.field(description="Null unless the source institution shares PREFERRED_NAME.")
     def preferred_name(self) -> str | None:
         return self._shared("PREFERRED_NAME", "preferred_name")
 
-    @strawberry.field
+    @typed.field(description="Null unless the source institution shares SURNAME.")
     def surname(self) -> str | None:
         return self._shared("SURNAME", "surname")
 
-    @strawberry.field
+    @typed.field(description="Null unless the source institution shares PRIMARY_EMAIL.")
     def primary_email(self) -> str | None:
         return self._shared("PRIMARY_EMAIL", "primary_email")
 
-    @strawberry.field
+    @typed.field(description="Null unless the source institution shares CONTACT_EMAILS.")
     async def contact_emails(self, info: Info[Context, None]) -> list[ContactEmail] | None:
         if "CONTACT_EMAILS" not in self.match.policy.shared:
             return None
@@ -96,19 +113,19 @@ class NetworkPatron:
         )
         return [ContactEmail(address=r.address, label=r.label) for r in rows]
 
-    @strawberry.field
+    @typed.field(description="Null unless the source institution shares PHONE.")
     def phone(self) -> str | None:
         return self._shared("PHONE", "phone")
 
-    @strawberry.field
+    @typed.field(description="Null unless the source institution shares COHORT.")
     def cohort(self) -> str | None:
         return self._shared("COHORT", "cohort")
 
-    @strawberry.field
+    @typed.field(description="Null unless the source institution shares FORM_CLASS.")
     def form_class(self) -> str | None:
         return self._shared("FORM_CLASS", "form_class")
 
-    @strawberry.field
+    @typed.field(description="Last day the source account is valid; null: it never expires.")
     def expiry_date(self) -> date | None:
         return self.match.source.expiry_date
 
@@ -124,19 +141,39 @@ class NetworkPatron:
         return Patron.of(self.match.local_account) if self.match.local_account else None
 
 
-@strawberry.type
+@strawberry.type(
+    description="Matches from the source institutions searched, and why some could not answer."
+)
 class NetworkPatronSearchResult:
-    matches: list[NetworkPatron] = strawberry.field(default_factory=list)
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    matches: list[NetworkPatron] = strawberry.field(
+        default_factory=list,
+        description="Patrons found; restricted, linked, disabled and expired accounts are "
+        ""
+        "never listed.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Refusals of single sources (e.g. AMBIGUOUS_IDENTIFIER, "
+        "NAME_SEARCH_NOT_ALLOWED); matches from other sources are still "
+        "listed.",
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The linked account, or what went wrong.")
 class LinkAccountPayload:
-    linked_account: Patron | None = None
+    linked_account: Patron | None = strawberry.field(
+        default=None,
+        description="The linked account as created or refreshed (or your own HOME account "
+        ""
+        "of the same person); null when `errors` is not empty.",
+    )
     created: bool | None = strawberry.field(
         default=None, description="False when an existing linked account was refreshed instead."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 provide("NetworkPatron", NetworkPatron)

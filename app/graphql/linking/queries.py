@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import strawberry
 from graphql import GraphQLError
@@ -32,7 +32,12 @@ def _refused(errors: list[UserError]) -> NoReturn:
 class LinkingQueries:
     @typed.field(description="Find patrons of other members to link (shared fields only; audited).")
     async def network_patron_search(
-        self, info: Info[Context, None], input: NetworkPatronSearchInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            NetworkPatronSearchInput,
+            strawberry.argument(description="What to look for, and in which institutions."),
+        ],
     ) -> NetworkPatronSearchResult:
         ctx = info.context
         return await mutate(
@@ -61,10 +66,27 @@ class LinkingQueries:
     async def evaluate_linked_account_rules(
         self,
         info: Info[Context, None],
-        institution: str,
-        source_institution: str,
-        source_user_group: str | None = None,
-        source_expiry_date: date | None = None,
+        institution: Annotated[
+            str,
+            strawberry.argument(
+                description="Code of the target institution whose rules to evaluate (SYSTEM_ADMIN "
+                ""
+                "there)."
+            ),
+        ],
+        source_institution: Annotated[
+            str, strawberry.argument(description="Code of the source patron's institution.")
+        ],
+        source_user_group: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Code of the source patron's user group; omitted: none."
+            ),
+        ] = None,
+        source_expiry_date: Annotated[
+            date | None,
+            strawberry.argument(description="The source account's expiry date; omitted: none."),
+        ] = None,
     ) -> RuleEvaluation:
         ctx = info.context
         result = await mutate(

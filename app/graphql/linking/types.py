@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import Node
+from app.graphql.core import Node, described_enum
 from app.graphql.ids import encode_id
 from app.graphql.network.types import Institution, Library, UserGroup
 from app.linking import models
@@ -18,22 +18,27 @@ from app.linking import models
 
 @strawberry.enum(description="What a rule condition looks at.")
 class RuleParameter(Enum):
-    SOURCE_INSTITUTION = "SOURCE_INSTITUTION"
-    SOURCE_USER_GROUP = "SOURCE_USER_GROUP"
+    SOURCE_INSTITUTION = strawberry.enum_value(
+        "SOURCE_INSTITUTION", description="The code of the source patron's institution."
+    )
+    SOURCE_USER_GROUP = strawberry.enum_value(
+        "SOURCE_USER_GROUP",
+        description="The code of the source patron's user group in its institution.",
+    )
 
 
 @strawberry.enum(description="How a condition compares.")
 class RuleOperator(Enum):
-    EQUALS = "EQUALS"
-    NOT_EQUALS = "NOT_EQUALS"
-    IN_LIST = "IN_LIST"
-    NOT_IN_LIST = "NOT_IN_LIST"
+    EQUALS = strawberry.enum_value("EQUALS", description="Equals the one value.")
+    NOT_EQUALS = strawberry.enum_value("NOT_EQUALS", description="Differs from the one value.")
+    IN_LIST = strawberry.enum_value("IN_LIST", description="Is one of the values.")
+    NOT_IN_LIST = strawberry.enum_value("NOT_IN_LIST", description="Is none of the values.")
 
 
 @strawberry.enum(description="How a linked account's expiry date is set.")
 class ExpiryMode(Enum):
     NONE = strawberry.enum_value("NONE", description="No expiry date.")
-    ABSOLUTE = "ABSOLUTE"
+    ABSOLUTE = strawberry.enum_value("ABSOLUTE", description="A fixed date (`date`).")
     SAME_AS_SOURCE = strawberry.enum_value(
         "SAME_AS_SOURCE", description="Copy the source account's expiry date."
     )
@@ -44,8 +49,8 @@ class ExpiryMode(Enum):
 
 @strawberry.enum(description="How a linked account's purge date is set.")
 class PurgeMode(Enum):
-    NONE = "NONE"
-    ABSOLUTE = "ABSOLUTE"
+    NONE = strawberry.enum_value("NONE", description="No purge date: never purged.")
+    ABSOLUTE = strawberry.enum_value("ABSOLUTE", description="A fixed date (`date`).")
     AFTER_EXPIRY = strawberry.enum_value(
         "AFTER_EXPIRY", description="The linked account's expiry date plus offsetDays."
     )
@@ -53,23 +58,31 @@ class PurgeMode(Enum):
 
 @strawberry.type(description="One condition of a rule; all of a rule's conditions must hold.")
 class RuleCondition:
-    parameter: RuleParameter
-    operator: RuleOperator
-    values: list[str]
+    parameter: RuleParameter = strawberry.field(description="What the condition looks at.")
+    operator: RuleOperator = strawberry.field(description="How it compares.")
+    values: list[str] = strawberry.field(
+        description="Institution or user group codes compared with."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="How a rule sets a linked account's expiry date.")
 class ExpiryOutput:
-    mode: ExpiryMode
-    date: date | None
-    offset_days: int | None
+    mode: ExpiryMode = strawberry.field(description="How the date is set.")
+    date: date | None = strawberry.field(description="The date, for ABSOLUTE; null otherwise.")
+    offset_days: int | None = strawberry.field(
+        description="Days added to the source's expiry date, for RELATIVE_TO_SOURCE; null "
+        ""
+        "otherwise."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="How a rule sets a linked account's purge date.")
 class PurgeOutput:
-    mode: PurgeMode
-    date: date | None
-    offset_days: int | None
+    mode: PurgeMode = strawberry.field(description="How the date is set.")
+    date: date | None = strawberry.field(description="The date, for ABSOLUTE; null otherwise.")
+    offset_days: int | None = strawberry.field(
+        description="Days after the linked account's expiry date, for AFTER_EXPIRY; null otherwise."
+    )
 
 
 @strawberry.type(description="A target institution's rule for accounts copied from other members.")
@@ -80,11 +93,11 @@ class LinkedAccountRule(Node):
     def of(cls, row: models.LinkedAccountRule) -> LinkedAccountRule:
         return cls(id=strawberry.ID(encode_id("LinkedAccountRule", row.id)), row=row)  # type: ignore[arg-type]
 
-    @strawberry.field
+    @typed.field(description="Name shown to administrators.")
     def name(self) -> str:
         return self.row.name
 
-    @strawberry.field
+    @typed.field(description="What the rule is for.")
     def description(self) -> str | None:
         return self.row.description
 
@@ -92,7 +105,10 @@ class LinkedAccountRule(Node):
     def position(self) -> int:
         return self.row.position
 
-    @strawberry.field
+    @typed.field(
+        description="The rule applied when no other holds: always last, no conditions, "
+        "never deleted or moved."
+    )
     def is_default(self) -> bool:
         return self.row.is_default
 
@@ -113,7 +129,7 @@ class LinkedAccountRule(Node):
             await info.context.loaders.user_group_by_id.load(self.row.user_group_id)
         )
 
-    @strawberry.field
+    @typed.field(description="How the linked account's expiry date is set.")
     def expiry(self) -> ExpiryOutput:
         return ExpiryOutput(
             mode=ExpiryMode(self.row.expiry_mode),
@@ -121,7 +137,7 @@ class LinkedAccountRule(Node):
             offset_days=self.row.expiry_offset_days,
         )
 
-    @strawberry.field
+    @typed.field(description="How its purge date is set.")
     def purge(self) -> PurgeOutput:
         return PurgeOutput(
             mode=PurgeMode(self.row.purge_mode),
@@ -155,18 +171,23 @@ class RuleEvaluation:
     rule: LinkedAccountRule = strawberry.field(
         description="The first rule whose conditions hold, or the default rule."
     )
-    user_group: UserGroup
-    expiry_date: date | None
-    purge_date: date | None
+    user_group: UserGroup = strawberry.field(
+        description="The user group the linked account would get."
+    )
+    expiry_date: date | None = strawberry.field(
+        description="The expiry date it would get; null: none."
+    )
+    purge_date: date | None = strawberry.field(
+        description="The purge date it would get; null: none."
+    )
 
 
 @strawberry.type(description="A user group whose patrons other members can neither find nor link.")
 class RestrictedUserGroup:
-    user_group: UserGroup
-    description: str | None
+    user_group: UserGroup = strawberry.field(description="The restricted group.")
+    description: str | None = strawberry.field(description="Why the group is restricted.")
 
 
-@strawberry.enum(description="A patron field a source institution may share with other members.")
 class SharedField(Enum):
     GIVEN_NAME = "GIVEN_NAME"
     MIDDLE_NAME = "MIDDLE_NAME"
@@ -180,37 +201,88 @@ class SharedField(Enum):
     PHOTO = "PHOTO"
 
 
-@strawberry.type
+described_enum(
+    SharedField,
+    name="SharedField",
+    description="A patron field a source institution may share with other members.",
+    values={
+        SharedField.GIVEN_NAME: "Given name.",
+        SharedField.MIDDLE_NAME: "Middle name.",
+        SharedField.PREFERRED_NAME: "Preferred name.",
+        SharedField.SURNAME: "Surname.",
+        SharedField.PRIMARY_EMAIL: "The patron's own email address.",
+        SharedField.CONTACT_EMAILS: "Extra addresses for notices (parents, guardians).",
+        SharedField.PHONE: "Phone number.",
+        SharedField.COHORT: "Cohort, e.g. graduation year.",
+        SharedField.FORM_CLASS: "Form class.",
+        SharedField.PHOTO: "The patron's photo.",
+    },
+)
+
+
+@strawberry.type(description="Whether an institution shares one patron field with other members.")
 class SharedFieldPolicy:
-    field: SharedField
-    shared: bool
+    field: SharedField = strawberry.field(description="The patron field.")
+    shared: bool = strawberry.field(
+        description="True: copied to linked accounts and shown in network search; false: "
+        "they get it blank."
+    )
 
 
-@strawberry.enum(description="Why a linked account was made.")
 class LinkReason(Enum):
     WALK_IN = "WALK_IN"
     DISCOVERY_REQUEST = "DISCOVERY_REQUEST"
     MANUAL = "MANUAL"
 
 
+described_enum(
+    LinkReason,
+    name="LinkReason",
+    description="Why a linked account was made.",
+    values={
+        LinkReason.WALK_IN: (
+            "The patron came to a desk of the target institution (also set by a walk-in checkOut)."
+        ),
+        LinkReason.DISCOVERY_REQUEST: 'A discovery layer\'s request ("Get It") for the patron.',
+        LinkReason.MANUAL: "Linked by staff for another reason.",
+    },
+)
+
+
 @strawberry.enum(description="State of a linked account's source.")
 class LinkStatus(Enum):
-    ACTIVE = "ACTIVE"
-    SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
-    SOURCE_DELETED = "SOURCE_DELETED"
+    ACTIVE = strawberry.enum_value(
+        "ACTIVE", description="The source was available at the last link or refresh."
+    )
+    SOURCE_UNAVAILABLE = strawberry.enum_value(
+        "SOURCE_UNAVAILABLE",
+        description="The source is now restricted, disabled or expired; the copy was left "
+        ""
+        "as it was.",
+    )
+    SOURCE_DELETED = strawberry.enum_value(
+        "SOURCE_DELETED", description="The source account was removed."
+    )
 
 
 @strawberry.type(description="Where a LINKED account was copied from.")
 class LinkSource:
-    institution: Institution
+    institution: Institution = strawberry.field(description="The source institution.")
     ref: strawberry.ID = strawberry.field(description="Opaque reference to the source account.")
-    rule: LinkedAccountRule | None
-    linked_at: datetime
-    refreshed_at: datetime | None
-    status: LinkStatus
+    rule: LinkedAccountRule | None = strawberry.field(
+        description="The rule applied at the last link or refresh; null if that rule was "
+        "deleted since."
+    )
+    linked_at: datetime = strawberry.field(description="When the account was first linked.")
+    refreshed_at: datetime | None = strawberry.field(
+        description="When the account was last refreshed from its source."
+    )
+    status: LinkStatus = strawberry.field(
+        description="Whether the source was still available at the last refresh."
+    )
 
 
 @strawberry.type(description="A copy of a HOME account in another institution.")
 class LinkedAccountSummary:
-    institution: Institution
-    linked_at: datetime
+    institution: Institution = strawberry.field(description="The institution holding the copy.")
+    linked_at: datetime = strawberry.field(description="When the copy was made.")

@@ -77,3 +77,11 @@ def block_types_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any
         queries.BLOCK_TYPES_BY_INSTITUTION_ID,
         lambda r: r[0].institution_id,
     )
+
+
+def value_choices_by_institution_id(db: SerialSession) -> DataLoader[int, list[Any]]:
+    return many_per_key(
+        db,
+        queries.VALUE_CHOICES_BY_INSTITUTION_ID,
+        lambda r: r[0].institution_id,
+    )

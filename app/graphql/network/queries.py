@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -35,7 +37,11 @@ class NetworkQueries:
         )
 
     @typed.field(description="A member institution by code.")
-    async def institution(self, info: Info[Context, None], code: str) -> Institution | None:
+    async def institution(
+        self,
+        info: Info[Context, None],
+        code: Annotated[str, strawberry.argument(description="Institution code, e.g. NEKLS.")],
+    ) -> Institution | None:
         ctx = info.context
         require_authenticated(ctx.actor)
         async with ctx.db.use() as session:

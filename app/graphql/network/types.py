@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from app.graphql.attributes.types import AttributeType
     from app.graphql.emails.types import InstitutionAlert
     from app.graphql.linking.types import LinkedAccountRule, RestrictedUserGroup, SharedFieldPolicy
+    from app.graphql.network.choices import PatronValueChoice
 
 
 LazyRule = Annotated["LinkedAccountRule", strawberry.lazy("app.graphql.linking.types")]
@@ -29,6 +30,7 @@ LazyRestricted = Annotated["RestrictedUserGroup", strawberry.lazy("app.graphql.l
 LazySharedFieldPolicy = Annotated["SharedFieldPolicy", strawberry.lazy("app.graphql.linking.types")]
 LazyAttributeType = Annotated["AttributeType", strawberry.lazy("app.graphql.attributes.types")]
 LazyInstitutionAlert = Annotated["InstitutionAlert", strawberry.lazy("app.graphql.emails.types")]
+LazyValueChoice = Annotated["PatronValueChoice", strawberry.lazy("app.graphql.network.choices")]
 
 
 async def _visible_attribute_types(info: Info[Context, None], institution_id: int) -> list[Any]:
@@ -200,6 +202,20 @@ class Institution(Node):
     async def block_types(self, info: Info[Context, None]) -> list[BlockType]:
         rows = await info.context.loaders.block_types_by_institution_id.load(saved_id(self.row))
         return [BlockType(row=r) for r in rows]
+
+    @typed.field(
+        description="The cohorts patrons of the institution may have, in natural order; "
+        "empty: any text."
+    )
+    async def cohorts(self, info: Info[Context, None]) -> list[LazyValueChoice]:
+        return await provided("Institution.cohorts")(info, self.row)  # type: ignore[no-any-return]
+
+    @typed.field(
+        description="The form classes patrons of the institution may have, in natural "
+        "order; empty: any text."
+    )
+    async def form_classes(self, info: Info[Context, None]) -> list[LazyValueChoice]:
+        return await provided("Institution.formClasses")(info, self.row)  # type: ignore[no-any-return]
 
     @typed.field(description="Attribute types of the institution that your session may see.")
     async def attribute_types(self, info: Info[Context, None]) -> list[LazyAttributeType]:

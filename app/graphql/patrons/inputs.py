@@ -15,14 +15,22 @@ from app.graphql.ids import decode_pk
 
 @strawberry.input(description='A typed identifier, e.g. {type: "UNIV_ID", value: "E123"}.')
 class IdentifierInput:
-    type: str
-    value: str
+    type: str = strawberry.field(
+        description="Identifier type code, e.g. UNIV_ID (not BARCODE or ADMIN_SYSTEM_ID: "
+        "they have their own fields)."
+    )
+    value: str = strawberry.field(
+        description="The identifier's value; unique per institution and type (per network "
+        "for network-unique types)."
+    )
 
 
 @strawberry.input(description="An extra address for notices.")
 class ContactEmailInput:
-    address: str
-    label: str | None = None
+    address: str = strawberry.field(description="The email address; syntax-checked.")
+    label: str | None = strawberry.field(
+        default=None, description="Whose address it is, e.g. 'Parent'; optional."
+    )
 
 
 @strawberry.input(description="An attribute value to set.")
@@ -46,9 +54,13 @@ class PatronFilter:
     search: str | None = strawberry.field(
         default=None, description="Matches any identifier value, username, or name."
     )
-    home_library: str | None = None
-    user_group: str | None = None
-    account_type: AccountType | None = None
+    home_library: str | None = strawberry.field(
+        default=None, description="Code of the home library."
+    )
+    user_group: str | None = strawberry.field(default=None, description="User group code.")
+    account_type: AccountType | None = strawberry.field(
+        default=None, description="HOME accounts only, or LINKED copies only."
+    )
     attribute: AttributeFilter | None = strawberry.field(
         default=None,
         description="Patrons having this attribute (value); "
@@ -59,75 +71,175 @@ class PatronFilter:
 U = strawberry.UNSET
 
 
+# What the patron fields of CreatePatronInput and UpdatePatronInput mean.
+PATRON_FIELDS = {
+    "user_group": "User group code, e.g. ADULT; null: no group.",
+    "username": (
+        "Login name, unique in the institution (case-insensitive); required with a password."
+    ),
+    "password": "At least 8 characters; never returned.",
+    "barcode": "Library barcode, unique in the institution.",
+    "admin_system_id": (
+        "Id in the administration system, unique in the institution; the "
+        "default match key of imports."
+    ),
+    "identifiers": (
+        "Other typed identifiers (BARCODE and ADMIN_SYSTEM_ID have their own "
+        "fields); replaces the patron's other identifiers."
+    ),
+    "given_name": "Given (first) name.",
+    "middle_name": "Middle name(s).",
+    "preferred_name": "The name the patron goes by, if not the given name.",
+    "primary_email": "The patron's own email address; syntax-checked.",
+    "contact_emails": "Extra addresses for notices (parents, guardians); replaces the list.",
+    "phone": "Phone number, as written.",
+    "enabled": "May log in.",
+    "is_staff": "A teaching or library staff member (grants no role by itself).",
+    "is_generic": (
+        "An anonymous account (search station, public widget): may not borrow or be staff."
+    ),
+    "until": "Access ends on this date: no login after it, and no loan is due after it.",
+    "expiry_date": "Last day the account is valid; after it, it cannot borrow.",
+    "cohort": "E.g. the graduation year.",
+    "form_class": "The student's form class; staff members cannot have one.",
+    "library_groups": (
+        "Ids of the institution's library groups; replaces the list. A "
+        "non-student needs one to borrow."
+    ),
+    "system_groups": "Roles; LIBRARY_USERS is added if missing. You may grant only roles you hold.",
+    "attributes": (
+        "Attribute values to set, by type; types not listed keep their "
+        "values, and values your session may not see are never touched."
+    ),
+}
+
+
 @strawberry.input(description="A new HOME patron.")
 class CreatePatronInput:
-    institution: str
+    institution: str = strawberry.field(
+        description="Code of the institution the patron belongs to: your session's institution."
+    )
     home_library: str | None = strawberry.field(
         default=U,
         description="Omitted: the library of your session (or of the API client).",
     )
-    surname: str
-    user_group: str | None = U
-    username: str | None = U
-    password: str | None = U
-    barcode: str | None = U
-    admin_system_id: str | None = U
-    identifiers: list[IdentifierInput] | None = U
-    given_name: str | None = U
-    middle_name: str | None = U
-    preferred_name: str | None = U
-    primary_email: str | None = U
-    contact_emails: list[ContactEmailInput] | None = U
-    phone: str | None = U
-    enabled: bool | None = U
-    is_staff: bool | None = U
-    is_generic: bool | None = U
+    surname: str = strawberry.field(description="Family name; mandatory.")
+    user_group: str | None = strawberry.field(default=U, description=PATRON_FIELDS["user_group"])
+    username: str | None = strawberry.field(default=U, description=PATRON_FIELDS["username"])
+    password: str | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["password"] + " Omitted: no password (SSO only)."
+    )
+    barcode: str | None = strawberry.field(default=U, description=PATRON_FIELDS["barcode"])
+    admin_system_id: str | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["admin_system_id"]
+    )
+    identifiers: list[IdentifierInput] | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["identifiers"]
+    )
+    given_name: str | None = strawberry.field(default=U, description=PATRON_FIELDS["given_name"])
+    middle_name: str | None = strawberry.field(default=U, description=PATRON_FIELDS["middle_name"])
+    preferred_name: str | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["preferred_name"]
+    )
+    primary_email: str | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["primary_email"]
+    )
+    contact_emails: list[ContactEmailInput] | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["contact_emails"]
+    )
+    phone: str | None = strawberry.field(default=U, description=PATRON_FIELDS["phone"])
+    enabled: bool | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["enabled"] + " Omitted: true."
+    )
+    is_staff: bool | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["is_staff"] + " Omitted: false."
+    )
+    is_generic: bool | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["is_generic"] + " Omitted: false."
+    )
     is_public_search: bool | None = strawberry.field(
         default=U, description="Make this generic account the institution's public search account."
     )
-    until: date | None = U
-    expiry_date: date | None = U
-    cohort: str | None = U
-    form_class: str | None = U
-    library_groups: list[strawberry.ID] | None = U
-    system_groups: list[SystemGroup] | None = U  # type: ignore[valid-type]
+    until: date | None = strawberry.field(default=U, description=PATRON_FIELDS["until"])
+    expiry_date: date | None = strawberry.field(default=U, description=PATRON_FIELDS["expiry_date"])
+    cohort: str | None = strawberry.field(default=U, description=PATRON_FIELDS["cohort"])
+    form_class: str | None = strawberry.field(default=U, description=PATRON_FIELDS["form_class"])
+    library_groups: list[strawberry.ID] | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["library_groups"]
+    )
+    system_groups: list[SystemGroup] | None = strawberry.field(  # type: ignore[valid-type]
+        default=U, description=PATRON_FIELDS["system_groups"]
+    )
     libraries: list[str] | None = strawberry.field(
         default=U,
         description="Codes of libraries the account may log in at (staff) or search (generic).",
     )
-    attributes: list[AttributeValueInput] | None = U
+    attributes: list[AttributeValueInput] | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["attributes"]
+    )
 
 
 @strawberry.input(description="Fields left out are left unchanged; null clears an optional field.")
 class UpdatePatronInput:
-    id: strawberry.ID
-    expected_version: int
-    home_library: str | None = U
-    user_group: str | None = U
-    username: str | None = U
-    password: str | None = U
-    barcode: str | None = U
-    admin_system_id: str | None = U
-    identifiers: list[IdentifierInput] | None = U
-    given_name: str | None = U
-    middle_name: str | None = U
-    preferred_name: str | None = U
-    surname: str | None = U
-    primary_email: str | None = U
-    contact_emails: list[ContactEmailInput] | None = U
-    phone: str | None = U
-    enabled: bool | None = U
-    is_staff: bool | None = U
-    is_generic: bool | None = U
-    is_public_search: bool | None = U
-    until: date | None = U
-    expiry_date: date | None = U
-    cohort: str | None = U
-    form_class: str | None = U
-    library_groups: list[strawberry.ID] | None = U
-    system_groups: list[SystemGroup] | None = U  # type: ignore[valid-type]
-    libraries: list[str] | None = U
-    attributes: list[AttributeValueInput] | None = U
+    id: strawberry.ID = strawberry.field(description="Id of the patron to change.")
+    expected_version: int = strawberry.field(
+        description="The `version` you read; if the patron changed since, nothing is "
+        "written and the error is STALE_VERSION."
+    )
+    home_library: str | None = strawberry.field(
+        default=U,
+        description="Code of a library of the institution; library-limited attributes "
+        "follow the new library's rules.",
+    )
+    user_group: str | None = strawberry.field(default=U, description=PATRON_FIELDS["user_group"])
+    username: str | None = strawberry.field(default=U, description=PATRON_FIELDS["username"])
+    password: str | None = strawberry.field(default=U, description=PATRON_FIELDS["password"])
+    barcode: str | None = strawberry.field(default=U, description=PATRON_FIELDS["barcode"])
+    admin_system_id: str | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["admin_system_id"]
+    )
+    identifiers: list[IdentifierInput] | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["identifiers"]
+    )
+    given_name: str | None = strawberry.field(default=U, description=PATRON_FIELDS["given_name"])
+    middle_name: str | None = strawberry.field(default=U, description=PATRON_FIELDS["middle_name"])
+    preferred_name: str | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["preferred_name"]
+    )
+    surname: str | None = strawberry.field(
+        default=U, description="Family name; cannot be cleared on a HOME account."
+    )
+    primary_email: str | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["primary_email"]
+    )
+    contact_emails: list[ContactEmailInput] | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["contact_emails"]
+    )
+    phone: str | None = strawberry.field(default=U, description=PATRON_FIELDS["phone"])
+    enabled: bool | None = strawberry.field(default=U, description=PATRON_FIELDS["enabled"])
+    is_staff: bool | None = strawberry.field(default=U, description=PATRON_FIELDS["is_staff"])
+    is_generic: bool | None = strawberry.field(default=U, description=PATRON_FIELDS["is_generic"])
+    is_public_search: bool | None = strawberry.field(
+        default=U, description="Make this generic account the institution's public search account."
+    )
+    until: date | None = strawberry.field(default=U, description=PATRON_FIELDS["until"])
+    expiry_date: date | None = strawberry.field(default=U, description=PATRON_FIELDS["expiry_date"])
+    cohort: str | None = strawberry.field(default=U, description=PATRON_FIELDS["cohort"])
+    form_class: str | None = strawberry.field(default=U, description=PATRON_FIELDS["form_class"])
+    library_groups: list[strawberry.ID] | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["library_groups"]
+    )
+    system_groups: list[SystemGroup] | None = strawberry.field(  # type: ignore[valid-type]
+        default=U, description=PATRON_FIELDS["system_groups"]
+    )
+    libraries: list[str] | None = strawberry.field(
+        default=U,
+        description="Codes of libraries the account may log in at (staff) or search "
+        "(generic); replaces the list.",
+    )
+    attributes: list[AttributeValueInput] | None = strawberry.field(
+        default=U, description=PATRON_FIELDS["attributes"]
+    )
 
 
 SKIP = {"id", "expected_version", "institution"}
@@ -156,30 +268,41 @@ def patron_fields(data: CreatePatronInput | UpdatePatronInput) -> dict[str, Any]
     return fields
 
 
-@strawberry.input
+@strawberry.input(description="A patron to remove permanently.")
 class DeletePatronInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="Id of the patron; refused while it has loans outstanding."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A block to put on a patron.")
 class AddPatronBlockInput:
-    patron_id: strawberry.ID
-    block_type: str
-    note: str | None = None
-    expires_at: datetime | None = None
+    patron_id: strawberry.ID = strawberry.field(description="Id of the patron.")
+    block_type: str = strawberry.field(
+        description="Code of a block type of the patron's institution."
+    )
+    note: str | None = strawberry.field(
+        default=None, description="Why the block is put on; optional."
+    )
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="When the block lifts by itself; omitted: never."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A block to lift.")
 class RemovePatronBlockInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Id of the block (PatronBlock.id).")
 
 
 @strawberry.input(description="A photo for a patron (multipart upload).")
 class SetPatronPhotoInput:
-    patron_id: strawberry.ID
-    file: Upload
+    patron_id: strawberry.ID = strawberry.field(description="Id of the patron.")
+    file: Upload = strawberry.field(
+        description="The image (JPEG, PNG or WebP), as a multipart upload; replaces any "
+        "earlier photo."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A patron whose photo to delete.")
 class RemovePatronPhotoInput:
-    patron_id: strawberry.ID
+    patron_id: strawberry.ID = strawberry.field(description="Id of the patron.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from strawberry.types import Info
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, mutate
+from app.graphql.core import PAYLOAD_ERRORS, UserError, mutate
 from app.graphql.ids import decode_pk, encode_id
 from app.graphql.patrons.inputs import (
     AddPatronBlockInput,
@@ -31,14 +32,25 @@ from app.sql import saved_id
 
 @strawberry.type(description="The patron after the change, or what went wrong.")
 class PatronPayload:
-    patron: Patron | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    patron: Patron | None = strawberry.field(
+        default=None, description="The patron as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 @strawberry.type(description="The id of the removed object, or what went wrong.")
 class DeletePatronPayload:
-    deleted_id: strawberry.ID | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    deleted_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Global id of the removed patron; null when `errors` is not empty.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 def _not_found(field: list[str]) -> DomainError:
@@ -69,7 +81,11 @@ async def _read_upload(upload: object, limit: int) -> bytes:
 class PatronMutations:
     @typed.mutation(description="Register a HOME patron (LIBRARIAN of the institution).")
     async def create_patron(
-        self, info: Info[Context, None], input: CreatePatronInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            CreatePatronInput, strawberry.argument(description="The patron to register.")
+        ],
     ) -> PatronPayload:
         ctx = info.context
         return await mutate(
@@ -90,7 +106,14 @@ class PatronMutations:
         "fails with STALE_VERSION if it changed meanwhile."
     )
     async def update_patron(
-        self, info: Info[Context, None], input: UpdatePatronInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdatePatronInput,
+            strawberry.argument(
+                description="The patron, its expected version and the fields to change."
+            ),
+        ],
     ) -> PatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.id, "Patron")
@@ -113,7 +136,11 @@ class PatronMutations:
         description="Permanently remove a patron and everything personal attached to it."
     )
     async def delete_patron(
-        self, info: Info[Context, None], input: DeletePatronInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            DeletePatronInput, strawberry.argument(description="The patron to remove permanently.")
+        ],
     ) -> DeletePatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.id, "Patron")
@@ -133,7 +160,12 @@ class PatronMutations:
 
     @typed.mutation(description="Put a block on a patron (LIBRARIAN).")
     async def add_patron_block(
-        self, info: Info[Context, None], input: AddPatronBlockInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            AddPatronBlockInput,
+            strawberry.argument(description="The patron and the block to put on it."),
+        ],
     ) -> PatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.patron_id, "Patron")
@@ -154,7 +186,11 @@ class PatronMutations:
 
     @typed.mutation(description="Lift a LOCAL block (LIBRARIAN).")
     async def remove_patron_block(
-        self, info: Info[Context, None], input: RemovePatronBlockInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RemovePatronBlockInput, strawberry.argument(description="The block to lift.")
+        ],
     ) -> PatronPayload:
         ctx = info.context
         block_id = decode_pk(input.id, "PatronBlock")
@@ -170,7 +206,11 @@ class PatronMutations:
 
     @typed.mutation(description="Upload (or replace) a patron's photo: JPEG, PNG or WebP.")
     async def set_patron_photo(
-        self, info: Info[Context, None], input: SetPatronPhotoInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            SetPatronPhotoInput, strawberry.argument(description="The patron and the image.")
+        ],
     ) -> PatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.patron_id, "Patron")
@@ -191,7 +231,12 @@ class PatronMutations:
 
     @typed.mutation(description="Delete a patron's photo.")
     async def remove_patron_photo(
-        self, info: Info[Context, None], input: RemovePatronPhotoInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            RemovePatronPhotoInput,
+            strawberry.argument(description="The patron whose photo to delete."),
+        ],
     ) -> PatronPayload:
         ctx = info.context
         patron_id = decode_pk(input.patron_id, "Patron")

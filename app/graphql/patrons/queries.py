@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -84,10 +84,21 @@ class PatronQueries:
     async def patrons(
         self,
         info: Info[Context, None],
-        institution: str,
-        filter: PatronFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        institution: Annotated[
+            str, strawberry.argument(description="Institution code, e.g. NEKLS.")
+        ],
+        filter: Annotated[
+            PatronFilter | None,
+            strawberry.argument(
+                description="Narrows the list; omitted: every patron you may read."
+            ),
+        ] = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size: default 20, at most 100.")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
     ) -> PatronConnection:
         ctx = info.context
         size = page_size(first, 20, ctx.settings.max_page_size)

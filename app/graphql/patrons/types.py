@@ -63,8 +63,15 @@ class ContactEmail:
 
 @strawberry.enum(description="LOCAL: put on here. COPIED: copied from the source account.")
 class BlockOrigin(Enum):
-    LOCAL = "LOCAL"
-    COPIED = "COPIED"
+    LOCAL = strawberry.enum_value(
+        "LOCAL", description="Put on at this institution; never touched by a refresh."
+    )
+    COPIED = strawberry.enum_value(
+        "COPIED",
+        description="Copied from the source account of a linked account; replaced at each "
+        ""
+        "refresh by rules that copy network blocks.",
+    )
 
 
 @strawberry.type(description="A block on a patron.")
@@ -140,14 +147,16 @@ class AuditEntry:
 
 @strawberry.type(description="An audit entry in a page.")
 class AuditEntryEdge:
-    cursor: str
-    node: AuditEntry
+    cursor: str = strawberry.field(description="Opaque cursor of this entry, for `after`.")
+    node: AuditEntry = strawberry.field(description="The audit entry.")
 
 
 @strawberry.type(description="A page of the audit trail.")
 class AuditEntryConnection:
-    edges: list[AuditEntryEdge]
-    page_info: PageInfo
+    edges: list[AuditEntryEdge] = strawberry.field(
+        description="The entries of this page, newest first."
+    )
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
 
 
 def _value_of(rows: list[Any], code: str) -> str | None:
@@ -238,11 +247,11 @@ class Patron(Node):
         rows = await info.context.loaders.identifiers_by_patron_id.load(saved_id(self.row))
         return [Identifier(type=IdentifierType(row=t), value=value) for value, t, _ in rows]
 
-    @strawberry.field
+    @typed.field(description="Given (first) name.")
     def given_name(self) -> str | None:
         return self.row.given_name
 
-    @strawberry.field
+    @typed.field(description="Middle name(s).")
     def middle_name(self) -> str | None:
         return self.row.middle_name
 
@@ -266,7 +275,7 @@ class Patron(Node):
         rows = await info.context.loaders.contact_emails_by_patron_id.load(saved_id(self.row))
         return [ContactEmail(address=r.address, label=r.label) for r in rows]
 
-    @strawberry.field
+    @typed.field(description="Phone number, as written.")
     def phone(self) -> str | None:
         return self.row.phone
 
@@ -290,11 +299,17 @@ class Patron(Node):
     def until(self) -> date | None:
         return self.row.until
 
-    @strawberry.field
+    @typed.field(
+        description="Last day the account is valid; after it, it cannot borrow. Null: "
+        "never expires."
+    )
     def expiry_date(self) -> date | None:
         return self.row.expiry_date
 
-    @strawberry.field
+    @typed.field(
+        description="Set on LINKED accounts: after this date (and its expiry) the purge "
+        "job deletes the copy, unless items are on loan. Null: never purged."
+    )
     def purge_date(self) -> date | None:
         return self.row.purge_date
 
@@ -379,9 +394,20 @@ class Patron(Node):
     async def loans(
         self,
         info: Info[Context, None],
-        first: int | None = None,
-        after: str | None = None,
-        active: bool | None = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size: default 20, at most 100.")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+        active: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="true: loans not yet checked in; false: returned loans only; omitted: "
+                ""
+                "all."
+            ),
+        ] = None,
     ) -> LazyLoanConnection:
         from app.graphql.circulation.views import patron_loans
 
@@ -426,7 +452,14 @@ class Patron(Node):
         description="The audit trail of this patron, newest first (staff of the institution only)."
     )
     async def audit_log(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self,
+        info: Info[Context, None],
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size: default 20, at most 100.")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
     ) -> AuditEntryConnection:
         settings = info.context.settings
         size = page_size(first, 20, settings.max_page_size)
@@ -457,25 +490,25 @@ class Patron(Node):
     def version(self) -> int:
         return self.row.version
 
-    @strawberry.field
+    @typed.field(description="When the account was created.")
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field
+    @typed.field(description="When the account last changed.")
     def updated_at(self) -> datetime:
         return self.row.updated_at
 
 
 @strawberry.type(description="A patron in a page of results.")
 class PatronEdge:
-    cursor: str
-    node: Patron
+    cursor: str = strawberry.field(description="Opaque cursor of this patron, for `after`.")
+    node: Patron = strawberry.field(description="The patron.")
 
 
 @strawberry.type(description="A page of patrons.")
 class PatronConnection:
-    edges: list[PatronEdge]
-    page_info: PageInfo
+    edges: list[PatronEdge] = strawberry.field(description="The patrons of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
     count: strawberry.Private[Any]
 
     @typed.field(description="How many patrons match in all (counted only when asked for).")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, mutate
+from app.graphql.core import PAYLOAD_ERRORS, UserError, mutate
 from app.graphql.ids import decode_pk, encode_id
 from app.sip2 import deletion
 from app.sip2.models import SipAccount
@@ -16,8 +18,8 @@ from app.sql import saved_id
 
 @strawberry.input(description="The SIP account to delete: by id, or by login id.")
 class DeleteSipAccountInput:
-    id: strawberry.ID | None = None
-    login_id: str | None = None
+    id: strawberry.ID | None = strawberry.field(default=None, description="Id of the account.")
+    login_id: str | None = strawberry.field(default=None, description="Login id of the account.")
 
 
 @strawberry.type(description="The deleted account, or why not.")
@@ -28,7 +30,10 @@ class DeleteSipAccountPayload:
     deleted_login_id: str | None = strawberry.field(
         default=None, description="Its login id, free for a new account."
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 def _deleted(row: SipAccount) -> DeleteSipAccountPayload:
@@ -46,7 +51,11 @@ class SipAccountAdminMutations:
         "out at their next message."
     )
     async def delete_sip_account(
-        self, info: Info[Context, None], input: DeleteSipAccountInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            DeleteSipAccountInput, strawberry.argument(description="The account to delete.")
+        ],
     ) -> DeleteSipAccountPayload:
         actor = info.context.actor
         account_id = decode_pk(input.id, "SipAccount") if input.id is not None else None

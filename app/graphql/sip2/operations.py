@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.types import Info
 
@@ -23,8 +25,10 @@ from app.sip2.service import AoMode, AttributeField, SendAs
 
 @strawberry.input(description="A barcode and password to verify (API clients: patron_auth).")
 class AuthenticatePatronInput:
-    barcode: str
-    password: str
+    barcode: str = strawberry.field(description="The patron's library barcode.")
+    password: str = strawberry.field(
+        description="The patron's password (PIN); never logged or stored."
+    )
 
 
 @strawberry.input(description="Send an attribute type's values in a SIP2 field.")
@@ -33,40 +37,75 @@ class SipAttributeFieldInput:
     field_code: str = strawberry.field(
         description="Two characters SIP2 does not use otherwise, e.g. XK."
     )
-    send: SipSendAs = SipSendAs.CODE
+    send: SipSendAs = strawberry.field(
+        default=SipSendAs.CODE, description="Values as codes or labels; default CODE."
+    )
 
 
 @strawberry.input(description="A new SIP account (SYSTEM_ADMIN of the institution).")
 class CreateSipAccountInput:
-    institution: str
-    login_id: str
+    institution: str = strawberry.field(
+        description="Code of the institution whose patrons the account verifies "
+        "(SYSTEM_ADMIN there)."
+    )
+    login_id: str = strawberry.field(
+        description="The login id (SIP2 field CN); unique among all SIP accounts."
+    )
     secret: str = strawberry.field(description="At least as long as a password; stored hashed.")
     library: str | None = strawberry.field(
         default=None, description="Library the account acts for (null: the whole institution)."
     )
-    encoding: SipEncoding = SipEncoding.UTF_8
-    ao_mode: SipAoMode = SipAoMode.INSTITUTION
-    home_library_screen_message: bool = False
-    attribute_fields: list[SipAttributeFieldInput] = strawberry.field(default_factory=list)
-    allow_empty_pin: bool = False
-    enabled: bool = True
+    encoding: SipEncoding = strawberry.field(
+        default=SipEncoding.UTF_8, description="Character encoding of the messages; default UTF-8."
+    )
+    ao_mode: SipAoMode = strawberry.field(
+        default=SipAoMode.INSTITUTION,
+        description="What AO carries in patron responses; default INSTITUTION.",
+    )
+    home_library_screen_message: bool = strawberry.field(
+        default=False,
+        description="Send the patron's home library code as a screen message (AF); default false.",
+    )
+    attribute_fields: list[SipAttributeFieldInput] = strawberry.field(
+        default_factory=list,
+        description="Attribute types to send, and in which fields; default none.",
+    )
+    allow_empty_pin: bool = strawberry.field(
+        default=False,
+        description="A verification without a PIN counts as a valid password; default false.",
+    )
+    enabled: bool = strawberry.field(
+        default=True, description="The account may log in; default true."
+    )
 
 
 @strawberry.input(description="Changes to a SIP account; omitted settings stay as they are.")
 class UpdateSipAccountInput:
-    login_id: str
-    secret: str | None = None
+    login_id: str = strawberry.field(
+        description="Login id of the account to change (it cannot be changed)."
+    )
+    secret: str | None = strawberry.field(
+        default=None, description="A new secret; omitted keeps the current one."
+    )
     library: str | None = strawberry.field(
         default=None, description='Library code, or "" for the whole institution.'
     )
-    encoding: SipEncoding | None = None
-    ao_mode: SipAoMode | None = None
-    home_library_screen_message: bool | None = None
+    encoding: SipEncoding | None = strawberry.field(
+        default=None, description="Character encoding of the messages."
+    )
+    ao_mode: SipAoMode | None = strawberry.field(
+        default=None, description="What AO carries in patron responses."
+    )
+    home_library_screen_message: bool | None = strawberry.field(
+        default=None, description="Send the patron's home library code as a screen message (AF)."
+    )
     attribute_fields: list[SipAttributeFieldInput] | None = strawberry.field(
         default=None, description="Replaces the whole list."
     )
-    allow_empty_pin: bool | None = None
-    enabled: bool | None = None
+    allow_empty_pin: bool | None = strawberry.field(
+        default=None, description="A verification without a PIN counts as a valid password."
+    )
+    enabled: bool | None = strawberry.field(default=None, description="The account may log in.")
 
 
 def _fields(items: list[SipAttributeFieldInput]) -> list[AttributeField]:
@@ -88,7 +127,11 @@ class Sip2Queries:
     @typed.field(
         description="The SIP accounts of an institution; empty unless you are its SYSTEM_ADMIN."
     )
-    async def sip_accounts(self, info: Info[Context, None], institution: str) -> list[SipAccount]:
+    async def sip_accounts(
+        self,
+        info: Info[Context, None],
+        institution: Annotated[str, strawberry.argument(description="Institution code.")],
+    ) -> list[SipAccount]:
         ctx = info.context
         async with ctx.db.use() as session:
             rows = await service.list_sip_accounts(
@@ -104,7 +147,12 @@ class Sip2Mutations:
         "scope patron_auth; throttled like logins; audited without the password)."
     )
     async def authenticate_patron(
-        self, info: Info[Context, None], input: AuthenticatePatronInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            AuthenticatePatronInput,
+            strawberry.argument(description="The barcode and password to verify."),
+        ],
     ) -> AuthenticatePatronPayload:
         ctx = info.context
 
@@ -133,7 +181,12 @@ class Sip2Mutations:
 
     @typed.mutation(description="Create a SIP account (SYSTEM_ADMIN of the institution).")
     async def create_sip_account(
-        self, info: Info[Context, None], input: CreateSipAccountInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            CreateSipAccountInput,
+            strawberry.argument(description="The account and its field policy."),
+        ],
     ) -> SipAccountPayload:
         ctx = info.context
         spec = service.SipAccountSpec(
@@ -159,7 +212,12 @@ class Sip2Mutations:
 
     @typed.mutation(description="Change a SIP account (SYSTEM_ADMIN of its institution).")
     async def update_sip_account(
-        self, info: Info[Context, None], input: UpdateSipAccountInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            UpdateSipAccountInput,
+            strawberry.argument(description="The account and the settings to change."),
+        ],
     ) -> SipAccountPayload:
         ctx = info.context
         update = service.SipAccountUpdate(

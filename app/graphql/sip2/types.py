@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import Node, UserError
+from app.graphql.core import PAYLOAD_ERRORS, Node, UserError, described_enum
 from app.graphql.ids import encode_id
 from app.graphql.network.types import Institution, Library, UserGroup
 from app.sip2 import models
@@ -19,22 +19,52 @@ from app.sip2.verification import Verification
 from app.sql import saved_id
 
 
-@strawberry.enum(description="Character encoding of a SIP account's messages.")
 class SipEncoding(Enum):
     UTF_8 = "UTF-8"
     CP850 = "CP850"
 
 
-@strawberry.enum(description="What the AO (institution id) field of patron responses carries.")
+described_enum(
+    SipEncoding,
+    name="SipEncoding",
+    description="Character encoding of a SIP account's messages.",
+    values={
+        SipEncoding.UTF_8: "UTF-8.",
+        SipEncoding.CP850: "Code page 850 (DOS Latin-1), for older SIP2 clients.",
+    },
+)
+
+
 class SipAoMode(Enum):
     INSTITUTION = "INSTITUTION"
     HOME_LIBRARY = "HOME_LIBRARY"
 
 
-@strawberry.enum(description="Whether attribute values are sent as codes or as labels.")
+described_enum(
+    SipAoMode,
+    name="SipAoMode",
+    description="What the AO (institution id) field of patron responses carries.",
+    values={
+        SipAoMode.INSTITUTION: "The code of the account's institution.",
+        SipAoMode.HOME_LIBRARY: "The code of the patron's home library.",
+    },
+)
+
+
 class SipSendAs(Enum):
     CODE = "CODE"
     LABEL = "LABEL"
+
+
+described_enum(
+    SipSendAs,
+    name="SipSendAs",
+    description="Whether attribute values are sent as codes or as labels.",
+    values={
+        SipSendAs.CODE: "The value's code, e.g. ALLOWED.",
+        SipSendAs.LABEL: "The value's label, e.g. Allowed.",
+    },
+)
 
 
 @strawberry.type(description="An attribute type whose values a SIP account is sent.")
@@ -107,26 +137,31 @@ class SipAccount(Node):
     def enabled(self) -> bool:
         return self.row.enabled
 
-    @strawberry.field
+    @typed.field(description="When the account was created.")
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field
+    @typed.field(description="When the account last changed.")
     def updated_at(self) -> datetime:
         return self.row.updated_at
 
 
-@strawberry.type
+@strawberry.type(description="The SIP account, or what went wrong.")
 class SipAccountPayload:
-    account: SipAccount | None = None
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    account: SipAccount | None = strawberry.field(
+        default=None, description="The account as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
 
 
 @strawberry.type(description="A block on the verified patron.")
 class VerifiedBlock:
     code: str = strawberry.field(description="Block type code, e.g. FINES, LOST.")
-    description: str
-    blocks_loans: bool
+    description: str = strawberry.field(description="What the block means.")
+    blocks_loans: bool = strawberry.field(description="The block stops loans.")
 
 
 @strawberry.type(description="What the patron's blocks and account state allow.")
@@ -159,19 +194,37 @@ class AuthenticatePatronPayload:
         "(false unless the password is right).",
     )
     valid_password: bool = strawberry.field(default=False, description="The password is right.")
-    barcode: str | None = None
+    barcode: str | None = strawberry.field(
+        default=None, description="The patron's barcode; null unless the password is right."
+    )
     display_name: str | None = strawberry.field(
         default=None, description="The preferred name (else the given name) and the surname."
     )
-    home_library: Library | None = None
-    user_group: UserGroup | None = None
-    expiry_date: date | None = None
-    blocks: PatronBlocksSummary | None = None
+    home_library: Library | None = strawberry.field(
+        default=None, description="The patron's home library; null unless the password is right."
+    )
+    user_group: UserGroup | None = strawberry.field(
+        default=None,
+        description="The patron's user group; null unless the password is right (or it has none).",
+    )
+    expiry_date: date | None = strawberry.field(
+        default=None,
+        description="Last day the account is valid; null when it never expires or the "
+        "password is wrong.",
+    )
+    blocks: PatronBlocksSummary | None = strawberry.field(
+        default=None, description="Blocks and what they deny; null unless the password is right."
+    )
     attributes: list[VerifiedAttribute] = strawberry.field(
         default_factory=list,
         description="Values of the attribute types named by the client's attribute:<CODE> scopes.",
     )
-    errors: list[UserError] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="ACCOUNT_LOCKED or TOO_MANY_ATTEMPTS when throttled, and other "
+        "expected failures; a wrong password alone is not an error "
+        "(validPassword is false).",
+    )
 
     @classmethod
     def of(cls, result: Verification, errors: list[UserError]) -> AuthenticatePatronPayload:
