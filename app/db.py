@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
@@ -122,19 +124,36 @@ def create_engine(
     return engine
 
 
-def _install_postgres_ping(engine: AsyncEngine) -> None:
-    """Check every connection as it leaves the pool; a dead one is replaced.
+# A connection used this recently is not checked again when it leaves the pool (as
+# HikariCP's alive-bypass window): under load no request pays a round trip for the
+# ping. A database that went away longer ago than this finds every connection idle
+# past it, and a failure on a connection in use invalidates the whole pool (SQLAlchemy's
+# disconnect handling), so requests after a restart still find working connections.
+PING_IF_IDLE_SECONDS = 0.5
+
+
+def _install_postgres_ping(engine: AsyncEngine, idle: float = PING_IF_IDLE_SECONDS) -> None:
+    """Check a connection that has been idle for a while as it leaves the pool; a dead
+    one is replaced.
 
     SQLAlchemy's documented "pessimistic" pattern: a checkout handler that raises
     InvalidatePoolError (a DisconnectionError) makes the pool drop that connection and
     every older one and try again with a new one, so requests after a database restart
-    find working connections. It is `pool_pre_ping` in one round trip: the asyncpg
-    dialect's own pre-ping sends three (BEGIN, ";", ROLLBACK, for pgbouncer's
-    transaction mode), and every request pays them.
+    find working connections. It is `pool_pre_ping` in one round trip (the asyncpg
+    dialect's own pre-ping sends three: BEGIN, ";", ROLLBACK, for pgbouncer's
+    transaction mode), and only for connections idle longer than `idle` seconds.
     """
 
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["netzone_idle_since"] = time.monotonic()
+
     @event.listens_for(engine.sync_engine, "checkout")
-    def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("netzone_idle_since")
+        if since is not None and time.monotonic() - since < idle:
+            return
         try:
             await_(dbapi_connection.driver_connection.fetchrow(";"))
         except Exception as error:
@@ -147,7 +166,11 @@ _COMPILED: dict[tuple[int, str], tuple[Executable, str, tuple[str, ...]]] = {}
 
 
 async def fetch_rows(
-    session: AsyncSession, statement: Executable, params: dict[str, Any]
+    session: AsyncSession,
+    statement: Executable,
+    params: dict[str, Any],
+    *,
+    elsewhere: Executable | None = None,
 ) -> Sequence[Sequence[Any]]:
     """The rows of a read-only statement on the session's connection, fast on PostgreSQL.
 
@@ -160,12 +183,15 @@ async def fetch_rows(
     Values come as the driver gives them, without the column types' result
     processing: select only plain columns (integers, strings, booleans, dates,
     timestamps with time zone) and bind only values that need no bind processing.
-    Rows are indexed by position. Elsewhere (SQLite) it is a Core execute.
+    Rows are indexed by position. Elsewhere (SQLite) it is a Core execute, of
+    `elsewhere` where given (the same read for a database without PostgreSQL's arrays).
     """
     connection = await session.connection()
     dialect = connection.dialect
     if dialect.driver != "asyncpg":
-        return (await connection.execute(statement, params)).all()
+        return (
+            await connection.execute(statement if elsewhere is None else elsewhere, params)
+        ).all()
     key = (id(statement), dialect.name)
     entry = _COMPILED.get(key)
     if entry is None or entry[0] is not statement:
@@ -218,6 +244,16 @@ class Database:
         self.request_session_factory = (
             create_session_factory(request_engine) if request_engine is not None else None
         )
+        # How a request that only reads takes its connection: without a transaction on
+        # PostgreSQL, with a plain BEGIN (no write lock) on SQLite; as any other where the
+        # sessions are someone else's (tests bind them to an outer transaction).
+        self.read_options: dict[str, Any] = {}
+        if session_factory is None:
+            self.read_options = (
+                {"isolation_level": "AUTOCOMMIT"}
+                if engine.dialect.name == "postgresql"
+                else {"netzone_readonly": True}
+            )
 
     @asynccontextmanager
     async def request_session(self) -> AsyncIterator[AsyncSession]:
@@ -272,29 +308,80 @@ def timed_out(error: BaseException) -> bool:
     return False
 
 
+# A request whose operations only read runs without a transaction on PostgreSQL (no
+# BEGIN and no ROLLBACK: two round trips fewer). Its session carries this mark in its
+# `info`, and a statement in it that is not a read is refused.
+READS_ONLY = "netzone_reads_only"
+_READ_STATEMENT = re.compile(r"\s*(SELECT|WITH|SHOW|VALUES|;|$)", re.IGNORECASE)
+
+
 class SerialSession:
     """One request's session, used by one coroutine at a time.
 
     GraphQL resolves sibling fields concurrently; an AsyncSession must not be.
     Resolvers and DataLoaders take the session through this lock.
+
+    `reads_only` (set before the first statement): the session may only read, and takes
+    its connection with `read_options` (Database.read_options: on PostgreSQL autocommit
+    mode, each statement on its own; on SQLite a BEGIN that takes no write lock).
     """
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(
+        self, session: AsyncSession, *, read_options: dict[str, Any] | None = None
+    ) -> None:
         self._session = session
+        self.read_options = read_options or {}
         self._lock = asyncio.Lock()
         # time.monotonic() past which the request sends nothing more (queries only).
         self.deadline: float | None = None
+        self.reads_only = False
+        self._procured = False
 
     @asynccontextmanager
     async def use(self) -> AsyncIterator[AsyncSession]:
         async with self._lock:
             if self.deadline is not None and time.monotonic() > self.deadline:
                 raise RequestTimedOut()
+            if not self._procured:
+                self._procured = True
+                if self.reads_only:
+                    self._session.info[READS_ONLY] = True
+                    if self.read_options:
+                        await self._session.connection(execution_options=self.read_options)
             yield self._session
 
     @property
     def raw(self) -> AsyncSession:
         return self._session
+
+
+def _refuse_writes_of_readers() -> None:
+    """A session marked reads-only (SerialSession.reads_only) refuses statements that
+    write and flushes of changed objects, whether or not it runs in autocommit mode
+    (tests run requests inside an outer transaction): a query that writes fails loudly
+    instead of committing statement by statement."""
+
+    @event.listens_for(Session, "do_orm_execute")
+    def _statement(state: ORMExecuteState) -> None:
+        if state.session.info.get(READS_ONLY) and not state.is_select:
+            verb = str(state.statement).split(None, 1)[0] if str(state.statement) else ""
+            if not _READ_STATEMENT.match(verb):
+                raise ReadOnlyViolation(verb)
+
+    @event.listens_for(Session, "before_flush")
+    def _flush(session: Session, *_args: Any) -> None:
+        if session.info.get(READS_ONLY) and (session.new or session.dirty or session.deleted):
+            raise ReadOnlyViolation("flush")
+
+
+class ReadOnlyViolation(Exception):
+    """A statement that writes, sent in a request declared to only read."""
+
+    def __init__(self, verb: str) -> None:
+        super().__init__(f"a {verb} in a request that only reads")
+
+
+_refuse_writes_of_readers()
 
 
 async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -96,6 +96,10 @@ class Loaders:
         return pat.identifiers_by_patron_id(self.db)
 
     @cached_property
+    def identifier_values_by_patron_id(self) -> DataLoader[int, list[Any]]:
+        return pat.identifier_values_by_patron_id(self.db)
+
+    @cached_property
     def contact_emails_by_patron_id(self) -> DataLoader[int, list[Any]]:
         return pat.contact_emails_by_patron_id(self.db)
 
@@ -182,11 +186,15 @@ class Loaders:
         return future.result()
 
     def reference_now(self, patron: Any, kind: str) -> Any:
-        """patron_reference when its answer is already in hand, else MISSING."""
-        index, column, _ = _REFERENCES[kind]
+        """patron_reference when its answer is already in hand (loaded by id for a page,
+        or with the page's references), else MISSING."""
+        index, column, by_id = _REFERENCES[kind]
         wanted = getattr(patron, column)
         if wanted is None:
             return None
+        found = self.peek(by_id, wanted)
+        if found is not MISSING and found is not None:
+            return found
         row = self.peek("references_by_patron_id", patron.id)
         if row is MISSING or row is None:
             return MISSING
@@ -198,6 +206,18 @@ class Loaders:
         """Load these relations of a page of patrons now, one statement each: the page's
         fields then resolve from what is in hand."""
         await asyncio.gather(*(getattr(self, name).load_many(patron_ids) for name in sorted(names)))
+
+    async def prefetch_references(self, kinds: set[str], patrons: list[Any]) -> None:
+        """Load these to-one references of a page of patrons by their ids, one statement
+        each (user_group, home_library, institution): the reference fields then resolve
+        from what is in hand."""
+        loads = []
+        for kind in sorted(kinds):
+            _, column, by_id = _REFERENCES[kind]
+            ids = sorted({i for p in patrons if (i := getattr(p, column)) is not None})
+            if ids:
+                loads.append(getattr(self, by_id).load_many(ids))
+        await asyncio.gather(*loads)
 
     def _prime(self, row: Any) -> None:
         _, group, library, institution, rule, source = row
@@ -217,6 +237,7 @@ class Loaders:
             "patron_by_id",
             "references_by_patron_id",
             "identifiers_by_patron_id",
+            "identifier_values_by_patron_id",
             "contact_emails_by_patron_id",
             "library_groups_by_patron_id",
             "system_groups_by_patron_id",

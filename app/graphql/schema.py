@@ -10,7 +10,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
@@ -42,6 +41,7 @@ from app.graphql.patrons.queries import PatronQueries
 from app.graphql.patrons.types import Patron, PatronBlock
 from app.graphql.sip2.admin import SipAccountAdminMutations
 from app.graphql.sip2.operations import Sip2Mutations, Sip2Queries
+from app.graphql.validation_cache import ValidationCacheByText
 from app.settings import Settings
 
 
@@ -109,11 +109,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         execution_context_class=counting_execution_context(settings.max_cost),
         extensions=[
             partial(ParserCache, maxsize=settings.cache_size),
-            partial(ValidationCache, maxsize=settings.cache_size),
+            partial(ValidationCacheByText, maxsize=settings.cache_size),
             partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
             # Rule classes built once, so the validation cache can hit.
             partial(AddValidationRules, limit_rules(settings)),
-            # After ValidationCache: refuses valid operations whose text holds a NUL.
+            # After the validation cache: refuses valid operations whose text holds a NUL.
             RejectNulText,
             # Root fields and outcome of each operation, for the metrics and the log.
             ObserveOperations,

@@ -19,7 +19,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from app.auth import service as auth_service
-from app.auth.policy import ANONYMOUS, Actor
+from app.auth.policy import ANONYMOUS
 from app.db import Database, SerialSession, database_unavailable, timed_out
 from app.errors import NotAuthenticated
 from app.graphiql.page import graphiql_page
@@ -33,6 +33,7 @@ from app.graphql.limits import (
     timeout_message,
     too_costly,
 )
+from app.graphql.reads import reads_only
 from app.observability import metrics
 from app.observability.requests import current_request_id, new_request_id, operation_scope
 from app.settings import Settings
@@ -284,35 +285,57 @@ class NetzoneGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         session = request.scope["netzone.session"]
-        db = SerialSession(session)
-        token = bearer_token(request)
-        actor: Actor = ANONYMOUS
-        if token is not None:
-            async with db.use() as raw:
-                found = await auth_service.authenticate(session=raw, token=token)
-                if self.database.dialect == "sqlite":
-                    # SQLite transactions take the write lock at BEGIN (BEGIN IMMEDIATE):
-                    # reading the token must not hold it across the request. PostgreSQL
-                    # reads take no lock, and the request's statements go on in the same
-                    # transaction (a COMMIT and a BEGIN fewer on the point lookup path).
-                    await raw.commit()
-            # An unknown, expired or revoked token is treated as no token: operations
-            # that need a session then answer UNAUTHENTICATED.
-            if found is not None:
-                actor = found
+        db = SerialSession(session, read_options=self.database.read_options)
         # Queries stop past the budget (mutations are not cut halfway: the execution
         # context lifts it for them; their statements stay bounded on PostgreSQL).
         db.deadline = time.monotonic() + self.settings.request_timeout
         client = request.client
+        # The actor is found in execute_operation, once the request's operations are
+        # known (a request that only reads then runs without a transaction).
         return Context(
             request=request,
             response=response,
             settings=self.settings,
             db=db,
-            actor=actor,
-            token=token,
+            actor=ANONYMOUS,
+            token=bearer_token(request),
             address=client.host if client else "unknown",
         )
+
+    async def execute_operation(  # noqa: PLR0917  (strawberry's signature)
+        self,
+        request: Any,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        operations = request_data if isinstance(request_data, list) else [request_data]
+        context.db.reads_only = all(
+            reads_only(getattr(o, "query", None), getattr(o, "operation_name", None))
+            for o in operations
+        )
+        await self._authenticate(context)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+
+    async def _authenticate(self, context: Context) -> None:
+        """The request's actor from its bearer token: an unknown, expired or revoked token
+        is treated as no token (operations that need a session answer UNAUTHENTICATED)."""
+        if context.token is None:
+            return
+        async with context.db.use() as raw:
+            found = await auth_service.authenticate(session=raw, token=context.token)
+            if self.database.dialect == "sqlite" and not context.db.reads_only:
+                # SQLite transactions take the write lock at BEGIN (BEGIN IMMEDIATE):
+                # reading the token must not hold it across the request. PostgreSQL
+                # reads take no lock, and the request's statements go on in the same
+                # transaction (a COMMIT and a BEGIN fewer on the point lookup path).
+                await raw.commit()
+        if found is not None:
+            context.actor = found
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}

@@ -406,31 +406,26 @@ async def test_a_batch_costs_what_its_operations_cost_together(
 
 
 def test_limit_rules_are_built_once_so_the_validation_cache_hits() -> None:
-    from functools import partial
-
-    import strawberry
-    from strawberry.extensions import AddValidationRules, ValidationCache
-    from strawberry.extensions.validation_cache import _get_validate_cache
-
-    from app.graphql.limits import limit_rules
-    from app.graphql.schema import Mutation, Query
+    from app.graphql.schema import build_schema
+    from app.graphql.validation_cache import _validator
     from app.settings import Settings
 
-    rules = limit_rules(Settings())
-    schema = strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        extensions=[partial(ValidationCache, maxsize=7), partial(AddValidationRules, rules)],
-    )
-    cache = _get_validate_cache(7)
+    settings = Settings(cache_size=7)
+    schema = build_schema(settings)
+    cache = _validator(7)
     cache.cache_clear()
     for _ in range(3):
         assert schema.execute_sync("{ __typename }").errors is None
     assert (cache.cache_info().hits, cache.cache_info().misses) == (2, 1)
-    deep = schema.execute_sync(_nested(13))
-    assert [e.message for e in deep.errors or []] == [
-        "'anonymous' exceeds maximum operation depth of 12"
-    ]
+    # The same document in another text is validated on its own; an invalid one is
+    # refused from the cache as the first time.
+    for _ in range(2):
+        assert schema.execute_sync("{  __typename }").errors is None
+        deep = schema.execute_sync(_nested(13))
+        assert [e.message for e in deep.errors or []] == [
+            "'anonymous' exceeds maximum operation depth of 12"
+        ]
+    assert (cache.cache_info().hits, cache.cache_info().misses) == (4, 3)
 
 
 async def test_nested_plain_lists_stop_at_the_object_limit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import strawberry
@@ -39,15 +40,18 @@ def _filter(flt: PatronFilter | None) -> service.PatronFilter:
 
 
 # Relations of a page of patrons loaded before its fields resolve, by the fields that
-# read them (the fields then resolve synchronously from what is in hand).
+# read them (the fields then resolve synchronously from what is in hand): by patron id,
 PREFETCHED_BY = {
-    "barcode": "identifiers_by_patron_id",
-    "adminSystemId": "identifiers_by_patron_id",
+    "barcode": "identifier_values_by_patron_id",
+    "adminSystemId": "identifier_values_by_patron_id",
     "identifiers": "identifiers_by_patron_id",
     "blocks": "blocks_by_patron_id",
-    "userGroup": "references_by_patron_id",
-    "homeLibrary": "references_by_patron_id",
-    "institution": "references_by_patron_id",
+}
+# and the to-one references by their own ids.
+REFERENCES_BY = {
+    "userGroup": "user_group",
+    "homeLibrary": "home_library",
+    "institution": "institution",
 }
 
 
@@ -73,7 +77,11 @@ def _node_fields(selected: list[Any]) -> set[str]:
 
 
 def _prefetched(fields: set[str]) -> set[str]:
-    return {PREFETCHED_BY[f] for f in fields if f in PREFETCHED_BY}
+    names = {PREFETCHED_BY[f] for f in fields if f in PREFETCHED_BY}
+    if "identifiers_by_patron_id" in names:
+        # Every identifier, with its type, is loaded anyway: barcode reads it there.
+        names.discard("identifier_values_by_patron_id")
+    return names
 
 
 @strawberry.type
@@ -122,9 +130,14 @@ class PatronQueries:
                     session=session, actor=ctx.actor, institution_code=institution, flt=flt
                 )
 
-        wanted = _prefetched(_node_fields(info.selected_fields))
-        if rows and wanted:
-            await ctx.loaders.prefetch(wanted, [saved_id(r) for r in rows])
+        fields = _node_fields(info.selected_fields)
+        wanted = _prefetched(fields)
+        references = {REFERENCES_BY[f] for f in fields if f in REFERENCES_BY}
+        if rows and (wanted or references):
+            await asyncio.gather(
+                ctx.loaders.prefetch(wanted, [saved_id(r) for r in rows]),
+                ctx.loaders.prefetch_references(references, rows),
+            )
         edges = [
             PatronEdge(cursor=sealed.encode(r.surname_key, r.given_key, r.id), node=Patron.of(r))
             for r in rows
