@@ -87,8 +87,10 @@ RUN python -m compileall -q app migrations \
 USER netzone:netzone
 EXPOSE 8000
 
+# Healthy means ready: /readyz answers 503 while the database is unreachable (urlopen
+# raises on it), where /healthz would only say that the process is up.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:%s/healthz' % os.environ.get('NETZONE_PORT', '8000'); sys.exit(0 if urllib.request.urlopen(url, timeout=4).status == 200 else 1)"]
+    CMD ["python", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:%s/readyz' % os.environ.get('NETZONE_PORT', '8000'); sys.exit(0 if urllib.request.urlopen(url, timeout=4).status == 200 else 1)"]
 
 # `serve` brings the database schema up to date before it starts serving.
 CMD ["netzone", "serve", "--host", "0.0.0.0"]
