@@ -4,8 +4,10 @@
 # DATABASE_URL pointing at PostgreSQL (production mode refuses to start without it; see
 # docker-compose.yml). The same image serves SIP2 with `netzone sip2 --host 0.0.0.0`.
 
-ARG PYTHON_IMAGE=python:3.11-slim
-ARG NODE_IMAGE=node:20-slim
+# Base images at exact versions, so a rebuild starts from the same Python and Node.js
+# (Python 3.11 is also what requirements/*.lock are compiled for). Move them on purpose.
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+ARG NODE_IMAGE=node:20.19.5-slim
 
 # ---------------------------------------------------------------------------
 # GraphiQL's tarballs: npm packs the packages app/graphiql/assets.lock.json pins,
@@ -18,7 +20,7 @@ RUN node -e 'for (const p of require("/tmp/assets.lock.json").packages) console.
     | xargs npm pack --silent
 
 # ---------------------------------------------------------------------------
-# Builder: wheels of every dependency, installed into /opt/venv.
+# Builder: the locked dependencies and netzone, installed into /opt/venv.
 # ---------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
 
@@ -29,20 +31,23 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 WORKDIR /srv/netzone
 
-# Dependencies first, so this layer is rebuilt only when pyproject.toml changes
-# (placeholders stand in for app/ and README.md while the wheels are built).
-COPY pyproject.toml ./
-RUN mkdir app && touch app/__init__.py README.md \
- && /opt/venv/bin/pip wheel --wheel-dir /wheels . "setuptools>=69" \
- && rm -rf app README.md build *.egg-info /wheels/netzone-*.whl
+# Dependencies first, so this layer is rebuilt only when a lock changes: exactly the
+# versions requirements/runtime.lock pins, each file checked against its hash, and the
+# build backend requirements/build.lock pins (see requirements/compile.sh).
+COPY requirements/runtime.lock requirements/build.lock ./requirements/
+RUN /opt/venv/bin/pip install --require-hashes -r requirements/runtime.lock \
+        -r requirements/build.lock
 
 # The application. It is installed in place (editable) at the same path the
 # runtime image uses: app/migrate.py finds migrations/ beside app/.
-COPY README.md ./
+# --no-deps: everything it needs is installed above (pip check fails the build if the
+# lock missed something); --no-build-isolation: built with the locked setuptools.
+COPY pyproject.toml README.md ./
 COPY app ./app
 COPY migrations ./migrations
-RUN /opt/venv/bin/pip install --no-index --find-links /wheels -e . \
+RUN /opt/venv/bin/pip install --no-deps --no-build-isolation -e . \
  && rm -rf build *.egg-info \
+ && /opt/venv/bin/pip check \
  && /opt/venv/bin/netzone --help >/dev/null
 
 # GraphiQL's browser files, served by netzone itself: the tarballs npm packed (above),
@@ -82,8 +87,10 @@ RUN python -m compileall -q app migrations \
 USER netzone:netzone
 EXPOSE 8000
 
+# Healthy means ready: /readyz answers 503 while the database is unreachable (urlopen
+# raises on it), where /healthz would only say that the process is up.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:%s/healthz' % os.environ.get('NETZONE_PORT', '8000'); sys.exit(0 if urllib.request.urlopen(url, timeout=4).status == 200 else 1)"]
+    CMD ["python", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:%s/readyz' % os.environ.get('NETZONE_PORT', '8000'); sys.exit(0 if urllib.request.urlopen(url, timeout=4).status == 200 else 1)"]
 
 # `serve` brings the database schema up to date before it starts serving.
 CMD ["netzone", "serve", "--host", "0.0.0.0"]
