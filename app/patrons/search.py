@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, func, or_, select, tuple_, union
@@ -17,6 +17,8 @@ from app.auth.policy import (
     require_authenticated,
 )
 from app.network import service as network
+from app.network.models import IdentifierType, UserGroup
+from app.network.service import BARCODE
 from app.patrons.models import (
     Patron,
     PatronIdentifier,
@@ -139,10 +141,48 @@ def _clauses(shape: _Shape) -> list[Any]:
     return clauses
 
 
+# A patron's barcode, as a column of the page (a correlated subquery: a lookup by barcode
+# that shows the barcode is then one statement, not two).
+_BARCODE: Any = (
+    select(col(PatronIdentifier.value))
+    .join(IdentifierType, col(IdentifierType.id) == PatronIdentifier.identifier_type_id)
+    .where(col(PatronIdentifier.patron_id) == Patron.id, col(IdentifierType.code) == BARCODE)
+    .order_by(col(PatronIdentifier.id))
+    .limit(1)
+    .correlate(Patron)
+    .scalar_subquery()
+)
+
+
+@dataclass(frozen=True)
+class With:
+    """What a page brings along with each patron, in the same statement."""
+
+    barcode: bool = False
+    user_group: bool = False
+
+
+@dataclass
+class Page:
+    patrons: list[Patron]
+    has_next: bool
+    # Brought along as With asked: patron id -> barcode (or None); the user groups.
+    barcodes: dict[int, str | None] = field(default_factory=dict)
+    user_groups: list[UserGroup] = field(default_factory=list)
+
+
 @functools.lru_cache(maxsize=256)
-def _page_statement(shape: _Shape, after: bool) -> Select[Patron]:
+def _page_statement(shape: _Shape, after: bool, with_: With = With()) -> Select[Any]:
     """One page of a search of this shape, in name order (keyset)."""
-    query = select(Patron).where(*_clauses(shape))
+    columns: list[Any] = [Patron]
+    if with_.user_group:
+        columns.append(UserGroup)
+    if with_.barcode:
+        columns.append(_BARCODE)
+    query = select(*columns).select_from(Patron)
+    if with_.user_group:
+        query = query.outerjoin(UserGroup, col(UserGroup.id) == Patron.user_group_id)
+    query = query.where(*_clauses(shape))
     if after:
         query = query.where(
             tuple_(col(Patron.surname_key), col(Patron.given_key), col(Patron.id))
@@ -194,23 +234,30 @@ async def search_patrons(
     flt: PatronFilter,
     first: int,
     after: tuple[str, str, int] | None,
-) -> tuple[list[Patron], bool]:
+    with_: With = With(),
+) -> Page:
     """One page of an institution's patrons in name order (keyset); empty when not allowed."""
     require_authenticated(actor)
     institution_id = await _readable_institution(session, actor, institution_code)
     if institution_id is None:
-        return [], False
+        return Page([], False)
     search = await _prepare(session, actor, institution_id, flt)
     if search is None:
-        return [], False
-    query = _page_statement(search.shape, after is not None)
+        return Page([], False)
+    query = _page_statement(search.shape, after is not None, with_)
     if search.extra is not None:
         query = query.where(search.extra)
     params = {**search.params, "limit": first + 1}
     if after is not None:
         params["after_surname"], params["after_given"], params["after_id"] = after
-    rows = list((await session.execute(query, params)).scalars())
-    return rows[:first], len(rows) > first
+    rows = (await session.execute(query, params)).all()[: first + 1]
+    page = Page([row[0] for row in rows[:first]], len(rows) > first)
+    for row in rows[:first]:
+        if with_.user_group and row[1] is not None:
+            page.user_groups.append(row[1])
+        if with_.barcode:
+            page.barcodes[row[0].id] = row[-1]
+    return page
 
 
 async def count_patrons(

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import PageInfo, page_size
+from app.graphql.dataloaders import MISSING
 from app.graphql.ids import cursors
 from app.graphql.patrons.inputs import PatronFilter
 from app.graphql.patrons.types import Patron, PatronConnection, PatronEdge
@@ -41,8 +42,8 @@ def _filter(flt: PatronFilter | None) -> service.PatronFilter:
 
 # Relations of a page of patrons loaded before its fields resolve, by the fields that
 # read them (the fields then resolve synchronously from what is in hand): by patron id,
+# (barcode comes with the page itself: app.patrons.search.With)
 PREFETCHED_BY = {
-    "barcode": "identifier_values_by_patron_id",
     "adminSystemId": "identifier_values_by_patron_id",
     "identifiers": "identifiers_by_patron_id",
     "blocks": "blocks_by_patron_id",
@@ -115,14 +116,17 @@ class PatronQueries:
         found = sealed.position(after, str, str, int)
         position = (str(found[0]), str(found[1]), int(found[2])) if found else None
         async with ctx.db.use() as session:
-            rows, has_next = await service.search_patrons(
+            fields = _node_fields(info.selected_fields)
+            page = await service.search_patrons(
                 session=session,
                 actor=ctx.actor,
                 institution_code=institution,
                 flt=flt,
                 first=size,
                 after=position,
+                with_=service.With(barcode="barcode" in fields, user_group="userGroup" in fields),
             )
+        rows, has_next = page.patrons, page.has_next
 
         async def count() -> int:
             async with ctx.db.use() as session:
@@ -130,16 +134,20 @@ class PatronQueries:
                     session=session, actor=ctx.actor, institution_code=institution, flt=flt
                 )
 
-        fields = _node_fields(info.selected_fields)
+        for group in page.user_groups:
+            ctx.loaders.user_group_by_id.prime(group.id, group)
         wanted = _prefetched(fields)
-        references = {REFERENCES_BY[f] for f in fields if f in REFERENCES_BY}
+        references = {REFERENCES_BY[f] for f in fields if f in REFERENCES_BY} - {"user_group"}
         if rows and (wanted or references):
             await asyncio.gather(
                 ctx.loaders.prefetch(wanted, [saved_id(r) for r in rows]),
                 ctx.loaders.prefetch_references(references, rows),
             )
         edges = [
-            PatronEdge(cursor=sealed.encode(r.surname_key, r.given_key, r.id), node=Patron.of(r))
+            PatronEdge(
+                cursor=sealed.encode(r.surname_key, r.given_key, r.id),
+                node=Patron.of(r, barcode=page.barcodes.get(r.id, MISSING)),
+            )
             for r in rows
         ]
         return PatronConnection(

@@ -170,10 +170,16 @@ def _value_of(rows: list[Any], code: str) -> str | None:
 @strawberry.type(description="A patron (or staff member: staff are patrons with roles).")
 class Patron(Node):
     row: strawberry.Private[models.Patron]
+    # The barcode, when the page that found the patron brought it along (else MISSING).
+    known_barcode: strawberry.Private[Any] = MISSING
 
     @classmethod
-    def of(cls, row: models.Patron) -> Patron:
-        return cls(id=strawberry.ID(encode_id("Patron", row.id)), row=row)  # type: ignore[arg-type]
+    def of(cls, row: models.Patron, *, barcode: Any = MISSING) -> Patron:
+        return cls(
+            id=strawberry.ID(encode_id("Patron", row.id)),  # type: ignore[arg-type]
+            row=row,
+            known_barcode=barcode,
+        )
 
     @typed.field(description="The institution the account belongs to.")
     def institution(self, info: Info[Context, None]) -> Institution:
@@ -230,6 +236,8 @@ class Patron(Node):
 
     @typed.field(description="Library barcode (identifier of type BARCODE).")
     def barcode(self, info: Info[Context, None]) -> str | None:
+        if self.known_barcode is not MISSING:
+            return self.known_barcode  # type: ignore[no-any-return]
         return self._identifier(info, BARCODE)
 
     @typed.field(
