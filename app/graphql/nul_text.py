@@ -7,11 +7,9 @@ variable with one is refused, on both databases alike, with an error that names 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError, StringValueNode, Visitor, visit
-from strawberry.extensions import SchemaExtension
 
 NUL = "\x00"
 CODE = "INVALID_INPUT"
@@ -56,34 +54,21 @@ def nul_literal(document: DocumentNode) -> StringValueNode | None:
     return visitor.found
 
 
-class RejectNulText(SchemaExtension):
-    """Refuses an operation whose string literals or variables hold a NUL character.
-
-    Runs after validation (ValidationCache validates in its own on_validate, listed first):
-    a document with validation errors gets those; a valid one with a NUL gets this error.
-    """
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        if not context.pre_execution_errors:
-            error = self._error()
-            if error is not None:
-                context.pre_execution_errors = [error]
-        yield
-
-    def _error(self) -> GraphQLError | None:
-        context = self.execution_context
-        for name, value in (context.variables or {}).items():
-            where = nul_in(value, f"${name}")
-            if where:
-                return GraphQLError(_message(f"variable {where}"), extensions={"code": CODE})
-        document = context.graphql_document
-        # A literal holds a NUL as it is or through an escape (\u0000, \u{0}).
-        query = context.query or ""
-        if document is not None and (NUL in query or "\\u" in query):
-            node = nul_literal(document)
-            if node is not None:
-                return GraphQLError(
-                    _message("the string at this location"), node, extensions={"code": CODE}
-                )
-        return None
+def nul_error(context: Any) -> GraphQLError | None:
+    """The refusal of a valid operation whose string literals or variables hold a NUL
+    character (app.graphql.preparation asks after validation: a document with
+    validation errors gets those), or None."""
+    for name, value in (context.variables or {}).items():
+        where = nul_in(value, f"${name}")
+        if where:
+            return GraphQLError(_message(f"variable {where}"), extensions={"code": CODE})
+    document = context.graphql_document
+    # A literal holds a NUL as it is or through an escape (\u0000, \u{0}).
+    query = context.query or ""
+    if document is not None and (NUL in query or "\\u" in query):
+        node = nul_literal(document)
+        if node is not None:
+            return GraphQLError(
+                _message("the string at this location"), node, extensions={"code": CODE}
+            )
+    return None

@@ -8,6 +8,7 @@ unparsable document) is `other`. See app.observability.metrics for the outcomes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -20,7 +21,6 @@ from graphql import (
     SelectionSetNode,
     get_operation_ast,
 )
-from strawberry.extensions import SchemaExtension
 
 from app.db import timed_out
 from app.errors import NotAuthenticated
@@ -62,23 +62,20 @@ def _field_names(
                 yield from _field_names(fragments[name].selection_set, fragments, seen)
 
 
-class ObserveOperations(SchemaExtension):
-    """Notes the root fields of the operation being run and whether it got past
-    validation (the view counts it when it ends: NetzoneGraphQL.execute_single)."""
+def note_fields(context: Any) -> None:
+    """Note the root fields of the operation being run, once it is parsed (the view
+    counts it when it ends: NetzoneGraphQL.execute_single)."""
+    operation = current_operation()
+    if operation is not None and context.graphql_document is not None:
+        schema = context.schema._schema  # strawberry.Schema
+        operation.fields = root_fields(context.graphql_document, context.operation_name, schema)
 
-    def on_validate(self) -> Iterator[None]:
-        operation = current_operation()
-        context = self.execution_context
-        if operation is not None and context.graphql_document is not None:
-            schema = context.schema._schema  # strawberry.Schema
-            operation.fields = root_fields(context.graphql_document, context.operation_name, schema)
-        yield
 
-    def on_execute(self) -> Iterator[None]:
-        operation = current_operation()
-        if operation is not None:
-            operation.executed = True
-        yield
+def note_executed() -> None:
+    """Note that the operation got past validation."""
+    operation = current_operation()
+    if operation is not None:
+        operation.executed = True
 
 
 def outcome(errors: list[GraphQLError], operation: Operation) -> str:

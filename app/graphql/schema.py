@@ -6,11 +6,6 @@ from functools import partial
 from typing import Any
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-)
 from strawberry.schema.config import StrawberryConfig
 
 import app.graphql.linking.views  # noqa: F401  (provides Institution's linking fields)
@@ -34,14 +29,12 @@ from app.graphql.network.mutations import NetworkMutations
 from app.graphql.network.queries import NetworkQueries
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
 from app.graphql.node import NodeQueries
-from app.graphql.nul_text import RejectNulText
-from app.graphql.observe import ObserveOperations
 from app.graphql.patrons.mutations import PatronMutations
 from app.graphql.patrons.queries import PatronQueries
 from app.graphql.patrons.types import Patron, PatronBlock
+from app.graphql.preparation import PrepareOperation
 from app.graphql.sip2.admin import SipAccountAdminMutations
 from app.graphql.sip2.operations import Sip2Mutations, Sip2Queries
-from app.graphql.validation_cache import ValidationCacheByText
 from app.settings import Settings
 
 
@@ -107,16 +100,15 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         ),
         # Plain lists multiply when nested: counted as they are resolved.
         execution_context_class=counting_execution_context(settings.max_cost),
+        # Parse and validation caches, the request limits' rules (built once, so the
+        # validation cache can hit), NUL text refused, root fields noted for the metrics.
         extensions=[
-            partial(ParserCache, maxsize=settings.cache_size),
-            partial(ValidationCacheByText, maxsize=settings.cache_size),
-            partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-            # Rule classes built once, so the validation cache can hit.
-            partial(AddValidationRules, limit_rules(settings)),
-            # After the validation cache: refuses valid operations whose text holds a NUL.
-            RejectNulText,
-            # Root fields and outcome of each operation, for the metrics and the log.
-            ObserveOperations,
+            partial(
+                PrepareOperation,
+                rules=limit_rules(settings),
+                max_tokens=settings.max_tokens,
+                cache_size=settings.cache_size,
+            )
         ],
     )
 

@@ -406,13 +406,13 @@ async def test_a_batch_costs_what_its_operations_cost_together(
 
 
 def test_limit_rules_are_built_once_so_the_validation_cache_hits() -> None:
+    from app.graphql.preparation import validation_cache
     from app.graphql.schema import build_schema
-    from app.graphql.validation_cache import _validator
     from app.settings import Settings
 
     settings = Settings(cache_size=7)
     schema = build_schema(settings)
-    cache = _validator(7)
+    cache = validation_cache(7)
     cache.cache_clear()
     for _ in range(3):
         assert schema.execute_sync("{ __typename }").errors is None

@@ -138,6 +138,11 @@ class PatronQueries:
             ctx.loaders.user_group_by_id.prime(group.id, group)
         wanted = _prefetched(fields)
         references = {REFERENCES_BY[f] for f in fields if f in REFERENCES_BY} - {"user_group"}
+        if len(references) > 1 or (references and "linkedFrom" in fields):
+            # Several references (or the link's, which linkedFrom reads): all of them in
+            # one statement (the references join) rather than one statement each.
+            wanted.add("references_by_patron_id")
+            references = set()
         if rows and (wanted or references):
             await asyncio.gather(
                 ctx.loaders.prefetch(wanted, [saved_id(r) for r in rows]),
