@@ -95,8 +95,20 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+# A connection used this recently is not checked again when it leaves the pool (as
+# HikariCP's alive-bypass window): under load no request pays a round trip for the
+# ping. A database that went away longer ago than this finds every connection idle
+# past it, and a failure on a connection in use invalidates the whole pool (SQLAlchemy's
+# disconnect handling), so requests after a restart still find working connections.
+PING_IF_IDLE_SECONDS = 0.5
+
+
 def create_engine(
-    settings: Settings, *, statement_timeout: float | None = None, pool_size: int = 10
+    settings: Settings,
+    *,
+    statement_timeout: float | None = None,
+    pool_size: int = 10,
+    ping_if_idle: float = PING_IF_IDLE_SECONDS,
 ) -> AsyncEngine:
     """An engine for the configured database.
 
@@ -120,16 +132,8 @@ def create_engine(
         connect_args={"server_settings": server_settings},
         hide_parameters=True,
     )
-    _install_postgres_ping(engine)
+    _install_postgres_ping(engine, ping_if_idle)
     return engine
-
-
-# A connection used this recently is not checked again when it leaves the pool (as
-# HikariCP's alive-bypass window): under load no request pays a round trip for the
-# ping. A database that went away longer ago than this finds every connection idle
-# past it, and a failure on a connection in use invalidates the whole pool (SQLAlchemy's
-# disconnect handling), so requests after a restart still find working connections.
-PING_IF_IDLE_SECONDS = 0.5
 
 
 def _install_postgres_ping(engine: AsyncEngine, idle: float = PING_IF_IDLE_SECONDS) -> None:
