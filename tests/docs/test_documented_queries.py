@@ -3,26 +3,23 @@ within the request limits (depth, aliases, cost), so what integrators copy runs.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 from graphql import OperationDefinitionNode, parse, specified_rules, validate
 
 from app.graphql.limits import document_cost, limit_rules
 from app.graphql.schema import build_schema
 from app.settings import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
-BLOCK = re.compile(r"```graphql\n(.*?)```", re.DOTALL)
+from tests.docs.examples import documented_examples
 
 
 def _documented() -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        text = path.read_text(encoding="utf-8")
-        for number, block in enumerate(BLOCK.findall(text), 1):
-            found.append((f"{path.name}#{number}", block))
+    for examples in documented_examples().values():
+        seen: set[str] = set()
+        for example in examples:
+            if example.query not in seen:
+                seen.add(example.query)
+                found.append((example.where, example.query))
     return found
 
 
