@@ -135,7 +135,7 @@ class PatronQueries:
                 )
 
         for group in page.user_groups:
-            ctx.loaders.user_group_by_id.prime(group.id, group)
+            ctx.loaders.user_group_by_id.prime(saved_id(group), group)
         wanted = _prefetched(fields)
         references = {REFERENCES_BY[f] for f in fields if f in REFERENCES_BY} - {"user_group"}
         if len(references) > 1 or (references and "linkedFrom" in fields):
@@ -151,7 +151,7 @@ class PatronQueries:
         edges = [
             PatronEdge(
                 cursor=sealed.encode(r.surname_key, r.given_key, r.id),
-                node=Patron.of(r, barcode=page.barcodes.get(r.id, MISSING)),
+                node=Patron.of(r, barcode=page.barcodes.get(saved_id(r), MISSING)),
             )
             for r in rows
         ]
