@@ -22,6 +22,9 @@ from app.db import Database, create_engine
 from app.demo.seed import DEMO_PASSWORD, seed_demo
 from app.main import create_app
 from app.settings import Settings, normalize_database_url
+from tests.error_paths import pinned_error_paths, write_recorded
+
+__all__ = ["pinned_error_paths"]
 
 DEMO_PATRONS_PER_INSTITUTION = 40
 
@@ -186,3 +189,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("reliability suite")
     for what, n in sorted(COUNTS.items()):
         terminalreporter.write_line(f"{what}: {n}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    write_recorded()
