@@ -80,7 +80,7 @@ async def plan_changes(
     changes: dict[int, list[str]] = {}
     explicit: set[int] = set()
     for index, (code, values) in enumerate(requested or []):
-        path = ["input", "attributes", str(index)]
+        path = ["attributes", str(index)]
         info = by_code.get(network.normalize_code(code))
         if info is None or (
             info.limits and not is_authorized(actor, info) and actor.kind == "client"
@@ -122,7 +122,7 @@ async def plan_changes(
                     FieldError(
                         ErrorCode.MANDATORY_FIELD,
                         f"{info.row.label} is required.",
-                        ["input", "attributes"],
+                        ["attributes"],
                     )
                 )
     # Only real changes are written.
@@ -286,9 +286,7 @@ async def create_attribute_type(
 ) -> TypeInfo:
     """Define an attribute type of an institution (SYSTEM_ADMIN)."""
     require_authenticated(actor)
-    institution = await network.require_institution(
-        session, spec.institution, ["input", "institution"]
-    )
+    institution = await network.require_institution(session, spec.institution, ["institution"])
     assert institution.id is not None
     require_institution_admin(actor, institution.id, "define attribute types", institution.code)
     errors: list[FieldError] = []
@@ -299,7 +297,7 @@ async def create_attribute_type(
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 "Codes are 1 to 40 letters, digits, '-' or '_'.",
-                ["input", "code"],
+                ["code"],
             )
         )
     elif await type_by_code(session, institution.id, code) is not None:
@@ -307,7 +305,7 @@ async def create_attribute_type(
             FieldError(
                 ErrorCode.CONFLICT,
                 f"{institution.code} already has an attribute type {code}.",
-                ["input", "code"],
+                ["code"],
             )
         )
     elif code in await _removed_codes(session, institution.id):
@@ -318,14 +316,14 @@ async def create_attribute_type(
                 ErrorCode.CONFLICT,
                 f"{institution.code} had an attribute type {code}, since removed; its history "
                 "stays under that code. Choose another code.",
-                ["input", "code"],
+                ["code"],
             )
         )
     label = definitions.check_label(spec.label, errors)
     authorised = definitions.check_authorised_values(spec.authorised_values, errors)
     value_codes = [c for c, _ in authorised]
     limits = await definitions.library_ids(
-        session, institution.id, spec.library_limits or [], ["input", "libraryLimits"], errors
+        session, institution.id, spec.library_limits or [], ["library_limits"], errors
     )
     excluded = await definitions.user_group_ids(
         session, institution.id, institution.code, spec.excluded_user_groups or [], errors
@@ -368,7 +366,7 @@ async def create_attribute_type(
         raise DomainError.of(
             ErrorCode.CONFLICT,
             f"{institution.code} already has an attribute type {code}.",
-            ["input", "code"],
+            ["code"],
         ) from exc
     await definitions.write_settings(
         session,
@@ -513,11 +511,11 @@ async def apply_rule(
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             f"There is no attribute type {type_code!r} with a home-library rule.",
-            ["input", "attributeType"],
+            ["attribute_type"],
         )
     if not is_authorized(actor, info):
         raise DomainError.of(
-            ErrorCode.ATTRIBUTE_FORBIDDEN, info.forbidden_message(), ["input", "attributeType"]
+            ErrorCode.ATTRIBUTE_FORBIDDEN, info.forbidden_message(), ["attribute_type"]
         )
     if not can_manage_patrons(actor, info.row.institution_id):
         raise DomainError.of(ErrorCode.FORBIDDEN, "Only librarians may apply attribute rules.")
@@ -536,7 +534,7 @@ async def apply_rule(
                 FieldError(
                     ErrorCode.NOT_FOUND,
                     "There is no such patron.",
-                    ["input", "patronIds", str(index)],
+                    ["patron_ids", str(index)],
                 )
             )
         else:

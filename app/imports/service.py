@@ -109,7 +109,7 @@ def _rows(raw: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
 
 
 def _file_error(message: str) -> DomainError:
-    return DomainError.of(ErrorCode.INVALID_INPUT, message, ["input", "file"])
+    return DomainError.of(ErrorCode.INVALID_INPUT, message, ["file"])
 
 
 def read_header(path: Path) -> list[str]:
@@ -152,9 +152,7 @@ async def create_job(
 ) -> ImportJob:
     """Check the caller, the options and the header, and queue a job for the file."""
     require_authenticated(actor)
-    institution = await network.require_institution(
-        session, options.institution, ["input", "institution"]
-    )
+    institution = await network.require_institution(session, options.institution, ["institution"])
     assert institution.id is not None
     if not can_manage_patrons(actor, institution.id):
         require(False, actor, "Only librarians of the institution may import its patrons.")
@@ -162,18 +160,16 @@ async def create_job(
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             f"Unknown match key {options.match_on!r}.",
-            ["input", "matchOn"],
+            ["match_on"],
         )
     if options.mode not in MODES:
-        raise DomainError.of(
-            ErrorCode.INVALID_INPUT, f"Unknown mode {options.mode!r}.", ["input", "mode"]
-        )
+        raise DomainError.of(ErrorCode.INVALID_INPUT, f"Unknown mode {options.mode!r}.", ["mode"])
     columns = await asyncio.to_thread(read_header, path)
     if MATCH_COLUMNS[options.match_on] not in columns:
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             f"Matching on {options.match_on} needs a column {MATCH_COLUMNS[options.match_on]}.",
-            ["input", "matchOn"],
+            ["match_on"],
         )
     wanted = [c[len(ATTRIBUTE_PREFIX) :] for c in columns if c.startswith(ATTRIBUTE_PREFIX)]
     if wanted:
@@ -436,7 +432,7 @@ async def _import_row(
         raise DomainError.of(
             ErrorCode.MANDATORY_FIELD,
             f"The match column {match_field} is empty.",
-            ["input", match_field],
+            [match_field],
         )
     key = str(key).strip()
     if "library_groups" in fields:
@@ -455,7 +451,7 @@ async def _import_row(
             raise DomainError.of(
                 ErrorCode.INVALID_INPUT,
                 f"Unknown library group(s): {', '.join(unknown)}.",
-                ["input", "libraryGroups"],
+                ["library_groups"],
             )
         fields["library_groups"] = [known[name.lower()] for name in names]
     if "system_groups" in fields:
@@ -465,14 +461,14 @@ async def _import_row(
             raise DomainError.of(
                 ErrorCode.INVALID_INPUT,
                 f"Unknown system group(s): {', '.join(unknown)}.",
-                ["input", "systemGroups"],
+                ["system_groups"],
             )
         fields["system_groups"] = codes
     existing = await batch.find(key)
     if existing is None:
         if options.mode == "UPDATE_ONLY":
             raise DomainError.of(
-                ErrorCode.NOT_FOUND, f"No patron has {match_field} {key!r}.", ["input", match_field]
+                ErrorCode.NOT_FOUND, f"No patron has {match_field} {key!r}.", [match_field]
             )
         _, plan = await plan_new_patron(
             session=session,
@@ -487,13 +483,13 @@ async def _import_row(
         raise DomainError.of(
             ErrorCode.CONFLICT,
             f"A patron with {match_field} {key!r} exists.",
-            ["input", match_field],
+            [match_field],
         )
     if existing.account_type != "HOME":
         raise DomainError.of(
             ErrorCode.CONFLICT,
             "This matches a linked account, which imports do not change.",
-            ["input", match_field],
+            [match_field],
         )
     assert existing.id is not None
     before = batch.states[existing.id]

@@ -120,7 +120,7 @@ class _Candidate:
     @property
     def label(self) -> str:
         if not self.rule:
-            return f"Change {int(self.field[2]) + 1}"
+            return f"Change {int(self.field[1]) + 1}"
         return _label(self.name, self.patron_id)
 
     def conflict(self, code: ErrorCode, message: str) -> UsernameConflict:
@@ -192,9 +192,7 @@ async def change_usernames(
 ) -> UsernameChanges:
     """Plan (dry run) or apply username changes in an institution (LIBRARIAN); all or nothing."""
     require_authenticated(actor)
-    institution = await network.require_institution(
-        session, institution_code, ["input", "institution"]
-    )
+    institution = await network.require_institution(session, institution_code, ["institution"])
     assert institution.id is not None
     require(
         can_manage_patrons(actor, institution.id),
@@ -205,7 +203,7 @@ async def change_usernames(
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             "Give either a rule or a list of changes (one of the two).",
-            ["input", "rule"],
+            ["rule"],
         )
     if rule is not None:
         candidates, conflicts = await _rule_candidates(session, actor, institution, rule)
@@ -267,7 +265,7 @@ async def _rule_candidates(
         query = query.where(~foreign)
     candidates: list[_Candidate] = []
     conflicts: list[UsernameConflict] = []
-    field = ["input", "rule"]
+    field = ["rule"]
     for patron_id, username, given, surname, raw in (
         await session.execute(query.order_by(col(Patron.id)))
     ).all():
@@ -323,7 +321,7 @@ async def _listed_candidates(
     conflicts: list[UsernameConflict] = []
     seen: set[int] = set()
     for index, item in enumerate(requested):
-        base = ["input", "changes", str(index)]
+        base = ["changes", str(index)]
         patron_id = item.patron_id
         if patron_id is None or patron_id not in current:
             conflicts.append(
@@ -494,7 +492,7 @@ async def _apply(
             ErrorCode.DUPLICATE_USERNAME,
             "One of the new usernames was just taken by another patron; nothing was changed. "
             "Run a dry run again.",
-            ["input"],
+            [],
         ) from exc
     audit_table: Any = AuditEntry.__table__  # type: ignore[attr-defined]
     for chunk in _chunks(candidates):

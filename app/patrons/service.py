@@ -164,7 +164,7 @@ def _translate_integrity(exc: IntegrityError) -> DomainError:
         return DomainError.of(
             ErrorCode.DUPLICATE_USERNAME,
             "This username was just taken by another patron.",
-            ["input", "username"],
+            ["username"],
         )
     if "identifier" in text:
         return DomainError.of(
@@ -427,9 +427,7 @@ async def editable_patron(
     require_authenticated(actor)
     patron = await session.get(Patron, patron_id)
     if patron is None or not can_read_patron(actor, patron.institution_id, patron_id):
-        raise DomainError.of(
-            ErrorCode.NOT_FOUND, "There is no such patron.", field or ["input", "id"]
-        )
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", field or ["id"])
     if not can_manage_patrons(actor, patron.institution_id):
         raise DomainError.of(
             ErrorCode.FORBIDDEN, "Only librarians of the patron's institution may change it."
@@ -553,16 +551,14 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
     """Permanently remove a patron and everything personal attached to it."""
     patron = await editable_patron(session, actor, patron_id)
     if actor.patron_id == patron_id:
-        raise DomainError.of(
-            ErrorCode.FORBIDDEN, "You cannot remove your own account.", ["input", "id"]
-        )
+        raise DomainError.of(ErrorCode.FORBIDDEN, "You cannot remove your own account.", ["id"])
     grants = (await stored_grants(session, [patron_id]))[patron_id]
     protected = ungrantable(actor, grants)
     if protected:
         raise DomainError.of(
             ErrorCode.FORBIDDEN,
             f"Only {protected.who()} can remove this account.",
-            ["input", "id"],
+            ["id"],
         )
     if grants.is_administrator and not await other_administrators(
         session, patron.institution_id, [patron_id]
@@ -570,7 +566,7 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
         raise DomainError.of(
             ErrorCode.CONFLICT,
             LAST_ADMINISTRATOR,
-            ["input", "id"],
+            ["id"],
         )
     from app.circulation.service import outstanding_loans
 
@@ -583,7 +579,7 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
         raise DomainError.of(
             ErrorCode.LOANS_OUTSTANDING,
             f"The patron still has {loans} item(s) on loan; check them in first.",
-            ["input", "id"],
+            ["id"],
         )
     # Loan history stays, anonymised: loan.patron_id is set to NULL by the database.
     institution_id = patron.institution_id

@@ -61,29 +61,6 @@ GENERIC_FORBIDDEN = (
     ("form_class", "formClass"),
 )
 
-# Input names in the API, for error paths.
-API_NAMES = {
-    "home_library": "homeLibrary",
-    "user_group": "userGroup",
-    "admin_system_id": "adminSystemId",
-    "given_name": "givenName",
-    "middle_name": "middleName",
-    "preferred_name": "preferredName",
-    "primary_email": "primaryEmail",
-    "contact_emails": "contactEmails",
-    "is_staff": "isStaff",
-    "is_generic": "isGeneric",
-    "is_public_search": "isPublicSearch",
-    "expiry_date": "expiryDate",
-    "form_class": "formClass",
-    "library_groups": "libraryGroups",
-    "system_groups": "systemGroups",
-}
-
-
-def api_field(name: str, *rest: str) -> list[str]:
-    return ["input", API_NAMES.get(name, name), *rest]
-
 
 def key_of(value: str | None) -> str | None:
     return value.strip().lower() if value else None
@@ -136,13 +113,11 @@ async def validate_changes(
         limit = TEXT_LIMITS.get(name, 200)
         if len(value) > limit:
             errors.append(
-                FieldError(ErrorCode.INVALID_INPUT, f"At most {limit} characters.", api_field(name))
+                FieldError(ErrorCode.INVALID_INPUT, f"At most {limit} characters.", [name])
             )
         if any(ord(c) < 32 for c in value):
             errors.append(
-                FieldError(
-                    ErrorCode.INVALID_INPUT, "Control characters are not allowed.", api_field(name)
-                )
+                FieldError(ErrorCode.INVALID_INPUT, "Control characters are not allowed.", [name])
             )
         return value
 
@@ -160,9 +135,7 @@ async def validate_changes(
     for name in ("enabled", "is_staff", "is_generic"):
         if name in fields:
             if fields[name] is None:
-                errors.append(
-                    FieldError(ErrorCode.INVALID_INPUT, "Give true or false.", api_field(name))
-                )
+                errors.append(FieldError(ErrorCode.INVALID_INPUT, "Give true or false.", [name]))
             else:
                 scalars[name] = bool(fields[name])
     for name in ("until", "expiry_date"):
@@ -176,7 +149,7 @@ async def validate_changes(
     linked = stored is not None and stored.account_type == "LINKED"
     if scalars.get("surname") is None and not linked:
         errors.append(
-            FieldError(ErrorCode.MANDATORY_FIELD, "The surname is required.", api_field("surname"))
+            FieldError(ErrorCode.MANDATORY_FIELD, "The surname is required.", ["surname"])
         )
     if not linked:  # a linked copy carries its home institution's values
         await _check_listed_values(session, institution, current, fields, scalars, errors)
@@ -189,7 +162,7 @@ async def validate_changes(
                 FieldError(
                     ErrorCode.MANDATORY_FIELD,
                     "The home library is required.",
-                    api_field("home_library"),
+                    ["home_library"],
                 )
             )
         elif library is None or library.institution_id != institution_id:
@@ -197,7 +170,7 @@ async def validate_changes(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"{code!r} is not a library of {institution.code}.",
-                    api_field("home_library"),
+                    ["home_library"],
                 )
             )
         else:
@@ -214,7 +187,7 @@ async def validate_changes(
                     FieldError(
                         ErrorCode.INVALID_INPUT,
                         f"{code!r} is not a user group of {institution.code}.",
-                        api_field("user_group"),
+                        ["user_group"],
                     )
                 )
             else:
@@ -227,7 +200,7 @@ async def validate_changes(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     "A username cannot contain spaces.",
-                    api_field("username"),
+                    ["username"],
                 )
             )
         elif username is not None:
@@ -236,7 +209,7 @@ async def validate_changes(
                     FieldError(
                         ErrorCode.DUPLICATE_USERNAME,
                         f"The username {username!r} is already used in {institution.code}.",
-                        api_field("username"),
+                        ["username"],
                     )
                 )
         scalars["username"] = username
@@ -254,7 +227,7 @@ async def validate_changes(
                 FieldError(
                     ErrorCode.PASSWORD_TOO_SHORT,
                     f"The password must have at least {settings.password_min_length} characters.",
-                    api_field("password"),
+                    ["password"],
                 )
             )
         elif len(password) > 1024:
@@ -262,7 +235,7 @@ async def validate_changes(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     "The password is too long (1024 characters at most).",
-                    api_field("password"),
+                    ["password"],
                 )
             )
         else:
@@ -273,7 +246,7 @@ async def validate_changes(
             FieldError(
                 ErrorCode.MANDATORY_FIELD,
                 "An account with a password needs a username.",
-                api_field("username"),
+                ["username"],
             )
         )
 
@@ -284,12 +257,12 @@ async def validate_changes(
     }
     if "primary_email" in fields:
         scalars["primary_email"] = _check_email(
-            fields["primary_email"], api_field("primary_email"), errors, stored_emails
+            fields["primary_email"], ["primary_email"], errors, stored_emails
         )
     if "contact_emails" in fields:
         contacts: list[tuple[str, str | None]] = []
         for index, (address, label) in enumerate(fields["contact_emails"] or []):
-            path = api_field("contact_emails", str(index), "address")
+            path = ["contact_emails", str(index), "address"]
             if address is None or not str(address).strip():
                 errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the address.", path))
                 continue
@@ -302,7 +275,7 @@ async def validate_changes(
                     FieldError(
                         ErrorCode.INVALID_INPUT,
                         "Labels are at most 100 characters.",
-                        api_field("contact_emails", str(index), "label"),
+                        ["contact_emails", str(index), "label"],
                     )
                 )
             contacts.append((checked, label))
@@ -327,7 +300,7 @@ async def validate_changes(
                     FieldError(
                         ErrorCode.INVALID_INPUT,
                         f"This is not a library group of {institution.code}.",
-                        api_field("library_groups", str(index)),
+                        ["library_groups", str(index)],
                     )
                 )
         state.library_groups = set(wanted) & found
@@ -347,7 +320,7 @@ async def validate_changes(
                             if role in ("LIBRARIAN", "SYSTEM_ADMIN")
                             else "nobody grants a role they do not hold."
                         ),
-                        api_field("system_groups"),
+                        ["system_groups"],
                     )
                 )
         state.system_groups = wanted_groups
@@ -362,7 +335,7 @@ async def validate_changes(
                     FieldError(
                         ErrorCode.INVALID_INPUT,
                         f"{code!r} is not a library of {institution.code}.",
-                        api_field("libraries", str(index)),
+                        ["libraries", str(index)],
                     )
                 )
             else:
@@ -375,7 +348,7 @@ async def validate_changes(
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 "A staff member cannot have a form class.",
-                api_field("form_class"),
+                ["form_class"],
             )
         )
     if scalars.get("is_generic"):
@@ -384,7 +357,7 @@ async def validate_changes(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     "A generic account cannot be a staff member.",
-                    api_field("is_staff"),
+                    ["is_staff"],
                 )
             )
         personal = {
@@ -403,7 +376,7 @@ async def validate_changes(
                     FieldError(
                         ErrorCode.INVALID_INPUT,
                         f"A generic account has no personal data: remove {label}.",
-                        api_field(name),
+                        [name],
                     )
                 )
         if state.system_groups & {g.value for g in STAFF_ROLES}:
@@ -411,7 +384,7 @@ async def validate_changes(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     "A generic account cannot hold staff roles.",
-                    api_field("system_groups"),
+                    ["system_groups"],
                 )
             )
     if scalars.get("public_search_for") is not None:
@@ -420,7 +393,7 @@ async def validate_changes(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     "Only a generic account can be the public search account.",
-                    api_field("is_public_search"),
+                    ["is_public_search"],
                 )
             )
         else:
@@ -435,7 +408,7 @@ async def validate_changes(
                     FieldError(
                         ErrorCode.CONFLICT,
                         f"{institution.code} already has a public search account.",
-                        api_field("is_public_search"),
+                        ["is_public_search"],
                     )
                 )
     if patron_id is not None or state.system_groups != {SystemGroup.LIBRARY_USERS.value}:
@@ -515,7 +488,7 @@ async def _plan_identifiers(
             del state.identifiers[code]
         for index, (type_code, value) in enumerate(fields["identifiers"] or []):
             type_code = network.normalize_code(type_code)
-            path = api_field("identifiers", str(index))
+            path = ["identifiers", str(index)]
             if type_code in (network.BARCODE, network.ADMIN_SYSTEM_ID):
                 errors.append(
                     FieldError(
@@ -567,7 +540,7 @@ async def _plan_identifiers(
             if value is None:
                 state.identifiers.pop(type_code, None)
             elif len(errors) == reported:
-                wanted[type_code] = (value, api_field(name))
+                wanted[type_code] = (value, [name])
     result: dict[str, tuple[IdentifierType, str]] = {}
     lookups = lookups_of(session)
     for type_code, (value, path) in wanted.items():
@@ -632,7 +605,7 @@ async def _check_listed_values(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     choice_lists.not_listed(kind, value, institution.code, listed),
-                    api_field(name),
+                    [name],
                 )
             )
 
@@ -697,7 +670,7 @@ async def _check_delegation(
                 FieldError(
                     ErrorCode.FORBIDDEN,
                     f"Only {beyond.who()} can change this account.",
-                    ["input", "id"],
+                    ["id"],
                 )
             )
             return
@@ -706,7 +679,7 @@ async def _check_delegation(
                 FieldError(
                     ErrorCode.FORBIDDEN,
                     f"Only {beyond.who()} can change {name} of this account, your own included.",
-                    api_field(name),
+                    [name],
                 )
             )
     not_held = libraries_not_held(actor, old, new)
@@ -718,7 +691,7 @@ async def _check_delegation(
                 f"You may not let a staff account log in at {', '.join(not_held)}: a session "
                 "grants only libraries it holds (the library it is logged in at; every "
                 "library for the institution's system administrators).",
-                api_field("home_library" if from_home else "libraries"),
+                ["home_library" if from_home else "libraries"],
             )
         )
     if old is not None and old.is_administrator and not new.is_administrator:
@@ -727,7 +700,7 @@ async def _check_delegation(
                 FieldError(
                     ErrorCode.CONFLICT,
                     LAST_ADMINISTRATOR,
-                    ["input", "id"],
+                    ["id"],
                 )
             )
 
@@ -749,7 +722,7 @@ async def refusal_to_change(
     codes = (await lookups_of(session).name_maps(session, institution_id))["library"]
     beyond = ungrantable(actor, account_grants(institution_id, before, codes))
     return DomainError.of(
-        ErrorCode.FORBIDDEN, f"Only {beyond.who()} can change this account.", ["input", "id"]
+        ErrorCode.FORBIDDEN, f"Only {beyond.who()} can change this account.", ["id"]
     )
 
 

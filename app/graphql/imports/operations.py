@@ -244,7 +244,7 @@ async def _save_upload(upload: Any, settings: Any) -> Path:
     read = getattr(upload, "read", None)
     if read is None:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "Send the file as a multipart upload.", ["input", "file"]
+            ErrorCode.INVALID_INPUT, "Send the file as a multipart upload.", ["file"]
         )
     with path.open("wb") as out:
         while True:
