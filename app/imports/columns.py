@@ -9,7 +9,7 @@ from typing import Any
 
 from app.errors import ErrorCode, FieldError
 
-# CSV column -> registry field (see app/patrons/validation.py)
+# CSV column -> registry field (see app/patrons/field_checks.py)
 COLUMNS = {
     "admin_system_id": "admin_system_id",
     "username": "username",

@@ -38,12 +38,13 @@ from app.imports.models import ImportJob, ImportRowError
 from app.network import service as network
 from app.network.models import Institution, LibraryGroup
 from app.observability import metrics
+from app.patrons.delegation import refusal_to_change
 from app.patrons.lookups import SESSION_KEY as LOOKUPS_KEY
 from app.patrons.lookups import CachedLookups
 from app.patrons.models import Patron, PatronIdentifier
 from app.patrons.service import change_patron, insert_new_patrons, plan_new_patron
 from app.patrons.state import PatronState, load_states
-from app.patrons.validation import PatronPlan, refusal_to_change
+from app.patrons.validation import PatronPlan
 from app.settings import Settings
 from app.sql import pk
 

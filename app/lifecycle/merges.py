@@ -26,15 +26,11 @@ from app.errors import DomainError, ErrorCode, FieldError
 from app.lifecycle import moves
 from app.network import choice_lists
 from app.network.models import Institution
+from app.patrons.delegation import LAST_ADMINISTRATOR, other_administrators, stored_grants
+from app.patrons.edits import key_of
 from app.patrons.models import Patron
 from app.patrons.service import editable_patron, propagate_source
 from app.patrons.state import load_state, name_maps
-from app.patrons.validation import (
-    LAST_ADMINISTRATOR,
-    key_of,
-    other_administrators,
-    stored_grants,
-)
 from app.patrons.versions import bump_version
 
 

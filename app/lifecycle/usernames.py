@@ -37,8 +37,9 @@ from app.db import UTCDateTime, utcnow
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network import service as network
 from app.network.models import Institution
+from app.patrons.delegation import stored_grants
+from app.patrons.edits import TEXT_LIMITS, key_of
 from app.patrons.models import Patron, PatronIdentifier, PatronLibraryAccess, PatronSystemGroup
-from app.patrons.validation import TEXT_LIMITS, key_of, stored_grants
 from app.sql import pk
 
 # Ids per IN list and rows per batched statement: well under every driver's parameter limit.

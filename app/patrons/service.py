@@ -30,6 +30,8 @@ from app.emails.service import (
 from app.errors import DomainError, ErrorCode
 from app.network.models import IdentifierType, Institution, Library
 from app.patrons import events
+from app.patrons.delegation import LAST_ADMINISTRATOR, other_administrators, stored_grants
+from app.patrons.edits import key_of
 from app.patrons.lookups import lookups_of
 from app.patrons.models import (
     Patron,
@@ -40,14 +42,7 @@ from app.patrons.models import (
     PatronSystemGroup,
 )
 from app.patrons.state import SCALAR_FIELDS, PatronState, load_state
-from app.patrons.validation import (
-    LAST_ADMINISTRATOR,
-    PatronPlan,
-    key_of,
-    other_administrators,
-    stored_grants,
-    validate_changes,
-)
+from app.patrons.validation import PatronPlan, validate_changes
 from app.patrons.versions import bump_version, stale_version
 from app.settings import Settings
 from app.sql import pk, saved_id
