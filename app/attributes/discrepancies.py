@@ -16,9 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.attributes.models import (
-    PatronAttribute,
-)
+from app.attributes.models import PatronAttribute
 from app.attributes.service import AttributePlan, write_changes
 from app.attributes.types import TypeInfo, is_authorized, patron_values, type_by_code
 from app.audit import service as audit

@@ -19,18 +19,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.attributes.models import (
-    PatronAttribute,
-)
+from app.attributes.models import PatronAttribute
 from app.attributes.types import TypeInfo as TypeInfo
 from app.attributes.types import is_authorized as is_authorized
 from app.attributes.types import load_types as load_types
 from app.attributes.types import patron_values as patron_values
 from app.attributes.types import type_by_code as type_by_code
 from app.attributes.types import visible_changes as visible_changes
-from app.auth.policy import (
-    Actor,
-)
+from app.auth.policy import Actor
 from app.errors import ErrorCode, FieldError
 from app.network import service as network
 from app.patrons.lookups import lookups_of

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.attributes import definitions
-from app.attributes.models import (
-    AttributeType,
-)
+from app.attributes.models import AttributeType
 from app.attributes.types import TypeInfo, type_by_code
 from app.audit import service as audit
 from app.audit.models import AuditEntry

@@ -13,9 +13,7 @@ from sqlmodel import col
 
 from app.attributes import service as attributes
 from app.audit import service as audit
-from app.auth.policy import (
-    Actor,
-)
+from app.auth.policy import Actor
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode
 from app.network.models import IdentifierType
