@@ -30,6 +30,7 @@ from tests.imports.conftest import (
     counts,
     table_counts,
 )
+from tests.support.ids import pk_of
 
 STUDENT_IDS = [f"NF{1000 + n}" for n in range(20)]
 
@@ -226,8 +227,6 @@ async def test_background_job_reports_progress_and_succeeds(
 
 
 def service_pk(global_id: str) -> int:
-    from tests.imports.conftest import pk_of
-
     return pk_of(global_id)
 
 

@@ -1,0 +1,1 @@
+"""Helpers the test packages share: GraphQL documents and logins, ids."""
