@@ -2,9 +2,9 @@
 `code` and `column` of each import row error the suite produces, test by test.
 
 An autouse fixture (imported by tests/conftest.py) records what each test's requests
-return and compares it with tests/error_paths.json, where the full suite wrote it. A test
-listed there must produce exactly the same errors (as a sorted list; the order is left to
-the tests themselves); a test not listed there is not checked. To write the file again
+return and compares it with error_paths.json beside this module, where the full suite
+wrote it. A test listed there must produce exactly the same errors (as a sorted list; the
+order is left to the tests themselves); a test not listed there is not checked. To write the file again
 after a deliberate change of the API, run the whole suite with PIN_ERROR_PATHS=record.
 """
 
