@@ -1,1 +1,2 @@
-"""Helpers the test packages share: GraphQL documents and logins, ids."""
+"""What the test packages share: the GraphQL client and its login, global ids, the pinned
+error paths."""
