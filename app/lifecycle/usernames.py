@@ -318,7 +318,7 @@ async def _listed_candidates(
                 _conflict(
                     ErrorCode.NOT_FOUND,
                     f"There is no such patron in {institution.code}.",
-                    [*base, "patronId"],
+                    [*base, "patron_id"],
                 )
             )
             continue
@@ -327,12 +327,12 @@ async def _listed_candidates(
                 _conflict(
                     ErrorCode.INVALID_INPUT,
                     "This patron is listed more than once.",
-                    [*base, "patronId"],
+                    [*base, "patron_id"],
                 )
             )
             continue
         seen.add(patron_id)
-        field = [*base, "newUsername"]
+        field = [*base, "new_username"]
         if roles.get(patron_id):
             conflicts.append(
                 _conflict(

@@ -158,7 +158,7 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.MANDATORY_FIELD,
                     "RELATIVE_TO_SOURCE needs offsetDays.",
-                    ["expiry", "offsetDays"],
+                    ["expiry", "offset_days"],
                 )
             )
         rule.expiry_mode = mode
@@ -179,7 +179,7 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.MANDATORY_FIELD,
                     "AFTER_EXPIRY needs offsetDays.",
-                    ["purge", "offsetDays"],
+                    ["purge", "offset_days"],
                 )
             )
         if offset is not None and offset < 0:
@@ -187,7 +187,7 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     "offsetDays cannot be negative.",
-                    ["purge", "offsetDays"],
+                    ["purge", "offset_days"],
                 )
             )
         rule.purge_mode = mode

@@ -201,7 +201,7 @@ def _check_fields(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"There is no attribute type {item.attribute_type!r}.",
-                    [*path, "attributeType"],
+                    [*path, "attribute_type"],
                 )
             )
             continue
@@ -211,7 +211,7 @@ def _check_fields(
                     ErrorCode.INVALID_INPUT,
                     f"{item.field_code!r} cannot carry an attribute: use two capitals or a "
                     "capital and a digit that SIP2 does not already use (e.g. XK).",
-                    [*path, "fieldCode"],
+                    [*path, "field_code"],
                 )
             )
             continue
@@ -220,7 +220,7 @@ def _check_fields(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"Field {field_code} is used twice.",
-                    [*path, "fieldCode"],
+                    [*path, "field_code"],
                 )
             )
             continue
