@@ -211,10 +211,6 @@ SETTINGS = """mutation($institution: String!, $byName: Boolean) {
 }"""
 
 
-def error(code: str, message: str, *field: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "field": list(field) if field else None}
-
-
 def today() -> date:
     return clock.today()
 

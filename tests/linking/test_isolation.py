@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.linking.conftest import Net, error
+from tests.linking.conftest import Net
+from tests.support.graphql import error
 from tests.support.ids import pk_of
 
 LINKED_PATRONS = """query($i: String!) {

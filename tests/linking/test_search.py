@@ -9,7 +9,8 @@ import pytest
 from app.db import Database
 from app.linking.refs import make_ref, ref_key
 from app.settings import Settings
-from tests.linking.conftest import Net, day, error
+from tests.linking.conftest import Net, day
+from tests.support.graphql import error
 from tests.support.ids import pk_of
 
 NOT_FOUND_SOURCE = error(

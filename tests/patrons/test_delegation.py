@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.conftest import GraphQL
 from tests.patrons.conftest import PatronApi
+from tests.support.graphql import error
 
 PASSWORD = "delegated-123"
 
@@ -20,10 +21,6 @@ HOLDS = (
     "a session grants only libraries it holds (the library it is logged in at; every "
     "library for the institution's system administrators)."
 )
-
-
-def error(code: str, message: str, *field: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "field": list(field) if field else None}
 
 
 async def account(api: PatronApi, token: str, username: str) -> dict[str, Any]:

@@ -8,14 +8,11 @@ import pytest
 
 from tests.conftest import GraphQL
 from tests.patrons.conftest import PASSWORD, PatronApi
+from tests.support.graphql import error
 
 STALE_MESSAGE = (
     "Someone else changed this patron after you opened it. Reload it and make your change again."
 )
-
-
-def error(code: str, message: str, *field: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "field": list(field) if field else None}
 
 
 def without(patron: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -9,6 +9,12 @@ import httpx
 
 from app.demo.seed import DEMO_PASSWORD
 
+
+def error(code: str, message: str, *field: str) -> dict[str, Any]:
+    """A UserError as a payload lists it (``field`` null when no path is given)."""
+    return {"code": code, "message": message, "field": list(field) if field else None}
+
+
 LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
   login(input: {username: $u, password: $p, library: $l}) { token errors { code message field } }
 }"""
