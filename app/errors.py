@@ -32,7 +32,15 @@ class ErrorCode(StrEnum):
 
 
 class FieldError:
-    """One expected failure: a code, a message for a librarian, and the input field."""
+    """One expected failure: a code, a message for a librarian, and the field at fault.
+
+    ``field`` names the field in the domain's terms: its snake_case names from the outside
+    in, with list positions as digits, e.g. ``["primary_email"]`` or
+    ``["attributes", "0", "values", "1"]``; ``[]`` is the request as a whole and None no
+    one field. Each entry point says it in its own terms: the GraphQL layer as a path
+    under the mutation's ``input`` (app.graphql.core.input_path), the importer as a CSV
+    column (app.imports.columns.error_column).
+    """
 
     __slots__ = ("code", "field", "message")
 

@@ -19,9 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 
 from app import migrate
 from app.db import Database, create_engine
-from app.demo.seed import DEMO_PASSWORD, seed_demo
+from app.demo.seed import seed_demo
 from app.main import create_app
 from app.settings import Settings, normalize_database_url
+from tests.support.error_paths import pinned_error_paths, write_recorded
+from tests.support.graphql import GraphQL
+
+__all__ = ["pinned_error_paths"]
 
 DEMO_PATRONS_PER_INSTITUTION = 40
 
@@ -127,51 +131,6 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
         yield http
 
 
-class GraphQL:
-    """Sends GraphQL operations through HTTP, as a frontend would."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-
-    async def raw(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> httpx.Response:
-        headers = {"authorization": f"Bearer {token}"} if token else {}
-        return await self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
-
-    async def __call__(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> dict[str, Any]:
-        response = await self.raw(query, variables, token)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def ok(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> dict[str, Any]:
-        """The data of an operation that must not produce top-level errors."""
-        body = await self(query, variables, token)
-        assert "errors" not in body, body
-        data: dict[str, Any] = body["data"]
-        return data
-
-    async def login(self, username: str, library: str, password: str = DEMO_PASSWORD) -> str:
-        data = await self.ok(
-            """mutation($u: String!, $p: String!, $l: String!) {
-                 login(input: {username: $u, password: $p, library: $l}) {
-                   token errors { code message field }
-                 }
-               }""",
-            {"u": username, "p": password, "l": library},
-        )
-        assert data["login"]["errors"] == [], data
-        token: str = data["login"]["token"]
-        return token
-
-
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> GraphQL:
     return GraphQL(client)
@@ -186,3 +145,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("reliability suite")
     for what, n in sorted(COUNTS.items()):
         terminalreporter.write_line(f"{what}: {n}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    write_recorded()

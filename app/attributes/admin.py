@@ -37,9 +37,9 @@ from app.network.models import Institution, Library, UserGroup
 from app.network.uses import many, record
 from app.sql import pk, saved_id
 
-ID = ["input", "id"]
-CODE = ["input", "code"]
-LIMITS = ["input", "libraryLimits"]
+ID = ["id"]
+CODE = ["code"]
+LIMITS = ["library_limits"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ async def administered_type(
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             "Name the attribute type by its id, or by its institution and code.",
-            ["input"],
+            [],
         )
     if target.id_given:
         row = await session.get(AttributeType, target.type_id) if target.type_id else None
@@ -84,7 +84,7 @@ async def administered_type(
         assert target.institution is not None
         assert target.code is not None
         institution = await network.require_institution(
-            session, target.institution, ["input", "institution"]
+            session, target.institution, ["institution"]
         )
         code, where = target.code, CODE
     institution_id = saved_id(institution)
@@ -188,7 +188,7 @@ async def update_attribute_type(
                         ErrorCode.INVALID_INPUT,
                         f"The home-library rule gives {value!r}: keep it among the values, "
                         "or change the rule too.",
-                        ["input", "authorisedValues"],
+                        ["authorised_values"],
                     )
                 )
     if errors:
@@ -275,7 +275,7 @@ async def _limits(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     "Give libraryLimits or allLibraries: true, not both.",
-                    ["input", "allLibraries"],
+                    ["all_libraries"],
                 )
             )
             return None
@@ -355,7 +355,7 @@ async def _values_left_out(
             ErrorCode.CONFLICT,
             f"{many(int(n), 'patron has', 'patrons have')} the value {value!r} of "
             f"{info.code}, which the new list leaves out: change their values first, or keep it.",
-            ["input", "authorisedValues"],
+            ["authorised_values"],
         )
         for value, n in rows.all()
     ]
@@ -377,7 +377,7 @@ async def _repeated(session: AsyncSession, info: TypeInfo) -> list[FieldError]:
             ErrorCode.CONFLICT,
             f"{many(n, 'patron has', 'patrons have')} more than one value of {info.code}: "
             "it stays repeatable until each has one.",
-            ["input", "repeatable"],
+            ["repeatable"],
         )
     ]
 
@@ -397,7 +397,7 @@ async def _shared(session: AsyncSession, info: TypeInfo) -> list[FieldError]:
             f"{many(len(shared), 'value', 'values')} of {info.code} "
             f"{'is' if len(shared) == 1 else 'are'} held more than once (e.g. {shared[0]!r}): "
             "it can become unique once every value is held once.",
-            ["input", "unique"],
+            ["unique"],
         )
     ]
 

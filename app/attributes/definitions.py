@@ -29,15 +29,13 @@ VALUE_CODE_LIMIT = 80
 def check_label(label: str, errors: list[FieldError]) -> str:
     value = label.strip()
     if not value:
-        errors.append(
-            FieldError(ErrorCode.MANDATORY_FIELD, "A label is required.", ["input", "label"])
-        )
+        errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "A label is required.", ["label"]))
     elif len(value) > LABEL_LIMIT:
         errors.append(
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 f"Labels are at most {LABEL_LIMIT} characters.",
-                ["input", "label"],
+                ["label"],
             )
         )
     return value
@@ -49,7 +47,7 @@ def check_authorised_values(
     """The (code, label) pairs, trimmed; codes present, distinct and sendable."""
     authorised: list[tuple[str, str]] = []
     for index, (value_code, value_label) in enumerate(values):
-        path = ["input", "authorisedValues", str(index)]
+        path = ["authorised_values", str(index)]
         value_code, value_label = value_code.strip(), value_label.strip()
         if not value_code or value_code in (c for c, _ in authorised):
             errors.append(
@@ -124,7 +122,7 @@ async def user_group_ids(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"{group_code!r} is not a user group of {institution_code}.",
-                    ["input", "excludedUserGroups", str(index)],
+                    ["excluded_user_groups", str(index)],
                 )
             )
         elif group.id not in ids:
@@ -156,25 +154,23 @@ async def check_rule(
             FieldError(
                 ErrorCode.MANDATORY_FIELD,
                 "Name the libraries whose patrons get the in-scope value.",
-                ["input", "rule", "libraries"],
+                ["rule", "libraries"],
             )
         )
     scope = await library_ids(
-        session, institution_id, libraries or [], ["input", "rule", "libraries"], errors
+        session, institution_id, libraries or [], ["rule", "libraries"], errors
     )
     in_value = (in_scope_value or "").strip()
     out_value = (out_of_scope_value or "").strip()
-    for name, value in (("inScopeValue", in_value), ("outOfScopeValue", out_value)):
+    for name, value in (("in_scope_value", in_value), ("out_of_scope_value", out_value)):
         if not value:
-            errors.append(
-                FieldError(ErrorCode.MANDATORY_FIELD, "Give the value.", ["input", "rule", name])
-            )
+            errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the value.", ["rule", name]))
         elif value_codes and value not in value_codes:
             errors.append(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"{value!r} is not one of the authorised values.",
-                    ["input", "rule", name],
+                    ["rule", name],
                 )
             )
         elif len(value) > VALUE_CODE_LIMIT or any(ord(c) < 32 for c in value):
@@ -183,7 +179,7 @@ async def check_rule(
                     ErrorCode.INVALID_INPUT,
                     f"Values are at most {VALUE_CODE_LIMIT} characters, "
                     "without control characters.",
-                    ["input", "rule", name],
+                    ["rule", name],
                 )
             )
     if in_value and in_value == out_value:
@@ -191,7 +187,7 @@ async def check_rule(
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 "The out-of-scope value must differ from the in-scope value.",
-                ["input", "rule", "outOfScopeValue"],
+                ["rule", "out_of_scope_value"],
             )
         )
     return CheckedRule(scope, in_value, out_value)

@@ -24,7 +24,7 @@ from app.network.uses import Removal, bump_patrons, many, record, references
 from app.patrons.models import Patron
 from app.sql import saved_id
 
-DELETE_VALUES = ["input", "deleteValues"]
+DELETE_VALUES = ["delete_values"]
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def item_key(item_barcode: str) -> str:
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             "Give the item's barcode (up to 100 characters).",
-            ["input", "itemBarcode"],
+            ["item_barcode"],
         )
     return item
 
@@ -180,7 +180,7 @@ async def check_out(
     require_authenticated(actor)
     patron = await session.get(Patron, patron_id)
     if patron is None or not can_read_patron(actor, patron.institution_id, patron_id):
-        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", ["input", "patronId"])
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", ["patron_id"])
     if not can_circulate(actor, patron.institution_id):
         raise DomainError.of(
             ErrorCode.FORBIDDEN, "Only circulation staff of the patron's institution may lend."
@@ -189,22 +189,20 @@ async def check_out(
     reasons = await borrowing_reasons(session, patron)
     refusals = [r for r in reasons if r.code != BLOCKED]
     if refusals:
-        raise DomainError.of(
-            ErrorCode.NOT_ALLOWED_TO_BORROW, refusals[0].message, ["input", "patronId"]
-        )
+        raise DomainError.of(ErrorCode.NOT_ALLOWED_TO_BORROW, refusals[0].message, ["patron_id"])
     blocks = [r.block for r in reasons if r.block is not None]
     if blocks:
         if not override_blocks:
             raise DomainError.of(
                 ErrorCode.PATRON_BLOCKED,
                 "The patron is blocked: " + "; ".join(blocks) + ".",
-                ["input", "patronId"],
+                ["patron_id"],
             )
         if not actor.has_role(SystemGroup.OVERRIDE_BLOCKS):
             raise DomainError.of(
                 ErrorCode.FORBIDDEN,
                 "Overriding blocks needs the OVERRIDE_BLOCKS role.",
-                ["input", "overrideBlocks"],
+                ["override_blocks"],
             )
     days = DEFAULT_LOAN_DAYS
     if patron.user_group_id is not None:
@@ -229,7 +227,7 @@ async def check_out(
         raise DomainError.of(
             ErrorCode.CONFLICT,
             f"Item {item} is already on loan; check it in first.",
-            ["input", "itemBarcode"],
+            ["item_barcode"],
         ) from exc
     await audit.record(
         session=session,
@@ -273,7 +271,7 @@ async def check_in(*, session: AsyncSession, actor: Actor, item_barcode: str) ->
         raise DomainError.of(
             ErrorCode.NOT_FOUND,
             f"Item {item_barcode.strip()} is not on loan here.",
-            ["input", "itemBarcode"],
+            ["item_barcode"],
         )
     loan.returned_at = utcnow()
     loan.active_item_key = None

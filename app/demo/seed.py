@@ -14,7 +14,7 @@ from sqlmodel import col
 from app import clock
 from app.attributes import service as attributes
 from app.attributes.models import PatronAttribute
-from app.attributes.service import AttributeTypeSpec
+from app.attributes.type_creation import AttributeTypeSpec, create_attribute_type
 from app.auth import service as auth
 from app.auth.models import ApiClient
 from app.auth.policy import system_actor
@@ -537,9 +537,7 @@ async def _seed_kanopy(session: AsyncSession) -> None:
     assert institution.id is not None
     if await attributes.type_by_code(session, institution.id, KANOPY.code) is not None:
         return
-    info = await attributes.create_attribute_type(
-        session=session, actor=system_actor("demo"), spec=KANOPY
-    )
+    info = await create_attribute_type(session=session, actor=system_actor("demo"), spec=KANOPY)
     lansing = await network.library_by_code(session, "LANSING")
     assert lansing is not None
     rows = (

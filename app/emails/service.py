@@ -127,13 +127,11 @@ async def report_email_bounce(
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 f"Give the address that bounced (at most {MAX_ADDRESS_LENGTH} characters).",
-                ["input", "address"],
+                ["address"],
             )
         )
     if kind not in BounceKind.__members__:
-        errors.append(
-            FieldError(ErrorCode.INVALID_INPUT, "Unknown kind of bounce.", ["input", "kind"])
-        )
+        errors.append(FieldError(ErrorCode.INVALID_INPUT, "Unknown kind of bounce.", ["kind"]))
     if errors:
         raise DomainError(errors)
     entry = await session.scalar(
@@ -227,7 +225,7 @@ async def remove_from_blacklist(*, session: AsyncSession, actor: Actor, address:
     )
     if entry is None:
         raise DomainError.of(
-            ErrorCode.NOT_FOUND, "This address is not on the blacklist.", ["input", "address"]
+            ErrorCode.NOT_FOUND, "This address is not on the blacklist.", ["address"]
         )
     await audit.record(
         session=session,

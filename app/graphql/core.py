@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import Enum, EnumMeta
 from typing import TypeVar, cast
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from app.auth.roles import SystemGroup as SystemGroupEnum
-from app.errors import DomainError
+from app.errors import DomainError, FieldError
 from app.errors import ErrorCode as ErrorCodeEnum
 from app.graphql.context import Context
 from app.observability.requests import note_user_error
@@ -175,8 +175,32 @@ class UserError:
     )
 
 
-def user_errors(error: DomainError) -> list[UserError]:
-    return [UserError(code=e.code, message=e.message, field=e.field) for e in error.errors]
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def input_path(field: Sequence[str] | None, under: str | None = "input") -> list[str] | None:
+    """Where a domain error points, as a client sees it: the domain's path (app.errors) under
+    the operation's `input` argument, each name camel-cased (``["primary_email"]`` is
+    ``["input", "primaryEmail"]``); ``under=None`` for an operation whose arguments are
+    given one by one (``["source_institution"]`` is ``["sourceInstitution"]``). A path that
+    already starts at ``input`` is given as it is (app.auth.service still writes its paths
+    so)."""
+    if field is None:
+        return None
+    if list(field[:1]) == ["input"]:
+        return list(field)
+    return [*([under] if under else []), *(_camel(name) for name in field)]
+
+
+def user_error(error: FieldError, under: str | None = "input") -> UserError:
+    field = input_path(error.field, under)
+    return UserError(code=error.code, message=error.message, field=field)
+
+
+def user_errors(error: DomainError, under: str | None = "input") -> list[UserError]:
+    return [user_error(e, under) for e in error.errors]
 
 
 T = TypeVar("T")
@@ -201,15 +225,18 @@ async def mutate(
     action: Callable[[AsyncSession], Awaitable[T]],
     answer: Callable[[T], P],
     failed: Callable[..., P],
+    *,
+    under: str | None = "input",
 ) -> P:
     """The one way a mutation runs: the use case in the request's session, then its payload.
 
     ``answer`` builds the payload from the use case's result; a ``DomainError`` rolls the
-    session back and becomes ``failed(errors=[...])``, the payload's list of user errors.
+    session back and becomes ``failed(errors=[...])``, the payload's list of user errors,
+    their paths under the ``input`` argument (``under``; None: arguments given one by one).
     """
     result = await _run(info, action)
     if isinstance(result, DomainError):
-        return failed(errors=user_errors(result))
+        return failed(errors=user_errors(result, under))
     return answer(result)
 
 

@@ -49,13 +49,13 @@ def _rows(content: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
         rows = [(reader.line_num, cells) for cells in reader if any(c.strip() for c in cells)]
     except csv.Error as exc:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, f"The file is not valid CSV: {exc}.", ["input", "file"]
+            ErrorCode.INVALID_INPUT, f"The file is not valid CSV: {exc}.", ["file"]
         ) from exc
     if sorted(header) not in (["kind", "value"], ["description", "kind", "value"]):
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             "The columns are kind, value and (optionally) description.",
-            ["input", "file"],
+            ["file"],
         )
     return header, rows
 

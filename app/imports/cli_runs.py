@@ -22,7 +22,9 @@ from app.auth.service import account_actor
 from app.db import Database, create_engine
 from app.errors import DomainError
 from app.imports import service
+from app.imports.files import content_hash
 from app.imports.models import ImportJob
+from app.imports.rows import ImportOptions
 from app.network import service as network
 from app.settings import Settings
 
@@ -49,7 +51,7 @@ async def _run(
                 actor=actor,
                 path=path,
                 filename=filename,
-                options=service.ImportOptions(institution=institution, **options),
+                options=ImportOptions(institution=institution, **options),
             )
     except DomainError as error:
         reasons = [f"{e.code.value}: {e.message}" for e in error.errors]
@@ -280,7 +282,7 @@ async def import_folder(
                             _file_away(path, failed, report)
                         ok = False
                         continue
-                    digest = await asyncio.to_thread(service.content_hash, copy)
+                    digest = await asyncio.to_thread(content_hash, copy)
                     async with database.session() as session:
                         seen = await service.already_imported(session, inst.id, digest)
                     if seen and not dry_run:

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.errors import ErrorCode, FieldError
 
-# CSV column -> registry field (see app/patrons/validation.py)
+# CSV column -> registry field (see app/patrons/field_checks.py)
 COLUMNS = {
     "admin_system_id": "admin_system_id",
     "username": "username",
@@ -40,30 +40,10 @@ LIST_COLUMNS = {"contact_emails", "library_groups", "system_groups"}
 NOT_CLEARABLE = {"surname", "home_library", "enabled", "staff_member", "generic_user", "password"}
 NULL = "NULL"
 
-# API input name -> CSV column, to point registry errors at the file.
-API_TO_COLUMN = {
-    "adminSystemId": "admin_system_id",
-    "username": "username",
-    "password": "password",
-    "barcode": "barcode",
-    "givenName": "given_name",
-    "middleName": "middle_name",
-    "preferredName": "preferred_name",
-    "surname": "surname",
-    "primaryEmail": "primary_email",
-    "contactEmails": "contact_emails",
-    "phone": "phone",
-    "enabled": "enabled",
-    "isStaff": "staff_member",
-    "isGeneric": "generic_user",
-    "cohort": "cohort",
-    "formClass": "form_class",
-    "homeLibrary": "home_library",
-    "userGroup": "user_group",
-    "expiryDate": "expiry_date",
-    "libraryGroups": "library_groups",
-    "systemGroups": "system_groups",
-    "identifiers": "admin_system_id",
+# Registry field -> CSV column, to point registry errors at the file: each column's field,
+# and the network's other identifiers, which the file sets through admin_system_id.
+FIELD_TO_COLUMN = {field: column for column, field in COLUMNS.items()} | {
+    "identifiers": "admin_system_id"
 }
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TRUE = {"true", "yes", "y", "1"}
@@ -171,16 +151,14 @@ def parse_row(columns: list[str], cells: list[str]) -> ParsedRow:
 
 
 def error_column(error: FieldError, attributes: list[tuple[str, list[str]]] | None) -> str | None:
-    """The CSV column a registry error points at."""
-    if not error.field or len(error.field) < 2:
+    """The CSV column a registry error points at (its field, app.errors)."""
+    if not error.field:
         return None
-    name = error.field[1]
+    name = error.field[0]
     if name == "attributes":
-        if len(error.field) > 2 and attributes:
-            index = int(error.field[2])
+        if len(error.field) > 1 and attributes:
+            index = int(error.field[1])
             if index < len(attributes):
                 return ATTRIBUTE_PREFIX + attributes[index][0].upper()
         return None
-    if name in COLUMNS:  # the importer's own errors name the CSV column
-        return name
-    return API_TO_COLUMN.get(name)
+    return FIELD_TO_COLUMN.get(name)

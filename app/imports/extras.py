@@ -86,7 +86,7 @@ def csv_reader(content: bytes) -> Any:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "The file is not UTF-8 text.", ["input", "file"]
+            ErrorCode.INVALID_INPUT, "The file is not UTF-8 text.", ["file"]
         ) from exc
     return csv.reader(io.StringIO(text, newline=""))
 
@@ -104,7 +104,7 @@ async def import_memberships(
             raise DomainError.of(
                 ErrorCode.INVALID_INPUT,
                 "The columns are group and admin_system_id.",
-                ["input", "file"],
+                ["file"],
             )
         groups = {
             name.lower(): group_id
@@ -165,7 +165,7 @@ async def import_memberships(
             result.added += 1
     except csv.Error as exc:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, f"The file is not valid CSV: {exc}.", ["input", "file"]
+            ErrorCode.INVALID_INPUT, f"The file is not valid CSV: {exc}.", ["file"]
         ) from exc
     await _finish(session, result)
     return result
@@ -187,7 +187,7 @@ async def import_photos(
         archive = zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile as exc:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "The file is not a zip archive.", ["input", "file"]
+            ErrorCode.INVALID_INPUT, "The file is not a zip archive.", ["file"]
         ) from exc
     decoded_pixels = decoded_bytes = 0
     with archive:
@@ -196,7 +196,7 @@ async def import_photos(
             raise DomainError.of(
                 ErrorCode.INVALID_INPUT,
                 f"At most {MAX_PHOTOS} photos per archive.",
-                ["input", "file"],
+                ["file"],
             )
         for entry in entries:
             name = PurePosixPath(entry.filename).name
@@ -264,7 +264,7 @@ async def import_photos(
                     f"({settings.photo_upload_max_pixels:,} pixels or "
                     f"{settings.photo_upload_max_decoded_bytes // (1024 * 1024)} MB in all, "
                     f"reached at {name}); nothing was stored. Send them in smaller archives.",
-                    ["input", "file"],
+                    ["file"],
                 )
             await store_photo(
                 session=session,

@@ -31,8 +31,8 @@ from app.auth.policy import (
 )
 from app.auth.roles import STAFF_ROLES, SystemGroup
 from app.network.models import Institution, Library
+from app.patrons.delegation import other_administrators, stored_grants
 from app.patrons.models import Patron, PatronSystemGroup
-from app.patrons.validation import other_administrators, stored_grants
 from app.sip2.models import SipAccount
 from app.sql import pk
 

@@ -26,15 +26,11 @@ from app.errors import DomainError, ErrorCode, FieldError
 from app.lifecycle import moves
 from app.network import choice_lists
 from app.network.models import Institution
+from app.patrons.delegation import LAST_ADMINISTRATOR, other_administrators, stored_grants
+from app.patrons.edits import key_of
 from app.patrons.models import Patron
 from app.patrons.service import editable_patron, propagate_source
 from app.patrons.state import load_state, name_maps
-from app.patrons.validation import (
-    LAST_ADMINISTRATOR,
-    key_of,
-    other_administrators,
-    stored_grants,
-)
 from app.patrons.versions import bump_version
 
 
@@ -52,8 +48,8 @@ async def merge_patrons(
     """Merge duplicate accounts into a survivor of the same institution (LIBRARIAN)."""
     require_authenticated(actor)
     if survivor_id is None:
-        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", ["input", "survivor"])
-    survivor = await editable_patron(session, actor, survivor_id, ["input", "survivor"])
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", ["survivor"])
+    survivor = await editable_patron(session, actor, survivor_id, ["survivor"])
     duplicates = await _duplicates(session, actor, survivor, duplicate_ids)
     _check_kinds(survivor, duplicates)
     await _check_roles(session, actor, survivor, duplicates)
@@ -76,7 +72,7 @@ async def _duplicates(
     """The duplicates in the order given (locked), or every reason they cannot be merged."""
     if not duplicate_ids:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "Name at least one duplicate.", ["input", "duplicates"]
+            ErrorCode.INVALID_INPUT, "Name at least one duplicate.", ["duplicates"]
         )
     wanted = [pid for pid in duplicate_ids if pid is not None]
     rows = {
@@ -95,7 +91,7 @@ async def _duplicates(
     duplicates: list[Patron] = []
     seen: set[int] = set()
     for index, patron_id in enumerate(duplicate_ids):
-        field = ["input", "duplicates", str(index)]
+        field = ["duplicates", str(index)]
         patron = rows.get(patron_id) if patron_id is not None else None
         if patron is None or not can_read_patron(actor, patron.institution_id, patron.id):  # type: ignore[arg-type]
             errors.append(FieldError(ErrorCode.NOT_FOUND, "There is no such patron.", field))
@@ -133,11 +129,11 @@ def _check_kinds(survivor: Patron, duplicates: list[Patron]) -> None:
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 "Generic accounts hold no personal data and are not merged.",
-                ["input", "survivor"],
+                ["survivor"],
             )
         )
     for index, duplicate in enumerate(duplicates):
-        field = ["input", "duplicates", str(index)]
+        field = ["duplicates", str(index)]
         if duplicate.is_generic:
             errors.append(
                 FieldError(
@@ -180,7 +176,7 @@ async def _check_roles(
     grants = await stored_grants(session, [i for i in ids if i is not None])
     errors: list[FieldError] = []
     for index, duplicate in enumerate(duplicates):
-        field = ["input", "duplicates", str(index)]
+        field = ["duplicates", str(index)]
         protected = ungrantable(actor, grants[duplicate.id])  # type: ignore[index]
         if duplicate.id == actor.patron_id:
             errors.append(
@@ -200,7 +196,7 @@ async def _check_roles(
             FieldError(
                 ErrorCode.FORBIDDEN,
                 f"Only {protected.who()} can change this account.",
-                ["input", "survivor"],
+                ["survivor"],
             )
         )
     gone = [d.id for d in duplicates if d.id is not None]
@@ -211,7 +207,7 @@ async def _check_roles(
             FieldError(
                 ErrorCode.CONFLICT,
                 LAST_ADMINISTRATOR,
-                ["input", "duplicates"],
+                ["duplicates"],
             )
         )
     if errors:
@@ -248,7 +244,7 @@ async def _listed_values_taken(
                 choice_lists.not_listed(kind, taken[name], institution.code, listed)
                 + f" The survivor would take it from this duplicate: give the duplicate a "
                 f"listed {kind.label} (or none) first.",
-                ["input", "duplicates", str(index)],
+                ["duplicates", str(index)],
             )
         )
     if errors:

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
-from app.audit.models import AuditEntry
 from app.auth.policy import (
     Actor,
     Beyond,
@@ -33,21 +28,21 @@ from app.auth.policy import (
     ungrantable,
 )
 from app.auth.roles import STAFF_ROLES, SystemGroup
-from app.db import UTCDateTime, utcnow
 from app.errors import DomainError, ErrorCode, FieldError
+from app.lifecycle.username_writes import apply_changes, chunks
 from app.network import service as network
 from app.network.models import Institution
+from app.patrons.delegation import stored_grants
+from app.patrons.edits import TEXT_LIMITS
 from app.patrons.models import Patron, PatronIdentifier, PatronLibraryAccess, PatronSystemGroup
-from app.patrons.validation import TEXT_LIMITS, key_of, stored_grants
 from app.sql import pk
 
-# Ids per IN list and rows per batched statement: well under every driver's parameter limit.
-CHUNK = 1000
 USERNAME_LIMIT = TEXT_LIMITS["username"]
 
-T = TypeVar("T")
 
 _SPACE = re.compile(r"\s")
+
+
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
 
@@ -120,16 +115,11 @@ class _Candidate:
     @property
     def label(self) -> str:
         if not self.rule:
-            return f"Change {int(self.field[2]) + 1}"
+            return f"Change {int(self.field[1]) + 1}"
         return _label(self.name, self.patron_id)
 
     def conflict(self, code: ErrorCode, message: str) -> UsernameConflict:
         return _conflict(code, message, self.field, self.patron_id if self.rule else None)
-
-
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
 
 
 def _problem(username: str) -> str | None:
@@ -192,9 +182,7 @@ async def change_usernames(
 ) -> UsernameChanges:
     """Plan (dry run) or apply username changes in an institution (LIBRARIAN); all or nothing."""
     require_authenticated(actor)
-    institution = await network.require_institution(
-        session, institution_code, ["input", "institution"]
-    )
+    institution = await network.require_institution(session, institution_code, ["institution"])
     assert institution.id is not None
     require(
         can_manage_patrons(actor, institution.id),
@@ -205,7 +193,7 @@ async def change_usernames(
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             "Give either a rule or a list of changes (one of the two).",
-            ["input", "rule"],
+            ["rule"],
         )
     if rule is not None:
         candidates, conflicts = await _rule_candidates(session, actor, institution, rule)
@@ -219,7 +207,7 @@ async def change_usernames(
     if conflicts:
         return UsernameChanges([], conflicts, applied=False)
     if candidates:
-        await _apply(session, actor, institution.id, candidates)
+        await apply_changes(session, actor, institution.id, candidates)
         await session.commit()
     return UsernameChanges(planned, [], applied=True)
 
@@ -267,7 +255,7 @@ async def _rule_candidates(
         query = query.where(~foreign)
     candidates: list[_Candidate] = []
     conflicts: list[UsernameConflict] = []
-    field = ["input", "rule"]
+    field = ["rule"]
     for patron_id, username, given, surname, raw in (
         await session.execute(query.order_by(col(Patron.id)))
     ).all():
@@ -306,7 +294,7 @@ async def _listed_candidates(
     """The explicit changes, each checked on its own (patron, roles, the name itself)."""
     ids = list(dict.fromkeys(r.patron_id for r in requested if r.patron_id is not None))
     current: dict[int, str | None] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         rows = await session.execute(
             select(pk(Patron.id), col(Patron.username)).where(
                 col(Patron.id).in_(chunk), col(Patron.institution_id) == institution.id
@@ -314,7 +302,7 @@ async def _listed_candidates(
         )
         current.update(rows.all())
     roles: dict[int, Beyond] = {}
-    for chunk in _chunks(list(current)):
+    for chunk in chunks(list(current)):
         for holder_id, grants in (await stored_grants(session, list(chunk))).items():
             beyond = ungrantable(actor, grants)
             if beyond and holder_id != actor.patron_id:
@@ -323,14 +311,14 @@ async def _listed_candidates(
     conflicts: list[UsernameConflict] = []
     seen: set[int] = set()
     for index, item in enumerate(requested):
-        base = ["input", "changes", str(index)]
+        base = ["changes", str(index)]
         patron_id = item.patron_id
         if patron_id is None or patron_id not in current:
             conflicts.append(
                 _conflict(
                     ErrorCode.NOT_FOUND,
                     f"There is no such patron in {institution.code}.",
-                    [*base, "patronId"],
+                    [*base, "patron_id"],
                 )
             )
             continue
@@ -339,12 +327,12 @@ async def _listed_candidates(
                 _conflict(
                     ErrorCode.INVALID_INPUT,
                     "This patron is listed more than once.",
-                    [*base, "patronId"],
+                    [*base, "patron_id"],
                 )
             )
             continue
         seen.add(patron_id)
-        field = [*base, "newUsername"]
+        field = [*base, "new_username"]
         if roles.get(patron_id):
             conflicts.append(
                 _conflict(
@@ -389,7 +377,7 @@ async def _owners(
             (key, patron_id) for key, patron_id in rows if key is not None and key in keys
         )
         return owners
-    for chunk in _chunks(sorted(keys)):
+    for chunk in chunks(sorted(keys)):
         rows = await session.execute(held.where(col(Patron.username_key).in_(chunk)))
         owners.update((key, patron_id) for key, patron_id in rows if key is not None)
     return owners
@@ -426,102 +414,3 @@ async def _clashes(
                 )
             )
     return conflicts
-
-
-# PostgreSQL takes a chunk as three arrays in one statement; elsewhere one statement
-# is run for every row of the chunk (executemany).
-_UPDATE_FROM_ARRAYS = text(
-    "UPDATE patron SET username = v.username, username_key = v.username_key, "
-    "version = patron.version + 1, updated_at = :now "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:usernames AS varchar[]), "
-    "CAST(:keys AS varchar[])) AS v(id, username, username_key) "
-    "WHERE patron.id = v.id"
-)
-
-
-async def _write_usernames(
-    session: AsyncSession, table: Any, chunk: Sequence[_Candidate], now: datetime
-) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            _UPDATE_FROM_ARRAYS.bindparams(bindparam("now", type_=UTCDateTime())),
-            {
-                "now": now,
-                "ids": [c.patron_id for c in chunk],
-                "usernames": [c.new_username for c in chunk],
-                "keys": [c.key for c in chunk],
-            },
-        )
-        return
-    await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(
-            username=bindparam("b_username"),
-            username_key=bindparam("b_key"),
-            version=table.c.version + 1,
-            updated_at=now,
-        ),
-        [{"b_id": c.patron_id, "b_username": c.new_username, "b_key": c.key} for c in chunk],
-    )
-
-
-async def _apply(
-    session: AsyncSession, actor: Actor, institution_id: int, candidates: list[_Candidate]
-) -> None:
-    """Write every change (versions bumped) and an audit entry per patron, in batches."""
-    now = utcnow()
-    table: Any = Patron.__table__  # type: ignore[attr-defined]
-    new_owner: dict[str | None, int] = {c.key: c.patron_id for c in candidates}
-    # Names handed from one patron of the batch to another are released first, so the
-    # unique (institution, username_key) never sees two holders, whatever the order.
-    released = [
-        c.patron_id
-        for c in candidates
-        if c.old_username is not None
-        and new_owner.get(key_of(c.old_username), c.patron_id) != c.patron_id
-    ]
-    try:
-        async with session.begin_nested():
-            for id_chunk in _chunks(released):
-                await session.execute(
-                    update(table).where(table.c.id.in_(id_chunk)).values(username_key=None)
-                )
-            for chunk in _chunks(candidates):
-                await _write_usernames(session, table, chunk, now)
-    except IntegrityError as exc:
-        raise DomainError.of(
-            ErrorCode.DUPLICATE_USERNAME,
-            "One of the new usernames was just taken by another patron; nothing was changed. "
-            "Run a dry run again.",
-            ["input"],
-        ) from exc
-    audit_table: Any = AuditEntry.__table__  # type: ignore[attr-defined]
-    for chunk in _chunks(candidates):
-        await session.execute(
-            insert(audit_table),
-            [
-                {
-                    "at": now,
-                    "institution_id": institution_id,
-                    "actor_patron_id": actor.patron_id,
-                    "actor_client_id": actor.client_id,
-                    "actor_name": actor.name,
-                    "library_id": actor.library_id,
-                    "action": "change_usernames",
-                    "entity_type": "Patron",
-                    "entity_id": c.patron_id,
-                    "changes": {"username": {"before": c.old_username, "after": c.new_username}},
-                }
-                for c in chunk
-            ],
-        )
-    # Rows this session already holds learn the new values without a reload.
-    by_id = {c.patron_id: c for c in candidates}
-    for instance in list(session.identity_map.values()):
-        if isinstance(instance, Patron) and instance.id in by_id:
-            candidate = by_id[instance.id]
-            set_committed_value(instance, "username", candidate.new_username)
-            set_committed_value(instance, "username_key", candidate.key)
-            set_committed_value(instance, "version", instance.version + 1)
-            set_committed_value(instance, "updated_at", now)

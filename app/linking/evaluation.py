@@ -112,7 +112,7 @@ async def evaluate_for_admin(
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             f"There is no institution {source_institution!r}.",
-            ["sourceInstitution"],
+            ["source_institution"],
         )
     return await evaluate(
         session,

@@ -54,7 +54,7 @@ async def _rule_for_admin(session: AsyncSession, actor: Actor, rule_id: int) -> 
     require_authenticated(actor)
     rule = await session.get(LinkedAccountRule, rule_id)
     if rule is None or not can_administer_institution(actor, rule.institution_id):
-        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such rule.", ["input", "id"])
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such rule.", ["id"])
     return rule
 
 
@@ -72,7 +72,7 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.MANDATORY_FIELD,
                     "Give the rule a name (up to 200 characters).",
-                    ["input", "name"],
+                    ["name"],
                 )
             )
         rule.name = name
@@ -84,12 +84,12 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.DEFAULT_RULE_IMMUTABLE,
                     "The default rule has no conditions.",
-                    ["input", "conditions"],
+                    ["conditions"],
                 )
             )
         checked = []
         for index, condition in enumerate(spec.conditions):
-            path = ["input", "conditions", str(index)]
+            path = ["conditions", str(index)]
             values = [v.strip().upper() for v in condition["values"] if v and v.strip()]
             if condition["parameter"] not in PARAMETERS or condition["operator"] not in OPERATORS:
                 errors.append(
@@ -138,7 +138,7 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"{spec.user_group!r} is not a user group of {institution.code}.",
-                    ["input", "userGroup"],
+                    ["user_group"],
                 )
             )
         else:
@@ -150,7 +150,7 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.MANDATORY_FIELD,
                     "An ABSOLUTE expiry needs a date.",
-                    ["input", "expiry", "date"],
+                    ["expiry", "date"],
                 )
             )
         if mode == "RELATIVE_TO_SOURCE" and offset is None:
@@ -158,7 +158,7 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.MANDATORY_FIELD,
                     "RELATIVE_TO_SOURCE needs offsetDays.",
-                    ["input", "expiry", "offsetDays"],
+                    ["expiry", "offset_days"],
                 )
             )
         rule.expiry_mode = mode
@@ -171,7 +171,7 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.MANDATORY_FIELD,
                     "An ABSOLUTE purge needs a date.",
-                    ["input", "purge", "date"],
+                    ["purge", "date"],
                 )
             )
         if mode == "AFTER_EXPIRY" and offset is None:
@@ -179,7 +179,7 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.MANDATORY_FIELD,
                     "AFTER_EXPIRY needs offsetDays.",
-                    ["input", "purge", "offsetDays"],
+                    ["purge", "offset_days"],
                 )
             )
         if offset is not None and offset < 0:
@@ -187,7 +187,7 @@ async def _apply_spec(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     "offsetDays cannot be negative.",
-                    ["input", "purge", "offsetDays"],
+                    ["purge", "offset_days"],
                 )
             )
         rule.purge_mode = mode
@@ -206,7 +206,7 @@ async def _apply_spec(
                     FieldError(
                         ErrorCode.INVALID_INPUT,
                         f"{spec.resource_sharing_library!r} is not a library of {institution.code}.",
-                        ["input", "resourceSharingLibrary"],
+                        ["resource_sharing_library"],
                     )
                 )
             else:
@@ -260,7 +260,7 @@ async def create_rule(
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 f"The position must be between 0 and {len(others)}.",
-                ["input", "position"],
+                ["position"],
             )
         )
     rule = LinkedAccountRule(institution_id=institution.id, name="", position=0, user_group_id=0)
@@ -319,7 +319,7 @@ async def duplicate_rule(*, session: AsyncSession, actor: Actor, rule_id: int) -
         raise DomainError.of(
             ErrorCode.DEFAULT_RULE_IMMUTABLE,
             "The default rule cannot be duplicated.",
-            ["input", "id"],
+            ["id"],
         )
     rules = await rules_of(session, original.institution_id)
     copy = LinkedAccountRule(
@@ -352,7 +352,7 @@ async def delete_rule(
     rule = await _rule_for_admin(session, actor, rule_id)
     if rule.is_default:
         raise DomainError.of(
-            ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule cannot be deleted.", ["input", "id"]
+            ErrorCode.DEFAULT_RULE_IMMUTABLE, "The default rule cannot be deleted.", ["id"]
         )
     institution_id = rule.institution_id
     await session.delete(rule)
@@ -387,14 +387,14 @@ async def reorder_rules(
         raise DomainError.of(
             ErrorCode.DEFAULT_RULE_IMMUTABLE,
             "The default rule always stays last.",
-            ["input", "ruleIds"],
+            ["rule_ids"],
         )
     wanted = {r.id for r in rules if not r.is_default}
     if len(rule_ids) != len(set(rule_ids)) or set(rule_ids) != wanted:
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             "List every rule except the default rule, each once.",
-            ["input", "ruleIds"],
+            ["rule_ids"],
         )
     before = [r.id for r in rules]
     ordered = [by_id[i] for i in rule_ids]
@@ -443,7 +443,7 @@ async def _check_source_groups(
                     FieldError(
                         ErrorCode.INVALID_INPUT,
                         f"There is no user group {code!r} at {where}.",
-                        ["input", "conditions", str(index), "values", str(position)],
+                        ["conditions", str(index), "values", str(position)],
                     )
                 )
 
@@ -456,7 +456,7 @@ def _check_purge_after_expiry(
     is made or refreshed: see purge_for.)"""
     if rule.purge_mode != "ABSOLUTE" or rule.purge_date is None:
         return
-    field = ["input", "purge", "date"] if spec.purge is not None else ["input", "expiry"]
+    field = ["purge", "date"] if spec.purge is not None else ["expiry"]
     if rule.expiry_mode == "NONE":
         errors.append(
             FieldError(

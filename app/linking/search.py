@@ -266,7 +266,7 @@ async def network_search(
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             "Search by an identifier or by a name (one of the two).",
-            ["input"],
+            [],
         )
     result = SearchResult()
     sources: list[Institution] = []
@@ -278,7 +278,7 @@ async def network_search(
                 raise DomainError.of(
                     ErrorCode.INVALID_INPUT,
                     f"There is no institution {code!r}.",
-                    ["input", "institutions", str(index)],
+                    ["institutions", str(index)],
                 )
             if institution.id != target:
                 sources.append(institution)
@@ -303,7 +303,7 @@ async def network_search(
                 raise DomainError.of(
                     ErrorCode.INVALID_INPUT,
                     f"There is no identifier type {identifier_type!r}.",
-                    ["input", "identifierType"],
+                    ["identifier_type"],
                 )
             type_id = type_row.id
         lookup = await lookup_types(session, target)
@@ -312,7 +312,7 @@ async def network_search(
                 ErrorCode.INVALID_INPUT,
                 f"Your institution looks up other members' patrons by "
                 f"{await _type_codes(session, lookup)} only, not by {identifier_type}.",
-                ["input", "identifierType"],
+                ["identifier_type"],
             )
         matched = await identifier_matches(session, identifier, type_id, policies, today, lookup)
         if type_id is None and not lookup:
@@ -330,7 +330,7 @@ async def network_search(
                         ErrorCode.AMBIGUOUS_IDENTIFIER,
                         f"{identifier!r} matches more than one patron of {policies[institution_id].institution.code}; "
                         "ask the patron for another identifier.",
-                        ["input", "identifier"],
+                        ["identifier"],
                     )
                 )
             else:
@@ -346,7 +346,7 @@ async def network_search(
                     FieldError(
                         ErrorCode.NAME_SEARCH_NOT_ALLOWED,
                         f"{institution.code} does not allow other members to search its patrons by name.",
-                        ["input", "institutions", str(index)],
+                        ["institutions", str(index)],
                     )
                 )
         if not allowed and not explicit:
@@ -354,7 +354,7 @@ async def network_search(
                 FieldError(
                     ErrorCode.NAME_SEARCH_NOT_ALLOWED,
                     "No member allows searching its patrons by name; search by an identifier.",
-                    ["input", "name"],
+                    ["name"],
                 )
             )
         if allowed:

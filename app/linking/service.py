@@ -83,7 +83,7 @@ async def link_account(
         raise DomainError.of(
             ErrorCode.SOURCE_NOT_FOUND,
             "The patron was not found; search again.",
-            ["input", "sourcePatron"],
+            ["source_patron"],
         )
     policy = (await source_policies(session, [source.institution_id]))[source.institution_id]
     reason_text = unavailable_reason(source, policy, clock.today())
@@ -109,7 +109,7 @@ async def link_account(
             )
             if commit:
                 await session.commit()
-        raise DomainError.of(ErrorCode.SOURCE_RESTRICTED, reason_text, ["input", "sourcePatron"])
+        raise DomainError.of(ErrorCode.SOURCE_RESTRICTED, reason_text, ["source_patron"])
     if existing is not None:
         await refresh_copy(
             session=session,
@@ -208,9 +208,7 @@ async def _linked_account_for(session: AsyncSession, actor: Actor, copy_id: int)
     target = require_linker(actor)
     copy = await session.get(Patron, copy_id)
     if copy is None or copy.institution_id != target or copy.account_type != "LINKED":
-        raise DomainError.of(
-            ErrorCode.NOT_FOUND, "There is no such linked account.", ["input", "id"]
-        )
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such linked account.", ["id"])
     return copy
 
 
@@ -232,7 +230,7 @@ async def unlink_account(*, session: AsyncSession, actor: Actor, copy_id: int) -
         raise DomainError.of(
             ErrorCode.LOANS_OUTSTANDING,
             f"The linked account still has {loans} item(s) on loan; check them in first.",
-            ["input", "id"],
+            ["id"],
         )
     await release_flags(session, [copy_id])
     await session.execute(delete(Patron).where(col(Patron.id) == copy_id))

@@ -29,7 +29,7 @@ async def _user_group(session: AsyncSession, institution: Institution, code: str
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             f"{code!r} is not a user group of {institution.code}.",
-            ["input", "userGroup"],
+            ["user_group"],
         )
     return group
 
@@ -117,7 +117,7 @@ async def set_shared_fields(
             raise DomainError.of(
                 ErrorCode.INVALID_INPUT,
                 f"Unknown field {name!r}.",
-                ["input", "fields", str(index), "field"],
+                ["fields", str(index), "field"],
             )
         row = await session.get(SharedFieldSetting, (institution.id, name))
         if row is None:
@@ -151,7 +151,7 @@ async def _identifier_type(session: AsyncSession, code: str) -> IdentifierType:
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             f"There is no identifier type {code!r}.",
-            ["input", "identifierType"],
+            ["identifier_type"],
         )
     return identifier_type
 
@@ -230,7 +230,7 @@ async def _not_last(
             f"{code} is the only identifier type by which {what}: without it the list is "
             "empty, which means every type. Add another type first, or pass allTypes: true "
             "to mean every type.",
-            ["input", "allTypes"],
+            ["all_types"],
         )
 
 

@@ -121,7 +121,7 @@ async def update_identifier_type(
                     ErrorCode.INVALID_INPUT,
                     f"{identifier_type.code} is each institution's own: it cannot name one "
                     "person across the network.",
-                    ["input", "networkUnique"],
+                    ["network_unique"],
                 )
             )
         values["network_unique"] = network_unique
@@ -169,7 +169,7 @@ async def update_user_group(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     "The loan period is 1 to 3650 days.",
-                    ["input", "loanPeriodDays"],
+                    ["loan_period_days"],
                 )
             )
         values["loan_period_days"] = loan_period_days
@@ -198,12 +198,12 @@ async def update_library_group(
     name: str | None,
     description: str | None,
 ) -> LibraryGroup:
-    group = await administered_library_group(session, actor, group_id, ["input", "id"])
+    group = await administered_library_group(session, actor, group_id, ["id"])
     errors: list[FieldError] = []
     values = name_change(name, errors)
     if description is not None:
         values["description"] = _check_description(
-            description, 1000, ["input", "description"], errors, required=False
+            description, 1000, ["description"], errors, required=False
         )
     if "name" in values and values["name"] != group.name:
         twin = (
@@ -219,7 +219,7 @@ async def update_library_group(
                 FieldError(
                     ErrorCode.CONFLICT,
                     f"The institution already has a library group {values['name']!r}.",
-                    ["input", "name"],
+                    ["name"],
                 )
             )
     if errors:
@@ -255,7 +255,7 @@ async def update_block_type(
     values: dict[str, Any] = {}
     if description is not None:
         values["description"] = _check_description(
-            description, 500, ["input", "description"], errors, required=True
+            description, 500, ["description"], errors, required=True
         )
     if network is not None:
         if block_type.code == CONSORTIAL_BLOCK and not network:
@@ -264,7 +264,7 @@ async def update_block_type(
                     ErrorCode.INVALID_INPUT,
                     f"{CONSORTIAL_BLOCK} carries blocks copied between members: it stays a "
                     "network block.",
-                    ["input", "network"],
+                    ["network"],
                 )
             )
         values["network"] = network

@@ -130,8 +130,8 @@ async def add_choice(
         session, actor, institution_code, f"change its list of {kind.plural}"
     )
     errors: list[FieldError] = []
-    value = check_value(value, ["input", "value"], errors)
-    description = check_description(description, ["input", "description"], errors)
+    value = check_value(value, ["value"], errors)
+    description = check_description(description, ["description"], errors)
     if errors:
         raise DomainError(errors)
     listed = [c.value for c in await choices_of(session, saved_id(institution), kind)]
@@ -140,7 +140,7 @@ async def add_choice(
         raise DomainError.of(
             ErrorCode.CONFLICT,
             f"{already!r} is already a {kind.label} of {institution.code}.",
-            ["input", "value"],
+            ["value"],
         )
     try:
         async with session.begin_nested():
@@ -157,7 +157,7 @@ async def add_choice(
         raise DomainError.of(
             ErrorCode.CONFLICT,
             f"{value!r} is already a {kind.label} of {institution.code}.",
-            ["input", "value"],
+            ["value"],
         ) from exc
     await session.commit()
     return choice
@@ -197,17 +197,15 @@ async def remove_choice(
         session, actor, institution_code, f"change its list of {kind.plural}"
     )
     institution_id = saved_id(institution)
-    choice = await _listed(session, institution, kind, value, ["input", "value"])
+    choice = await _listed(session, institution, kind, value, ["value"])
     replacement: PatronValueChoice | None = None
     if replace_with is not None:
-        replacement = await _listed(
-            session, institution, kind, replace_with, ["input", "replaceWith"]
-        )
+        replacement = await _listed(session, institution, kind, replace_with, ["replace_with"])
         if replacement.id == choice.id:
             raise DomainError.of(
                 ErrorCode.INVALID_INPUT,
                 f"The replacement must be another {kind.label}.",
-                ["input", "replaceWith"],
+                ["replace_with"],
             )
     holders = _holders(institution_id, kind, choice.value_key)
     moved: list[tuple[int, str | None]] = []
@@ -220,7 +218,7 @@ async def remove_choice(
                 f"{patrons} {kind.label} {choice.value} in {institution.code}: give them "
                 f"another {kind.label} first, or remove it with replaceWith to move them to "
                 f"another listed {kind.label}.",
-                ["input", "value"],
+                ["value"],
             )
     else:
         column = getattr(Patron, kind.column)

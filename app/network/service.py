@@ -136,7 +136,7 @@ async def administered_institution(
     """The institution named in the input, if the session administers it (else FORBIDDEN
     saying who may <what>); NOT_FOUND when there is none."""
     require_authenticated(actor)
-    institution = await require_institution(session, code, ["input", "institution"])
+    institution = await require_institution(session, code, ["institution"])
     require_institution_admin(actor, saved_id(institution), what, institution.code)
     return institution
 
@@ -201,22 +201,20 @@ async def create_institution(
         can_administer_network(actor), actor, "Only a network administrator may add institutions."
     )
     errors: list[FieldError] = []
-    code = _check_code(code, ["input", "code"], errors)
-    name = _check_name(name, ["input", "name"], errors)
+    code = _check_code(code, ["code"], errors)
+    name = _check_name(name, ["name"], errors)
     if not errors and await institution_by_code(session, code) is not None:
         errors.append(
             FieldError(
                 ErrorCode.CONFLICT,
                 f"An institution with the code {code} exists.",
-                ["input", "code"],
+                ["code"],
             )
         )
     if errors:
         raise DomainError(errors)
     institution = Institution(code=code, name=name)
-    await _insert(
-        session, institution, f"An institution with the code {code} exists.", ["input", "code"]
-    )
+    await _insert(session, institution, f"An institution with the code {code} exists.", ["code"])
     session.add(
         BlockType(
             institution_id=institution.id,  # type: ignore[arg-type]
@@ -243,20 +241,18 @@ async def create_library(
 ) -> Library:
     """Add a library to an institution; library codes are unique in the network."""
     require(can_administer_network(actor), actor, "Only a network administrator may add libraries.")
-    institution = await require_institution(session, institution_code, ["input", "institution"])
+    institution = await require_institution(session, institution_code, ["institution"])
     errors: list[FieldError] = []
-    code = _check_code(code, ["input", "code"], errors)
-    name = _check_name(name, ["input", "name"], errors)
+    code = _check_code(code, ["code"], errors)
+    name = _check_name(name, ["name"], errors)
     if not errors and await library_by_code(session, code) is not None:
         errors.append(
-            FieldError(
-                ErrorCode.CONFLICT, f"A library with the code {code} exists.", ["input", "code"]
-            )
+            FieldError(ErrorCode.CONFLICT, f"A library with the code {code} exists.", ["code"])
         )
     if errors:
         raise DomainError(errors)
     library = Library(institution_id=institution.id, code=code, name=name)  # type: ignore[arg-type]
-    await _insert(session, library, f"A library with the code {code} exists.", ["input", "code"])
+    await _insert(session, library, f"A library with the code {code} exists.", ["code"])
     await audit.record(
         session=session,
         actor=actor,
@@ -280,16 +276,16 @@ async def create_identifier_type(
         "Only a network administrator may add identifier types.",
     )
     errors: list[FieldError] = []
-    code = _check_code(code, ["input", "code"], errors)
-    name = _check_name(name, ["input", "name"], errors)
+    code = _check_code(code, ["code"], errors)
+    name = _check_name(name, ["name"], errors)
     if not errors and await identifier_type_by_code(session, code) is not None:
         errors.append(
-            FieldError(ErrorCode.CONFLICT, f"An identifier type {code} exists.", ["input", "code"])
+            FieldError(ErrorCode.CONFLICT, f"An identifier type {code} exists.", ["code"])
         )
     if errors:
         raise DomainError(errors)
     identifier_type = IdentifierType(code=code, name=name, network_unique=network_unique)
-    await _insert(session, identifier_type, f"An identifier type {code} exists.", ["input", "code"])
+    await _insert(session, identifier_type, f"An identifier type {code} exists.", ["code"])
     await audit.record(
         session=session,
         actor=actor,
@@ -320,14 +316,14 @@ async def create_user_group(
         session, actor, institution_code, "add user groups"
     )
     errors: list[FieldError] = []
-    code = _check_code(code, ["input", "code"], errors)
-    name = _check_name(name, ["input", "name"], errors)
+    code = _check_code(code, ["code"], errors)
+    name = _check_name(name, ["name"], errors)
     if loan_period_days < 1 or loan_period_days > 3650:
         errors.append(
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 "The loan period is 1 to 3650 days.",
-                ["input", "loanPeriodDays"],
+                ["loan_period_days"],
             )
         )
     if not errors and await user_group_by_code(session, institution.id, code) is not None:  # type: ignore[arg-type]
@@ -335,7 +331,7 @@ async def create_user_group(
             FieldError(
                 ErrorCode.CONFLICT,
                 f"{institution.code} already has a user group {code}.",
-                ["input", "code"],
+                ["code"],
             )
         )
     if errors:
@@ -346,9 +342,7 @@ async def create_user_group(
         name=name,
         loan_period_days=loan_period_days,
     )
-    await _insert(
-        session, group, f"{institution.code} already has a user group {code}.", ["input", "code"]
-    )
+    await _insert(session, group, f"{institution.code} already has a user group {code}.", ["code"])
     await audit.record(
         session=session,
         actor=actor,
@@ -376,10 +370,8 @@ async def create_library_group(
         session, actor, institution_code, "add library groups"
     )
     errors: list[FieldError] = []
-    name = _check_name(name, ["input", "name"], errors)
-    description = _check_description(
-        description, 1000, ["input", "description"], errors, required=False
-    )
+    name = _check_name(name, ["name"], errors)
+    description = _check_description(description, 1000, ["description"], errors, required=False)
     existing = (
         await session.execute(
             select(LibraryGroup).where(
@@ -392,7 +384,7 @@ async def create_library_group(
             FieldError(
                 ErrorCode.CONFLICT,
                 f"{institution.code} already has a library group {name!r}.",
-                ["input", "name"],
+                ["name"],
             )
         )
     if errors:
@@ -406,7 +398,7 @@ async def create_library_group(
         session,
         group,
         f"{institution.code} already has a library group {name!r}.",
-        ["input", "name"],
+        ["name"],
     )
     await audit.record(
         session=session,
@@ -436,16 +428,14 @@ async def create_block_type(
         session, actor, institution_code, "add block types"
     )
     errors: list[FieldError] = []
-    code = _check_code(code, ["input", "code"], errors)
-    description = (
-        _check_description(description, 500, ["input", "description"], errors, required=True) or ""
-    )
+    code = _check_code(code, ["code"], errors)
+    description = _check_description(description, 500, ["description"], errors, required=True) or ""
     if not errors and await block_type_by_code(session, institution.id, code) is not None:  # type: ignore[arg-type]
         errors.append(
             FieldError(
                 ErrorCode.CONFLICT,
                 f"{institution.code} already has a block type {code}.",
-                ["input", "code"],
+                ["code"],
             )
         )
     if errors:
@@ -461,7 +451,7 @@ async def create_block_type(
         session,
         block_type,
         f"{institution.code} already has a block type {code}.",
-        ["input", "code"],
+        ["code"],
     )
     await audit.record(
         session=session,

@@ -179,7 +179,7 @@ async def remove_library_group(
     replace_given: bool,
 ) -> int:
     """Remove a library group (SYSTEM_ADMIN); with a replacement, members move to it."""
-    group = await administered_library_group(session, actor, group_id, ["input", "id"])
+    group = await administered_library_group(session, actor, group_id, ["id"])
     row_id = saved_id(group)
     replacement: LibraryGroup | None = None
     if replace_given:

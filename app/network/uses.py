@@ -29,8 +29,8 @@ from app.patrons.models import (
     Patron,
 )
 
-CODE = ["input", "code"]
-REPLACE = ["input", "replaceWith"]
+CODE = ["code"]
+REPLACE = ["replace_with"]
 
 
 def many(count: int, one: str, many: str) -> str:
@@ -147,7 +147,7 @@ async def save(
 
 
 def name_change(name: str | None, errors: list[FieldError]) -> dict[str, Any]:
-    return {} if name is None else {"name": _check_name(name, ["input", "name"], errors)}
+    return {} if name is None else {"name": _check_name(name, ["name"], errors)}
 
 
 async def move_pairs(

@@ -29,24 +29,24 @@ async def add_block(
     expires_at: datetime | None,
 ) -> Patron:
     """Put a LOCAL block of one of the institution's block types on a patron."""
-    patron = await editable_patron(session, actor, patron_id, ["input", "patronId"])
+    patron = await editable_patron(session, actor, patron_id, ["patron_id"])
     block_type = await network.block_type_by_code(session, patron.institution_id, block_type_code)
     if block_type is None:
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             f"{block_type_code!r} is not a block type of this institution.",
-            ["input", "blockType"],
+            ["block_type"],
         )
     note = (note or "").strip() or None
     if note is not None and len(note) > 1000:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "Notes are at most 1000 characters.", ["input", "note"]
+            ErrorCode.INVALID_INPUT, "Notes are at most 1000 characters.", ["note"]
         )
     if expires_at is not None and expires_at.tzinfo is None:
         expires_at = expires_at.replace(tzinfo=UTC)  # a time without a zone is taken as UTC
     if expires_at is not None and expires_at <= utcnow():
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "The expiry must be in the future.", ["input", "expiresAt"]
+            ErrorCode.INVALID_INPUT, "The expiry must be in the future.", ["expires_at"]
         )
     block = PatronBlock(
         patron_id=patron_id,
@@ -86,7 +86,7 @@ async def remove_block(*, session: AsyncSession, actor: Actor, block_id: int) ->
             .where(col(PatronBlock.id) == block_id)
         )
     ).one_or_none()
-    not_found = DomainError.of(ErrorCode.NOT_FOUND, "There is no such block.", ["input", "id"])
+    not_found = DomainError.of(ErrorCode.NOT_FOUND, "There is no such block.", ["id"])
     if row is None:
         raise not_found
     block, block_type = row
@@ -95,13 +95,13 @@ async def remove_block(*, session: AsyncSession, actor: Actor, block_id: int) ->
     # as for a missing block, so the id reveals nothing.
     if owner is None or not can_read_patron(actor, owner.institution_id, block.patron_id):
         raise not_found
-    patron = await editable_patron(session, actor, block.patron_id, ["input", "id"])
+    patron = await editable_patron(session, actor, block.patron_id, ["id"])
     if block.origin == "COPIED":
         raise DomainError.of(
             ErrorCode.FORBIDDEN,
             "This block was copied from the patron's home institution; "
             "it can only be lifted there.",
-            ["input", "id"],
+            ["id"],
         )
     await session.delete(block)
     await session.flush()

@@ -38,7 +38,7 @@ class CheckedImage:
 
 def check_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CheckedImage:
     """Decode the image fully; refuse anything that is not a sane JPEG, PNG or WebP."""
-    field = ["input", "file"]
+    field = ["file"]
     if not data:
         raise DomainError.of(ErrorCode.INVALID_INPUT, "The file is empty.", field)
     if len(data) > max_bytes:
@@ -132,7 +132,7 @@ async def set_photo(
     *, session: AsyncSession, settings: Settings, actor: Actor, patron_id: int, data: bytes
 ) -> Patron:
     """Store (or replace) the patron's photo."""
-    patron = await editable_patron(session, actor, patron_id, ["input", "patronId"])
+    patron = await editable_patron(session, actor, patron_id, ["patron_id"])
     await store_photo(session=session, settings=settings, actor=actor, patron=patron, data=data)
     await session.commit()
     await session.refresh(patron)
@@ -199,7 +199,7 @@ async def store_photo(
 
 async def remove_photo(*, session: AsyncSession, actor: Actor, patron_id: int) -> Patron:
     """Delete the patron's photo, if any."""
-    patron = await editable_patron(session, actor, patron_id, ["input", "patronId"])
+    patron = await editable_patron(session, actor, patron_id, ["patron_id"])
     result = await session.execute(
         delete(PatronPhoto).where(col(PatronPhoto.patron_id) == patron_id)
     )

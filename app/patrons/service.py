@@ -28,8 +28,10 @@ from app.emails.service import (
     release_flags,
 )
 from app.errors import DomainError, ErrorCode
-from app.network.models import IdentifierType, Institution, Library
+from app.network.models import Institution, Library
 from app.patrons import events
+from app.patrons.delegation import LAST_ADMINISTRATOR, other_administrators, stored_grants
+from app.patrons.edits import key_of
 from app.patrons.lookups import lookups_of
 from app.patrons.models import (
     Patron,
@@ -40,140 +42,11 @@ from app.patrons.models import (
     PatronSystemGroup,
 )
 from app.patrons.state import SCALAR_FIELDS, PatronState, load_state
-from app.patrons.validation import (
-    LAST_ADMINISTRATOR,
-    PatronPlan,
-    key_of,
-    other_administrators,
-    stored_grants,
-    validate_changes,
-)
+from app.patrons.validation import PatronPlan, validate_changes
 from app.patrons.versions import bump_version, stale_version
+from app.patrons.writing import audit_change, translate_integrity, write_plan
 from app.settings import Settings
 from app.sql import pk, saved_id
-
-
-async def _write(
-    *, session: AsyncSession, patron: Patron, before: PatronState, plan: PatronPlan
-) -> None:
-    """Apply a validated plan to the stored patron."""
-    assert patron.id is not None
-    state = plan.state
-    for name, value in state.scalars.items():
-        setattr(patron, name, value)
-    patron.username_key = key_of(patron.username)
-    patron.surname_key = key_of(patron.surname) or ""
-    patron.given_key = key_of(patron.given_name) or ""
-    if plan.password_hash is not False:
-        patron.password_hash = plan.password_hash  # type: ignore[assignment]
-    patron.updated_at = utcnow()
-    session.add(patron)
-    await session.flush()
-    if plan.attributes is not None and plan.attributes.changes:
-        await attributes.write_changes(session, patron.id, plan.attributes)
-
-    removed = [
-        code
-        for code in before.identifiers
-        if state.identifiers.get(code) != before.identifiers[code]
-    ]
-    if removed:
-        type_ids = select(pk(IdentifierType.id)).where(col(IdentifierType.code).in_(removed))
-        await session.execute(
-            delete(PatronIdentifier).where(
-                col(PatronIdentifier.patron_id) == patron.id,
-                col(PatronIdentifier.identifier_type_id).in_(type_ids),
-            )
-        )
-    for type_code, (identifier_type, value) in plan.new_identifiers.items():
-        if before.identifiers.get(type_code) == value:
-            continue
-        session.add(
-            PatronIdentifier(
-                patron_id=patron.id,
-                institution_id=patron.institution_id,
-                identifier_type_id=identifier_type.id,  # type: ignore[arg-type]
-                value=value,
-                value_key=value.lower(),
-            )
-        )
-    if state.contact_emails != before.contact_emails:
-        await session.execute(
-            delete(PatronContactEmail).where(col(PatronContactEmail.patron_id) == patron.id)
-        )
-        for position, (address, label) in enumerate(state.contact_emails):
-            session.add(
-                PatronContactEmail(
-                    patron_id=patron.id, position=position, address=address, label=label
-                )
-            )
-    for table, column, old, new in (
-        (PatronLibraryGroup, "library_group_id", before.library_groups, state.library_groups),
-        (PatronSystemGroup, "system_group", before.system_groups, state.system_groups),
-        (PatronLibraryAccess, "library_id", before.libraries, state.libraries),
-    ):
-        gone = old - new
-        if gone:
-            await session.execute(
-                delete(table).where(
-                    col(table.patron_id) == patron.id,
-                    getattr(table, column).in_(gone),
-                )
-            )
-        for value in new - old:
-            extra: dict[str, Any] = {column: value}
-            session.add(table(patron_id=patron.id, **extra))
-    await session.flush()
-
-
-async def _audit_change(
-    *,
-    session: AsyncSession,
-    actor: Actor,
-    action: str,
-    patron: Patron,
-    before: PatronState | None,
-    after: PatronState,
-    password_changed: bool,
-) -> dict[str, Any]:
-    names = await lookups_of(session).name_maps(session, patron.institution_id)
-    # A new patron is compared with an empty one, so empty lists are not "changes".
-    old = (before if before is not None else PatronState()).snapshot(names)
-    new = after.snapshot(names)
-    changes = audit.diff(old, new)
-    # The password is never shown, only that it changed (set, replaced or removed).
-    changes.pop("password", None)
-    if password_changed:
-        changes["password"] = {"before": "(hidden)", "after": "(changed)"}
-    if changes:
-        await audit.record(
-            session=session,
-            actor=actor,
-            action=action,
-            entity_type="Patron",
-            entity_id=patron.id,
-            institution_id=patron.institution_id,
-            changes=changes,
-        )
-    return changes
-
-
-def _translate_integrity(exc: IntegrityError) -> DomainError:
-    text = str(exc.orig).lower()
-    if "username" in text:
-        return DomainError.of(
-            ErrorCode.DUPLICATE_USERNAME,
-            "This username was just taken by another patron.",
-            ["input", "username"],
-        )
-    if "identifier" in text:
-        return DomainError.of(
-            ErrorCode.DUPLICATE_IDENTIFIER,
-            "One of these identifiers was just given to another patron.",
-        )
-    return DomainError.of(
-        ErrorCode.CONFLICT, "The change conflicts with another change; try again."
-    )
 
 
 async def create_patron(
@@ -223,12 +96,12 @@ async def add_patron(
         async with session.begin_nested():
             session.add(patron)
             await session.flush()
-            await _write(session=session, patron=patron, before=PatronState(), plan=plan)
+            await write_plan(session=session, patron=patron, before=PatronState(), plan=plan)
     except IntegrityError as exc:
-        raise _translate_integrity(exc) from exc
+        raise translate_integrity(exc) from exc
     if patron.primary_email:
         await flag_blacklisted_patrons(session, [saved_id(patron)])
-    await _audit_change(
+    await audit_change(
         session=session,
         actor=actor,
         action=action,
@@ -369,7 +242,7 @@ async def insert_new_patrons(
                 if batch:
                     await bulk_insert(session, table.__table__, batch)  # type: ignore[union-attr]
     except IntegrityError as exc:
-        raise _translate_integrity(exc) from exc
+        raise translate_integrity(exc) from exc
     await flag_blacklisted_patrons(
         session,
         [i for i, plan in zip(ids, plans, strict=True) if plan.state.scalars.get("primary_email")],
@@ -427,9 +300,7 @@ async def editable_patron(
     require_authenticated(actor)
     patron = await session.get(Patron, patron_id)
     if patron is None or not can_read_patron(actor, patron.institution_id, patron_id):
-        raise DomainError.of(
-            ErrorCode.NOT_FOUND, "There is no such patron.", field or ["input", "id"]
-        )
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such patron.", field or ["id"])
     if not can_manage_patrons(actor, patron.institution_id):
         raise DomainError.of(
             ErrorCode.FORBIDDEN, "Only librarians of the patron's institution may change it."
@@ -504,13 +375,13 @@ async def change_patron(
     try:
         async with session.begin_nested():
             patron.version = await bump_version(session, patron_id, expected_version)
-            await _write(session=session, patron=patron, before=before, plan=plan)
+            await write_plan(session=session, patron=patron, before=before, plan=plan)
     except IntegrityError as exc:
-        raise _translate_integrity(exc) from exc
+        raise translate_integrity(exc) from exc
     await _end_sessions_at_lost_libraries(session, patron_id, before, plan.state)
     if before.scalars.get("primary_email") != patron.primary_email:
         await clear_flag_of_changed_address(session=session, patron=patron)
-    await _audit_change(
+    await audit_change(
         session=session,
         actor=actor,
         action=action,
@@ -553,16 +424,14 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
     """Permanently remove a patron and everything personal attached to it."""
     patron = await editable_patron(session, actor, patron_id)
     if actor.patron_id == patron_id:
-        raise DomainError.of(
-            ErrorCode.FORBIDDEN, "You cannot remove your own account.", ["input", "id"]
-        )
+        raise DomainError.of(ErrorCode.FORBIDDEN, "You cannot remove your own account.", ["id"])
     grants = (await stored_grants(session, [patron_id]))[patron_id]
     protected = ungrantable(actor, grants)
     if protected:
         raise DomainError.of(
             ErrorCode.FORBIDDEN,
             f"Only {protected.who()} can remove this account.",
-            ["input", "id"],
+            ["id"],
         )
     if grants.is_administrator and not await other_administrators(
         session, patron.institution_id, [patron_id]
@@ -570,7 +439,7 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
         raise DomainError.of(
             ErrorCode.CONFLICT,
             LAST_ADMINISTRATOR,
-            ["input", "id"],
+            ["id"],
         )
     from app.circulation.service import outstanding_loans
 
@@ -583,7 +452,7 @@ async def delete_patron(*, session: AsyncSession, actor: Actor, patron_id: int) 
         raise DomainError.of(
             ErrorCode.LOANS_OUTSTANDING,
             f"The patron still has {loans} item(s) on loan; check them in first.",
-            ["input", "id"],
+            ["id"],
         )
     # Loan history stays, anonymised: loan.patron_id is set to NULL by the database.
     institution_id = patron.institution_id

@@ -33,5 +33,5 @@ def stale_version() -> DomainError:
         ErrorCode.STALE_VERSION,
         "Someone else changed this patron after you opened it. "
         "Reload it and make your change again.",
-        ["input", "expectedVersion"],
+        ["expected_version"],
     )

@@ -46,10 +46,12 @@ def _with_session(settings: Settings, action: Callable[[AsyncSession], Awaitable
 
 def _fail(error: Exception) -> typer.Exit:
     from app.errors import DomainError
+    from app.graphql.core import input_path
 
     if isinstance(error, DomainError):
         for e in error.errors:
-            where = f" ({'.'.join(e.field)})" if e.field else ""
+            field = input_path(e.field)
+            where = f" ({'.'.join(field)})" if field else ""
             console.print(f"[red]{e.code.value}[/red]{where}: {e.message}")
     return typer.Exit(code=1)
 

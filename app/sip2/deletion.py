@@ -40,15 +40,15 @@ async def delete_sip_account(
         raise DomainError.of(
             ErrorCode.INVALID_INPUT,
             "Name the SIP account by its id or by its login id.",
-            ["input"],
+            [],
         )
     if login_id is not None:
         account = await account_by_login(session, login_id.strip())
         not_found = f"There is no SIP account {login_id!r}."
-        where = ["input", "loginId"]
+        where = ["login_id"]
     else:
         account = await session.get(SipAccount, account_id) if account_id else None
-        not_found, where = "There is no such SIP account.", ["input", "id"]
+        not_found, where = "There is no such SIP account.", ["id"]
     if account is None or not can_administer_institution(actor, account.institution_id):
         # An account of another institution does not exist for this session.
         raise DomainError.of(ErrorCode.NOT_FOUND, not_found, where)

@@ -117,16 +117,14 @@ async def account_by_login(session: AsyncSession, login_id: str) -> SipAccount |
 def _check_login_id(login_id: str, errors: list[FieldError]) -> str:
     value = login_id.strip()
     if not value:
-        errors.append(
-            FieldError(ErrorCode.MANDATORY_FIELD, "Give the login id.", ["input", "loginId"])
-        )
+        errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the login id.", ["login_id"]))
     elif len(value) > LOGIN_ID_LIMIT or _UNSENDABLE.search(value):
         errors.append(
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 f"Login ids are at most {LOGIN_ID_LIMIT} characters, without '|' "
                 "or control characters.",
-                ["input", "loginId"],
+                ["login_id"],
             )
         )
     return value
@@ -138,7 +136,7 @@ def _check_secret(settings: Settings, secret: str, errors: list[FieldError]) -> 
             FieldError(
                 ErrorCode.PASSWORD_TOO_SHORT,
                 f"The secret needs at least {settings.password_min_length} characters.",
-                ["input", "secret"],
+                ["secret"],
             )
         )
     elif len(secret) > SECRET_LIMIT or _UNSENDABLE.search(secret):
@@ -147,7 +145,7 @@ def _check_secret(settings: Settings, secret: str, errors: list[FieldError]) -> 
                 ErrorCode.INVALID_INPUT,
                 f"Secrets are at most {SECRET_LIMIT} characters, without '|' "
                 "or control characters (SIP2 could not send them).",
-                ["input", "secret"],
+                ["secret"],
             )
         )
 
@@ -159,7 +157,7 @@ def _check_encoding(encoding: str, errors: list[FieldError]) -> str:
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 f"Encoding is one of {', '.join(CODECS)}.",
-                ["input", "encoding"],
+                ["encoding"],
             )
         )
     return value
@@ -176,7 +174,7 @@ async def _library(
             FieldError(
                 ErrorCode.INVALID_INPUT,
                 f"{code!r} is not a library of {institution.code}.",
-                ["input", "library"],
+                ["library"],
             )
         )
         return None
@@ -194,7 +192,7 @@ def _check_fields(
     out: list[AttributeField] = []
     seen: set[str] = set()
     for index, item in enumerate(fields):
-        path = ["input", "attributeFields", str(index)]
+        path = ["attribute_fields", str(index)]
         code = network.normalize_code(item.attribute_type)
         field_code = item.field_code.strip().upper()
         info = types.get(code)
@@ -203,7 +201,7 @@ def _check_fields(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"There is no attribute type {item.attribute_type!r}.",
-                    [*path, "attributeType"],
+                    [*path, "attribute_type"],
                 )
             )
             continue
@@ -213,7 +211,7 @@ def _check_fields(
                     ErrorCode.INVALID_INPUT,
                     f"{item.field_code!r} cannot carry an attribute: use two capitals or a "
                     "capital and a digit that SIP2 does not already use (e.g. XK).",
-                    [*path, "fieldCode"],
+                    [*path, "field_code"],
                 )
             )
             continue
@@ -222,7 +220,7 @@ def _check_fields(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"Field {field_code} is used twice.",
-                    [*path, "fieldCode"],
+                    [*path, "field_code"],
                 )
             )
             continue
@@ -261,9 +259,7 @@ async def create_sip_account(
     *, session: AsyncSession, settings: Settings, actor: Actor, spec: SipAccountSpec
 ) -> SipAccount:
     """Create a SIP account of an institution (SYSTEM_ADMIN); the secret is stored hashed."""
-    institution = await network.require_institution(
-        session, spec.institution, ["input", "institution"]
-    )
+    institution = await network.require_institution(session, spec.institution, ["institution"])
     assert institution.id is not None
     require_institution_admin(actor, institution.id, "manage SIP accounts")
     errors: list[FieldError] = []
@@ -313,7 +309,7 @@ async def create_sip_account(
 
 def _login_taken(login_id: str) -> FieldError:
     return FieldError(
-        ErrorCode.CONFLICT, f"The login id {login_id!r} is already taken.", ["input", "loginId"]
+        ErrorCode.CONFLICT, f"The login id {login_id!r} is already taken.", ["login_id"]
     )
 
 
@@ -329,7 +325,7 @@ async def update_sip_account(
     require_authenticated(actor)
     account = await account_by_login(session, login_id.strip())
     not_found = DomainError.of(
-        ErrorCode.NOT_FOUND, f"There is no SIP account {login_id!r}.", ["input", "loginId"]
+        ErrorCode.NOT_FOUND, f"There is no SIP account {login_id!r}.", ["login_id"]
     )
     if account is None or not can_administer_institution(actor, account.institution_id):
         # An account of another institution does not exist for this session.

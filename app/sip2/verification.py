@@ -357,9 +357,7 @@ async def authenticate_patron(
             ErrorCode.FORBIDDEN, "Only API clients with the patron_auth scope may verify patrons."
         )
     if not barcode.strip():
-        raise DomainError.of(
-            ErrorCode.MANDATORY_FIELD, "Give the patron's barcode.", ["input", "barcode"]
-        )
+        raise DomainError.of(ErrorCode.MANDATORY_FIELD, "Give the patron's barcode.", ["barcode"])
     institution = await session.get(Institution, actor.institution_id)
     assert institution is not None
 

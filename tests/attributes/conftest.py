@@ -146,10 +146,6 @@ CREATE_CLIENT = """mutation($name: String!, $scopes: [String!]!, $library: Strin
 KANOPY_TYPE = {"code": KANOPY, "label": "Kanopy (LANSING)"}
 
 
-def error(code: str, message: str, *field: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "field": list(field) if field else None}
-
-
 def pk(global_id: str) -> int:
     """The database id inside an opaque Patron id."""
     value = decode_pk(global_id, "Patron")

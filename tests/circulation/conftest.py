@@ -8,7 +8,6 @@ test so every value is known; a few checks read the loan table directly.
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -99,14 +98,6 @@ LINKED_ACCOUNT = """query($id: ID!) {
     }
   }
 }"""
-
-
-def pk_of(global_id: str, type_name: str) -> int:
-    """The database id inside an opaque global id (for the few checks made in SQL)."""
-    raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-    found, _, pk = raw.partition(":")
-    assert found == type_name, raw
-    return int(pk)
 
 
 def parse_time(value: str) -> datetime:

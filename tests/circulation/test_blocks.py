@@ -13,10 +13,10 @@ from tests.circulation.conftest import (
     CirculationApi,
     loan_count,
     loan_rows,
-    pk_of,
 )
 from tests.conftest import GraphQL
 from tests.patrons.conftest import PatronApi
+from tests.support.ids import pk_of
 
 
 async def test_blocked_patron_is_refused(

@@ -24,9 +24,9 @@ from tests.circulation.conftest import (
     loan_count,
     loan_rows,
     parse_time,
-    pk_of,
 )
 from tests.conftest import GraphQL
+from tests.support.ids import pk_of
 
 
 @pytest.fixture

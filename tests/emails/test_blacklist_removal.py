@@ -16,7 +16,7 @@ from tests.emails.conftest import (
     email_state,
     institution_alert,
 )
-from tests.patrons.conftest import pk_of
+from tests.support.ids import patron_pk
 
 FORBIDDEN_REMOVE = {
     "code": "FORBIDDEN",
@@ -97,7 +97,7 @@ async def test_removal_keeps_the_alert_for_other_flagged_addresses(
     invalid = await api.create_patron(lansing, "soon.invalid@example.org")
     await connection.execute(
         text("UPDATE patron SET primary_email = 'no address' WHERE id = :id"),
-        {"id": pk_of(invalid)},
+        {"id": patron_pk(invalid)},
     )
     await api.report(mailer, "listed.too@example.org")
     await run_check()

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.conftest import GraphQL
 from tests.emails.conftest import BLACKLISTED, REPORT, EmailApi, email_state
-from tests.patrons.conftest import pk_of
+from tests.support.ids import patron_pk
 
 FORBIDDEN_REPORT = {
     "code": "FORBIDDEN",
@@ -44,7 +44,7 @@ async def test_a_bounce_blacklists_the_address_and_alerts_its_patrons(
     nekls = await _institution_id(connection, "NEKLS")
     state = await email_state(connection)
     assert state["blacklist"] == [("pat.bounce@example.org", "HARD_BOUNCE", "client Mail provider")]
-    assert state["flags"] == [(pk_of(bounced), nekls, "pat.bounce@example.org", "BLACKLISTED")]
+    assert state["flags"] == [(patron_pk(bounced), nekls, "pat.bounce@example.org", "BLACKLISTED")]
     assert ("report_email_bounce", "client Mail provider") in state["audit"]
     # The institution is alerted by the check, not by the bounce itself.
     assert await api.institution(nekls_admin) == {"alerts": [], "emailServiceEnabled": True}
@@ -80,13 +80,13 @@ async def test_a_bounce_flags_patrons_of_every_institution_using_the_address(
     flags = (await email_state(connection))["flags"]
     assert flags == [
         (
-            pk_of(nekls_patron),
+            patron_pk(nekls_patron),
             await _institution_id(connection, "NEKLS"),
             "shared@example.org",
             "BLACKLISTED",
         ),
         (
-            pk_of(eastern_patron),
+            patron_pk(eastern_patron),
             await _institution_id(connection, "EASTERN"),
             "shared@example.org",
             "BLACKLISTED",

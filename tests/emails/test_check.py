@@ -15,7 +15,7 @@ from app.emails.check import EmailCheckResult, check_emails
 from app.errors import DomainError
 from tests.conftest import GraphQL
 from tests.emails.conftest import BLACKLISTED, INVALID, EmailApi, email_state, institution_alert
-from tests.patrons.conftest import pk_of
+from tests.support.ids import patron_pk
 
 NO_ALERT = {"alerts": [], "emailServiceEnabled": True}
 
@@ -45,7 +45,7 @@ async def _set_email(connection: AsyncConnection, patron_id: str, address: str |
     """Store an address the API would refuse (or change it behind the API's back)."""
     await connection.execute(
         text("UPDATE patron SET primary_email = :address WHERE id = :id"),
-        {"address": address, "id": pk_of(patron_id)},
+        {"address": address, "id": patron_pk(patron_id)},
     )
 
 
@@ -283,7 +283,7 @@ async def test_small_batches_give_the_same_result(
         2,
     )
     flagged = [row[0] for row in (await email_state(connection))["flags"]]
-    assert flagged == [pk_of(p) for p in patrons[1::2]]
+    assert flagged == [patron_pk(p) for p in patrons[1::2]]
 
 
 async def test_the_check_runs_as_a_job_only(

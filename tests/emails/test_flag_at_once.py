@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tests.conftest import GraphQL
 from tests.emails.conftest import BLACKLISTED, EmailApi, email_state
 from tests.imports.conftest import Importer, find_patron, student, to_csv
-from tests.patrons.conftest import pk_of
+from tests.support.ids import patron_pk
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ async def test_create_and_update_flag_a_blacklisted_address_at_once(
     assert changed["alerts"] == []
     flags = (await email_state(connection))["flags"]
     assert [(f[0], f[2], f[3]) for f in flags] == [
-        (pk_of(created), "gone@example.org", "BLACKLISTED")
+        (patron_pk(created), "gone@example.org", "BLACKLISTED")
     ]
 
 

@@ -7,7 +7,6 @@ inline (settings.import_background is False) unless a test builds its own app.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 from collections.abc import Iterable
@@ -139,11 +138,6 @@ def student(n: int, **overrides: Any) -> dict[str, Any]:
     }
     row.update(overrides)
     return row
-
-
-def pk_of(global_id: str) -> int:
-    raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-    return int(raw.partition(":")[2])
 
 
 def multipart(

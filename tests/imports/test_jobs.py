@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 import app.tables  # noqa: F401  (every table in the metadata)
 from app.db import Database, metadata
 from app.graphql.imports import operations
-from app.imports import service
+from app.imports import rows, service
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import GraphQL
@@ -30,6 +30,7 @@ from tests.imports.conftest import (
     counts,
     table_counts,
 )
+from tests.support.ids import pk_of
 
 STUDENT_IDS = [f"NF{1000 + n}" for n in range(20)]
 
@@ -43,7 +44,7 @@ QUICK_IMPORT = """mutation($input: ImportPatronsInput!) {
 
 def gate_rows(monkeypatch: pytest.MonkeyPatch, at: int) -> tuple[asyncio.Event, asyncio.Event]:
     """Make imports wait before row `at` until released; returns (reached, release)."""
-    original = service._import_row
+    original = rows.import_row
     reached, release = asyncio.Event(), asyncio.Event()
     calls = 0
 
@@ -55,7 +56,7 @@ def gate_rows(monkeypatch: pytest.MonkeyPatch, at: int) -> tuple[asyncio.Event, 
             await release.wait()
         return await original(**kwargs)
 
-    monkeypatch.setattr(service, "_import_row", gated)
+    monkeypatch.setattr(rows, "import_row", gated)
     return reached, release
 
 
@@ -82,7 +83,7 @@ async def test_an_error_at_row_10_writes_nothing_and_the_file_can_be_imported_ag
     connection: AsyncConnection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original = service._import_row
+    original = rows.import_row
     calls = 0
 
     async def dies_at_row_10(**kwargs: Any) -> str:
@@ -92,7 +93,7 @@ async def test_an_error_at_row_10_writes_nothing_and_the_file_can_be_imported_ag
             raise RuntimeError("power cut")
         return await original(**kwargs)
 
-    monkeypatch.setattr(service, "_import_row", dies_at_row_10)
+    monkeypatch.setattr(rows, "import_row", dies_at_row_10)
     before = await table_counts(connection)
     job = await importer.job(northfield, STUDENTS.read_bytes())
     assert job["status"] == "FAILED"
@@ -105,7 +106,7 @@ async def test_an_error_at_row_10_writes_nothing_and_the_file_can_be_imported_ag
     data = await gql.ok(JOB, {"id": job["id"]}, northfield)
     assert data["node"]["status"] == "FAILED"
 
-    monkeypatch.setattr(service, "_import_row", original)
+    monkeypatch.setattr(rows, "import_row", original)
     again = await importer.job(northfield, STUDENTS.read_bytes())
     assert counts(again) == ("SUCCEEDED", 20, 20, 20, 0, 0, 0)
     assert await students_in(connection) == 20
@@ -226,8 +227,6 @@ async def test_background_job_reports_progress_and_succeeds(
 
 
 def service_pk(global_id: str) -> int:
-    from tests.imports.conftest import pk_of
-
     return pk_of(global_id)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import DEMO_PASSWORD, GraphQL
+from app.demo.seed import DEMO_PASSWORD
+from tests.conftest import GraphQL
 from tests.imports.conftest import Importer, counts, table_counts, to_csv
 
 

@@ -119,14 +119,6 @@ VIEWER_ID = "{ viewer { patron { id } } }"
 PASSWORD = "Sesame-Street-42"
 
 
-def pk_of(global_id: str) -> int:
-    """The database id inside an opaque Patron id (for the few checks made in SQL)."""
-    raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-    type_name, _, pk = raw.partition(":")
-    assert type_name == "Patron", raw
-    return int(pk)
-
-
 def patron_id(pk: int) -> str:
     return base64.urlsafe_b64encode(f"Patron:{pk}".encode()).decode().rstrip("=")
 

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.audit.models import AuditEntry
 from tests.conftest import GraphQL
 from tests.graphql.test_blocks_photos import _image, _set_photo
-from tests.lifecycle.conftest import PASSWORD, LifecycleApi, patron_id, pk_of
+from tests.lifecycle.conftest import PASSWORD, LifecycleApi, patron_id
+from tests.support.ids import patron_pk
 
 PHOTO = "query($id: ID!) { node(id: $id) { ... on Patron { photo { contentType width height } } } }"
 
@@ -122,7 +123,7 @@ async def test_merge_moves_loans_and_everything_the_survivor_lacks(
     ]
     assert entry["changes"]["mergedFrom"] == {
         "before": None,
-        "after": [pk_of(first["id"]), pk_of(second["id"])],
+        "after": [patron_pk(first["id"]), patron_pk(second["id"])],
     }
     assert entry["changes"]["loansMoved"] == {"before": None, "after": 3}
     assert entry["changes"]["username"] == {"before": None, "after": "sam.m"}
@@ -132,14 +133,20 @@ async def test_merge_moves_loans_and_everything_the_survivor_lacks(
             select(AuditEntry.entity_id, AuditEntry.changes)
             .where(
                 AuditEntry.action == "merge_patrons",
-                AuditEntry.entity_id.in_([pk_of(first["id"]), pk_of(second["id"])]),
+                AuditEntry.entity_id.in_([patron_pk(first["id"]), patron_pk(second["id"])]),
             )
             .order_by(AuditEntry.entity_id)
         )
     ).all()
     assert [(entity, changes) for entity, changes in rows] == [
-        (pk_of(first["id"]), {"mergedInto": {"before": None, "after": pk_of(survivor["id"])}}),
-        (pk_of(second["id"]), {"mergedInto": {"before": None, "after": pk_of(survivor["id"])}}),
+        (
+            patron_pk(first["id"]),
+            {"mergedInto": {"before": None, "after": patron_pk(survivor["id"])}},
+        ),
+        (
+            patron_pk(second["id"]),
+            {"mergedInto": {"before": None, "after": patron_pk(survivor["id"])}},
+        ),
     ]
 
 

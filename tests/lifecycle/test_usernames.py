@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import DEMO_PATRONS_PER_INSTITUTION, GraphQL
-from tests.lifecycle.conftest import PASSWORD, LifecycleApi, patron_id, pk_of
+from tests.lifecycle.conftest import PASSWORD, LifecycleApi, patron_id
+from tests.support.ids import patron_pk
 
 # Accounts a LIBRARIAN may not give a new login: they hold LIBRARIAN, SYSTEM_ADMIN or
 # NETWORK_ADMIN (the librarian's own account aside).
@@ -189,7 +190,7 @@ async def test_rule_from_barcode_reports_patrons_without_one(
     assert payload["errors"] == [
         {
             "code": "MANDATORY_FIELD",
-            "message": f"Laura Lansing (patron {pk_of(viewer)}) has no barcode.",
+            "message": f"Laura Lansing (patron {patron_pk(viewer)}) has no barcode.",
             "field": rule_field(viewer),
         },
         {
@@ -397,7 +398,7 @@ async def test_a_rule_or_a_list_but_not_both(api: LifecycleApi, lansing: str) ->
 
 
 def _pk(patron: dict[str, Any]) -> int:
-    return pk_of(patron["id"])
+    return patron_pk(patron["id"])
 
 
 async def test_rule_from_admin_system_id_at_a_school(api: LifecycleApi, gql: GraphQL) -> None:
@@ -415,7 +416,7 @@ async def test_rule_from_admin_system_id_at_a_school(api: LifecycleApi, gql: Gra
     assert payload["errors"] == [
         {
             "code": "MANDATORY_FIELD",
-            "message": f"Nora Fields (patron {pk_of(viewer)}) has no admin system id.",
+            "message": f"Nora Fields (patron {patron_pk(viewer)}) has no admin system id.",
             "field": rule_field(viewer),
         }
     ]

@@ -8,7 +8,6 @@ the source institution's staff) so every value is known.
 
 from __future__ import annotations
 
-import base64
 from datetime import date, timedelta
 from typing import Any
 
@@ -212,10 +211,6 @@ SETTINGS = """mutation($institution: String!, $byName: Boolean) {
 }"""
 
 
-def error(code: str, message: str, *field: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "field": list(field) if field else None}
-
-
 def today() -> date:
     return clock.today()
 
@@ -223,11 +218,6 @@ def today() -> date:
 def day(offset: int) -> str:
     """today + offset days, as the API writes dates."""
     return (today() + timedelta(days=offset)).isoformat()
-
-
-def pk_of(global_id: str) -> int:
-    raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-    return int(raw.partition(":")[2])
 
 
 def rule_input(institution: str, name: str, **fields: Any) -> dict[str, Any]:

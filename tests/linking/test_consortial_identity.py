@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db import Database
 from app.lifecycle.consortial import duplicate_copies
 from tests.auth.test_api_clients import _run_cli, cli_database  # noqa: F401 (fixture)
-from tests.circulation.conftest import pk_of
 from tests.conftest import GraphQL
 from tests.linking.test_consortial_accounts import CREATE, account
+from tests.support.ids import pk_of
 
 SEARCH = """query($input: NetworkPatronSearchInput!) {
   networkPatronSearch(input: $input) {

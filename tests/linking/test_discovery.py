@@ -3,7 +3,8 @@ with scope `linking` searches and links, under the same rules, restrictions and 
 
 from __future__ import annotations
 
-from tests.linking.conftest import Net, error
+from tests.linking.conftest import Net
+from tests.support.graphql import error
 
 EASTERN_DISCOVERY = "nzc_demo-eastern-discovery"
 

@@ -22,7 +22,8 @@ from app.linking.service import purge_linked_accounts
 from app.main import create_app
 from app.settings import Settings, get_settings
 from tests.conftest import GraphQL
-from tests.linking.conftest import Net, day, eastern_only, pk_of, today
+from tests.linking.conftest import Net, day, eastern_only, today
+from tests.support.ids import pk_of
 
 CHECK_OUT = """mutation($id: ID!, $item: String!) {
   checkOut(input: {patronId: $id, itemBarcode: $item}) { loan { id } errors { code message } }

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from tests.linking.conftest import Net, day, eastern_only, pk_of
+from tests.linking.conftest import Net, day, eastern_only
+from tests.support.ids import pk_of
 
 NOT_SHARED = ("cohort", "formClass", "contactEmails")
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.linking.conftest import EVALUATE, Net, day, eastern_only, error, rule_input
+from tests.linking.conftest import EVALUATE, Net, day, eastern_only, rule_input
+from tests.support.graphql import error
 
 # The seeded WESTERN rules, in order (the default rule is always last).
 WESTERN_RULES = [

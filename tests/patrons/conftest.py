@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
@@ -90,14 +89,6 @@ VIEWER_ID = "{ viewer { patron { id } } }"
 
 # The password every patron created by these tests gets unless a test says otherwise.
 PASSWORD = "Sesame-Street-42"
-
-
-def pk_of(global_id: str) -> int:
-    """The database id inside an opaque Patron id (for the few checks made in SQL)."""
-    raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-    type_name, _, pk = raw.partition(":")
-    assert type_name == "Patron", raw
-    return int(pk)
 
 
 class PatronApi:

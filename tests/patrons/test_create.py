@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from tests.conftest import GraphQL
 from tests.patrons.conftest import PASSWORD, PatronApi
+from tests.support.graphql import error
 
 LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
   login(input: {username: $u, password: $p, library: $l}) {
     token errors { code message field } viewer { patron { id } systemGroups }
   }
 }"""
-
-
-def error(code: str, message: str, *field: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "field": list(field) if field else None}
 
 
 async def assert_nothing_created(

@@ -10,12 +10,9 @@ from typing import Any
 
 from tests.conftest import GraphQL
 from tests.patrons.conftest import PatronApi
+from tests.support.graphql import error
 
 PASSWORD = "delegated-123"
-
-LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
-  login(input: {username: $u, password: $p, library: $l}) { token errors { code message field } }
-}"""
 
 # Needs CIRCULATION: tells whether a token still stands for a staff session.
 PROBE = 'query { patrons(institution: "NEKLS", first: 1) { totalCount } }'
@@ -26,22 +23,12 @@ HOLDS = (
 )
 
 
-def error(code: str, message: str, *field: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "field": list(field) if field else None}
-
-
 async def account(api: PatronApi, token: str, username: str) -> dict[str, Any]:
     found = await api.search(token, search=username)
     assert found["totalCount"] == 1, found
     patron = await api.read(token, found["edges"][0]["node"]["id"])
     assert patron is not None
     return patron
-
-
-async def login_errors(gql: GraphQL, username: str, library: str, password: str) -> list[Any]:
-    data = await gql.ok(LOGIN, {"u": username, "p": password, "l": library})
-    errors: list[Any] = data["login"]["errors"]
-    return errors
 
 
 async def session_works(gql: GraphQL, token: str) -> bool:
@@ -79,7 +66,7 @@ async def test_a_librarian_cannot_give_itself_another_library(gql: GraphQL, api:
         ],
     }
     assert await api.read(basehor, me["id"]) == me
-    assert await login_errors(gql, "basehor.librarian", "LANSING", "netzone-demo") == [
+    assert await gql.login_errors("basehor.librarian", "LANSING", "netzone-demo") == [
         error("FORBIDDEN", "This account may not log in at LANSING.", "input", "library")
     ]
 
@@ -119,7 +106,7 @@ async def test_a_librarian_cannot_make_staff_for_a_library_it_does_not_hold(
         )
     ]
     assert await api.count(basehor) == count
-    assert await login_errors(gql, "accomplice", "LANSING", PASSWORD) == [
+    assert await gql.login_errors("accomplice", "LANSING", PASSWORD) == [
         error("INVALID_CREDENTIALS", "The username or password is not correct.")
     ]
     # Making an ordinary patron staff afterwards is the same grant
@@ -143,7 +130,7 @@ async def test_allowed_grants_of_libraries_still_work(gql: GraphQL, api: PatronA
         password=PASSWORD,
         systemGroups=["CIRCULATION"],
     )
-    assert await login_errors(gql, "basehor.clerk", "BASEHOR", PASSWORD) == []
+    assert await gql.login_errors("basehor.clerk", "BASEHOR", PASSWORD) == []
     patron = await api.create(basehor, homeLibrary="BASEHOR", surname="Mover")
     moved = await api.update(basehor, id=patron["id"], expectedVersion=1, homeLibrary="LANSING")
     assert moved["homeLibrary"] == {"code": "LANSING"}
@@ -153,7 +140,7 @@ async def test_allowed_grants_of_libraries_still_work(gql: GraphQL, api: PatronA
         admin, id=clerk["id"], expectedVersion=1, libraries=["BASEHOR", "TONGANOXIE"]
     )
     assert widened["libraries"] == [{"code": "BASEHOR"}, {"code": "TONGANOXIE"}]
-    assert await login_errors(gql, "basehor.clerk", "TONGANOXIE", PASSWORD) == []
+    assert await gql.login_errors("basehor.clerk", "TONGANOXIE", PASSWORD) == []
     # ... after which the BASEHOR librarian no longer holds everything the clerk holds
     refused = await api.update_payload(basehor, id=clerk["id"], expectedVersion=2, phone="1")
     assert refused["errors"] == [
@@ -217,7 +204,7 @@ async def test_the_last_administrator_stays(gql: GraphQL, api: PatronApi) -> Non
         # Then it is refused, and the account is unchanged
         assert payload == {"patron": None, "errors": [last]}, change
     assert await api.read(admin, me["id"]) == me
-    assert await login_errors(gql, "northfield.admin", "NORTHFIELD-MAIN", "netzone-demo") == []
+    assert await gql.login_errors("northfield.admin", "NORTHFIELD-MAIN", "netzone-demo") == []
     # With a second administrator, stepping down works
     deputy = await api.create(
         admin,

@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.conftest import GraphQL
-from tests.patrons.conftest import ADD_BLOCK, PASSWORD, PatronApi, pk_of
+from tests.patrons.conftest import ADD_BLOCK, PASSWORD, PatronApi
+from tests.support.ids import patron_pk
 
 
 async def test_delete_removes_the_patron(gql: GraphQL, api: PatronApi, lansing: str) -> None:
@@ -122,7 +123,7 @@ async def test_audit_of_deleted_patron_keeps_no_personal_values(
     await api.update(
         lansing, id=patron["id"], expectedVersion=1, surname="Zyxwvut-Smith", cohort="2031"
     )
-    pk = pk_of(patron["id"])
+    pk = patron_pk(patron["id"])
     personal = [
         "Zyxwvut",
         "Quentina",

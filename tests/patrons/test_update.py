@@ -8,18 +8,11 @@ import pytest
 
 from tests.conftest import GraphQL
 from tests.patrons.conftest import PASSWORD, PatronApi
-
-LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
-  login(input: {username: $u, password: $p, library: $l}) { token errors { code message field } }
-}"""
+from tests.support.graphql import error
 
 STALE_MESSAGE = (
     "Someone else changed this patron after you opened it. Reload it and make your change again."
 )
-
-
-def error(code: str, message: str, *field: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "field": list(field) if field else None}
 
 
 def without(patron: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -52,12 +45,6 @@ async def full_patron(api: PatronApi, token: str, **overrides: Any) -> dict[str,
     }
     fields.update(overrides)
     return await api.create(token, **fields)
-
-
-async def login_errors(gql: GraphQL, username: str, password: str, library: str) -> list[Any]:
-    data = await gql.ok(LOGIN, {"u": username, "p": password, "l": library})
-    errors: list[Any] = data["login"]["errors"]
-    return errors
 
 
 # ---------------------------------------------------------------- partial updates
@@ -236,7 +223,7 @@ async def test_password_change_then_login(gql: GraphQL, api: PatronApi, lansing:
     assert "brand-new-secret" not in response.text
     token = await gql.login("key.holder", "LANSING", password="brand-new-secret")
     assert token.startswith("nzs_")
-    assert await login_errors(gql, "key.holder", PASSWORD, "LANSING") == [
+    assert await gql.login_errors("key.holder", "LANSING", PASSWORD) == [
         error("INVALID_CREDENTIALS", "The username or password is not correct.")
     ]
 
@@ -261,7 +248,7 @@ async def test_too_short_new_password_keeps_the_old_one(
             ],
         }
     assert await api.read(lansing, patron["id"]) == patron
-    assert await login_errors(gql, "keeper", PASSWORD, "LANSING") == []
+    assert await gql.login_errors("keeper", "LANSING", PASSWORD) == []
 
 
 async def test_null_password_removes_manual_login(
@@ -270,7 +257,7 @@ async def test_null_password_removes_manual_login(
     patron = await api.create(lansing, surname="Ssoonly", username="sso.only", password=PASSWORD)
     after = await api.update(lansing, id=patron["id"], expectedVersion=1, password=None)
     assert after["version"] == 2
-    assert await login_errors(gql, "sso.only", PASSWORD, "LANSING") == [
+    assert await gql.login_errors("sso.only", "LANSING", PASSWORD) == [
         error("INVALID_CREDENTIALS", "The username or password is not correct.")
     ]
 
@@ -567,8 +554,8 @@ async def test_librarian_cannot_take_over_an_admin_account(
     )
     assert payload == {"patron": None, "errors": [refused]}
     assert await api.read(lansing, admin["id"]) == admin
-    assert await login_errors(gql, "nekls.admin", "netzone-demo", "LANSING") == []
-    assert await login_errors(gql, "mine.now", "taken-over-123", "LANSING") == [
+    assert await gql.login_errors("nekls.admin", "LANSING", "netzone-demo") == []
+    assert await gql.login_errors("mine.now", "LANSING", "taken-over-123") == [
         error("INVALID_CREDENTIALS", "The username or password is not correct.")
     ]
     # ... and so is every other field of it: locking the institution out of its own
@@ -585,7 +572,7 @@ async def test_librarian_cannot_take_over_an_admin_account(
         )
         assert payload == {"patron": None, "errors": [refused]}, change
     assert await api.read(lansing, admin["id"]) == admin
-    assert await login_errors(gql, "nekls.admin", "netzone-demo", "LANSING") == []
+    assert await gql.login_errors("nekls.admin", "LANSING", "netzone-demo") == []
 
 
 async def test_librarian_cannot_reset_a_fellow_librarian(api: PatronApi, lansing: str) -> None:
@@ -611,7 +598,7 @@ async def test_own_password_and_resets_by_the_system_admin(
     # A librarian changes their own password
     me = await staff_account(api, lansing, "lansing.librarian")
     await api.update(lansing, id=me["id"], expectedVersion=me["version"], password="my-own-new-pw")
-    assert await login_errors(gql, "lansing.librarian", "my-own-new-pw", "LANSING") == []
+    assert await gql.login_errors("lansing.librarian", "LANSING", "my-own-new-pw") == []
     # The SYSTEM_ADMIN resets a librarian's password
     colleague = await staff_account(api, nekls_admin, "basehor.librarian")
     await api.update(
@@ -620,7 +607,7 @@ async def test_own_password_and_resets_by_the_system_admin(
         expectedVersion=colleague["version"],
         password="reset-by-admin",
     )
-    assert await login_errors(gql, "basehor.librarian", "reset-by-admin", "BASEHOR") == []
+    assert await gql.login_errors("basehor.librarian", "BASEHOR", "reset-by-admin") == []
     # ... but not the NETWORK_ADMIN's, a role it does not hold
     network = await staff_account(api, nekls_admin, "network.admin")
     payload = await api.update_payload(
@@ -634,7 +621,7 @@ async def test_own_password_and_resets_by_the_system_admin(
             "id",
         )
     ]
-    assert await login_errors(gql, "network.admin", "netzone-demo", "LANSING") == []
+    assert await gql.login_errors("network.admin", "LANSING", "netzone-demo") == []
 
 
 async def test_renamed_patron_is_found_by_the_new_name_only(api: PatronApi, lansing: str) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db import create_engine
 from app.settings import Settings
 from tests.conftest import GraphQL
-from tests.imports.conftest import STUDENTS, Importer, pk_of
+from tests.imports.conftest import STUDENTS, Importer
 from tests.linking.conftest import SEARCH, today
 from tests.reliability.counts import record
 from tests.reliability.live_server import (
@@ -40,6 +40,7 @@ from tests.reliability.live_server import (
     netzone_command,
     service_env,
 )
+from tests.support.ids import pk_of
 
 DISCOVERY = "nzc_demo-western-discovery"  # WESTERN's discovery layer (scope linking)
 LINKS = 50

@@ -7,7 +7,7 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.types import Info
 
-from app.attributes import service
+from app.attributes import discrepancies, type_creation
 from app.graphql import typed
 from app.graphql.attributes.types import AttributeDiscrepancyKind, AttributeType
 from app.graphql.context import Context
@@ -141,7 +141,7 @@ class AttributeQueries:
         found = sealed.position(after, int)
         after_id = int(found[0]) if found else None
         async with ctx.db.use() as session:
-            rows, has_next = await service.discrepancies(
+            rows, has_next = await discrepancies.discrepancies(
                 session=session,
                 actor=ctx.actor,
                 type_code=attribute_type,
@@ -152,7 +152,7 @@ class AttributeQueries:
 
         async def count() -> int:
             async with ctx.db.use() as session:
-                return await service.count_discrepancies(
+                return await discrepancies.count_discrepancies(
                     session=session, actor=ctx.actor, type_code=attribute_type, kind=kind_value
                 )
 
@@ -192,7 +192,7 @@ class AttributeMutations:
 
         return await mutate(
             info,
-            lambda session: service.apply_rule(
+            lambda session: discrepancies.apply_rule(
                 session=session, actor=ctx.actor, type_code=input.attribute_type, patron_ids=ids
             ),
             answer,
@@ -209,7 +209,7 @@ class AttributeMutations:
         ],
     ) -> AttributeTypePayload:
         ctx = info.context
-        spec = service.AttributeTypeSpec(
+        spec = type_creation.AttributeTypeSpec(
             institution=input.institution,
             code=input.code,
             label=input.label,
@@ -226,7 +226,7 @@ class AttributeMutations:
         )
         return await mutate(
             info,
-            lambda session: service.create_attribute_type(
+            lambda session: type_creation.create_attribute_type(
                 session=session, actor=ctx.actor, spec=spec
             ),
             lambda created: AttributeTypePayload(attribute_type=AttributeType(info=created)),

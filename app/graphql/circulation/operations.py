@@ -88,7 +88,7 @@ class CirculationMutations:
                 raise DomainError.of(
                     ErrorCode.INVALID_INPUT,
                     "Give either patronId or sourcePatron.",
-                    ["input", "patronId"],
+                    ["patron_id"],
                 )
             library_id = None
             patron_id: int | None
@@ -111,7 +111,7 @@ class CirculationMutations:
                 patron_id = decode_pk(input.patron_id or "", "Patron")
                 if patron_id is None:
                     raise DomainError.of(
-                        ErrorCode.NOT_FOUND, "There is no such patron.", ["input", "patronId"]
+                        ErrorCode.NOT_FOUND, "There is no such patron.", ["patron_id"]
                     )
             return await service.check_out(
                 session=session,

@@ -63,11 +63,11 @@ async def _read(upload: Any, limit: int) -> bytes:
     read = getattr(upload, "read", None)
     if read is None:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "Send the file as a multipart upload.", ["input", "file"]
+            ErrorCode.INVALID_INPUT, "Send the file as a multipart upload.", ["file"]
         )
     data = await read(limit + 1)
     if len(data) > limit:
-        raise DomainError.of(ErrorCode.INVALID_INPUT, "The file is too large.", ["input", "file"])
+        raise DomainError.of(ErrorCode.INVALID_INPUT, "The file is too large.", ["file"])
     return bytes(data)
 
 

@@ -23,6 +23,7 @@ from app.graphql.core import PAYLOAD_ERRORS, Node, UserError, described_enum, mu
 from app.graphql.core import ErrorCode as ErrorCodeType
 from app.graphql.ids import cursors, encode_id
 from app.imports import models, service
+from app.imports.rows import ImportOptions
 from app.sql import saved_id
 
 logger = logging.getLogger("netzone.imports")
@@ -244,7 +245,7 @@ async def _save_upload(upload: Any, settings: Any) -> Path:
     read = getattr(upload, "read", None)
     if read is None:
         raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "Send the file as a multipart upload.", ["input", "file"]
+            ErrorCode.INVALID_INPUT, "Send the file as a multipart upload.", ["file"]
         )
     with path.open("wb") as out:
         while True:
@@ -274,7 +275,7 @@ class ImportMutations:
         async def action(session: AsyncSession) -> models.ImportJob:
             path = await _save_upload(input.file, ctx.settings)
             saved.append(path)
-            options = service.ImportOptions(
+            options = ImportOptions(
                 institution=input.institution,
                 match_on=input.match_on.value,
                 mode=input.mode.value,

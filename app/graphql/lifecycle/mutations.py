@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, mutate
+from app.graphql.core import UserError, input_path, mutate
 from app.graphql.ids import decode_pk, encode_id
 from app.graphql.lifecycle.types import (
     ChangeUsernamesInput,
@@ -27,7 +27,7 @@ def _conflict_errors(result: usernames.UsernameChanges) -> list[UserError]:
     """A rule's conflicts name the patron at the end of the path (its global id)."""
     errors = []
     for conflict in result.conflicts:
-        field = conflict.error.field
+        field = input_path(conflict.error.field)
         if conflict.patron_id is not None:
             field = [*(field or []), encode_id("Patron", conflict.patron_id)]
         errors.append(

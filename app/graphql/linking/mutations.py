@@ -100,16 +100,14 @@ def _spec(data: Any, creating: bool) -> RuleSpec:
 def _rule_id(value: str) -> int:
     pk = decode_pk(value, "LinkedAccountRule")
     if pk is None:
-        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such rule.", ["input", "id"])
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such rule.", ["id"])
     return pk
 
 
 def _patron_id(value: str) -> int:
     pk = decode_pk(value, "Patron")
     if pk is None:
-        raise DomainError.of(
-            ErrorCode.NOT_FOUND, "There is no such linked account.", ["input", "id"]
-        )
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such linked account.", ["id"])
     return pk
 
 

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.errors import ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, mutate
+from app.graphql.core import UserError, mutate, user_error
 from app.graphql.linking.inputs import NetworkPatronSearchInput
 from app.graphql.linking.payloads import NetworkPatron, NetworkPatronSearchResult
 from app.graphql.linking.types import (
@@ -53,9 +53,7 @@ class LinkingQueries:
             ),
             lambda result: NetworkPatronSearchResult(
                 matches=[NetworkPatron(match=m) for m in result.matches],
-                errors=[
-                    UserError(code=e.code, message=e.message, field=e.field) for e in result.errors
-                ],
+                errors=[user_error(e) for e in result.errors],
             ),
             NetworkPatronSearchResult,
         )
@@ -101,6 +99,7 @@ class LinkingQueries:
             ),
             lambda evaluation: evaluation,
             _refused,
+            under=None,
         )
         if result is None:
             raise GraphQLError(

@@ -70,9 +70,7 @@ def _patron_answer(info: Info[Context, None]) -> Callable[[PatronRow], PatronPay
 async def _read_upload(upload: object, limit: int) -> bytes:
     read = getattr(upload, "read", None)
     if read is None:
-        raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "Send the photo as a file upload.", ["input", "file"]
-        )
+        raise DomainError.of(ErrorCode.INVALID_INPUT, "Send the photo as a file upload.", ["file"])
     data = await read(limit + 1)
     return bytes(data)
 
@@ -120,7 +118,7 @@ class PatronMutations:
 
         async def action(session: AsyncSession) -> PatronRow:
             if patron_id is None:
-                raise _not_found(["input", "id"])
+                raise _not_found(["id"])
             return await service.update_patron(
                 session=session,
                 settings=ctx.settings,
@@ -147,7 +145,7 @@ class PatronMutations:
 
         async def action(session: AsyncSession) -> int:
             if patron_id is None:
-                raise _not_found(["input", "id"])
+                raise _not_found(["id"])
             return await service.delete_patron(
                 session=session, actor=ctx.actor, patron_id=patron_id
             )
@@ -172,7 +170,7 @@ class PatronMutations:
 
         async def action(session: AsyncSession) -> PatronRow:
             if patron_id is None:
-                raise _not_found(["input", "patronId"])
+                raise _not_found(["patron_id"])
             return await blocks.add_block(
                 session=session,
                 actor=ctx.actor,
@@ -197,9 +195,7 @@ class PatronMutations:
 
         async def action(session: AsyncSession) -> PatronRow:
             if block_id is None:
-                raise DomainError.of(
-                    ErrorCode.NOT_FOUND, "There is no such block.", ["input", "id"]
-                )
+                raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such block.", ["id"])
             return await blocks.remove_block(session=session, actor=ctx.actor, block_id=block_id)
 
         return await mutate(info, action, _patron_answer(info), PatronPayload)
@@ -217,7 +213,7 @@ class PatronMutations:
 
         async def action(session: AsyncSession) -> PatronRow:
             if patron_id is None:
-                raise _not_found(["input", "patronId"])
+                raise _not_found(["patron_id"])
             data = await _read_upload(input.file, ctx.settings.photo_max_bytes)
             return await photos.set_photo(
                 session=session,
@@ -243,7 +239,7 @@ class PatronMutations:
 
         async def action(session: AsyncSession) -> PatronRow:
             if patron_id is None:
-                raise _not_found(["input", "patronId"])
+                raise _not_found(["patron_id"])
             return await photos.remove_photo(session=session, actor=ctx.actor, patron_id=patron_id)
 
         return await mutate(info, action, _patron_answer(info), PatronPayload)

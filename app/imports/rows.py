@@ -1,0 +1,452 @@
+"""Checking and writing the rows of an import, a batch at a time: the patrons the match
+column finds, the registry's own checks for each row, the new patrons written together.
+A row's errors name its CSV columns (app.imports.columns)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.auth.passwords import verify_password
+from app.auth.policy import Actor
+from app.errors import DomainError, ErrorCode, FieldError
+from app.imports.columns import error_column, parse_row
+from app.network import service as network
+from app.network.models import LibraryGroup
+from app.patrons.delegation import refusal_to_change
+from app.patrons.lookups import CachedLookups
+from app.patrons.models import Patron, PatronIdentifier
+from app.patrons.service import change_patron, insert_new_patrons, plan_new_patron
+from app.patrons.state import PatronState, load_states
+from app.patrons.validation import PatronPlan
+from app.settings import Settings
+from app.sql import pk
+
+MATCH_COLUMNS = {"ADMIN_SYSTEM_ID": "admin_system_id", "BARCODE": "barcode", "USERNAME": "username"}
+
+
+MODES = ("CREATE_ONLY", "UPDATE_ONLY", "UPSERT")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    institution: str
+    match_on: str = "ADMIN_SYSTEM_ID"
+    mode: str = "UPSERT"
+    dry_run: bool = True
+
+
+# Columns whose value names one patron of the institution.
+UNIQUE_COLUMNS = ("admin_system_id", "barcode", "username")
+
+
+DUPLICATES = {ErrorCode.DUPLICATE_IDENTIFIER, ErrorCode.DUPLICATE_USERNAME}
+
+
+class Batch:
+    """One batch of rows: the patrons their match keys find, their states, and the new
+    patrons accepted so far (written together at the end of the batch)."""
+
+    def __init__(
+        self,
+        *,
+        session: AsyncSession,
+        lookups: CachedLookups,
+        institution_id: int,
+        match_on: str,
+        actor: Actor,
+    ) -> None:
+        self.session = session
+        self.lookups = lookups
+        self.institution_id = institution_id
+        self.match_on = match_on
+        self.actor = actor
+        self.type_id: int | None = None
+        self.existing: dict[str, Patron] = {}
+        self.looked_up: set[str] = set()  # the match keys `existing` has answered for
+        self.states: dict[int, PatronState] = {}
+        self.new_plans: list[PatronPlan] = []
+        # hash((column, value)) -> the first line of the file whose row went through with
+        # that value in a unique column: a later row repeating it is told which line.
+        self.first_lines: dict[int, int] = {}
+
+    def remember(self, line: int, fields: dict[str, Any]) -> None:
+        for column in UNIQUE_COLUMNS:
+            value = fields.get(column)
+            if value:
+                self.first_lines.setdefault(hash((column, str(value).strip().lower())), line)
+
+    def repeated(self, column: str | None, fields: dict[str, Any]) -> int | None:
+        """The earlier line of the file that holds this row's value of a unique column."""
+        value = fields.get(column) if column in UNIQUE_COLUMNS else None
+        if not value:
+            return None
+        return self.first_lines.get(hash((column, str(value).strip().lower())))
+
+    async def match_type_id(self) -> int:
+        if self.type_id is None:
+            code = (
+                network.ADMIN_SYSTEM_ID if self.match_on == "ADMIN_SYSTEM_ID" else network.BARCODE
+            )
+            found = await self.lookups.identifier_type_by_code(self.session, code)
+            assert found is not None
+            assert found.id is not None
+            self.type_id = found.id
+        return self.type_id
+
+    async def match_claim(self, key: str) -> tuple[Any, ...]:
+        """The lookups' key under which a new row claims this match key."""
+        if self.match_on == "USERNAME":
+            return ("username", self.institution_id, key.lower())
+        return ("identifier", self.institution_id, await self.match_type_id(), key.lower())
+
+    async def load(self, parsed: list[dict[str, Any]]) -> None:
+        """Find the batch's existing patrons and prefetch its uniqueness questions."""
+        match_field = MATCH_COLUMNS[self.match_on]
+        keys = sorted({str(f[match_field]).strip().lower() for f in parsed if f.get(match_field)})
+        self.existing = {}
+        self.looked_up = set(keys)
+        for start in range(0, len(keys), 1000):
+            part = keys[start : start + 1000]
+            if self.match_on == "USERNAME":
+                query = select(col(Patron.username_key), Patron).where(
+                    col(Patron.institution_id) == self.institution_id,
+                    col(Patron.username_key).in_(part),
+                )
+            else:
+                query = (
+                    select(col(PatronIdentifier.value_key), Patron)
+                    .join(Patron, col(PatronIdentifier.patron_id) == col(Patron.id))
+                    .where(
+                        col(PatronIdentifier.institution_id) == self.institution_id,
+                        col(PatronIdentifier.identifier_type_id) == await self.match_type_id(),
+                        col(PatronIdentifier.value_key).in_(part),
+                    )
+                )
+            for key, patron in (await self.session.execute(query)).all():
+                assert key is not None  # matched on it
+                self.existing[key] = patron
+        self.states = await load_states(self.session, list(self.existing.values()))
+        usernames: list[str] = []
+        identifiers: list[tuple[int, str]] = []
+        for fields in parsed:
+            if fields.get("username"):
+                usernames.append(str(fields["username"]).strip().lower())
+            wanted = [
+                (network.BARCODE, fields.get("barcode")),
+                (network.ADMIN_SYSTEM_ID, fields.get("admin_system_id")),
+                *(fields.get("identifiers") or []),
+            ]
+            for type_code, value in wanted:
+                if not value or not str(value).strip():
+                    continue
+                found = await self.lookups.identifier_type_by_code(self.session, type_code)
+                if found is not None and found.id is not None:
+                    identifiers.append((found.id, str(value).strip().lower()))
+        await self.lookups.prefetch(self.session, self.institution_id, usernames, identifiers)
+
+    async def find(self, key: str) -> Patron | None:
+        """The patron this match key names, counting rows accepted earlier in the file."""
+        claim = await self.match_claim(key)
+        if self.lookups.claimant(claim) is not None:
+            # A new patron earlier in this batch has it: write the batch so far, then the
+            # row updates that patron, as it would if the two rows were further apart.
+            await self.write_new()
+            self.looked_up = set()  # what the batch wrote is found in the database now
+        if key.lower() in self.looked_up:
+            return self.existing.get(key.lower())
+        if self.match_on == "USERNAME":
+            query = select(Patron).where(
+                col(Patron.institution_id) == self.institution_id,
+                col(Patron.username_key) == key.lower(),
+            )
+        else:
+            query = (
+                select(Patron)
+                .join(PatronIdentifier, col(PatronIdentifier.patron_id) == col(Patron.id))
+                .where(
+                    col(PatronIdentifier.institution_id) == self.institution_id,
+                    col(PatronIdentifier.identifier_type_id) == await self.match_type_id(),
+                    col(PatronIdentifier.value_key) == key.lower(),
+                )
+            )
+        found = (await self.session.execute(query)).scalars().first()
+        if found is not None and found.id is not None and found.id not in self.states:
+            self.states.update(await load_states(self.session, [found]))
+        return found
+
+    def accept_new(self, plan: PatronPlan, mark: int) -> None:
+        """Hold a valid new patron for the batch write; its keys are taken from now on."""
+        self.new_plans.append(plan)
+        for kind_and_key in _claims(self.institution_id, plan):
+            self.lookups.claim(kind_and_key, mark)
+
+    def record_update(self, patron_id: int, before: PatronState, after: PatronState) -> None:
+        """Keys an update gave up are free, keys it took are its own."""
+        for kind_and_key, owner in (
+            *((k, None) for k in _keys(self.institution_id, before, self.lookups)),
+            *((k, patron_id) for k in _keys(self.institution_id, after, self.lookups)),
+        ):
+            self.lookups.moved(kind_and_key, owner)
+
+    async def write_new(self) -> None:
+        if self.new_plans:
+            await insert_new_patrons(
+                session=self.session,
+                actor=self.actor,
+                institution_id=self.institution_id,
+                plans=self.new_plans,
+                action="import_create_patron",
+            )
+        self.new_plans = []
+        self.lookups.release()
+
+
+def _claims(institution_id: int, plan: PatronPlan) -> list[tuple[Any, ...]]:
+    state = plan.state
+    keys: list[tuple[Any, ...]] = []
+    username = state.scalars.get("username")
+    if username:
+        keys.append(("username", institution_id, username.lower()))
+    for identifier_type, value in plan.new_identifiers.values():
+        keys.append(("identifier", institution_id, identifier_type.id, value.lower()))
+    if plan.attributes is not None:
+        for type_id, values in plan.attributes.changes.items():
+            if plan.attributes.types[type_id].row.unique:
+                keys += [("attribute", type_id, v.lower()) for v in values]
+    return keys
+
+
+def _keys(institution_id: int, state: PatronState, lookups: CachedLookups) -> list[tuple[Any, ...]]:
+    keys: list[tuple[Any, ...]] = []
+    username = state.scalars.get("username")
+    if username:
+        keys.append(("username", institution_id, username.lower()))
+    for code, value in state.identifiers.items():
+        found = lookups.cached_identifier_type(code)
+        if found is not None:
+            keys.append(("identifier", institution_id, found.id, value.lower()))
+    return keys
+
+
+@dataclass
+class Counts:
+    processed: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    committed: bool = False
+
+
+KNOWN_SYSTEM_GROUPS = {
+    "LIBRARY_USERS",
+    "CIRCULATION",
+    "OVERRIDE_BLOCKS",
+    "LIBRARIAN",
+    "SYSTEM_ADMIN",
+    "NETWORK_ADMIN",
+}
+
+
+async def import_row(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    options: ImportOptions,
+    institution_code: str,
+    batch: Batch,
+    line: int,
+    fields: dict[str, Any],
+) -> str:
+    """Check one parsed row and write it (an update) or hold it for the batch write (a new
+    patron), inside the import's transaction; returns the outcome."""
+    match_field = MATCH_COLUMNS[options.match_on]
+    key = fields.get(match_field)
+    if not key:
+        raise DomainError.of(
+            ErrorCode.MANDATORY_FIELD,
+            f"The match column {match_field} is empty.",
+            [match_field],
+        )
+    key = str(key).strip()
+    if "library_groups" in fields:
+        known = batch.lookups.library_group_names(batch.institution_id)
+        if known is None:
+            rows = await session.execute(
+                select(col(LibraryGroup.name), pk(LibraryGroup.id)).where(
+                    col(LibraryGroup.institution_id) == batch.institution_id
+                )
+            )
+            known = {name.lower(): group_id for name, group_id in rows.all()}
+            batch.lookups.remember_library_group_names(batch.institution_id, known)
+        names = fields["library_groups"] or []
+        unknown = [name for name in names if name.lower() not in known]
+        if unknown:
+            raise DomainError.of(
+                ErrorCode.INVALID_INPUT,
+                f"Unknown library group(s): {', '.join(unknown)}.",
+                ["library_groups"],
+            )
+        fields["library_groups"] = [known[name.lower()] for name in names]
+    if "system_groups" in fields:
+        codes = [c.upper() for c in fields["system_groups"] or []]
+        unknown = [c for c in codes if c not in KNOWN_SYSTEM_GROUPS]
+        if unknown:
+            raise DomainError.of(
+                ErrorCode.INVALID_INPUT,
+                f"Unknown system group(s): {', '.join(unknown)}.",
+                ["system_groups"],
+            )
+        fields["system_groups"] = codes
+    existing = await batch.find(key)
+    if existing is None:
+        if options.mode == "UPDATE_ONLY":
+            raise DomainError.of(
+                ErrorCode.NOT_FOUND, f"No patron has {match_field} {key!r}.", [match_field]
+            )
+        _, plan = await plan_new_patron(
+            session=session,
+            settings=settings,
+            actor=actor,
+            institution_code=institution_code,
+            fields=fields,
+        )
+        batch.accept_new(plan, -line)
+        return "created"
+    if options.mode == "CREATE_ONLY":
+        raise DomainError.of(
+            ErrorCode.CONFLICT,
+            f"A patron with {match_field} {key!r} exists.",
+            [match_field],
+        )
+    if existing.account_type != "HOME":
+        raise DomainError.of(
+            ErrorCode.CONFLICT,
+            "This matches a linked account, which imports do not change.",
+            [match_field],
+        )
+    assert existing.id is not None
+    before = batch.states[existing.id]
+    if fields.get("contact_emails"):
+        # The file has addresses only: keep the labels staff gave the addresses it repeats.
+        labels = {address.lower(): label for address, label in before.contact_emails}
+        fields["contact_emails"] = [
+            (address, labels.get(address.lower())) for address, _ in fields["contact_emails"]
+        ]
+    # Authority over the account first, whatever the row's cells say: only then is a
+    # password cell compared with the stored hash (else a right guess would answer
+    # differently from a wrong one).
+    refusal = await refusal_to_change(session, actor, batch.institution_id, existing.id, before)
+    if refusal is not None:
+        raise refusal
+    password = fields.get("password")
+    if password and await asyncio.to_thread(
+        verify_password, settings, existing.password_hash, password
+    ):
+        del fields["password"]  # the same password again is no change
+    written: list[PatronState] = []
+    changed = await change_patron(
+        session=session,
+        settings=settings,
+        actor=actor,
+        patron=existing,
+        fields=fields,
+        action="import_update_patron",
+        before=before,
+        written=written,
+    )
+    if changed:
+        batch.record_update(existing.id, before, written[0])
+        batch.states[existing.id] = written[0]
+    return "updated" if changed else "unchanged"
+
+
+def batches(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    """The rows in lists of `size` (the last one shorter)."""
+    chunk: list[tuple[int, list[str]]] = []
+    for record in rows:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def import_batch(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    options: ImportOptions,
+    institution_code: str,
+    batch: Batch,
+    columns: list[str],
+    chunk: list[tuple[int, list[str]]],
+    counts: Counts,
+    spool: IO[str],
+    job_id: int,
+    live: dict[int, int],
+) -> None:
+    """Check and write one batch of rows: a few set-based queries to find the patrons and
+    the keys already taken, the rules row by row, then the new patrons in one write; the
+    rows done so far go to `live` (job id -> rows)."""
+    parsed = [(line, parse_row(columns, cells)) for line, cells in chunk]
+    await batch.load([p.fields for _, p in parsed if not p.errors])
+    for line, row in parsed:
+        attribute_cells = row.fields.get("attributes")
+        errors = list(row.errors)
+        if not errors:
+            try:
+                outcome = await import_row(
+                    session=session,
+                    settings=settings,
+                    actor=actor,
+                    options=options,
+                    institution_code=institution_code,
+                    batch=batch,
+                    line=line,
+                    fields=row.fields,
+                )
+                setattr(counts, outcome, getattr(counts, outcome) + 1)
+                batch.remember(line, row.fields)
+            except DomainError as error:
+                errors = [
+                    _in_this_file(batch, row.fields, error_column(e, attribute_cells), e)
+                    for e in error.errors
+                ]
+        if errors:
+            counts.failed += 1
+            for column, code, text in errors:
+                spool.write(json.dumps([line, column, code.value, text]) + "\n")
+        counts.processed += 1
+        live[job_id] = counts.processed
+    await batch.write_new()
+    await session.flush()
+
+
+def _in_this_file(
+    batch: Batch, fields: dict[str, Any], column: str | None, error: FieldError
+) -> tuple[str | None, ErrorCode, str]:
+    """A row's error; a value taken by an earlier row of the same file says so."""
+    earlier = batch.repeated(column, fields) if error.code in DUPLICATES else None
+    if earlier is None:
+        return column, error.code, error.message
+    value = str(fields[str(column)]).strip()
+    return (
+        column,
+        error.code,
+        f"The {column} {value!r} repeats line {earlier} of this file: each patron needs "
+        f"a {column} of its own.",
+    )

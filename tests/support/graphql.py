@@ -1,0 +1,66 @@
+"""GraphQL as the tests send it: through HTTP, as a frontend would, and the login they all
+make."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from app.demo.seed import DEMO_PASSWORD
+
+
+def error(code: str, message: str, *field: str) -> dict[str, Any]:
+    """A UserError as a payload lists it (``field`` null when no path is given)."""
+    return {"code": code, "message": message, "field": list(field) if field else None}
+
+
+LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
+  login(input: {username: $u, password: $p, library: $l}) { token errors { code message field } }
+}"""
+
+
+class GraphQL:
+    """Sends GraphQL operations through HTTP, as a frontend would."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        response = await self.raw(query, variables, token)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def ok(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The data of an operation that must not produce top-level errors."""
+        body = await self(query, variables, token)
+        assert "errors" not in body, body
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def login(self, username: str, library: str, password: str = DEMO_PASSWORD) -> str:
+        data = await self.ok(LOGIN, {"u": username, "p": password, "l": library})
+        assert data["login"]["errors"] == [], data
+        token: str = data["login"]["token"]
+        return token
+
+    async def login_errors(
+        self, username: str, library: str, password: str = DEMO_PASSWORD
+    ) -> list[dict[str, Any]]:
+        """The errors of a login (empty when it succeeds)."""
+        data = await self.ok(LOGIN, {"u": username, "p": password, "l": library})
+        errors: list[dict[str, Any]] = data["login"]["errors"]
+        return errors
