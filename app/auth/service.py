@@ -77,7 +77,7 @@ async def login(
         raise _fail(
             ErrorCode.INVALID_INPUT,
             f"There is no library with the code {library_code!r}.",
-            ["input", "library"],
+            ["library"],
         )
     patron = (
         await session.execute(
@@ -124,7 +124,7 @@ async def login(
         raise _fail(
             ErrorCode.FORBIDDEN,
             f"This account may not log in at {library.code}.",
-            ["input", "library"],
+            ["library"],
         )
     assert patron.id is not None
     groups = await groups_of(session, patron.id)
@@ -350,19 +350,19 @@ async def create_api_client(
         raise DomainError.of(
             ErrorCode.NOT_FOUND,
             f"There is no institution with the code {institution_code!r}.",
-            ["input", "institution"],
+            ["institution"],
         )
     assert institution.id is not None
     require_institution_admin(actor, institution.id, "create API clients")
     errors: list[FieldError] = []
     if not name.strip():
         errors.append(
-            FieldError(ErrorCode.MANDATORY_FIELD, "Give the client a name.", ["input", "name"])
+            FieldError(ErrorCode.MANDATORY_FIELD, "Give the client a name.", ["name"])
         )
     elif len(name.strip()) > 200:
         errors.append(
             FieldError(
-                ErrorCode.INVALID_INPUT, "Names are at most 200 characters.", ["input", "name"]
+                ErrorCode.INVALID_INPUT, "Names are at most 200 characters.", ["name"]
             )
         )
     scopes = [normalize_scope(scope) for scope in scopes]
@@ -373,7 +373,7 @@ async def create_api_client(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"Unknown scope {scope!r}; use one of {known} or attribute:<CODE>.",
-                    ["input", "scopes", str(index)],
+                    ["scopes", str(index)],
                 )
             )
     library_id = None
@@ -388,16 +388,16 @@ async def create_api_client(
                 FieldError(
                     ErrorCode.INVALID_INPUT,
                     f"{library_code!r} is not a library of {institution.code}.",
-                    ["input", "library"],
+                    ["library"],
                 )
             )
         else:
             library_id = library.id
-    if not any(e.field == ["input", "library"] for e in errors):
+    if not any(e.field == ["library"] for e in errors):
         errors += await scope_refusals(
-            session, actor, institution.id, library_id, scopes, ["input", "scopes"]
+            session, actor, institution.id, library_id, scopes, ["scopes"]
         )
-        errors.sort(key=lambda e: (e.field != ["input", "name"], e.field or []))
+        errors.sort(key=lambda e: (e.field != ["name"], e.field or []))
     if errors:
         raise DomainError(errors)
     secret = secret or CLIENT_PREFIX + secrets.token_urlsafe(32)
@@ -570,7 +570,7 @@ async def _administered_client(
             )
         ).one_or_none()
     if found is None or not can_administer_institution(actor, found[0].institution_id):
-        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such API client.", ["input", "id"])
+        raise DomainError.of(ErrorCode.NOT_FOUND, "There is no such API client.", ["id"])
     client = found[0]
     # Changing a client needs the authority that creating it needs: every scope it holds.
     refused = [
@@ -585,7 +585,7 @@ async def _administered_client(
             ErrorCode.FORBIDDEN,
             f"Only someone who may grant all of this client's scopes ({', '.join(client.scopes)}) "
             f"can change it: {refused[0].message}",
-            ["input", "id"],
+            ["id"],
         )
     return ApiClientView(client, found[1], found[2])
 

@@ -184,13 +184,9 @@ def input_path(field: Sequence[str] | None, under: str | None = "input") -> list
     """Where a domain error points, as a client sees it: the domain's path (app.errors) under
     the operation's `input` argument, each name camel-cased (``["primary_email"]`` is
     ``["input", "primaryEmail"]``); ``under=None`` for an operation whose arguments are
-    given one by one (``["source_institution"]`` is ``["sourceInstitution"]``). A path that
-    already starts at ``input`` is given as it is (app.auth.service still writes its paths
-    so)."""
+    given one by one (``["source_institution"]`` is ``["sourceInstitution"]``)."""
     if field is None:
         return None
-    if list(field[:1]) == ["input"]:
-        return list(field)
     return [*([under] if under else []), *(_camel(name) for name in field)]
 
 
