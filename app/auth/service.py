@@ -356,14 +356,10 @@ async def create_api_client(
     require_institution_admin(actor, institution.id, "create API clients")
     errors: list[FieldError] = []
     if not name.strip():
-        errors.append(
-            FieldError(ErrorCode.MANDATORY_FIELD, "Give the client a name.", ["name"])
-        )
+        errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the client a name.", ["name"]))
     elif len(name.strip()) > 200:
         errors.append(
-            FieldError(
-                ErrorCode.INVALID_INPUT, "Names are at most 200 characters.", ["name"]
-            )
+            FieldError(ErrorCode.INVALID_INPUT, "Names are at most 200 characters.", ["name"])
         )
     scopes = [normalize_scope(scope) for scope in scopes]
     for index, scope in enumerate(scopes):

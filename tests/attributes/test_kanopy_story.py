@@ -17,13 +17,13 @@ from tests.attributes.conftest import (
     KANOPY_FORBIDDEN,
     AttributeApi,
     count_rows,
-    error,
     expected_report,
     kanopy,
     pk,
     stored_values,
     values_of,
 )
+from tests.support.graphql import error
 
 
 def without(patron: dict[str, Any], *keys: str) -> dict[str, Any]:

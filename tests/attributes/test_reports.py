@@ -17,11 +17,11 @@ from tests.attributes.conftest import (
     KANOPY,
     KANOPY_FORBIDDEN,
     AttributeApi,
-    error,
     expected_report,
     pk,
     stored_values,
 )
+from tests.support.graphql import error
 
 KINDS = ("MISSING_IN_SCOPE", "PRESENT_OUT_OF_SCOPE")
 

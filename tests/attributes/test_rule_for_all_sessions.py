@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tests.attributes.conftest import (
     KANOPY,
     AttributeApi,
-    error,
     expected_report,
     pk,
     stored_values,
     values_of,
 )
+from tests.support.graphql import error
 
 STREAMING = "STREAMING_LANSING"
 

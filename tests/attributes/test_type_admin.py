@@ -16,10 +16,10 @@ from tests.attributes.conftest import (
     TYPE_FIELDS,
     AttributeApi,
     count_rows,
-    error,
     pk,
 )
 from tests.conftest import GraphQL
+from tests.support.graphql import error
 
 UPDATE_TYPE = (
     "mutation($input: UpdateAttributeTypeInput!) {"

@@ -8,11 +8,11 @@ from tests.attributes.conftest import (
     KANOPY,
     AttributeApi,
     count_rows,
-    error,
     kanopy,
     pk,
     stored_values,
 )
+from tests.support.graphql import error
 
 KANOPY_VALUES = "(use NOT_ALLOWED, ALLOWED)"
 
