@@ -14,9 +14,10 @@ import secrets
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import Field, SQLModel, col
 
+from app.db import READS_ONLY
 from app.settings import Settings
 
 # The stored secret's name; other names are free for later secrets.
@@ -43,25 +44,42 @@ def new_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
+_ROOT_VALUE = select(col(DeploymentSecret.value)).where(col(DeploymentSecret.name) == ROOT)
+
+
+async def _make_root(session: AsyncSession) -> str | None:
+    """Store a new root secret unless one is there, and read back the one that is. A
+    request that only reads (app.db: its session writes nothing) does both through a
+    connection of its own, committed at once (its own snapshot may predate the row)."""
+    statement = insert(DeploymentSecret).values(name=ROOT, value=new_secret())
+    bind = session.bind
+    if session.info.get(READS_ONLY) and isinstance(bind, AsyncEngine):
+        try:
+            async with bind.begin() as conn:
+                await conn.execute(statement)
+        except IntegrityError:
+            pass
+        async with bind.connect() as conn:
+            return (await conn.execute(_ROOT_VALUE)).scalar_one_or_none()
+    try:
+        async with session.begin_nested():
+            await session.execute(statement)
+    except IntegrityError:
+        pass
+    return await session.scalar(_ROOT_VALUE)
+
+
 async def _root(session: AsyncSession, settings: Settings) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     root = _ROOTS.get(settings.database_url)
     if root is not None:
         return root
-    query = select(col(DeploymentSecret.value)).where(col(DeploymentSecret.name) == ROOT)
-    value = await session.scalar(query)
+    value = await session.scalar(_ROOT_VALUE)
     if value is None:
         # A database migrated before the table was seeded: make it now. Two processes
         # racing here agree, as the first insert wins and both read it back.
-        try:
-            async with session.begin_nested():
-                await session.execute(
-                    insert(DeploymentSecret).values(name=ROOT, value=new_secret())
-                )
-        except IntegrityError:
-            pass
-        value = await session.scalar(query)
+        value = await _make_root(session)
         assert value is not None
     root = _ROOTS[settings.database_url] = value.encode()
     return root

@@ -19,6 +19,7 @@ from app.auth.models import AuthToken
 from app.auth.service import token_digest
 from app.db import Database, ReadOnlyViolation, SerialSession, utcnow
 from app.graphql.reads import reads_only
+from app.keys import DeploymentSecret, forget_cached_keys
 from app.main import create_app
 from app.network.models import Library
 from app.patrons.models import Patron
@@ -129,6 +130,29 @@ async def test_a_query_runs_without_a_transaction(
         # A plain (deferred) BEGIN: the request takes no write lock while it reads.
         assert "BEGIN" in statements.texts(), statements.seen
         assert "BEGIN IMMEDIATE" not in statements.texts(), statements.seen
+
+
+async def test_a_query_makes_a_missing_deployment_secret_on_a_connection_of_its_own(
+    own: Own, engine: AsyncEngine
+) -> None:
+    """A database migrated before the secret was seeded gets it on first use; a request
+    that only reads writes it apart, committed, and its own session still writes nothing."""
+    async with engine.begin() as conn:
+        saved = (await conn.execute(select(DeploymentSecret))).one()
+        await conn.execute(delete(DeploymentSecret))
+    forget_cached_keys()
+    try:
+        data = await own.ok(FIRST_BARCODE, {}, own.token)
+        assert data["patrons"]["edges"][0]["node"]["barcode"]
+        async with engine.connect() as conn:
+            made = (await conn.execute(select(DeploymentSecret))).one()
+        assert made.name == "root"
+        assert made.value != saved.value
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(delete(DeploymentSecret))
+            await conn.execute(insert(DeploymentSecret).values(name=saved.name, value=saved.value))
+        forget_cached_keys()
 
 
 async def test_a_mutation_runs_in_a_transaction(
