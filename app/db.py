@@ -361,16 +361,23 @@ class SerialSession:
 
 def _refuse_writes_of_readers() -> None:
     """A session marked reads-only (SerialSession.reads_only) refuses statements that
-    write and flushes of changed objects, whether or not it runs in autocommit mode
-    (tests run requests inside an outer transaction): a query that writes fails loudly
-    instead of committing statement by statement."""
+    write, set (SET LOCAL) or lock rows (FOR UPDATE), and flushes of changed objects,
+    whether or not it runs in autocommit mode (tests run requests inside an outer
+    transaction): a query that needs a transaction fails loudly instead of running
+    without one."""
 
     @event.listens_for(Session, "do_orm_execute")
     def _statement(state: ORMExecuteState) -> None:
-        if state.session.info.get(READS_ONLY) and not state.is_select:
-            verb = str(state.statement).split(None, 1)[0] if str(state.statement) else ""
-            if not _READ_STATEMENT.match(verb):
-                raise ReadOnlyViolation(verb)
+        if not state.session.info.get(READS_ONLY):
+            return
+        if state.is_select:
+            if getattr(state.statement, "_for_update_arg", None) is not None:
+                # A row lock outlives nothing without a transaction.
+                raise ReadOnlyViolation("SELECT ... FOR UPDATE")
+            return
+        verb = str(state.statement).split(None, 1)[0] if str(state.statement) else ""
+        if not _READ_STATEMENT.match(verb):
+            raise ReadOnlyViolation(verb)
 
     @event.listens_for(Session, "before_flush")
     def _flush(session: Session, *_args: Any) -> None:

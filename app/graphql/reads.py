@@ -1,9 +1,10 @@
 """Which requests only read: those run without a transaction (app.db.SerialSession).
 
-A query operation only reads unless one of its root fields is a query that writes
-(networkPatronSearch records who searched for whom). The session of a request found
-to only read refuses any statement that writes, so a query that starts writing
-without being listed here fails at once instead of committing statement by statement.
+A query operation only reads unless one of its root fields needs a transaction:
+networkPatronSearch records who searched for whom, and attributeDiscrepancies sets its
+planner mode for the transaction (SET LOCAL). The session of a request found to only
+read refuses any statement that writes, sets or locks, so a query that starts needing
+a transaction without being listed here fails at once instead of running without one.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import functools
 
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 
-# Query fields that write (an audit entry), and so run in a transaction.
-WRITING_QUERIES = frozenset({"networkPatronSearch"})
+# Query fields that need a transaction: one writes an audit entry, one sets a planner
+# setting for its statements (SET LOCAL, which needs a transaction block).
+TRANSACTIONAL_QUERIES = frozenset({"networkPatronSearch", "attributeDiscrepancies"})
 
 # Operations are parsed once per text; strawberry's own parse is cached apart from this.
 MAX_TOKENS = 2000
@@ -36,4 +38,6 @@ def reads_only(query: str | None, operation_name: str | None) -> bool:
     if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
         return False
     selections = operations[0].selection_set.selections
-    return all(isinstance(s, FieldNode) and s.name.value not in WRITING_QUERIES for s in selections)
+    return all(
+        isinstance(s, FieldNode) and s.name.value not in TRANSACTIONAL_QUERIES for s in selections
+    )

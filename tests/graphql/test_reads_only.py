@@ -204,6 +204,8 @@ async def test_a_session_that_only_reads_refuses_to_write(database: Database) ->
             some = await raw.scalar(select(Patron.id).limit(1))
             with pytest.raises(ReadOnlyViolation):
                 await raw.execute(update(Patron).where(Patron.id == some).values(surname="Written"))
+            with pytest.raises(ReadOnlyViolation):
+                await raw.execute(select(Patron).where(Patron.id == some).with_for_update())
             patron = await raw.get(Patron, some)
             assert patron is not None
             patron.surname = "Written"
@@ -232,6 +234,11 @@ async def test_a_session_that_only_reads_refuses_to_write(database: Database) ->
             False,
         ),
         ("{ ...F } fragment F on Query { viewer { username } }", None, False),
+        (
+            '{ attributeDiscrepancies(type: "K", kind: MISSING_IN_SCOPE) { totalCount } }',
+            None,
+            False,
+        ),
         ("{ viewer { username }", None, False),
         ("subscription { x }", None, False),
         (None, None, False),
