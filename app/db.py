@@ -173,8 +173,6 @@ async def fetch_rows(
     session: AsyncSession,
     statement: Executable,
     params: dict[str, Any],
-    *,
-    elsewhere: Executable | None = None,
 ) -> Sequence[Sequence[Any]]:
     """The rows of a read-only statement on the session's connection, fast on PostgreSQL.
 
@@ -187,15 +185,12 @@ async def fetch_rows(
     Values come as the driver gives them, without the column types' result
     processing: select only plain columns (integers, strings, booleans, dates,
     timestamps with time zone) and bind only values that need no bind processing.
-    Rows are indexed by position. Elsewhere (SQLite) it is a Core execute, of
-    `elsewhere` where given (the same read for a database without PostgreSQL's arrays).
+    Rows are indexed by position. Elsewhere (SQLite) it is a Core execute.
     """
     connection = await session.connection()
     dialect = connection.dialect
     if dialect.driver != "asyncpg":
-        return (
-            await connection.execute(statement if elsewhere is None else elsewhere, params)
-        ).all()
+        return (await connection.execute(statement, params)).all()
     key = (id(statement), dialect.name)
     entry = _COMPILED.get(key)
     if entry is None or entry[0] is not statement:

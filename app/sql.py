@@ -2,7 +2,7 @@
 
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ARRAY, Integer, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
@@ -30,8 +30,3 @@ def saved_id(row: _Row) -> int:
 # The keys of a DataLoader's batch, bound as one expanding parameter: every read by key
 # (each domain's queries.py) is a module constant built and compiled once per process.
 KEYS: Any = bindparam("ids", expanding=True)
-
-# The same keys as one array parameter (PostgreSQL: `= ANY($1)`), for statements sent
-# through app.db.fetch_rows, which compiles a statement once: an expanding IN list is
-# rendered anew for every number of keys.
-KEY_ARRAY: Any = bindparam("ids", type_=ARRAY(Integer))

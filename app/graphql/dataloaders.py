@@ -96,10 +96,6 @@ class Loaders:
         return pat.identifiers_by_patron_id(self.db)
 
     @cached_property
-    def identifier_values_by_patron_id(self) -> DataLoader[int, list[Any]]:
-        return pat.identifier_values_by_patron_id(self.db)
-
-    @cached_property
     def contact_emails_by_patron_id(self) -> DataLoader[int, list[Any]]:
         return pat.contact_emails_by_patron_id(self.db)
 
@@ -237,7 +233,6 @@ class Loaders:
             "patron_by_id",
             "references_by_patron_id",
             "identifiers_by_patron_id",
-            "identifier_values_by_patron_id",
             "contact_emails_by_patron_id",
             "library_groups_by_patron_id",
             "system_groups_by_patron_id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import any_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -29,7 +29,7 @@ from app.patrons.models import (
     PatronPhoto,
     PatronSystemGroup,
 )
-from app.sql import KEY_ARRAY, KEYS, pk
+from app.sql import KEYS, pk
 
 _SOURCE = aliased(Institution)
 
@@ -56,19 +56,6 @@ IDENTIFIERS_BY_PATRON_ID: Any = (
     .join(IdentifierType, col(IdentifierType.id) == PatronIdentifier.identifier_type_id)
     .where(col(PatronIdentifier.patron_id).in_(KEYS))
     .order_by(col(IdentifierType.code))
-)
-
-# Light rows (patron id, type code, value) for the fields that read one identifier
-# (barcode, adminSystemId), through app.db.fetch_rows: on PostgreSQL by an array of
-# ids, elsewhere by the IN list.
-_IDENTIFIER_VALUES: Any = select(
-    col(PatronIdentifier.patron_id), col(IdentifierType.code), col(PatronIdentifier.value)
-).join(IdentifierType, col(IdentifierType.id) == PatronIdentifier.identifier_type_id)
-IDENTIFIER_VALUES_BY_PATRON_IDS: Any = _IDENTIFIER_VALUES.where(
-    col(PatronIdentifier.patron_id) == any_(KEY_ARRAY)
-)
-IDENTIFIER_VALUES_BY_PATRON_ID_IN: Any = _IDENTIFIER_VALUES.where(
-    col(PatronIdentifier.patron_id).in_(KEYS)
 )
 
 CONTACT_EMAILS_BY_PATRON_ID: Any = (

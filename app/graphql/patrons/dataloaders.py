@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from app.db import SerialSession, fetch_rows
-from app.graphql.loading import MAX_BATCH, many_per_key, one_per_key
+from app.db import SerialSession
+from app.graphql.loading import many_per_key, one_per_key
 from app.patrons import queries
 
 
@@ -37,26 +35,6 @@ def identifiers_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
         queries.IDENTIFIERS_BY_PATRON_ID,
         lambda r: r[2],
     )
-
-
-def identifier_values_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
-    """Light rows (patron id, type code, value) of each patron's identifiers: what the
-    fields that read one identifier (barcode, adminSystemId) need, without entities."""
-
-    async def load(keys: Sequence[int]) -> list[list[Any]]:
-        async with db.use() as session:
-            rows = await fetch_rows(
-                session,
-                queries.IDENTIFIER_VALUES_BY_PATRON_IDS,
-                {"ids": list(keys)},
-                elsewhere=queries.IDENTIFIER_VALUES_BY_PATRON_ID_IN,
-            )
-        grouped: dict[int, list[Any]] = defaultdict(list)
-        for row in rows:
-            grouped[row[0]].append(row)
-        return [grouped.get(k, []) for k in keys]
-
-    return DataLoader(load_fn=load, max_batch_size=MAX_BATCH)
 
 
 def contact_emails_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:

@@ -41,10 +41,10 @@ def _filter(flt: PatronFilter | None) -> service.PatronFilter:
 
 
 # Relations of a page of patrons loaded before its fields resolve, by the fields that
-# read them (the fields then resolve synchronously from what is in hand): by patron id,
-# (barcode comes with the page itself: app.patrons.search.With)
+# read them (the fields then resolve synchronously from what is in hand), by patron id
+# (the barcode and the user group come with the page itself: app.patrons.search.With),
 PREFETCHED_BY = {
-    "adminSystemId": "identifier_values_by_patron_id",
+    "adminSystemId": "identifiers_by_patron_id",
     "identifiers": "identifiers_by_patron_id",
     "blocks": "blocks_by_patron_id",
 }
@@ -78,11 +78,7 @@ def _node_fields(selected: list[Any]) -> set[str]:
 
 
 def _prefetched(fields: set[str]) -> set[str]:
-    names = {PREFETCHED_BY[f] for f in fields if f in PREFETCHED_BY}
-    if "identifiers_by_patron_id" in names:
-        # Every identifier, with its type, is loaded anyway: barcode reads it there.
-        names.discard("identifier_values_by_patron_id")
-    return names
+    return {PREFETCHED_BY[f] for f in fields if f in PREFETCHED_BY}
 
 
 @strawberry.type

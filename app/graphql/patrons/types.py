@@ -221,18 +221,14 @@ class Patron(Node):
         return self.row.username
 
     def _identifier(self, info: Info[Context, None], code: str) -> str | None:
-        loaders = info.context.loaders
-        values = loaders.peek("identifier_values_by_patron_id", saved_id(self.row))
-        if values is not MISSING:
-            return next((value for _, c, value in values if c == code), None)
-        rows = loaders.peek("identifiers_by_patron_id", saved_id(self.row))
+        rows = info.context.loaders.peek("identifiers_by_patron_id", saved_id(self.row))
         if rows is MISSING:
             return later(self._identifier_later(info, code))
         return _value_of(rows, code)
 
     async def _identifier_later(self, info: Info[Context, None], code: str) -> str | None:
-        rows = await info.context.loaders.identifier_values_by_patron_id.load(saved_id(self.row))
-        return next((value for _, c, value in rows if c == code), None)
+        rows = await info.context.loaders.identifiers_by_patron_id.load(saved_id(self.row))
+        return _value_of(rows, code)
 
     @typed.field(description="Library barcode (identifier of type BARCODE).")
     def barcode(self, info: Info[Context, None]) -> str | None:
