@@ -1,10 +1,13 @@
 """Typing helpers for SQL expressions built from SQLModel tables."""
 
-from typing import Any, Protocol, cast
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import bindparam
 from sqlalchemy.orm import Mapped
 from sqlmodel import col
+
+T = TypeVar("T")
 
 
 def pk(column: int | None) -> Mapped[int]:
@@ -30,3 +33,13 @@ def saved_id(row: _Row) -> int:
 # The keys of a DataLoader's batch, bound as one expanding parameter: every read by key
 # (each domain's queries.py) is a module constant built and compiled once per process.
 KEYS: Any = bindparam("ids", expanding=True)
+
+
+# Values per IN list: far below every driver's parameter limit, however many a read names.
+IN_LIST_MAX = 1000
+
+
+def in_chunks(values: Sequence[T], size: int = IN_LIST_MAX) -> Iterator[Sequence[T]]:
+    """The values in slices of at most `size`, one IN list each."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -252,3 +252,59 @@ async def test_listing_every_relation_costs_the_same_for_10_or_100_patrons(
     assert len(counts[10]) == len(counts[100]), counts
     # The ten above, and contact e-mails, roles, login libraries and photos.
     assert len(counts[100]) <= 14, "\n".join(counts[100])
+
+
+# The relations computed for each patron (issue: 30 aliases x 100 patrons x these took
+# 8-17 s, statements growing with every patron).
+PER_PATRON = """query($first: Int!) {
+  %s
+}"""
+PAGE = """%s: patrons(institution: "WESTERN", first: $first) { edges { node {
+  id accountType
+  consortialAccounts { institution { code } ref userGroup { code } }
+  linkedAccounts { institution { code } linkedAt }
+  alerts { code }
+  linkedFrom { institution { code } ref }
+  borrowing { allowed reasons { code } }
+} } }"""
+
+
+def _per_patron(aliases: int) -> str:
+    return PER_PATRON % " ".join(PAGE % f"a{n}" for n in range(aliases))
+
+
+async def test_per_patron_relations_cost_the_same_for_10_or_40_patrons_and_any_aliases(
+    gql: GraphQL, connection: AsyncConnection, engine: AsyncEngine
+) -> None:
+    # NORTHFIELD copies of WESTERN's first patrons give them linked accounts; WESTERN's
+    # 42 patrons share consortial ids with EASTERN's (the seed).
+    await _add_patrons(connection, 100)
+    token = await gql.login("western.admin", "WESTERN-MAIN")
+    await gql.ok(_per_patron(1), {"first": 1}, token=token)
+    counts = {}
+    for aliases, first in ((1, 10), (1, 40), (3, 40)):
+        with count_statements(engine) as statements:
+            data = await gql.ok(_per_patron(aliases), {"first": first}, token=token)
+        counts[aliases, first] = statements
+        nodes = [e["node"] for n in range(aliases) for e in data[f"a{n}"]["edges"]]
+        assert len(nodes) == aliases * first
+        if first == 40:
+            # The relations answer, not just cost: some of each kind is there.
+            assert any(n["consortialAccounts"] for n in nodes)
+            assert any(
+                a["institution"]["code"] == "NORTHFIELD"
+                for n in nodes
+                for a in n["linkedAccounts"]
+            )
+            assert all(n["borrowing"]["allowed"] is not None for n in nodes)
+            # Each alias answers the same as the first.
+            assert data["a0"] == data[f"a{aliases - 1}"]
+    assert len(counts[1, 10]) == len(counts[1, 40]), counts
+    # Each alias is a page of its own (one statement each); the relations of its
+    # patrons, already in hand for the first alias's, cost nothing more.
+    assert len(counts[3, 40]) == len(counts[1, 40]) + 2, counts
+    # The token check, the page; consortial ids, the other members' policies (five),
+    # lookup types, the matching identifiers and their accounts, the viewer's copies;
+    # the linked copies and their institutions; e-mail flags; library groups in use,
+    # members, blocks.
+    assert len(counts[1, 40]) <= 20, "\n".join(counts[1, 40])

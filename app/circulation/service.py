@@ -11,17 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app import clock
 from app.audit import service as audit
 from app.auth.policy import Actor, can_read_patron, require_authenticated
 from app.auth.roles import SystemGroup
+from app.circulation.borrowing import BLOCKED, borrowing_reasons
 from app.circulation.models import Loan
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode
-from app.network.models import BlockType, LibraryGroup, UserGroup
-from app.patrons.models import Patron, PatronBlock, PatronLibraryGroup
+from app.network.models import UserGroup
+from app.patrons.models import Patron
 from app.settings import Settings
-from app.sql import pk, saved_id
 
 DEFAULT_LOAN_DAYS = 14
 
@@ -62,93 +61,6 @@ async def outstanding_loans(session: AsyncSession, patron_id: int) -> int:
         )
         or 0
     )
-
-
-@dataclass(frozen=True)
-class BorrowingReason:
-    """One reason an account may not borrow: a code for programs, a sentence for people."""
-
-    code: str
-    message: str
-    block: str | None = None  # the block's description, for BLOCKED
-
-
-# Codes of BorrowingReason; BLOCKED ones can be overridden at checkout, the others not.
-GENERIC_ACCOUNT = "GENERIC_ACCOUNT"
-DISABLED = "DISABLED"
-EXPIRED = "EXPIRED"
-ACCESS_ENDED = "ACCESS_ENDED"
-HOME_ACCOUNT_UNAVAILABLE = "HOME_ACCOUNT_UNAVAILABLE"
-NO_LIBRARY_GROUP = "NO_LIBRARY_GROUP"
-BLOCKED = "BLOCKED"
-
-
-async def account_reasons(session: AsyncSession, patron: Patron) -> list[BorrowingReason]:
-    """Why this account may not borrow at all (blocks aside), in the order checked."""
-    today = clock.today()
-    reasons = []
-    if patron.is_generic:
-        reasons.append(BorrowingReason(GENERIC_ACCOUNT, "Generic accounts cannot borrow."))
-    if not patron.enabled:
-        reasons.append(BorrowingReason(DISABLED, "The account is disabled."))
-    if patron.expiry_date is not None and patron.expiry_date < today:
-        reasons.append(BorrowingReason(EXPIRED, f"The account expired on {patron.expiry_date}."))
-    if patron.until is not None and patron.until < today:
-        reasons.append(
-            BorrowingReason(ACCESS_ENDED, f"The account's access ended on {patron.until}.")
-        )
-    if patron.account_type == "LINKED" and patron.link_status not in (None, "ACTIVE"):
-        reasons.append(
-            BorrowingReason(
-                HOME_ACCOUNT_UNAVAILABLE,
-                "The patron's home account is no longer available to this institution.",
-            )
-        )
-    if patron.form_class is None and patron.account_type == "HOME":
-        # In institutions that use library groups, a non-student needs one to borrow.
-        uses_groups = await session.scalar(
-            select(pk(LibraryGroup.id))
-            .where(col(LibraryGroup.institution_id) == patron.institution_id)
-            .limit(1)
-        )
-        if uses_groups is not None:
-            member = await session.scalar(
-                select(col(PatronLibraryGroup.library_group_id))
-                .where(col(PatronLibraryGroup.patron_id) == patron.id)
-                .limit(1)
-            )
-            if member is None:
-                reasons.append(
-                    BorrowingReason(
-                        NO_LIBRARY_GROUP,
-                        "A patron who is not a student needs a library group to borrow.",
-                    )
-                )
-    return reasons
-
-
-async def active_blocks(session: AsyncSession, patron_id: int) -> list[str]:
-    now = utcnow()
-    rows = await session.execute(
-        select(col(BlockType.description))
-        .join(PatronBlock, col(PatronBlock.block_type_id) == col(BlockType.id))
-        .where(
-            col(PatronBlock.patron_id) == patron_id,
-            col(BlockType.blocks_loans).is_(True),
-            (col(PatronBlock.expires_at).is_(None)) | (col(PatronBlock.expires_at) > now),
-        )
-        .order_by(col(PatronBlock.id))
-    )
-    return list(rows.scalars())
-
-
-async def borrowing_reasons(session: AsyncSession, patron: Patron) -> list[BorrowingReason]:
-    """Every reason this patron may not borrow now: what checkOut refuses on (the
-    account's reasons first, then each block that stops loans). Empty: may borrow."""
-    reasons = await account_reasons(session, patron)
-    for description in await active_blocks(session, saved_id(patron)):
-        reasons.append(BorrowingReason(BLOCKED, f"Blocked: {description}.", description))
-    return reasons
 
 
 def due_date(settings: Settings, loaned_at: datetime, days: int, until: object) -> datetime:

@@ -31,4 +31,4 @@ class Context:
     def loaders(self) -> Loaders:
         from app.graphql.dataloaders import Loaders
 
-        return Loaders(self.db, self.actor)
+        return Loaders(self.db, self.actor, self.settings)

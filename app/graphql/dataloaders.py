@@ -6,14 +6,19 @@ import asyncio
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from app.auth.policy import Actor, can_read_patron
+from app.circulation import borrowing
 from app.db import SerialSession
 from app.graphql.attributes import dataloaders as att
 from app.graphql.emails import dataloaders as eml
+from app.graphql.loading import per_row
 from app.graphql.network import dataloaders as net
 from app.graphql.patrons import dataloaders as pat
+from app.linking import persons
+from app.settings import Settings
 
 # kind -> (position in a references_by_patron_id row, patron column, loader by id)
 _REFERENCES = {
@@ -29,9 +34,10 @@ MISSING: Any = object()  # see Loaders.peek
 
 
 class Loaders:
-    def __init__(self, db: SerialSession, actor: Actor) -> None:
+    def __init__(self, db: SerialSession, actor: Actor, settings: Settings) -> None:
         self.db = db
         self.actor = actor
+        self.settings = settings
 
     # network
     @cached_property
@@ -140,6 +146,24 @@ class Loaders:
     @cached_property
     def email_alert_by_institution_id(self) -> DataLoader[int, Any]:
         return eml.email_alert_by_institution_id(self.db)
+
+    # relations whose domain read needs the rows in hand: one batch per page
+    @cached_property
+    def borrowing_by_patron(self) -> DataLoader[Any, list[Any]]:
+        return per_row(self.db, borrowing.borrowing_reasons_many, list)
+
+    @cached_property
+    def consortial_accounts_by_patron(self) -> DataLoader[Any, list[Any]]:
+        async def fetch(session: AsyncSession, patrons: list[Any]) -> dict[int, Any]:
+            return await persons.other_accounts_many(
+                session=session, settings=self.settings, actor=self.actor, patrons=patrons
+            )
+
+        return per_row(self.db, fetch, list)
+
+    @cached_property
+    def copies_by_patron_id(self) -> DataLoader[int, list[Any]]:
+        return pat.copies_by_patron_id(self.db)
 
     async def visible_patron(self, patron_id: int) -> Any:
         """The patron row if this request's actor may see it, else None."""

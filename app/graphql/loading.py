@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from app.db import SerialSession
@@ -52,3 +53,20 @@ def many_per_key(
         return [grouped.get(k, []) for k in keys]
 
     return DataLoader(load_fn=load, max_batch_size=MAX_BATCH)
+
+
+def per_row(
+    db: SerialSession,
+    fetch: Callable[[AsyncSession, list[Any]], Awaitable[dict[int, Any]]],
+    default: Callable[[], Any],
+) -> DataLoader[Any, Any]:
+    """A loader keyed by the rows in hand (cached by their id), for a relation whose
+    domain read needs the rows themselves: `fetch` answers for all of them at once, by
+    row id; a row it does not name gets `default()`."""
+
+    async def load(rows: Sequence[Any]) -> list[Any]:
+        async with db.use() as session:
+            found = await fetch(session, list(rows))
+        return [found[row.id] if row.id in found else default() for row in rows]
+
+    return DataLoader(load_fn=load, max_batch_size=MAX_BATCH, cache_key_fn=lambda row: row.id)

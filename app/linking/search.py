@@ -3,6 +3,7 @@ policy allows and the searcher's own lookup list asks."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -26,7 +27,7 @@ from app.patrons.models import (
     PatronIdentifier,
 )
 from app.settings import Settings
-from app.sql import saved_id
+from app.sql import in_chunks, saved_id
 
 NAME_RESULTS_LIMIT = 20
 
@@ -190,37 +191,63 @@ async def identifier_matches(
     The one rule of what an identifier reveals across the wall: network search and a
     patron's consortial accounts both go through it. More than one account of an
     institution is an ambiguity the caller must not resolve by guessing."""
-    query = select(
-        col(PatronIdentifier.patron_id),
-        col(PatronIdentifier.institution_id),
-        col(PatronIdentifier.identifier_type_id),
-    ).where(
-        col(PatronIdentifier.value_key) == value.lower(),
-        col(PatronIdentifier.institution_id).in_(list(policies)),
-    )
-    if type_id is not None:
-        query = query.where(col(PatronIdentifier.identifier_type_id) == type_id)
-    candidates: dict[int, set[int]] = {}
-    for patron_id, institution_id, found_type in (await session.execute(query)).all():
-        searchable = policies[institution_id].searchable_types
-        if searchable and found_type not in searchable:
-            continue
-        if lookup and found_type not in lookup:
-            continue
-        candidates.setdefault(institution_id, set()).add(patron_id)
-    found: dict[int, list[Patron]] = {}
-    for institution_id, ids in sorted(candidates.items()):
-        rows = (
-            await session.execute(
-                select(Patron).where(col(Patron.id).in_(ids)).order_by(col(Patron.id))
+    found = await identifier_matches_many(session, [(value, type_id)], policies, today, lookup)
+    return found[(value, type_id)]
+
+
+async def identifier_matches_many(
+    session: AsyncSession,
+    wanted: Sequence[tuple[str, int | None]],
+    policies: dict[int, SourcePolicy],
+    today: date,
+    lookup: frozenset[int] = frozenset(),
+) -> dict[tuple[str, int | None], dict[int, list[Patron]]]:
+    """identifier_matches for several (value, identifier type or None) pairs at once, in
+    two statements however many pairs (the identifiers, then the accounts they name)."""
+    answers: dict[tuple[str, int | None], dict[int, list[Patron]]] = {w: {} for w in wanted}
+    if not wanted or not policies:
+        return answers
+    by_key: dict[str, list[tuple[str, int | None]]] = {}
+    for pair in answers:
+        by_key.setdefault(pair[0].lower(), []).append(pair)
+    # (pair, institution) -> the accounts' ids that institution reveals for the pair
+    candidates: dict[tuple[tuple[str, int | None], int], set[int]] = {}
+    for keys in in_chunks(sorted(by_key)):
+        rows = await session.execute(
+            select(
+                col(PatronIdentifier.patron_id),
+                col(PatronIdentifier.institution_id),
+                col(PatronIdentifier.identifier_type_id),
+                col(PatronIdentifier.value_key),
+            ).where(
+                col(PatronIdentifier.value_key).in_(keys),
+                col(PatronIdentifier.institution_id).in_(list(policies)),
             )
-        ).scalars()
+        )
+        for patron_id, institution_id, found_type, value_key in rows.all():
+            searchable = policies[institution_id].searchable_types
+            if searchable and found_type not in searchable:
+                continue
+            if lookup and found_type not in lookup:
+                continue
+            for pair in by_key[value_key]:
+                if pair[1] is None or pair[1] == found_type:
+                    candidates.setdefault((pair, institution_id), set()).add(patron_id)
+    ids = sorted({i for found in candidates.values() for i in found})
+    patrons: dict[int, Patron] = {}
+    for chunk in in_chunks(ids):
+        accounts = await session.execute(select(Patron).where(col(Patron.id).in_(chunk)))
+        patrons.update((saved_id(p), p) for p in accounts.scalars())
+    for (pair, institution_id), found in sorted(candidates.items(), key=lambda c: c[0][1]):
         visible = [
-            p for p in rows if unavailable_reason(p, policies[institution_id], today) is None
+            patrons[i]
+            for i in sorted(found)
+            if i in patrons
+            and unavailable_reason(patrons[i], policies[institution_id], today) is None
         ]
         if visible:
-            found[institution_id] = visible
-    return found
+            answers[pair][institution_id] = visible
+    return answers
 
 
 @dataclass

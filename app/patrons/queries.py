@@ -120,11 +120,10 @@ async def block_with_type(
     return None if row is None else (row[0], row[1])
 
 
-async def copies_of(session: AsyncSession, source_id: int) -> list[tuple[int, Any]]:
-    """The linked copies of a HOME account: (institution id, linked at), oldest first."""
-    rows = await session.execute(
-        select(col(Patron.institution_id), col(Patron.linked_at))
-        .where(col(Patron.link_source_patron_id) == source_id)
-        .order_by(col(Patron.linked_at))
-    )
-    return [(institution_id, linked_at) for institution_id, linked_at in rows.all()]
+# The linked copies of HOME accounts: (source patron id, institution id, linked at),
+# oldest first.
+COPIES_BY_SOURCE_ID: Any = (
+    select(col(Patron.link_source_patron_id), col(Patron.institution_id), col(Patron.linked_at))
+    .where(col(Patron.link_source_patron_id).in_(KEYS))
+    .order_by(col(Patron.linked_at), col(Patron.id))
+)

@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, ...]] = [
     # The network's structure.
     ("app.network.service", "app.network.default_rule", "app.network.choice_lists"),
     # What works on the tables directly, below the registry.
-    ("app.emails.service", "app.circulation.service"),
+    ("app.emails.service", "app.circulation.borrowing", "app.circulation.service"),
     # Attribute types and who sees them; the reference data and state a patron edit reads.
     ("app.attributes.types",),
     ("app.patrons.versions", "app.patrons.events", "app.patrons.lookups", "app.patrons.state"),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.circulation import models, service
+from app.circulation import borrowing, models
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import Node, PageInfo, described_enum
@@ -74,13 +74,13 @@ class LoanConnection:
 
 
 class BorrowingReasonCode(Enum):
-    GENERIC_ACCOUNT = service.GENERIC_ACCOUNT
-    DISABLED = service.DISABLED
-    EXPIRED = service.EXPIRED
-    ACCESS_ENDED = service.ACCESS_ENDED
-    HOME_ACCOUNT_UNAVAILABLE = service.HOME_ACCOUNT_UNAVAILABLE
-    NO_LIBRARY_GROUP = service.NO_LIBRARY_GROUP
-    BLOCKED = service.BLOCKED
+    GENERIC_ACCOUNT = borrowing.GENERIC_ACCOUNT
+    DISABLED = borrowing.DISABLED
+    EXPIRED = borrowing.EXPIRED
+    ACCESS_ENDED = borrowing.ACCESS_ENDED
+    HOME_ACCOUNT_UNAVAILABLE = borrowing.HOME_ACCOUNT_UNAVAILABLE
+    NO_LIBRARY_GROUP = borrowing.NO_LIBRARY_GROUP
+    BLOCKED = borrowing.BLOCKED
 
 
 described_enum(
@@ -128,8 +128,7 @@ class Borrowing:
 
 
 async def patron_borrowing(info: Info[Context, None], patron: PatronRow) -> Borrowing:
-    async with info.context.db.use() as session:
-        reasons = await service.borrowing_reasons(session, patron)
+    reasons = await info.context.loaders.borrowing_by_patron.load(patron)
     return Borrowing(
         allowed=not reasons,
         reasons=[

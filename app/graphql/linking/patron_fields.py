@@ -13,7 +13,6 @@ from app.graphql.linking.types import (
 )
 from app.graphql.network.types import Institution
 from app.linking.refs import make_ref, ref_key
-from app.patrons import queries as patron_queries
 from app.patrons.models import Patron
 from app.sql import saved_id
 
@@ -40,13 +39,10 @@ async def link_source(info: Info[Context, None], patron: Patron) -> LinkSource |
 async def linked_accounts(info: Info[Context, None], patron: Patron) -> list[LinkedAccountSummary]:
     if patron.account_type != "HOME":
         return []
-    async with info.context.db.use() as session:
-        rows = await patron_queries.copies_of(session, saved_id(patron))
-    out = []
-    for institution_id, linked_at in rows:
-        assert linked_at is not None  # set on every LINKED account
-        institution = await info.context.loaders.institution_by_id.load(institution_id)
-        out.append(
-            LinkedAccountSummary(institution=Institution.of(institution), linked_at=linked_at)
-        )
-    return out
+    loaders = info.context.loaders
+    rows = await loaders.copies_by_patron_id.load(saved_id(patron))
+    institutions = await loaders.institution_by_id.load_many([r[1] for r in rows])
+    return [
+        LinkedAccountSummary(institution=Institution.of(institution), linked_at=linked_at)
+        for (_source, _institution, linked_at), institution in zip(rows, institutions, strict=True)
+    ]

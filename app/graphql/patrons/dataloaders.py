@@ -92,3 +92,8 @@ def photo_data_by_patron_id(db: SerialSession) -> DataLoader[int, Any]:
         queries.PHOTO_DATA_BY_PATRON_ID,
         lambda r: r[1],
     )
+
+
+def copies_by_patron_id(db: SerialSession) -> DataLoader[int, list[Any]]:
+    """A HOME account's linked copies: (source id, institution id, linked at), oldest first."""
+    return many_per_key(db, queries.COPIES_BY_SOURCE_ID, lambda r: r[0])

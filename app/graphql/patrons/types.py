@@ -380,15 +380,7 @@ class Patron(Node):
         "as network search shows them; for staff who may search the network."
     )
     async def consortial_accounts(self, info: Info[Context, None]) -> list[LazyNetworkPatron]:
-        from app.linking.persons import other_accounts
-
-        async with info.context.db.use() as session:
-            matches = await other_accounts(
-                session=session,
-                settings=info.context.settings,
-                actor=info.context.actor,
-                patron=self.row,
-            )
+        matches = await info.context.loaders.consortial_accounts_by_patron.load(self.row)
         network_patron = provided("NetworkPatron")
         return [network_patron(match=m) for m in matches]
 
