@@ -328,8 +328,9 @@ def build_server_app(url: str) -> Any:
     return app
 
 
-def serve(url: str, port: int) -> None:
-    """As `netzone serve` runs uvicorn (logging included), with the access log off."""
+def serve(url: str, port: int, workers: int = 1) -> None:
+    """As `netzone serve` runs uvicorn (logging included), with the access log off; with
+    several workers, each builds the app itself (from NETZONE_BENCH_URL)."""
     import logging
 
     import uvicorn
@@ -338,17 +339,27 @@ def serve(url: str, port: int) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    os.environ[BENCH_URL_ENV] = url
     uvicorn.run(
-        build_server_app(url),
+        "bench.point_lookup:server_app_from_env" if workers > 1 else build_server_app(url),
+        factory=workers > 1,
         host="127.0.0.1",
         port=port,
-        workers=1,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         access_log=False,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
     )
+
+
+BENCH_URL_ENV = "NETZONE_BENCH_URL"
+
+
+def server_app_from_env() -> Any:
+    """build_server_app in each worker process of a server with several."""
+    return build_server_app(os.environ[BENCH_URL_ENV])
 
 
 # ---------------------------------------------------------------------------------------
@@ -498,13 +509,17 @@ class Server(Process):
 
     name = "netzone server"
 
-    def __init__(self, url: str, log_dir: Path | None = None) -> None:
+    def __init__(self, url: str, log_dir: Path | None = None, workers: int = 1) -> None:
         super().__init__(log_dir)
         self.url = url
+        self.workers = workers
+        if workers > 1:
+            self.name = f"netzone server ({workers} workers)"
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         argv = [sys.executable, "-m", "bench.point_lookup", "--serve", self.url]
-        return argv + ["--port", str(self.port)], {**os.environ, "PYTHONUNBUFFERED": "1"}
+        argv += ["--port", str(self.port), "--workers", str(self.workers)]
+        return argv, {**os.environ, "PYTHONUNBUFFERED": "1"}
 
     async def ready(self) -> bool:
         await call(self.port, http_get("/healthz"))
@@ -620,9 +635,23 @@ class Target:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU of a process (all its threads) and of its running child
+    processes (a server's workers), from /proc."""
+    total = 0
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        todo.extend(children.get(current, []))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def settle(pids: Sequence[int], *, quiet_cpu: float = 0.01, limit: float = 10.0) -> None:
@@ -884,6 +913,7 @@ async def measure_size(
     seed: int,
     postgraphile_dir: Path | None,
     profile: bool = False,
+    workers: int = 1,
 ) -> SizeResult:
     patrons = await sample_patrons(url)
     ids = await reference_ids(url)
@@ -904,6 +934,11 @@ async def measure_size(
         token = await server.login(*STAFF)
         await check_answers(server, postgraphile, token, patrons, ids)
         plan = targets(work, server, postgraphile, token, patrons, ids)
+        if workers > 1:
+            several = await stack.enter_async_context(Server(url, work, workers))
+            lookup = plan[0]
+            plan.insert(1, Target("lookup", f"netzone, {workers} workers", several,
+                                  "/graphql", lookup.lines, lookup.expect, token))  # fmt: skip
         statements = {}
         for t in plan:
             if t.server is server and t.path:
@@ -978,6 +1013,11 @@ def print_results(
             print(f"{label(result.size):>5}  PostGraphile not measured: {result.postgraphile}")
         for measure in ("lookup", "list"):
             pairs = [("netzone", "plain"), ("netzone", "PostGraphile"), ("PostGraphile", "plain")]
+            pairs += [
+                (key.split(": ", 1)[1], "netzone")
+                for key in result.runs
+                if key.startswith(f"{measure}: netzone, ")
+            ]
             for a, b in pairs:
                 ra, rb = result.runs.get(f"{measure}: {a}"), result.runs.get(f"{measure}: {b}")
                 if not ra or not rb:
@@ -1012,6 +1052,7 @@ async def run(args: argparse.Namespace) -> list[SizeResult]:
                 seed=args.seed,
                 postgraphile_dir=None if args.no_postgraphile else Path(args.postgraphile_dir),
                 profile=args.profile,
+                workers=args.workers,
             )
         )
     print_results(results, connections=args.connections, rounds=args.rounds, seconds=args.seconds)
@@ -1031,7 +1072,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--serve"]:
-        serve(argv[1], int(argv[argv.index("--port") + 1]))
+        workers = int(argv[argv.index("--workers") + 1]) if "--workers" in argv else 1
+        serve(argv[1], int(argv[argv.index("--port") + 1]), workers)
         return
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     add_arguments(parser)
@@ -1047,6 +1089,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--no-postgraphile", action="store_true", help="skip that baseline")
     parser.add_argument("--profile", action="store_true", help="pyinstrument in the server")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="N > 1: also run the lookup against a netzone server of N worker processes",
+    )
     args = parser.parse_args(argv)
     asyncio.run(run(args))
 
