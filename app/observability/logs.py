@@ -19,7 +19,7 @@ from app.observability.requests import current_request_id
 from app.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-JSON_FIELDS = ("asctime", "levelname", "name", "message")
+JSON_FIELDS = ("asctime", "levelname", "name", "process", "message")
 
 
 class RequestIdFilter(logging.Filter):
@@ -45,7 +45,12 @@ class TextFormatter(logging.Formatter):
 def json_formatter() -> logging.Formatter:
     return JsonFormatter(
         list(JSON_FIELDS),
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        rename_fields={
+            "asctime": "time",
+            "levelname": "level",
+            "name": "logger",
+            "process": "pid",
+        },
         datefmt="%Y-%m-%dT%H:%M:%S%z",
     )
 

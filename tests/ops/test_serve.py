@@ -115,3 +115,71 @@ def test_several_workers_add_up_on_the_metrics_port(live_db: LiveDatabase, tmp_p
         len({line["message"] for line in started if "Started server process" in line["message"]})
         == WORKERS
     )
+
+
+LOGIN = (
+    'mutation($p: String!) { login(input: {username: "lansing.librarian", password: $p, '
+    'library: "LANSING"}) { token errors { code } } }'
+)
+
+
+def test_several_workers_share_the_login_counters(live_db: LiveDatabase, tmp_path: Path) -> None:
+    """Counters live in the database, not in a worker: failed logins spread over the
+    workers lock the account after the threshold, as with one worker."""
+    live_db.seed()
+    port = free_port()
+    env = service_env(live_db.url, lockout_threshold="4", log_format="json")
+    env["NETZONE_LOG_LEVEL"] = "INFO"
+    log = tmp_path / "serve.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            netzone_command("serve", "--port", str(port), "--workers", str(WORKERS)),
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(process, f"{base}/healthz", log)
+
+        def login(password: str) -> list[str]:
+            # A new connection each time: the workers share the listening socket.
+            with httpx.Client(base_url=base) as http:
+                response = http.post(
+                    "/graphql", json={"query": LOGIN, "variables": {"p": password}}
+                )
+            assert response.status_code == 200, response.text
+            result = response.json()["data"]["login"]
+            return [e["code"] for e in result["errors"]]
+
+        for _ in range(3):
+            assert login("not-the-password") == ["INVALID_CREDENTIALS"]
+        # The right password still works before the threshold (and resets the counter).
+        assert login("netzone-demo") == []
+        for _ in range(4):
+            login("not-the-password")
+        # Locked now, on whichever worker answers, right password or not: asked until
+        # every worker has answered it.
+        already = len(_access_pids(log))
+        for _ in range(100):
+            assert login("netzone-demo") == ["ACCOUNT_LOCKED"]
+            if len(set(_access_pids(log)[already:])) == WORKERS:
+                break
+        assert len(set(_access_pids(log)[already:])) == WORKERS
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _access_pids(log: Path) -> list[int]:
+    """The process of each GraphQL request in the access log, in order."""
+    return [
+        line["pid"]
+        for line in (
+            orjson.loads(text)
+            for text in log.read_text(errors="replace").splitlines()
+            if text.startswith("{")
+        )
+        if line.get("logger") == "netzone.access" and line.get("path") == "/graphql"
+    ]
