@@ -348,8 +348,9 @@ class SerialSession:
                     if self.read_options:
                         await self._session.connection(execution_options=self.read_options)
             yield self._session
-            # A step that ran past the budget answers nothing: what it read is not used.
-            if self.deadline is not None and time.monotonic() > self.deadline:
+            # A read that ended past the budget answers nothing: what it read is not used.
+            # (A request that writes is never cut once it has begun: see limits.py.)
+            if self.reads_only and self.deadline is not None and time.monotonic() > self.deadline:
                 raise RequestTimedOut()
 
     @property
