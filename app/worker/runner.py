@@ -1,0 +1,119 @@
+"""The worker: pgqueuer's queue and scheduler over the configured PostgreSQL database.
+
+Every job kind registered in app.queue is an entrypoint; each job runs in a session of
+its own (app.queue.run: committed at the end, rolled back on failure), as the account
+that asked for it. A job whose worker dies (no heartbeat for `heartbeat_timeout`) is
+taken again by a live worker; its transaction never committed, so it starts afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg  # type: ignore[import-untyped]
+from pgqueuer import Job, PgQueuer
+from pgqueuer.models import Schedule
+from sqlalchemy.engine import make_url
+
+import app.linking.propagation  # noqa: F401  (its job kinds, and copies follow patron changes)
+from app import queue
+from app.db import Database, create_engine
+from app.settings import Settings
+from app.worker import schedules
+
+logger = logging.getLogger("netzone.worker")
+
+# How long a picked job may go without its worker's heartbeat before another takes it.
+HEARTBEAT_TIMEOUT = timedelta(seconds=30)
+
+
+class WorkerError(Exception):
+    """The worker cannot start: what is wrong and what to do, in a sentence or two."""
+
+
+def _dsn(settings: Settings) -> str:
+    return (
+        make_url(settings.database_url)
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False)
+    )
+
+
+def _entrypoint(database: Database, kind: str) -> Callable[[Job], Awaitable[None]]:
+    async def run_job(job: Job) -> None:
+        if job.payload is None:
+            raise ValueError(f"The {kind} job {job.id} has no payload.")
+        async with database.session() as session:
+            await queue.run(session, kind, job.payload)
+
+    return run_job
+
+
+def _ticker(pgq: PgQueuer, kind: str) -> Callable[[Schedule], Awaitable[None]]:
+    payload = queue.encode(schedules.ACTORS[kind], {})
+
+    async def tick(_: Schedule) -> None:
+        assert pgq.queries is not None
+        # One waiting job per kind: a tick while the last one waits adds nothing.
+        await pgq.queries.enqueue(kind, payload, dedupe_key=kind, on_conflict="skip")
+
+    return tick
+
+
+def build(settings: Settings, database: Database, connection: asyncpg.Connection) -> PgQueuer:
+    """pgqueuer over `connection`, with every job kind and the scheduled jobs."""
+    pgq = PgQueuer.from_asyncpg_connection(connection)
+    for kind in queue.kinds():
+        pgq.entrypoint(kind)(_entrypoint(database, kind))
+    try:
+        for kind, expression in schedules.schedules(settings).items():
+            pgq.schedule(kind, expression, clean_old=True)(_ticker(pgq, kind))
+    except ValueError as error:  # an interval or a cron expression that cannot be used
+        raise WorkerError(str(error)) from error
+    return pgq
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    heartbeat_timeout: timedelta = HEARTBEAT_TIMEOUT,
+    dequeue_timeout: timedelta = timedelta(seconds=30),
+) -> None:
+    """Run jobs until `stop` is set (or the task is cancelled)."""
+    if settings.is_sqlite:
+        raise WorkerError(
+            "netzone worker runs the jobs of a PostgreSQL database; with SQLite (no "
+            "DATABASE_URL) `netzone serve` runs them itself.",
+            "Set DATABASE_URL to a PostgreSQL database, or just run `netzone serve`.",
+        )
+    database = Database(create_engine(settings, pool_size=2))
+    connection = await asyncpg.connect(
+        _dsn(settings), server_settings={"application_name": "netzone worker"}
+    )
+    try:
+        pgq = build(settings, database, connection)
+        assert pgq.queries is not None
+        if not await pgq.queries.has_table("pgqueuer"):
+            raise WorkerError(
+                "The database has no job queue yet: its schema is older than this netzone.",
+                "Run `netzone migrate` (or start `netzone serve`, which migrates) first.",
+            )
+        watcher = asyncio.create_task(_stop_on(stop, pgq)) if stop is not None else None
+        logger.info("worker started: %s", ", ".join(sorted(queue.kinds())))
+        try:
+            await pgq.run(heartbeat_timeout=heartbeat_timeout, dequeue_timeout=dequeue_timeout)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+    finally:
+        await connection.close()
+        await database.dispose()
+
+
+async def _stop_on(stop: asyncio.Event, pgq: PgQueuer) -> None:
+    await stop.wait()
+    pgq.shutdown.set()
