@@ -9,7 +9,7 @@ import typer
 
 from app.cli_errors import Problem
 from app.settings import get_settings
-from app.worker.runner import WorkerError, run_worker
+from app.worker.runner import WorkerError, check_database, run_worker
 
 
 def worker(
@@ -21,6 +21,10 @@ def worker(
     from app.observability import logs, metrics
 
     settings = get_settings()
+    try:
+        check_database(settings)
+    except WorkerError as error:
+        raise _problem(error) from None
     logs.configure_logging(settings)
     if metrics_port is not None:
         metrics.start_metrics_server(settings.metrics_host, metrics_port)
@@ -35,5 +39,9 @@ def worker(
     try:
         asyncio.run(main())
     except WorkerError as error:
-        first, *rest = error.args
-        raise Problem(f"Error: {first}", *rest) from None
+        raise _problem(error) from None
+
+
+def _problem(error: WorkerError) -> Problem:
+    first, *rest = error.args
+    return Problem(f"Error: {first}", *rest)

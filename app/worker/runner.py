@@ -76,6 +76,16 @@ def build(settings: Settings, database: Database, connection: asyncpg.Connection
     return pgq
 
 
+def check_database(settings: Settings) -> None:
+    """The worker is for PostgreSQL: with SQLite, `serve` runs the jobs itself."""
+    if settings.is_sqlite:
+        raise WorkerError(
+            "netzone worker runs the jobs of a PostgreSQL database; with SQLite (no "
+            "DATABASE_URL) `netzone serve` runs them itself.",
+            "Set DATABASE_URL to a PostgreSQL database, or just run `netzone serve`.",
+        )
+
+
 async def run_worker(
     settings: Settings,
     *,
@@ -84,12 +94,7 @@ async def run_worker(
     dequeue_timeout: timedelta = timedelta(seconds=30),
 ) -> None:
     """Run jobs until `stop` is set (or the task is cancelled)."""
-    if settings.is_sqlite:
-        raise WorkerError(
-            "netzone worker runs the jobs of a PostgreSQL database; with SQLite (no "
-            "DATABASE_URL) `netzone serve` runs them itself.",
-            "Set DATABASE_URL to a PostgreSQL database, or just run `netzone serve`.",
-        )
+    check_database(settings)
     database = Database(create_engine(settings, pool_size=2))
     connection = await asyncpg.connect(
         _dsn(settings), server_settings={"application_name": "netzone worker"}

@@ -32,8 +32,8 @@ from tests.support.ids import pk_of
 
 
 @pytest.fixture(autouse=True)
-def postgres_only(engine: AsyncEngine) -> None:
-    if engine.dialect.name != "postgresql":
+def postgres_only(settings: Settings) -> None:
+    if settings.is_sqlite:
         pytest.skip("the worker runs on PostgreSQL; SQLite runs jobs in-process")
 
 
