@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.linking.propagation import REFRESH_INSTITUTION_COPIES
+from app.main import create_app
 from app.settings import Settings
 from app.worker.runner import run_worker
 from app.worker.schedules import PURGE
@@ -113,20 +115,33 @@ async def job_log(reader: AsyncConnection, entrypoint: str) -> list[tuple[int, s
 # ---------------------------------------------------------------- scheduled jobs
 
 
-async def test_two_workers_run_a_scheduled_job_once_per_interval(
-    workers: Workers, reader: AsyncConnection
+def purge_runs() -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "netzone_scheduled_job_runs_total", {"job": PURGE, "outcome": "ok"}
+        )
+        or 0.0
+    )
+
+
+async def test_two_workers_and_serve_run_a_scheduled_job_once_per_interval(
+    workers: Workers, reader: AsyncConnection, settings: Settings
 ) -> None:
     await reader.execute(text("DELETE FROM pgqueuer_log WHERE entrypoint = :e"), {"e": PURGE})
-    # Given two workers on one database, each with the purge every 2 seconds
+    runs_before = purge_runs()
+    # Given two workers and a `serve` on one database, each with the purge every 2 seconds
     every_two = {
         "scheduled_jobs": True,
         "purge_schedule": "* * * * * */2",
+        "purge_interval_minutes": 1,
         "email_check_schedule": "0 0 1 1 *",
     }
     workers.start(**every_two)
     workers.start(**every_two)
+    serve = create_app(settings.model_copy(update=every_two))
     # When they run for 9 seconds
-    await asyncio.sleep(9)
+    async with serve.router.lifespan_context(serve):
+        await asyncio.sleep(9)
     await workers.close()
     # Then the purge was queued once per 2-second tick, not once per worker, and each
     # queued purge ran once
@@ -144,6 +159,8 @@ async def test_two_workers_run_a_scheduled_job_once_per_interval(
     assert ticks == len(queued), log
     assert len(succeeded) == len(set(succeeded)) >= len(queued) - 1, log
     assert set(succeeded) <= set(queued)
+    # And `serve` ran none itself: every run counted is one of those jobs
+    assert purge_runs() - runs_before == len(succeeded)
 
 
 # ---------------------------------------------------------------- copy propagation
