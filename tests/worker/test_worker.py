@@ -22,6 +22,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app import queue
+from app.auth.policy import system_actor
+from app.db import Database
+from app.linking import propagation, sharing
 from app.linking.propagation import REFRESH_INSTITUTION_COPIES
 from app.main import create_app
 from app.settings import Settings
@@ -180,14 +184,23 @@ async def phones(net: Net, copies: list[dict[str, Any]]) -> list[str | None]:
 
 
 @pytest.fixture
-async def net(committed: Committed, reader: AsyncConnection) -> AsyncIterator[Net]:
-    """The collaborative network's driver over an app on the real engine; EASTERN shares
-    its phone numbers again at the end."""
+async def net(
+    committed: Committed, reader: AsyncConnection, engine: AsyncEngine
+) -> AsyncIterator[Net]:
+    """The collaborative network's driver over an app on the real engine. At the end
+    EASTERN shares its phone numbers again, and the demo's copies have them back."""
     driver = Net(GraphQL(committed.client()), reader)
     try:
         yield driver
     finally:
-        await driver.set_shared("eastern.admin", "EASTERN", PHONE=True)
+        async with Database(engine).session() as session:
+            queue.in_process(session)
+            await sharing.set_shared_fields(
+                session=session,
+                actor=system_actor(),
+                institution_code="EASTERN",
+                fields=[("PHONE", True)],
+            )
 
 
 async def test_a_policy_change_is_a_job_the_worker_runs(
@@ -287,3 +300,34 @@ async def test_a_killed_workers_job_is_taken_over_and_all_or_nothing(
     log = await job_log(reader, REFRESH_INSTITUTION_COPIES)
     succeeded = [job for job, status in log if status == "successful"]
     assert len(succeeded) == len(set(succeeded))
+
+
+async def test_a_job_that_fails_half_way_writes_nothing(
+    net: Net, workers: Workers, reader: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copies = await eastern_copies(net, 905, 906)
+    # Given a refresh that fails on the second copy, after the first was refreshed
+    refreshed: list[int] = []
+    real = propagation.refresh_copy
+
+    async def fails_on_the_second(**kwargs: Any) -> Any:
+        if refreshed:
+            raise RuntimeError("the disk is full")
+        result = await real(**kwargs)
+        refreshed.append(kwargs["copy"].id)
+        return result
+
+    monkeypatch.setattr(propagation, "refresh_copy", fails_on_the_second)
+    # When EASTERN stops sharing phone numbers and a worker runs the job
+    await net.set_shared("eastern.admin", "EASTERN", PHONE=False)
+    workers.start()
+
+    async def failed() -> bool:
+        log = await job_log(reader, REFRESH_INSTITUTION_COPIES)
+        return bool(log) and log[-1][1] == "exception"
+
+    await until(failed, "the job fails")
+    # Then the copy refreshed before the failure is as it was: nothing of the job stands
+    assert len(refreshed) == 1
+    assert await phones(net, copies) == ["555-0100", "555-0100"]
+    assert await net.audit("propagate_policy_change") == []
