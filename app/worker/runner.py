@@ -12,11 +12,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 from pgqueuer import Job, PgQueuer
 from pgqueuer.models import Schedule
-from sqlalchemy.engine import make_url
 
 import app.linking.propagation  # noqa: F401  (its job kinds, and copies follow patron changes)
 from app import queue
@@ -32,14 +31,6 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 
 class WorkerError(Exception):
     """The worker cannot start: what is wrong and what to do, in a sentence or two."""
-
-
-def _dsn(settings: Settings) -> str:
-    return (
-        make_url(settings.database_url)
-        .set(drivername="postgresql")
-        .render_as_string(hide_password=False)
-    )
 
 
 def _entrypoint(database: Database, kind: str) -> Callable[[Job], Awaitable[None]]:
@@ -63,16 +54,25 @@ def _ticker(pgq: PgQueuer, kind: str) -> Callable[[Schedule], Awaitable[None]]:
     return tick
 
 
-def build(settings: Settings, database: Database, connection: asyncpg.Connection) -> PgQueuer:
+def build(settings: Settings, database: Database, connection: Any) -> PgQueuer:
     """pgqueuer over `connection`, with every job kind and the scheduled jobs."""
     pgq = PgQueuer.from_asyncpg_connection(connection)
     for kind in queue.kinds():
         pgq.entrypoint(kind)(_entrypoint(database, kind))
     try:
-        for kind, expression in schedules.schedules(settings).items():
-            pgq.schedule(kind, expression, clean_old=True)(_ticker(pgq, kind))
-    except ValueError as error:  # an interval or a cron expression that cannot be used
+        planned = schedules.schedules(settings)
+    except schedules.ScheduleError as error:
         raise WorkerError(str(error)) from error
+    for kind, expression in planned.items():
+        try:
+            pgq.schedule(kind, expression, clean_old=True)(_ticker(pgq, kind))
+        except ValueError as error:  # pgqueuer's word for a cron expression it cannot read
+            setting = schedules.SETTINGS[kind]
+            raise WorkerError(
+                f"NETZONE_{setting}_SCHEDULE={expression!r} is not a cron expression.",
+                "Write five fields (minute hour day month weekday), or six with seconds "
+                f"last; or leave it empty to use NETZONE_{setting}_INTERVAL_MINUTES.",
+            ) from error
     return pgq
 
 
@@ -96,27 +96,38 @@ async def run_worker(
     """Run jobs until `stop` is set (or the task is cancelled)."""
     check_database(settings)
     database = Database(create_engine(settings, pool_size=2))
-    connection = await asyncpg.connect(
-        _dsn(settings), server_settings={"application_name": "netzone worker"}
-    )
+    # pgqueuer's own connection, where it listens and takes jobs: the asyncpg connection
+    # of an engine of its own, so that it connects as every netzone connection does.
+    listening = create_engine(settings, pool_size=1)
     try:
-        pgq = build(settings, database, connection)
-        assert pgq.queries is not None
-        if not await pgq.queries.has_table("pgqueuer"):
-            raise WorkerError(
-                "The database has no job queue yet: its schema is older than this netzone.",
-                "Run `netzone migrate` (or start `netzone serve`, which migrates) first.",
-            )
-        watcher = asyncio.create_task(_stop_on(stop, pgq)) if stop is not None else None
-        logger.info("worker started: %s", ", ".join(sorted(queue.kinds())))
-        try:
-            await pgq.run(heartbeat_timeout=heartbeat_timeout, dequeue_timeout=dequeue_timeout)
-        finally:
-            if watcher is not None:
-                watcher.cancel()
+        async with listening.connect() as held:
+            raw = await held.get_raw_connection()
+            pgq = build(settings, database, raw.driver_connection)
+            await _run(pgq, stop, heartbeat_timeout, dequeue_timeout)
     finally:
-        await connection.close()
+        await listening.dispose()
         await database.dispose()
+
+
+async def _run(
+    pgq: PgQueuer,
+    stop: asyncio.Event | None,
+    heartbeat_timeout: timedelta,
+    dequeue_timeout: timedelta,
+) -> None:
+    assert pgq.queries is not None
+    if not await pgq.queries.has_table("pgqueuer"):
+        raise WorkerError(
+            "The database has no job queue yet: its schema is older than this netzone.",
+            "Run `netzone migrate` (or start `netzone serve`, which migrates) first.",
+        )
+    watcher = asyncio.create_task(_stop_on(stop, pgq)) if stop is not None else None
+    logger.info("worker started: %s", ", ".join(sorted(queue.kinds())))
+    try:
+        await pgq.run(heartbeat_timeout=heartbeat_timeout, dequeue_timeout=dequeue_timeout)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
 
 
 async def _stop_on(stop: asyncio.Event, pgq: PgQueuer) -> None:

@@ -22,6 +22,9 @@ from app.settings import Settings
 PURGE = "purge"
 CHECK_EMAILS = "check_emails"
 
+# The settings of each: NETZONE_<X>_INTERVAL_MINUTES and NETZONE_<X>_SCHEDULE.
+SETTINGS = {PURGE: "PURGE", CHECK_EMAILS: "EMAIL_CHECK"}
+
 # Who each scheduled job runs as (the audit trail names them).
 ACTORS = {PURGE: system_actor(jobs.PURGE_ACTOR), CHECK_EMAILS: system_actor(jobs.EMAIL_CHECK_ACTOR)}
 

@@ -9,7 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.db import Database, create_engine
 from app.settings import Settings, get_settings
+from app.worker.runner import WorkerError, build
 from app.worker.schedules import ScheduleError, every, schedules
 
 
@@ -63,3 +65,37 @@ def test_a_cron_expression_replaces_the_interval_and_scheduled_jobs_can_be_off()
     )
     assert schedules(given) == {"purge": "30 2 * * *", "check_emails": "0 0 * * *"}
     assert schedules(given.model_copy(update={"scheduled_jobs": False})) == {}
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        (
+            {"purge_schedule": "every-hour"},
+            (
+                "NETZONE_PURGE_SCHEDULE='every-hour' is not a cron expression.",
+                "Write five fields (minute hour day month weekday), or six with seconds "
+                "last; or leave it empty to use NETZONE_PURGE_INTERVAL_MINUTES.",
+            ),
+        ),
+        (
+            {"email_check_interval_minutes": 100},
+            (
+                "NETZONE_EMAIL_CHECK_INTERVAL_MINUTES=100 cannot be scheduled evenly on the "
+                "clock: use a divisor of 60 (minutes), a whole number of hours dividing 24, "
+                "or 1440 (once a day); or set NETZONE_EMAIL_CHECK_SCHEDULE to a cron "
+                "expression.",
+            ),
+        ),
+    ],
+)
+async def test_a_worker_with_a_schedule_it_cannot_use_refuses_to_start(
+    settings: Settings, changes: dict[str, object], said: tuple[str, ...]
+) -> None:
+    database = Database(create_engine(settings))
+    try:
+        with pytest.raises(WorkerError) as refused:
+            build(settings.model_copy(update=changes), database, connection=None)
+    finally:
+        await database.dispose()
+    assert refused.value.args == said
