@@ -17,6 +17,7 @@ from app.cli_errors import NetzoneGroup, check_database_folder
 from app.cli_options import demo_progress, graphql_id, open_url, record_id
 from app.settings import Settings, get_settings
 from app.sip2 import commands as sip2_commands
+from app.worker import command as worker_command
 
 cli = typer.Typer(
     cls=NetzoneGroup,
@@ -559,6 +560,8 @@ def rotate_api_client_secret(
     console.print("Secret (shown once; send it as 'Authorization: Bearer <secret>'):")
     typer.echo(secret)
 
+
+cli.command(name="worker")(worker_command.worker)
 
 # SIP2 for vendors: the server and its accounts (app/sip2/commands.py).
 cli.command(name="sip2")(sip2_commands.serve_sip2)

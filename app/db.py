@@ -218,8 +218,18 @@ async def fetch_rows(
     return rows  # type: ignore[no-any-return]
 
 
+# A session's info key: its jobs go to the queue for `netzone worker` (app.queue).
+QUEUE_JOBS = "netzone_queue_jobs"
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    """Sessions that own their transactions; on PostgreSQL their jobs go to the queue."""
+    return async_sessionmaker(
+        engine,
+        expire_on_commit=False,
+        autoflush=False,
+        info={QUEUE_JOBS: engine.dialect.name == "postgresql"},
+    )
 
 
 class Database:

@@ -236,7 +236,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         jobs: list[asyncio.Task[None]] = []
-        if settings.scheduled_jobs and owns_database:
+        # On PostgreSQL `netzone worker` runs them, once per interval across processes.
+        if settings.scheduled_jobs and owns_database and settings.is_sqlite:
             jobs.append(
                 asyncio.create_task(purge_forever(db, settings.purge_interval_minutes * 60))
             )

@@ -98,10 +98,14 @@ class Settings(BaseSettings):
     import_background: bool = True
     import_dir: str | None = None  # where uploaded files wait for their job (default: temp dir)
 
-    # Scheduled jobs inside `serve`
+    # Scheduled jobs: inside `serve` on SQLite, in `netzone worker` on PostgreSQL
     scheduled_jobs: bool = True
     purge_interval_minutes: int = 60
     email_check_interval_minutes: int = 24 * 60
+    # The worker's schedules as cron expressions (a sixth field counts seconds); empty:
+    # every purge_interval_minutes / email_check_interval_minutes.
+    purge_schedule: str = ""
+    email_check_schedule: str = ""
 
     # SIP2 server (`netzone sip2`): loopback unless an operator opens it up
     sip2_host: str = "127.0.0.1"

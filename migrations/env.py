@@ -41,6 +41,12 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 MIGRATION_LOCK = 0x6E7A6D67
 
 
+def _include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """The job queue's tables are pgqueuer's (migrations/versions/*_job_queue.py), not
+    the models': the drift check leaves them alone."""
+    return not (type_ == "table" and (name or "").startswith("pgqueuer"))
+
+
 def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
     context.configure(
         connection=connection,
@@ -48,6 +54,7 @@ def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        include_name=_include_name,
         **kwargs,
     )
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app import clock
+from app import clock, queue
 from app.attributes import service as attributes
 from app.attributes.models import PatronAttribute
 from app.attributes.type_creation import AttributeTypeSpec, create_attribute_type
@@ -244,6 +244,8 @@ async def seed_demo(
     `progress` is told (steps done, steps in all, what comes next) as it goes.
     The demo's passwords and secrets are published: it is refused in production, and in
     a database that holds institutions of a real network."""
+    # Its policy changes refresh copies before it returns, with or without a worker.
+    queue.in_process(session)
     if settings.environment == "production":
         raise DemoRefused(
             "The demo network is not seeded in production (NETZONE_ENVIRONMENT=production): "

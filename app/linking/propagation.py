@@ -10,6 +10,7 @@ from sqlmodel import col
 from app.audit import service as audit
 from app.auth.policy import (
     Actor,
+    require_institution_admin,
 )
 from app.db import utcnow
 from app.linking.copies import refresh_copy
@@ -20,6 +21,7 @@ from app.patrons import events
 from app.patrons.models import (
     Patron,
 )
+from app.queue import enqueue, job
 
 # ---------------------------------------------------------------- live propagation
 
@@ -94,6 +96,28 @@ async def propagate_institution(*, session: AsyncSession, actor: Actor, institut
             action="propagate_policy_change",
         )
     return len(copies)
+
+
+# The job that refreshes the copies of an institution's patrons after its sharing
+# policy changed (`netzone worker` on PostgreSQL; in-process after the commit on SQLite).
+REFRESH_INSTITUTION_COPIES = "refresh_institution_copies"
+
+
+async def refresh_institution_copies_later(
+    *, session: AsyncSession, actor: Actor, institution_id: int
+) -> None:
+    """In the policy change's transaction: ask for its copies to be refreshed (a job that
+    exists only if the change commits; the service runs `app.queue.run_pending` after)."""
+    await enqueue(session, REFRESH_INSTITUTION_COPIES, actor, institution_id=institution_id)
+
+
+@job(REFRESH_INSTITUTION_COPIES)
+async def _refresh_institution_copies(
+    *, session: AsyncSession, actor: Actor, institution_id: int
+) -> int:
+    # As whoever changed the policy, with the rights they hold: only its administrators.
+    require_institution_admin(actor, institution_id, "change its network settings")
+    return await propagate_institution(session=session, actor=actor, institution_id=institution_id)
 
 
 async def linked_copies_count(session: AsyncSession, source_id: int) -> int:

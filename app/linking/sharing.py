@@ -20,6 +20,7 @@ from app.linking.policies import SHARED_FIELDS as SHARED_FIELDS
 from app.linking.policies import shared_fields as shared_fields
 from app.network import service as network
 from app.network.models import IdentifierType, Institution, UserGroup
+from app.queue import run_pending
 from app.sql import saved_id
 
 
@@ -68,8 +69,11 @@ async def add_restricted_group(
         institution_id=institution.id,
         changes={"restrictedUserGroups": {"before": None, "after": group.code}},
     )
-    await linking.propagate_institution(session=session, actor=actor, institution_id=institution.id)  # type: ignore[arg-type]
+    await linking.refresh_institution_copies_later(
+        session=session, actor=actor, institution_id=saved_id(institution)
+    )
     await session.commit()
+    await run_pending(session)
     return institution
 
 
@@ -96,10 +100,11 @@ async def remove_restricted_group(
             institution_id=institution.id,
             changes={"restrictedUserGroups": {"before": group.code, "after": None}},
         )
-        await linking.propagate_institution(
+        await linking.refresh_institution_copies_later(
             session=session, actor=actor, institution_id=saved_id(institution)
         )
     await session.commit()
+    await run_pending(session)
     return institution
 
 
@@ -138,10 +143,11 @@ async def set_shared_fields(
             institution_id=institution.id,
             changes={"sharedFields": {"before": sorted(before), "after": sorted(after)}},
         )
-        await linking.propagate_institution(
+        await linking.refresh_institution_copies_later(
             session=session, actor=actor, institution_id=institution.id
         )
     await session.commit()
+    await run_pending(session)
     return institution
 
 

@@ -95,7 +95,8 @@ IMPORT_JOBS_RUNNING = Gauge(
 )
 SCHEDULED_JOB_RUNS = Counter(
     "netzone_scheduled_job_runs",
-    "Runs of the scheduled jobs inside `serve` (purge, check_emails), by outcome.",
+    "Runs of the scheduled jobs (purge, check_emails), by outcome: in `serve` on SQLite, "
+    "in `netzone worker` on PostgreSQL.",
     ["job", "outcome"],
 )
 SCHEDULED_JOB_LAST_SUCCESS = Gauge(

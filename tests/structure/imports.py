@@ -35,6 +35,8 @@ LAYERS: list[tuple[str, ...]] = [
     ),
     # Policy: plain functions of the actor and ids.
     ("app.auth.roles", "app.auth.passwords", "app.auth.policy", "app.auth.throttling"),
+    # The job queue: job kinds, enqueueing in a transaction, running a job as its actor.
+    ("app.queue",),
     # Writing the audit trail.
     ("app.audit.service",),
     # The network's structure.
@@ -77,6 +79,7 @@ LAYERS: list[tuple[str, ...]] = [
         "app.cli_options",
         "app.sip2.commands",
         "app.jobs",
+        "app.worker",
         "app",
     ),
 ]
