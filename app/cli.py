@@ -438,17 +438,17 @@ def create_api_client(
     library: str | None = typer.Option(None, help="Library the client acts for."),
 ) -> None:
     """Create an API client; its secret is printed once."""
-    from app.auth import service
+    from app.auth import clients
     from app.auth.policy import system_actor
     from app.db import Database, create_engine
 
     settings = _settings()
 
-    async def run() -> service.CreatedApiClient:
+    async def run() -> clients.CreatedApiClient:
         db = Database(create_engine(settings))
         try:
             async with db.session() as session:
-                return await service.create_api_client(
+                return await clients.create_api_client(
                     session=session,
                     actor=system_actor("cli"),
                     institution_code=institution,
@@ -490,11 +490,11 @@ def api_clients(
     institution: str = typer.Option(..., help="Institution code, e.g. EASTERN."),
 ) -> None:
     """List an institution's API clients (never their secrets)."""
-    from app.auth import service
+    from app.auth import clients
     from app.auth.policy import system_actor
 
     views = _client_admin(
-        lambda session: service.list_api_clients(
+        lambda session: clients.list_api_clients(
             session=session, actor=system_actor("cli"), institution_code=institution
         )
     )
@@ -521,12 +521,12 @@ def revoke_api_client(
     ),
 ) -> None:
     """Revoke an API client: its secret stops working at once."""
-    from app.auth import service
+    from app.auth import clients
     from app.auth.policy import system_actor
 
     pk = record_id(client_id, "ApiClient", "an API client", "`netzone api-clients`")
     view = _client_admin(
-        lambda session: service.revoke_api_client(
+        lambda session: clients.revoke_api_client(
             session=session, actor=system_actor("cli"), client_id=pk
         )
     )
@@ -543,12 +543,12 @@ def rotate_api_client_secret(
     ),
 ) -> None:
     """Give an API client a new secret (printed once); the old one stops working."""
-    from app.auth import service
+    from app.auth import clients
     from app.auth.policy import system_actor
 
     pk = record_id(client_id, "ApiClient", "an API client", "`netzone api-clients`")
     view, secret = _client_admin(
-        lambda session: service.rotate_api_client_secret(
+        lambda session: clients.rotate_api_client_secret(
             session=session, actor=system_actor("cli"), client_id=pk
         )
     )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from typer.testing import CliRunner
 
 from app import migrate
-from app.auth.service import authenticate
+from app.auth.tokens import authenticate
 from app.cli import cli
 from app.db import Database, create_engine
 from app.demo.seed import seed_demo

@@ -10,7 +10,7 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.models import AuthToken, LoginFailure
-from app.auth.service import token_digest
+from app.auth.tokens import token_digest
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings

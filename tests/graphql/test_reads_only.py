@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col
 
 from app.auth.models import AuthToken
-from app.auth.service import token_digest
+from app.auth.tokens import token_digest
 from app.db import Database, ReadOnlyViolation, SerialSession, utcnow
 from app.graphql.reads import reads_only
 from app.keys import DeploymentSecret, forget_cached_keys
