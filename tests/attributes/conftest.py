@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.graphql.ids import decode_pk
 from tests.conftest import GraphQL
+from tests.support.ids import patron_pk
 
 KANOPY = "KANOPY_LANSING"
 KANOPY_FORBIDDEN = "Kanopy (LANSING) can only be changed by staff logged in at LANSING."
@@ -146,13 +146,6 @@ CREATE_CLIENT = """mutation($name: String!, $scopes: [String!]!, $library: Strin
 KANOPY_TYPE = {"code": KANOPY, "label": "Kanopy (LANSING)"}
 
 
-def pk(global_id: str) -> int:
-    """The database id inside an opaque Patron id."""
-    value = decode_pk(global_id, "Patron")
-    assert value is not None, global_id
-    return value
-
-
 def values_of(patron: dict[str, Any], code: str = KANOPY) -> list[str] | None:
     """The values of one attribute as the API shows them to the reader (None: absent)."""
     for attribute in patron["attributes"]:
@@ -260,7 +253,7 @@ class AttributeApi:
         after = None
         while True:
             connection = await self.discrepancies(token, kind, page, after, attribute_type)
-            ids += [pk(edge["node"]["id"]) for edge in connection["edges"]]
+            ids += [patron_pk(edge["node"]["id"]) for edge in connection["edges"]]
             if not connection["pageInfo"]["hasNextPage"]:
                 return ids
             after = connection["pageInfo"]["endCursor"]

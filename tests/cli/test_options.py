@@ -17,11 +17,7 @@ from app.cli_options import open_url
 from app.db import Database
 from app.demo.seed import INSTITUTIONS, LOGINS
 from app.graphql.ids import encode_id
-from tests.cli.conftest import run_cli
-
-
-def flat(output: str) -> str:
-    return " ".join(output.split())
+from tests.support.cli import flat, run_cli
 
 
 def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.conftest import GraphQL
+from tests.support.ids import patron_pk
 
 PATRON = """query($id: ID!) {
   node(id: $id) {
@@ -72,7 +73,7 @@ async def _read(gql: GraphQL, token: str, patron_id: str) -> dict[str, Any]:
 
 
 async def _stored_photo(connection: AsyncConnection, patron_id: str) -> tuple[str, bytes] | None:
-    pk = int(base64.urlsafe_b64decode(patron_id + "==").decode().split(":")[1])
+    pk = patron_pk(patron_id)
     row = (
         await connection.execute(
             text("SELECT content_type, data FROM patron_photo WHERE patron_id = :p"), {"p": pk}

@@ -80,10 +80,6 @@ CREATE_CLIENT = """mutation($scopes: [String!]!, $name: String!) {
   }
 }"""
 
-LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
-  login(input: {username: $u, password: $p, library: $l}) { token errors { code message } }
-}"""
-
 SEARCH = """query($identifier: String!) {
   networkPatronSearch(input: {identifier: $identifier}) {
     matches { ref institution { code } linkedAccount { id } } errors { code message }
@@ -150,10 +146,7 @@ class World:
         return f"{prefix}{next(self._serial)}"
 
     async def login(self, username: str, library: str, password: str = DEMO) -> str:
-        data = await self.gql.ok(LOGIN, {"u": username, "p": password, "l": library})
-        assert data["login"]["errors"] == [], (username, data)
-        token: str = data["login"]["token"]
-        return token
+        return await self.gql.login(username, library, password)
 
     async def set_up(self, scope_sets: set[tuple[str, ...]]) -> None:
         """Log every actor in and create the API clients of every scope set (once per module)."""
