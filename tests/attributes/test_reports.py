@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.graphql.ids import encode_id
-from tests.attributes.conftest import (
+from tests.support.attributes import (
     KANOPY,
     KANOPY_FORBIDDEN,
     AttributeApi,

@@ -10,15 +10,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.attributes.conftest import (
+from tests.support.attributes import (
     ERRORS,
     KANOPY,
     TYPE_FIELDS,
     AttributeApi,
     count_rows,
 )
-from tests.conftest import GraphQL
-from tests.support.graphql import error
+from tests.support.graphql import GraphQL, error
 from tests.support.ids import patron_pk
 
 UPDATE_TYPE = (

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.auth.tokens import authenticate
 from app.db import Database
 from app.graphql.ids import encode_id
-from tests.conftest import GraphQL
-from tests.support.cli import run_cli, seeded_database
+from tests.support.cli import run_cli
+from tests.support.graphql import GraphQL
 
 CREATE = """mutation($institution: String!, $name: String!, $scopes: [String!]!, $library: String) {
   createApiClient(input: {institution: $institution, name: $name, scopes: $scopes,
@@ -304,12 +302,6 @@ async def test_anonymous_callers_are_unauthenticated(
 
 
 # ---------------------------------------------------------------- the CLI
-
-
-@pytest.fixture
-async def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
-    async with seeded_database(tmp_path / "cli.db", monkeypatch) as (_, database):
-        yield database
 
 
 async def test_cli_creates_a_client_whose_secret_authenticates(cli_database: Database) -> None:

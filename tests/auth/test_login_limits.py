@@ -14,7 +14,7 @@ from app.auth.tokens import token_digest
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 
 def _today() -> date:

@@ -3,15 +3,12 @@ environment of the test's own, and a SQLite file of its own found through DATABA
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.db import Database
 from app.settings import get_settings
-from tests.support.cli import cheap_environment, seeded_database
+from tests.support.cli import cheap_environment
 
 
 @pytest.fixture(autouse=True)
@@ -25,9 +22,3 @@ def operator_environment(monkeypatch: pytest.MonkeyPatch) -> Any:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-@pytest.fixture
-async def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
-    async with seeded_database(tmp_path / "cli.db", monkeypatch) as (_, database):
-        yield database

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from app.db import Database
-from tests.support.cli import run_cli, said, seeded_database
-
-
-@pytest.fixture
-async def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
-    async with seeded_database(tmp_path / "cli.db", monkeypatch) as (_, database):
-        yield database
+from tests.support.cli import run_cli, said
 
 
 async def _sql(database: Database, sql: str, **params: Any) -> list[tuple[Any, ...]]:

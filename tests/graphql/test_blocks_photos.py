@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
 
 PATRON = """query($id: ID!) {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
 
 NODE = """query($id: ID!) {

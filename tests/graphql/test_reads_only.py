@@ -24,7 +24,7 @@ from app.main import create_app
 from app.network.models import Library
 from app.patrons.models import Patron
 from app.settings import Settings
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 LOOKUP = """query Lookup($barcode: String!) {
   patrons(institution: "NEKLS", filter: {search: $barcode}, first: 1) {

@@ -10,27 +10,19 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import bindparam, text
 
 from app.db import Database
-from tests.imports.conftest import HEADER, STUDENTS, WITH_ERRORS, student, to_csv
-from tests.support.cli import flat, run_cli, seeded_database
+from tests.support.cli import flat, run_cli
+from tests.support.database import scalar
+from tests.support.imports import HEADER, STUDENTS, WITH_ERRORS, student, to_csv
 
 # The drop folder runs as NORTHFIELD's administrator at its library.
 WATCHER = "northfield.admin@NORTHFIELD-MAIN"
 
 STUDENT_IDS = [f"NF{1000 + n}" for n in range(20)]
-
-
-@pytest.fixture
-async def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
-    async with seeded_database(tmp_path / "cli.db", monkeypatch) as (_, database):
-        yield database
 
 
 async def students_in(database: Database) -> int:
@@ -41,11 +33,6 @@ async def students_in(database: Database) -> int:
     ).bindparams(bindparam("ids", expanding=True))
     async with database.engine.connect() as conn:
         return int((await conn.execute(query, {"ids": STUDENT_IDS})).scalar_one())
-
-
-async def scalar(database: Database, sql: str) -> Any:
-    async with database.engine.connect() as conn:
-        return (await conn.execute(text(sql))).scalar_one()
 
 
 # ---------------------------------------------------------------- one file

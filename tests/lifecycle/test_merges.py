@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit.models import AuditEntry
-from tests.conftest import GraphQL
 from tests.graphql.test_blocks_photos import _image, _set_photo
-from tests.lifecycle.conftest import PASSWORD, LifecycleApi, patron_id
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
+from tests.support.lifecycle import PASSWORD, LifecycleApi, patron_id
 
 PHOTO = "query($id: ID!) { node(id: $id) { ... on Patron { photo { contentType width height } } } }"
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import DEMO_PATRONS_PER_INSTITUTION, GraphQL
-from tests.lifecycle.conftest import PASSWORD, LifecycleApi, patron_id
+from tests.support.database import DEMO_PATRONS_PER_INSTITUTION
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
+from tests.support.lifecycle import PASSWORD, LifecycleApi, patron_id
 
 # Accounts a LIBRARIAN may not give a new login: they hold LIBRARIAN, SYSTEM_ADMIN or
 # NETWORK_ADMIN (the librarian's own account aside).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 FIND = """query($institution: String!, $q: String!) {
   patrons(institution: $institution, filter: {search: $q}) {

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database
 from app.lifecycle.consortial import duplicate_copies
-from tests.auth.test_api_clients import _run_cli, cli_database  # noqa: F401 (fixture)
-from tests.conftest import GraphQL
 from tests.linking.test_consortial_accounts import CREATE, account
+from tests.support.cli import run_cli
+from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
 
 SEARCH = """query($input: NetworkPatronSearchInput!) {
@@ -155,8 +155,8 @@ async def test_copies_of_a_person_held_at_home_are_listed_for_merging(
 
 
 async def test_the_cli_report_says_when_there_is_nothing_to_merge(
-    cli_database: Database,  # noqa: F811 (the fixture)
+    cli_database: Database,
 ) -> None:
-    result = await _run_cli("check-consortial")
+    result = await run_cli("check-consortial")
     assert result.exit_code == 0, result.output
     assert "No duplicates" in result.output

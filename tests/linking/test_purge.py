@@ -15,10 +15,10 @@ from app.auth.policy import system_actor
 from app.db import Database
 from app.linking.service import purge_linked_accounts
 from app.main import create_app
-from tests.conftest import GraphQL
-from tests.linking.conftest import Net, day, eastern_only, today
 from tests.support.cli import cheap_settings, run_cli, seeded_database
+from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
+from tests.support.linking import Net, day, eastern_only, today
 
 CHECK_OUT = """mutation($id: ID!, $item: String!) {
   checkOut(input: {patronId: $id, itemBarcode: $item}) { loan { id } errors { code message } }

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
 from tests.network.test_structure import _audit
+from tests.support.graphql import GraphQL
 
 UPDATE_LIBRARY = """mutation($input: UpdateLibraryInput!) {
   updateLibrary(input: $input) { library { code name } errors { code message field } }

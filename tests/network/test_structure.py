@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 NETWORK = """{
   network {

@@ -14,11 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database
-from tests.conftest import GraphQL
-from tests.imports.test_cli import cli_database, flat, run_cli, scalar
 from tests.network.test_structure import _audit
-
-__all__ = ["cli_database"]  # the CLI test's fixture
+from tests.support.cli import flat, run_cli
+from tests.support.database import scalar
+from tests.support.graphql import GraphQL
 
 ADD = """mutation($input: AddPatronValueChoiceInput!) {
   addPatronValueChoice(input: $input) {

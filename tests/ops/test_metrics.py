@@ -13,10 +13,10 @@ from app.graphql.schema import build_schema
 from app.main import create_app
 from app.observability import metrics as metrics_module
 from app.settings import Settings
-from tests.conftest import GraphQL
-from tests.imports.conftest import HEADER, Importer, student, to_csv
-from tests.ops.conftest import Metrics, delta, value
-from tests.sip2.conftest import SECRET, SipClient, running_server
+from tests.support.graphql import GraphQL
+from tests.support.imports import HEADER, Importer, student, to_csv
+from tests.support.ops import Metrics, delta, value
+from tests.support.sip2 import SECRET, SipClient, running_server
 
 REQUESTS = "netzone_graphql_requests_total"
 DURATION = "netzone_graphql_request_duration_seconds"

@@ -16,8 +16,8 @@ from app.demo.seed import DEMO_PASSWORD
 from app.main import create_app
 from app.network import service as network_service
 from app.settings import Settings
-from tests.conftest import GraphQL
-from tests.ops.conftest import LogLines
+from tests.support.graphql import GraphQL
+from tests.support.ops import LogLines
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 import app.tables  # noqa: F401  (every table in the metadata)
 from app.db import metadata
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 # Who calls, in the order the matrix lists them.
 ACTORS = (
@@ -73,12 +73,6 @@ CREATE_PATRON = """mutation($input: CreatePatronInput!) {
 }"""
 
 READ_PATRON = "query($id: ID!) { node(id: $id) { ...AuthzPatron } }" + PATRON_ROW
-
-CREATE_CLIENT = """mutation($scopes: [String!]!, $name: String!) {
-  createApiClient(input: {institution: "NEKLS", name: $name, scopes: $scopes, library: "LANSING"}) {
-    secret errors { code message field }
-  }
-}"""
 
 SEARCH = """query($identifier: String!) {
   networkPatronSearch(input: {identifier: $identifier}) {
@@ -205,13 +199,9 @@ class World:
         self.tokens["client_without_scope"] = self.clients[without]
 
     async def client(self, scopes: list[str]) -> str:
-        data = await self.gql.ok(
-            CREATE_CLIENT, {"scopes": scopes, "name": self.unique("authz client ")}, self.reader
+        return await self.gql.api_client(
+            self.reader, scopes, name=self.unique("authz client "), library="LANSING"
         )
-        payload = data["createApiClient"]
-        assert payload["errors"] == [], payload
-        secret: str = payload["secret"]
-        return secret
 
     # ------------------------------------------------------------ calls
 

@@ -25,11 +25,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.graphql.ids import encode_id
-from tests.conftest import GraphQL
-from tests.imports.conftest import HEADER, IMPORT, student, to_csv
 from tests.reliability import fuzz_payloads as bad
 from tests.reliability.counts import record
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
+from tests.support.imports import HEADER, IMPORT, student, to_csv
 
 # Tables any of these requests could write to: their row counts must not move.
 TABLES = (

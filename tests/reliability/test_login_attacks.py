@@ -18,9 +18,9 @@ import pytest
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import GraphQL
 from tests.reliability.counts import record
 from tests.reliability.live_server import LiveDatabase, LiveServer, live_server
+from tests.support.graphql import GraphQL
 
 CREATE = """mutation($u: String!) {
   createPatron(input: {institution: "NEKLS", homeLibrary: "LANSING", surname: "Target",

@@ -6,24 +6,13 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from app.db import Database
-from tests.sip2.conftest import SipClient, with_error_detection
-from tests.support.cli import run_cli, said, seeded_database
-
-
-@pytest.fixture
-async def cli_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[str, Database]]:
-    async with seeded_database(tmp_path / "cli.db", monkeypatch) as found:
-        yield found
+from tests.support.cli import run_cli, said
+from tests.support.sip2 import SipClient, with_error_detection
 
 
 async def _accounts(database: Database) -> list[tuple[Any, ...]]:
@@ -38,9 +27,9 @@ async def _accounts(database: Database) -> list[tuple[Any, ...]]:
 
 
 async def test_operators_create_list_and_update_accounts(
-    cli_database: tuple[str, Database],
+    cli_database: Database,
 ) -> None:
-    _, database = cli_database
+    database = cli_database
     created = await run_cli(
         "sip-account",
         "create",
@@ -78,9 +67,9 @@ async def test_operators_create_list_and_update_accounts(
 
 
 async def test_refusals_name_the_problem_and_change_nothing(
-    cli_database: tuple[str, Database],
+    cli_database: Database,
 ) -> None:
-    _, database = cli_database
+    database = cli_database
     before = await _accounts(database)
     refused = await run_cli(
         "sip-account",
@@ -108,8 +97,8 @@ async def test_refusals_name_the_problem_and_change_nothing(
     assert await _accounts(database) == before
 
 
-async def test_the_sip2_command_serves_the_database(cli_database: tuple[str, Database]) -> None:
-    url, _ = cli_database
+async def test_the_sip2_command_serves_the_database(cli_database: Database) -> None:
+    url = str(cli_database.engine.url)
     environment = {**os.environ, "DATABASE_URL": url}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -140,8 +129,8 @@ async def test_the_sip2_command_serves_the_database(cli_database: tuple[str, Dat
         await process.wait()
 
 
-async def test_operators_delete_accounts(cli_database: tuple[str, Database]) -> None:
-    _, database = cli_database
+async def test_operators_delete_accounts(cli_database: Database) -> None:
+    database = cli_database
     deleted = await run_cli("sip-account", "delete", "kanopy-lansing")
     assert deleted.exit_code == 0, deleted.output
     assert "Deleted SIP account 'kanopy-lansing'." in said(deleted)

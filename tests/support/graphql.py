@@ -19,6 +19,14 @@ LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
   login(input: {username: $u, password: $p, library: $l}) { token errors { code message field } }
 }"""
 
+CREATE_API_CLIENT = """mutation($institution: String!, $name: String!, $scopes: [String!]!,
+         $library: String) {
+  createApiClient(input: {institution: $institution, name: $name, scopes: $scopes,
+                          library: $library}) {
+    secret errors { code message field }
+  }
+}"""
+
 
 class GraphQL:
     """Sends GraphQL operations through HTTP, as a frontend would."""
@@ -77,6 +85,28 @@ class GraphQL:
         assert payload["errors"] == [], payload
         token: str = payload["token"]
         return token
+
+    async def api_client(
+        self,
+        token: str,
+        scopes: list[str],
+        *,
+        name: str,
+        institution: str = "NEKLS",
+        library: str | None = None,
+    ) -> str:
+        """The secret of a new API client, created by the holder of `token`."""
+        variables = {
+            "institution": institution,
+            "name": name,
+            "scopes": scopes,
+            "library": library,
+        }
+        data = await self.ok(CREATE_API_CLIENT, variables, token)
+        payload = data["createApiClient"]
+        assert payload["errors"] == [], payload
+        secret: str = payload["secret"]
+        return secret
 
     async def login_errors(
         self, username: str, library: str, password: str = DEMO_PASSWORD
