@@ -34,15 +34,7 @@ async def account_actor(session: AsyncSession, who: str) -> Actor:
         raise DomainError.of(
             ErrorCode.INVALID_INPUT, f"There is no library with the code {library_code!r}."
         )
-    patron = (
-        await session.execute(
-            select(Patron).where(
-                col(Patron.institution_id) == library.institution_id,
-                col(Patron.username_key) == username.strip().lower(),
-                col(Patron.account_type) == "HOME",
-            )
-        )
-    ).scalar_one_or_none()
+    patron = await home_account(session, library.institution_id, username)
     if patron is None or patron.id is None:
         raise DomainError.of(
             ErrorCode.NOT_FOUND,
@@ -54,7 +46,33 @@ async def account_actor(session: AsyncSession, who: str) -> Actor:
         raise DomainError.of(
             ErrorCode.FORBIDDEN, f"The access of {username!r} ended on {patron.until}."
         )
-    allowed = set(
+    allowed = await login_libraries(session, patron)
+    groups = await groups_of(session, patron.id)
+    if library.id not in allowed or SystemGroup.LIBRARY_USERS not in groups:
+        raise DomainError.of(
+            ErrorCode.FORBIDDEN, f"The account {username!r} may not log in at {library.code}."
+        )
+    assert library.id is not None
+    return staff_actor(patron, library.id, groups)
+
+
+async def home_account(session: AsyncSession, institution_id: int, username: str) -> Patron | None:
+    """The institution's HOME account of this username (spaces and case aside), if any."""
+    found: Patron | None = (
+        await session.execute(
+            select(Patron).where(
+                col(Patron.institution_id) == institution_id,
+                col(Patron.username_key) == username.strip().lower(),
+                col(Patron.account_type) == "HOME",
+            )
+        )
+    ).scalar_one_or_none()
+    return found
+
+
+async def login_libraries(session: AsyncSession, patron: Patron) -> set[int]:
+    """The libraries an account may log in at: those it is given, else its home library."""
+    return set(
         (
             await session.execute(
                 select(col(PatronLibraryAccess.library_id)).where(
@@ -63,13 +81,6 @@ async def account_actor(session: AsyncSession, who: str) -> Actor:
             )
         ).scalars()
     ) or {patron.home_library_id}
-    groups = await groups_of(session, patron.id)
-    if library.id not in allowed or SystemGroup.LIBRARY_USERS not in groups:
-        raise DomainError.of(
-            ErrorCode.FORBIDDEN, f"The account {username!r} may not log in at {library.code}."
-        )
-    assert library.id is not None
-    return staff_actor(patron, library.id, groups)
 
 
 async def groups_of(session: AsyncSession, patron_id: int) -> frozenset[SystemGroup]:

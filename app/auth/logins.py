@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from app.audit import service as audit
 from app.auth import throttling
-from app.auth.accounts import groups_of, staff_actor
+from app.auth.accounts import groups_of, home_account, login_libraries, staff_actor
 from app.auth.models import AuthToken
 from app.auth.passwords import verify_password
 from app.auth.policy import Actor
@@ -24,7 +24,7 @@ from app.clock import today
 from app.db import utcnow
 from app.errors import DomainError, ErrorCode, FieldError
 from app.network.models import Library
-from app.patrons.models import Patron, PatronLibraryAccess
+from app.patrons.models import Patron
 from app.settings import Settings
 
 
@@ -63,15 +63,7 @@ async def login(
             f"There is no library with the code {library_code!r}.",
             ["library"],
         )
-    patron = (
-        await session.execute(
-            select(Patron).where(
-                col(Patron.institution_id) == library.institution_id,
-                col(Patron.username_key) == username.strip().lower(),
-                col(Patron.account_type) == "HOME",
-            )
-        )
-    ).scalar_one_or_none()
+    patron = await home_account(session, library.institution_id, username)
     try:
         attempt = await throttling.begin_attempt(
             session,
@@ -95,15 +87,7 @@ async def login(
         raise _fail(ErrorCode.FORBIDDEN, "This account is disabled.")
     if patron.until is not None and patron.until < today():
         raise _fail(ErrorCode.FORBIDDEN, f"This account's access ended on {patron.until}.")
-    allowed_libraries = set(
-        (
-            await session.execute(
-                select(col(PatronLibraryAccess.library_id)).where(
-                    col(PatronLibraryAccess.patron_id) == patron.id
-                )
-            )
-        ).scalars()
-    ) or {patron.home_library_id}
+    allowed_libraries = await login_libraries(session, patron)
     if library.id not in allowed_libraries:
         raise _fail(
             ErrorCode.FORBIDDEN,
