@@ -5,25 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.graphql import GraphQL
+from tests.support.linking import FIND, account
 
-FIND = """query($institution: String!, $q: String!) {
-  patrons(institution: $institution, filter: {search: $q}) {
-    edges { node { id version surname userGroup { code }
-      consortialAccounts { institution { code } surname givenName cohort userGroup { code } ref } } }
-  }
-}"""
 UPDATE = (
     """mutation($input: UpdatePatronInput!) { updatePatron(input: $input) { errors { code } } }"""
 )
-
-
-async def account(gql: GraphQL, token: str, institution: str, value: str) -> dict[str, Any]:
-    edges = (await gql.ok(FIND, {"institution": institution, "q": value}, token))["patrons"][
-        "edges"
-    ]
-    assert len(edges) == 1, edges
-    node: dict[str, Any] = edges[0]["node"]
-    return node
 
 
 SEARCH = """query($input: NetworkPatronSearchInput!) {

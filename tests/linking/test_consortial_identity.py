@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database
 from app.lifecycle.consortial import duplicate_copies
-from tests.linking.test_consortial_accounts import CREATE, account
+from tests.linking.test_consortial_accounts import CREATE
 from tests.support.cli import run_cli
 from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
+from tests.support.linking import account
 
 SEARCH = """query($input: NetworkPatronSearchInput!) {
   networkPatronSearch(input: $input) {

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.network.test_value_choices import add, remove
 from tests.support.graphql import GraphQL
+from tests.support.network import add, remove
 from tests.support.patrons import PatronApi
 
 MERGE = """mutation($input: MergePatronsInput!) {

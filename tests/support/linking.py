@@ -554,3 +554,20 @@ class Net:
             "SELECT id, institution_id, name, position, is_default, user_group_id, expiry_mode, "
             "purge_mode FROM linked_account_rule ORDER BY id"
         )
+
+
+FIND = """query($institution: String!, $q: String!) {
+  patrons(institution: $institution, filter: {search: $q}) {
+    edges { node { id version surname userGroup { code }
+      consortialAccounts { institution { code } surname givenName cohort userGroup { code } ref } } }
+  }
+}"""
+
+
+async def account(gql: GraphQL, token: str, institution: str, value: str) -> dict[str, Any]:
+    edges = (await gql.ok(FIND, {"institution": institution, "q": value}, token))["patrons"][
+        "edges"
+    ]
+    assert len(edges) == 1, edges
+    node: dict[str, Any] = edges[0]["node"]
+    return node
