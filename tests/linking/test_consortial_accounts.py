@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.graphql import GraphQL
-from tests.support.linking import FIND, account
+from tests.support.linking import CREATE_PATRON_ID, FIND, account
 
 UPDATE = (
     """mutation($input: UpdatePatronInput!) { updatePatron(input: $input) { errors { code } } }"""
@@ -17,10 +17,6 @@ SEARCH = """query($input: NetworkPatronSearchInput!) {
     matches { institution { code } surname givenName cohort userGroup { code } ref }
     errors { code }
   }
-}"""
-
-CREATE = """mutation($input: CreatePatronInput!) {
-  createPatron(input: $input) { patron { id } errors { code message } }
 }"""
 
 CONSORTIAL = """query($id: ID!) { node(id: $id) { ... on Patron {
@@ -72,7 +68,7 @@ async def test_a_dummy_with_someones_consortial_id_learns_no_more_than_a_search(
     # consortial id
     librarian = await gql.login("lansing.librarian", "LANSING")
     data = await gql.ok(
-        CREATE,
+        CREATE_PATRON_ID,
         {
             "input": {
                 "institution": "NEKLS",

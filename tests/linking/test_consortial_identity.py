@@ -10,11 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database
 from app.lifecycle.consortial import duplicate_copies
-from tests.linking.test_consortial_accounts import CREATE
 from tests.support.cli import run_cli
 from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
-from tests.support.linking import account
+from tests.support.linking import CREATE_PATRON_ID, account
 
 SEARCH = """query($input: NetworkPatronSearchInput!) {
   networkPatronSearch(input: $input) {
@@ -93,7 +92,7 @@ async def test_copies_of_a_person_held_at_home_are_listed_for_merging(
     # Given an EASTERN patron with a consortial id WESTERN does not hold yet ...
     eastern = await gql.login("eastern.admin", "EASTERN-MAIN")
     created = await gql.ok(
-        CREATE,
+        CREATE_PATRON_ID,
         {
             "input": {
                 "institution": "EASTERN",
@@ -127,7 +126,7 @@ async def test_copies_of_a_person_held_at_home_are_listed_for_merging(
         {"p": pk_of(copy_id, "Patron")},
     )
     home = await gql.ok(
-        CREATE,
+        CREATE_PATRON_ID,
         {
             "input": {
                 "institution": "WESTERN",

@@ -571,3 +571,9 @@ async def account(gql: GraphQL, token: str, institution: str, value: str) -> dic
     assert len(edges) == 1, edges
     node: dict[str, Any] = edges[0]["node"]
     return node
+
+
+# A patron created for its id alone.
+CREATE_PATRON_ID = """mutation($input: CreatePatronInput!) {
+  createPatron(input: $input) { patron { id } errors { code message } }
+}"""
