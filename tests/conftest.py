@@ -8,26 +8,29 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app import migrate
 from app.db import Database, create_engine
 from app.demo.seed import seed_demo
 from app.main import create_app
 from app.settings import Settings, normalize_database_url
+from tests.support.cli import seeded_database
+from tests.support.database import (
+    DEMO_PATRONS_PER_INSTITUTION,
+    reset_postgres,
+    rolled_back,
+    savepoint_database,
+)
 from tests.support.error_paths import pinned_error_paths, write_recorded
 from tests.support.graphql import GraphQL
 
 __all__ = ["pinned_error_paths"]
-
-DEMO_PATRONS_PER_INSTITUTION = 40
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,20 +66,12 @@ def settings(database_url: str) -> Settings:
     )
 
 
-async def _reset_postgres(url: str) -> None:
-    engine = create_engine(Settings(DATABASE_URL=url))  # type: ignore[call-arg]
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """The test database, migrated from empty and seeded with a small demo network."""
     url = settings.database_url
     if url.startswith("postgresql"):
-        await _reset_postgres(url)
+        await reset_postgres(url)
     else:
         await asyncio.to_thread(Path(url.split("///", 1)[1]).unlink, missing_ok=True)
     await asyncio.to_thread(migrate.upgrade, url)
@@ -86,29 +81,6 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
         await seed_demo(session, settings, patrons_per_institution=DEMO_PATRONS_PER_INSTITUTION)
     yield engine
     await engine.dispose()
-
-
-@asynccontextmanager
-async def rolled_back(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One connection in an outer transaction that is rolled back at the end."""
-    async with engine.connect() as conn:
-        transaction = await conn.begin()
-        try:
-            yield conn
-        finally:
-            if transaction.is_active:
-                await transaction.rollback()
-
-
-def savepoint_database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
-    """The app's Database on that connection: each session's commit is a SAVEPOINT."""
-    factory = async_sessionmaker(
-        bind=connection,
-        join_transaction_mode="create_savepoint",
-        expire_on_commit=False,
-        autoflush=False,
-    )
-    return Database(engine, session_factory=factory)
 
 
 @pytest.fixture
@@ -149,3 +121,74 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     write_recorded()
+
+
+@pytest.fixture
+async def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
+    """A SQLite file of the test's own, migrated and seeded, that `netzone` finds through
+    DATABASE_URL (whatever database the rest of the suite uses)."""
+    async with seeded_database(tmp_path / "cli.db", monkeypatch) as (_, database):
+        yield database
+
+
+# The demo network's staff, logged in: a fixture each, the token of the session.
+
+
+@pytest.fixture
+async def lansing(gql: GraphQL) -> str:
+    """A LIBRARIAN of NEKLS, logged in at LANSING (inside Kanopy's libraries)."""
+    return await gql.login("lansing.librarian", "LANSING")
+
+
+@pytest.fixture
+async def basehor(gql: GraphQL) -> str:
+    """A LIBRARIAN of NEKLS, logged in at BASEHOR (outside Kanopy's libraries)."""
+    return await gql.login("basehor.librarian", "BASEHOR")
+
+
+@pytest.fixture
+async def nekls_admin(gql: GraphQL) -> str:
+    """The SYSTEM_ADMIN of NEKLS, logged in at LANSING."""
+    return await gql.login("nekls.admin", "LANSING")
+
+
+@pytest.fixture
+async def admin_lansing(nekls_admin: str) -> str:
+    """The SYSTEM_ADMIN of NEKLS, logged in at LANSING."""
+    return nekls_admin
+
+
+@pytest.fixture
+async def admin_basehor(gql: GraphQL) -> str:
+    """The SYSTEM_ADMIN of NEKLS, logged in at BASEHOR."""
+    return await gql.login("nekls.admin", "BASEHOR")
+
+
+@pytest.fixture
+async def network_admin(gql: GraphQL) -> str:
+    """The NETWORK_ADMIN, logged in at LANSING."""
+    return await gql.login("network.admin", "LANSING")
+
+
+@pytest.fixture
+async def eastern_admin(gql: GraphQL) -> str:
+    """The SYSTEM_ADMIN of EASTERN."""
+    return await gql.login("eastern.admin", "EASTERN-MAIN")
+
+
+@pytest.fixture
+async def eastern_circ(gql: GraphQL) -> str:
+    """Desk staff (CIRCULATION) of EASTERN."""
+    return await gql.login("eastern.circ", "EASTERN-MAIN")
+
+
+@pytest.fixture
+async def western_librarian(gql: GraphQL) -> str:
+    """A LIBRARIAN of WESTERN."""
+    return await gql.login("western.librarian", "WESTERN-MAIN")
+
+
+@pytest.fixture
+async def northfield_admin(gql: GraphQL) -> str:
+    """The SYSTEM_ADMIN of NORTHFIELD."""
+    return await gql.login("northfield.admin", "NORTHFIELD-MAIN")

@@ -15,7 +15,7 @@ from app import clock, queue
 from app.attributes import service as attributes
 from app.attributes.models import PatronAttribute
 from app.attributes.type_creation import AttributeTypeSpec, create_attribute_type
-from app.auth import service as auth
+from app.auth import clients
 from app.auth.models import ApiClient
 from app.auth.policy import system_actor
 from app.db import utcnow
@@ -464,7 +464,7 @@ async def _seed_network(session: AsyncSession) -> None:
     for code, name, library, secret in DEMO_CLIENTS:
         exists = await session.scalar(select(pk(ApiClient.id)).where(col(ApiClient.name) == name))
         if exists is None:
-            await auth.create_api_client(
+            await clients.create_api_client(
                 session=session,
                 actor=actor,
                 institution_code=code,

@@ -18,7 +18,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from app.auth import service as auth_service
+from app.auth import tokens
 from app.auth.policy import ANONYMOUS
 from app.db import Database, SerialSession, database_unavailable, timed_out
 from app.errors import NotAuthenticated
@@ -327,7 +327,7 @@ class NetzoneGraphQL(GraphQL[Context, None]):
         if context.token is None:
             return
         async with context.db.use() as raw:
-            found = await auth_service.authenticate(session=raw, token=context.token)
+            found = await tokens.authenticate(session=raw, token=context.token)
             if self.database.dialect == "sqlite" and not context.db.reads_only:
                 # SQLite transactions take the write lock at BEGIN (BEGIN IMMEDIATE):
                 # reading the token must not hold it across the request. PostgreSQL

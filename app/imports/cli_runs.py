@@ -17,8 +17,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from app.auth.accounts import account_actor
 from app.auth.policy import Actor, system_actor
-from app.auth.service import account_actor
 from app.db import Database, create_engine
 from app.errors import DomainError
 from app.imports import service

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.attributes.conftest import KANOPY, AttributeApi
-from tests.conftest import GraphQL
+from tests.support.attributes import KANOPY, AttributeApi
+from tests.support.graphql import GraphQL
 
 CREATE = """mutation($scopes: [String!]!, $library: String) {
   createApiClient(input: {institution: "NEKLS", name: "Vendor", scopes: $scopes,

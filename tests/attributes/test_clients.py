@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.attributes.conftest import (
+from tests.support.attributes import (
     KANOPY,
     AttributeApi,
     expected_report,
     kanopy,
 )
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 NOTE = {"type": {"code": "NOTE", "label": "Note"}, "values": ["Large print"]}
 KANOPY_ALLOWED = {"type": {"code": KANOPY, "label": "Kanopy (LANSING)"}, "values": ["ALLOWED"]}

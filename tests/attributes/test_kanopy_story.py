@@ -12,18 +12,18 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.attributes.conftest import (
+from tests.support.attributes import (
     KANOPY,
     KANOPY_FORBIDDEN,
     AttributeApi,
     count_rows,
     expected_report,
     kanopy,
-    pk,
     stored_values,
     values_of,
 )
 from tests.support.graphql import error
+from tests.support.ids import patron_pk
 
 
 def without(patron: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -65,8 +65,8 @@ async def test_lansing_staff_get_the_value_from_the_home_library_on_creation(
     assert at_basehor["attributes"] == kanopy("NOT_ALLOWED")
     assert at_lansing["version"] == at_basehor["version"] == 1
     # ... as stored and as read back
-    assert await stored_values(connection, pk(at_lansing["id"])) == ["ALLOWED"]
-    assert await stored_values(connection, pk(at_basehor["id"])) == ["NOT_ALLOWED"]
+    assert await stored_values(connection, patron_pk(at_lansing["id"])) == ["ALLOWED"]
+    assert await stored_values(connection, patron_pk(at_basehor["id"])) == ["NOT_ALLOWED"]
     assert await api.read(lansing, at_lansing["id"]) == at_lansing
     assert await api.read(lansing, at_basehor["id"]) == at_basehor
 
@@ -217,7 +217,7 @@ async def test_basehor_never_sees_the_attribute_on_any_read_path(
     assert page["edges"]
     assert all(e["node"]["attributes"] == [] for e in page["edges"])
     # (the values are stored all the same)
-    assert await stored_values(connection, pk(ben["id"])) == ["NOT_ALLOWED"]
+    assert await stored_values(connection, patron_pk(ben["id"])) == ["NOT_ALLOWED"]
 
 
 async def test_basehor_does_not_see_the_attribute_type(
@@ -411,10 +411,10 @@ async def test_basehor_edits_and_rehomes_without_losing_the_hidden_value(
         {"code": "BASEHOR"},
         4,
     )
-    assert await stored_values(connection, pk(patron["id"])) == ["ALLOWED"]
+    assert await stored_values(connection, patron_pk(patron["id"])) == ["ALLOWED"]
     # ... and the patron now shows up as a non-LANSING patron with Kanopy access
-    assert pk(patron["id"]) in await api.report_ids(lansing, "PRESENT_OUT_OF_SCOPE")
-    assert pk(patron["id"]) in await expected_report(connection, "PRESENT_OUT_OF_SCOPE")
+    assert patron_pk(patron["id"]) in await api.report_ids(lansing, "PRESENT_OUT_OF_SCOPE")
+    assert patron_pk(patron["id"]) in await expected_report(connection, "PRESENT_OUT_OF_SCOPE")
 
 
 async def test_a_system_administrator_at_basehor_is_refused_the_same_way(

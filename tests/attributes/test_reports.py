@@ -13,15 +13,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.graphql.ids import encode_id
-from tests.attributes.conftest import (
+from tests.support.attributes import (
     KANOPY,
     KANOPY_FORBIDDEN,
     AttributeApi,
     expected_report,
-    pk,
     stored_values,
 )
 from tests.support.graphql import error
+from tests.support.ids import patron_pk
 
 KINDS = ("MISSING_IN_SCOPE", "PRESENT_OUT_OF_SCOPE")
 
@@ -80,7 +80,7 @@ async def _known_cases(api: AttributeApi, lansing: str, basehor: str) -> dict[st
         # registered elsewhere by BASEHOR staff: blank is no discrepancy out of scope
         "blank_elsewhere": await api.create(basehor, homeLibrary="BASEHOR", surname="Elsewhere"),
     }
-    return {name: pk(patron["id"]) for name, patron in cases.items()}
+    return {name: patron_pk(patron["id"]) for name, patron in cases.items()}
 
 
 async def test_the_reports_list_exactly_the_patrons_in_discrepancy(
@@ -148,7 +148,7 @@ async def test_paging_walks_every_row_once(
         assert 0 < len(edges) <= 3
         assert page["pageInfo"]["startCursor"] == edges[0]["cursor"]
         assert page["pageInfo"]["endCursor"] == edges[-1]["cursor"]
-        seen += [pk(e["node"]["id"]) for e in edges]
+        seen += [patron_pk(e["node"]["id"]) for e in edges]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]

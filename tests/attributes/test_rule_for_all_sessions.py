@@ -10,15 +10,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.attributes.conftest import (
+from tests.support.attributes import (
     KANOPY,
     AttributeApi,
     expected_report,
-    pk,
     stored_values,
     values_of,
 )
 from tests.support.graphql import error
+from tests.support.ids import patron_pk
 
 STREAMING = "STREAMING_LANSING"
 
@@ -86,16 +86,16 @@ async def test_a_rehoming_elsewhere_follows_the_rule_only_with_the_option(
     # Then Streaming follows the rule, visibly to LANSING staff ...
     seen = await api.read(lansing, patron["id"])
     assert values_of(seen, STREAMING) == ["YES"]
-    assert await stored_values(connection, pk(patron["id"]), STREAMING) == ["YES"]
+    assert await stored_values(connection, patron_pk(patron["id"]), STREAMING) == ["YES"]
     # ... while Kanopy stays blank and the patron is in the report of LANSING patrons
     # without Kanopy access, but not in the Streaming one
     assert values_of(seen, KANOPY) is None
-    assert pk(patron["id"]) in await api.report_ids(lansing, "MISSING_IN_SCOPE")
+    assert patron_pk(patron["id"]) in await api.report_ids(lansing, "MISSING_IN_SCOPE")
     assert await api.report_ids(lansing, "MISSING_IN_SCOPE") == await expected_report(
         connection, "MISSING_IN_SCOPE"
     )
     streaming_missing = await api.report_ids(lansing, "MISSING_IN_SCOPE", attribute_type=STREAMING)
-    assert pk(patron["id"]) not in streaming_missing
+    assert patron_pk(patron["id"]) not in streaming_missing
     assert streaming_missing == await expected_report(
         connection, "MISSING_IN_SCOPE", type_code=STREAMING, in_value="YES", excluded=()
     )
@@ -132,12 +132,12 @@ async def test_moving_an_allowed_patron_away_elsewhere(
     assert values_of(seen, KANOPY) == ["ALLOWED"]
     # ... so the patron is a non-LANSING patron with Kanopy access, for LANSING staff to fix
     present = await api.report_ids(lansing, "PRESENT_OUT_OF_SCOPE")
-    assert pk(patron["id"]) in present
+    assert patron_pk(patron["id"]) in present
     assert present == await expected_report(connection, "PRESENT_OUT_OF_SCOPE")
     fixed = await api.apply_rule(lansing, [patron["id"]])
     assert fixed["errors"] == []
     assert values_of(fixed["updated"][0], KANOPY) == ["NOT_ALLOWED"]
-    assert pk(patron["id"]) not in await api.report_ids(lansing, "PRESENT_OUT_OF_SCOPE")
+    assert patron_pk(patron["id"]) not in await api.report_ids(lansing, "PRESENT_OUT_OF_SCOPE")
 
 
 async def test_the_option_does_not_let_other_sessions_set_the_value(

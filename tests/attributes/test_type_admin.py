@@ -10,16 +10,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.attributes.conftest import (
+from tests.support.attributes import (
     ERRORS,
     KANOPY,
     TYPE_FIELDS,
     AttributeApi,
     count_rows,
-    pk,
 )
-from tests.conftest import GraphQL
-from tests.support.graphql import error
+from tests.support.graphql import GraphQL, error
+from tests.support.ids import patron_pk
 
 UPDATE_TYPE = (
     "mutation($input: UpdateAttributeTypeInput!) {"
@@ -650,13 +649,13 @@ async def test_values_go_only_on_request_and_the_trails_keep_them(
     # Then each patron's trail has what it had, and its version moved on
     entries = await _entries(connection, "remove_attribute_type")
     by_entity = {(e[1], e[2]): e[3] for e in entries}
-    assert by_entity[("Patron", pk(first["id"]))] == {
+    assert by_entity[("Patron", patron_pk(first["id"]))] == {
         "attribute:NOTE": {"before": ["a", "b"], "after": None}
     }
-    assert by_entity[("Patron", pk(second["id"]))] == {
+    assert by_entity[("Patron", patron_pk(second["id"]))] == {
         "attribute:NOTE": {"before": ["c"], "after": None}
     }
-    assert ("Patron", pk(other["id"])) not in by_entity
+    assert ("Patron", patron_pk(other["id"])) not in by_entity
     assert by_entity[("AttributeType", entries[-1][2])] == {
         "code": {"before": "NOTE", "after": None},
         "label": {"before": "Note", "after": None},

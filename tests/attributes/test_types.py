@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.attributes.conftest import CREATE_TYPE, AttributeApi, count_rows
-from tests.conftest import GraphQL
-from tests.support.graphql import error
+from tests.support.attributes import CREATE_TYPE, AttributeApi, count_rows
+from tests.support.graphql import GraphQL, error
 
 FULL_INPUT: dict[str, Any] = {
     "code": " hoopla_lansing ",

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.attributes.conftest import (
+from tests.support.attributes import (
     KANOPY,
     AttributeApi,
     count_rows,
     kanopy,
-    pk,
     stored_values,
 )
 from tests.support.graphql import error
+from tests.support.ids import patron_pk
 
 KANOPY_VALUES = "(use NOT_ALLOWED, ALLOWED)"
 
@@ -311,7 +311,7 @@ async def test_a_unique_value_belongs_to_one_patron(
     assert taken["attributes"] == [
         {"type": {"code": "MEMBER_NO", "label": "Member number"}, "values": ["m-100"]}
     ]
-    assert await stored_values(connection, pk(holder["id"]), "MEMBER_NO") == []
+    assert await stored_values(connection, patron_pk(holder["id"]), "MEMBER_NO") == []
 
 
 async def test_a_unique_repeatable_type_refuses_the_same_value_twice_in_other_case(

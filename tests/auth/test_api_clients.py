@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
-from typer.testing import CliRunner
 
-from app import migrate
-from app.auth.service import authenticate
-from app.cli import cli
-from app.db import Database, create_engine
-from app.demo.seed import seed_demo
+from app.auth.tokens import authenticate
+from app.db import Database
 from app.graphql.ids import encode_id
-from app.settings import Settings, get_settings
-from tests.conftest import GraphQL
+from tests.support.cli import run_cli
+from tests.support.graphql import GraphQL
 
 CREATE = """mutation($institution: String!, $name: String!, $scopes: [String!]!, $library: String) {
   createApiClient(input: {institution: $institution, name: $name, scopes: $scopes,
@@ -310,33 +304,8 @@ async def test_anonymous_callers_are_unauthenticated(
 # ---------------------------------------------------------------- the CLI
 
 
-@pytest.fixture
-async def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A migrated, seeded SQLite file that `netzone` finds through DATABASE_URL."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    settings = Settings(  # type: ignore[call-arg]
-        DATABASE_URL=url, argon2_time_cost=1, argon2_memory_cost_kib=1024, argon2_parallelism=1
-    )
-    await asyncio.to_thread(migrate.upgrade, url)
-    database = Database(create_engine(settings))
-    async with database.session() as session:
-        await seed_demo(session, settings, patrons_per_institution=2)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
-        yield database
-    finally:
-        get_settings.cache_clear()
-        await database.engine.dispose()
-
-
-async def _run_cli(*args: str) -> Any:
-    # The command runs its own event loop (asyncio.run): give it a thread of its own.
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
-
-
 async def test_cli_creates_a_client_whose_secret_authenticates(cli_database: Database) -> None:
-    result = await _run_cli(
+    result = await run_cli(
         "create-api-client",
         "--institution",
         " eastern ",
@@ -391,13 +360,13 @@ async def test_cli_creates_a_client_whose_secret_authenticates(cli_database: Dat
 
 
 async def test_cli_refuses_unknown_scopes_and_institutions(cli_database: Database) -> None:
-    result = await _run_cli(
+    result = await run_cli(
         "create-api-client", "--institution", "EASTERN", "--name", "X", "--scope", "everything"
     )
     assert result.exit_code == 1
     assert "INVALID_INPUT: Unknown scope 'everything'" in " ".join(result.output.split())
     assert "nzc_" not in result.output
-    result = await _run_cli("create-api-client", "--institution", "NOWHERE", "--name", "X")
+    result = await run_cli("create-api-client", "--institution", "NOWHERE", "--name", "X")
     assert result.exit_code == 1
     assert "NOT_FOUND: There is no institution with the code 'NOWHERE'." in " ".join(
         result.output.split()
@@ -564,7 +533,7 @@ async def test_only_the_institutions_system_admin_may_revoke_or_rotate(
 
 
 async def test_cli_lists_revokes_and_rotates_clients(cli_database: Database) -> None:
-    created = await _run_cli(
+    created = await run_cli(
         "create-api-client",
         "--institution",
         "EASTERN",
@@ -580,7 +549,7 @@ async def test_cli_lists_revokes_and_rotates_clients(cli_database: Database) -> 
             await session.execute(text("SELECT id FROM api_client WHERE name = 'Vendor'"))
         ).scalar_one()
 
-    listed = await _run_cli("api-clients", "--institution", "eastern")
+    listed = await run_cli("api-clients", "--institution", "eastern")
     assert listed.exit_code == 0, listed.output
     row = next(line for line in listed.output.splitlines() if "Vendor" in line)
     assert encode_id("ApiClient", client_id) in row  # the id the API gives it
@@ -588,13 +557,13 @@ async def test_cli_lists_revokes_and_rotates_clients(cli_database: Database) -> 
     assert "active" in row
     assert old not in listed.output
 
-    revoked = await _run_cli("revoke-api-client", str(client_id))
+    revoked = await run_cli("revoke-api-client", str(client_id))
     assert revoked.exit_code == 0, revoked.output
     assert "is revoked" in " ".join(revoked.output.split())
-    listed = await _run_cli("api-clients", "--institution", "EASTERN")
+    listed = await run_cli("api-clients", "--institution", "EASTERN")
     assert "REVOKED" in next(line for line in listed.output.splitlines() if "Vendor" in line)
 
-    rotated = await _run_cli("rotate-api-client-secret", str(client_id))
+    rotated = await run_cli("rotate-api-client-secret", str(client_id))
     assert rotated.exit_code == 0, rotated.output
     new = rotated.output.split()[-1]
     assert new.startswith("nzc_")
@@ -605,9 +574,9 @@ async def test_cli_lists_revokes_and_rotates_clients(cli_database: Database) -> 
     assert actor is not None
     assert actor.name == "client Vendor"
 
-    missing = await _run_cli("revoke-api-client", "999999")
+    missing = await run_cli("revoke-api-client", "999999")
     assert missing.exit_code == 1
     assert "NOT_FOUND: There is no such API client." in missing.output
-    empty = await _run_cli("api-clients", "--institution", "NOWHERE")
+    empty = await run_cli("api-clients", "--institution", "NOWHERE")
     assert empty.exit_code == 0
     assert "No API clients for 'NOWHERE'." in empty.output

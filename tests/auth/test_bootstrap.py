@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.auth import service
+from app.auth import logins
 from app.cli import cli
 from app.db import Database, create_engine
 from app.settings import Settings, get_settings
@@ -57,7 +57,7 @@ def test_bootstrap_creates_a_working_administrator_once(
             db = Database(create_engine(settings))
             try:
                 async with db.session() as session:
-                    return await service.login(
+                    return await logins.login(
                         session=session,
                         settings=settings,
                         username="root.admin",

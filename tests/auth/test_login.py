@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
   login(input: {username: $u, password: $p, library: $l}) {

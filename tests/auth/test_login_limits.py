@@ -10,21 +10,17 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.models import AuthToken, LoginFailure
-from app.auth.service import token_digest
+from app.auth.tokens import token_digest
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 
 def _today() -> date:
     """The date the service checks `until` against (the server's local date)."""
     return date.today()  # noqa: DTZ011
 
-
-LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
-  login(input: {username: $u, password: $p, library: $l}) { token errors { code message field } }
-}"""
 
 TOO_MANY = {
     "code": "TOO_MANY_ATTEMPTS",
@@ -38,12 +34,6 @@ INVALID = {
 }
 
 
-async def _login(gql: GraphQL, username: str, password: str, library: str) -> dict[str, Any]:
-    data = await gql.ok(LOGIN, {"u": username, "p": password, "l": library})
-    payload: dict[str, Any] = data["login"]
-    return payload
-
-
 async def _count(connection: AsyncConnection, table: str) -> int:
     return int((await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())  # noqa: S608
 
@@ -53,13 +43,13 @@ async def test_fifty_failures_from_one_address_block_the_fifty_first_attempt(
 ) -> None:
     for n in range(50):
         # Different (unknown) accounts: the account lockout plays no part.
-        payload = await _login(gql, f"guess.{n}", "wrong-password", "LANSING")
+        payload = await gql.login_payload(f"guess.{n}", "LANSING", "wrong-password")
         assert payload == {"token": None, "errors": [INVALID]}, n
     tokens_before = await _count(connection, "auth_token")
     # Even the right password of another account is refused now.
-    payload = await _login(gql, "basehor.librarian", "netzone-demo", "BASEHOR")
+    payload = await gql.login_payload("basehor.librarian", "BASEHOR", "netzone-demo")
     assert payload == {"token": None, "errors": [TOO_MANY]}
-    payload = await _login(gql, "guess.51", "wrong-password", "LANSING")
+    payload = await gql.login_payload("guess.51", "LANSING", "wrong-password")
     assert payload == {"token": None, "errors": [TOO_MANY]}
     assert await _count(connection, "auth_token") == tokens_before
     # The refusals are not counted against the account.
@@ -73,21 +63,25 @@ async def test_fifty_failures_from_one_address_block_the_fifty_first_attempt(
     transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
         other = GraphQL(http)
-        assert (await _login(other, "basehor.librarian", "netzone-demo", "BASEHOR"))["errors"] == []
+        assert (await other.login_payload("basehor.librarian", "BASEHOR", "netzone-demo"))[
+            "errors"
+        ] == []
 
     # Failures older than a minute no longer count.
     await connection.execute(
         update(LoginFailure).values(at=datetime.now(UTC) - timedelta(seconds=61))
     )
-    payload = await _login(gql, "basehor.librarian", "netzone-demo", "BASEHOR")
+    payload = await gql.login_payload("basehor.librarian", "BASEHOR", "netzone-demo")
     assert payload["errors"] == []
     assert payload["token"].startswith("nzs_")
 
 
 async def test_forty_nine_failures_still_allow_a_login(gql: GraphQL) -> None:
     for n in range(49):
-        assert (await _login(gql, f"guess.{n}", "wrong-password", "LANSING"))["errors"] == [INVALID]
-    payload = await _login(gql, "lansing.librarian", "netzone-demo", "LANSING")
+        assert (await gql.login_payload(f"guess.{n}", "LANSING", "wrong-password"))["errors"] == [
+            INVALID
+        ]
+    payload = await gql.login_payload("lansing.librarian", "LANSING", "netzone-demo")
     assert payload["errors"] == []
 
 
@@ -97,10 +91,12 @@ async def test_the_address_limit_is_a_setting(settings: Settings, database: Data
     async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
         gql = GraphQL(http)
         for _ in range(3):
-            assert (await _login(gql, "nobody", "wrong-password", "LANSING"))["errors"] == [INVALID]
-        assert (await _login(gql, "lansing.librarian", "netzone-demo", "LANSING"))["errors"] == [
-            TOO_MANY
-        ]
+            assert (await gql.login_payload("nobody", "LANSING", "wrong-password"))["errors"] == [
+                INVALID
+            ]
+        assert (await gql.login_payload("lansing.librarian", "LANSING", "netzone-demo"))[
+            "errors"
+        ] == [TOO_MANY]
 
 
 CREATE = """mutation($u: String!, $enabled: Boolean!, $until: Date) {
@@ -129,13 +125,15 @@ async def test_disabled_accounts_cannot_log_in(gql: GraphQL, connection: AsyncCo
     admin = await gql.login("nekls.admin", "LANSING")
     await _create(gql, admin, "tess.disabled", enabled=False)
     tokens_before = await _count(connection, "auth_token")
-    payload = await _login(gql, "tess.disabled", "temporary-pass", "LANSING")
+    payload = await gql.login_payload("tess.disabled", "LANSING", "temporary-pass")
     assert payload == {
         "token": None,
         "errors": [{"code": "FORBIDDEN", "message": "This account is disabled.", "field": None}],
     }
     # A wrong password gets the usual answer: nothing tells the account is disabled.
-    assert (await _login(gql, "tess.disabled", "wrong-password", "LANSING"))["errors"] == [INVALID]
+    assert (await gql.login_payload("tess.disabled", "LANSING", "wrong-password"))["errors"] == [
+        INVALID
+    ]
     assert await _count(connection, "auth_token") == tokens_before
 
 
@@ -145,7 +143,7 @@ async def test_accounts_past_until_cannot_log_in(gql: GraphQL, connection: Async
     await _create(gql, admin, "tess.expired", until=yesterday)
     await _create(gql, admin, "tess.lastday", until=_today())
     tokens_before = await _count(connection, "auth_token")
-    payload = await _login(gql, "tess.expired", "temporary-pass", "LANSING")
+    payload = await gql.login_payload("tess.expired", "LANSING", "temporary-pass")
     assert payload == {
         "token": None,
         "errors": [
@@ -158,7 +156,7 @@ async def test_accounts_past_until_cannot_log_in(gql: GraphQL, connection: Async
     }
     assert await _count(connection, "auth_token") == tokens_before
     # `until` is the last day of access.
-    assert (await _login(gql, "tess.lastday", "temporary-pass", "LANSING"))["errors"] == []
+    assert (await gql.login_payload("tess.lastday", "LANSING", "temporary-pass"))["errors"] == []
 
 
 async def test_a_session_ends_when_the_account_is_disabled_or_expires(gql: GraphQL) -> None:
@@ -197,7 +195,7 @@ async def test_accounts_without_a_password_cannot_log_in(gql: GraphQL) -> None:
     )
     assert data["createPatron"]["errors"] == []
     for password in ("", "anything-at-all"):
-        assert (await _login(gql, "station.1", password, "LANSING"))["errors"] == [INVALID]
+        assert (await gql.login_payload("station.1", "LANSING", password))["errors"] == [INVALID]
 
 
 async def test_expired_and_revoked_tokens_are_anonymous(

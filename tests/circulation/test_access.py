@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.circulation.conftest import CHECK_IN, CHECK_OUT, LOAN_NODE, CirculationApi, loan_rows
-from tests.conftest import GraphQL
-from tests.patrons.conftest import PASSWORD
+from tests.support.circulation import CHECK_IN, CHECK_OUT, LOAN_NODE, CirculationApi, loan_rows
+from tests.support.graphql import GraphQL
+from tests.support.patrons import PASSWORD
 
 
 async def test_other_institutions_cannot_lend_to_or_see_loans_of_our_patrons(

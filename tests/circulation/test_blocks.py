@@ -8,15 +8,15 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import UTCDateTime
-from tests.circulation.conftest import (
+from tests.support.circulation import (
     CREATE_BLOCK_TYPE,
     CirculationApi,
     loan_count,
     loan_rows,
 )
-from tests.conftest import GraphQL
-from tests.patrons.conftest import PatronApi
+from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
+from tests.support.patrons import PatronApi
 
 
 async def test_blocked_patron_is_refused(

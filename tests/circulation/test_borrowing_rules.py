@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import clock
-from tests.circulation.conftest import CirculationApi, end_of_day, loan_count, loan_rows, parse_time
-from tests.patrons.conftest import PatronApi
+from tests.support.circulation import CirculationApi, end_of_day, loan_count, loan_rows, parse_time
+from tests.support.patrons import PatronApi
 
 
 def _refused_accounts() -> list[Any]:

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import clock
-from tests.circulation.conftest import CirculationApi, loan_count
-from tests.conftest import GraphQL
+from tests.support.circulation import CirculationApi, loan_count
+from tests.support.graphql import GraphQL
 
 BORROWING = """query($id: ID!) {
   node(id: $id) { ... on Patron { borrowing { allowed reasons { code message } } } }

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.circulation.conftest import LOAN_NODE, CirculationApi, loan_rows
-from tests.conftest import GraphQL
-from tests.patrons.conftest import PatronApi
+from tests.support.circulation import LOAN_NODE, CirculationApi, loan_rows
+from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
+from tests.support.patrons import PatronApi
 
 
 async def test_delete_waits_for_loans_and_keeps_anonymised_history(

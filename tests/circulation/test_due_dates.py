@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app import clock
-from tests.circulation.conftest import (
+from tests.support.circulation import (
     CREATE_USER_GROUP,
     CirculationApi,
     end_of_day,
     parse_time,
 )
-from tests.conftest import GraphQL
-from tests.patrons.conftest import PatronApi
+from tests.support.graphql import GraphQL
+from tests.support.patrons import PatronApi
 
 
 async def test_due_date_is_the_user_groups_loan_period(circ: CirculationApi, lansing: str) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.circulation.conftest import LOAN_NODE, CirculationApi, loan_count, loan_rows, parse_time
-from tests.conftest import GraphQL
-from tests.patrons.conftest import PatronApi
+from tests.support.circulation import LOAN_NODE, CirculationApi, loan_count, loan_rows, parse_time
+from tests.support.graphql import GraphQL
+from tests.support.patrons import PatronApi
 
 
 async def test_an_item_on_loan_cannot_be_lent_again(

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import clock
-from tests.circulation.conftest import (
+from tests.support.circulation import (
     CREATE_RULE,
     LINKED_ACCOUNT,
     NETWORK_SEARCH,
@@ -25,7 +25,7 @@ from tests.circulation.conftest import (
     loan_rows,
     parse_time,
 )
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
 
 

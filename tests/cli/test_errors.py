@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 
 from app.cli_errors import explain
 from app.db import Database
-from tests.cli.conftest import run_cli
 from tests.reliability.live_server import free_port, netzone
+from tests.support.cli import run_cli
 
 
 def lines(result: Any) -> list[str]:

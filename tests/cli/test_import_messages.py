@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from app.db import Database
-from tests.cli.conftest import run_cli
-from tests.imports.conftest import HEADER, student, to_csv
+from tests.support.cli import run_cli
+from tests.support.imports import HEADER, student, to_csv
 
 
 async def _count(database: Database, sql: str) -> int:

@@ -17,11 +17,7 @@ from app.cli_options import open_url
 from app.db import Database
 from app.demo.seed import INSTITUTIONS, LOGINS
 from app.graphql.ids import encode_id
-from tests.cli.conftest import run_cli
-
-
-def flat(output: str) -> str:
-    return " ".join(output.split())
+from tests.support.cli import flat, run_cli
 
 
 def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -140,7 +136,7 @@ async def test_serve_prints_an_address_a_person_can_open(
     cli_database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     served: dict[str, Any] = {}
-    monkeypatch.setattr("app.cli.uvicorn.run", lambda *args, **kwargs: served.update(kwargs))
+    monkeypatch.setattr("app.cli.server.uvicorn.run", lambda *args, **kwargs: served.update(kwargs))
     monkeypatch.setattr("app.observability.logs.configure_logging", lambda settings: None)
     result = await run_cli("serve", "--host", "0.0.0.0", "--port", "8123")
     assert result.exit_code == 0, result.output

@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
-from tests.emails.conftest import (
+from tests.support.emails import (
     BLACKLISTED,
     INVALID,
     REMOVE,
@@ -16,6 +15,7 @@ from tests.emails.conftest import (
     email_state,
     institution_alert,
 )
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
 
 FORBIDDEN_REMOVE = {

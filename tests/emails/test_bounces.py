@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
-from tests.emails.conftest import BLACKLISTED, REPORT, EmailApi, email_state
+from tests.support.emails import BLACKLISTED, REPORT, EmailApi, email_state
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
 
 FORBIDDEN_REPORT = {

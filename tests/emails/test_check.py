@@ -13,8 +13,8 @@ from app.auth.roles import SystemGroup
 from app.db import Database
 from app.emails.check import EmailCheckResult, check_emails
 from app.errors import DomainError
-from tests.conftest import GraphQL
-from tests.emails.conftest import BLACKLISTED, INVALID, EmailApi, email_state, institution_alert
+from tests.support.emails import BLACKLISTED, INVALID, EmailApi, email_state, institution_alert
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
 
 NO_ALERT = {"alerts": [], "emailServiceEnabled": True}

@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner
 
-from app import migrate
-from app.cli import cli
-from app.db import Database, create_engine
-from app.demo.seed import seed_demo
-from app.settings import Settings, get_settings
-
-
-@pytest.fixture
-async def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A migrated, seeded SQLite file that `netzone` finds through DATABASE_URL."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    settings = Settings(  # type: ignore[call-arg]
-        DATABASE_URL=url, argon2_time_cost=1, argon2_memory_cost_kib=1024, argon2_parallelism=1
-    )
-    await asyncio.to_thread(migrate.upgrade, url)
-    database = Database(create_engine(settings))
-    async with database.session() as session:
-        await seed_demo(session, settings, patrons_per_institution=2)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
-        yield database
-    finally:
-        get_settings.cache_clear()
-        await database.engine.dispose()
-
-
-async def _run_cli(*args: str) -> Any:
-    # The command runs its own event loop (asyncio.run): give it a thread of its own.
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
+from app.db import Database
+from tests.support.cli import run_cli, said
 
 
 async def _sql(database: Database, sql: str, **params: Any) -> list[tuple[Any, ...]]:
@@ -48,11 +16,6 @@ async def _sql(database: Database, sql: str, **params: Any) -> list[tuple[Any, .
         rows = [tuple(r) for r in result.all()] if result.returns_rows else []
         await session.commit()
     return rows
-
-
-def _said(result: Any) -> str:
-    """The output with rich's line wrapping undone."""
-    return " ".join(result.output.split())
 
 
 async def test_the_cli_check_flags_alerts_and_clears(cli_database: Database) -> None:
@@ -84,11 +47,11 @@ async def test_the_cli_check_flags_alerts_and_clears(cli_database: Database) -> 
     )
 
     # when the check runs
-    result = await _run_cli("jobs", "check-emails")
+    result = await run_cli("jobs", "check-emails")
 
     # then both are flagged and both institutions lose their email service
     assert result.exit_code == 0, result.output
-    assert _said(result) == (
+    assert said(result) == (
         f"Checked {checked} primary email(s): 2 flagged (2 new, 0 cleared). "
         "Email service disabled for: EASTERN, NEKLS. "
         "Institutions with flagged addresses: EASTERN, NEKLS."
@@ -105,8 +68,8 @@ async def test_the_cli_check_flags_alerts_and_clears(cli_database: Database) -> 
     assert services == [("EASTERN", False), ("NEKLS", False)]
 
     # a second run finds the same, and changes nothing
-    result = await _run_cli("jobs", "check-emails")
-    assert _said(result) == (
+    result = await run_cli("jobs", "check-emails")
+    assert said(result) == (
         f"Checked {checked} primary email(s): 2 flagged (0 new, 0 cleared). "
         "Institutions with flagged addresses: EASTERN, NEKLS."
     )
@@ -118,8 +81,8 @@ async def test_the_cli_check_flags_alerts_and_clears(cli_database: Database) -> 
         a=nekls_patron,
         b=eastern_patron,
     )
-    result = await _run_cli("jobs", "check-emails")
-    assert _said(result) == (
+    result = await run_cli("jobs", "check-emails")
+    assert said(result) == (
         f"Checked {checked} primary email(s): 0 flagged (0 new, 2 cleared). "
         "Alerts cleared for: EASTERN, NEKLS."
     )

@@ -7,10 +7,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
-from tests.emails.conftest import BLACKLISTED, EmailApi, email_state
-from tests.imports.conftest import Importer, find_patron, student, to_csv
+from tests.support.emails import BLACKLISTED, EmailApi, email_state
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
+from tests.support.imports import Importer, find_patron, student, to_csv
 
 
 @pytest.fixture

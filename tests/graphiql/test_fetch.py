@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import _graphiql_files
+from app.cli.api import ensure_graphiql_files
 from app.graphiql.assets import (
     LOCK_PATH,
     FetchError,
@@ -277,7 +277,7 @@ def test_serve_in_development_fetches_once_and_goes_on_without(
         graphiql_assets_dir=str(tmp_path / "assets"),
         graphiql_assets_from=str(empty),
     )
-    _graphiql_files(settings)
+    ensure_graphiql_files(settings)
     said = capsys.readouterr().out.splitlines()
     assert (
         said[0]
@@ -286,7 +286,7 @@ def test_serve_in_development_fetches_once_and_goes_on_without(
     assert said[1].startswith("GraphiQL's files could not be fetched (react@18.3.1: no tarball")
     assert said[1].endswith("/graphql says how to install them; the API works without them.")
     production = settings.model_copy(update={"environment": "test"})
-    _graphiql_files(production)
+    ensure_graphiql_files(production)
     assert capsys.readouterr().out == (
         "GraphiQL's files are not installed: run `netzone fetch-graphiql-assets`.\n"
     )

@@ -8,12 +8,13 @@ import os
 from typing import Any
 
 import httpx
-import orjson
 from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
+from tests.support.ids import patron_pk
+from tests.support.photos import image, set_photo, upload_photo
 
 PATRON = """query($id: ID!) {
   node(id: $id) {
@@ -43,12 +44,6 @@ REMOVE_BLOCK = """mutation($id: ID!) {
   }
 }"""
 
-SET_PHOTO = """mutation($id: ID!, $file: Upload!) {
-  setPatronPhoto(input: {patronId: $id, file: $file}) {
-    patron { id version photo { contentType width height byteSize } }
-    errors { code message field }
-  }
-}"""
 
 REMOVE_PHOTO = """mutation($id: ID!) {
   removePatronPhoto(input: {patronId: $id}) {
@@ -72,7 +67,7 @@ async def _read(gql: GraphQL, token: str, patron_id: str) -> dict[str, Any]:
 
 
 async def _stored_photo(connection: AsyncConnection, patron_id: str) -> tuple[str, bytes] | None:
-    pk = int(base64.urlsafe_b64decode(patron_id + "==").decode().split(":")[1])
+    pk = patron_pk(patron_id)
     row = (
         await connection.execute(
             text("SELECT content_type, data FROM patron_photo WHERE patron_id = :p"), {"p": pk}
@@ -90,55 +85,8 @@ async def _audit_actions(connection: AsyncConnection) -> list[str]:
 
 
 def _decoded(data: bytes) -> tuple[str | None, tuple[int, int]]:
-    with Image.open(io.BytesIO(data)) as image:
-        return image.format, image.size
-
-
-def _image(fmt: str, size: tuple[int, int] = (40, 30), noise: bool = False) -> bytes:
-    if noise:
-        image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
-    else:
-        image = Image.new("RGB", size, (200, 40, 90))
-    out = io.BytesIO()
-    image.save(out, format=fmt)
-    return out.getvalue()
-
-
-async def _upload(
-    client: httpx.AsyncClient,
-    token: str,
-    patron_id: str,
-    data: bytes,
-    filename: str,
-    content_type: str,
-) -> httpx.Response:
-    """A GraphQL multipart request (operations, map, file), as Apollo and urql send it."""
-    operations = {"query": SET_PHOTO, "variables": {"id": patron_id, "file": None}}
-    return await client.post(
-        "/graphql",
-        data={
-            "operations": orjson.dumps(operations).decode(),
-            "map": orjson.dumps({"0": ["variables.file"]}).decode(),
-        },
-        files={"0": (filename, data, content_type)},
-        headers={"authorization": f"Bearer {token}"},
-    )
-
-
-async def _set_photo(
-    client: httpx.AsyncClient,
-    token: str,
-    patron_id: str,
-    data: bytes,
-    filename: str = "photo.png",
-    content_type: str = "image/png",
-) -> dict[str, Any]:
-    response = await _upload(client, token, patron_id, data, filename, content_type)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert "errors" not in body, body
-    payload: dict[str, Any] = body["data"]["setPatronPhoto"]
-    return payload
+    with Image.open(io.BytesIO(data)) as picture:
+        return picture.format, picture.size
 
 
 # ---------------------------------------------------------------- blocks
@@ -352,9 +300,9 @@ async def test_librarian_uploads_replaces_and_removes_a_photo(
     token = await gql.login("lansing.librarian", "LANSING")
     patron = await _first_patron(gql, token, "NEKLS")
     version = patron["version"]
-    png = _image("PNG", (40, 30))
+    png = image("PNG", (40, 30))
 
-    payload = await _set_photo(client, token, patron["id"], png)
+    payload = await set_photo(client, token, patron["id"], png)
     # Stored re-encoded as JPEG (same size: it is under the 1024-pixel bound)
     stored = await _stored_photo(connection, patron["id"])
     assert stored is not None
@@ -375,8 +323,8 @@ async def test_librarian_uploads_replaces_and_removes_a_photo(
     }
     assert (await _read(gql, token, patron["id"]))["photo"] == payload["patron"]["photo"]
 
-    jpeg = _image("JPEG", (64, 80))
-    payload = await _set_photo(client, token, patron["id"], jpeg, "me.jpg", "image/jpeg")
+    jpeg = image("JPEG", (64, 80))
+    payload = await set_photo(client, token, patron["id"], jpeg, "me.jpg", "image/jpeg")
     assert payload["errors"] == []
     assert payload["patron"]["version"] == version + 2
     photo = (await _read(gql, token, patron["id"]))["photo"]
@@ -406,7 +354,7 @@ async def test_librarian_uploads_replaces_and_removes_a_photo(
 
 
 def _truncated_png() -> bytes:
-    data = _image("PNG", (200, 200), noise=True)
+    data = image("PNG", (200, 200), noise=True)
     return data[: len(data) // 2]
 
 
@@ -439,23 +387,23 @@ async def test_bad_files_are_refused_and_nothing_is_stored(
     token = await gql.login("lansing.librarian", "LANSING")
     patron = await _first_patron(gql, token, "NEKLS")
     # An existing photo stays as it was.
-    assert (await _set_photo(client, token, patron["id"], _image("PNG")))["errors"] == []
+    assert (await set_photo(client, token, patron["id"], image("PNG")))["errors"] == []
     before = await _read(gql, token, patron["id"])
     stored_before = await _stored_photo(connection, patron["id"])
     audit_before = await _audit_actions(connection)
-    noise = _image("PNG", (1000, 1000), noise=True)
+    noise = image("PNG", (1000, 1000), noise=True)
     assert len(noise) > 2 * 1024 * 1024
     contents = {
         "truncated png": _truncated_png(),
-        "too many pixels": _image("PNG", (5000, 4000)),
+        "too many pixels": image("PNG", (5000, 4000)),
         "too many bytes": noise,
-        "gif": _image("GIF"),
+        "gif": image("GIF"),
         "bomb": _bomb(),
     }
     for label, data, filename, message in BAD_FILES:
         data = contents.get(label, data)
         assert data is not None
-        payload = await _set_photo(client, token, patron["id"], data, filename, "image/png")
+        payload = await set_photo(client, token, patron["id"], data, filename, "image/png")
         assert payload["patron"] is None, label
         [error] = payload["errors"]
         assert (error["code"], error["field"]) == ("INVALID_INPUT", ["input", "file"]), label
@@ -485,8 +433,8 @@ async def test_photo_data_url(
 ) -> None:
     token = await gql.login("lansing.librarian", "LANSING")
     patron = await _first_patron(gql, token, "NEKLS")
-    png = _image("PNG", (12, 10))
-    assert (await _set_photo(client, token, patron["id"], png))["errors"] == []
+    png = image("PNG", (12, 10))
+    assert (await set_photo(client, token, patron["id"], png))["errors"] == []
     data = await gql.ok(
         "query($id: ID!) { node(id: $id) { ... on Patron { photo { dataUrl } } } }",
         {"id": patron["id"]},
@@ -511,7 +459,7 @@ async def test_photos_are_stored_small_upright_and_without_metadata(
     exif[0x010F] = "Camera maker"
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=30, exif=exif.tobytes())
-    payload = await _set_photo(client, token, patron["id"], out.getvalue(), "cam.jpg", "image/jpeg")
+    payload = await set_photo(client, token, patron["id"], out.getvalue(), "cam.jpg", "image/jpeg")
     assert payload["errors"] == [], payload
     stored = await _stored_photo(connection, patron["id"])
     assert stored is not None
@@ -524,7 +472,7 @@ async def test_photos_are_stored_small_upright_and_without_metadata(
     rgba = Image.new("RGBA", (20, 20), (0, 0, 0, 0))
     out = io.BytesIO()
     rgba.save(out, format="PNG")
-    assert (await _set_photo(client, token, patron["id"], out.getvalue()))["errors"] == []
+    assert (await set_photo(client, token, patron["id"], out.getvalue()))["errors"] == []
     stored = await _stored_photo(connection, patron["id"])
     assert stored is not None
     with Image.open(io.BytesIO(stored[1])) as kept:
@@ -537,10 +485,10 @@ async def test_photos_of_other_institutions_and_by_circulation_are_refused(
     admin = await gql.login("eastern.admin", "EASTERN-MAIN")
     patron = await _first_patron(gql, admin, "EASTERN")
     before = await _read(gql, admin, patron["id"])
-    png = _image("PNG")
+    png = image("PNG")
 
     nekls = await gql.login("lansing.librarian", "LANSING")
-    payload = await _set_photo(client, nekls, patron["id"], png)
+    payload = await set_photo(client, nekls, patron["id"], png)
     assert payload == {
         "patron": None,
         "errors": [
@@ -552,7 +500,7 @@ async def test_photos_of_other_institutions_and_by_circulation_are_refused(
         ],
     }
     circ = await gql.login("eastern.circ", "EASTERN-MAIN")
-    payload = await _set_photo(client, circ, patron["id"], png)
+    payload = await set_photo(client, circ, patron["id"], png)
     assert payload["errors"] == [
         {
             "code": "FORBIDDEN",
@@ -570,8 +518,8 @@ async def test_upload_without_a_session_is_unauthenticated(
 ) -> None:
     token = await gql.login("lansing.librarian", "LANSING")
     patron = await _first_patron(gql, token, "NEKLS")
-    response = await _upload(
-        client, "nzs_unknown", patron["id"], _image("PNG"), "p.png", "image/png"
+    response = await upload_photo(
+        client, "nzs_unknown", patron["id"], image("PNG"), "p.png", "image/png"
     )
     body = response.json()
     assert body["data"] is None

@@ -14,7 +14,7 @@ from app.graphql.ids import Cursors
 from app.keys import CURSOR, deployment_key
 from app.patrons.search import PatronFilter
 from app.settings import Settings
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 PAGE = """query($search: String, $after: String) {
   patrons(institution: "NEKLS", filter: {search: $search}, first: 2, after: $after) {

@@ -11,7 +11,7 @@ from app.db import Database, create_engine
 from app.main import create_app
 from app.network import service as network_service
 from app.settings import Settings
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 VIEWER = "{ viewer { systemGroups library { code } } }"
 

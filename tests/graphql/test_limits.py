@@ -14,7 +14,7 @@ from app.graphql.limits import document_cost, too_costly
 from app.main import create_app
 from app.patrons import search as patron_service
 from app.settings import Settings
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 CREATE_GROUP = 'createLibraryGroup(input: {institution: "NEKLS", name: "%s"}) { errors { code } }'
 

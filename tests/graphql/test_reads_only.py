@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col
 
 from app.auth.models import AuthToken
-from app.auth.service import token_digest
+from app.auth.tokens import token_digest
 from app.db import Database, ReadOnlyViolation, SerialSession, utcnow
 from app.graphql.reads import reads_only
 from app.keys import DeploymentSecret, forget_cached_keys
@@ -24,7 +24,7 @@ from app.main import create_app
 from app.network.models import Library
 from app.patrons.models import Patron
 from app.settings import Settings
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 LOOKUP = """query Lookup($barcode: String!) {
   patrons(institution: "NEKLS", filter: {search: $barcode}, first: 1) {

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
-from tests.imports.conftest import (
+from tests.support.graphql import GraphQL
+from tests.support.imports import (
     HEADER,
     STUDENTS,
     Importer,
@@ -253,7 +253,7 @@ async def test_control_characters_and_nul_bytes(
 async def test_the_errors_sample_file(
     importer: Importer, northfield: str, connection: AsyncConnection
 ) -> None:
-    from tests.imports.conftest import WITH_ERRORS
+    from tests.support.imports import WITH_ERRORS
 
     before = await table_counts(connection)
     job = await importer.job(northfield, WITH_ERRORS.read_bytes())

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.imports import service
-from tests.conftest import GraphQL
-from tests.imports.conftest import (
+from tests.support.graphql import GraphQL
+from tests.support.imports import (
     HEADER,
     Importer,
     counts,

@@ -6,61 +6,23 @@ finds through DATABASE_URL (whatever database the rest of the suite uses).
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import os
-import re
 import shutil
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import bindparam, text
-from typer.testing import CliRunner
 
-from app import migrate
-from app.cli import cli
-from app.db import Database, create_engine
-from app.demo.seed import seed_demo
-from app.settings import Settings, get_settings
-from tests.imports.conftest import HEADER, STUDENTS, WITH_ERRORS, student, to_csv
+from app.db import Database
+from tests.support.cli import flat, run_cli
+from tests.support.database import scalar
+from tests.support.imports import HEADER, STUDENTS, WITH_ERRORS, student, to_csv
 
 # The drop folder runs as NORTHFIELD's administrator at its library.
 WATCHER = "northfield.admin@NORTHFIELD-MAIN"
 
 STUDENT_IDS = [f"NF{1000 + n}" for n in range(20)]
-
-
-@pytest.fixture
-async def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    cheap = {"argon2_time_cost": 1, "argon2_memory_cost_kib": 1024, "argon2_parallelism": 1}
-    settings = Settings(DATABASE_URL=url, **cheap)  # type: ignore[call-arg]
-    await asyncio.to_thread(migrate.upgrade, url)
-    database = Database(create_engine(settings))
-    async with database.session() as session:
-        await seed_demo(session, settings, patrons_per_institution=2)
-    monkeypatch.setenv("DATABASE_URL", url)
-    for name, value in cheap.items():
-        monkeypatch.setenv(f"NETZONE_{name.upper()}", str(value))
-    get_settings.cache_clear()
-    try:
-        yield database
-    finally:
-        get_settings.cache_clear()
-        await database.engine.dispose()
-
-
-async def run_cli(*args: str) -> Any:
-    # The command runs its own event loop (asyncio.run): give it a thread of its own.
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
-
-
-def flat(output: str) -> str:
-    """The output with Rich's line wrapping undone."""
-    return re.sub(r"\s+", " ", output)
 
 
 async def students_in(database: Database) -> int:
@@ -71,11 +33,6 @@ async def students_in(database: Database) -> int:
     ).bindparams(bindparam("ids", expanding=True))
     async with database.engine.connect() as conn:
         return int((await conn.execute(query, {"ids": STUDENT_IDS})).scalar_one())
-
-
-async def scalar(database: Database, sql: str) -> Any:
-    async with database.engine.connect() as conn:
-        return (await conn.execute(text(sql))).scalar_one()
 
 
 # ---------------------------------------------------------------- one file

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import GraphQL
-from tests.imports.conftest import Importer, counts, find_patron, student, to_csv
+from tests.support.graphql import GraphQL
+from tests.support.imports import Importer, counts, find_patron, student, to_csv
 
 
 async def test_rows_without_a_home_library_get_the_sessions_library(

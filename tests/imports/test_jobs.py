@@ -22,15 +22,15 @@ from app.graphql.imports import operations
 from app.imports import rows, service
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import GraphQL
-from tests.imports.conftest import (
+from tests.support.graphql import GraphQL
+from tests.support.ids import pk_of
+from tests.support.imports import (
     JOB,
     STUDENTS,
     Importer,
     counts,
     table_counts,
 )
-from tests.support.ids import pk_of
 
 STUDENT_IDS = [f"NF{1000 + n}" for n in range(20)]
 
@@ -307,7 +307,7 @@ async def test_small_batches_give_the_same_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every BATCH rows the session is flushed and emptied (memory stays flat)."""
-    from tests.imports.conftest import WITH_ERRORS, errors_of
+    from tests.support.imports import WITH_ERRORS, errors_of
 
     expected = errors_of(await importer.job(northfield, WITH_ERRORS.read_bytes()))
     monkeypatch.setattr(service, "BATCH", 3)

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.settings import Settings
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 MEMBERSHIPS = """mutation($input: ImportLibraryGroupMembershipsInput!) {
   importLibraryGroupMemberships(input: $input) {

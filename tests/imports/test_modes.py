@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
-from tests.imports.conftest import (
+from tests.support.graphql import GraphQL
+from tests.support.imports import (
     HEADER,
     STUDENTS,
     WITH_ERRORS,

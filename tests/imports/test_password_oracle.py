@@ -7,8 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.demo.seed import DEMO_PASSWORD
-from tests.conftest import GraphQL
-from tests.imports.conftest import Importer, counts, table_counts, to_csv
+from tests.support.graphql import GraphQL
+from tests.support.imports import Importer, counts, table_counts, to_csv
 
 
 async def _hash_of(connection: AsyncConnection, username: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import orjson
 
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.passwords import verify_password
 from app.settings import Settings
-from tests.conftest import GraphQL
-from tests.imports.conftest import (
+from tests.support.graphql import GraphQL
+from tests.support.imports import (
     HEADER,
     STUDENTS,
     Importer,
@@ -293,7 +293,7 @@ async def test_contact_email_labels_survive_a_reimport(
 async def test_until_is_not_importable(
     importer: Importer, northfield: str, connection: AsyncConnection
 ) -> None:
-    from tests.imports.conftest import job_count, table_counts
+    from tests.support.imports import job_count, table_counts
 
     before, jobs = await table_counts(connection), await job_count(connection)
     error = await importer.refused(

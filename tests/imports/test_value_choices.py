@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import GraphQL
-from tests.imports.conftest import HEADER, Importer, counts, find_patron, student, to_csv
-from tests.network.test_value_choices import add
+from tests.support.graphql import GraphQL
+from tests.support.imports import HEADER, Importer, counts, find_patron, student, to_csv
+from tests.support.network import add
 
 
 async def test_import_rows_with_unlisted_values_fail_with_their_column(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database
 from app.lifecycle.grants import GrantFinding, check_grants
-from tests.auth.test_api_clients import _run_cli, cli_database  # noqa: F401 (fixture)
+from tests.support.cli import run_cli
 
 
 async def scalar(connection: AsyncConnection, sql: str, **params: Any) -> Any:
@@ -189,9 +189,9 @@ async def test_grants_made_around_the_rule_are_listed(
 
 
 async def test_the_command_reports_and_fails_only_when_there_is_something(
-    cli_database: Database,  # noqa: F811
+    cli_database: Database,
 ) -> None:
-    clean = await _run_cli("check-grants")
+    clean = await run_cli("check-grants")
     assert clean.exit_code == 0, clean.output
     assert "No grants to review" in clean.output
     async with cli_database.session() as session:
@@ -200,7 +200,7 @@ async def test_the_command_reports_and_fails_only_when_there_is_something(
             {"f": False},
         )
         await session.commit()
-    dirty = await _run_cli("check-grants")
+    dirty = await run_cli("check-grants")
     assert dirty.exit_code == 1, dirty.output
     assert "has no enabled SYSTEM_ADMIN" in " ".join(dirty.output.split())
     assert "1 grant(s) to review." in dirty.output

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.audit.models import AuditEntry
-from tests.conftest import GraphQL
-from tests.graphql.test_blocks_photos import _image, _set_photo
-from tests.lifecycle.conftest import PASSWORD, LifecycleApi, patron_id
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
+from tests.support.lifecycle import PASSWORD, LifecycleApi, patron_id
+from tests.support.photos import image, set_photo
 
 PHOTO = "query($id: ID!) { node(id: $id) { ... on Patron { photo { contentType width height } } } }"
 
@@ -485,8 +485,8 @@ async def test_the_duplicates_photo_moves_unless_the_survivor_has_one(
     survivor = await api.create(lansing, surname="Pictured", barcode="2199101")
     first = await api.create(lansing, surname="Pictured", barcode="2199102")
     second = await api.create(lansing, surname="Pictured", barcode="2199103")
-    await _set_photo(client, lansing, first["id"], _image("PNG", (40, 30)))
-    await _set_photo(client, lansing, second["id"], _image("PNG", (20, 10)))
+    await set_photo(client, lansing, first["id"], image("PNG", (40, 30)))
+    await set_photo(client, lansing, second["id"], image("PNG", (20, 10)))
 
     # when: merged, the first duplicate's photo becomes the survivor's
     payload = await api.merge(lansing, survivor["id"], [first["id"], second["id"]])
@@ -496,7 +496,7 @@ async def test_the_duplicates_photo_moves_unless_the_survivor_has_one(
 
     # and a survivor that has a photo keeps it
     other = await api.create(lansing, surname="Pictured", barcode="2199104")
-    await _set_photo(client, lansing, other["id"], _image("PNG", (64, 64)))
+    await set_photo(client, lansing, other["id"], image("PNG", (64, 64)))
     payload = await api.merge(lansing, survivor["id"], [other["id"]])
     assert payload["errors"] == []
     photo = (await gql.ok(PHOTO, {"id": survivor["id"]}, lansing))["node"]["photo"]

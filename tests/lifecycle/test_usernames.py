@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import DEMO_PATRONS_PER_INSTITUTION, GraphQL
-from tests.lifecycle.conftest import PASSWORD, LifecycleApi, patron_id
+from tests.support.database import DEMO_PATRONS_PER_INSTITUTION
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
+from tests.support.lifecycle import PASSWORD, LifecycleApi, patron_id
 
 # Accounts a LIBRARIAN may not give a new login: they hold LIBRARIAN, SYSTEM_ADMIN or
 # NETWORK_ADMIN (the librarian's own account aside).
@@ -55,25 +56,25 @@ async def test_rule_from_primary_email_dry_run_lists_every_change_and_conflict(
         [
             {
                 "code": "DUPLICATE_USERNAME",
-                "message": f"Clash (patron {_pk(clash)}): 'SHARED@example.org' "
+                "message": f"Clash (patron {patron_pk(clash['id'])}): 'SHARED@example.org' "
                 "is already the username of another patron in NEKLS.",
                 "field": rule_field(clash["id"]),
             },
             {
                 "code": "DUPLICATE_USERNAME",
-                "message": f"Ann Twin (patron {_pk(twin_a)}): 'twin@x.org' would also be the "
+                "message": f"Ann Twin (patron {patron_pk(twin_a['id'])}): 'twin@x.org' would also be the "
                 "new username of 1 other patron.",
                 "field": rule_field(twin_a["id"]),
             },
             {
                 "code": "DUPLICATE_USERNAME",
-                "message": f"Bob Twin (patron {_pk(twin_b)}): 'twin@x.org' would also be the "
+                "message": f"Bob Twin (patron {patron_pk(twin_b['id'])}): 'twin@x.org' would also be the "
                 "new username of 1 other patron.",
                 "field": rule_field(twin_b["id"]),
             },
             {
                 "code": "MANDATORY_FIELD",
-                "message": f"Nina Nomail (patron {_pk(missing)}) has no primary email.",
+                "message": f"Nina Nomail (patron {patron_pk(missing['id'])}) has no primary email.",
                 "field": rule_field(missing["id"]),
             },
         ],
@@ -195,7 +196,7 @@ async def test_rule_from_barcode_reports_patrons_without_one(
         },
         {
             "code": "INVALID_INPUT",
-            "message": f"Spaced (patron {_pk(spaced)}): the barcode '21 99' cannot be a "
+            "message": f"Spaced (patron {patron_pk(spaced['id'])}): the barcode '21 99' cannot be a "
             "username: it contains spaces.",
             "field": rule_field(spaced["id"]),
         },
@@ -395,10 +396,6 @@ async def test_a_rule_or_a_list_but_not_both(api: LifecycleApi, lansing: str) ->
         }
     ]
     assert (await api.read(lansing, ann["id"]))["username"] is None  # type: ignore[index]
-
-
-def _pk(patron: dict[str, Any]) -> int:
-    return patron_pk(patron["id"])
 
 
 async def test_rule_from_admin_system_id_at_a_school(api: LifecycleApi, gql: GraphQL) -> None:

@@ -23,8 +23,8 @@ from app.db import Database
 from app.main import create_app
 from app.patrons import service as patrons
 from app.settings import Settings
-from tests.conftest import GraphQL
-from tests.linking.conftest import COPY_FIELDS, SEARCH, today
+from tests.support.graphql import GraphQL
+from tests.support.linking import COPY_FIELDS, SEARCH, today
 
 DISCOVERY = "nzc_demo-western-discovery"  # WESTERN's discovery layer: scopes linking, patron_read
 CALLS = 50

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
+from tests.support.linking import CREATE_PATRON_ID, FIND, account
 
-FIND = """query($institution: String!, $q: String!) {
-  patrons(institution: $institution, filter: {search: $q}) {
-    edges { node { id version surname userGroup { code }
-      consortialAccounts { institution { code } surname givenName cohort userGroup { code } ref } } }
-  }
-}"""
 UPDATE = (
     """mutation($input: UpdatePatronInput!) { updatePatron(input: $input) { errors { code } } }"""
 )
-
-
-async def account(gql: GraphQL, token: str, institution: str, value: str) -> dict[str, Any]:
-    edges = (await gql.ok(FIND, {"institution": institution, "q": value}, token))["patrons"][
-        "edges"
-    ]
-    assert len(edges) == 1, edges
-    node: dict[str, Any] = edges[0]["node"]
-    return node
 
 
 SEARCH = """query($input: NetworkPatronSearchInput!) {
@@ -31,10 +17,6 @@ SEARCH = """query($input: NetworkPatronSearchInput!) {
     matches { institution { code } surname givenName cohort userGroup { code } ref }
     errors { code }
   }
-}"""
-
-CREATE = """mutation($input: CreatePatronInput!) {
-  createPatron(input: $input) { patron { id } errors { code message } }
 }"""
 
 CONSORTIAL = """query($id: ID!) { node(id: $id) { ... on Patron {
@@ -86,7 +68,7 @@ async def test_a_dummy_with_someones_consortial_id_learns_no_more_than_a_search(
     # consortial id
     librarian = await gql.login("lansing.librarian", "LANSING")
     data = await gql.ok(
-        CREATE,
+        CREATE_PATRON_ID,
         {
             "input": {
                 "institution": "NEKLS",

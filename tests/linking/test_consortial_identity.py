@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database
 from app.lifecycle.consortial import duplicate_copies
-from tests.auth.test_api_clients import _run_cli, cli_database  # noqa: F401 (fixture)
-from tests.conftest import GraphQL
-from tests.linking.test_consortial_accounts import CREATE, account
+from tests.support.cli import run_cli
+from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
+from tests.support.linking import CREATE_PATRON_ID, account
 
 SEARCH = """query($input: NetworkPatronSearchInput!) {
   networkPatronSearch(input: $input) {
@@ -92,7 +92,7 @@ async def test_copies_of_a_person_held_at_home_are_listed_for_merging(
     # Given an EASTERN patron with a consortial id WESTERN does not hold yet ...
     eastern = await gql.login("eastern.admin", "EASTERN-MAIN")
     created = await gql.ok(
-        CREATE,
+        CREATE_PATRON_ID,
         {
             "input": {
                 "institution": "EASTERN",
@@ -126,7 +126,7 @@ async def test_copies_of_a_person_held_at_home_are_listed_for_merging(
         {"p": pk_of(copy_id, "Patron")},
     )
     home = await gql.ok(
-        CREATE,
+        CREATE_PATRON_ID,
         {
             "input": {
                 "institution": "WESTERN",
@@ -155,8 +155,8 @@ async def test_copies_of_a_person_held_at_home_are_listed_for_merging(
 
 
 async def test_the_cli_report_says_when_there_is_nothing_to_merge(
-    cli_database: Database,  # noqa: F811 (the fixture)
+    cli_database: Database,
 ) -> None:
-    result = await _run_cli("check-consortial")
+    result = await run_cli("check-consortial")
     assert result.exit_code == 0, result.output
     assert "No duplicates" in result.output

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.linking.conftest import Net, day, eastern_only
+from tests.support.linking import Net, day, eastern_only
 
 # The EASTERN source expires in 400 days; its librarian later moves that to 500.
 SOURCE_EXPIRY = 400

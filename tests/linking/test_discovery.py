@@ -3,28 +3,17 @@ with scope `linking` searches and links, under the same rules, restrictions and 
 
 from __future__ import annotations
 
-from tests.linking.conftest import Net
 from tests.support.graphql import error
+from tests.support.linking import Net
 
 EASTERN_DISCOVERY = "nzc_demo-eastern-discovery"
 
-CREATE_CLIENT = """mutation($name: String!, $scopes: [String!]!, $library: String) {
-  createApiClient(input: {institution: "EASTERN", name: $name, scopes: $scopes,
-                          library: $library}) {
-    secret errors { code message field }
-  }
-}"""
-
 
 async def client_secret(net: Net, name: str, scopes: list[str], library: str | None = None) -> str:
-    data = await net.gql.ok(
-        CREATE_CLIENT,
-        {"name": name, "scopes": scopes, "library": library},
-        await net.token("eastern.admin"),
+    token = await net.token("eastern.admin")
+    return await net.gql.api_client(
+        token, scopes, name=name, institution="EASTERN", library=library
     )
-    assert data["createApiClient"]["errors"] == []
-    secret: str = data["createApiClient"]["secret"]
-    return secret
 
 
 async def test_discovery_layer_searches_and_links_a_patron(net: Net) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.linking.conftest import Net
 from tests.support.graphql import error
 from tests.support.ids import pk_of
+from tests.support.linking import Net
 
 LINKED_PATRONS = """query($i: String!) {
   patrons(institution: $i, filter: {accountType: LINKED}) { totalCount edges { node { id } } }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,19 +10,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner
 
-from app import migrate
 from app.auth.policy import system_actor
-from app.cli import cli
-from app.db import Database, create_engine
-from app.demo.seed import seed_demo
+from app.db import Database
 from app.linking.service import purge_linked_accounts
 from app.main import create_app
-from app.settings import Settings, get_settings
-from tests.conftest import GraphQL
-from tests.linking.conftest import Net, day, eastern_only, today
+from tests.support.cli import cheap_settings, run_cli, seeded_database
+from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
+from tests.support.linking import Net, day, eastern_only, today
 
 CHECK_OUT = """mutation($id: ID!, $item: String!) {
   checkOut(input: {patronId: $id, itemBarcode: $item}) { loan { id } errors { code message } }
@@ -146,28 +141,10 @@ async def cli_app(
 ) -> AsyncIterator[tuple[GraphQL, Database]]:
     """A migrated, seeded SQLite file that `netzone` finds through DATABASE_URL, and an app
     on it to make linked accounts through the API."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'purge.db'}"
-    settings = Settings(
-        DATABASE_URL=url, argon2_time_cost=1, argon2_memory_cost_kib=1024, argon2_parallelism=1
-    )
-    await asyncio.to_thread(migrate.upgrade, url)
-    database = Database(create_engine(settings))
-    async with database.session() as session:
-        await seed_demo(session, settings, patrons_per_institution=2)
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
-        transport = httpx.ASGITransport(app=create_app(settings, database))
+    async with seeded_database(tmp_path / "purge.db", monkeypatch) as (url, database):
+        transport = httpx.ASGITransport(app=create_app(cheap_settings(url), database))
         async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
             yield GraphQL(http), database
-    finally:
-        get_settings.cache_clear()
-        await database.engine.dispose()
-
-
-async def _run_cli(*args: str) -> Any:
-    # The command runs its own event loop (asyncio.run): give it a thread of its own.
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
 
 
 async def _linked(database: Database) -> list[tuple[str, str]]:
@@ -195,8 +172,8 @@ async def test_jobs_purge_deletes_linked_accounts_past_their_purge_date(
     assert (first["purgeDate"], second["purgeDate"]) == (day(-1), day(1))
     assert await _linked(database) == [("Sourcefield1", "ACTIVE"), ("Sourcefield2", "ACTIVE")]
     # When `netzone jobs purge` runs, twice
-    result = await _run_cli("jobs", "purge")
-    again = await _run_cli("jobs", "purge")
+    result = await run_cli("jobs", "purge")
+    again = await run_cli("jobs", "purge")
     # Then the first run purged the one past its date, the second nothing
     assert result.exit_code == 0, result.output
     assert " ".join(result.output.split()) == "Purged 1 linked account(s) past their purge date."

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import text
 
-from tests.linking.conftest import Net, day, eastern_only
 from tests.support.ids import pk_of
+from tests.support.linking import Net, day, eastern_only
 
 NOT_SHARED = ("cohort", "formClass", "contactEmails")
 

@@ -16,9 +16,9 @@ from app.db import Database, create_engine
 from app.keys import NETWORK_REF, deployment_key, forget_cached_keys
 from app.linking.refs import make_ref, ref_key
 from app.settings import Settings
-from tests.linking.conftest import Net
 from tests.support.graphql import error
 from tests.support.ids import pk_of
+from tests.support.linking import Net
 
 NOT_FOUND_SOURCE = error(
     "SOURCE_NOT_FOUND", "The patron was not found; search again.", "input", "sourcePatron"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.linking.conftest import EVALUATE, Net, day, eastern_only, rule_input
 from tests.support.graphql import error
+from tests.support.linking import EVALUATE, Net, day, eastern_only, rule_input
 
 # The seeded WESTERN rules, in order (the default rule is always last).
 WESTERN_RULES = [

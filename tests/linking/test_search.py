@@ -9,9 +9,9 @@ import pytest
 from app.db import Database
 from app.linking.refs import make_ref, ref_key
 from app.settings import Settings
-from tests.linking.conftest import Net, day
 from tests.support.graphql import error
 from tests.support.ids import pk_of
+from tests.support.linking import Net, day
 
 NOT_FOUND_SOURCE = error(
     "SOURCE_NOT_FOUND", "The patron was not found; search again.", "input", "sourcePatron"

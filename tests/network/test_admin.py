@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
-from tests.network.test_structure import _audit
+from tests.support.graphql import GraphQL
+from tests.support.network import audit_entries
 
 UPDATE_LIBRARY = """mutation($input: UpdateLibraryInput!) {
   updateLibrary(input: $input) { library { code name } errors { code message field } }
@@ -71,7 +71,7 @@ async def test_network_admin_renames_a_library_and_the_code_stays(
         "library": {"code": "BASEHOR", "name": "Basehor Branch"},
         "errors": [],
     }
-    [entry] = await _audit(connection, "update_library")
+    [entry] = await audit_entries(connection, "update_library")
     assert entry["changes"] == {
         "name": {"before": "Basehor Community Library", "after": "Basehor Branch"}
     }
@@ -79,7 +79,7 @@ async def test_network_admin_renames_a_library_and_the_code_stays(
     await gql.ok(
         UPDATE_LIBRARY, {"input": {"code": "BASEHOR", "name": "Basehor Branch"}}, token=token
     )
-    assert len(await _audit(connection, "update_library")) == 1
+    assert len(await audit_entries(connection, "update_library")) == 1
 
 
 async def test_a_system_admin_cannot_rename_libraries_or_institutions(
@@ -98,7 +98,7 @@ async def test_a_system_admin_cannot_rename_libraries_or_institutions(
     assert (
         await _rows(connection, "SELECT code, name FROM institution ORDER BY code") == institutions
     )
-    assert await _audit(connection, "update_library") == []
+    assert await audit_entries(connection, "update_library") == []
 
 
 async def test_changes_are_checked_like_creations(gql: GraphQL) -> None:
@@ -192,7 +192,7 @@ async def test_system_admin_changes_its_own_set_up_only(
         await _rows(connection, "SELECT code, name, loan_period_days FROM user_group ORDER BY id")
         == groups
     )
-    [entry] = await _audit(connection, "update_user_group")
+    [entry] = await audit_entries(connection, "update_user_group")
     assert entry["changes"]["name"]["after"] == "Adults"
     assert entry["changes"]["loanPeriodDays"] == {"before": 21, "after": 28}
 
@@ -286,7 +286,7 @@ async def test_a_user_group_is_removed_with_its_patrons_moved(
         )
         == 0
     )
-    [entry] = await _audit(connection, "remove_user_group")
+    [entry] = await audit_entries(connection, "remove_user_group")
     assert entry["changes"]["replacedBy"] == "ADULT"
     assert entry["changes"]["patronsMoved"] == len(moved)
 
@@ -371,7 +371,7 @@ async def test_libraries_in_use_stay_and_a_replacement_moves_patrons_only(
         connection,
         f"SELECT id, version, home_library_id FROM patron WHERE id IN ({listed}) ORDER BY id",  # noqa: S608
     ) == [(pid, version + 1, ids["TONGANOXIE"]) for pid, version in sorted(versions)]
-    [entry] = await _audit(connection, "remove_library")
+    [entry] = await audit_entries(connection, "remove_library")
     assert entry["changes"]["patronsMoved"] == 3
     assert entry["changes"]["replacedBy"] == "TONGANOXIE"
 
@@ -543,7 +543,7 @@ async def test_an_institution_goes_only_when_empty(
     assert (
         await _scalar(connection, "SELECT count(*) FROM institution WHERE code = 'SOUTHERN'") == 0
     )
-    [entry] = await _audit(connection, "remove_institution")
+    [entry] = await audit_entries(connection, "remove_institution")
     assert entry["changes"] == {"code": {"before": "SOUTHERN", "after": None}}
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
+from tests.support.network import audit_entries
 
 NETWORK = """{
   network {
@@ -139,23 +139,6 @@ async def _network(gql: GraphQL, token: str) -> dict[str, Any]:
     return network
 
 
-async def _audit(connection: AsyncConnection, action: str) -> list[dict[str, Any]]:
-    """Audit entries of an action written by people (the demo's own are left out)."""
-    rows = await connection.execute(
-        text(
-            "SELECT actor_name, action, entity_type, entity_id, institution_id, library_id, "
-            "changes "
-            "FROM audit_entry WHERE action = :action AND actor_name <> 'demo' ORDER BY id"
-        ),
-        {"action": action},
-    )
-    entries = [dict(r._mapping) for r in rows]
-    for entry in entries:
-        if isinstance(entry["changes"], str):
-            entry["changes"] = json.loads(entry["changes"])
-    return entries
-
-
 async def _id_of(connection: AsyncConnection, table: str, where: str, **params: Any) -> int:
     result = await connection.execute(text(f"SELECT id FROM {table} WHERE {where}"), params)  # noqa: S608
     return int(result.scalar_one())
@@ -220,7 +203,7 @@ async def test_network_admin_creates_an_institution_with_a_consortial_block_type
 
     pk = await _id_of(connection, "institution", "code = 'SOUTHERN'")
     library_id = await _id_of(connection, "library", "code = 'LANSING'")
-    assert await _audit(connection, "create_institution") == [
+    assert await audit_entries(connection, "create_institution") == [
         {
             "actor_name": "network.admin",
             "action": "create_institution",
@@ -268,7 +251,7 @@ async def test_network_admin_creates_libraries_and_identifier_types(
 
     library_pk = await _id_of(connection, "library", "code = 'EASTERN-MUSIC'")
     eastern_pk = await _id_of(connection, "institution", "code = 'EASTERN'")
-    [entry] = await _audit(connection, "create_library")
+    [entry] = await audit_entries(connection, "create_library")
     assert (
         entry["actor_name"],
         entry["entity_type"],
@@ -286,7 +269,9 @@ async def test_network_admin_creates_libraries_and_identifier_types(
     }
     type_pk = await _id_of(connection, "identifier_type", "code = 'STATE_ID'")
     created_types = [
-        e for e in await _audit(connection, "create_identifier_type") if e["entity_id"] == type_pk
+        e
+        for e in await audit_entries(connection, "create_identifier_type")
+        if e["entity_id"] == type_pk
     ]
     assert [
         (e["actor_name"], e["entity_type"], e["institution_id"], e["changes"])
@@ -396,7 +381,7 @@ async def test_system_admin_sets_up_their_own_institution(
         ),
     }
     for action, (entity_type, entity_id, changes) in expected.items():
-        assert await _audit(connection, action) == [
+        assert await audit_entries(connection, action) == [
             {
                 "actor_name": "nekls.admin",
                 "action": action,

@@ -14,23 +14,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db import Database
-from tests.conftest import GraphQL
-from tests.imports.test_cli import cli_database, flat, run_cli, scalar
-from tests.network.test_structure import _audit
+from tests.support.cli import flat, run_cli
+from tests.support.database import scalar
+from tests.support.graphql import GraphQL
+from tests.support.network import ADD, add, audit_entries, remove
 
-__all__ = ["cli_database"]  # the CLI test's fixture
-
-ADD = """mutation($input: AddPatronValueChoiceInput!) {
-  addPatronValueChoice(input: $input) {
-    choice { kind value description } institution { code cohorts { value } }
-    errors { code message field }
-  }
-}"""
-REMOVE = """mutation($input: RemovePatronValueChoiceInput!) {
-  removePatronValueChoice(input: $input) {
-    removedValue patronsMoved institution { code } errors { code message field }
-  }
-}"""
 IMPORT = """mutation($input: ImportPatronValueChoicesInput!) {
   importPatronValueChoices(input: $input) {
     added updated unchanged written problems { where code message }
@@ -43,23 +31,6 @@ CREATE = """mutation($input: CreatePatronInput!) {
   createPatron(input: $input) { patron { id cohort formClass version } errors { code } }
 }"""
 READ = "query($id: ID!) { node(id: $id) { ... on Patron { cohort formClass version } } }"
-
-
-async def add(
-    gql: GraphQL, token: str, kind: str, value: str, institution: str = "NEKLS", **more: Any
-) -> dict[str, Any]:
-    input_ = {"institution": institution, "kind": kind, "value": value, **more}
-    payload: dict[str, Any] = (await gql.ok(ADD, {"input": input_}, token))["addPatronValueChoice"]
-    return payload
-
-
-async def remove(
-    gql: GraphQL, token: str, kind: str, value: str, institution: str = "NEKLS", **more: Any
-) -> dict[str, Any]:
-    input_ = {"institution": institution, "kind": kind, "value": value, **more}
-    data = await gql.ok(REMOVE, {"input": input_}, token)
-    payload: dict[str, Any] = data["removePatronValueChoice"]
-    return payload
 
 
 async def lists(gql: GraphQL, token: str, institution: str = "NEKLS") -> dict[str, Any]:
@@ -126,7 +97,7 @@ async def test_system_admin_adds_values_listed_in_natural_order_and_audited(
         ],
     }
     # And every addition is audited with who made it
-    entries = await _audit(connection, "add_patron_value_choice")
+    entries = await audit_entries(connection, "add_patron_value_choice")
     assert [(e["actor_name"], e["entity_type"], e["changes"]["value"]) for e in entries] == [
         ("nekls.admin", "PatronValueChoice", {"before": None, "after": value})
         for value in ("2028", "2027", "10A", "7A")
@@ -191,10 +162,10 @@ async def test_librarians_and_other_institutions_admins_change_nothing(
     assert removed["removedValue"] is None
     # And nothing changed or was audited
     assert await lists(gql, admin) == before
-    assert [e["actor_name"] for e in await _audit(connection, "add_patron_value_choice")] == [
-        "nekls.admin"
-    ]
-    assert await _audit(connection, "remove_patron_value_choice") == []
+    assert [
+        e["actor_name"] for e in await audit_entries(connection, "add_patron_value_choice")
+    ] == ["nekls.admin"]
+    assert await audit_entries(connection, "remove_patron_value_choice") == []
 
 
 async def test_anonymous_callers_are_unauthenticated(gql: GraphQL) -> None:
@@ -217,7 +188,7 @@ async def test_a_value_nobody_holds_is_removed_and_then_any_text_goes(
         "errors": [],
     }
     assert values(await lists(gql, admin)) == []
-    [entry] = await _audit(connection, "remove_patron_value_choice")
+    [entry] = await audit_entries(connection, "remove_patron_value_choice")
     assert entry["changes"] == {
         "kind": {"before": "COHORT", "after": None},
         "value": {"before": "2027", "after": None},
@@ -264,7 +235,7 @@ async def test_a_value_patrons_hold_is_not_removed(
     # And nothing changed
     assert await lists(gql, admin) == before
     assert [(await read(gql, admin, p["id"]))["cohort"] for p in (one, two)] == ["2027", "2027"]
-    assert await _audit(connection, "remove_patron_value_choice") == []
+    assert await audit_entries(connection, "remove_patron_value_choice") == []
 
 
 async def test_replace_with_moves_the_patrons_in_the_same_transaction(
@@ -296,14 +267,14 @@ async def test_replace_with_moves_the_patrons_in_the_same_transaction(
         "version": other["version"],
     }
     # And the removal and each patron's change are audited
-    [entry] = await _audit(connection, "remove_patron_value_choice")
+    [entry] = await audit_entries(connection, "remove_patron_value_choice")
     assert entry["changes"] == {
         "kind": {"before": "FORM_CLASS", "after": None},
         "value": {"before": "7A", "after": None},
         "replacedBy": "7B",
         "patronsMoved": 2,
     }
-    moved = await _audit(connection, "replace_patron_value_choice")
+    moved = await audit_entries(connection, "replace_patron_value_choice")
     assert (
         sorted((e["entity_type"], e["actor_name"], str(e["changes"])) for e in moved)
         == [("Patron", "nekls.admin", str({"formClass": {"before": "7A", "after": "7B"}}))] * 2
@@ -409,7 +380,7 @@ async def test_import_adds_the_lists_after_a_dry_run(
         ("2028", None),
     ]
     assert values(listed, "formClasses") == ["7A", "7B"]
-    assert len(await _audit(connection, "import_patron_value_choice")) == 4
+    assert len(await audit_entries(connection, "import_patron_value_choice")) == 4
     # And importing again (one description changed, a value in another case) adds nothing
     again = await upload(
         client, admin, "kind,value,description\r\nCOHORT,2028,New\r\nFORM_CLASS,7a,\r\n"

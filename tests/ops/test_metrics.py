@@ -13,17 +13,13 @@ from app.graphql.schema import build_schema
 from app.main import create_app
 from app.observability import metrics as metrics_module
 from app.settings import Settings
-from tests.conftest import GraphQL
-from tests.imports.conftest import HEADER, Importer, student, to_csv
-from tests.ops.conftest import Metrics, delta, value
-from tests.sip2.conftest import SECRET, SipClient, running_server
+from tests.support.graphql import GraphQL
+from tests.support.imports import HEADER, Importer, student, to_csv
+from tests.support.ops import Metrics, delta, value
+from tests.support.sip2 import SECRET, SipClient, running_server
 
 REQUESTS = "netzone_graphql_requests_total"
 DURATION = "netzone_graphql_request_duration_seconds"
-
-LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
-  login(input: {username: $u, password: $p, library: $l}) { token errors { code } }
-}"""
 
 
 def root_field_names(settings: Settings) -> set[str]:
@@ -40,8 +36,8 @@ async def test_operations_are_counted_by_root_field_and_outcome_with_bounded_lab
     # A root field the schema does not have, under a made-up operation name: `other`.
     refused = await gql("query MadeUpOperation_z3 { dropAllTables_k9 }")
     assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
-    wrong = await gql.ok(LOGIN, {"u": "lansing.librarian", "p": "not-it", "l": "LANSING"})
-    assert wrong["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
+    wrong = await gql.login_errors("lansing.librarian", "LANSING", "not-it")
+    assert [e["code"] for e in wrong] == ["INVALID_CREDENTIALS"]
     unauthenticated = await gql('{ patrons(institution: "NEKLS") { totalCount } }')
     assert unauthenticated["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     # A batch: each operation counts; two root fields in one operation count under each.
@@ -142,12 +138,12 @@ async def test_login_failures_and_lockouts(
     gql: GraphQL, settings: Settings, metrics: Metrics
 ) -> None:
     before = await metrics.scrape()
-    guess = {"u": "no.such.person", "p": "guess", "l": "LANSING"}
+    guess = ("no.such.person", "LANSING", "guess")
     for _ in range(settings.lockout_threshold):
-        data = await gql.ok(LOGIN, guess)
-        assert data["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
-    data = await gql.ok(LOGIN, guess)
-    assert data["login"]["errors"] == [{"code": "ACCOUNT_LOCKED"}]
+        errors = await gql.login_errors(*guess)
+        assert [e["code"] for e in errors] == ["INVALID_CREDENTIALS"]
+    errors = await gql.login_errors(*guess)
+    assert [e["code"] for e in errors] == ["ACCOUNT_LOCKED"]
     after = await metrics.scrape()
     failures = "netzone_login_failures_total"
     assert (

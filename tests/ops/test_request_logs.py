@@ -10,14 +10,14 @@ import httpx
 import orjson
 import pytest
 
-from app.auth import service as auth_service
+from app.auth import tokens
 from app.db import Database
 from app.demo.seed import DEMO_PASSWORD
 from app.main import create_app
 from app.network import service as network_service
 from app.settings import Settings
-from tests.conftest import GraphQL
-from tests.ops.conftest import LogLines
+from tests.support.graphql import GraphQL
+from tests.support.ops import LogLines
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -181,7 +181,7 @@ async def test_the_503_outside_the_resolvers_carries_the_request_id(
     async def unreachable(*_: object, **__: object) -> None:
         raise ConnectionRefusedError(111, "Connection refused")
 
-    monkeypatch.setattr(auth_service, "authenticate", unreachable)
+    monkeypatch.setattr(tokens, "authenticate", unreachable)
     response = await client.post(
         "/graphql",
         json={"query": "{ viewer { systemGroups } }"},

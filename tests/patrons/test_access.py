@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GraphQL
-from tests.patrons.conftest import (
+from tests.support.graphql import GraphQL
+from tests.support.patrons import (
     ADD_BLOCK,
     CREATE,
     DELETE,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import GraphQL
-from tests.patrons.conftest import AUDIT, PASSWORD, PatronApi
+from tests.support.graphql import GraphQL
+from tests.support.patrons import AUDIT, PASSWORD, PatronApi
 
 HIDDEN = {"before": "(hidden)", "after": "(changed)"}
 

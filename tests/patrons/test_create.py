@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.conftest import GraphQL
-from tests.patrons.conftest import PASSWORD, PatronApi
-from tests.support.graphql import error
+from tests.support.graphql import GraphQL, error
+from tests.support.patrons import PASSWORD, PatronApi
 
 LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
   login(input: {username: $u, password: $p, library: $l}) {

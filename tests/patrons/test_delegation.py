@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import GraphQL
-from tests.patrons.conftest import PatronApi
-from tests.support.graphql import error
+from tests.support.graphql import GraphQL, error
+from tests.support.patrons import PatronApi
 
 PASSWORD = "delegated-123"
 

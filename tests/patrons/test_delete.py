@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
-from tests.patrons.conftest import ADD_BLOCK, PASSWORD, PatronApi
+from tests.support.graphql import GraphQL
 from tests.support.ids import patron_pk
+from tests.support.patrons import ADD_BLOCK, PASSWORD, PatronApi
 
 
 async def test_delete_removes_the_patron(gql: GraphQL, api: PatronApi, lansing: str) -> None:

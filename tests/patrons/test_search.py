@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GraphQL
-from tests.patrons.conftest import PatronApi
+from tests.support.graphql import GraphQL
+from tests.support.patrons import PatronApi
 
 # (surname, given name, extra fields); "Xoq" starts no seeded name.
 PEOPLE: list[tuple[str, str | None, dict[str, Any]]] = [

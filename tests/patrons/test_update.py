@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import GraphQL
-from tests.patrons.conftest import PASSWORD, PatronApi
-from tests.support.graphql import error
+from tests.support.graphql import GraphQL, error
+from tests.support.patrons import PASSWORD, PatronApi
 
 STALE_MESSAGE = (
     "Someone else changed this patron after you opened it. Reload it and make your change again."

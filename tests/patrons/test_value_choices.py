@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import GraphQL
-from tests.network.test_value_choices import add, remove
-from tests.patrons.conftest import PatronApi
+from tests.support.graphql import GraphQL
+from tests.support.network import add, remove
+from tests.support.patrons import PatronApi
 
 MERGE = """mutation($input: MergePatronsInput!) {
   mergePatrons(input: $input) { patron { id cohort formClass } errors { code message field } }

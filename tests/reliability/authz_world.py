@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 import app.tables  # noqa: F401  (every table in the metadata)
 from app.db import metadata
-from tests.conftest import GraphQL
+from tests.support.graphql import GraphQL
 
 # Who calls, in the order the matrix lists them.
 ACTORS = (
@@ -73,16 +73,6 @@ CREATE_PATRON = """mutation($input: CreatePatronInput!) {
 }"""
 
 READ_PATRON = "query($id: ID!) { node(id: $id) { ...AuthzPatron } }" + PATRON_ROW
-
-CREATE_CLIENT = """mutation($scopes: [String!]!, $name: String!) {
-  createApiClient(input: {institution: "NEKLS", name: $name, scopes: $scopes, library: "LANSING"}) {
-    secret errors { code message field }
-  }
-}"""
-
-LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
-  login(input: {username: $u, password: $p, library: $l}) { token errors { code message } }
-}"""
 
 SEARCH = """query($identifier: String!) {
   networkPatronSearch(input: {identifier: $identifier}) {
@@ -150,10 +140,7 @@ class World:
         return f"{prefix}{next(self._serial)}"
 
     async def login(self, username: str, library: str, password: str = DEMO) -> str:
-        data = await self.gql.ok(LOGIN, {"u": username, "p": password, "l": library})
-        assert data["login"]["errors"] == [], (username, data)
-        token: str = data["login"]["token"]
-        return token
+        return await self.gql.login(username, library, password)
 
     async def set_up(self, scope_sets: set[tuple[str, ...]]) -> None:
         """Log every actor in and create the API clients of every scope set (once per module)."""
@@ -212,13 +199,9 @@ class World:
         self.tokens["client_without_scope"] = self.clients[without]
 
     async def client(self, scopes: list[str]) -> str:
-        data = await self.gql.ok(
-            CREATE_CLIENT, {"scopes": scopes, "name": self.unique("authz client ")}, self.reader
+        return await self.gql.api_client(
+            self.reader, scopes, name=self.unique("authz client "), library="LANSING"
         )
-        payload = data["createApiClient"]
-        assert payload["errors"] == [], payload
-        secret: str = payload["secret"]
-        return secret
 
     # ------------------------------------------------------------ calls
 

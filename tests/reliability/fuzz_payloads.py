@@ -12,7 +12,7 @@ import zlib
 
 from PIL import Image
 
-from tests.imports.conftest import HEADER, student, to_csv
+from tests.support.imports import HEADER, student, to_csv
 
 ONE_MIB = 1024 * 1024
 

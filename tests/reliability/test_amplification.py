@@ -24,8 +24,8 @@ from app.linking import persons
 from app.main import create_app
 from app.network import service as network
 from app.settings import Settings
-from tests.conftest import GraphQL
 from tests.reliability.counts import record
+from tests.support.graphql import GraphQL
 
 PER_PATRON = (
     "consortialAccounts { ref } linkedAccounts { linkedAt } alerts { code } linkedFrom { ref }"

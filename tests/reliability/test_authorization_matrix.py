@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import GraphQL, rolled_back, savepoint_database
 from tests.reliability.authz_cases import CASES, Case, Expect
 from tests.reliability.authz_world import (
     ACTORS,
@@ -32,6 +31,8 @@ from tests.reliability.authz_world import (
     row_counts,
 )
 from tests.reliability.counts import record
+from tests.support.database import rolled_back, savepoint_database
+from tests.support.graphql import GraphQL
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "schema" / "schema.graphql"

@@ -25,10 +25,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.graphql.ids import encode_id
-from tests.conftest import GraphQL
-from tests.imports.conftest import HEADER, IMPORT, student, to_csv
 from tests.reliability import fuzz_payloads as bad
 from tests.reliability.counts import record
+from tests.support.graphql import GraphQL
+from tests.support.ids import patron_pk
+from tests.support.imports import HEADER, IMPORT, student, to_csv
 
 # Tables any of these requests could write to: their row counts must not move.
 TABLES = (
@@ -729,7 +730,7 @@ async def _snapshot(connection: AsyncConnection, world: World) -> dict[str, Any]
     for table in TABLES:
         result = await connection.execute(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
         counts[table] = int(result.scalar_one())
-    pk = int(base64.urlsafe_b64decode(world.patron_id + "==").decode().split(":")[1])
+    pk = patron_pk(world.patron_id)
     row = (
         await connection.execute(
             text("SELECT version, surname FROM patron WHERE id = :id"), {"id": pk}

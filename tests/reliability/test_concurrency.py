@@ -28,9 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import create_engine
 from app.settings import Settings
-from tests.conftest import GraphQL
-from tests.imports.conftest import STUDENTS, Importer
-from tests.linking.conftest import SEARCH, today
 from tests.reliability.counts import record
 from tests.reliability.live_server import (
     ROOT,
@@ -40,7 +37,10 @@ from tests.reliability.live_server import (
     netzone_command,
     service_env,
 )
+from tests.support.graphql import GraphQL
 from tests.support.ids import pk_of
+from tests.support.imports import STUDENTS, Importer
+from tests.support.linking import SEARCH, today
 
 DISCOVERY = "nzc_demo-western-discovery"  # WESTERN's discovery layer (scope linking)
 LINKS = 50

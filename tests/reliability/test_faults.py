@@ -38,7 +38,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import create_engine
 from app.settings import Settings, normalize_database_url
-from tests.conftest import GraphQL
 from tests.reliability.counts import record
 from tests.reliability.live_server import (
     ROOT,
@@ -53,6 +52,7 @@ from tests.reliability.live_server import (
     postgres_binaries,
     service_env,
 )
+from tests.support.graphql import GraphQL
 
 WORKERS = 8
 REQUEST_TIMEOUT = 20.0  # a request in flight must be answered well within this

@@ -20,7 +20,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.graphql.ids import encode_id
-from tests.conftest import GraphQL
 from tests.reliability.counts import record
 from tests.reliability.fuzz_graphql import (
     FuzzRun,
@@ -30,6 +29,7 @@ from tests.reliability.fuzz_graphql import (
     operations,
     register_scalars,
 )
+from tests.support.graphql import GraphQL
 
 # Cases per operation and actor: (positive, negative). Positive cases are valid GraphQL
 # that runs; negative ones break the schema (wrong types, missing arguments) on purpose.

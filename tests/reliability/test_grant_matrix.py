@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
 from tests.reliability.authz_world import changed_tables, fingerprint
 from tests.reliability.counts import record
+from tests.support.graphql import GraphQL
 
 PASSWORD = "Grant-matrix-pass-1"
 

@@ -18,13 +18,9 @@ import pytest
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import GraphQL
 from tests.reliability.counts import record
 from tests.reliability.live_server import LiveDatabase, LiveServer, live_server
-
-LOGIN = """mutation($u: String!, $p: String!, $l: String!) {
-  login(input: {username: $u, password: $p, library: $l}) { token errors { code message } }
-}"""
+from tests.support.graphql import GraphQL
 
 CREATE = """mutation($u: String!) {
   createPatron(input: {institution: "NEKLS", homeLibrary: "LANSING", surname: "Target",
@@ -63,16 +59,6 @@ def strict(live_db: LiveDatabase, tmp_path_factory: pytest.TempPathFactory) -> I
         yield running
 
 
-async def _login(http: httpx.AsyncClient, username: str, password: str, **headers: str) -> Any:
-    response = await http.post(
-        "/graphql",
-        json={"query": LOGIN, "variables": {"u": username, "p": password, "l": "LANSING"}},
-        headers=headers,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["data"]["login"]
-
-
 async def test_parallel_guesses_on_one_account_check_at_most_the_lockout(roomy: LiveServer) -> None:
     async with roomy.client() as http:
         gql = GraphQL(http)
@@ -81,7 +67,10 @@ async def test_parallel_guesses_on_one_account_check_at_most_the_lockout(roomy: 
         assert created["createPatron"]["errors"] == [], created
         # When 100 wrong passwords arrive at once
         answers = await asyncio.gather(
-            *(_login(http, "guess.target", f"wrong-{n}") for n in range(GUESSES))
+            *(
+                GraphQL(http).login_payload("guess.target", "LANSING", f"wrong-{n}")
+                for n in range(GUESSES)
+            )
         )
         # Then none opens a session, and at most the lockout threshold (10) were checked:
         # the rest were refused before their password was looked at
@@ -91,7 +80,7 @@ async def test_parallel_guesses_on_one_account_check_at_most_the_lockout(roomy: 
         assert codes["INVALID_CREDENTIALS"] <= 10, codes
         assert codes["ACCOUNT_LOCKED"] >= GUESSES - 10, codes
         # And the right password is refused now too (locked)
-        right = await _login(http, "guess.target", "the-right-password")
+        right = await GraphQL(http).login_payload("guess.target", "LANSING", "the-right-password")
         assert right["token"] is None
         assert right["errors"][0]["code"] == "ACCOUNT_LOCKED"
         record("login attacks: parallel guesses sent", GUESSES + 1)
@@ -103,7 +92,10 @@ async def test_parallel_failures_from_one_address_stay_within_its_budget(
     async with strict.client() as http:
         # When 80 logins with different unknown names fail at once from one address
         answers = await asyncio.gather(
-            *(_login(http, f"nobody.{n}", "wrong-password") for n in range(NAMES))
+            *(
+                GraphQL(http).login_payload(f"nobody.{n}", "LANSING", "wrong-password")
+                for n in range(NAMES)
+            )
         )
         codes = Counter(a["errors"][0]["code"] for a in answers)
         # Then at most the budget (50 a minute) were checked
@@ -113,15 +105,21 @@ async def test_parallel_failures_from_one_address_stay_within_its_budget(
         # failures with a new X-Forwarded-For each still use up the same one
         checked = codes["INVALID_CREDENTIALS"]
         for n in range(60):
-            more = await _login(
-                http, f"later.{n}", "wrong-password", **{"x-forwarded-for": f"203.0.113.{n}"}
+            more = await GraphQL(http).login_payload(
+                f"later.{n}",
+                "LANSING",
+                "wrong-password",
+                headers={"x-forwarded-for": f"203.0.113.{n}"},
             )
             if more["errors"][0]["code"] == "TOO_MANY_ATTEMPTS":
                 break
             checked += 1
         assert checked <= 50
-        right = await _login(
-            http, "lansing.librarian", "netzone-demo", **{"x-forwarded-for": "203.0.113.99"}
+        right = await GraphQL(http).login_payload(
+            "lansing.librarian",
+            "LANSING",
+            "netzone-demo",
+            headers={"x-forwarded-for": "203.0.113.99"},
         )
         assert right["token"] is None
         assert right["errors"][0]["code"] == "TOO_MANY_ATTEMPTS"
@@ -146,7 +144,10 @@ async def test_an_unknown_name_answers_like_a_known_one(
     for name, address in (("lansing.librarian", "198.51.100.1"), ("no.such.name", "198.51.100.2")):
         transport = httpx.ASGITransport(app=app, client=(address, 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
-            answers[name] = [_shape(await _login(http, name, f"wrong-{n}")) for n in range(12)]
+            answers[name] = [
+                _shape(await GraphQL(http).login_payload(name, "LANSING", f"wrong-{n}"))
+                for n in range(12)
+            ]
     # Then both get the same answers, attempt by attempt: ten times "not correct", then
     # locked (an unknown name locks like a known one, so locking reveals nothing)
     assert answers["lansing.librarian"] == answers["no.such.name"]

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db import Database
 from app.demo.seed import DemoRefused, seed_demo
 from app.settings import Settings
-from tests.conftest import GraphQL
 from tests.reliability.counts import record
 from tests.reliability.live_server import (
     ROOT,
@@ -23,6 +22,7 @@ from tests.reliability.live_server import (
     netzone_command,
     service_env,
 )
+from tests.support.graphql import GraphQL
 
 CREATE_INSTITUTION = """mutation($input: CreateInstitutionInput!) {
   createInstitution(input: $input) { errors { code message } } }"""

@@ -10,7 +10,7 @@ import pytest
 from app.db import Database
 from app.settings import Settings
 from tests.reliability.counts import record
-from tests.sip2.conftest import Patrons, SipClient, running_server
+from tests.support.sip2 import Patrons, SipClient, running_server
 
 DENIED = "YYYY" + " " * 10
 NOTHING_ABOUT_THE_PATRON = ("PC", "PA", "XK", "XL", "BV", "BZ", "CB")

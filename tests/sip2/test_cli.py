@@ -6,60 +6,13 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner
 
-from app import migrate
-from app.cli import cli
-from app.db import Database, create_engine
-from app.demo.seed import seed_demo
-from app.settings import Settings, get_settings
-from tests.sip2.conftest import SipClient, with_error_detection
-
-CHEAP_ARGON2 = {
-    "NETZONE_ARGON2_TIME_COST": "1",
-    "NETZONE_ARGON2_MEMORY_COST_KIB": "1024",
-    "NETZONE_ARGON2_PARALLELISM": "1",
-}
-
-
-@pytest.fixture
-async def cli_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[str, Database]]:
-    """A migrated, seeded SQLite file that `netzone` finds through DATABASE_URL."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    settings = Settings(  # type: ignore[call-arg]
-        DATABASE_URL=url, argon2_time_cost=1, argon2_memory_cost_kib=1024, argon2_parallelism=1
-    )
-    await asyncio.to_thread(migrate.upgrade, url)
-    database = Database(create_engine(settings))
-    async with database.session() as session:
-        await seed_demo(session, settings, patrons_per_institution=2)
-    monkeypatch.setenv("DATABASE_URL", url)
-    for name, value in CHEAP_ARGON2.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    try:
-        yield url, database
-    finally:
-        get_settings.cache_clear()
-        await database.engine.dispose()
-
-
-async def _run_cli(*args: str) -> Any:
-    # The command runs its own event loop (asyncio.run): give it a thread of its own.
-    return await asyncio.to_thread(CliRunner().invoke, cli, list(args))
-
-
-def _said(result: Any) -> str:
-    """The output with rich's line wrapping undone."""
-    return " ".join(result.output.split())
+from app.db import Database
+from tests.support.cli import run_cli, said
+from tests.support.sip2 import SipClient, with_error_detection
 
 
 async def _accounts(database: Database) -> list[tuple[Any, ...]]:
@@ -74,10 +27,10 @@ async def _accounts(database: Database) -> list[tuple[Any, ...]]:
 
 
 async def test_operators_create_list_and_update_accounts(
-    cli_database: tuple[str, Database],
+    cli_database: Database,
 ) -> None:
-    _, database = cli_database
-    created = await _run_cli(
+    database = cli_database
+    created = await run_cli(
         "sip-account",
         "create",
         "--institution",
@@ -90,12 +43,11 @@ async def test_operators_create_list_and_update_accounts(
         "KANOPY_LANSING:XK:LABEL",
     )
     assert created.exit_code == 0, created.output
-    said = _said(created)
-    assert "Created SIP account 'hoopla' of NEKLS." in said
+    assert "Created SIP account 'hoopla' of NEKLS." in said(created)
     # No secret given: a random one is printed once
     secret = created.output.strip().splitlines()[-1]
     assert len(secret) >= 20
-    listed = await _run_cli("sip-account", "list", "--institution", "NEKLS")
+    listed = await run_cli("sip-account", "list", "--institution", "NEKLS")
     assert listed.exit_code == 0, listed.output
     assert listed.output.splitlines() == [
         "SIP accounts of NEKLS: 3",
@@ -107,7 +59,7 @@ async def test_operators_create_list_and_update_accounts(
         "attribute fields [], empty PIN no, enabled",
     ]
     assert secret not in listed.output
-    disabled = await _run_cli("sip-account", "update", "hoopla", "--disable")
+    disabled = await run_cli("sip-account", "update", "hoopla", "--disable")
     assert disabled.exit_code == 0, disabled.output
     accounts = await _accounts(database)
     assert accounts[0][0] == "hoopla"
@@ -115,11 +67,11 @@ async def test_operators_create_list_and_update_accounts(
 
 
 async def test_refusals_name_the_problem_and_change_nothing(
-    cli_database: tuple[str, Database],
+    cli_database: Database,
 ) -> None:
-    _, database = cli_database
+    database = cli_database
     before = await _accounts(database)
-    refused = await _run_cli(
+    refused = await run_cli(
         "sip-account",
         "create",
         "--institution",
@@ -136,18 +88,18 @@ async def test_refusals_name_the_problem_and_change_nothing(
     assert refused.exit_code == 1
     assert (
         "ATTRIBUTE_FORBIDDEN (input.attributeFields.0): Kanopy (LANSING) can only be sent "
-        "by SIP accounts of LANSING." in _said(refused)
+        "by SIP accounts of LANSING." in said(refused)
     )
-    malformed = await _run_cli(
+    malformed = await run_cli(
         "sip-account", "create", "--institution", "NEKLS", "--login-id", "x", "--attribute", "XK"
     )
     assert malformed.exit_code == 2
     assert await _accounts(database) == before
 
 
-async def test_the_sip2_command_serves_the_database(cli_database: tuple[str, Database]) -> None:
-    url, _ = cli_database
-    environment = {**os.environ, **CHEAP_ARGON2, "DATABASE_URL": url}
+async def test_the_sip2_command_serves_the_database(cli_database: Database) -> None:
+    url = str(cli_database.engine.url)
+    environment = {**os.environ, "DATABASE_URL": url}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -177,17 +129,17 @@ async def test_the_sip2_command_serves_the_database(cli_database: tuple[str, Dat
         await process.wait()
 
 
-async def test_operators_delete_accounts(cli_database: tuple[str, Database]) -> None:
-    _, database = cli_database
-    deleted = await _run_cli("sip-account", "delete", "kanopy-lansing")
+async def test_operators_delete_accounts(cli_database: Database) -> None:
+    database = cli_database
+    deleted = await run_cli("sip-account", "delete", "kanopy-lansing")
     assert deleted.exit_code == 0, deleted.output
-    assert "Deleted SIP account 'kanopy-lansing'." in _said(deleted)
+    assert "Deleted SIP account 'kanopy-lansing'." in said(deleted)
     assert [row[0] for row in await _accounts(database)] == ["nekls-vendor"]
     async with database.session() as session:
         action = await session.scalar(
             text("SELECT actor_name FROM audit_entry WHERE action = 'delete_sip_account'")
         )
     assert action == "cli"
-    missing = await _run_cli("sip-account", "delete", "kanopy-lansing")
+    missing = await run_cli("sip-account", "delete", "kanopy-lansing")
     assert missing.exit_code == 1
-    assert "NOT_FOUND (input.loginId): There is no SIP account 'kanopy-lansing'." in _said(missing)
+    assert "NOT_FOUND (input.loginId): There is no SIP account 'kanopy-lansing'." in said(missing)

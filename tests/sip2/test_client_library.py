@@ -16,7 +16,7 @@ from Sip2.sip2 import Sip2
 from Sip2.wrapper import Sip2Wrapper
 
 from app.sip2.server import SipServer
-from tests.sip2.conftest import PIN, SECRET, Patrons
+from tests.support.sip2 import PIN, SECRET, Patrons
 
 
 @pytest.fixture

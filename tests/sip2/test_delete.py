@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.sip2.server import SipServer
-from tests.conftest import GraphQL
-from tests.sip2.conftest import Patrons, SipClient, audit_entries
+from tests.support.graphql import GraphQL
+from tests.support.sip2 import Patrons, SipClient, audit_entries
 
 DELETE = """mutation($input: DeleteSipAccountInput!) {
   deleteSipAccount(input: $input) { deletedId deletedLoginId errors { code message field } }

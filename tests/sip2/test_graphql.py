@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import GraphQL
-from tests.sip2.conftest import PIN, Patrons, SipClient, audit_entries
+from tests.support.graphql import GraphQL
+from tests.support.sip2 import PIN, Patrons, SipClient, audit_entries
 
 AUTHENTICATE = """mutation($barcode: String!, $password: String!) {
   authenticatePatron(input: {barcode: $barcode, password: $password}) {

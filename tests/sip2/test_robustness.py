@@ -7,7 +7,7 @@ import asyncio
 from app.db import Database
 from app.settings import Settings
 from app.sip2.server import SipServer
-from tests.sip2.conftest import Patrons, SipClient, running_server, with_error_detection
+from tests.support.sip2 import Patrons, SipClient, running_server, with_error_detection
 
 
 async def test_a_stalled_half_message_does_not_hold_up_another_client(

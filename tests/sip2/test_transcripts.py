@@ -12,7 +12,7 @@ from app.settings import Settings
 from app.sip2 import service
 from app.sip2.server import SipServer
 from app.sip2.service import AttributeField, SipAccountSpec
-from tests.sip2.conftest import (
+from tests.support.sip2 import (
     DATE_FIELD,
     TRANSACTION_DATE,
     Patrons,

@@ -13,8 +13,8 @@ from app.db import Database
 from app.settings import Settings
 from app.sip2 import service
 from app.sip2.service import SipAccountSpec
-from tests.conftest import GraphQL
-from tests.sip2.conftest import (
+from tests.support.graphql import GraphQL
+from tests.support.sip2 import (
     DATE_FIELD,
     PIN,
     TRANSACTION_DATE,

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.auth import service
+from app.auth import clients, logins
 from app.graphql import typed
 from app.graphql.auth.types import (
     ApiClient,
@@ -71,7 +71,7 @@ class AuthMutations:
         ctx = info.context
         return await mutate(
             info,
-            lambda session: service.login(
+            lambda session: logins.login(
                 session=session,
                 settings=ctx.settings,
                 username=input.username,
@@ -90,7 +90,7 @@ class AuthMutations:
         ctx = info.context
         return await mutate(
             info,
-            lambda session: service.logout(session=session, token=ctx.token, actor=ctx.actor),
+            lambda session: logins.logout(session=session, token=ctx.token, actor=ctx.actor),
             lambda _: LogoutPayload(),
             LogoutPayload,
         )
@@ -106,8 +106,8 @@ class AuthMutations:
     ) -> CreateApiClientPayload:
         ctx = info.context
 
-        def answer(result: service.CreatedApiClient) -> CreateApiClientPayload:
-            view = service.ApiClientView(
+        def answer(result: clients.CreatedApiClient) -> CreateApiClientPayload:
+            view = clients.ApiClientView(
                 result.client,
                 input.institution.strip().upper(),
                 input.library and input.library.strip().upper(),
@@ -116,7 +116,7 @@ class AuthMutations:
 
         return await mutate(
             info,
-            lambda session: service.create_api_client(
+            lambda session: clients.create_api_client(
                 session=session,
                 actor=ctx.actor,
                 institution_code=input.institution,
@@ -140,7 +140,7 @@ class AuthMutations:
         ctx = info.context
         return await mutate(
             info,
-            lambda session: service.revoke_api_client(
+            lambda session: clients.revoke_api_client(
                 session=session, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
             ),
             lambda view: ApiClientPayload(client=ApiClient.of(view)),
@@ -161,7 +161,7 @@ class AuthMutations:
         ctx = info.context
         return await mutate(
             info,
-            lambda session: service.rotate_api_client_secret(
+            lambda session: clients.rotate_api_client_secret(
                 session=session, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
             ),
             lambda result: CreateApiClientPayload(client=ApiClient.of(result[0]), secret=result[1]),
@@ -182,7 +182,7 @@ class AuthQueries:
     ) -> list[ApiClient]:
         ctx = info.context
         async with ctx.db.use() as session:
-            views = await service.list_api_clients(
+            views = await clients.list_api_clients(
                 session=session, actor=ctx.actor, institution_code=institution
             )
         return [ApiClient.of(view) for view in views]

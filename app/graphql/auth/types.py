@@ -7,8 +7,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from app.auth.clients import ApiClientView
 from app.auth.policy import Actor
-from app.auth.service import ApiClientView
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import PAYLOAD_ERRORS, SystemGroup, UserError
