@@ -57,7 +57,12 @@ def serve(
     host: str | None = typer.Option(None, help="Address to listen on (default from settings)."),
     port: int | None = typer.Option(None, help="Port to listen on (default 8000)."),
     demo_patrons: int = typer.Option(750, help="Generated patrons per demo institution."),
-    workers: int = typer.Option(1, min=1, help="Worker processes serving the API."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        envvar="NETZONE_WORKERS",
+        help="Worker processes serving the API.",
+    ),
 ) -> None:
     """Migrate the database, optionally seed the demo, and serve the API."""
     from app.observability import logs, metrics

@@ -128,12 +128,13 @@ def test_several_workers_share_the_login_counters(live_db: LiveDatabase, tmp_pat
     workers lock the account after the threshold, as with one worker."""
     live_db.seed()
     port = free_port()
-    env = service_env(live_db.url, lockout_threshold="4", log_format="json")
+    # The number of workers from the environment, as the Docker image takes it.
+    env = service_env(live_db.url, lockout_threshold="4", log_format="json", workers="2")
     env["NETZONE_LOG_LEVEL"] = "INFO"
     log = tmp_path / "serve.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            netzone_command("serve", "--port", str(port), "--workers", str(WORKERS)),
+            netzone_command("serve", "--port", str(port)),
             env=env,
             cwd=ROOT,
             stdout=out,
