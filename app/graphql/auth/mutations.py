@@ -9,53 +9,18 @@ from strawberry.types import Info
 
 from app.auth import service
 from app.graphql import typed
+from app.graphql.auth.inputs import ApiClientInput, CreateApiClientInput, LoginInput
 from app.graphql.auth.types import (
     ApiClient,
+    ApiClientPayload,
     CreateApiClientPayload,
     LoginPayload,
     LogoutPayload,
     Viewer,
 )
 from app.graphql.context import Context
-from app.graphql.core import PAYLOAD_ERRORS, UserError, mutate
+from app.graphql.core import mutate
 from app.graphql.ids import decode_pk
-
-
-@strawberry.input(description="Credentials and the library to work at.")
-class LoginInput:
-    username: str = strawberry.field(description="The account's username (case-insensitive).")
-    password: str = strawberry.field(description="The account's password; never logged.")
-    library: str = strawberry.field(
-        description="Code of the library the session works at, e.g. LANSING."
-    )
-
-
-@strawberry.input(description="A new API client of an institution (SYSTEM_ADMIN).")
-class CreateApiClientInput:
-    institution: str = strawberry.field(
-        description="Code of the institution the client belongs to (SYSTEM_ADMIN there)."
-    )
-    name: str = strawberry.field(description="A name to recognise the client by, e.g. Kanopy.")
-    scopes: list[str] = strawberry.field(
-        description="patron_read, linking, patron_auth, email, or attribute:<CODE>."
-    )
-    library: str | None = strawberry.field(default=None, description="Library the client acts for.")
-
-
-@strawberry.input(description="An API client, by the id apiClients gives.")
-class ApiClientInput:
-    id: strawberry.ID = strawberry.field(description="The client's id (ApiClient.id).")
-
-
-@strawberry.type(description="The client after the change, or what went wrong.")
-class ApiClientPayload:
-    client: ApiClient | None = strawberry.field(
-        default=None, description="The client as saved; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
 
 
 @strawberry.type
@@ -167,22 +132,3 @@ class AuthMutations:
             lambda result: CreateApiClientPayload(client=ApiClient.of(result[0]), secret=result[1]),
             CreateApiClientPayload,
         )
-
-
-@strawberry.type
-class AuthQueries:
-    @typed.field(
-        description="An institution's API clients (its SYSTEM_ADMINs; others get none). "
-        "Secrets are never shown."
-    )
-    async def api_clients(
-        self,
-        info: Info[Context, None],
-        institution: Annotated[str, strawberry.argument(description="Institution code.")],
-    ) -> list[ApiClient]:
-        ctx = info.context
-        async with ctx.db.use() as session:
-            views = await service.list_api_clients(
-                session=session, actor=ctx.actor, institution_code=institution
-            )
-        return [ApiClient.of(view) for view in views]

@@ -12,13 +12,8 @@ from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError, input_path, mutate
 from app.graphql.ids import decode_pk, encode_id
-from app.graphql.lifecycle.types import (
-    ChangeUsernamesInput,
-    ChangeUsernamesPayload,
-    MergePatronsInput,
-    MergePatronsPayload,
-    UsernameChange,
-)
+from app.graphql.lifecycle.inputs import ChangeUsernamesInput, MergePatronsInput
+from app.graphql.lifecycle.types import ChangeUsernamesPayload, MergePatronsPayload, UsernameChange
 from app.graphql.patrons.types import Patron
 from app.lifecycle import merges, usernames
 

@@ -31,18 +31,15 @@ from app.graphql.linking.inputs import (
     UpdateInstitutionSettingsInput,
     UpdateLinkedAccountRuleInput,
 )
-from app.graphql.linking.payloads import (
+from app.graphql.linking.types import (
     InstitutionPayload,
     LinkAccountPayload,
+    LinkedAccountRule,
     LinkedAccountRulePayload,
     LinkedAccountRulesPayload,
 )
-from app.graphql.linking.types import (
-    LinkedAccountRule,
-)
 from app.graphql.network.types import Institution
-from app.graphql.patrons.mutations import DeletePatronPayload
-from app.graphql.patrons.types import Patron
+from app.graphql.patrons.types import DeletePatronPayload, Patron
 from app.linking import rules, service, sharing
 from app.linking.models import LinkedAccountRule as RuleRow
 from app.linking.rules import RuleSpec

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import PAYLOAD_ERRORS, UserError, mutate
+from app.graphql.core import mutate
 from app.graphql.ids import decode_pk, encode_id
 from app.graphql.patrons.inputs import (
     AddPatronBlockInput,
@@ -24,33 +24,10 @@ from app.graphql.patrons.inputs import (
     UpdatePatronInput,
     patron_fields,
 )
-from app.graphql.patrons.types import Patron
+from app.graphql.patrons.types import DeletePatronPayload, Patron, PatronPayload
 from app.patrons import blocks, photos, service
 from app.patrons.models import Patron as PatronRow
 from app.sql import saved_id
-
-
-@strawberry.type(description="The patron after the change, or what went wrong.")
-class PatronPayload:
-    patron: Patron | None = strawberry.field(
-        default=None, description="The patron as saved; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
-
-
-@strawberry.type(description="The id of the removed object, or what went wrong.")
-class DeletePatronPayload:
-    deleted_id: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="Global id of the removed patron; null when `errors` is not empty.",
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
 
 
 def _not_found(field: list[str]) -> DomainError:

@@ -1,4 +1,4 @@
-"""Vendor verification: `authenticatePatron`, and SIP account management (SYSTEM_ADMIN)."""
+"""Vendor verification (`authenticatePatron`) and SIP account management (SYSTEM_ADMIN)."""
 
 from __future__ import annotations
 
@@ -11,101 +11,23 @@ from app.errors import ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError, mutate
+from app.graphql.ids import decode_pk, encode_id
+from app.graphql.sip2.inputs import (
+    AuthenticatePatronInput,
+    CreateSipAccountInput,
+    DeleteSipAccountInput,
+    SipAttributeFieldInput,
+    UpdateSipAccountInput,
+)
 from app.graphql.sip2.types import (
     AuthenticatePatronPayload,
+    DeleteSipAccountPayload,
     SipAccount,
     SipAccountPayload,
-    SipAoMode,
-    SipEncoding,
-    SipSendAs,
 )
-from app.sip2 import models, service, verification
+from app.sip2 import deletion, models, service, verification
 from app.sip2.service import AoMode, AttributeField, SendAs
-
-
-@strawberry.input(description="A barcode and password to verify (API clients: patron_auth).")
-class AuthenticatePatronInput:
-    barcode: str = strawberry.field(description="The patron's library barcode.")
-    password: str = strawberry.field(
-        description="The patron's password (PIN); never logged or stored."
-    )
-
-
-@strawberry.input(description="Send an attribute type's values in a SIP2 field.")
-class SipAttributeFieldInput:
-    attribute_type: str = strawberry.field(description="Attribute type code, e.g. KANOPY_LANSING.")
-    field_code: str = strawberry.field(
-        description="Two characters SIP2 does not use otherwise, e.g. XK."
-    )
-    send: SipSendAs = strawberry.field(
-        default=SipSendAs.CODE, description="Values as codes or labels; default CODE."
-    )
-
-
-@strawberry.input(description="A new SIP account (SYSTEM_ADMIN of the institution).")
-class CreateSipAccountInput:
-    institution: str = strawberry.field(
-        description="Code of the institution whose patrons the account verifies "
-        "(SYSTEM_ADMIN there)."
-    )
-    login_id: str = strawberry.field(
-        description="The login id (SIP2 field CN); unique among all SIP accounts."
-    )
-    secret: str = strawberry.field(description="At least as long as a password; stored hashed.")
-    library: str | None = strawberry.field(
-        default=None, description="Library the account acts for (null: the whole institution)."
-    )
-    encoding: SipEncoding = strawberry.field(
-        default=SipEncoding.UTF_8, description="Character encoding of the messages; default UTF-8."
-    )
-    ao_mode: SipAoMode = strawberry.field(
-        default=SipAoMode.INSTITUTION,
-        description="What AO carries in patron responses; default INSTITUTION.",
-    )
-    home_library_screen_message: bool = strawberry.field(
-        default=False,
-        description="Send the patron's home library code as a screen message (AF); default false.",
-    )
-    attribute_fields: list[SipAttributeFieldInput] = strawberry.field(
-        default_factory=list,
-        description="Attribute types to send, and in which fields; default none.",
-    )
-    allow_empty_pin: bool = strawberry.field(
-        default=False,
-        description="A verification without a PIN counts as a valid password; default false.",
-    )
-    enabled: bool = strawberry.field(
-        default=True, description="The account may log in; default true."
-    )
-
-
-@strawberry.input(description="Changes to a SIP account; omitted settings stay as they are.")
-class UpdateSipAccountInput:
-    login_id: str = strawberry.field(
-        description="Login id of the account to change (it cannot be changed)."
-    )
-    secret: str | None = strawberry.field(
-        default=None, description="A new secret; omitted keeps the current one."
-    )
-    library: str | None = strawberry.field(
-        default=None, description='Library code, or "" for the whole institution.'
-    )
-    encoding: SipEncoding | None = strawberry.field(
-        default=None, description="Character encoding of the messages."
-    )
-    ao_mode: SipAoMode | None = strawberry.field(
-        default=None, description="What AO carries in patron responses."
-    )
-    home_library_screen_message: bool | None = strawberry.field(
-        default=None, description="Send the patron's home library code as a screen message (AF)."
-    )
-    attribute_fields: list[SipAttributeFieldInput] | None = strawberry.field(
-        default=None, description="Replaces the whole list."
-    )
-    allow_empty_pin: bool | None = strawberry.field(
-        default=None, description="A verification without a PIN counts as a valid password."
-    )
-    enabled: bool | None = strawberry.field(default=None, description="The account may log in.")
+from app.sql import saved_id
 
 
 def _fields(items: list[SipAttributeFieldInput]) -> list[AttributeField]:
@@ -120,24 +42,6 @@ LOCKED_ERRORS = {
     verification.PinCheck.LOCKED: ErrorCode.ACCOUNT_LOCKED,
     verification.PinCheck.THROTTLED: ErrorCode.TOO_MANY_ATTEMPTS,
 }
-
-
-@strawberry.type
-class Sip2Queries:
-    @typed.field(
-        description="The SIP accounts of an institution; empty unless you are its SYSTEM_ADMIN."
-    )
-    async def sip_accounts(
-        self,
-        info: Info[Context, None],
-        institution: Annotated[str, strawberry.argument(description="Institution code.")],
-    ) -> list[SipAccount]:
-        ctx = info.context
-        async with ctx.db.use() as session:
-            rows = await service.list_sip_accounts(
-                session=session, actor=ctx.actor, institution_code=institution
-            )
-        return [SipAccount(row=row) for row in rows]
 
 
 @strawberry.type
@@ -243,4 +147,41 @@ class Sip2Mutations:
             ),
             _account_payload,
             SipAccountPayload,
+        )
+
+
+def _deleted(row: models.SipAccount) -> DeleteSipAccountPayload:
+    return DeleteSipAccountPayload(
+        deleted_id=strawberry.ID(encode_id("SipAccount", saved_id(row))),
+        deleted_login_id=row.login_id,
+    )
+
+
+@strawberry.type
+class SipAccountAdminMutations:
+    @typed.mutation(
+        description="Delete a SIP account (SYSTEM_ADMIN of its institution whose session may "
+        "hand out every attribute type it is sent; audited). Its open connections are logged "
+        "out at their next message."
+    )
+    async def delete_sip_account(
+        self,
+        info: Info[Context, None],
+        input: Annotated[
+            DeleteSipAccountInput, strawberry.argument(description="The account to delete.")
+        ],
+    ) -> DeleteSipAccountPayload:
+        actor = info.context.actor
+        account_id = decode_pk(input.id, "SipAccount") if input.id is not None else None
+        return await mutate(
+            info,
+            lambda s: deletion.delete_sip_account(
+                session=s,
+                actor=actor,
+                by_id=input.id is not None,
+                account_id=account_id,
+                login_id=input.login_id,
+            ),
+            _deleted,
+            DeleteSipAccountPayload,
         )

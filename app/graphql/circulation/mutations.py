@@ -11,60 +11,14 @@ from strawberry.types import Info
 from app.circulation import models, service
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
-from app.graphql.circulation.types import Loan
+from app.graphql.circulation.inputs import CheckInInput, CheckOutInput
+from app.graphql.circulation.types import Loan, LoanPayload
 from app.graphql.context import Context
-from app.graphql.core import PAYLOAD_ERRORS, UserError, mutate
+from app.graphql.core import mutate
 from app.graphql.ids import decode_pk
-from app.graphql.patrons.alerts import PatronAlert, patron_alerts
 from app.linking import propagation
 from app.linking import service as linking
 from app.sql import saved_id
-
-
-@strawberry.input(
-    description="Lend an item: to a patron, or to a walk-in found by networkPatronSearch."
-)
-class CheckOutInput:
-    item_barcode: str = strawberry.field(
-        description="Barcode of the item (up to 100 characters); one active loan per item."
-    )
-    patron_id: strawberry.ID | None = strawberry.field(
-        default=None, description="A patron of your institution (or give sourcePatron)."
-    )
-    source_patron: strawberry.ID | None = strawberry.field(
-        default=None,
-        description="Walk-in: a NetworkPatron.ref; the patron is linked (or refreshed) first.",
-    )
-    override_blocks: bool | None = strawberry.field(
-        default=None, description="Lend despite blocks (needs OVERRIDE_BLOCKS)."
-    )
-
-
-@strawberry.input(description="An item coming back.")
-class CheckInInput:
-    item_barcode: str = strawberry.field(
-        description="Barcode of the item on loan in your institution."
-    )
-
-
-@strawberry.type(description="The loan, or what went wrong.")
-class LoanPayload:
-    loan: Loan | None = strawberry.field(
-        default=None, description="The loan as saved; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
-
-    @typed.field(
-        description="The borrower's alerts (e.g. a blacklisted email), to show at the desk."
-    )
-    async def alerts(self, info: Info[Context, None]) -> list[PatronAlert]:
-        if self.loan is None or self.loan.row.patron_id is None:
-            return []
-        patron = await info.context.loaders.patron_by_id.load(self.loan.row.patron_id)
-        return await patron_alerts(info, patron) if patron is not None else []
 
 
 def _loan_payload(row: models.Loan) -> LoanPayload:

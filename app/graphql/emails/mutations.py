@@ -10,39 +10,13 @@ from strawberry.types import Info
 from app.emails import service
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import UserError, mutate
-from app.graphql.emails.types import BlacklistedEmail, EmailBounceKind
-
-
-@strawberry.input(description="An address the mail provider could not deliver to.")
-class ReportEmailBounceInput:
-    address: str = strawberry.field(description="The recipient address that bounced.")
-    kind: EmailBounceKind = strawberry.field(description="Why it bounced.")  # type: ignore[valid-type]
-
-
-@strawberry.type(description="The blacklist entry of the address, or what went wrong.")
-class ReportEmailBouncePayload:
-    blacklisted: BlacklistedEmail | None = strawberry.field(
-        default=None, description="The address's entry (the first report's, if reported before)."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list, description="Why nothing was blacklisted."
-    )
-
-
-@strawberry.input(description="An address to take off the blacklist.")
-class RemoveEmailFromBlacklistInput:
-    address: str = strawberry.field(description="The blacklisted address (any case).")
-
-
-@strawberry.type(description="The address taken off the blacklist, or what went wrong.")
-class RemoveEmailFromBlacklistPayload:
-    removed_address: str | None = strawberry.field(
-        default=None, description="The address taken off, lower-cased."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list, description="Why nothing was removed."
-    )
+from app.graphql.core import mutate
+from app.graphql.emails.inputs import RemoveEmailFromBlacklistInput, ReportEmailBounceInput
+from app.graphql.emails.types import (
+    BlacklistedEmail,
+    RemoveEmailFromBlacklistPayload,
+    ReportEmailBouncePayload,
+)
 
 
 @strawberry.type
