@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
 
 import strawberry
 from strawberry.types import Info
@@ -19,36 +19,44 @@ from app.graphql.auth.types import (
     Viewer,
 )
 from app.graphql.context import Context
-from app.graphql.core import mutate
+from app.graphql.core import mutate, mutation
 from app.graphql.ids import decode_pk
+
+
+def _created_client(
+    _ctx: Context, input: CreateApiClientInput
+) -> Callable[[service.CreatedApiClient], CreateApiClientPayload]:
+    """The answer of a new client: it, named by the institution and library codes given."""
+
+    def answer(result: service.CreatedApiClient) -> CreateApiClientPayload:
+        view = service.ApiClientView(
+            result.client,
+            input.institution.strip().upper(),
+            input.library and input.library.strip().upper(),
+        )
+        return CreateApiClientPayload(client=ApiClient.of(view), secret=result.secret)
+
+    return answer
 
 
 @strawberry.type
 class AuthMutations:
-    @typed.mutation(description="Log in at a library; the library decides the institution.")
-    async def login(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            LoginInput, strawberry.argument(description="Username, password and library.")
-        ],
-    ) -> LoginPayload:
-        ctx = info.context
-        return await mutate(
-            info,
-            lambda session: service.login(
-                session=session,
-                settings=ctx.settings,
-                username=input.username,
-                password=input.password,
-                library_code=input.library,
-                address=ctx.address,
-            ),
-            lambda result: LoginPayload(
-                token=result.token, expires_at=result.expires_at, viewer=Viewer(actor=result.actor)
-            ),
-            LoginPayload,
-        )
+    login = mutation(
+        "Log in at a library; the library decides the institution.",
+        input=(LoginInput, "Username, password and library."),
+        run=lambda s, ctx, input: service.login(
+            session=s,
+            settings=ctx.settings,
+            username=input.username,
+            password=input.password,
+            library_code=input.library,
+            address=ctx.address,
+        ),
+        answer=lambda result: LoginPayload(
+            token=result.token, expires_at=result.expires_at, viewer=Viewer(actor=result.actor)
+        ),
+        payload=LoginPayload,
+    )
 
     @typed.mutation(description="End the current session (its token stops working).")
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
@@ -60,75 +68,40 @@ class AuthMutations:
             LogoutPayload,
         )
 
-    @typed.mutation(description="Create an API client; the secret is in the payload, once.")
-    async def create_api_client(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            CreateApiClientInput,
-            strawberry.argument(description="The client's institution, name, scopes and library."),
-        ],
-    ) -> CreateApiClientPayload:
-        ctx = info.context
-
-        def answer(result: service.CreatedApiClient) -> CreateApiClientPayload:
-            view = service.ApiClientView(
-                result.client,
-                input.institution.strip().upper(),
-                input.library and input.library.strip().upper(),
-            )
-            return CreateApiClientPayload(client=ApiClient.of(view), secret=result.secret)
-
-        return await mutate(
-            info,
-            lambda session: service.create_api_client(
-                session=session,
-                actor=ctx.actor,
-                institution_code=input.institution,
-                name=input.name,
-                scopes=list(input.scopes),
-                library_code=input.library,
-            ),
-            answer,
-            CreateApiClientPayload,
-        )
-
-    @typed.mutation(
-        description="Revoke an API client (SYSTEM_ADMIN of its institution): its secret stops "
-        "working at once."
+    create_api_client = mutation(
+        "Create an API client; the secret is in the payload, once.",
+        input=(CreateApiClientInput, "The client's institution, name, scopes and library."),
+        run=lambda s, ctx, input: service.create_api_client(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            name=input.name,
+            scopes=list(input.scopes),
+            library_code=input.library,
+        ),
+        answer_for=_created_client,
+        payload=CreateApiClientPayload,
     )
-    async def revoke_api_client(
-        self,
-        info: Info[Context, None],
-        input: Annotated[ApiClientInput, strawberry.argument(description="The client to revoke.")],
-    ) -> ApiClientPayload:
-        ctx = info.context
-        return await mutate(
-            info,
-            lambda session: service.revoke_api_client(
-                session=session, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
-            ),
-            lambda view: ApiClientPayload(client=ApiClient.of(view)),
-            ApiClientPayload,
-        )
 
-    @typed.mutation(
-        description="Give an API client a new secret, shown once in the payload (SYSTEM_ADMIN "
-        "of its institution); the old secret stops working, and a revoked client works again."
+    revoke_api_client = mutation(
+        "Revoke an API client (SYSTEM_ADMIN of its institution): its secret stops working at once.",
+        input=(ApiClientInput, "The client to revoke."),
+        run=lambda s, ctx, input: service.revoke_api_client(
+            session=s, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
+        ),
+        answer=lambda view: ApiClientPayload(client=ApiClient.of(view)),
+        payload=ApiClientPayload,
     )
-    async def rotate_api_client_secret(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            ApiClientInput, strawberry.argument(description="The client to give a new secret.")
-        ],
-    ) -> CreateApiClientPayload:
-        ctx = info.context
-        return await mutate(
-            info,
-            lambda session: service.rotate_api_client_secret(
-                session=session, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
-            ),
-            lambda result: CreateApiClientPayload(client=ApiClient.of(result[0]), secret=result[1]),
-            CreateApiClientPayload,
-        )
+
+    rotate_api_client_secret = mutation(
+        "Give an API client a new secret, shown once in the payload (SYSTEM_ADMIN "
+        "of its institution); the old secret stops working, and a revoked client works again.",
+        input=(ApiClientInput, "The client to give a new secret."),
+        run=lambda s, ctx, input: service.rotate_api_client_secret(
+            session=s, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
+        ),
+        answer=lambda result: CreateApiClientPayload(
+            client=ApiClient.of(result[0]), secret=result[1]
+        ),
+        payload=CreateApiClientPayload,
+    )

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import strawberry
-from strawberry.types import Info
 
 from app.emails import service
-from app.graphql import typed
-from app.graphql.context import Context
-from app.graphql.core import mutate
+from app.graphql.core import mutation
 from app.graphql.emails.inputs import RemoveEmailFromBlacklistInput, ReportEmailBounceInput
 from app.graphql.emails.types import (
     BlacklistedEmail,
@@ -21,49 +16,27 @@ from app.graphql.emails.types import (
 
 @strawberry.type
 class EmailMutations:
-    @typed.mutation(
-        description="Blacklist an address the mail provider refuses and flag the patrons "
-        "using it (API clients with scope email; reporting again changes nothing)."
+    report_email_bounce = mutation(
+        "Blacklist an address the mail provider refuses and flag the patrons "
+        "using it (API clients with scope email; reporting again changes nothing).",
+        input=(ReportEmailBounceInput, "The address and why the provider refused it."),
+        run=lambda s, ctx, input: service.report_email_bounce(
+            session=s,
+            actor=ctx.actor,
+            address=input.address,
+            kind=service.BounceKind(input.kind).value,
+        ),
+        answer=lambda row: ReportEmailBouncePayload(blacklisted=BlacklistedEmail(row=row)),
+        payload=ReportEmailBouncePayload,
     )
-    async def report_email_bounce(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            ReportEmailBounceInput,
-            strawberry.argument(description="The address and why the provider refused it."),
-        ],
-    ) -> ReportEmailBouncePayload:
-        ctx = info.context
-        return await mutate(
-            info,
-            lambda s: service.report_email_bounce(
-                session=s,
-                actor=ctx.actor,
-                address=input.address,
-                kind=service.BounceKind(input.kind).value,
-            ),
-            lambda row: ReportEmailBouncePayload(blacklisted=BlacklistedEmail(row=row)),
-            ReportEmailBouncePayload,
-        )
 
-    @typed.mutation(
-        description="Take an address off the blacklist and clear its patrons' alerts "
-        "(SYSTEM_ADMIN of an institution whose patrons use it)."
+    remove_email_from_blacklist = mutation(
+        "Take an address off the blacklist and clear its patrons' alerts "
+        "(SYSTEM_ADMIN of an institution whose patrons use it).",
+        input=(RemoveEmailFromBlacklistInput, "The address to take off the blacklist."),
+        run=lambda s, ctx, input: service.remove_from_blacklist(
+            session=s, actor=ctx.actor, address=input.address
+        ),
+        answer=lambda address: RemoveEmailFromBlacklistPayload(removed_address=address),
+        payload=RemoveEmailFromBlacklistPayload,
     )
-    async def remove_email_from_blacklist(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            RemoveEmailFromBlacklistInput,
-            strawberry.argument(description="The address to take off the blacklist."),
-        ],
-    ) -> RemoveEmailFromBlacklistPayload:
-        ctx = info.context
-        return await mutate(
-            info,
-            lambda s: service.remove_from_blacklist(
-                session=s, actor=ctx.actor, address=input.address
-            ),
-            lambda address: RemoveEmailFromBlacklistPayload(removed_address=address),
-            RemoveEmailFromBlacklistPayload,
-        )

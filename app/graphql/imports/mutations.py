@@ -16,7 +16,7 @@ from strawberry.types import Info
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import mutate
+from app.graphql.core import mutate, mutation
 from app.graphql.imports.inputs import (
     ImportLibraryGroupMembershipsInput,
     ImportPatronPhotosInput,
@@ -141,53 +141,50 @@ def _payload(result: extras.ExtraImportResult) -> SmallImportPayload:
     )
 
 
+async def _import_memberships(
+    session: AsyncSession, ctx: Context, input: ImportLibraryGroupMembershipsInput
+) -> extras.ExtraImportResult:
+    content = await read_upload(input.file, ctx.settings.max_upload_bytes)
+    return await extras.import_memberships(
+        session=session,
+        actor=ctx.actor,
+        institution_code=input.institution,
+        content=content,
+        dry_run=input.dry_run,
+    )
+
+
+async def _import_photos(
+    session: AsyncSession, ctx: Context, input: ImportPatronPhotosInput
+) -> extras.ExtraImportResult:
+    content = await read_upload(input.file, ctx.settings.max_upload_bytes)
+    return await extras.import_photos(
+        session=session,
+        settings=ctx.settings,
+        actor=ctx.actor,
+        institution_code=input.institution,
+        content=content,
+        dry_run=input.dry_run,
+    )
+
+
 @strawberry.type
 class ExtraImportMutations:
-    @typed.mutation(description="Add patrons to library groups from CSV (LIBRARIAN).")
-    async def import_library_group_memberships(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
+    import_library_group_memberships = mutation(
+        "Add patrons to library groups from CSV (LIBRARIAN).",
+        input=(
             ImportLibraryGroupMembershipsInput,
-            strawberry.argument(description="The institution, the CSV and whether to write."),
-        ],
-    ) -> SmallImportPayload:
-        ctx = info.context
-
-        async def action(session: AsyncSession) -> extras.ExtraImportResult:
-            content = await read_upload(input.file, ctx.settings.max_upload_bytes)
-            return await extras.import_memberships(
-                session=session,
-                actor=ctx.actor,
-                institution_code=input.institution,
-                content=content,
-                dry_run=input.dry_run,
-            )
-
-        return await mutate(info, action, _payload, SmallImportPayload)
-
-    @typed.mutation(
-        description="Patron photos from a zip of <admin_system_id>.jpg|png (LIBRARIAN)."
+            "The institution, the CSV and whether to write.",
+        ),
+        run=_import_memberships,
+        answer=_payload,
+        payload=SmallImportPayload,
     )
-    async def import_patron_photos(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            ImportPatronPhotosInput,
-            strawberry.argument(description="The institution, the zip and whether to write."),
-        ],
-    ) -> SmallImportPayload:
-        ctx = info.context
 
-        async def action(session: AsyncSession) -> extras.ExtraImportResult:
-            content = await read_upload(input.file, ctx.settings.max_upload_bytes)
-            return await extras.import_photos(
-                session=session,
-                settings=ctx.settings,
-                actor=ctx.actor,
-                institution_code=input.institution,
-                content=content,
-                dry_run=input.dry_run,
-            )
-
-        return await mutate(info, action, _payload, SmallImportPayload)
+    import_patron_photos = mutation(
+        "Patron photos from a zip of <admin_system_id>.jpg|png (LIBRARIAN).",
+        input=(ImportPatronPhotosInput, "The institution, the zip and whether to write."),
+        run=_import_photos,
+        answer=_payload,
+        payload=SmallImportPayload,
+    )

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import strawberry
-from strawberry.types import Info
 
 from app.errors import ErrorCode
-from app.graphql import typed
-from app.graphql.context import Context
-from app.graphql.core import UserError, mutate
+from app.graphql.core import UserError, mutation
 from app.graphql.ids import decode_pk, encode_id
 from app.graphql.sip2.inputs import (
     AuthenticatePatronInput,
@@ -44,110 +39,80 @@ LOCKED_ERRORS = {
 }
 
 
+def _verified(result: verification.Verification) -> AuthenticatePatronPayload:
+    errors = []
+    code = LOCKED_ERRORS.get(result.pin)
+    if code is not None:
+        errors.append(UserError(code=code, message=result.throttle_message or "", field=None))
+    return AuthenticatePatronPayload.of(result, errors)
+
+
 @strawberry.type
 class Sip2Mutations:
-    @typed.mutation(
-        description="Verify a patron's barcode and password, as SIP2 does (API clients with "
-        "scope patron_auth; throttled like logins; audited without the password)."
+    authenticate_patron = mutation(
+        "Verify a patron's barcode and password, as SIP2 does (API clients with "
+        "scope patron_auth; throttled like logins; audited without the password).",
+        input=(AuthenticatePatronInput, "The barcode and password to verify."),
+        run=lambda s, ctx, input: verification.authenticate_patron(
+            session=s,
+            settings=ctx.settings,
+            actor=ctx.actor,
+            barcode=input.barcode,
+            password=input.password,
+            address=ctx.address,
+        ),
+        answer=_verified,
+        payload=AuthenticatePatronPayload,
     )
-    async def authenticate_patron(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            AuthenticatePatronInput,
-            strawberry.argument(description="The barcode and password to verify."),
-        ],
-    ) -> AuthenticatePatronPayload:
-        ctx = info.context
 
-        def answer(result: verification.Verification) -> AuthenticatePatronPayload:
-            errors = []
-            code = LOCKED_ERRORS.get(result.pin)
-            if code is not None:
-                errors.append(
-                    UserError(code=code, message=result.throttle_message or "", field=None)
-                )
-            return AuthenticatePatronPayload.of(result, errors)
-
-        return await mutate(
-            info,
-            lambda session: verification.authenticate_patron(
-                session=session,
-                settings=ctx.settings,
-                actor=ctx.actor,
-                barcode=input.barcode,
-                password=input.password,
-                address=ctx.address,
-            ),
-            answer,
-            AuthenticatePatronPayload,
-        )
-
-    @typed.mutation(description="Create a SIP account (SYSTEM_ADMIN of the institution).")
-    async def create_sip_account(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            CreateSipAccountInput,
-            strawberry.argument(description="The account and its field policy."),
-        ],
-    ) -> SipAccountPayload:
-        ctx = info.context
-        spec = service.SipAccountSpec(
-            institution=input.institution,
-            login_id=input.login_id,
-            secret=input.secret,
-            library=input.library,
-            encoding=input.encoding.value,
-            ao_mode=AoMode(input.ao_mode.value),
-            home_library_screen_message=input.home_library_screen_message,
-            attribute_fields=_fields(input.attribute_fields),
-            allow_empty_pin=input.allow_empty_pin,
-            enabled=input.enabled,
-        )
-        return await mutate(
-            info,
-            lambda session: service.create_sip_account(
-                session=session, settings=ctx.settings, actor=ctx.actor, spec=spec
-            ),
-            _account_payload,
-            SipAccountPayload,
-        )
-
-    @typed.mutation(description="Change a SIP account (SYSTEM_ADMIN of its institution).")
-    async def update_sip_account(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            UpdateSipAccountInput,
-            strawberry.argument(description="The account and the settings to change."),
-        ],
-    ) -> SipAccountPayload:
-        ctx = info.context
-        update = service.SipAccountUpdate(
-            secret=input.secret,
-            library=input.library,
-            encoding=input.encoding.value if input.encoding is not None else None,
-            ao_mode=AoMode(input.ao_mode.value) if input.ao_mode is not None else None,
-            home_library_screen_message=input.home_library_screen_message,
-            attribute_fields=(
-                _fields(input.attribute_fields) if input.attribute_fields is not None else None
-            ),
-            allow_empty_pin=input.allow_empty_pin,
-            enabled=input.enabled,
-        )
-        return await mutate(
-            info,
-            lambda session: service.update_sip_account(
-                session=session,
-                settings=ctx.settings,
-                actor=ctx.actor,
+    create_sip_account = mutation(
+        "Create a SIP account (SYSTEM_ADMIN of the institution).",
+        input=(CreateSipAccountInput, "The account and its field policy."),
+        run=lambda s, ctx, input: service.create_sip_account(
+            session=s,
+            settings=ctx.settings,
+            actor=ctx.actor,
+            spec=service.SipAccountSpec(
+                institution=input.institution,
                 login_id=input.login_id,
-                update=update,
+                secret=input.secret,
+                library=input.library,
+                encoding=input.encoding.value,
+                ao_mode=AoMode(input.ao_mode.value),
+                home_library_screen_message=input.home_library_screen_message,
+                attribute_fields=_fields(input.attribute_fields),
+                allow_empty_pin=input.allow_empty_pin,
+                enabled=input.enabled,
             ),
-            _account_payload,
-            SipAccountPayload,
-        )
+        ),
+        answer=_account_payload,
+        payload=SipAccountPayload,
+    )
+
+    update_sip_account = mutation(
+        "Change a SIP account (SYSTEM_ADMIN of its institution).",
+        input=(UpdateSipAccountInput, "The account and the settings to change."),
+        run=lambda s, ctx, input: service.update_sip_account(
+            session=s,
+            settings=ctx.settings,
+            actor=ctx.actor,
+            login_id=input.login_id,
+            update=service.SipAccountUpdate(
+                secret=input.secret,
+                library=input.library,
+                encoding=input.encoding.value if input.encoding is not None else None,
+                ao_mode=AoMode(input.ao_mode.value) if input.ao_mode is not None else None,
+                home_library_screen_message=input.home_library_screen_message,
+                attribute_fields=_fields(input.attribute_fields)
+                if input.attribute_fields is not None
+                else None,
+                allow_empty_pin=input.allow_empty_pin,
+                enabled=input.enabled,
+            ),
+        ),
+        answer=_account_payload,
+        payload=SipAccountPayload,
+    )
 
 
 def _deleted(row: models.SipAccount) -> DeleteSipAccountPayload:
@@ -159,29 +124,18 @@ def _deleted(row: models.SipAccount) -> DeleteSipAccountPayload:
 
 @strawberry.type
 class SipAccountAdminMutations:
-    @typed.mutation(
-        description="Delete a SIP account (SYSTEM_ADMIN of its institution whose session may "
+    delete_sip_account = mutation(
+        "Delete a SIP account (SYSTEM_ADMIN of its institution whose session may "
         "hand out every attribute type it is sent; audited). Its open connections are logged "
-        "out at their next message."
+        "out at their next message.",
+        input=(DeleteSipAccountInput, "The account to delete."),
+        run=lambda s, ctx, input: deletion.delete_sip_account(
+            session=s,
+            actor=ctx.actor,
+            by_id=input.id is not None,
+            account_id=decode_pk(input.id, "SipAccount") if input.id is not None else None,
+            login_id=input.login_id,
+        ),
+        answer=_deleted,
+        payload=DeleteSipAccountPayload,
     )
-    async def delete_sip_account(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            DeleteSipAccountInput, strawberry.argument(description="The account to delete.")
-        ],
-    ) -> DeleteSipAccountPayload:
-        actor = info.context.actor
-        account_id = decode_pk(input.id, "SipAccount") if input.id is not None else None
-        return await mutate(
-            info,
-            lambda s: deletion.delete_sip_account(
-                session=s,
-                actor=actor,
-                by_id=input.id is not None,
-                account_id=account_id,
-                login_id=input.login_id,
-            ),
-            _deleted,
-            DeleteSipAccountPayload,
-        )
