@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import DomainError, ErrorCode
+from app.graphql.context import Context
 
 
 async def read_upload(upload: Any, limit: int) -> bytes:
@@ -18,3 +22,26 @@ async def read_upload(upload: Any, limit: int) -> bytes:
     if len(data) > limit:
         raise DomainError.of(ErrorCode.INVALID_INPUT, "The file is too large.", ["file"])
     return bytes(data)
+
+
+class WithFile(Protocol):
+    """An input with a `file` to read."""
+
+    file: Any
+
+
+In = TypeVar("In", bound=WithFile)
+T = TypeVar("T")
+
+
+def reading_file(
+    run: Callable[[AsyncSession, Context, In, bytes], Awaitable[T]],
+) -> Callable[[AsyncSession, Context, In], Awaitable[T]]:
+    """A mutation's use case given the content of the input's `file` too, read first (at most
+    the settings' max_upload_bytes; see read_upload)."""
+
+    async def read_then_run(session: AsyncSession, ctx: Context, input: In) -> T:
+        content = await read_upload(input.file, ctx.settings.max_upload_bytes)
+        return await run(session, ctx, input, content)
+
+    return read_then_run

@@ -23,7 +23,7 @@ from app.graphql.imports.inputs import (
     ImportPatronsInput,
 )
 from app.graphql.imports.types import ImportJob, ImportPayload, ImportProblem, SmallImportPayload
-from app.graphql.uploads import read_upload
+from app.graphql.uploads import reading_file
 from app.imports import extras, models, service
 from app.imports.rows import ImportOptions
 from app.sql import saved_id
@@ -141,33 +141,6 @@ def _payload(result: extras.ExtraImportResult) -> SmallImportPayload:
     )
 
 
-async def _import_memberships(
-    session: AsyncSession, ctx: Context, input: ImportLibraryGroupMembershipsInput
-) -> extras.ExtraImportResult:
-    content = await read_upload(input.file, ctx.settings.max_upload_bytes)
-    return await extras.import_memberships(
-        session=session,
-        actor=ctx.actor,
-        institution_code=input.institution,
-        content=content,
-        dry_run=input.dry_run,
-    )
-
-
-async def _import_photos(
-    session: AsyncSession, ctx: Context, input: ImportPatronPhotosInput
-) -> extras.ExtraImportResult:
-    content = await read_upload(input.file, ctx.settings.max_upload_bytes)
-    return await extras.import_photos(
-        session=session,
-        settings=ctx.settings,
-        actor=ctx.actor,
-        institution_code=input.institution,
-        content=content,
-        dry_run=input.dry_run,
-    )
-
-
 @strawberry.type
 class ExtraImportMutations:
     import_library_group_memberships = mutation(
@@ -176,7 +149,15 @@ class ExtraImportMutations:
             ImportLibraryGroupMembershipsInput,
             "The institution, the CSV and whether to write.",
         ),
-        run=_import_memberships,
+        run=reading_file(
+            lambda s, ctx, input, content: extras.import_memberships(
+                session=s,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                content=content,
+                dry_run=input.dry_run,
+            )
+        ),
         answer=_payload,
         payload=SmallImportPayload,
     )
@@ -184,7 +165,16 @@ class ExtraImportMutations:
     import_patron_photos = mutation(
         "Patron photos from a zip of <admin_system_id>.jpg|png (LIBRARIAN).",
         input=(ImportPatronPhotosInput, "The institution, the zip and whether to write."),
-        run=_import_photos,
+        run=reading_file(
+            lambda s, ctx, input, content: extras.import_photos(
+                session=s,
+                settings=ctx.settings,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                content=content,
+                dry_run=input.dry_run,
+            )
+        ),
         answer=_payload,
         payload=SmallImportPayload,
     )

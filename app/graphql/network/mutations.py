@@ -57,7 +57,7 @@ from app.graphql.network.types import (
     UpdateUserGroupPayload,
     UserGroup,
 )
-from app.graphql.uploads import read_upload
+from app.graphql.uploads import reading_file
 from app.imports import choices as choice_imports
 from app.network import changes, choices, models, removals, service, setup_removals
 from app.network.choice_lists import ChoiceKind
@@ -175,19 +175,6 @@ async def _add_choice(
     return choice, institution
 
 
-async def _import_choices(
-    session: AsyncSession, ctx: Context, input: ImportPatronValueChoicesInput
-) -> choice_imports.ChoiceImportResult:
-    content = await read_upload(input.file, ctx.settings.max_upload_bytes)
-    return await choice_imports.import_choices(
-        session=session,
-        actor=ctx.actor,
-        institution_code=input.institution,
-        content=content,
-        dry_run=input.dry_run,
-    )
-
-
 @strawberry.type
 class PatronValueChoiceMutations:
     add_patron_value_choice = mutation(
@@ -226,7 +213,15 @@ class PatronValueChoiceMutations:
         "Add cohorts and form classes to an institution's lists from CSV "
         "(SYSTEM_ADMIN); listed values keep their spelling and take a given description.",
         input=(ImportPatronValueChoicesInput, "The institution and the file."),
-        run=_import_choices,
+        run=reading_file(
+            lambda s, ctx, input, content: choice_imports.import_choices(
+                session=s,
+                actor=ctx.actor,
+                institution_code=input.institution,
+                content=content,
+                dry_run=input.dry_run,
+            )
+        ),
         answer=_imported,
         payload=ImportPatronValueChoicesPayload,
     )
