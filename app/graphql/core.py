@@ -261,12 +261,18 @@ def mutation(
     (see ``mutate``).
     """
     if (answer is None) == (answer_for is None):
-        raise TypeError(f"{description!r}: give answer or answer_for, not both.")
+        raise TypeError(f"{description!r}: give exactly one of answer and answer_for.")
     input_type, about = input
+
+    def answer_to(ctx: Context, input: In) -> Callable[[T], P]:
+        if answer is not None:
+            return answer
+        assert answer_for is not None
+        return answer_for(ctx, input)
 
     async def resolve(self: Any, info: Info[Context, None], input: In) -> P:
         ctx = info.context
-        answered = answer if answer is not None else cast(Any, answer_for)(ctx, input)
+        answered = answer_to(ctx, input)
         return await mutate(info, lambda session: run(session, ctx, input), answered, payload)
 
     # What strawberry reads: the same signature a hand-written resolver would have.

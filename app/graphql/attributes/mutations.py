@@ -1,4 +1,5 @@
-"""Attribute mutations: rule application, defining, changing and removing types (SYSTEM_ADMIN of the institution, from a session that may see the type)."""
+"""Attribute mutations: rule application, defining, changing and removing types (SYSTEM_ADMIN of
+the institution, from a session that may see the type)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""GraphQL types of the collaborative network: rules, what an institution shares, links between accounts, network search and the payloads of its mutations."""
+"""GraphQL types of the collaborative network: rules, what an institution shares, links
+between accounts, network search, and the payloads of its mutations."""
 
 from __future__ import annotations
 
@@ -7,17 +8,12 @@ from app.graphql.linking.types.institution import (
     RestrictedUserGroup,
     SharedField,
     SharedFieldPolicy,
-    institution_rules,
-    restricted_groups,
-    shared_field_policies,
 )
 from app.graphql.linking.types.links import (
     LinkedAccountSummary,
     LinkReason,
     LinkSource,
     LinkStatus,
-    link_source,
-    linked_accounts,
 )
 from app.graphql.linking.types.rules import (
     ExpiryMode,
@@ -61,9 +57,4 @@ __all__ = [
     "RuleParameter",
     "SharedField",
     "SharedFieldPolicy",
-    "institution_rules",
-    "link_source",
-    "linked_accounts",
-    "restricted_groups",
-    "shared_field_policies",
 ]

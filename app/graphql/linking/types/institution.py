@@ -1,4 +1,5 @@
-"""What an institution shares and hides from the other members, and the Institution fields that show its network configuration."""
+"""What an institution shares and hides from the other members, and the Institution fields that
+show its network configuration."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Links between accounts: where a LINKED account was copied from (Patron.linkedFrom) and a HOME account's copies (Patron.linkedAccounts)."""
+"""Links between accounts: where a LINKED account was copied from (Patron.linkedFrom) and a HOME
+account's copies (Patron.linkedAccounts)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Linked account rules: conditions, the dates they give, evaluation, and the payloads of the rule mutations."""
+"""Linked account rules: conditions, the dates they give, evaluation, and the payloads of the
+rule mutations."""
 
 from __future__ import annotations
 

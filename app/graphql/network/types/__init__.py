@@ -1,4 +1,5 @@
-"""GraphQL types of the network structure, of an institution's lists of allowed values, and the payloads of their mutations."""
+"""GraphQL types of the network structure and of an institution's lists of allowed
+values, and the payloads of their mutations."""
 
 from __future__ import annotations
 
@@ -29,12 +30,6 @@ from app.graphql.network.types.structure import (
     IdentifierType,
     Institution,
     InstitutionSettings,
-    LazyAttributeType,
-    LazyInstitutionAlert,
-    LazyRestricted,
-    LazyRule,
-    LazySharedFieldPolicy,
-    LazyValueChoice,
     Library,
     LibraryGroup,
     Network,
@@ -54,12 +49,6 @@ __all__ = [
     "ImportPatronValueChoicesPayload",
     "Institution",
     "InstitutionSettings",
-    "LazyAttributeType",
-    "LazyInstitutionAlert",
-    "LazyRestricted",
-    "LazyRule",
-    "LazySharedFieldPolicy",
-    "LazyValueChoice",
     "Library",
     "LibraryGroup",
     "Network",

@@ -1,4 +1,5 @@
-"""An institution's lists of allowed cohorts and form classes: the types, their Institution fields and the payloads of their mutations."""
+"""An institution's lists of allowed cohorts and form classes: the types, their Institution
+fields and the payloads of their mutations."""
 
 from __future__ import annotations
 

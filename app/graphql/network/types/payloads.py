@@ -1,4 +1,5 @@
-"""Payloads of the mutations that create, change and remove the network's structure and an institution's set-up."""
+"""Payloads of the mutations that create, change and remove the network's structure and an
+institution's set-up."""
 
 from __future__ import annotations
 

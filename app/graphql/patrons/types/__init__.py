@@ -1,8 +1,9 @@
-"""GraphQL types of the patron registry: the patron, what its record carries, its audit trail and alerts, and the payloads of its mutations."""
+"""GraphQL types of the patron registry: the patron, what its record carries, its audit
+trail and alerts, and the payloads of its mutations."""
 
 from __future__ import annotations
 
-from app.graphql.patrons.types.alerts import PatronAlert, patron_alerts
+from app.graphql.patrons.types.alerts import PatronAlert
 from app.graphql.patrons.types.audit import AuditEntry, AuditEntryConnection, AuditEntryEdge
 from app.graphql.patrons.types.details import (
     BlockOrigin,
@@ -12,12 +13,6 @@ from app.graphql.patrons.types.details import (
     PatronPhoto,
 )
 from app.graphql.patrons.types.patron import (
-    LazyBorrowing,
-    LazyLinkedAccountSummary,
-    LazyLinkSource,
-    LazyLoanConnection,
-    LazyNetworkPatron,
-    LazyPatronAlert,
     Patron,
     PatronConnection,
     PatronEdge,
@@ -32,12 +27,6 @@ __all__ = [
     "ContactEmail",
     "DeletePatronPayload",
     "Identifier",
-    "LazyBorrowing",
-    "LazyLinkSource",
-    "LazyLinkedAccountSummary",
-    "LazyLoanConnection",
-    "LazyNetworkPatron",
-    "LazyPatronAlert",
     "Patron",
     "PatronAlert",
     "PatronBlock",
@@ -45,5 +34,4 @@ __all__ = [
     "PatronEdge",
     "PatronPayload",
     "PatronPhoto",
-    "patron_alerts",
 ]

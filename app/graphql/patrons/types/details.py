@@ -1,4 +1,5 @@
-"""What a patron record carries besides its own fields: identifiers, contact emails, blocks and the photo."""
+"""What a patron record carries besides its own fields: identifiers, contact emails, blocks and
+the photo."""
 
 from __future__ import annotations
 
