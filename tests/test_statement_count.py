@@ -292,7 +292,9 @@ async def test_per_patron_relations_cost_the_same_for_10_or_40_patrons_and_any_a
             # The relations answer, not just cost: some of each kind is there.
             assert any(n["consortialAccounts"] for n in nodes)
             assert any(
-                a["institution"]["code"] == "NORTHFIELD" for n in nodes for a in n["linkedAccounts"]
+                a["institution"]["code"] == "NORTHFIELD"
+                for n in nodes
+                for a in n["linkedAccounts"]
             )
             assert all(n["borrowing"]["allowed"] is not None for n in nodes)
             # Each alias answers the same as the first.
