@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import Enum, EnumMeta
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -14,8 +14,12 @@ from strawberry.types import Info
 from app.auth.roles import SystemGroup as SystemGroupEnum
 from app.errors import DomainError, FieldError
 from app.errors import ErrorCode as ErrorCodeEnum
+from app.graphql import typed
 from app.graphql.context import Context
 from app.observability.requests import note_user_error
+
+if TYPE_CHECKING:
+    from strawberry.types.field import StrawberryField
 
 E = TypeVar("E", bound=EnumMeta)
 
@@ -201,6 +205,7 @@ def user_errors(error: DomainError, under: str | None = "input") -> list[UserErr
 
 T = TypeVar("T")
 P = TypeVar("P")
+In = TypeVar("In")
 
 
 async def _run(
@@ -234,6 +239,49 @@ async def mutate(
     if isinstance(result, DomainError):
         return failed(errors=user_errors(result, under))
     return answer(result)
+
+
+def mutation(
+    description: str,
+    *,
+    input: tuple[type[In], str],
+    run: Callable[[AsyncSession, Context, In], Awaitable[T]],
+    payload: type[P],
+    answer: Callable[[T], P] | None = None,
+    answer_for: Callable[[Context, In], Callable[[T], P]] | None = None,
+) -> StrawberryField:
+    """A Mutation root field, declared: what `mutate` runs, said once.
+
+    The field takes one argument, ``input`` (``input``: its type and the argument's
+    description), and returns ``payload``. ``run`` is the use case, called with the
+    request's session, its context and the input; ``answer`` builds the payload from its
+    result, or, where the payload needs the request too (to make the request's loaders
+    forget what was changed, or to show part of the input), ``answer_for`` makes that
+    answer from the context and the input. A ``DomainError`` becomes ``payload(errors=...)``
+    (see ``mutate``).
+    """
+    if (answer is None) == (answer_for is None):
+        raise TypeError(f"{description!r}: give exactly one of answer and answer_for.")
+    input_type, about = input
+
+    def answer_to(ctx: Context, input: In) -> Callable[[T], P]:
+        if answer is not None:
+            return answer
+        assert answer_for is not None
+        return answer_for(ctx, input)
+
+    async def resolve(self: Any, info: Info[Context, None], input: In) -> P:
+        ctx = info.context
+        answered = answer_to(ctx, input)
+        return await mutate(info, lambda session: run(session, ctx, input), answered, payload)
+
+    # What strawberry reads: the same signature a hand-written resolver would have.
+    resolve.__annotations__ = {
+        "info": Info[Context, None],
+        "input": Annotated[input_type, strawberry.argument(description=about)],
+        "return": payload,
+    }
+    return typed.mutation(description=description)(resolve)
 
 
 def page_size(first: int | None, default: int, maximum: int) -> int:

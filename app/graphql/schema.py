@@ -8,24 +8,26 @@ from typing import Any
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-import app.graphql.linking.views  # noqa: F401  (provides Institution's linking fields)
 from app.graphql import settled
-from app.graphql.attributes.admin import AttributeTypeAdminMutations
-from app.graphql.attributes.operations import AttributeMutations, AttributeQueries
-from app.graphql.auth.mutations import AuthMutations, AuthQueries
-from app.graphql.circulation.operations import CirculationMutations
+from app.graphql.attributes.mutations import AttributeMutations, AttributeTypeAdminMutations
+from app.graphql.attributes.queries import AttributeQueries
+from app.graphql.auth.mutations import AuthMutations
+from app.graphql.auth.queries import AuthQueries
+from app.graphql.circulation.mutations import CirculationMutations
 from app.graphql.circulation.types import Loan
-from app.graphql.emails.operations import EmailMutations
-from app.graphql.imports.extras import ExtraImportMutations
-from app.graphql.imports.operations import ImportJob, ImportMutations
+from app.graphql.emails.mutations import EmailMutations
+from app.graphql.imports.mutations import ExtraImportMutations, ImportMutations
+from app.graphql.imports.types import ImportJob
 from app.graphql.lifecycle.mutations import LifecycleMutations
 from app.graphql.limits import counting_execution_context, limit_rules
 from app.graphql.linking.mutations import LinkingMutations
 from app.graphql.linking.queries import LinkingQueries
 from app.graphql.linking.types import LinkedAccountRule
-from app.graphql.network.admin import NetworkAdminMutations
-from app.graphql.network.choices import PatronValueChoiceMutations
-from app.graphql.network.mutations import NetworkMutations
+from app.graphql.network.mutations import (
+    NetworkAdminMutations,
+    NetworkMutations,
+    PatronValueChoiceMutations,
+)
 from app.graphql.network.queries import NetworkQueries
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
 from app.graphql.node import NodeQueries
@@ -33,8 +35,8 @@ from app.graphql.patrons.mutations import PatronMutations
 from app.graphql.patrons.queries import PatronQueries
 from app.graphql.patrons.types import Patron, PatronBlock
 from app.graphql.preparation import PrepareOperation
-from app.graphql.sip2.admin import SipAccountAdminMutations
-from app.graphql.sip2.operations import Sip2Mutations, Sip2Queries
+from app.graphql.sip2.mutations import Sip2Mutations, SipAccountAdminMutations
+from app.graphql.sip2.queries import Sip2Queries
 from app.settings import Settings
 
 

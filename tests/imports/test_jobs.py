@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import app.tables  # noqa: F401  (every table in the metadata)
 from app.db import Database, metadata
-from app.graphql.imports import operations
+from app.graphql.imports import mutations as imports_mutations
 from app.imports import rows, service
 from app.main import create_app
 from app.settings import Settings
@@ -153,7 +153,7 @@ async def committed(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Co
     try:
         yield real
     finally:
-        pending = operations.running_imports()
+        pending = imports_mutations.running_imports()
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -241,7 +241,7 @@ async def test_a_stopped_background_job_writes_nothing_and_can_be_rerun(
     job = await _quick(importer)(token)
     await asyncio.wait_for(reached.wait(), 10)
     assert service.live_progress(service_pk(job["id"])) == 10
-    (task,) = operations.running_imports()
+    (task,) = imports_mutations.running_imports()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

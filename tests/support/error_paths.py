@@ -20,7 +20,7 @@ import pytest
 
 from app.graphql.core import UserError
 from app.graphql.ids import decode_id
-from app.graphql.imports.operations import ImportRowError
+from app.graphql.imports.types import ImportRowError
 
 PINNED = Path(__file__).with_name("error_paths.json")
 RECORD = os.environ.get("PIN_ERROR_PATHS") == "record"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -10,10 +11,15 @@ from strawberry.types import Info
 from app.attributes.service import TypeInfo
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import Node
+from app.graphql.core import PAYLOAD_ERRORS, Node, UserError
 from app.graphql.ids import encode_id
 from app.graphql.network.types import Library, UserGroup
 from app.graphql.registry import provide
+
+if TYPE_CHECKING:
+    from app.graphql.patrons.types import Patron
+
+LazyPatron = Annotated["Patron", strawberry.lazy("app.graphql.patrons.types")]
 
 
 @strawberry.type(description="An allowed value of an attribute type.")
@@ -129,3 +135,54 @@ class AttributeDiscrepancyKind(Enum):
 
 
 provide("AttributeType", AttributeType)
+
+
+@strawberry.type(description="The patrons changed, or what went wrong.")
+class ApplyAttributeRulePayload:
+    updated: list[LazyPatron] = strawberry.field(
+        default_factory=list,
+        description="The patrons whose value changed; patrons already in line are left out.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
+
+
+@strawberry.type(description="The attribute type, or what went wrong.")
+class AttributeTypePayload:
+    attribute_type: AttributeType | None = strawberry.field(
+        default=None, description="The type as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
+
+
+@strawberry.type(description="The attribute type after the change, or what went wrong.")
+class UpdateAttributeTypePayload:
+    attribute_type: AttributeType | None = strawberry.field(
+        default=None, description="The type as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
+
+
+@strawberry.type(description="What was removed, or why not (and what still uses it).")
+class RemoveAttributeTypePayload:
+    removed_code: str | None = strawberry.field(
+        default=None, description="The code of the removed type."
+    )
+    removed_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The id the removed type had."
+    )
+    values_deleted: int = strawberry.field(
+        default=0, description="Patron values deleted with it (deleteValues)."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )

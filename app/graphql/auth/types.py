@@ -126,3 +126,14 @@ class CreateApiClientPayload:
         default_factory=list,
         description=PAYLOAD_ERRORS,
     )
+
+
+@strawberry.type(description="The client after the change, or what went wrong.")
+class ApiClientPayload:
+    client: ApiClient | None = strawberry.field(
+        default=None, description="The client as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )

@@ -9,12 +9,20 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.circulation import borrowing, models
+from app.circulation import borrowing, models, service
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import Node, PageInfo, described_enum
-from app.graphql.ids import encode_id
+from app.graphql.core import (
+    PAYLOAD_ERRORS,
+    Node,
+    PageInfo,
+    UserError,
+    described_enum,
+    page_size,
+)
+from app.graphql.ids import cursors, encode_id
 from app.graphql.network.types import Library
+from app.graphql.patrons.types.alerts import PatronAlert, patron_alerts
 from app.graphql.registry import provided
 from app.patrons.models import Patron as PatronRow
 
@@ -134,4 +142,59 @@ async def patron_borrowing(info: Info[Context, None], patron: PatronRow) -> Borr
         reasons=[
             BorrowingReason(code=BorrowingReasonCode(r.code), message=r.message) for r in reasons
         ],
+    )
+
+
+@strawberry.type(description="The loan, or what went wrong.")
+class LoanPayload:
+    loan: Loan | None = strawberry.field(
+        default=None, description="The loan as saved; null when `errors` is not empty."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )
+
+    @typed.field(
+        description="The borrower's alerts (e.g. a blacklisted email), to show at the desk."
+    )
+    async def alerts(self, info: Info[Context, None]) -> list[PatronAlert]:
+        if self.loan is None or self.loan.row.patron_id is None:
+            return []
+        patron = await info.context.loaders.patron_by_id.load(self.loan.row.patron_id)
+        return await patron_alerts(info, patron) if patron is not None else []
+
+
+async def patron_loans(
+    info: Info[Context, None],
+    patron: PatronRow,
+    *,
+    first: int | None,
+    after: str | None,
+    active: bool | None,
+) -> LoanConnection:
+    ctx = info.context
+    size = page_size(first, 20, ctx.settings.max_page_size)
+    sealed = await cursors(info, "loans", patron.id, active)
+    found = sealed.position(after, int)
+    after_id = int(found[0]) if found else None
+    async with ctx.db.use() as session:
+        rows, has_next, total = await service.loans_page(
+            session=session,
+            actor=ctx.actor,
+            patron=patron,
+            active=active,
+            first=size,
+            after_id=after_id,
+        )
+    edges = [LoanEdge(cursor=sealed.encode(r.id), node=Loan.of(r)) for r in rows]
+    return LoanConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after_id is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
     )

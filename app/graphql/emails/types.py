@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.types import Info
 
+from app.auth.policy import can_administer_institution
 from app.emails import models
+from app.emails import service as emails
 from app.emails.service import BounceKind as BounceKindEnum
 from app.graphql import typed
-from app.graphql.core import described_enum
+from app.graphql.context import Context
+from app.graphql.core import UserError, described_enum
+from app.network.models import Institution
 
 EmailBounceKind = described_enum(
     BounceKindEnum,
@@ -50,3 +55,41 @@ class InstitutionAlert:
     message: str = strawberry.field(description="What is wrong, for a librarian.")
     count: int = strawberry.field(description="How many patrons are concerned.")
     raised_at: datetime = strawberry.field(description="When the alert was raised.")
+
+
+@strawberry.type(description="The blacklist entry of the address, or what went wrong.")
+class ReportEmailBouncePayload:
+    blacklisted: BlacklistedEmail | None = strawberry.field(
+        default=None, description="The address's entry (the first report's, if reported before)."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing was blacklisted."
+    )
+
+
+@strawberry.type(description="The address taken off the blacklist, or what went wrong.")
+class RemoveEmailFromBlacklistPayload:
+    removed_address: str | None = strawberry.field(
+        default=None, description="The address taken off, lower-cased."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing was removed."
+    )
+
+
+async def institution_alerts(
+    info: Info[Context, None], institution: Institution
+) -> list[InstitutionAlert]:
+    assert institution.id is not None
+    if not can_administer_institution(info.context.actor, institution.id):
+        return []
+    row = await info.context.loaders.email_alert_by_institution_id.load(institution.id)
+    return [
+        InstitutionAlert(
+            code=alert.code,
+            message=alert.message,
+            count=row.flagged_count,
+            raised_at=row.raised_at,
+        )
+        for alert in emails.institution_alerts(row, institution.email_service_enabled)
+    ]

@@ -22,30 +22,6 @@ UsernameRule = described_enum(
 )
 
 
-@strawberry.input(description="One explicit username change.")
-class UsernameChangeInput:
-    patron_id: strawberry.ID = strawberry.field(description="A patron of the institution.")
-    new_username: str = strawberry.field(description="The new login name.")
-
-
-@strawberry.input(
-    description="Change usernames in bulk: give a rule or a list of changes (one of the two)."
-)
-class ChangeUsernamesInput:
-    institution: str = strawberry.field(description="Code of the institution.")
-    rule: UsernameRule | None = strawberry.field(  # type: ignore[valid-type]
-        default=None,
-        description="Either a rule applied to every patron in scope (every HOME, non-generic "
-        "account whose roles you may grant) ...",
-    )
-    changes: list[UsernameChangeInput] | None = strawberry.field(
-        default=None, description="... or explicit changes."
-    )
-    dry_run: bool = strawberry.field(
-        description="List the changes and conflicts without changing anything."
-    )
-
-
 async def _changed_patron(root: UsernameChange, info: Info[Context, None]) -> Patron:
     row = await info.context.loaders.patron_by_id.load(root.patron_id)
     return Patron.of(row)
@@ -72,14 +48,6 @@ class ChangeUsernamesPayload:
     errors: list[UserError] = strawberry.field(
         default_factory=list,
         description="Every conflict; those of a rule end their field path with the patron's id.",
-    )
-
-
-@strawberry.input(description="Accounts to merge: the survivor and its duplicates.")
-class MergePatronsInput:
-    survivor: strawberry.ID = strawberry.field(description="The account that stays.")
-    duplicates: list[strawberry.ID] = strawberry.field(
-        description="Accounts merged into the survivor and then deleted."
     )
 
 

@@ -14,9 +14,10 @@ from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import UserError, mutate, user_error
 from app.graphql.linking.inputs import NetworkPatronSearchInput
-from app.graphql.linking.payloads import NetworkPatron, NetworkPatronSearchResult
 from app.graphql.linking.types import (
     LinkedAccountRule,
+    NetworkPatron,
+    NetworkPatronSearchResult,
     RuleEvaluation,
 )
 from app.graphql.network.types import UserGroup

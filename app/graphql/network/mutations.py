@@ -1,294 +1,392 @@
-"""Network structure and institution set-up mutations."""
+"""Mutations of the network's structure, an institution's set-up and its lists of allowed values."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import strawberry
-from strawberry.types import Info
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import PAYLOAD_ERRORS, UserError, mutate
+from app.graphql.core import mutation
+from app.graphql.ids import decode_pk, encode_id
+from app.graphql.imports.types import ImportProblem
+from app.graphql.network.inputs import (
+    AddPatronValueChoiceInput,
+    CreateBlockTypeInput,
+    CreateIdentifierTypeInput,
+    CreateInstitutionInput,
+    CreateLibraryGroupInput,
+    CreateLibraryInput,
+    CreateUserGroupInput,
+    ImportPatronValueChoicesInput,
+    RemoveBlockTypeInput,
+    RemoveIdentifierTypeInput,
+    RemoveInstitutionInput,
+    RemoveLibraryGroupInput,
+    RemoveLibraryInput,
+    RemovePatronValueChoiceInput,
+    RemoveUserGroupInput,
+    UpdateBlockTypeInput,
+    UpdateIdentifierTypeInput,
+    UpdateInstitutionInput,
+    UpdateLibraryGroupInput,
+    UpdateLibraryInput,
+    UpdateUserGroupInput,
+)
 from app.graphql.network.types import (
+    AddPatronValueChoicePayload,
     BlockType,
+    CreateBlockTypePayload,
+    CreateIdentifierTypePayload,
+    CreateInstitutionPayload,
+    CreateLibraryGroupPayload,
+    CreateLibraryPayload,
+    CreateUserGroupPayload,
     IdentifierType,
+    ImportPatronValueChoicesPayload,
     Institution,
     Library,
     LibraryGroup,
+    PatronValueChoice,
+    RemovalPayload,
+    RemovePatronValueChoicePayload,
+    UpdateBlockTypePayload,
+    UpdateIdentifierTypePayload,
+    UpdateInstitutionPayload,
+    UpdateLibraryGroupPayload,
+    UpdateLibraryPayload,
+    UpdateUserGroupPayload,
     UserGroup,
 )
-from app.network import service
-
-
-@strawberry.input(description="A new member institution.")
-class CreateInstitutionInput:
-    code: str = strawberry.field(
-        description="Network-unique code, e.g. NEKLS (1 to 40 letters, digits, - or _; "
-        "stored upper-case); it never changes."
-    )
-    name: str = strawberry.field(description="Display name.")
-
-
-@strawberry.input(description="A new library of an institution.")
-class CreateLibraryInput:
-    institution: str = strawberry.field(description="Code of the institution.")
-    code: str = strawberry.field(
-        description="Network-unique code, e.g. LANSING (1 to 40 letters, digits, - or _; "
-        "stored upper-case); it never changes."
-    )
-    name: str = strawberry.field(description="Display name.")
-
-
-@strawberry.input(description="A new network-wide identifier type.")
-class CreateIdentifierTypeInput:
-    code: str = strawberry.field(
-        description="Code, e.g. UNIV_ID (1 to 40 letters, digits, - or _; stored "
-        "upper-case); it never changes."
-    )
-    name: str = strawberry.field(description="Display name.")
-    network_unique: bool = strawberry.field(
-        default=False,
-        description="Values must be unique across the whole network (a consortial ID); "
-        "default false.",
-    )
-
-
-@strawberry.input(description="A new user group of an institution.")
-class CreateUserGroupInput:
-    institution: str = strawberry.field(description="Code of the institution (SYSTEM_ADMIN there).")
-    code: str = strawberry.field(
-        description="Code, unique in the institution, e.g. ADULT (1 to 40 letters, "
-        "digits, - or _; stored upper-case)."
-    )
-    name: str = strawberry.field(description="Display name.")
-    loan_period_days: int = strawberry.field(
-        default=14, description="Default loan period, in days (1 to 3650); default 14."
-    )
-
-
-@strawberry.input(description="A new library group of an institution.")
-class CreateLibraryGroupInput:
-    institution: str = strawberry.field(description="Code of the institution (SYSTEM_ADMIN there).")
-    name: str = strawberry.field(description="Name, unique in the institution, e.g. Teachers.")
-    description: str | None = strawberry.field(
-        default=None, description="What the group is for; optional."
-    )
-
-
-@strawberry.input(description="A new block type of an institution.")
-class CreateBlockTypeInput:
-    institution: str = strawberry.field(description="Code of the institution (SYSTEM_ADMIN there).")
-    code: str = strawberry.field(
-        description="Code, unique in the institution (1 to 40 letters, digits, - or _; "
-        "stored upper-case)."
-    )
-    description: str = strawberry.field(description="What the block means.")
-    network: bool = strawberry.field(
-        default=False,
-        description="Copied to linked accounts by rules with copyNetworkBlocks; default false.",
-    )
-    blocks_loans: bool = strawberry.field(
-        default=True, description="Patrons with this block cannot borrow; default true."
-    )
-
-
-@strawberry.type(description="The new institution, or what went wrong.")
-class CreateInstitutionPayload:
-    institution: Institution | None = strawberry.field(
-        default=None, description="The institution as created; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
-
-
-@strawberry.type(description="The new library, or what went wrong.")
-class CreateLibraryPayload:
-    library: Library | None = strawberry.field(
-        default=None, description="The library as created; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
-
-
-@strawberry.type(description="The new identifier type, or what went wrong.")
-class CreateIdentifierTypePayload:
-    identifier_type: IdentifierType | None = strawberry.field(
-        default=None, description="The identifier type as created; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
-
-
-@strawberry.type(description="The new user group, or what went wrong.")
-class CreateUserGroupPayload:
-    user_group: UserGroup | None = strawberry.field(
-        default=None, description="The user group as created; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
-
-
-@strawberry.type(description="The new library group, or what went wrong.")
-class CreateLibraryGroupPayload:
-    library_group: LibraryGroup | None = strawberry.field(
-        default=None, description="The library group as created; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
-
-
-@strawberry.type(description="The new block type, or what went wrong.")
-class CreateBlockTypePayload:
-    block_type: BlockType | None = strawberry.field(
-        default=None, description="The block type as created; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
+from app.graphql.uploads import reading_file
+from app.imports import choices as choice_imports
+from app.network import changes, choices, models, removals, service, setup_removals
+from app.network.choice_lists import ChoiceKind
 
 
 @strawberry.type
 class NetworkMutations:
-    @typed.mutation(description="Add a member institution (NETWORK_ADMIN).")
-    async def create_institution(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            CreateInstitutionInput, strawberry.argument(description="The institution to add.")
-        ],
-    ) -> CreateInstitutionPayload:
-        actor = info.context.actor
-        return await mutate(
-            info,
-            lambda s: service.create_institution(
-                session=s, actor=actor, code=input.code, name=input.name
-            ),
-            lambda r: CreateInstitutionPayload(institution=Institution.of(r)),
-            CreateInstitutionPayload,
-        )
+    create_institution = mutation(
+        "Add a member institution (NETWORK_ADMIN).",
+        input=(CreateInstitutionInput, "The institution to add."),
+        run=lambda s, ctx, input: service.create_institution(
+            session=s, actor=ctx.actor, code=input.code, name=input.name
+        ),
+        answer=lambda r: CreateInstitutionPayload(institution=Institution.of(r)),
+        payload=CreateInstitutionPayload,
+    )
 
-    @typed.mutation(description="Add a library to an institution (NETWORK_ADMIN).")
-    async def create_library(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            CreateLibraryInput, strawberry.argument(description="The library to add.")
-        ],
-    ) -> CreateLibraryPayload:
-        actor = info.context.actor
-        return await mutate(
-            info,
-            lambda s: service.create_library(
+    create_library = mutation(
+        "Add a library to an institution (NETWORK_ADMIN).",
+        input=(CreateLibraryInput, "The library to add."),
+        run=lambda s, ctx, input: service.create_library(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            code=input.code,
+            name=input.name,
+        ),
+        answer=lambda r: CreateLibraryPayload(library=Library.of(r)),
+        payload=CreateLibraryPayload,
+    )
+
+    create_identifier_type = mutation(
+        "Add a network-wide identifier type (NETWORK_ADMIN).",
+        input=(CreateIdentifierTypeInput, "The identifier type to add."),
+        run=lambda s, ctx, input: service.create_identifier_type(
+            session=s,
+            actor=ctx.actor,
+            code=input.code,
+            name=input.name,
+            network_unique=input.network_unique,
+        ),
+        answer=lambda r: CreateIdentifierTypePayload(identifier_type=IdentifierType(row=r)),
+        payload=CreateIdentifierTypePayload,
+    )
+
+    create_user_group = mutation(
+        "Add a user group to an institution (SYSTEM_ADMIN).",
+        input=(CreateUserGroupInput, "The user group to add."),
+        run=lambda s, ctx, input: service.create_user_group(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            code=input.code,
+            name=input.name,
+            loan_period_days=input.loan_period_days,
+        ),
+        answer=lambda r: CreateUserGroupPayload(user_group=UserGroup.of(r)),
+        payload=CreateUserGroupPayload,
+    )
+
+    create_library_group = mutation(
+        "Add a library group to an institution (SYSTEM_ADMIN).",
+        input=(CreateLibraryGroupInput, "The library group to add."),
+        run=lambda s, ctx, input: service.create_library_group(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            name=input.name,
+            description=input.description,
+        ),
+        answer=lambda r: CreateLibraryGroupPayload(library_group=LibraryGroup.of(r)),
+        payload=CreateLibraryGroupPayload,
+    )
+
+    create_block_type = mutation(
+        "Add a block type to an institution (SYSTEM_ADMIN).",
+        input=(CreateBlockTypeInput, "The block type to add."),
+        run=lambda s, ctx, input: service.create_block_type(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            code=input.code,
+            description=input.description,
+            network=input.network,
+            blocks_loans=input.blocks_loans,
+        ),
+        answer=lambda r: CreateBlockTypePayload(block_type=BlockType(row=r)),
+        payload=CreateBlockTypePayload,
+    )
+
+
+def _imported(result: choice_imports.ChoiceImportResult) -> ImportPatronValueChoicesPayload:
+    return ImportPatronValueChoicesPayload(
+        added=result.added,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        written=result.written,
+        problems=[ImportProblem(where=w, code=c, message=m) for w, c, m in result.problems],
+    )
+
+
+async def _add_choice(
+    session: AsyncSession, ctx: Context, input: AddPatronValueChoiceInput
+) -> tuple[models.PatronValueChoice, models.Institution]:
+    choice = await choices.add_choice(
+        session=session,
+        actor=ctx.actor,
+        institution_code=input.institution,
+        kind=ChoiceKind[input.kind.name],
+        value=input.value,
+        description=input.description,
+    )
+    institution = await session.get(models.Institution, choice.institution_id)
+    assert institution is not None
+    return choice, institution
+
+
+@strawberry.type
+class PatronValueChoiceMutations:
+    add_patron_value_choice = mutation(
+        "Allow a cohort or form class in an institution (SYSTEM_ADMIN). Once a "
+        "field has a list, patrons take only listed values there.",
+        input=(AddPatronValueChoiceInput, "The value to add."),
+        run=_add_choice,
+        answer=lambda r: AddPatronValueChoicePayload(
+            choice=PatronValueChoice(row=r[0]), institution=Institution.of(r[1])
+        ),
+        payload=AddPatronValueChoicePayload,
+    )
+
+    remove_patron_value_choice = mutation(
+        "Remove a cohort or form class from an institution's list (SYSTEM_ADMIN): "
+        "refused while patrons hold it, unless replaceWith moves them to another listed value. "
+        "An empty list means free text again.",
+        input=(RemovePatronValueChoiceInput, "The value to remove, and where its patrons go."),
+        run=lambda s, ctx, input: choices.remove_choice(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            kind=ChoiceKind[input.kind.name],
+            value=input.value,
+            replace_with=input.replace_with,
+        ),
+        answer=lambda r: RemovePatronValueChoicePayload(
+            removed_value=r.value,
+            patrons_moved=r.patrons_moved,
+            institution=Institution.of(r.institution),
+        ),
+        payload=RemovePatronValueChoicePayload,
+    )
+
+    import_patron_value_choices = mutation(
+        "Add cohorts and form classes to an institution's lists from CSV "
+        "(SYSTEM_ADMIN); listed values keep their spelling and take a given description.",
+        input=(ImportPatronValueChoicesInput, "The institution and the file."),
+        run=reading_file(
+            lambda s, ctx, input, content: choice_imports.import_choices(
                 session=s,
-                actor=actor,
+                actor=ctx.actor,
                 institution_code=input.institution,
-                code=input.code,
-                name=input.name,
-            ),
-            lambda r: CreateLibraryPayload(library=Library.of(r)),
-            CreateLibraryPayload,
-        )
+                content=content,
+                dry_run=input.dry_run,
+            )
+        ),
+        answer=_imported,
+        payload=ImportPatronValueChoicesPayload,
+    )
 
-    @typed.mutation(description="Add a network-wide identifier type (NETWORK_ADMIN).")
-    async def create_identifier_type(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            CreateIdentifierTypeInput,
-            strawberry.argument(description="The identifier type to add."),
-        ],
-    ) -> CreateIdentifierTypePayload:
-        actor = info.context.actor
-        return await mutate(
-            info,
-            lambda s: service.create_identifier_type(
-                session=s,
-                actor=actor,
-                code=input.code,
-                name=input.name,
-                network_unique=input.network_unique,
-            ),
-            lambda r: CreateIdentifierTypePayload(identifier_type=IdentifierType(row=r)),
-            CreateIdentifierTypePayload,
-        )
 
-    @typed.mutation(description="Add a user group to an institution (SYSTEM_ADMIN).")
-    async def create_user_group(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            CreateUserGroupInput, strawberry.argument(description="The user group to add.")
-        ],
-    ) -> CreateUserGroupPayload:
-        actor = info.context.actor
-        return await mutate(
-            info,
-            lambda s: service.create_user_group(
-                session=s,
-                actor=actor,
-                institution_code=input.institution,
-                code=input.code,
-                name=input.name,
-                loan_period_days=input.loan_period_days,
-            ),
-            lambda r: CreateUserGroupPayload(user_group=UserGroup.of(r)),
-            CreateUserGroupPayload,
-        )
+def _removed(code: str) -> RemovalPayload:
+    return RemovalPayload(removed_code=code)
 
-    @typed.mutation(description="Add a library group to an institution (SYSTEM_ADMIN).")
-    async def create_library_group(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            CreateLibraryGroupInput, strawberry.argument(description="The library group to add.")
-        ],
-    ) -> CreateLibraryGroupPayload:
-        actor = info.context.actor
-        return await mutate(
-            info,
-            lambda s: service.create_library_group(
-                session=s,
-                actor=actor,
-                institution_code=input.institution,
-                name=input.name,
-                description=input.description,
-            ),
-            lambda r: CreateLibraryGroupPayload(library_group=LibraryGroup.of(r)),
-            CreateLibraryGroupPayload,
-        )
 
-    @typed.mutation(description="Add a block type to an institution (SYSTEM_ADMIN).")
-    async def create_block_type(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            CreateBlockTypeInput, strawberry.argument(description="The block type to add.")
-        ],
-    ) -> CreateBlockTypePayload:
-        actor = info.context.actor
-        return await mutate(
-            info,
-            lambda s: service.create_block_type(
-                session=s,
-                actor=actor,
-                institution_code=input.institution,
-                code=input.code,
-                description=input.description,
-                network=input.network,
-                blocks_loans=input.blocks_loans,
-            ),
-            lambda r: CreateBlockTypePayload(block_type=BlockType(row=r)),
-            CreateBlockTypePayload,
-        )
+@strawberry.type
+class NetworkAdminMutations:
+    update_institution = mutation(
+        "Rename an institution (NETWORK_ADMIN).",
+        input=(UpdateInstitutionInput, "The institution and its new name."),
+        run=lambda s, ctx, input: changes.update_institution(
+            session=s, actor=ctx.actor, code=input.code, name=input.name
+        ),
+        answer=lambda r: UpdateInstitutionPayload(institution=Institution.of(r)),
+        payload=UpdateInstitutionPayload,
+    )
+
+    update_library = mutation(
+        "Rename a library (NETWORK_ADMIN).",
+        input=(UpdateLibraryInput, "The library and its new name."),
+        run=lambda s, ctx, input: changes.update_library(
+            session=s, actor=ctx.actor, code=input.code, name=input.name
+        ),
+        answer=lambda r: UpdateLibraryPayload(library=Library.of(r)),
+        payload=UpdateLibraryPayload,
+    )
+
+    update_identifier_type = mutation(
+        "Change an identifier type's name or uniqueness (NETWORK_ADMIN).",
+        input=(UpdateIdentifierTypeInput, "The identifier type and what to change."),
+        run=lambda s, ctx, input: changes.update_identifier_type(
+            session=s,
+            actor=ctx.actor,
+            code=input.code,
+            name=input.name,
+            network_unique=input.network_unique,
+        ),
+        answer=lambda r: UpdateIdentifierTypePayload(identifier_type=IdentifierType(row=r)),
+        payload=UpdateIdentifierTypePayload,
+    )
+
+    update_user_group = mutation(
+        "Change a user group's name or loan period (SYSTEM_ADMIN).",
+        input=(UpdateUserGroupInput, "The user group and what to change."),
+        run=lambda s, ctx, input: changes.update_user_group(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            code=input.code,
+            name=input.name,
+            loan_period_days=input.loan_period_days,
+        ),
+        answer=lambda r: UpdateUserGroupPayload(user_group=UserGroup.of(r)),
+        payload=UpdateUserGroupPayload,
+    )
+
+    update_library_group = mutation(
+        "Change a library group's name or description (SYSTEM_ADMIN).",
+        input=(UpdateLibraryGroupInput, "The library group and what to change."),
+        run=lambda s, ctx, input: changes.update_library_group(
+            session=s,
+            actor=ctx.actor,
+            group_id=decode_pk(input.id, "LibraryGroup"),
+            name=input.name,
+            description=input.description,
+        ),
+        answer=lambda r: UpdateLibraryGroupPayload(library_group=LibraryGroup.of(r)),
+        payload=UpdateLibraryGroupPayload,
+    )
+
+    update_block_type = mutation(
+        "Change a block type's description or behaviour (SYSTEM_ADMIN).",
+        input=(UpdateBlockTypeInput, "The block type and what to change."),
+        run=lambda s, ctx, input: changes.update_block_type(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            code=input.code,
+            description=input.description,
+            network=input.network,
+            blocks_loans=input.blocks_loans,
+        ),
+        answer=lambda r: UpdateBlockTypePayload(block_type=BlockType(row=r)),
+        payload=UpdateBlockTypePayload,
+    )
+
+    remove_institution = mutation(
+        "Remove an institution with no libraries, patrons or credentials left; "
+        "its own set-up goes with it (NETWORK_ADMIN).",
+        input=(RemoveInstitutionInput, "The institution to remove."),
+        run=lambda s, ctx, input: removals.remove_institution(
+            session=s, actor=ctx.actor, code=input.code
+        ),
+        answer=_removed,
+        payload=RemovalPayload,
+    )
+
+    remove_library = mutation(
+        "Remove a library nothing uses, or move its patrons to replaceWith first (NETWORK_ADMIN).",
+        input=(RemoveLibraryInput, "The library to remove, and where to move its patrons."),
+        run=lambda s, ctx, input: removals.remove_library(
+            session=s, actor=ctx.actor, code=input.code, replace_with=input.replace_with
+        ),
+        answer=_removed,
+        payload=RemovalPayload,
+    )
+
+    remove_identifier_type = mutation(
+        "Remove an identifier type no patron has (NETWORK_ADMIN).",
+        input=(RemoveIdentifierTypeInput, "The identifier type to remove."),
+        run=lambda s, ctx, input: removals.remove_identifier_type(
+            session=s, actor=ctx.actor, code=input.code
+        ),
+        answer=_removed,
+        payload=RemovalPayload,
+    )
+
+    remove_user_group = mutation(
+        "Remove a user group no patron has, or move its patrons to replaceWith "
+        "first (SYSTEM_ADMIN).",
+        input=(RemoveUserGroupInput, "The user group to remove, and where to move its patrons."),
+        run=lambda s, ctx, input: setup_removals.remove_user_group(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            code=input.code,
+            replace_with=input.replace_with,
+        ),
+        answer=_removed,
+        payload=RemovalPayload,
+    )
+
+    remove_library_group = mutation(
+        "Remove a library group with no members, or move them to replaceWith first (SYSTEM_ADMIN).",
+        input=(
+            RemoveLibraryGroupInput,
+            "The library group to remove, and where to move its members.",
+        ),
+        run=lambda s, ctx, input: setup_removals.remove_library_group(
+            session=s,
+            actor=ctx.actor,
+            group_id=decode_pk(input.id, "LibraryGroup"),
+            replace_with=decode_pk(input.replace_with, "LibraryGroup")
+            if input.replace_with
+            else None,
+            replace_given=input.replace_with is not None,
+        ),
+        answer=lambda r: RemovalPayload(removed_id=strawberry.ID(encode_id("LibraryGroup", r))),
+        payload=RemovalPayload,
+    )
+
+    remove_block_type = mutation(
+        "Remove a block type no block has, or move its blocks to replaceWith first (SYSTEM_ADMIN).",
+        input=(RemoveBlockTypeInput, "The block type to remove, and where to move its blocks."),
+        run=lambda s, ctx, input: setup_removals.remove_block_type(
+            session=s,
+            actor=ctx.actor,
+            institution_code=input.institution,
+            code=input.code,
+            replace_with=input.replace_with,
+        ),
+        answer=_removed,
+        payload=RemovalPayload,
+    )

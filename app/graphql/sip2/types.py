@@ -259,3 +259,17 @@ class AuthenticatePatronPayload:
             ],
             errors=errors,
         )
+
+
+@strawberry.type(description="The deleted account, or why not.")
+class DeleteSipAccountPayload:
+    deleted_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The id the deleted account had."
+    )
+    deleted_login_id: str | None = strawberry.field(
+        default=None, description="Its login id, free for a new account."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )

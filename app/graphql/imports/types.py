@@ -1,33 +1,22 @@
-"""importPatrons and the ImportJob type."""
+"""The ImportJob type, its enums and row errors, and the payloads of the imports."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import tempfile
-import uuid
 from datetime import datetime
 from enum import Enum
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from app.errors import DomainError, ErrorCode
+from app.errors import ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import PAYLOAD_ERRORS, Node, UserError, described_enum, mutate, page_size
+from app.graphql.core import PAYLOAD_ERRORS, Node, UserError, described_enum, page_size
 from app.graphql.core import ErrorCode as ErrorCodeType
 from app.graphql.ids import cursors, encode_id
 from app.imports import models, service
-from app.imports.rows import ImportOptions
 from app.sql import saved_id
-
-logger = logging.getLogger("netzone.imports")
-_running: set[asyncio.Task[Any]] = set()
 
 
 class ImportMatch(Enum):
@@ -207,24 +196,6 @@ class ImportJob(Node):
         return self.row.finished_at
 
 
-@strawberry.input(description="A CSV file of patrons and how to import it.")
-class ImportPatronsInput:
-    institution: str = strawberry.field(
-        description="Code of the institution the patrons belong to (LIBRARIAN there)."
-    )
-    file: Upload = strawberry.field(
-        description="The CSV (UTF-8, RFC 4180, a header row of patron field columns and "
-        "attribute:<CODE>), as a multipart upload."
-    )
-    match_on: ImportMatch = strawberry.field(description="The column that finds existing patrons.")
-    mode: ImportMode = strawberry.field(
-        description="Whether rows create patrons, update them, or both."
-    )
-    dry_run: bool = strawberry.field(
-        description="Check and count every row without writing anything."
-    )
-
-
 @strawberry.type(description="The import job, or why it could not start.")
 class ImportPayload:
     job: ImportJob | None = strawberry.field(
@@ -238,99 +209,30 @@ class ImportPayload:
     )
 
 
-async def _save_upload(upload: Any, settings: Any) -> Path:
-    directory = Path(settings.import_dir or Path(tempfile.gettempdir()) / "netzone-imports")
-    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-    path = directory / f"{uuid.uuid4().hex}.csv"
-    read = getattr(upload, "read", None)
-    if read is None:
-        raise DomainError.of(
-            ErrorCode.INVALID_INPUT, "Send the file as a multipart upload.", ["file"]
-        )
-    with path.open("wb") as out:
-        while True:
-            chunk = await read(1 << 20)
-            if not chunk:
-                break
-            out.write(chunk)
-    return path
+@strawberry.type(description="A problem with one line or file of a small import.")
+class ImportProblem:
+    where: str = strawberry.field(description="Line (and column) or file name.")
+    code: str = strawberry.field(description="An ErrorCode name, e.g. NOT_FOUND.")
+    message: str = strawberry.field(description="What is wrong, for a librarian.")
 
 
-@strawberry.type
-class ImportMutations:
-    @typed.mutation(
-        description="Import patrons from a CSV file; returns the job at once (poll it)."
+@strawberry.type(description="What a small import did (all or nothing).")
+class SmallImportPayload:
+    added: int = strawberry.field(
+        default=0,
+        description="Memberships or photos added (or, when nothing was written, that "
+        "would have been).",
     )
-    async def import_patrons(
-        self,
-        info: Info[Context, None],
-        input: Annotated[
-            ImportPatronsInput,
-            strawberry.argument(description="The file, the institution and the import options."),
-        ],
-    ) -> ImportPayload:
-        ctx = info.context
-        saved: list[Path] = []
-
-        async def action(session: AsyncSession) -> models.ImportJob:
-            path = await _save_upload(input.file, ctx.settings)
-            saved.append(path)
-            options = ImportOptions(
-                institution=input.institution,
-                match_on=input.match_on.value,
-                mode=input.mode.value,
-                dry_run=input.dry_run,
-            )
-            return await service.create_job(
-                session=session,
-                actor=ctx.actor,
-                path=path,
-                filename=getattr(input.file, "filename", None) or "upload.csv",
-                options=options,
-            )
-
-        try:
-            payload = await mutate(
-                info, action, lambda job: ImportPayload(job=ImportJob.of(job)), ImportPayload
-            )
-        except BaseException:
-            for path in saved:
-                path.unlink(missing_ok=True)
-            raise
-        if payload.job is None:  # refused: the payload has the errors
-            for path in saved:
-                path.unlink(missing_ok=True)
-            return payload
-        database = ctx.request.app.state.database
-        job_id = saved_id(payload.job.row)
-        path = saved[0]
-
-        async def work() -> models.ImportJob:
-            try:
-                return await service.run_job(
-                    database=database,
-                    settings=ctx.settings,
-                    actor=ctx.actor,
-                    job_id=job_id,
-                    path=path,
-                )
-            finally:
-                path.unlink(missing_ok=True)
-
-        if ctx.settings.import_background:
-            task = asyncio.create_task(work(), name=f"import job {job_id}")
-            _running.add(task)
-            task.add_done_callback(_finished)
-            return payload
-        return ImportPayload(job=ImportJob.of(await work()))
-
-
-def running_imports() -> set[asyncio.Task[Any]]:
-    """The background imports of this process (to wait for, or stop, at shutdown)."""
-    return set(_running)
-
-
-def _finished(task: asyncio.Task[Any]) -> None:
-    _running.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("import job failed", exc_info=task.exception())
+    unchanged: int = strawberry.field(default=0, description="Memberships that already existed.")
+    written: bool = strawberry.field(
+        default=False, description="False for dry runs and when anything failed."
+    )
+    problems: list[ImportProblem] = strawberry.field(
+        default_factory=list,
+        description="Problems of single lines or files; any problem means nothing was written.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Failures of the whole import (file, institution, permission); empty "
+        "otherwise.",
+    )

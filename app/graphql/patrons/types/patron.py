@@ -1,14 +1,11 @@
-"""GraphQL types of the patron registry."""
+"""The Patron type and a page of patrons."""
 
 from __future__ import annotations
 
-import base64
 from datetime import date, datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.attributes import service as attribute_access
@@ -20,13 +17,14 @@ from app.graphql.core import AccountType, Node, PageInfo, SystemGroup, later, pa
 from app.graphql.dataloaders import MISSING
 from app.graphql.ids import cursors, encode_id
 from app.graphql.network.types import (
-    BlockType,
     IdentifierType,
     Institution,
     Library,
     LibraryGroup,
     UserGroup,
 )
+from app.graphql.patrons.types.audit import AuditEntry, AuditEntryConnection, AuditEntryEdge
+from app.graphql.patrons.types.details import ContactEmail, Identifier, PatronBlock, PatronPhoto
 from app.graphql.registry import provide, provided
 from app.network.service import ADMIN_SYSTEM_ID, BARCODE
 from app.patrons import models
@@ -34,129 +32,18 @@ from app.sql import saved_id
 
 if TYPE_CHECKING:
     from app.graphql.circulation.types import Borrowing, LoanConnection
-    from app.graphql.linking.payloads import NetworkPatron
-    from app.graphql.linking.types import LinkedAccountSummary, LinkSource
-    from app.graphql.patrons.alerts import PatronAlert
+    from app.graphql.linking.types import LinkedAccountSummary, LinkSource, NetworkPatron
+    from app.graphql.patrons.types.alerts import PatronAlert
 
 
 LazyLoanConnection = Annotated["LoanConnection", strawberry.lazy("app.graphql.circulation.types")]
 LazyBorrowing = Annotated["Borrowing", strawberry.lazy("app.graphql.circulation.types")]
-LazyNetworkPatron = Annotated["NetworkPatron", strawberry.lazy("app.graphql.linking.payloads")]
+LazyNetworkPatron = Annotated["NetworkPatron", strawberry.lazy("app.graphql.linking.types")]
 LazyLinkSource = Annotated["LinkSource", strawberry.lazy("app.graphql.linking.types")]
-LazyPatronAlert = Annotated["PatronAlert", strawberry.lazy("app.graphql.patrons.alerts")]
+LazyPatronAlert = Annotated["PatronAlert", strawberry.lazy("app.graphql.patrons.types.alerts")]
 LazyLinkedAccountSummary = Annotated[
     "LinkedAccountSummary", strawberry.lazy("app.graphql.linking.types")
 ]
-
-
-@strawberry.type(description="A typed identifier value of a patron.")
-class Identifier:
-    type: IdentifierType = strawberry.field(description="The kind of identifier.")
-    value: str = strawberry.field(description="The value as entered.")
-
-
-@strawberry.type(description="An extra address for notices (a parent, a guardian).")
-class ContactEmail:
-    address: str = strawberry.field(description="The email address.")
-    label: str | None = strawberry.field(description="Whose address it is, e.g. 'Parent'.")
-
-
-@strawberry.enum(description="LOCAL: put on here. COPIED: copied from the source account.")
-class BlockOrigin(Enum):
-    LOCAL = strawberry.enum_value(
-        "LOCAL", description="Put on at this institution; never touched by a refresh."
-    )
-    COPIED = strawberry.enum_value(
-        "COPIED",
-        description="Copied from the source account of a linked account; replaced at each "
-        ""
-        "refresh by rules that copy network blocks.",
-    )
-
-
-@strawberry.type(description="A block on a patron.")
-class PatronBlock(Node):
-    row: strawberry.Private[models.PatronBlock]
-    block_type: strawberry.Private[Any]
-
-    @classmethod
-    def of(cls, row: models.PatronBlock, block_type: Any) -> PatronBlock:
-        return cls(
-            id=strawberry.ID(encode_id("PatronBlock", saved_id(row))),
-            row=row,
-            block_type=block_type,
-        )
-
-    @typed.field(description="The kind of block.")
-    def type(self) -> BlockType:
-        return BlockType(row=self.block_type)
-
-    @typed.field(description="Why the block was put on.")
-    def note(self) -> str | None:
-        return self.row.note
-
-    @typed.field(description="LOCAL or COPIED.")
-    def origin(self) -> BlockOrigin:
-        return BlockOrigin(self.row.origin)
-
-    @typed.field(description="When the block was put on.")
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @typed.field(description="When the block lifts by itself, if ever.")
-    def expires_at(self) -> datetime | None:
-        return self.row.expires_at
-
-
-@strawberry.type(description="The patron's photo.")
-class PatronPhoto:
-    patron_id: strawberry.Private[int]
-    content_type: str = strawberry.field(description="image/jpeg, image/png or image/webp.")
-    width: int = strawberry.field(description="Width in pixels.")
-    height: int = strawberry.field(description="Height in pixels.")
-    byte_size: int = strawberry.field(description="Size of the file in bytes.")
-    updated_at: datetime = strawberry.field(description="When the photo was last set.")
-
-    @typed.field(description="The image as a data: URL, ready for an <img> tag.")
-    async def data_url(self, info: Info[Context, None]) -> str:
-        data = await info.context.loaders.photo_data_by_patron_id.load(self.patron_id)
-        encoded = base64.b64encode(data if isinstance(data, bytes) else data[0]).decode()
-        return f"data:{self.content_type};base64,{encoded}"
-
-
-@strawberry.type(description="One change in the audit trail.")
-class AuditEntry:
-    row: strawberry.Private[audit.AuditView]
-
-    @typed.field(description="When it happened.")
-    def at(self) -> datetime:
-        return self.row.at
-
-    @typed.field(description="Who did it (username or API client name).")
-    def actor(self) -> str:
-        return self.row.actor_name
-
-    @typed.field(description="What was done, e.g. update_patron.")
-    def action(self) -> str:
-        return self.row.action
-
-    @typed.field(description="Changed fields: {field: {before, after}}.")
-    def changes(self) -> JSON:
-        return JSON(self.row.changes)
-
-
-@strawberry.type(description="An audit entry in a page.")
-class AuditEntryEdge:
-    cursor: str = strawberry.field(description="Opaque cursor of this entry, for `after`.")
-    node: AuditEntry = strawberry.field(description="The audit entry.")
-
-
-@strawberry.type(description="A page of the audit trail.")
-class AuditEntryConnection:
-    edges: list[AuditEntryEdge] = strawberry.field(
-        description="The entries of this page, newest first."
-    )
-    page_info: PageInfo = strawberry.field(description="Where this page stands.")
 
 
 def _value_of(rows: list[Any], code: str) -> str | None:
@@ -365,13 +252,13 @@ class Patron(Node):
 
     @typed.field(description="What staff must know about the patron, e.g. at checkout.")
     async def alerts(self, info: Info[Context, None]) -> list[LazyPatronAlert]:
-        from app.graphql.patrons.alerts import patron_alerts
+        from app.graphql.patrons.types.alerts import patron_alerts
 
         return await patron_alerts(info, self.row)
 
     @typed.field(description="Set on LINKED accounts: where the account was copied from.")
     async def linked_from(self, info: Info[Context, None]) -> LazyLinkSource | None:
-        from app.graphql.linking.patron_fields import link_source
+        from app.graphql.linking.types.links import link_source
 
         return await link_source(info, self.row)
 
@@ -386,7 +273,7 @@ class Patron(Node):
 
     @typed.field(description="Copies of this HOME account in other institutions.")
     async def linked_accounts(self, info: Info[Context, None]) -> list[LazyLinkedAccountSummary]:
-        from app.graphql.linking.patron_fields import linked_accounts
+        from app.graphql.linking.types.links import linked_accounts
 
         return await linked_accounts(info, self.row)
 
@@ -409,7 +296,7 @@ class Patron(Node):
             ),
         ] = None,
     ) -> LazyLoanConnection:
-        from app.graphql.circulation.views import patron_loans
+        from app.graphql.circulation.types import patron_loans
 
         return await patron_loans(info, self.row, first=first, after=after, active=active)
 

@@ -1,5 +1,4 @@
-"""What the collaborative network's operations answer: payloads, and other members'
-patrons as network search shows them."""
+"""Other members' patrons as network search shows them, and the payload of linking one."""
 
 from __future__ import annotations
 
@@ -11,49 +10,11 @@ from strawberry.types import Info
 from app.graphql import typed
 from app.graphql.context import Context
 from app.graphql.core import PAYLOAD_ERRORS, UserError
-from app.graphql.linking.types import (
-    LinkedAccountRule,
-)
 from app.graphql.network.types import Institution, UserGroup
 from app.graphql.patrons.types import ContactEmail, Patron
 from app.graphql.registry import provide
 from app.linking import search
 from app.sql import saved_id
-
-
-@strawberry.type(description="The rule after the change, or what went wrong.")
-class LinkedAccountRulePayload:
-    rule: LinkedAccountRule | None = strawberry.field(
-        default=None, description="The rule as saved; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
-
-
-@strawberry.type(description="The institution's rules after the change, or what went wrong.")
-class LinkedAccountRulesPayload:
-    rules: list[LinkedAccountRule] | None = strawberry.field(
-        default=None,
-        description="The institution's rules in evaluation order, the default last; null "
-        "when `errors` is not empty.",
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
-
-
-@strawberry.type(description="The institution after the change, or what went wrong.")
-class InstitutionPayload:
-    institution: Institution | None = strawberry.field(
-        default=None, description="The institution as saved; null when `errors` is not empty."
-    )
-    errors: list[UserError] = strawberry.field(
-        default_factory=list,
-        description=PAYLOAD_ERRORS,
-    )
 
 
 @strawberry.type(

@@ -1,8 +1,9 @@
-"""GraphQL types of the collaborative network."""
+"""Linked account rules: conditions, the dates they give, evaluation, and the payloads of the
+rule mutations."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 
 import strawberry
@@ -10,9 +11,9 @@ from strawberry.types import Info
 
 from app.graphql import typed
 from app.graphql.context import Context
-from app.graphql.core import Node, described_enum
+from app.graphql.core import PAYLOAD_ERRORS, Node, UserError
 from app.graphql.ids import encode_id
-from app.graphql.network.types import Institution, Library, UserGroup
+from app.graphql.network.types import Library, UserGroup
 from app.linking import models
 
 
@@ -182,107 +183,25 @@ class RuleEvaluation:
     )
 
 
-@strawberry.type(description="A user group whose patrons other members can neither find nor link.")
-class RestrictedUserGroup:
-    user_group: UserGroup = strawberry.field(description="The restricted group.")
-    description: str | None = strawberry.field(description="Why the group is restricted.")
-
-
-class SharedField(Enum):
-    GIVEN_NAME = "GIVEN_NAME"
-    MIDDLE_NAME = "MIDDLE_NAME"
-    PREFERRED_NAME = "PREFERRED_NAME"
-    SURNAME = "SURNAME"
-    PRIMARY_EMAIL = "PRIMARY_EMAIL"
-    CONTACT_EMAILS = "CONTACT_EMAILS"
-    PHONE = "PHONE"
-    COHORT = "COHORT"
-    FORM_CLASS = "FORM_CLASS"
-    PHOTO = "PHOTO"
-
-
-described_enum(
-    SharedField,
-    name="SharedField",
-    description="A patron field a source institution may share with other members.",
-    values={
-        SharedField.GIVEN_NAME: "Given name.",
-        SharedField.MIDDLE_NAME: "Middle name.",
-        SharedField.PREFERRED_NAME: "Preferred name.",
-        SharedField.SURNAME: "Surname.",
-        SharedField.PRIMARY_EMAIL: "The patron's own email address.",
-        SharedField.CONTACT_EMAILS: "Extra addresses for notices (parents, guardians).",
-        SharedField.PHONE: "Phone number.",
-        SharedField.COHORT: "Cohort, e.g. graduation year.",
-        SharedField.FORM_CLASS: "Form class.",
-        SharedField.PHOTO: "The patron's photo.",
-    },
-)
-
-
-@strawberry.type(description="Whether an institution shares one patron field with other members.")
-class SharedFieldPolicy:
-    field: SharedField = strawberry.field(description="The patron field.")
-    shared: bool = strawberry.field(
-        description="True: copied to linked accounts and shown in network search; false: "
-        "they get it blank."
-    )
-
-
-class LinkReason(Enum):
-    WALK_IN = "WALK_IN"
-    DISCOVERY_REQUEST = "DISCOVERY_REQUEST"
-    MANUAL = "MANUAL"
-
-
-described_enum(
-    LinkReason,
-    name="LinkReason",
-    description="Why a linked account was made.",
-    values={
-        LinkReason.WALK_IN: (
-            "The patron came to a desk of the target institution (also set by a walk-in checkOut)."
-        ),
-        LinkReason.DISCOVERY_REQUEST: 'A discovery layer\'s request ("Get It") for the patron.',
-        LinkReason.MANUAL: "Linked by staff for another reason.",
-    },
-)
-
-
-@strawberry.enum(description="State of a linked account's source.")
-class LinkStatus(Enum):
-    ACTIVE = strawberry.enum_value(
-        "ACTIVE", description="The source was available at the last link or refresh."
-    )
-    SOURCE_UNAVAILABLE = strawberry.enum_value(
-        "SOURCE_UNAVAILABLE",
-        description="The source is now restricted, disabled or expired; the copy was left "
-        ""
-        "as it was.",
-    )
-    SOURCE_DELETED = strawberry.enum_value(
-        "SOURCE_DELETED", description="The source account was removed."
-    )
-
-
-@strawberry.type(description="Where a LINKED account was copied from.")
-class LinkSource:
-    institution: Institution = strawberry.field(description="The source institution.")
-    ref: strawberry.ID = strawberry.field(description="Opaque reference to the source account.")
+@strawberry.type(description="The rule after the change, or what went wrong.")
+class LinkedAccountRulePayload:
     rule: LinkedAccountRule | None = strawberry.field(
-        description="The rule applied at the last link or refresh; null if that rule was "
-        "deleted since."
+        default=None, description="The rule as saved; null when `errors` is not empty."
     )
-    linked_at: datetime = strawberry.field(description="When the account was first linked.")
-    refreshed_at: datetime | None = strawberry.field(
-        description="When the account was last refreshed from its source."
-    )
-    status: LinkStatus = strawberry.field(
-        description="Whether the source was still available at the last refresh."
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
     )
 
 
-@strawberry.type(description="A copy of a HOME account in another institution.")
-class LinkedAccountSummary:
-    institution: Institution = strawberry.field(description="The institution holding the copy.")
-    linked_at: datetime = strawberry.field(description="When the copy was made.")
+@strawberry.type(description="The institution's rules after the change, or what went wrong.")
+class LinkedAccountRulesPayload:
+    rules: list[LinkedAccountRule] | None = strawberry.field(
+        default=None,
+        description="The institution's rules in evaluation order, the default last; null "
+        "when `errors` is not empty.",
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list,
+        description=PAYLOAD_ERRORS,
+    )

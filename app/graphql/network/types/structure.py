@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from app.graphql.attributes.types import AttributeType
     from app.graphql.emails.types import InstitutionAlert
     from app.graphql.linking.types import LinkedAccountRule, RestrictedUserGroup, SharedFieldPolicy
-    from app.graphql.network.choices import PatronValueChoice
+    from app.graphql.network.types.choices import PatronValueChoice
 
 
 LazyRule = Annotated["LinkedAccountRule", strawberry.lazy("app.graphql.linking.types")]
@@ -30,7 +30,9 @@ LazyRestricted = Annotated["RestrictedUserGroup", strawberry.lazy("app.graphql.l
 LazySharedFieldPolicy = Annotated["SharedFieldPolicy", strawberry.lazy("app.graphql.linking.types")]
 LazyAttributeType = Annotated["AttributeType", strawberry.lazy("app.graphql.attributes.types")]
 LazyInstitutionAlert = Annotated["InstitutionAlert", strawberry.lazy("app.graphql.emails.types")]
-LazyValueChoice = Annotated["PatronValueChoice", strawberry.lazy("app.graphql.network.choices")]
+LazyValueChoice = Annotated[
+    "PatronValueChoice", strawberry.lazy("app.graphql.network.types.choices")
+]
 
 
 async def _visible_attribute_types(info: Info[Context, None], institution_id: int) -> list[Any]:
@@ -252,7 +254,7 @@ class Institution(Node):
         "(empty for everyone else)."
     )
     async def alerts(self, info: Info[Context, None]) -> list[LazyInstitutionAlert]:
-        from app.graphql.emails.views import institution_alerts
+        from app.graphql.emails.types import institution_alerts
 
         return await institution_alerts(info, self.row)
 
