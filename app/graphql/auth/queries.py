@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.auth import service
+from app.auth import clients
 from app.graphql import typed
 from app.graphql.auth.types import (
     ApiClient,
@@ -28,7 +28,7 @@ class AuthQueries:
     ) -> list[ApiClient]:
         ctx = info.context
         async with ctx.db.use() as session:
-            views = await service.list_api_clients(
+            views = await clients.list_api_clients(
                 session=session, actor=ctx.actor, institution_code=institution
             )
         return [ApiClient.of(view) for view in views]
