@@ -18,6 +18,7 @@ from app.auth.passwords import verify_password
 from app.auth.policy import Actor
 from app.errors import DomainError, ErrorCode, FieldError
 from app.imports.columns import error_column, parse_row
+from app.imports.statistics import Statistics
 from app.network import service as network
 from app.network.models import LibraryGroup
 from app.patrons.delegation import refusal_to_change
@@ -76,6 +77,7 @@ class Batch:
         # hash((column, value)) -> the first line of the file whose row went through with
         # that value in a unique column: a later row repeating it is told which line.
         self.first_lines: dict[int, int] = {}
+        self.statistics = Statistics()
 
     def remember(self, line: int, fields: dict[str, Any]) -> None:
         for column in UNIQUE_COLUMNS:
@@ -205,8 +207,10 @@ class Batch:
                 plans=self.new_plans,
                 action="import_create_patron",
             )
+        written = len(self.new_plans)
         self.new_plans = []
         self.lookups.release()
+        await self.statistics.grew(self.session, written)
 
 
 def _claims(institution_id: int, plan: PatronPlan) -> list[tuple[Any, ...]]:
