@@ -18,6 +18,7 @@ from app.auth.passwords import verify_password
 from app.auth.policy import Actor
 from app.errors import DomainError, ErrorCode, FieldError
 from app.imports.columns import error_column, parse_row
+from app.imports.first_lines import FirstLines
 from app.imports.statistics import Statistics
 from app.network import service as network
 from app.network.models import LibraryGroup
@@ -76,14 +77,14 @@ class Batch:
         self.new_plans: list[PatronPlan] = []
         # hash((column, value)) -> the first line of the file whose row went through with
         # that value in a unique column: a later row repeating it is told which line.
-        self.first_lines: dict[int, int] = {}
+        self.first_lines = FirstLines()
         self.statistics = Statistics()
 
     def remember(self, line: int, fields: dict[str, Any]) -> None:
         for column in UNIQUE_COLUMNS:
             value = fields.get(column)
             if value:
-                self.first_lines.setdefault(hash((column, str(value).strip().lower())), line)
+                self.first_lines.remember(hash((column, str(value).strip().lower())), line)
 
     def repeated(self, column: str | None, fields: dict[str, Any]) -> int | None:
         """The earlier line of the file that holds this row's value of a unique column."""
