@@ -153,7 +153,8 @@ def report(runs: list[Run], command: str) -> None:
     print(f"  {command}")
     header = (
         f"{'size':>6}  {'database':<9} {'rows':>10} {'COPY s':>7} {'import s':>9} "
-        f"{'rows/s':>8} {'import/COPY':>12} {'fresh/analysed':>15} {'peak RSS MB':>12}"
+        f"{'rows/s':>8} {'import/COPY':>12} {'fresh/analysed':>15} {'Python CPU s':>13} "
+        f"{'peak RSS MB':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -169,7 +170,8 @@ def report(runs: list[Run], command: str) -> None:
         print(
             f"{label(r.size):>6}  {r.kind:<9} {done:>10,} {r.copy_s:>7.3f} {r.seconds:>9.1f} "
             f"{done / r.seconds:>8,.0f} {r.copy_s / r.seconds * done / r.size:>11.4f}x "
-            f"{versus:>15} {r.result['peak_rss_kb'] / 1024:>12.1f}{stopped}"
+            f"{versus:>15} {r.result.get('cpu_s', float('nan')):>13.1f} "
+            f"{r.result['peak_rss_kb'] / 1024:>12.1f}{stopped}"
         )
 
 

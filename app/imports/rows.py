@@ -17,6 +17,7 @@ from sqlmodel import col
 from app.auth.passwords import verify_password
 from app.auth.policy import Actor
 from app.errors import DomainError, ErrorCode, FieldError
+from app.imports.collector import older_objects_set_aside
 from app.imports.columns import error_column, parse_row
 from app.imports.first_lines import FirstLines
 from app.imports.statistics import Statistics
@@ -407,38 +408,39 @@ async def import_batch(
     """Check and write one batch of rows: a few set-based queries to find the patrons and
     the keys already taken, the rules row by row, then the new patrons in one write; the
     rows done so far go to `live` (job id -> rows)."""
-    parsed = [(line, parse_row(columns, cells)) for line, cells in chunk]
-    await batch.load([p.fields for _, p in parsed if not p.errors])
-    for line, row in parsed:
-        attribute_cells = row.fields.get("attributes")
-        errors = list(row.errors)
-        if not errors:
-            try:
-                outcome = await import_row(
-                    session=session,
-                    settings=settings,
-                    actor=actor,
-                    options=options,
-                    institution_code=institution_code,
-                    batch=batch,
-                    line=line,
-                    fields=row.fields,
-                )
-                setattr(counts, outcome, getattr(counts, outcome) + 1)
-                batch.remember(line, row.fields)
-            except DomainError as error:
-                errors = [
-                    _in_this_file(batch, row.fields, error_column(e, attribute_cells), e)
-                    for e in error.errors
-                ]
-        if errors:
-            counts.failed += 1
-            for column, code, text in errors:
-                spool.write(json.dumps([line, column, code.value, text]) + "\n")
-        counts.processed += 1
-        live[job_id] = counts.processed
-    await batch.write_new()
-    await session.flush()
+    with older_objects_set_aside():
+        parsed = [(line, parse_row(columns, cells)) for line, cells in chunk]
+        await batch.load([p.fields for _, p in parsed if not p.errors])
+        for line, row in parsed:
+            attribute_cells = row.fields.get("attributes")
+            errors = list(row.errors)
+            if not errors:
+                try:
+                    outcome = await import_row(
+                        session=session,
+                        settings=settings,
+                        actor=actor,
+                        options=options,
+                        institution_code=institution_code,
+                        batch=batch,
+                        line=line,
+                        fields=row.fields,
+                    )
+                    setattr(counts, outcome, getattr(counts, outcome) + 1)
+                    batch.remember(line, row.fields)
+                except DomainError as error:
+                    errors = [
+                        _in_this_file(batch, row.fields, error_column(e, attribute_cells), e)
+                        for e in error.errors
+                    ]
+            if errors:
+                counts.failed += 1
+                for column, code, text in errors:
+                    spool.write(json.dumps([line, column, code.value, text]) + "\n")
+            counts.processed += 1
+            live[job_id] = counts.processed
+        await batch.write_new()
+        await session.flush()
 
 
 def _in_this_file(
