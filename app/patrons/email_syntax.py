@@ -22,10 +22,9 @@ from email_validator import syntax as _syntax
 __all__ = ["EmailNotValidError", "check_syntax"]
 
 _validate_module = importlib.import_module("email_validator.validate_email")
-if _validate_module.validate_email_domain_name is _syntax.validate_email_domain_name:
-    _validate_module.validate_email_domain_name = lru_cache(maxsize=4096)(
-        _syntax.validate_email_domain_name
-    )
+_STEP = "validate_email_domain_name"  # the name validate_email calls the step by
+if getattr(_validate_module, _STEP, None) is _syntax.validate_email_domain_name:
+    setattr(_validate_module, _STEP, lru_cache(maxsize=4096)(_syntax.validate_email_domain_name))
 
 
 def check_syntax(address: str) -> ValidatedEmail:
