@@ -10,10 +10,13 @@ took 13 minutes instead of 40 seconds). Autovacuum cannot help: all the import's
 in one transaction, invisible to it until the end.
 
 So whenever the import has written at least as many patrons as the statistics knew of
-(after 1,000, 2,000, 4,000, ... on a new network: about log2(rows) times), the tables the
-lookups read are analysed inside the import's own transaction. ANALYZE counts the rows of
-its own transaction, and the statements prepared on the connection are planned again.
-Rolled back with the import (statistics included). Without the right to analyse (not the
+(after 1,000, 2,000, 4,000, ... on a new network: about log2(rows) times), and after its
+first batch if the planner has no statistics for them at all, the tables the lookups
+read are analysed inside the import's own transaction. ANALYZE counts the rows of its own
+transaction, and the statements prepared on the connection are planned again. A
+rolled-back import (a dry run, a file with errors) takes its statistics back with it,
+though not the row counts PostgreSQL writes in place in pg_class: the next import finds
+no statistics and analyses after its first batch. Without the right to analyse (not the
 tables' owner) PostgreSQL only warns and the import goes on as before; if another
 transaction is analysing the same tables (another institution's import), this one does
 not wait for it but tries again after its next batch.
@@ -42,31 +45,32 @@ class Statistics:
 
     def __init__(self) -> None:
         self.known: float | None = None  # rows the statistics know of (None: not read yet)
+        self.without_statistics = False  # the planner has no statistics for the lookups
         self.written = 0  # patrons written since
 
     async def grew(self, session: AsyncSession, patrons: int) -> None:
-        """`patrons` new patrons were written in the session's transaction."""
-        if patrons <= 0:
-            return
+        """A batch wrote `patrons` new patrons (maybe none) in the session's transaction."""
         connection = await session.connection()
         if connection.dialect.name != "postgresql":
             return
         if self.known is None:
-            self.known = max(
-                float(
-                    await session.scalar(
-                        text("SELECT reltuples FROM pg_class WHERE oid = 'patron'::regclass")
-                    )
-                    or 0
-                ),
-                0.0,
+            self.known = await _row_estimate(session)
+            # None at all (never analysed, or only by an import that was rolled back,
+            # a dry run say): even an import that only updates patrons needs statistics
+            # for its lookups, so it has them after its first batch.
+            self.without_statistics = not await session.scalar(
+                text(
+                    "SELECT EXISTS (SELECT FROM pg_stats WHERE schemaname = current_schema() "
+                    "AND tablename = 'patron_identifier')"
+                )
             )
-        self.written += patrons
-        if self.written < max(self.known, FIRST):
+        self.written += max(patrons, 0)
+        if not self.without_statistics and self.written < max(self.known, FIRST):
             return
         if await self._analyse(session):
-            self.known += self.written
+            self.known = await _row_estimate(session)
             self.written = 0
+            self.without_statistics = False
 
     async def _analyse(self, session: AsyncSession) -> bool:
         previous = await session.scalar(text("SELECT current_setting('lock_timeout')"))
@@ -86,3 +90,11 @@ class Statistics:
             await session.execute(
                 text("SELECT set_config('lock_timeout', :previous, true)"), {"previous": previous}
             )
+
+
+async def _row_estimate(session: AsyncSession) -> float:
+    """The planner's count of patrons (pg_class.reltuples; -1, never analysed: 0)."""
+    found = await session.scalar(
+        text("SELECT reltuples FROM pg_class WHERE oid = 'patron'::regclass")
+    )
+    return max(float(found or 0), 0.0)
