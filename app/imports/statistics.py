@@ -18,8 +18,9 @@ rolled-back import (a dry run, a file with errors) takes its statistics back wit
 though not the row counts PostgreSQL writes in place in pg_class: the next import finds
 no statistics and analyses after its first batch. Without the right to analyse (not the
 tables' owner) PostgreSQL only warns and the import goes on as before; if another
-transaction is analysing the same tables (another institution's import), this one does
-not wait for it but tries again after its next batch.
+transaction is analysing the same tables (another institution's import, whose ANALYZE
+holds its lock until that import ends), this one waits 10 ms at most and tries again ten
+batches later.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ logger = logging.getLogger("netzone.imports")
 # The tables the batch lookups and the foreign key checks of the batch writes read.
 TABLES = ("patron", "patron_identifier", "patron_attribute")
 FIRST = 1000  # patrons written before the first look at a table with no statistics
-LOCK_WAIT = "100ms"  # how long to wait for another transaction analysing the same tables
+LOCK_WAIT = "10ms"  # how long to wait for another transaction analysing the same tables
+RETRY_AFTER = 10  # batches to let pass before trying again when one is
 LOCK_NOT_AVAILABLE = "55P03"
 
 
@@ -47,6 +49,7 @@ class Statistics:
         self.known: float | None = None  # rows the statistics know of (None: not read yet)
         self.without_statistics = False  # the planner has no statistics for the lookups
         self.written = 0  # patrons written since
+        self.wait = 0  # batches still to let pass before trying again (the lock was taken)
 
     async def grew(self, session: AsyncSession, patrons: int) -> None:
         """A batch wrote `patrons` new patrons (maybe none) in the session's transaction."""
@@ -67,10 +70,15 @@ class Statistics:
         self.written += max(patrons, 0)
         if not self.without_statistics and self.written < max(self.known, FIRST):
             return
+        if self.wait > 0:
+            self.wait -= 1
+            return
         if await self._analyse(session):
             self.known = await _row_estimate(session)
             self.written = 0
             self.without_statistics = False
+        else:
+            self.wait = RETRY_AFTER
 
     async def _analyse(self, session: AsyncSession) -> bool:
         previous = await session.scalar(text("SELECT current_setting('lock_timeout')"))
@@ -84,7 +92,7 @@ class Statistics:
         except DBAPIError as error:
             if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
                 raise
-            logger.info("import: the patron tables are being analysed elsewhere; next batch")
+            logger.info("import: the patron tables are being analysed elsewhere; tried later")
             return False
         finally:
             await session.execute(
