@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -194,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     args = parser.parse_args(argv)
-    command = "python -m bench.import_scale " + " ".join(argv or __import__("sys").argv[1:])
+    command = "python -m bench.import_scale " + " ".join(argv or sys.argv[1:])
     report(asyncio.run(measure(args)), command)
 
 
