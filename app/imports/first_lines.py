@@ -1,10 +1,10 @@
 """Where in the file a value of a unique column first went through, for the message of a
 later row that repeats it ("repeats line 12 of this file").
 
-One entry per value of every accepted row: kept in memory for a batch, then in a private
-temporary SQLite database on disk (a table indexed on the key), so that the importing
-process's memory does not grow with the file (1,000,000 rows would be about 300 MB as a
-dict). It is read only when a row has a duplicate error.
+One entry per value of every accepted row: the latest 20,000 kept in memory, the others in
+a private temporary SQLite database on disk (a table indexed on the key), so that the
+importing process's memory does not grow with the file (1,000,000 rows would be about
+300 MB as a dict). The table is read only when a row has a duplicate error.
 """
 
 from __future__ import annotations
@@ -48,4 +48,5 @@ class FirstLines:
             "INSERT OR IGNORE INTO first_line (key, line) VALUES (?, ?)",
             sorted(self._recent.items()),  # in key order: each page of the index once
         )
+        self._disk.commit()
         self._recent = {}
