@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.imports import first_lines, service, statistics
+from app.imports import service
 from tests.conftest import GraphQL
 from tests.imports.conftest import (
     HEADER,
@@ -33,6 +33,8 @@ def batch_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     if size < 10:
         # Small files take the paths of large ones: the tables analysed inside the import
         # (PostgreSQL) and the first lines of unique values kept on disk.
+        from app.imports import first_lines, statistics
+
         monkeypatch.setattr(statistics, "FIRST", 2)
         monkeypatch.setattr(first_lines, "FLUSH", 4)
     return size
