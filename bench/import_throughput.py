@@ -36,6 +36,7 @@ import json
 import pstats
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -192,6 +193,12 @@ def _status_kb(name: str) -> int:
     return 0
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process so far (user + system, every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _kind(statement: str) -> str:
     """A statement summarised: its verb and main table."""
     text = " ".join(statement.split())
@@ -236,6 +243,7 @@ async def child_import(args: argparse.Namespace) -> dict[str, Any]:
     )
     profiler = cProfile.Profile() if args.cprofile else None
     rss_before = _status_kb("VmRSS")
+    cpu_before = _cpu_seconds()
     errors: list[str] = []
     try:
         started = time.perf_counter()
@@ -300,6 +308,7 @@ async def child_import(args: argparse.Namespace) -> dict[str, Any]:
         "total_s": finished - started,
         "rss_before_kb": rss_before,
         "peak_rss_kb": _status_kb("VmHWM"),
+        "cpu_s": _cpu_seconds() - cpu_before,
         "stopped": stopped,
         "processed": job.processed_rows,
         "samples": samples,

@@ -17,7 +17,10 @@ from sqlmodel import col
 from app.auth.passwords import verify_password
 from app.auth.policy import Actor
 from app.errors import DomainError, ErrorCode, FieldError
+from app.imports.collector import older_objects_set_aside
 from app.imports.columns import error_column, parse_row
+from app.imports.first_lines import FirstLines
+from app.imports.statistics import Statistics
 from app.network import service as network
 from app.network.models import LibraryGroup
 from app.patrons.delegation import refusal_to_change
@@ -75,13 +78,14 @@ class Batch:
         self.new_plans: list[PatronPlan] = []
         # hash((column, value)) -> the first line of the file whose row went through with
         # that value in a unique column: a later row repeating it is told which line.
-        self.first_lines: dict[int, int] = {}
+        self.first_lines = FirstLines()
+        self.statistics = Statistics()
 
     def remember(self, line: int, fields: dict[str, Any]) -> None:
         for column in UNIQUE_COLUMNS:
             value = fields.get(column)
             if value:
-                self.first_lines.setdefault(hash((column, str(value).strip().lower())), line)
+                self.first_lines.remember(hash((column, str(value).strip().lower())), line)
 
     def repeated(self, column: str | None, fields: dict[str, Any]) -> int | None:
         """The earlier line of the file that holds this row's value of a unique column."""
@@ -205,8 +209,10 @@ class Batch:
                 plans=self.new_plans,
                 action="import_create_patron",
             )
+        written = len(self.new_plans)
         self.new_plans = []
         self.lookups.release()
+        await self.statistics.grew(self.session, written)
 
 
 def _claims(institution_id: int, plan: PatronPlan) -> list[tuple[Any, ...]]:
@@ -402,38 +408,39 @@ async def import_batch(
     """Check and write one batch of rows: a few set-based queries to find the patrons and
     the keys already taken, the rules row by row, then the new patrons in one write; the
     rows done so far go to `live` (job id -> rows)."""
-    parsed = [(line, parse_row(columns, cells)) for line, cells in chunk]
-    await batch.load([p.fields for _, p in parsed if not p.errors])
-    for line, row in parsed:
-        attribute_cells = row.fields.get("attributes")
-        errors = list(row.errors)
-        if not errors:
-            try:
-                outcome = await import_row(
-                    session=session,
-                    settings=settings,
-                    actor=actor,
-                    options=options,
-                    institution_code=institution_code,
-                    batch=batch,
-                    line=line,
-                    fields=row.fields,
-                )
-                setattr(counts, outcome, getattr(counts, outcome) + 1)
-                batch.remember(line, row.fields)
-            except DomainError as error:
-                errors = [
-                    _in_this_file(batch, row.fields, error_column(e, attribute_cells), e)
-                    for e in error.errors
-                ]
-        if errors:
-            counts.failed += 1
-            for column, code, text in errors:
-                spool.write(json.dumps([line, column, code.value, text]) + "\n")
-        counts.processed += 1
-        live[job_id] = counts.processed
-    await batch.write_new()
-    await session.flush()
+    with older_objects_set_aside():
+        parsed = [(line, parse_row(columns, cells)) for line, cells in chunk]
+        await batch.load([p.fields for _, p in parsed if not p.errors])
+        for line, row in parsed:
+            attribute_cells = row.fields.get("attributes")
+            errors = list(row.errors)
+            if not errors:
+                try:
+                    outcome = await import_row(
+                        session=session,
+                        settings=settings,
+                        actor=actor,
+                        options=options,
+                        institution_code=institution_code,
+                        batch=batch,
+                        line=line,
+                        fields=row.fields,
+                    )
+                    setattr(counts, outcome, getattr(counts, outcome) + 1)
+                    batch.remember(line, row.fields)
+                except DomainError as error:
+                    errors = [
+                        _in_this_file(batch, row.fields, error_column(e, attribute_cells), e)
+                        for e in error.errors
+                    ]
+            if errors:
+                counts.failed += 1
+                for column, code, text in errors:
+                    spool.write(json.dumps([line, column, code.value, text]) + "\n")
+            counts.processed += 1
+            live[job_id] = counts.processed
+        await batch.write_new()
+        await session.flush()
 
 
 def _in_this_file(

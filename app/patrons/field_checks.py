@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -17,6 +16,7 @@ from app.auth.roles import STAFF_ROLES, SystemGroup
 from app.errors import ErrorCode, FieldError
 from app.network import choice_lists
 from app.patrons.edits import TEXT_LIMITS, Edit
+from app.patrons.email_syntax import EmailNotValidError, check_syntax
 from app.patrons.models import Patron
 from app.settings import Settings
 from app.sql import pk, saved_id
@@ -226,7 +226,7 @@ def check_email(
     if stored and str(value).strip() in stored:
         return str(value).strip()
     try:
-        result = validate_email(str(value).strip(), check_deliverability=False)
+        result = check_syntax(str(value).strip())
     except EmailNotValidError as exc:
         errors.append(
             FieldError(ErrorCode.INVALID_EMAIL, f"Not a valid email address: {exc}", field)

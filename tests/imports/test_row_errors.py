@@ -13,6 +13,7 @@ from tests.support.imports import (
     ROW_ERRORS,
     Importer,
     counts,
+    errors_of,
     student,
     table_counts,
     to_csv,
@@ -88,3 +89,23 @@ async def test_a_row_with_several_problems_has_several_errors(
     data = await gql.ok(JOB, {"id": job["id"]}, northfield)
     assert len(data["node"]["rowErrors"]) == 3
     assert [e["line"] for e in other["rowErrors"]] == [2]
+
+
+async def test_every_address_is_checked_whatever_rows_before_it_had_the_same_domain(
+    importer: Importer, northfield: str
+) -> None:
+    rows = [student(n) for n in range(6)]
+    rows[0]["primary_email"] = "first@northfield.example.edu"  # the domain is known good
+    rows[1]["primary_email"] = "two..dots@northfield.example.edu"  # the local part is not
+    rows[2]["primary_email"] = "someone@bad_domain.example.org"
+    rows[3]["primary_email"] = "another@bad_domain.example.org"  # refused again
+    rows[4]["primary_email"] = ".leading.dot@northfield.example.edu"
+    job = await importer.job(northfield, to_csv(HEADER, rows))
+    assert counts(job) == ("FAILED", 6, 6, 2, 0, 0, 4)
+    assert errors_of(job) == [
+        (3, "primary_email", "INVALID_EMAIL"),
+        (4, "primary_email", "INVALID_EMAIL"),
+        (5, "primary_email", "INVALID_EMAIL"),
+        (6, "primary_email", "INVALID_EMAIL"),
+    ]
+    assert job["rowErrors"][1]["message"] == job["rowErrors"][2]["message"]
