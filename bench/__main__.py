@@ -8,11 +8,15 @@
    ratio to the point lookup;
 3. bench.attribute_reports: the attribute discrepancy reports against a barcode lookup;
 4. bench.amplification: the point lookup beside the heaviest query the limits allow;
-5. bench.import_throughput: the CSV importer against a raw COPY of the same file.
+5. bench.relations: the per-patron relations of 1 to 30 aliases of a 100-patron page,
+   objects/s and statements;
+6. bench.import_throughput: the CSV importer against a raw COPY of the same file;
+7. bench.import_scale: the same import into a brand-new network and after VACUUM
+   ANALYZE, against a raw COPY, with peak RSS.
 
-The first four share one database per size (NAME_10k, NAME_100k, NAME_1m, made by
+The first five share one database per size (NAME_10k, NAME_100k, NAME_1m, made by
 bench.generate; `--reuse` keeps those already made); the import benchmark makes its
-own (NAME_import). Each module prints its figures and ratios as it finishes.
+own (NAME_import, NAME_scale). Each module prints its figures and ratios as it finishes.
 `--quick`: 10k patrons only and few runs (a few minutes), to see that everything
 runs; the full run (10k, 100k, 1M) takes an hour or more on 2 cores, most of it the
 1M generation, walk-ins and imports.
@@ -27,7 +31,15 @@ from collections.abc import Sequence
 
 from sqlalchemy.engine import make_url
 
-from bench import amplification, attribute_reports, import_throughput, point_lookup, walk_in
+from bench import (
+    amplification,
+    attribute_reports,
+    import_scale,
+    import_throughput,
+    point_lookup,
+    relations,
+    walk_in,
+)
 from bench import generate as gen
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_pl"
@@ -53,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="keep databases made for a size")
     parser.add_argument(
         "--only",
-        default="point_lookup,walk_in,attribute_reports,amplification,import_throughput",
+        default="point_lookup,walk_in,attribute_reports,amplification,relations,"
+        "import_throughput,import_scale",
         help="comma-separated subset of the modules, in that order",
     )
     args = parser.parse_args(argv)
@@ -98,6 +111,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             heavy.append("--reuse")
         amplification.main(heavy)
 
+    if "relations" in only:
+        _banner(f"bench.relations ({sizes})")
+        related = ["--url", args.url, "--sizes", sizes]
+        related += ["--rounds", "1", "--aliases", "1,5"] if args.quick else ["--rounds", "3"]
+        if args.reuse or generated:
+            related.append("--reuse")
+        relations.main(related)
+
     if "import_throughput" in only:
         name = f"{gen.database_name(args.url)}_import"
         url = make_url(args.url).set(database=name).render_as_string(hide_password=False)
@@ -109,6 +130,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             # a slow import (one stopped by it reports the rows it got through).
             imports = ["--url", url, "--sizes", "10k,100k,1M", "--time-limit", "1200"]
         import_throughput.main(imports)
+
+    if "import_scale" in only:
+        name = f"{gen.database_name(args.url)}_scale"
+        url = make_url(args.url).set(database=name).render_as_string(hide_password=False)
+        _banner(f"bench.import_scale ({name})")
+        scale = ["--url", url, "--sizes", "10k" if args.quick else "10k,100k,1M"]
+        import_scale.main(scale)
 
     print(f"\nAll benchmarks done in {time.perf_counter() - started:.0f} s")
 
