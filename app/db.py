@@ -165,8 +165,9 @@ def _install_postgres_ping(engine: AsyncEngine, idle: float = PING_IF_IDLE_SECON
             raise InvalidatePoolError(f"connection lost: {error}") from error
 
 
-# Statements compiled once per dialect for fetch_rows: id(statement) -> (statement, sql, names).
-_COMPILED: dict[tuple[int, str], tuple[Executable, str, tuple[str, ...]]] = {}
+# Statements compiled once per dialect for fetch_rows: id(statement) -> (statement, sql,
+# the names of its parameters in order, the values of those fixed in the statement).
+_COMPILED: dict[tuple[int, str], tuple[Executable, str, tuple[str, ...], dict[str, Any]]] = {}
 
 
 async def fetch_rows(
@@ -197,10 +198,18 @@ async def fetch_rows(
         assert isinstance(statement, ClauseElement)
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        entry = (statement, compiled.string, tuple(compiled.positiontup or ()))
+        names = tuple(compiled.positiontup or ())
+        # Values written into the statement itself (a literal compared with, a LIMIT 1)
+        # are bound like the others, with their own value.
+        fixed = {
+            name: compiled.binds[name].effective_value
+            for name in names
+            if not compiled.binds[name].required and compiled.binds[name].callable is None
+        }
+        entry = (statement, compiled.string, names, fixed)
         _COMPILED[key] = entry
-    _, sql, names = entry
-    args = tuple(params[name] for name in names)
+    _, sql, names, fixed = entry
+    args = tuple(params[name] if name in params else fixed[name] for name in names)
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     # Statement listeners (counters, timers) see it as they see every other statement.

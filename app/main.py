@@ -21,7 +21,7 @@ import app.linking.propagation  # noqa: F401  (linked copies follow patron chang
 from app.db import Database, create_engine, database_unavailable, timed_out
 from app.graphiql.page import ASSETS_PREFIX, graphiql_asset
 from app.graphql.limits import REQUEST_TIMEOUT, timeout_message
-from app.graphql.schema import build_schema
+from app.graphql.schema import COMPILED_READS, build_schema
 from app.graphql.view import NetzoneGraphQL, graphql_handler
 from app.jobs import check_emails_forever, purge_forever
 from app.observability import metrics
@@ -195,6 +195,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         database=db,
         settings=settings,
         schema=build_schema(settings),
+        compilers=COMPILED_READS,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=True,
         multipart_uploads_enabled=True,

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     max_node_ids: int = 100
     cache_size: int = 1000
+    # Queries the compiled read path answers (app.graphql.compiled) run from one
+    # statement; False sends every query through the general path.
+    compiled_reads: bool = True
 
     # Patron photos
     photo_max_bytes: int = 2 * 1024 * 1024

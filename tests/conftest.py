@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from app import migrate
 from app.db import Database, create_engine
 from app.demo.seed import seed_demo
 from app.main import create_app
+from app.observability.metrics import start_metrics_server
 from app.settings import Settings, normalize_database_url
 from tests.support.cli import seeded_database
 from tests.support.database import (
@@ -29,6 +30,7 @@ from tests.support.database import (
 )
 from tests.support.error_paths import pinned_error_paths, write_recorded
 from tests.support.graphql import GraphQL
+from tests.support.ops import Metrics
 
 __all__ = ["pinned_error_paths"]
 
@@ -106,6 +108,23 @@ async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> GraphQL:
     return GraphQL(client)
+
+
+@pytest.fixture(scope="session")
+def metrics_url() -> Iterator[str]:
+    """This process's metrics, served as `serve` serves them on NETZONE_METRICS_PORT."""
+    server, thread = start_metrics_server("127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/metrics"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def metrics(metrics_url: str) -> Metrics:
+    return Metrics(metrics_url)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -15,6 +15,7 @@ from app.graphql.auth.mutations import AuthMutations
 from app.graphql.auth.queries import AuthQueries
 from app.graphql.circulation.mutations import CirculationMutations
 from app.graphql.circulation.types import Loan
+from app.graphql.compiled import Compiler
 from app.graphql.emails.mutations import EmailMutations
 from app.graphql.imports.mutations import ExtraImportMutations, ImportMutations
 from app.graphql.imports.types import ImportJob
@@ -32,7 +33,7 @@ from app.graphql.network.queries import NetworkQueries
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
 from app.graphql.node import NodeQueries
 from app.graphql.patrons.mutations import PatronMutations
-from app.graphql.patrons.queries import PatronQueries
+from app.graphql.patrons.queries import PatronQueries, compile_patrons
 from app.graphql.patrons.types import Patron, PatronBlock
 from app.graphql.preparation import PrepareOperation
 from app.graphql.sip2.mutations import Sip2Mutations, SipAccountAdminMutations
@@ -72,6 +73,10 @@ class Mutation(
     SipAccountAdminMutations,
 ):
     pass
+
+
+# Root fields the compiled read path answers where it can (app.graphql.compiled).
+COMPILED_READS: dict[str, Compiler] = {"patrons": compile_patrons}
 
 
 class NetzoneSchema(strawberry.Schema):

@@ -23,7 +23,7 @@ from app.auth.policy import ANONYMOUS
 from app.db import Database, SerialSession, database_unavailable, timed_out
 from app.errors import NotAuthenticated
 from app.graphiql.page import graphiql_page
-from app.graphql import observe
+from app.graphql import compiled, observe
 from app.graphql.context import Context
 from app.graphql.limits import (
     QUERY_TOO_COSTLY,
@@ -165,10 +165,22 @@ def _as_refusal(error: GraphQLError, settings: Settings) -> GraphQLError:
 class NetzoneGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, masking and JSON encoder."""
 
-    def __init__(self, *, database: Database, settings: Settings, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        settings: Settings,
+        compilers: dict[str, compiled.Compiler] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.database = database
         self.settings = settings
+        self.plans = (
+            compiled.Plans(self.schema, settings, compilers)  # type: ignore[arg-type]
+            if compilers and settings.compiled_reads
+            else None
+        )
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -177,7 +189,14 @@ class NetzoneGraphQL(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         try:
             try:
-                response = await self.run(request)
+                response = None
+                if self.plans is not None:
+                    plans, database = self.plans, self.database
+                    response = await compiled.answer(
+                        plans, database, request, bearer_token(request)
+                    )
+                if response is None:
+                    response = await self.run(request)
             except HTTPException as error:
                 response = self.http_error(request, error)
             await response(scope, receive, send)

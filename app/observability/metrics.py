@@ -59,6 +59,12 @@ GRAPHQL_DURATION = Histogram(
     ["operation"],
     buckets=LATENCY_BUCKETS,
 )
+GRAPHQL_COMPILED = Counter(
+    "netzone_graphql_compiled_reads",
+    "GraphQL operations answered by the compiled read path (one statement, no per-field "
+    "resolution), by root field; they count in netzone_graphql_requests_total too.",
+    ["operation"],
+)
 HTTP_REQUESTS = Counter(
     "netzone_http_requests",
     "HTTP requests by route (/graphql, /healthz, /readyz or other), method and status.",

@@ -33,6 +33,10 @@ LOOKUP = """query Lookup($barcode: String!) {
 }"""
 
 FIRST_BARCODE = """{ patrons(institution: "NEKLS", first: 1) { edges { node { barcode } } } }"""
+# The same with a cursor, which is sealed with the deployment's key.
+FIRST_WITH_CURSOR = (
+    """{ patrons(institution: "NEKLS", first: 1) { edges { cursor node { barcode } } } }"""
+)
 
 # A mutation that is refused after reading (the patron's version is stale): it writes
 # nothing, yet runs its statements in a transaction.
@@ -142,8 +146,9 @@ async def test_a_query_makes_a_missing_deployment_secret_on_a_connection_of_its_
         await conn.execute(delete(DeploymentSecret))
     forget_cached_keys()
     try:
-        data = await own.ok(FIRST_BARCODE, {}, own.token)
+        data = await own.ok(FIRST_WITH_CURSOR, {}, own.token)
         assert data["patrons"]["edges"][0]["node"]["barcode"]
+        assert data["patrons"]["edges"][0]["cursor"]
         async with engine.connect() as conn:
             made = (await conn.execute(select(DeploymentSecret))).one()
         assert made.name == "root"

@@ -10,28 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.observability import logs
-from app.observability.metrics import start_metrics_server
-from tests.support.ops import (
-    LogLines,
-    Metrics,
-)
-
-
-@pytest.fixture(scope="session")
-def metrics_url() -> Iterator[str]:
-    """This process's metrics, served as `serve` serves them on NETZONE_METRICS_PORT."""
-    server, thread = start_metrics_server("127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/metrics"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
-@pytest.fixture
-def metrics(metrics_url: str) -> Metrics:
-    return Metrics(metrics_url)
+from tests.support.ops import LogLines
 
 
 @pytest.fixture

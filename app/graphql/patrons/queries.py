@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError
 from strawberry.types import Info
 
 from app.graphql import typed
+from app.graphql.compiled import Reading, Runner, plain_fields
 from app.graphql.context import Context
 from app.graphql.core import PageInfo, page_size
 from app.graphql.dataloaders import MISSING
-from app.graphql.ids import cursors
+from app.graphql.ids import cursors, encode_id
 from app.graphql.patrons.inputs import PatronFilter
 from app.graphql.patrons.types import Patron, PatronConnection, PatronEdge
 from app.patrons import search as service
@@ -161,3 +163,218 @@ class PatronQueries:
             ),
             count=count,
         )
+
+
+# -- the compiled read (app.graphql.compiled): a page of patrons from one statement, for
+# queries asking only for these fields of the nodes (output name -> Patron attribute).
+LIGHT_FIELDS = {
+    "givenName": "given_name",
+    "middleName": "middle_name",
+    "preferredName": "preferred_name",
+    "surname": "surname",
+    "username": "username",
+    "primaryEmail": "primary_email",
+    "phone": "phone",
+    "cohort": "cohort",
+    "formClass": "form_class",
+    "enabled": "enabled",
+    "isStaff": "is_staff",
+    "isGeneric": "is_generic",
+    "until": "until",
+    "expiryDate": "expiry_date",
+    "purgeDate": "purge_date",
+}
+DATE_FIELDS = frozenset({"until", "expiryDate", "purgeDate"})
+LIGHT_USER_GROUP_FIELDS = {"code": "code", "name": "name", "loanPeriodDays": "loan_period_days"}
+# What __typename answers at each level of the page.
+TYPENAMES = ("PatronConnection", "PatronEdge", "Patron", "UserGroup")
+
+Build = Callable[[Sequence[Any]], Any]
+
+
+def _iso(value: Any) -> Any:
+    return None if value is None else value.isoformat()
+
+
+class _Columns:
+    """The columns a compiled page reads, in the order of its rows (search.Light)."""
+
+    def __init__(self) -> None:
+        self.columns: list[str] = []
+        self.barcode = False
+        self.user_group: list[str] = []
+
+    def light(self) -> service.Light:
+        return service.Light(tuple(self.columns), self.barcode, tuple(self.user_group))
+
+    def column(self, name: str) -> Callable[[], int]:
+        """The index of a Patron column in the row, once every column is known."""
+        if name not in self.columns:
+            self.columns.append(name)
+        return lambda: 1 + self.columns.index(name)
+
+    def barcode_index(self) -> Callable[[], int]:
+        self.barcode = True
+        return lambda: 1 + len(self.columns)
+
+    def user_group_index(self, name: str | None) -> Callable[[], int]:
+        """The index of a user group column (None: its id), once every column is known."""
+        # The user group is joined when any of its columns is read: its code at least.
+        for column in ("code", name):
+            if column is not None and column not in self.user_group:
+                self.user_group.append(column)
+        start = lambda: 1 + len(self.columns) + int(self.barcode)  # noqa: E731
+        if name is None:
+            return start
+        return lambda: start() + 1 + self.user_group.index(name)
+
+
+def _object(fields: list[tuple[str, Callable[[], Build]]]) -> Callable[[], Build]:
+    """An output object of these (key, value builder) pairs, each built once indices
+    are known."""
+
+    def bind() -> Build:
+        bound = [(key, make()) for key, make in fields]
+        return lambda row: {key: build(row) for key, build in bound}
+
+    return bind
+
+
+def _constant(value: Any) -> Callable[[], Build]:
+    return lambda: lambda _row: value
+
+
+def _at(
+    index: Callable[[], int], convert: Callable[[Any], Any] | None = None
+) -> Callable[[], Build]:
+    def bind() -> Build:
+        position = index()
+        if convert is None:
+            return lambda row: row[position]
+        return lambda row: convert(row[position])
+
+    return bind
+
+
+def _user_group(node: FieldNode, columns: _Columns) -> Callable[[], Build] | None:
+    fields = plain_fields(node.selection_set)
+    if fields is None or node.arguments:
+        return None
+    built: list[tuple[str, Callable[[], Build]]] = []
+    present = columns.user_group_index(None)
+    for key, field in fields:
+        name = field.name.value
+        if name == "__typename":
+            built.append((key, _constant(TYPENAMES[3])))
+        elif name == "id":
+            built.append((key, _at(present, lambda v: encode_id("UserGroup", v))))
+        elif name in LIGHT_USER_GROUP_FIELDS:
+            built.append((key, _at(columns.user_group_index(LIGHT_USER_GROUP_FIELDS[name]))))
+        else:
+            return None
+    group = _object(built)
+
+    def bind() -> Build:
+        position, build = present(), group()
+        return lambda row: None if row[position] is None else build(row)
+
+    return bind
+
+
+def _node(node: FieldNode, columns: _Columns) -> Callable[[], Build] | None:
+    fields = plain_fields(node.selection_set)
+    if fields is None:
+        return None
+    built: list[tuple[str, Callable[[], Build]]] = []
+    for key, field in fields:
+        name = field.name.value
+        if field.arguments:
+            return None
+        if name == "__typename":
+            built.append((key, _constant(TYPENAMES[2])))
+        elif name == "id":
+            built.append((key, _at(lambda: 0, lambda v: encode_id("Patron", v))))
+        elif name == "barcode":
+            built.append((key, _at(columns.barcode_index())))
+        elif name == "userGroup":
+            group = _user_group(field, columns)
+            if group is None:
+                return None
+            built.append((key, group))
+        elif name in LIGHT_FIELDS:
+            convert = _iso if name in DATE_FIELDS else None
+            built.append((key, _at(columns.column(LIGHT_FIELDS[name]), convert)))
+        else:
+            return None
+    return _object(built)
+
+
+def _list_of(
+    node: FieldNode, level: int, inner: Callable[[FieldNode], Callable[[], Build] | None]
+) -> Callable[[], Callable[[list[Any]], Any]] | None:
+    """An object of a page (the connection, level 0, or an edge, level 1) whose fields
+    are __typename and `inner`'s one field (edges, node)."""
+    fields = plain_fields(node.selection_set)
+    if fields is None:
+        return None
+    built: list[tuple[str, Callable[[], Build]]] = []
+    for key, field in fields:
+        if field.name.value == "__typename" and not field.arguments:
+            built.append((key, _constant(TYPENAMES[level])))
+            continue
+        made = inner(field)
+        if made is None:
+            return None
+        built.append((key, made))
+    return _object(built)
+
+
+def compile_patrons(root: FieldNode) -> Runner | None:
+    """The plan of `patrons(institution, filter, first) { edges { node { ... } } }` with
+    node fields of LIGHT_FIELDS, id, barcode and userGroup (code, name, loanPeriodDays,
+    id), __typename at any level; None for anything else (cursors, pageInfo, totalCount,
+    after, other fields)."""
+    if any(a.name.value not in {"institution", "filter", "first"} for a in root.arguments):
+        return None
+    columns = _Columns()
+
+    def node_of(edge_field: FieldNode) -> Callable[[], Build] | None:
+        if edge_field.name.value != "node" or edge_field.arguments:
+            return None
+        return _node(edge_field, columns)
+
+    def edges_of(field: FieldNode) -> Callable[[], Build] | None:
+        if field.name.value != "edges" or field.arguments:
+            return None
+        edge = _list_of(field, 1, node_of)
+        if edge is None:
+            return None
+
+        def bind() -> Build:
+            build = edge()
+            return lambda rows: [build(row) for row in rows]
+
+        return bind
+
+    connection = _list_of(root, 0, edges_of)
+    if connection is None:
+        return None
+    build = connection()
+    light = columns.light()
+
+    async def run(reading: Reading, args: dict[str, Any]) -> Any:
+        settings = reading.settings
+        size = page_size(args.get("first"), 20, settings.max_page_size)
+        flt = _filter(args.get("filter"))
+        async with reading.db.use() as session:
+            rows, _ = await service.search_light(
+                session=session,
+                actor=reading.actor,
+                institution_code=args["institution"],
+                flt=flt,
+                first=size,
+                light=light,
+            )
+        return build(rows)
+
+    return run

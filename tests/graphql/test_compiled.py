@@ -1,0 +1,234 @@
+"""The compiled read path (app.graphql.compiled) answers what the general path answers.
+
+Every request here is sent to two servers on the same database: one as deployed, one
+with NETZONE_COMPILED_READS off (every query through strawberry's resolvers). Their
+answers must be the same, byte for byte, for every caller: staff who may read the
+institution, staff of another institution, an API client with and without
+`patron_read`, the network admin, a logged-out token, an unknown token and none.
+The statement counts show which path answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import Database
+from app.graphql.compiled import Plans
+from app.graphql.schema import COMPILED_READS, build_schema
+from app.main import create_app
+from app.settings import Settings
+from tests.support.graphql import GraphQL
+from tests.support.ops import Metrics, delta
+from tests.test_statement_count import count_statements
+
+# Every field a plan answers, aliased, with __typename at each level.
+EVERY_FIELD = """query Every($institution: String!, $filter: PatronFilter, $first: Int) {
+  page: patrons(institution: $institution, filter: $filter, first: $first) {
+    __typename
+    edges {
+      __typename
+      node {
+        __typename id givenName middleName preferredName surname username primaryEmail
+        phone cohort formClass enabled isStaff isGeneric until expiryDate purgeDate
+        barcode
+        group: userGroup { __typename id code name loanPeriodDays }
+        again: surname
+      }
+    }
+  }
+}"""
+
+LOOKUP = """query Lookup($barcode: String!) {
+  patrons(institution: "NEKLS", filter: {search: $barcode}, first: 1) {
+    edges { node { id givenName surname barcode userGroup { code } } }
+  }
+}"""
+
+# Shapes a plan does not take: the general path answers them.
+GENERAL = [
+    '{ patrons(institution: "NEKLS", first: 2) { edges { cursor node { id } } } }',
+    '{ patrons(institution: "NEKLS", first: 2) { totalCount edges { node { id } } } }',
+    '{ patrons(institution: "NEKLS", first: 2) { pageInfo { hasNextPage } } }',
+    '{ patrons(institution: "NEKLS", first: 2) { edges { node { id identifiers { value } } } } }',
+    '{ patrons(institution: "NEKLS", first: 2) { edges { node { ...F } } } }'
+    " fragment F on Patron { id }",
+    '{ patrons(institution: "NEKLS", first: 2) { edges { node { id @include(if: true) } } } }',
+    '{ patrons(institution: "NEKLS", first: 2) { edges { node { id } } } viewer { patron { id } } }',
+    '{ patrons(institution: "NEKLS", first: 2) { edges { node { id } node { surname } } } }',
+    '{ patrons(institution: "NEKLS", first: 2, after: "") { edges { node { id } } } }',
+    'mutation { logout { errors { code } } } { patrons(institution: "NEKLS") { edges { node { id } } } }',
+    '{ patrons(institution: "NEKLS") { edges { node { id nosuchfield } } } }',
+]
+
+
+@pytest.fixture
+async def general(settings: Settings, database: Database) -> AsyncIterator[GraphQL]:
+    """The same server with every query through the general path."""
+    app = create_app(settings.model_copy(update={"compiled_reads": False}), database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
+        yield GraphQL(http)
+
+
+async def _tokens(gql: GraphQL) -> dict[str, str | None]:
+    admin = await gql.login("nekls.admin", "LANSING")
+    logged_out = await gql.login("basehor.librarian", "BASEHOR")
+    await gql.ok("mutation { logout { errors { code } } }", token=logged_out)
+    return {
+        "librarian": await gql.login("lansing.librarian", "LANSING"),
+        "admin": admin,
+        "other institution": await gql.login("eastern.circ", "EASTERN-MAIN"),
+        "network admin": await gql.login("network.admin", "LANSING"),
+        "client": await gql.api_client(admin, ["patron_read"], name="Reader"),
+        "client without patron_read": await gql.api_client(admin, ["linking"], name="Linker"),
+        "logged out": logged_out,
+        "unknown": "nzs_" + "0" * 40,
+        "none": None,
+    }
+
+
+def _scrubbed(body: Any) -> Any:
+    """The body with cursors and error ids blanked (each is random: a nonce, a uuid)."""
+    if isinstance(body, list):
+        return [_scrubbed(item) for item in body]
+    if isinstance(body, dict):
+        return {
+            k: "-" if k in {"cursor", "errorId", "requestId"} else _scrubbed(v)
+            for k, v in body.items()
+        }
+    return body
+
+
+COMPILED = "netzone_graphql_compiled_reads_total"
+
+
+async def _same(
+    gql: GraphQL,
+    general: GraphQL,
+    query: str,
+    variables: dict[str, Any],
+    token: str | None,
+    metrics: Metrics | None = None,
+) -> bool:
+    """Whether the compiled path answered (the answers being the same)."""
+    before = await metrics.scrape() if metrics else {}
+    compiled = await gql.raw(query, variables, token)
+    answered = bool(
+        metrics and delta(before, await metrics.scrape(), COMPILED, operation="patrons")
+    )
+    expected = await general.raw(query, variables, token)
+    assert (compiled.status_code, _scrubbed(compiled.json())) == (
+        expected.status_code,
+        _scrubbed(expected.json()),
+    )
+    assert compiled.headers["content-type"] == expected.headers["content-type"]
+    return answered
+
+
+CREATE = """mutation($input: CreatePatronInput!) {
+  createPatron(input: $input) { patron { id } errors { code message field } }
+}"""
+
+
+async def test_every_field_and_caller_answers_as_the_general_path(
+    gql: GraphQL, general: GraphQL, metrics: Metrics
+) -> None:
+    tokens = await _tokens(gql)
+    librarian = tokens["librarian"]
+    # A patron with every optional value, and one without any (no user group either).
+    full = {
+        "institution": "NEKLS",
+        "homeLibrary": "LANSING",
+        "surname": "Aardvark",
+        "givenName": "Zoë",
+        "middleName": "Q",
+        "preferredName": "Zed",
+        "username": "zoe.aardvark",
+        "primaryEmail": "zoe@example.org",
+        "phone": "+1 785 555 0100",
+        "barcode": "ZA-0001",
+        "userGroup": "ADULT",
+        "until": "2031-06-30",
+        "expiryDate": "2030-12-31",
+        "isStaff": True,
+        "enabled": False,
+    }
+    bare = {"institution": "NEKLS", "homeLibrary": "LANSING", "surname": "Aaberg"}
+    for patron in (full, bare):
+        payload = (await gql.ok(CREATE, {"input": patron}, librarian))["createPatron"]
+        assert payload["errors"] == [], payload
+    some = (await gql.ok(EVERY_FIELD, {"institution": "NEKLS", "first": 100}, librarian))["page"]
+    nodes = [e["node"] for e in some["edges"]]
+    # The page holds what the comparison must cover: nulls and values of each kind.
+    assert len(nodes) > 10
+    assert any(n["group"] is None for n in nodes)
+    assert any(n["group"] for n in nodes)
+    assert any(n["barcode"] for n in nodes)
+    assert any(n["expiryDate"] for n in nodes)
+    barcode = next(n["barcode"] for n in nodes if n["barcode"])
+    surname = nodes[3]["surname"]
+    # Each case with whether the compiled path answers it for a caller with a token
+    # (without one, or with an unknown or logged-out one, the general path answers).
+    cases: list[tuple[dict[str, Any], bool]] = [
+        ({"institution": "NEKLS", "first": 100}, True),
+        ({"institution": "nekls", "first": 5}, True),
+        ({"institution": "EASTERN", "first": 100}, True),
+        ({"institution": "NOSUCH"}, True),
+        ({"institution": "NEKLS", "filter": {"search": barcode}, "first": 1}, True),
+        ({"institution": "NEKLS", "filter": {"search": barcode.upper() + "  "}}, True),
+        ({"institution": "NEKLS", "filter": {"search": surname[:3]}, "first": 3}, True),
+        ({"institution": "NEKLS", "filter": {"search": "lansing."}}, True),
+        ({"institution": "NEKLS", "filter": {"search": "no such patron at all"}}, True),
+        (
+            {"institution": "NEKLS", "filter": {"homeLibrary": "BASEHOR", "userGroup": "ADULT"}},
+            True,
+        ),
+        ({"institution": "NEKLS", "filter": {"accountType": "HOME"}, "first": 0}, True),
+        ({"institution": "NEKLS", "first": 1000}, True),
+        ({"institution": "NEKLS", "first": -1}, False),
+        ({"institution": "NEKLS", "filter": {"search": "x" * 201}}, False),
+        ({"institution": "NEKLS", "first": "ten"}, False),
+        ({"first": 1}, False),
+    ]
+    signed_out = {"logged out", "unknown", "none"}
+    for caller, token in tokens.items():
+        for variables, compiles in cases:
+            answered = await _same(gql, general, EVERY_FIELD, variables, token, metrics)
+            assert answered == (compiles and caller not in signed_out), (caller, variables)
+
+
+async def test_shapes_a_plan_does_not_take_answer_as_the_general_path(
+    gql: GraphQL, general: GraphQL, settings: Settings
+) -> None:
+    token = await gql.login("lansing.librarian", "LANSING")
+    plans = Plans(build_schema(settings), settings, COMPILED_READS)
+    for query in GENERAL:
+        assert plans.find(query, None) is None, query
+        await _same(gql, general, query, {}, token)
+    assert plans.find(LOOKUP, None) is not None
+    assert plans.find(LOOKUP, "Lookup") is not None
+    assert plans.find(LOOKUP, "Other") is None
+
+
+async def test_the_lookup_is_the_token_check_and_one_statement(
+    gql: GraphQL, general: GraphQL, engine: AsyncEngine, metrics: Metrics
+) -> None:
+    token = await gql.login("lansing.librarian", "LANSING")
+    page = await gql.ok(EVERY_FIELD, {"institution": "NEKLS", "first": 20}, token)
+    barcode = next(e["node"]["barcode"] for e in page["page"]["edges"] if e["node"]["barcode"])
+    before = await metrics.scrape()
+    with count_statements(engine) as statements:
+        data = await gql.ok(LOOKUP, {"barcode": barcode}, token)
+    assert delta(before, await metrics.scrape(), COMPILED, operation="patrons") == 1
+    assert await general.ok(LOOKUP, {"barcode": barcode}, token) == data
+    assert data["patrons"]["edges"][0]["node"]["barcode"] == barcode
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 2, "\n\n".join(statements)  # the token, the page
+    assert "auth_token" in reads[0]
+    assert "patron_identifier" in reads[1]
+    assert "user_group" in reads[1]
