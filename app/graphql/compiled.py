@@ -41,7 +41,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.types.arguments import convert_arguments
+from strawberry.types.arguments import convert_argument
 
 from app.auth import tokens
 from app.auth.policy import Actor
@@ -77,6 +77,8 @@ class Plan:
     definition: GraphQLField
     name: str  # the root field's name, as counted in the metrics
     run: Runner
+    # The root field's arguments: (GraphQL name, Python name, strawberry type).
+    arguments: tuple[tuple[str, str, Any], ...]
 
     @property
     def key(self) -> str:
@@ -116,11 +118,17 @@ class Plans:
         self.find = functools.lru_cache(maxsize=settings.cache_size)(self._compile)
 
     def arguments(self, plan: Plan, variables: dict[str, Any]) -> dict[str, Any]:
-        """The root field's arguments as its resolver gets them (strawberry's conversion:
-        input types as their classes, enums as members, by Python names)."""
+        """The root field's arguments as its resolver gets them: strawberry's conversion
+        (strawberry.types.arguments.convert_arguments: input types as their classes,
+        enums as members, by Python names), with each argument's type resolved once."""
         values = get_argument_values(plan.definition, plan.node, variables)
-        field = plan.definition.extensions["strawberry-definition"]
-        return convert_arguments(values, field.arguments, self.scalars, self.config)
+        return {
+            python_name: convert_argument(
+                values[name], type_, self.scalars, self.config, path=(name,)
+            )
+            for name, python_name, type_ in plan.arguments
+            if name in values
+        }
 
     def _compile(self, query: str, operation_name: str | None) -> Plan | None:
         try:
@@ -152,7 +160,12 @@ class Plans:
         query_type = self.schema.query_type
         assert query_type is not None
         definition = query_type.fields[node.name.value]
-        return Plan(operation, node, definition, node.name.value, run)
+        field = definition.extensions["strawberry-definition"]
+        arguments = tuple(
+            (self.config.name_converter.from_argument(a), a.python_name, a.type)
+            for a in field.arguments
+        )
+        return Plan(operation, node, definition, node.name.value, run, arguments)
 
 
 async def _body(request: Request) -> tuple[str, str | None, dict[str, Any]] | None:

@@ -186,17 +186,11 @@ class NetzoneGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope=scope, receive=receive)
+        # The request as graphql_handler read it (its body, when it tried a compiled read).
+        request = scope.pop("netzone.request", None) or Request(scope=scope, receive=receive)
         try:
             try:
-                response = None
-                if self.plans is not None:
-                    plans, database = self.plans, self.database
-                    response = await compiled.answer(
-                        plans, database, request, bearer_token(request)
-                    )
-                if response is None:
-                    response = await self.run(request)
+                response = await self.run(request)
             except HTTPException as error:
                 response = self.http_error(request, error)
             await response(scope, receive, send)
@@ -388,7 +382,15 @@ class NetzoneGraphQL(GraphQL[Context, None]):
 
 
 async def graphql_handler(app: NetzoneGraphQL, scope: Any, receive: Any, send: Any) -> None:
-    """Open the request's session around the GraphQL view and close it afterwards."""
+    """A compiled read where one answers (app.graphql.compiled: it takes a session of its
+    own), else the request's session opened around the GraphQL view, closed afterwards."""
+    if app.plans is not None and scope["type"] == "http" and scope["method"] == "POST":
+        request = Request(scope=scope, receive=receive)
+        response = await compiled.answer(app.plans, app.database, request, bearer_token(request))
+        if response is not None:
+            await response(scope, receive, send)
+            return
+        scope["netzone.request"] = request  # its body is read: the view goes on with it
     async with app.database.request_session() as session:
         scope["netzone.session"] = session
         try:
