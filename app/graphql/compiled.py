@@ -12,7 +12,8 @@ Anything a plan does not cover goes the general way, which gives the answer or t
 error: another shape (fragments, directives, fields a plan does not know, several root
 fields), variables that do not coerce, no or an unknown token, an argument the resolver
 refuses, a failure while reading. The general path is then a first try that cost a
-parse of the body: no work of the plan's is kept.
+parse of the body: no work of the plan's is kept. A read past the request's budget
+answers REQUEST_TIMEOUT at once, as the general path would.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ from strawberry.types.arguments import convert_argument
 
 from app.auth import tokens
 from app.auth.policy import Actor
-from app.db import Database, SerialSession
+from app.db import Database, RequestTimedOut, SerialSession, timed_out
 from app.graphql import nul_text
-from app.graphql.limits import limit_rules
+from app.graphql.limits import REQUEST_TIMEOUT, limit_rules, timeout_message
 from app.observability import metrics
 from app.observability.requests import Operation, current_request
 from app.settings import Settings
@@ -221,13 +222,26 @@ async def answer(
             if actor is None:
                 return None
             value = await plan.run(Reading(db, actor, settings), args)
-    except Exception as error:  # noqa: BLE001  (the general path answers, errors and all)
+    except Exception as error:
+        if isinstance(error, RequestTimedOut) or timed_out(error):
+            # Past the budget: answered as the general path answers it (trying that
+            # too would take the budget twice).
+            stopped = {
+                "message": timeout_message(settings),
+                "extensions": {"code": REQUEST_TIMEOUT},
+            }
+            return _answered(plan, "error", started, {"data": None, "errors": [stopped]})
+        # Anything else: the general path answers, errors and all.
         logger.debug("compiled read of %s left to the general path: %r", plan.name, error)
         return None
-    seconds = time.perf_counter() - started
+    return _answered(plan, "ok", started, {"data": {plan.key: value}})
+
+
+def _answered(plan: Plan, outcome: str, started: float, body: dict[str, Any]) -> Response:
+    """The response, with the operation counted and logged as the general path does."""
     record = current_request()
     if record is not None:
-        record.operations.append(Operation([plan.name], "ok", executed=True))
-    metrics.graphql_operation([plan.name], "ok", seconds)
+        record.operations.append(Operation([plan.name], outcome, executed=True))
+    metrics.graphql_operation([plan.name], outcome, time.perf_counter() - started)
     metrics.GRAPHQL_COMPILED.labels(plan.name).inc()
-    return Response(orjson.dumps({"data": {plan.key: value}}), media_type="application/json")
+    return Response(orjson.dumps(body), media_type="application/json")

@@ -10,6 +10,7 @@ The statement counts show which path answered.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from app.db import Database
 from app.graphql.compiled import Plans
 from app.graphql.schema import COMPILED_READS, build_schema
 from app.main import create_app
+from app.patrons import search
 from app.settings import Settings
 from tests.support.graphql import GraphQL
 from tests.support.ops import Metrics, delta
@@ -232,3 +234,37 @@ async def test_the_lookup_is_the_token_check_and_one_statement(
     assert "auth_token" in reads[0]
     assert "patron_identifier" in reads[1]
     assert "user_group" in reads[1]
+
+
+async def test_a_compiled_read_past_its_budget_stops_with_one_error(
+    settings: Settings,
+    database: Database,
+    gql: GraphQL,
+    metrics: Metrics,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not tried again by the general path: it answers REQUEST_TIMEOUT at once."""
+    token = await gql.login("lansing.librarian", "LANSING")
+    app = create_app(settings.model_copy(update={"request_timeout": 0.3}), database)
+    light = search.search_light
+    calls: list[str] = []
+
+    async def slow(**kwargs: Any) -> Any:
+        calls.append("light")
+        await asyncio.sleep(0.4)
+        return await light(**kwargs)
+
+    monkeypatch.setattr(search, "search_light", slow)
+    before = await metrics.scrape()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
+        body = await GraphQL(http)(LOOKUP, {"barcode": "anything"}, token)
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "REQUEST_TIMEOUT"}
+    assert error["message"].startswith("The request ran longer than its budget of 0.3 s")
+    assert calls == ["light"]
+    after = await metrics.scrape()
+    assert delta(before, after, COMPILED, operation="patrons") == 1
+    requests = "netzone_graphql_requests_total"
+    assert delta(before, after, requests, operation="patrons", outcome="error") == 1
