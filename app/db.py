@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, DateTime, Table, event, exc, insert
 from sqlalchemy.engine import Dialect
@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.sql import ClauseElement, Executable
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
+from app.driver import DriverReads, compiled
 from app.settings import Settings
 
 try:  # SQLAlchemy 2.1
@@ -165,51 +165,28 @@ def _install_postgres_ping(engine: AsyncEngine, idle: float = PING_IF_IDLE_SECON
             raise InvalidatePoolError(f"connection lost: {error}") from error
 
 
-# Statements compiled once per dialect for fetch_rows: id(statement) -> (statement, sql,
-# the names of its parameters in order, the values of those fixed in the statement).
-_COMPILED: dict[tuple[int, str], tuple[Executable, str, tuple[str, ...], dict[str, Any]]] = {}
-
-
 async def fetch_rows(
     session: AsyncSession,
     statement: Executable,
     params: dict[str, Any],
 ) -> Sequence[Sequence[Any]]:
-    """The rows of a read-only statement on the session's connection, fast on PostgreSQL.
+    """The rows of a read-only statement, fast on PostgreSQL (app.driver).
 
-    SQLAlchemy's execution costs a few hundred microseconds of Python per statement;
-    on the path every request takes (the token check) that is most of the request.
     With asyncpg the statement, built once (a module constant with bindparam()s), is
-    compiled once and sent to the driver itself on the session's connection (inside
+    compiled once and sent to the driver itself: on the session's connection (inside
     the session's transaction when one has begun; a read before the first statement
-    runs on its own, as asyncpg's transactions begin with the first statement).
-    Values come as the driver gives them, without the column types' result
-    processing: select only plain columns (integers, strings, booleans, dates,
-    timestamps with time zone) and bind only values that need no bind processing.
-    Rows are indexed by position. Elsewhere (SQLite) it is a Core execute.
+    runs on its own, as asyncpg's transactions begin with the first statement), or on a
+    DriverReads' own. Select only plain columns and bind only values that need no bind
+    processing (see app.driver); rows are indexed by position. Elsewhere (SQLite) it is
+    a Core execute.
     """
+    if isinstance(session, DriverReads):
+        return await session.fetch(statement, params)
     connection = await session.connection()
     dialect = connection.dialect
     if dialect.driver != "asyncpg":
         return (await connection.execute(statement, params)).all()
-    key = (id(statement), dialect.name)
-    entry = _COMPILED.get(key)
-    if entry is None or entry[0] is not statement:
-        assert isinstance(statement, ClauseElement)
-        compiled = statement.compile(dialect=dialect)
-        assert isinstance(compiled, SQLCompiler)
-        names = tuple(compiled.positiontup or ())
-        # Values written into the statement itself (a literal compared with, a LIMIT 1)
-        # are bound like the others, with their own value.
-        fixed = {
-            name: compiled.binds[name].effective_value
-            for name in names
-            if not compiled.binds[name].required and compiled.binds[name].callable is None
-        }
-        entry = (statement, compiled.string, names, fixed)
-        _COMPILED[key] = entry
-    _, sql, names, fixed = entry
-    args = tuple(params[name] if name in params else fixed[name] for name in names)
+    sql, args = compiled(statement, dialect, params)
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     # Statement listeners (counters, timers) see it as they see every other statement.
@@ -278,6 +255,33 @@ class Database:
         """A session for one API request (bounded by the request budget on PostgreSQL)."""
         async with (self.request_session_factory or self.session_factory)() as session:
             yield session
+
+    @asynccontextmanager
+    async def reads(self, deadline: float | None = None) -> AsyncIterator[SerialSession]:
+        """The session of an API request that only reads (the compiled reads).
+
+        With the API's own PostgreSQL engines its statements built once go to the driver
+        on a pooled connection, without an ORM session (app.driver.DriverReads), outside
+        any transaction; elsewhere (SQLite, sessions that are someone else's) it is a
+        request session that only reads (SerialSession.reads_only).
+        """
+        engine = self.request_engine or self.engine
+        if self.read_options.get("isolation_level") == "AUTOCOMMIT" and (
+            engine.dialect.driver == "asyncpg"
+        ):
+            factory = self.request_session_factory or self.session_factory
+            direct = DriverReads(engine, factory)
+            try:
+                db = SerialSession(cast(AsyncSession, direct))
+                db.reads_only, db.deadline = True, deadline
+                yield db
+            finally:
+                await direct.close()
+            return
+        async with self.request_session() as session:
+            db = SerialSession(session, read_options=self.read_options)
+            db.reads_only, db.deadline = True, deadline
+            yield db
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -213,10 +213,7 @@ async def answer(
     settings = plans.settings
     try:
         args = plans.arguments(plan, coerced)
-        async with database.request_session() as session:
-            db = SerialSession(session, read_options=database.read_options)
-            db.reads_only = True
-            db.deadline = time.monotonic() + settings.request_timeout
+        async with database.reads(time.monotonic() + settings.request_timeout) as db:
             async with db.use() as raw:
                 actor = await tokens.authenticate(session=raw, token=token)
             if actor is None:

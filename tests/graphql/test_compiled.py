@@ -16,14 +16,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import Database
+from app.db import Database, create_engine
 from app.graphql.compiled import Plans
 from app.graphql.schema import COMPILED_READS, build_schema
 from app.main import create_app
 from app.patrons import search
 from app.settings import Settings
+from tests.support.database import committed_token
 from tests.support.graphql import GraphQL
 from tests.support.ops import Metrics, delta
 from tests.test_statement_count import count_statements
@@ -268,3 +270,97 @@ async def test_a_compiled_read_past_its_budget_stops_with_one_error(
     assert delta(before, after, COMPILED, operation="patrons") == 1
     requests = "netzone_graphql_requests_total"
     assert delta(before, after, requests, operation="patrons", outcome="error") == 1
+
+
+# -- PostgreSQL with the app's own engines: reads sent to the driver without a session
+
+
+async def _own_apps(settings: Settings, engine: AsyncEngine) -> tuple[GraphQL, GraphQL, Any]:
+    """Two apps on their own sessions (committed data, as in production), one with the
+    compiled reads switched off; and what closes their clients."""
+    clients = []
+    for on in (True, False):
+        app = create_app(settings.model_copy(update={"compiled_reads": on}), Database(engine))
+        transport = httpx.ASGITransport(app=app)
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://netzone.test"))
+
+    async def close() -> None:
+        for http in clients:
+            await http.aclose()
+
+    return GraphQL(clients[0]), GraphQL(clients[1]), close
+
+
+async def test_on_its_own_engines_a_compiled_read_takes_no_session_and_answers_the_same(
+    settings: Settings, engine: AsyncEngine, metrics: Metrics
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("The reads go to asyncpg itself on PostgreSQL only")
+    recorded: list[tuple[str, bool]] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        driver = conn.connection.driver_connection
+        recorded.append((statement.split()[0].upper(), driver.is_in_transaction()))
+
+    compiled, general, close = await _own_apps(settings, engine)
+    try:
+        async with committed_token(engine) as token:
+            page = await compiled.ok(EVERY_FIELD, {"institution": "NEKLS", "first": 5}, token)
+            barcode = next(e["node"]["barcode"] for e in page["page"]["edges"])
+            event.listen(engine.sync_engine, "after_cursor_execute", record)
+            try:
+                data = await compiled.ok(LOOKUP, {"barcode": barcode}, token)
+            finally:
+                event.remove(engine.sync_engine, "after_cursor_execute", record)
+            assert data["patrons"]["edges"][0]["node"]["barcode"] == barcode
+            # The token and the page: two statements, no BEGIN, no transaction.
+            assert recorded == [("SELECT", False), ("SELECT", False)]
+            # Filters that look up a library or a user group open an ORM session for it.
+            cases: list[dict[str, Any]] = [
+                {"institution": "NEKLS", "first": 100},
+                {"institution": "NEKLS", "filter": {"search": barcode}},
+                {"institution": "NEKLS", "filter": {"homeLibrary": "BASEHOR"}, "first": 50},
+                {"institution": "NEKLS", "filter": {"userGroup": "ADULT", "search": "a"}},
+                {"institution": "NEKLS", "filter": {"homeLibrary": "NOSUCH"}},
+                {"institution": "EASTERN"},
+            ]
+            for variables in cases:
+                answered = await _same(compiled, general, EVERY_FIELD, variables, token, metrics)
+                assert answered, variables
+    finally:
+        await close()
+
+
+async def test_a_connection_the_server_dropped_is_replaced_and_the_request_answered(
+    settings: Settings, engine: AsyncEngine, metrics: Metrics
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("SQLite has no server to drop a connection")
+    own = create_engine(settings, ping_if_idle=3600)  # no ping: the read meets the dead one
+    app = create_app(settings, Database(own))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with (
+            committed_token(engine) as token,
+            httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http,
+        ):
+            gql = GraphQL(http)
+            first = await gql.ok(LOOKUP, {"barcode": "none"}, token)
+            # The one connection of its pool (the lookup took one), ended by the server.
+            async with own.connect() as conn:
+                pooled = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            assert own.sync_engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+            async with engine.connect() as conn:
+                ended = (
+                    await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pooled})
+                ).scalar_one()
+            assert ended
+            before = await metrics.scrape()
+            # The dead connection fails the compiled read and is thrown away; the general
+            # path answers on a new one; the next request is compiled again.
+            for _ in range(3):
+                assert await gql.ok(LOOKUP, {"barcode": "none"}, token) == first
+            after = await metrics.scrape()
+            assert delta(before, after, COMPILED, operation="patrons") == 2
+    finally:
+        await own.dispose()

@@ -4,26 +4,21 @@ lock (SQLite), and their sessions refuse to write; everything else keeps its tra
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlmodel import col
 
-from app.auth.models import AuthToken
-from app.auth.tokens import token_digest
-from app.db import Database, ReadOnlyViolation, SerialSession, utcnow
+from app.db import Database, ReadOnlyViolation, SerialSession
 from app.graphql.reads import reads_only
 from app.keys import DeploymentSecret, forget_cached_keys
 from app.main import create_app
-from app.network.models import Library
 from app.patrons.models import Patron
 from app.settings import Settings
+from tests.support.database import committed_token
 from tests.support.graphql import GraphQL
 
 LOOKUP = """query Lookup($barcode: String!) {
@@ -85,36 +80,13 @@ async def own(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Own]:
     transaction), with a session token of lansing.librarian at LANSING written straight
     into the database and deleted afterwards: only operations that change nothing are
     sent through it (a login would leave its audit entry behind)."""
-    token = "nzs_reads-only-test-" + secrets.token_urlsafe(16)
-    async with engine.begin() as conn:
-        patron_id, library_id = (
-            await conn.execute(
-                select(col(Patron.id), col(Library.id))
-                .join(Library, col(Library.code) == "LANSING")
-                .where(col(Patron.username) == "lansing.librarian")
-            )
-        ).one()
-        await conn.execute(
-            insert(AuthToken).values(
-                token_hash=token_digest(token),
-                patron_id=patron_id,
-                library_id=library_id,
-                created_at=utcnow(),
-                expires_at=utcnow() + timedelta(hours=1),
-            )
-        )
-    app = create_app(settings, Database(engine))
-    transport = httpx.ASGITransport(app=app)
-    try:
+    async with committed_token(engine) as token:
+        app = create_app(settings, Database(engine))
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
             gql = Own(http)
             gql.token = token
             yield gql
-    finally:
-        async with engine.begin() as conn:
-            await conn.execute(
-                delete(AuthToken).where(col(AuthToken.token_hash) == token_digest(token))
-            )
 
 
 async def test_a_query_runs_without_a_transaction(

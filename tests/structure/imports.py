@@ -19,6 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
         "app.errors",
         "app.clock",
         "app.sql",
+        "app.driver",
         "app.db",
         "app.keys",
         "app.tables",

@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlmodel import col
 
-from app.db import Database, create_engine
+from app.auth.models import AuthToken
+from app.auth.tokens import token_digest
+from app.db import Database, create_engine, utcnow
+from app.network.models import Library
+from app.patrons.models import Patron
 from app.settings import Settings
 
 DEMO_PATRONS_PER_INSTITUTION = 40
@@ -51,3 +58,37 @@ async def scalar(database: Database, sql: str) -> Any:
     """The one value a query answers, read on a connection of its own."""
     async with database.engine.connect() as conn:
         return (await conn.execute(text(sql))).scalar_one()
+
+
+@asynccontextmanager
+async def committed_token(
+    engine: AsyncEngine, username: str = "lansing.librarian", library: str = "LANSING"
+) -> AsyncIterator[str]:
+    """A session token of a demo login written straight into the database (committed) and
+    deleted at the end, for an app on its own sessions: send only operations that change
+    nothing through it (a login would leave its audit entry behind)."""
+    token = "nzs_committed-" + secrets.token_urlsafe(16)
+    async with engine.begin() as conn:
+        patron_id, library_id = (
+            await conn.execute(
+                select(col(Patron.id), col(Library.id))
+                .join(Library, col(Library.code) == library)
+                .where(col(Patron.username) == username)
+            )
+        ).one()
+        await conn.execute(
+            insert(AuthToken).values(
+                token_hash=token_digest(token),
+                patron_id=patron_id,
+                library_id=library_id,
+                created_at=utcnow(),
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+        )
+    try:
+        yield token
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(
+                delete(AuthToken).where(col(AuthToken.token_hash) == token_digest(token))
+            )
