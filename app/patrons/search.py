@@ -25,7 +25,7 @@ from app.patrons.models import (
     Patron,
     PatronIdentifier,
 )
-from app.sql import pk
+from app.sql import StartsWith, pk, prefix_range
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,10 @@ class PatronFilter:
     account_type: str | None = None
     attribute_type: str | None = None
     attribute_value: str | None = None
+
+
+# The longest name or username a patron has (their columns' length).
+NAME_LENGTH = 200
 
 
 def _escape_like(value: str) -> str:
@@ -91,10 +95,14 @@ async def _prepare(
         params["term"] = term
         for index, token in enumerate(tokens):
             params[f"name_{index}"] = _escape_like(token) + "%"
+            params[f"name_{index}_low"], params[f"name_{index}_high"] = prefix_range(
+                token, NAME_LENGTH
+            )
         shape["tokens"] = len(tokens)
         if len(tokens) == 1:
             shape["username"] = True
             params["username_prefix"] = _escape_like(term) + "%"
+            params["username_low"], params["username_high"] = prefix_range(term, NAME_LENGTH)
     return _Search(_Shape(**shape), params, extra)
 
 
@@ -123,17 +131,26 @@ def _clauses(shape: _Shape) -> list[Any]:
             matches.append(
                 select(pk(Patron.id)).where(
                     col(Patron.institution_id) == institution_id,
-                    col(Patron.username_key).like(bindparam("username_prefix"), escape="\\"),
+                    StartsWith(
+                        col(Patron.username_key),
+                        bindparam("username_prefix"),
+                        bindparam("username_low"),
+                        bindparam("username_high"),
+                    ),
                 )
             )
         name_clauses = []
         for index in range(shape.tokens):
-            pattern: Any = bindparam(f"name_{index}")
+            bounds = (
+                bindparam(f"name_{index}"),
+                bindparam(f"name_{index}_low"),
+                bindparam(f"name_{index}_high"),
+            )
             name_clauses.append(
                 or_(
-                    col(Patron.surname_key).like(pattern, escape="\\"),
-                    col(Patron.given_key).like(pattern, escape="\\"),
-                    func.lower(col(Patron.preferred_name)).like(pattern, escape="\\"),
+                    StartsWith(col(Patron.surname_key), *bounds),
+                    StartsWith(col(Patron.given_key), *bounds),
+                    StartsWith(func.lower(col(Patron.preferred_name)), *bounds),
                 )
             )
         matches.append(
