@@ -3,7 +3,7 @@
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Boolean, bindparam
+from sqlalchemy import ARRAY, Boolean, Integer, any_, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import ColumnElement
@@ -105,3 +105,28 @@ def prefix_range(prefix: str, longest: int) -> tuple[str, str]:
         if point <= _LAST:
             return prefix, "".join(chars) + chr(point)
     return prefix, chr(_LAST) * (longest + 1)
+
+
+class InKeys(ColumnElement[bool]):
+    """`value IN (the batch's keys)`, the keys bound as "ids": an expanding IN list, and on
+    PostgreSQL `= ANY` of one array, so that the statement is the same text for any
+    number of keys (compiled once, sent to the driver as it is: app.driver)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True
+    _traverse_internals = [("value", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+@compiles(InKeys)
+def _in_keys(element: InKeys, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.value.in_(bindparam("ids", expanding=True)), **kw))
+
+
+@compiles(InKeys, "postgresql")
+def _in_keys_postgresql(element: InKeys, compiler: Any, **kw: Any) -> str:
+    keys = bindparam("ids", type_=ARRAY(Integer))
+    return str(compiler.process(element.value == any_(keys), **kw))

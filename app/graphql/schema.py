@@ -33,7 +33,8 @@ from app.graphql.network.queries import NetworkQueries
 from app.graphql.network.types import Institution, Library, LibraryGroup, UserGroup
 from app.graphql.node import NodeQueries
 from app.graphql.patrons.mutations import PatronMutations
-from app.graphql.patrons.queries import PatronQueries, compile_patrons
+from app.graphql.patrons.queries import PatronQueries
+from app.graphql.patrons.queries.compiled import compile_patrons
 from app.graphql.patrons.types import Patron, PatronBlock
 from app.graphql.preparation import PrepareOperation
 from app.graphql.sip2.mutations import Sip2Mutations, SipAccountAdminMutations

@@ -3,6 +3,7 @@ KEYS parameter for the batch of ids a DataLoader asks for."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from app.db import fetch_rows
 from app.linking.models import LinkedAccountRule
 from app.network.models import (
     BlockType,
@@ -29,7 +31,7 @@ from app.patrons.models import (
     PatronPhoto,
     PatronSystemGroup,
 )
-from app.sql import KEYS, pk
+from app.sql import KEYS, InKeys, pk
 
 _SOURCE = aliased(Institution)
 
@@ -55,7 +57,7 @@ IDENTIFIERS_BY_PATRON_ID: Any = (
     select(col(PatronIdentifier.value), IdentifierType, col(PatronIdentifier.patron_id))
     .join(IdentifierType, col(IdentifierType.id) == PatronIdentifier.identifier_type_id)
     .where(col(PatronIdentifier.patron_id).in_(KEYS))
-    .order_by(col(IdentifierType.code))
+    .order_by(col(IdentifierType.code), col(PatronIdentifier.id))
 )
 
 CONTACT_EMAILS_BY_PATRON_ID: Any = (
@@ -88,6 +90,41 @@ BLOCKS_BY_PATRON_ID: Any = (
     select(PatronBlock, BlockType)
     .join(BlockType, col(BlockType.id) == PatronBlock.block_type_id)
     .where(col(PatronBlock.patron_id).in_(KEYS))
+    .order_by(col(PatronBlock.id))
+)
+
+# The same as plain rows (app.db.fetch_rows), for the compiled reads (search.Light):
+# (patron id, value, type code, type name, type network-unique), in the same order.
+IDENTIFIER_ROWS_BY_PATRON_ID: Any = (
+    select(
+        col(PatronIdentifier.patron_id),
+        col(PatronIdentifier.value),
+        col(IdentifierType.code),
+        col(IdentifierType.name),
+        col(IdentifierType.network_unique),
+    )
+    .join(IdentifierType, col(IdentifierType.id) == PatronIdentifier.identifier_type_id)
+    .where(InKeys(col(PatronIdentifier.patron_id)))
+    .order_by(col(IdentifierType.code), col(PatronIdentifier.id))
+)
+
+# (patron id, block id, note, origin, created at, expires at, type code, type
+# description, type network, type blocks loans), oldest first.
+BLOCK_ROWS_BY_PATRON_ID: Any = (
+    select(
+        col(PatronBlock.patron_id),
+        pk(PatronBlock.id),
+        col(PatronBlock.note),
+        col(PatronBlock.origin),
+        col(PatronBlock.created_at),
+        col(PatronBlock.expires_at),
+        col(BlockType.code),
+        col(BlockType.description),
+        col(BlockType.network),
+        col(BlockType.blocks_loans),
+    )
+    .join(BlockType, col(BlockType.id) == PatronBlock.block_type_id)
+    .where(InKeys(col(PatronBlock.patron_id)))
     .order_by(col(PatronBlock.id))
 )
 
@@ -127,3 +164,22 @@ COPIES_BY_SOURCE_ID: Any = (
     .where(col(Patron.link_source_patron_id).in_(KEYS))
     .order_by(col(Patron.linked_at), col(Patron.id))
 )
+
+
+# The per-patron relations a compiled read may bring along, by name.
+LIGHT_RELATIONS: dict[str, Any] = {
+    "identifiers": IDENTIFIER_ROWS_BY_PATRON_ID,
+    "blocks": BLOCK_ROWS_BY_PATRON_ID,
+}
+
+
+async def light_relation(
+    session: AsyncSession, name: str, patron_ids: list[int]
+) -> dict[int, list[Sequence[Any]]]:
+    """The rows of one LIGHT_RELATIONS relation of these patrons (whom the caller may
+    read), by patron id, in the relation's order; one statement."""
+    found: dict[int, list[Sequence[Any]]] = {}
+    if patron_ids:
+        for row in await fetch_rows(session, LIGHT_RELATIONS[name], {"ids": patron_ids}):
+            found.setdefault(row[0], []).append(row)
+    return found

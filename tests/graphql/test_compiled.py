@@ -42,6 +42,12 @@ EVERY_FIELD = """query Every($institution: String!, $filter: PatronFilter, $firs
         barcode
         group: userGroup { __typename id code name loanPeriodDays }
         again: surname
+        identifiers { __typename value type { __typename code name networkUnique } }
+        blocks {
+          __typename id note origin createdAt expiresAt
+          type { __typename code description network blocksLoans }
+        }
+        kinds: identifiers { type { code } }
       }
     }
   }
@@ -58,7 +64,8 @@ GENERAL = [
     '{ patrons(institution: "NEKLS", first: 2) { edges { cursor node { id } } } }',
     '{ patrons(institution: "NEKLS", first: 2) { totalCount edges { node { id } } } }',
     '{ patrons(institution: "NEKLS", first: 2) { pageInfo { hasNextPage } } }',
-    '{ patrons(institution: "NEKLS", first: 2) { edges { node { id identifiers { value } } } } }',
+    '{ patrons(institution: "NEKLS", first: 2) { edges { node { id libraryGroups { id } } } } }',
+    '{ patrons(institution: "NEKLS", first: 2) { edges { node { blocks { type { id } } } } } }',
     '{ patrons(institution: "NEKLS", first: 2) { edges { node { ...F } } } }'
     " fragment F on Patron { id }",
     '{ patrons(institution: "NEKLS", first: 2) { edges { node { id @include(if: true) } } } }',
@@ -134,6 +141,10 @@ async def _same(
     return answered
 
 
+ADD_BLOCK = """mutation($input: AddPatronBlockInput!) {
+  addPatronBlock(input: $input) { errors { code message field } }
+}"""
+
 CREATE = """mutation($input: CreatePatronInput!) {
   createPatron(input: $input) { patron { id } errors { code message field } }
 }"""
@@ -156,6 +167,7 @@ async def test_every_field_and_caller_answers_as_the_general_path(
         "primaryEmail": "zoe@example.org",
         "phone": "+1 785 555 0100",
         "barcode": "ZA-0001",
+        "adminSystemId": "ZA-ADMIN-1",
         "userGroup": "ADULT",
         "until": "2031-06-30",
         "expiryDate": "2030-12-31",
@@ -163,9 +175,16 @@ async def test_every_field_and_caller_answers_as_the_general_path(
         "enabled": False,
     }
     bare = {"institution": "NEKLS", "homeLibrary": "LANSING", "surname": "Aaberg"}
+    ids = []
     for patron in (full, bare):
         payload = (await gql.ok(CREATE, {"input": patron}, librarian))["createPatron"]
         assert payload["errors"] == [], payload
+        ids.append(payload["patron"]["id"])
+    # Two blocks on the first (one that expires), so the lists have more than one item.
+    for note, expires in (("Shouted", None), ("Lost card", "2031-01-01T12:00:00Z")):
+        block = {"patronId": ids[0], "blockType": "CONDUCT", "note": note, "expiresAt": expires}
+        added = (await gql.ok(ADD_BLOCK, {"input": block}, librarian))["addPatronBlock"]
+        assert added["errors"] == [], added
     some = (await gql.ok(EVERY_FIELD, {"institution": "NEKLS", "first": 100}, librarian))["page"]
     nodes = [e["node"] for e in some["edges"]]
     # The page holds what the comparison must cover: nulls and values of each kind.
@@ -174,6 +193,8 @@ async def test_every_field_and_caller_answers_as_the_general_path(
     assert any(n["group"] for n in nodes)
     assert any(n["barcode"] for n in nodes)
     assert any(n["expiryDate"] for n in nodes)
+    assert any(len(n["blocks"]) == 2 for n in nodes)
+    assert any(len(n["identifiers"]) > 1 for n in nodes)
     barcode = next(n["barcode"] for n in nodes if n["barcode"])
     surname = nodes[3]["surname"]
     # Each case with whether the compiled path answers it for a caller with a token
@@ -315,6 +336,17 @@ async def test_on_its_own_engines_a_compiled_read_takes_no_session_and_answers_t
             assert data["patrons"]["edges"][0]["node"]["barcode"] == barcode
             # The token and the page: two statements, no BEGIN, no transaction.
             assert recorded == [("SELECT", False), ("SELECT", False)]
+            # A page with its identifiers and blocks: one statement more for each list.
+            recorded.clear()
+            event.listen(engine.sync_engine, "after_cursor_execute", record)
+            try:
+                listed = await compiled.ok(
+                    EVERY_FIELD, {"institution": "NEKLS", "first": 50}, token
+                )
+            finally:
+                event.remove(engine.sync_engine, "after_cursor_execute", record)
+            assert len(listed["page"]["edges"]) > 10
+            assert recorded == [("SELECT", False)] * 4
             # Filters that look up a library or a user group open an ORM session for it.
             cases: list[dict[str, Any]] = [
                 {"institution": "NEKLS", "first": 100},

@@ -1,172 +1,21 @@
-"""Patron queries."""
+"""The compiled read of `patrons` (app.graphql.compiled): a page of patrons from one
+statement, and one more for each per-patron list asked for."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import Any
 
-import strawberry
-from graphql import FieldNode, GraphQLError
-from strawberry.types import Info
+from graphql import FieldNode
 
-from app.graphql import typed
 from app.graphql.compiled import Reading, Runner, plain_fields
-from app.graphql.context import Context
-from app.graphql.core import PageInfo, page_size
-from app.graphql.dataloaders import MISSING
-from app.graphql.ids import cursors, encode_id
-from app.graphql.patrons.inputs import PatronFilter
-from app.graphql.patrons.types import Patron, PatronConnection, PatronEdge
+from app.graphql.core import page_size
+from app.graphql.ids import encode_id
+from app.graphql.patrons.queries import domain_filter
+from app.patrons import queries as patron_rows
 from app.patrons import search as service
-from app.sql import saved_id
 
-SEARCH_LIMIT = 200  # characters: longer than any identifier, username or name
-
-
-def _filter(flt: PatronFilter | None) -> service.PatronFilter:
-    if flt is None:
-        return service.PatronFilter()
-    if flt.search is not None and len(flt.search.strip()) > SEARCH_LIMIT:
-        raise GraphQLError(
-            f"The search term has {len(flt.search.strip())} characters; at most {SEARCH_LIMIT}.",
-            extensions={"code": "INVALID_INPUT"},
-        )
-    return service.PatronFilter(
-        search=flt.search,
-        home_library=flt.home_library,
-        user_group=flt.user_group,
-        account_type=flt.account_type.value if flt.account_type else None,
-        attribute_type=flt.attribute.type if flt.attribute else None,
-        attribute_value=flt.attribute.value if flt.attribute else None,
-    )
-
-
-# Relations of a page of patrons loaded before its fields resolve, by the fields that
-# read them (the fields then resolve synchronously from what is in hand), by patron id
-# (the barcode and the user group come with the page itself: app.patrons.search.With),
-PREFETCHED_BY = {
-    "adminSystemId": "identifiers_by_patron_id",
-    "identifiers": "identifiers_by_patron_id",
-    "blocks": "blocks_by_patron_id",
-}
-# and the to-one references by their own ids.
-REFERENCES_BY = {
-    "userGroup": "user_group",
-    "homeLibrary": "home_library",
-    "institution": "institution",
-}
-
-
-def _node_fields(selected: list[Any]) -> set[str]:
-    """The fields asked of the connection's nodes (`edges { node { ... } }`), through
-    fragments too."""
-    found: set[str] = set()
-
-    def walk(selections: list[Any], path: tuple[str, ...]) -> None:
-        for selection in selections:
-            name: str = getattr(selection, "name", "")
-            inner = getattr(selection, "selections", None) or []
-            if not hasattr(selection, "arguments"):  # a fragment: same level
-                walk(inner, path)
-            elif path == ("edges", "node"):
-                found.add(name)
-            elif len(path) < 2:
-                walk(inner, (*path, name))
-
-    for field in selected:
-        walk(field.selections, ())
-    return found
-
-
-def _prefetched(fields: set[str]) -> set[str]:
-    return {PREFETCHED_BY[f] for f in fields if f in PREFETCHED_BY}
-
-
-@strawberry.type
-class PatronQueries:
-    @typed.field(
-        description="Patrons of an institution in name order; empty unless you may read them."
-    )
-    async def patrons(
-        self,
-        info: Info[Context, None],
-        institution: Annotated[
-            str, strawberry.argument(description="Institution code, e.g. NEKLS.")
-        ],
-        filter: Annotated[
-            PatronFilter | None,
-            strawberry.argument(
-                description="Narrows the list; omitted: every patron you may read."
-            ),
-        ] = None,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size: default 20, at most 100.")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
-    ) -> PatronConnection:
-        ctx = info.context
-        size = page_size(first, 20, ctx.settings.max_page_size)
-        flt = _filter(filter)
-        sealed = await cursors(info, "patrons", institution.strip().upper(), flt)
-        found = sealed.position(after, str, str, int)
-        position = (str(found[0]), str(found[1]), int(found[2])) if found else None
-        async with ctx.db.use() as session:
-            fields = _node_fields(info.selected_fields)
-            page = await service.search_patrons(
-                session=session,
-                actor=ctx.actor,
-                institution_code=institution,
-                flt=flt,
-                first=size,
-                after=position,
-                with_=service.With(barcode="barcode" in fields, user_group="userGroup" in fields),
-            )
-        rows, has_next = page.patrons, page.has_next
-
-        async def count() -> int:
-            async with ctx.db.use() as session:
-                return await service.count_patrons(
-                    session=session, actor=ctx.actor, institution_code=institution, flt=flt
-                )
-
-        for group in page.user_groups:
-            ctx.loaders.user_group_by_id.prime(saved_id(group), group)
-        wanted = _prefetched(fields)
-        references = {REFERENCES_BY[f] for f in fields if f in REFERENCES_BY} - {"user_group"}
-        if len(references) > 1 or (references and "linkedFrom" in fields):
-            # Several references (or the link's, which linkedFrom reads): all of them in
-            # one statement (the references join) rather than one statement each.
-            wanted.add("references_by_patron_id")
-            references = set()
-        if rows and (wanted or references):
-            await asyncio.gather(
-                ctx.loaders.prefetch(wanted, [saved_id(r) for r in rows]),
-                ctx.loaders.prefetch_references(references, rows),
-            )
-        edges = [
-            PatronEdge(
-                cursor=sealed.encode(r.surname_key, r.given_key, r.id),
-                node=Patron.of(r, barcode=page.barcodes.get(saved_id(r), MISSING)),
-            )
-            for r in rows
-        ]
-        return PatronConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=has_next,
-                has_previous_page=position is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            count=count,
-        )
-
-
-# -- the compiled read (app.graphql.compiled): a page of patrons from one statement, for
-# queries asking only for these fields of the nodes (output name -> Patron attribute).
+# The fields of a Patron answered from the columns of its row (output name -> attribute).
 LIGHT_FIELDS = {
     "givenName": "given_name",
     "middleName": "middle_name",
@@ -203,6 +52,8 @@ class _Columns:
         self.columns: list[str] = []
         self.barcode = False
         self.user_group: list[str] = []
+        # Per-patron lists (app.patrons.queries.LIGHT_RELATIONS), after the columns.
+        self.relations: list[str] = []
 
     def light(self) -> service.Light:
         return service.Light(tuple(self.columns), self.barcode, tuple(self.user_group))
@@ -227,6 +78,17 @@ class _Columns:
         if name is None:
             return start
         return lambda: start() + 1 + self.user_group.index(name)
+
+    def relation_index(self, name: str) -> Callable[[], int]:
+        """The index of a per-patron list, appended to the row once it is read."""
+        if name not in self.relations:
+            self.relations.append(name)
+
+        def index() -> int:
+            group = 1 + len(self.user_group) if self.user_group else 0
+            return 1 + len(self.columns) + int(self.barcode) + group + self.relations.index(name)
+
+        return index
 
 
 def _object(fields: list[tuple[str, Callable[[], Build]]]) -> Callable[[], Build]:
@@ -281,6 +143,77 @@ def _user_group(node: FieldNode, columns: _Columns) -> Callable[[], Build] | Non
     return bind
 
 
+# The items of the per-patron lists, from their rows (app.patrons.queries.LIGHT_RELATIONS):
+# the item's __typename and its fields by output name -> (position in the row,
+# conversion), or a nested object (__typename, fields) read from the same row.
+Spec = tuple[str, dict[str, Any]]
+RELATIONS: dict[str, Spec] = {
+    "identifiers": (
+        "Identifier",
+        {
+            "value": (1, None),
+            "type": (
+                "IdentifierType",
+                {"code": (2, None), "name": (3, None), "networkUnique": (4, None)},
+            ),
+        },
+    ),
+    "blocks": (
+        "PatronBlock",
+        {
+            "id": (1, lambda v: encode_id("PatronBlock", v)),
+            "note": (2, None),
+            "origin": (3, None),
+            "createdAt": (4, _iso),
+            "expiresAt": (5, _iso),
+            "type": (
+                "BlockType",
+                {
+                    "code": (6, None),
+                    "description": (7, None),
+                    "network": (8, None),
+                    "blocksLoans": (9, None),
+                },
+            ),
+        },
+    ),
+}
+
+
+def _fixed(node: FieldNode, typename: str, spec: dict[str, Any]) -> Callable[[], Build] | None:
+    """An object whose fields sit at fixed positions of a row (see RELATIONS)."""
+    fields = plain_fields(node.selection_set)
+    if fields is None:
+        return None
+    built: list[tuple[str, Callable[[], Build]]] = []
+    for key, field in fields:
+        name = field.name.value
+        entry = spec.get(name)
+        if field.arguments:
+            return None
+        if name == "__typename":
+            built.append((key, _constant(typename)))
+        elif entry is None:
+            return None
+        elif isinstance(entry[1], dict):
+            inner = _fixed(field, *entry)
+            if inner is None:
+                return None
+            built.append((key, inner))
+        else:
+            position, convert = entry
+            built.append((key, _at(lambda position=position: position, convert)))
+    return _object(built)
+
+
+def _list_at(index: Callable[[], int], item: Callable[[], Build]) -> Callable[[], Build]:
+    def bind() -> Build:
+        position, build = index(), item()
+        return lambda row: [build(child) for child in row[position]]
+
+    return bind
+
+
 def _node(node: FieldNode, columns: _Columns) -> Callable[[], Build] | None:
     fields = plain_fields(node.selection_set)
     if fields is None:
@@ -301,6 +234,11 @@ def _node(node: FieldNode, columns: _Columns) -> Callable[[], Build] | None:
             if group is None:
                 return None
             built.append((key, group))
+        elif name in RELATIONS:
+            item = _fixed(field, *RELATIONS[name])
+            if item is None:
+                return None
+            built.append((key, _list_at(columns.relation_index(name), item)))
         elif name in LIGHT_FIELDS:
             convert = _iso if name in DATE_FIELDS else None
             built.append((key, _at(columns.column(LIGHT_FIELDS[name]), convert)))
@@ -331,9 +269,9 @@ def _list_of(
 
 def compile_patrons(root: FieldNode) -> Runner | None:
     """The plan of `patrons(institution, filter, first) { edges { node { ... } } }` with
-    node fields of LIGHT_FIELDS, id, barcode and userGroup (code, name, loanPeriodDays,
-    id), __typename at any level; None for anything else (cursors, pageInfo, totalCount,
-    after, other fields)."""
+    node fields of LIGHT_FIELDS, id, barcode, userGroup (code, name, loanPeriodDays, id)
+    and the lists of RELATIONS (identifiers, blocks), __typename at any level; None for
+    anything else (cursors, pageInfo, totalCount, after, other fields)."""
     if any(a.name.value not in {"institution", "filter", "first"} for a in root.arguments):
         return None
     columns = _Columns()
@@ -360,12 +298,12 @@ def compile_patrons(root: FieldNode) -> Runner | None:
     if connection is None:
         return None
     build = connection()
-    light = columns.light()
+    light, relations = columns.light(), tuple(columns.relations)
 
     async def run(reading: Reading, args: dict[str, Any]) -> Any:
         settings = reading.settings
         size = page_size(args.get("first"), 20, settings.max_page_size)
-        flt = _filter(args.get("filter"))
+        flt = domain_filter(args.get("filter"))
         async with reading.db.use() as session:
             rows, _ = await service.search_light(
                 session=session,
@@ -375,6 +313,10 @@ def compile_patrons(root: FieldNode) -> Runner | None:
                 first=size,
                 light=light,
             )
+            if relations and rows:
+                ids = [row[0] for row in rows]
+                lists = [await patron_rows.light_relation(session, name, ids) for name in relations]
+                rows = [(*row, *(found.get(row[0], []) for found in lists)) for row in rows]
         return build(rows)
 
     return run
