@@ -22,7 +22,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from typing import Any
 
 import orjson
@@ -43,6 +43,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types.arguments import convert_argument
+from strawberry.types.base import StrawberryObjectDefinition, StrawberryOptional
 
 from app.auth import tokens
 from app.auth.policy import Actor
@@ -78,8 +79,8 @@ class Plan:
     definition: GraphQLField
     name: str  # the root field's name, as counted in the metrics
     run: Runner
-    # The root field's arguments: (GraphQL name, Python name, strawberry type).
-    arguments: tuple[tuple[str, str, Any], ...]
+    # The root field's arguments: (GraphQL name, Python name, conversion: Plans.converter).
+    arguments: tuple[tuple[str, str, Callable[[Any], Any]], ...]
 
     @property
     def key(self) -> str:
@@ -121,15 +122,53 @@ class Plans:
     def arguments(self, plan: Plan, variables: dict[str, Any]) -> dict[str, Any]:
         """The root field's arguments as its resolver gets them: strawberry's conversion
         (strawberry.types.arguments.convert_arguments: input types as their classes,
-        enums as members, by Python names), with each argument's type resolved once."""
+        enums as members, by Python names), worked out once per plan (converter)."""
         values = get_argument_values(plan.definition, plan.node, variables)
         return {
-            python_name: convert_argument(
-                values[name], type_, self.scalars, self.config, path=(name,)
-            )
-            for name, python_name, type_ in plan.arguments
+            python_name: convert(values[name])
+            for name, python_name, convert in plan.arguments
             if name in values
         }
+
+    def converter(self, type_: Any) -> Callable[[Any], Any]:
+        """strawberry's conversion of a value of this argument type (convert_argument),
+        with what it works out on every call (input fields' names and types) worked out
+        once. Types it does not unfold here (scalars, enums, inputs with from_input) go
+        to convert_argument itself."""
+        if isinstance(type_, StrawberryOptional):
+            inner = self.converter(type_.of_type)
+            return lambda value: None if value is None else inner(value)
+        definition = getattr(type_, "__strawberry_definition__", None)
+        if (
+            isinstance(definition, StrawberryObjectDefinition)
+            and definition.is_input
+            and definition.from_input is None
+        ):
+            names = self.config.name_converter
+            implicit = {
+                field.python_name: None
+                for field in definition.fields
+                if field.default_value is MISSING and field.default_factory is MISSING
+            }
+            fields = [
+                (
+                    names.from_field(field),
+                    field.python_name,
+                    self.converter(field.resolve_type(type_definition=definition)),
+                )
+                for field in definition.fields
+            ]
+
+            def build(value: Any) -> Any:
+                kwargs = dict(implicit)
+                for name, python_name, convert in fields:
+                    if name in value:
+                        kwargs[python_name] = convert(value[name])
+                return type_(**kwargs)
+
+            return build
+        scalars, config = self.scalars, self.config
+        return lambda value: convert_argument(value, type_, scalars, config)
 
     def _compile(self, query: str, operation_name: str | None) -> Plan | None:
         try:
@@ -163,7 +202,7 @@ class Plans:
         definition = query_type.fields[node.name.value]
         field = definition.extensions["strawberry-definition"]
         arguments = tuple(
-            (self.config.name_converter.from_argument(a), a.python_name, a.type)
+            (self.config.name_converter.from_argument(a), a.python_name, self.converter(a.type))
             for a in field.arguments
         )
         return Plan(operation, node, definition, node.name.value, run, arguments)

@@ -11,6 +11,7 @@ goes into it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -109,6 +110,8 @@ def trusted_peers(proxies: str) -> Callable[[str], bool]:
     names = [p.strip() for p in proxies.split(",") if p.strip()]
     if "*" in names:
         return lambda _: True
+    if not names:
+        return lambda _: False
     networks: list[IPv4Network | IPv6Network] = []
     literals: set[str] = set()
     for name in names:
@@ -117,6 +120,7 @@ def trusted_peers(proxies: str) -> Callable[[str], bool]:
         except ValueError:
             literals.add(name)
 
+    @functools.lru_cache(maxsize=1024)  # the addresses requests come from, parsed once
     def trusted(host: str) -> bool:
         if host in literals:
             return True

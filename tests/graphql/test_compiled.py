@@ -214,6 +214,15 @@ async def test_every_field_and_caller_answers_as_the_general_path(
             True,
         ),
         ({"institution": "NEKLS", "filter": {"accountType": "HOME"}, "first": 0}, True),
+        ({"institution": "NEKLS", "filter": {"attribute": {"type": "NOSUCH", "value": "x"}}}, True),
+        (
+            {
+                "institution": "NEKLS",
+                "filter": {"attribute": {"type": "KANOPY_LANSING", "value": "ALLOWED"}},
+            },
+            True,
+        ),
+        ({"institution": "NEKLS", "filter": {"search": None, "homeLibrary": None}}, True),
         ({"institution": "NEKLS", "first": 1000}, True),
         ({"institution": "NEKLS", "first": -1}, False),
         ({"institution": "NEKLS", "filter": {"search": "x" * 201}}, False),
