@@ -57,6 +57,11 @@ from app.settings import Settings
 logger = logging.getLogger("netzone.graphql")
 
 
+class TooLarge(Exception):
+    """An answer whose lists hold more items than the request limits allow: left to the
+    general path, which refuses it as it counts (RESULT_TOO_LARGE)."""
+
+
 @dataclass(frozen=True)
 class Reading:
     """What a plan reads with: the request's session (reads only), caller and settings."""

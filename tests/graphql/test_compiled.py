@@ -405,3 +405,39 @@ async def test_a_connection_the_server_dropped_is_replaced_and_the_request_answe
             assert delta(before, after, COMPILED, operation="patrons") == 2
     finally:
         await own.dispose()
+
+
+async def test_lists_past_the_limit_are_refused_as_the_general_path_refuses_them(
+    settings: Settings, database: Database, gql: GraphQL, metrics: Metrics
+) -> None:
+    """The cost rule lets a query through that counts a list as 5 items; a patron with
+    25 blocks makes the answer's lists hold 26 items, past a limit of 20."""
+    librarian = await gql.login("lansing.librarian", "LANSING")
+    created = await gql.ok(
+        CREATE,
+        {"input": {"institution": "NEKLS", "homeLibrary": "LANSING", "surname": "Blockley"}},
+        librarian,
+    )
+    patron = created["createPatron"]["patron"]["id"]
+    for number in range(25):
+        block = {"patronId": patron, "blockType": "CONDUCT", "note": f"Block {number}"}
+        assert (await gql.ok(ADD_BLOCK, {"input": block}, librarian))["addPatronBlock"] == {
+            "errors": []
+        }
+    query = """query($s: String!) { patrons(institution: "NEKLS", filter: {search: $s}, first: 1)
+      { edges { node { surname blocks { note } } } } }"""
+    limited = settings.model_copy(update={"max_cost": 20})
+    answers = []
+    for on in (True, False):
+        app = create_app(limited.model_copy(update={"compiled_reads": on}), database)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://netzone.test") as http:
+            answers.append(await GraphQL(http)(query, {"s": "blockley"}, librarian))
+    assert _scrubbed(answers[0]) == _scrubbed(answers[1])
+    assert answers[0]["data"] is None
+    assert [e["extensions"]["code"] for e in answers[0]["errors"]] == ["RESULT_TOO_LARGE"]
+    # Within the limit, the compiled path answers it.
+    before = await metrics.scrape()
+    data = await gql.ok(query, {"s": "blockley"}, librarian)
+    assert len(data["patrons"]["edges"][0]["node"]["blocks"]) == 25
+    assert delta(before, await metrics.scrape(), COMPILED, operation="patrons") == 1

@@ -3,12 +3,13 @@ statement, and one more for each per-patron list asked for."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from graphql import FieldNode
 
-from app.graphql.compiled import Reading, Runner, plain_fields
+from app.graphql.compiled import Reading, Runner, TooLarge, plain_fields
 from app.graphql.core import page_size
 from app.graphql.ids import encode_id
 from app.graphql.patrons.queries import domain_filter
@@ -54,6 +55,9 @@ class _Columns:
         self.user_group: list[str] = []
         # Per-patron lists (app.patrons.queries.LIGHT_RELATIONS), after the columns.
         self.relations: list[str] = []
+        # How many times each list is asked for ("edges" and the relations, aliases and
+        # all): what the answer's lists hold in all, as the general path counts it.
+        self.lists: Counter[str] = Counter()
 
     def light(self) -> service.Light:
         return service.Light(tuple(self.columns), self.barcode, tuple(self.user_group))
@@ -239,6 +243,7 @@ def _node(node: FieldNode, columns: _Columns) -> Callable[[], Build] | None:
             if item is None:
                 return None
             built.append((key, _list_at(columns.relation_index(name), item)))
+            columns.lists[name] += 1
         elif name in LIGHT_FIELDS:
             convert = _iso if name in DATE_FIELDS else None
             built.append((key, _at(columns.column(LIGHT_FIELDS[name]), convert)))
@@ -284,6 +289,7 @@ def compile_patrons(root: FieldNode) -> Runner | None:
     def edges_of(field: FieldNode) -> Callable[[], Build] | None:
         if field.name.value != "edges" or field.arguments:
             return None
+        columns.lists["edges"] += 1
         edge = _list_of(field, 1, node_of)
         if edge is None:
             return None
@@ -299,6 +305,7 @@ def compile_patrons(root: FieldNode) -> Runner | None:
         return None
     build = connection()
     light, relations = columns.light(), tuple(columns.relations)
+    counted = columns.lists
 
     async def run(reading: Reading, args: dict[str, Any]) -> Any:
         settings = reading.settings
@@ -317,6 +324,13 @@ def compile_patrons(root: FieldNode) -> Runner | None:
                 ids = [row[0] for row in rows]
                 lists = [await patron_rows.light_relation(session, name, ids) for name in relations]
                 rows = [(*row, *(found.get(row[0], []) for found in lists)) for row in rows]
+        items = counted["edges"] * len(rows)
+        if rows:
+            first_list = len(rows[0]) - len(relations)  # the relations end each row
+            for offset, name in enumerate(relations, start=first_list):
+                items += counted[name] * sum(len(row[offset]) for row in rows)
+        if items > settings.max_cost:
+            raise TooLarge(items)  # the general path refuses it (RESULT_TOO_LARGE)
         return build(rows)
 
     return run
