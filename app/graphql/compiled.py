@@ -39,7 +39,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types.arguments import convert_argument
@@ -124,7 +124,7 @@ class Plans:
         self.rules = (*specified_rules, *limit_rules(settings))
         self.find = functools.lru_cache(maxsize=settings.cache_size)(self._compile)
 
-    def arguments(self, plan: Plan, variables: dict[str, Any]) -> dict[str, Any]:
+    def arguments(self, plan: Plan, variables: VariableValues) -> dict[str, Any]:
         """The root field's arguments as its resolver gets them: strawberry's conversion
         (strawberry.types.arguments.convert_arguments: input types as their classes,
         enums as members, by Python names), worked out once per plan (converter)."""

@@ -141,7 +141,7 @@ def _clauses(shape: _Shape) -> list[Any]:
             )
         name_clauses = []
         for index in range(shape.tokens):
-            bounds = (
+            bounds: tuple[Any, Any, Any] = (
                 bindparam(f"name_{index}"),
                 bindparam(f"name_{index}_low"),
                 bindparam(f"name_{index}_high"),

@@ -78,7 +78,10 @@ class _Columns:
         for column in ("code", name):
             if column is not None and column not in self.user_group:
                 self.user_group.append(column)
-        start = lambda: 1 + len(self.columns) + int(self.barcode)  # noqa: E731
+
+        def start() -> int:
+            return 1 + len(self.columns) + int(self.barcode)
+
         if name is None:
             return start
         return lambda: start() + 1 + self.user_group.index(name)
@@ -206,8 +209,12 @@ def _fixed(node: FieldNode, typename: str, spec: dict[str, Any]) -> Callable[[],
             built.append((key, inner))
         else:
             position, convert = entry
-            built.append((key, _at(lambda position=position: position, convert)))
+            built.append((key, _at(_fixed_index(position), convert)))
     return _object(built)
+
+
+def _fixed_index(position: int) -> Callable[[], int]:
+    return lambda: position
 
 
 def _list_at(index: Callable[[], int], item: Callable[[], Build]) -> Callable[[], Build]:
@@ -277,7 +284,7 @@ def compile_patrons(root: FieldNode) -> Runner | None:
     node fields of LIGHT_FIELDS, id, barcode, userGroup (code, name, loanPeriodDays, id)
     and the lists of RELATIONS (identifiers, blocks), __typename at any level; None for
     anything else (cursors, pageInfo, totalCount, after, other fields)."""
-    if any(a.name.value not in {"institution", "filter", "first"} for a in root.arguments):
+    if any(a.name.value not in {"institution", "filter", "first"} for a in root.arguments or ()):
         return None
     columns = _Columns()
 
