@@ -21,6 +21,7 @@ from app.attributes.types import load_types
 from app.network import service as network
 from app.network.choice_lists import ChoiceKind, choices_of
 from app.network.models import IdentifierType, Institution, Library, LibraryGroup, UserGroup
+from app.patrons.key_probes import probed
 from app.patrons.models import Patron, PatronIdentifier
 from app.patrons.state import name_maps
 from app.sql import pk
@@ -238,17 +239,20 @@ class CachedLookups(Lookups):
         """Owners of these username keys and (identifier type id, value key) pairs, in two
         queries (earlier prefetches are dropped: they may be out of date)."""
         self._owners = {}
+        dialect = (await session.connection()).dialect.name
         names = sorted(set(usernames))
         for start in range(0, len(names), 1000):
             part = names[start : start + 1000]
             for key in part:
                 self._owners[("username", institution_id, key)] = None
-            rows = await session.execute(
-                select(col(Patron.username_key), pk(Patron.id)).where(
-                    col(Patron.institution_id) == institution_id, col(Patron.username_key).in_(part)
-                )
+            found = probed(
+                dialect,
+                col(Patron.username_key),
+                part,
+                [col(Patron.username_key), pk(Patron.id)],
+                col(Patron.institution_id) == institution_id,
             )
-            for username_key, owner in rows.all():
+            for username_key, owner in (await session.execute(select(found))).all():
                 self._owners[("username", institution_id, username_key)] = owner
         pairs = sorted(set(identifiers))
         values = sorted({key for _, key in pairs})
@@ -256,17 +260,18 @@ class CachedLookups(Lookups):
             self._owners[("identifier", institution_id, type_id, key)] = None
         for start in range(0, len(values), 1000):
             part = values[start : start + 1000]
-            identifier_rows = await session.execute(
-                select(
+            found = probed(
+                dialect,
+                col(PatronIdentifier.value_key),
+                part,
+                [
                     col(PatronIdentifier.identifier_type_id),
                     col(PatronIdentifier.value_key),
                     col(PatronIdentifier.patron_id),
-                ).where(
-                    col(PatronIdentifier.institution_id) == institution_id,
-                    col(PatronIdentifier.value_key).in_(part),
-                )
+                ],
+                col(PatronIdentifier.institution_id) == institution_id,
             )
-            for type_id, key, owner in identifier_rows.all():
+            for type_id, key, owner in (await session.execute(select(found))).all():
                 self._owners[("identifier", institution_id, type_id, key)] = owner
 
     def claim(self, kind_and_key: tuple[Any, ...], mark: int) -> None:
