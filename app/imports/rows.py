@@ -25,8 +25,7 @@ from app.network import service as network
 from app.network.models import LibraryGroup
 from app.patrons.bulk_writes import insert_new_patrons
 from app.patrons.delegation import refusal_to_change
-from app.patrons.key_probes import probed
-from app.patrons.lookups import CachedLookups
+from app.patrons.lookups import CachedLookups, probed
 from app.patrons.models import Patron, PatronIdentifier
 from app.patrons.service import change_patron, plan_new_patron
 from app.patrons.state import PatronState, load_states
