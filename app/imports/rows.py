@@ -122,7 +122,7 @@ class Batch:
         for start in range(0, len(keys), 1000):
             part = keys[start : start + 1000]
             if self.match_on == "USERNAME":
-                found = probed(
+                probe = probed(
                     dialect,
                     col(Patron.username_key),
                     part,
@@ -130,7 +130,7 @@ class Batch:
                     col(Patron.institution_id) == self.institution_id,
                 )
             else:
-                found = probed(
+                probe = probed(
                     dialect,
                     col(PatronIdentifier.value_key),
                     part,
@@ -141,7 +141,7 @@ class Batch:
                     col(PatronIdentifier.institution_id) == self.institution_id,
                     col(PatronIdentifier.identifier_type_id) == await self.match_type_id(),
                 )
-            query = select(found.c.key, Patron).join(Patron, pk(Patron.id) == found.c.patron_id)
+            query = select(probe.c.key, Patron).join(Patron, pk(Patron.id) == probe.c.patron_id)
             for key, patron in (await self.session.execute(query)).all():
                 assert key is not None  # matched on it
                 self.existing[key] = patron

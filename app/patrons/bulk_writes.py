@@ -177,7 +177,7 @@ async def insert_new_patrons(
                     values,
                 ),
             ):
-                await copy_rows(session, table.__table__, columns, records)  # type: ignore[attr-defined]
+                await copy_rows(session, table.__table__, columns, records)  # type: ignore[union-attr]
     except IntegrityError as exc:
         raise translate_integrity(exc) from exc
     await flag_blacklisted_patrons(

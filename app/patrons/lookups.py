@@ -43,7 +43,7 @@ SESSION_KEY = "netzone.registry_lookups"
 # (SQLite) an IN list, which SQLite answers from the index.
 def probed(
     dialect: str,
-    key_column: ColumnElement[Any],
+    key_column: Any,  # a column (a model attribute)
     keys: Sequence[str],
     columns: Sequence[Any],
     *where: ColumnElement[bool],
