@@ -23,10 +23,11 @@ from app.imports.first_lines import FirstLines
 from app.imports.statistics import Statistics
 from app.network import service as network
 from app.network.models import LibraryGroup
+from app.patrons.bulk_writes import insert_new_patrons
 from app.patrons.delegation import refusal_to_change
-from app.patrons.lookups import CachedLookups
+from app.patrons.lookups import CachedLookups, probed
 from app.patrons.models import Patron, PatronIdentifier
-from app.patrons.service import change_patron, insert_new_patrons, plan_new_patron
+from app.patrons.service import change_patron, plan_new_patron
 from app.patrons.state import PatronState, load_states
 from app.patrons.validation import PatronPlan
 from app.settings import Settings
@@ -117,23 +118,30 @@ class Batch:
         keys = sorted({str(f[match_field]).strip().lower() for f in parsed if f.get(match_field)})
         self.existing = {}
         self.looked_up = set(keys)
+        dialect = (await self.session.connection()).dialect.name
         for start in range(0, len(keys), 1000):
             part = keys[start : start + 1000]
             if self.match_on == "USERNAME":
-                query = select(col(Patron.username_key), Patron).where(
+                probe = probed(
+                    dialect,
+                    col(Patron.username_key),
+                    part,
+                    [col(Patron.username_key).label("key"), pk(Patron.id).label("patron_id")],
                     col(Patron.institution_id) == self.institution_id,
-                    col(Patron.username_key).in_(part),
                 )
             else:
-                query = (
-                    select(col(PatronIdentifier.value_key), Patron)
-                    .join(Patron, col(PatronIdentifier.patron_id) == col(Patron.id))
-                    .where(
-                        col(PatronIdentifier.institution_id) == self.institution_id,
-                        col(PatronIdentifier.identifier_type_id) == await self.match_type_id(),
-                        col(PatronIdentifier.value_key).in_(part),
-                    )
+                probe = probed(
+                    dialect,
+                    col(PatronIdentifier.value_key),
+                    part,
+                    [
+                        col(PatronIdentifier.value_key).label("key"),
+                        col(PatronIdentifier.patron_id).label("patron_id"),
+                    ],
+                    col(PatronIdentifier.institution_id) == self.institution_id,
+                    col(PatronIdentifier.identifier_type_id) == await self.match_type_id(),
                 )
+            query = select(probe.c.key, Patron).join(Patron, pk(Patron.id) == probe.c.patron_id)
             for key, patron in (await self.session.execute(query)).all():
                 assert key is not None  # matched on it
                 self.existing[key] = patron

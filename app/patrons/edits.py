@@ -3,6 +3,7 @@ found so far (app.patrons.validation runs the checks, one per group of fields)."
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from app.patrons.state import PatronState
 
 IDENTIFIER_LIMIT = 200
 
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f]")  # code points below 32
 TEXT_LIMITS = {
     "given_name": 200,
     "middle_name": 200,
@@ -89,6 +91,6 @@ class Edit:
         limit = TEXT_LIMITS.get(name, 200)
         if len(value) > limit:
             self.fail(ErrorCode.INVALID_INPUT, f"At most {limit} characters.", [name])
-        if any(ord(c) < 32 for c in value):
+        if CONTROL_CHARACTERS.search(value):
             self.fail(ErrorCode.INVALID_INPUT, "Control characters are not allowed.", [name])
         return value

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.attributes import service as attributes
-from app.attributes.models import PatronAttribute
 from app.audit import service as audit
 from app.auth.models import AuthToken
 from app.auth.policy import (
@@ -21,7 +19,7 @@ from app.auth.policy import (
     require_authenticated,
     ungrantable,
 )
-from app.db import bulk_insert, utcnow
+from app.db import utcnow
 from app.emails.service import (
     clear_flag_of_changed_address,
     flag_blacklisted_patrons,
@@ -31,17 +29,11 @@ from app.errors import DomainError, ErrorCode
 from app.network.models import Institution, Library
 from app.patrons import events
 from app.patrons.delegation import LAST_ADMINISTRATOR, other_administrators, stored_grants
-from app.patrons.edits import key_of
 from app.patrons.lookups import lookups_of
 from app.patrons.models import (
     Patron,
-    PatronContactEmail,
-    PatronIdentifier,
-    PatronLibraryAccess,
-    PatronLibraryGroup,
-    PatronSystemGroup,
 )
-from app.patrons.state import SCALAR_FIELDS, PatronState, load_state
+from app.patrons.state import PatronState, load_state
 from app.patrons.validation import PatronPlan, validate_changes
 from app.patrons.versions import bump_version, stale_version
 from app.patrons.writing import audit_change, translate_integrity, write_plan
@@ -156,141 +148,6 @@ async def _registering_library(
         return None
     library = await session.get(Library, actor.library_id)
     return library.code if library is not None else None
-
-
-async def insert_new_patrons(
-    *,
-    session: AsyncSession,
-    actor: Actor,
-    institution_id: int,
-    plans: list[PatronPlan],
-    action: str,
-) -> list[int]:
-    """Write many validated new patrons with a few set-based statements (bulk operations).
-
-    The caller has checked uniqueness across the plans (app.patrons.lookups); a clash
-    that slipped through (another session's concurrent write) fails the statement.
-    Returns the new patrons' ids, in the order of the plans.
-    """
-    if not plans:
-        return []
-    now = utcnow()
-    rows = []
-    for plan in plans:
-        scalars = plan.state.scalars
-        row = {name: scalars.get(name) for name in SCALAR_FIELDS}
-        row.update(
-            institution_id=institution_id,
-            account_type="HOME",
-            username_key=key_of(scalars.get("username")),
-            surname_key=key_of(scalars.get("surname")) or "",
-            given_key=key_of(scalars.get("given_name")) or "",
-            password_hash=plan.password_hash or None,
-            enabled=bool(scalars.get("enabled", True)),
-            is_staff=bool(scalars.get("is_staff", False)),
-            is_generic=bool(scalars.get("is_generic", False)),
-            version=1,
-            failed_logins=0,
-            created_at=now,
-            updated_at=now,
-        )
-        rows.append(row)
-    try:
-        async with session.begin_nested():
-            ids = await _new_patron_ids(session, len(rows))
-            for patron_id, row in zip(ids, rows, strict=True):
-                row["id"] = patron_id
-            # Every row the same shape: one COPY (PostgreSQL) or multi-row INSERT per table.
-            await bulk_insert(session, Patron.__table__, rows)  # type: ignore[attr-defined]
-            identifiers, emails, groups, roles, libraries, values = [], [], [], [], [], []
-            for patron_id, plan in zip(ids, plans, strict=True):
-                state = plan.state
-                for identifier_type, value in plan.new_identifiers.values():
-                    identifiers.append(
-                        {
-                            "patron_id": patron_id,
-                            "institution_id": institution_id,
-                            "identifier_type_id": identifier_type.id,
-                            "value": value,
-                            "value_key": value.lower(),
-                        }
-                    )
-                for position, (address, label) in enumerate(state.contact_emails):
-                    emails.append(
-                        {
-                            "patron_id": patron_id,
-                            "position": position,
-                            "address": address,
-                            "label": label,
-                        }
-                    )
-                groups += [
-                    {"patron_id": patron_id, "library_group_id": g} for g in state.library_groups
-                ]
-                roles += [{"patron_id": patron_id, "system_group": g} for g in state.system_groups]
-                libraries += [{"patron_id": patron_id, "library_id": i} for i in state.libraries]
-                if plan.attributes is not None:
-                    values += attributes.rows_to_insert(patron_id, plan.attributes)
-            for table, batch in (
-                (PatronIdentifier, identifiers),
-                (PatronContactEmail, emails),
-                (PatronLibraryGroup, groups),
-                (PatronSystemGroup, roles),
-                (PatronLibraryAccess, libraries),
-                (PatronAttribute, values),
-            ):
-                if batch:
-                    await bulk_insert(session, table.__table__, batch)  # type: ignore[union-attr]
-    except IntegrityError as exc:
-        raise translate_integrity(exc) from exc
-    await flag_blacklisted_patrons(
-        session,
-        [i for i, plan in zip(ids, plans, strict=True) if plan.state.scalars.get("primary_email")],
-    )
-    names = await lookups_of(session).name_maps(session, institution_id)
-    empty = PatronState().snapshot(names)
-    entries = []
-    for patron_id, plan in zip(ids, plans, strict=True):
-        changes = audit.diff(empty, plan.state.snapshot(names))
-        changes.pop("password", None)
-        if plan.password_hash:
-            changes["password"] = {"before": "(hidden)", "after": "(changed)"}
-        entries.append(
-            audit.entry_row(
-                actor=actor,
-                action=action,
-                entity_type="Patron",
-                entity_id=patron_id,
-                institution_id=institution_id,
-                changes=changes,
-                at=now,
-            )
-        )
-    await audit.insert_rows(session, entries)
-    return ids
-
-
-async def _new_patron_ids(session: AsyncSession, count: int) -> list[int]:
-    """Ids for `count` new patrons, taken before they are inserted (so that one
-    multi-row insert writes them and their dependent rows can name them)."""
-    if (await session.connection()).dialect.name == "postgresql":
-        rows = await session.execute(
-            text(
-                "SELECT nextval(pg_get_serial_sequence('patron', 'id')) FROM generate_series(1, :n)"
-            ),
-            {"n": count},
-        )
-        return [int(i) for i in rows.scalars()]
-    # SQLite: the write lock is held (BEGIN IMMEDIATE), so nobody takes these meanwhile;
-    # AUTOINCREMENT ids never reuse a number, hence the sequence's high-water mark.
-    highest = await session.scalar(
-        text(
-            "SELECT max(coalesce((SELECT max(id) FROM patron), 0), "
-            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'patron'), 0))"
-        )
-    )
-    first = int(highest or 0) + 1
-    return list(range(first, first + count))
 
 
 async def editable_patron(
