@@ -182,20 +182,6 @@ async def _check_values(
     return cleaned if ok else None
 
 
-def rows_to_insert(patron_id: int, plan: AttributePlan) -> list[dict[str, Any]]:
-    """The rows of a new patron's values (for bulk inserts)."""
-    return [
-        {
-            "patron_id": patron_id,
-            "attribute_type_id": type_id,
-            "value": value,
-            "unique_key": value.lower() if plan.types[type_id].row.unique else None,
-        }
-        for type_id, values in plan.changes.items()
-        for value in values
-    ]
-
-
 async def write_changes(session: AsyncSession, patron_id: int, plan: AttributePlan) -> None:
     for type_id, values in plan.changes.items():
         await session.execute(

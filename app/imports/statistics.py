@@ -2,12 +2,14 @@
 (PostgreSQL).
 
 Each batch looks up its 1,000 keys at once (`rows.Batch.load`, `CachedLookups.prefetch`).
-The plan for that comes from the tables' statistics. On a network that was never
-analysed, or whose tables the import has outgrown many times over, the statistics do not
-fit: the planner takes every patron of the institution for a handful and plans to read
-them all for each batch, and the import slows down as it goes (quadratic: 100,000 rows
-took 13 minutes instead of 40 seconds). Autovacuum cannot help: all the import's rows are
-in one transaction, invisible to it until the end.
+Those lookups now probe the index once per key whatever the statistics say
+(`app.patrons.lookups.probed`); the other statements of an import still take their
+plans from the tables' statistics. On a network that was never analysed, or whose tables
+the import has outgrown many times over, the statistics do not fit: with IN lists the
+planner took every patron of the institution for a handful and planned to read them all
+for each batch, and the import slowed down as it went (quadratic: 100,000 rows took 13
+minutes instead of 40 seconds). Autovacuum cannot help: all the import's rows are in one
+transaction, invisible to it until the end.
 
 So whenever the import has written at least as many patrons as the statistics knew of
 (after 1,000, 2,000, 4,000, ... on a new network: about log2(rows) times), and after its
