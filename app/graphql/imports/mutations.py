@@ -71,6 +71,7 @@ class ImportMutations:
         taken: list[queue.Pending] = []
 
         async def action(session: AsyncSession) -> models.ImportJob:
+            taken.clear()  # (a retried action keeps only its own job)
             if not ctx.settings.import_background:
                 queue.in_process(session)  # the answer waits for the job: it runs here
             path = await _save_upload(input.file, ctx.settings)
