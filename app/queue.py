@@ -8,6 +8,11 @@ committed one never loses its job); a worker runs it later in a transaction of i
 all or nothing. On SQLite, and in sessions bound to someone else's transaction (tests),
 the job waits in the session until `run_pending`, which the service calls after its
 commit: the same handler runs in-process.
+
+A kind registered with `own_transactions=True` (an import: it commits its bookkeeping
+as it goes and its rows at the end) gets the `Database` instead of a session and opens
+its transactions itself; `run_in` runs any kind given the database, and `take_pending`
+hands a caller the jobs it is to run in-process itself (in the background, say).
 """
 
 from __future__ import annotations
@@ -28,25 +33,35 @@ from sqlalchemy.orm import Session
 
 from app.auth.policy import Actor
 from app.auth.roles import SystemGroup
-from app.db import QUEUE_JOBS
+from app.db import QUEUE_JOBS, Database
+from app.settings import Settings
 
 Handler = Callable[..., Awaitable[Any]]
 """`handler(*, session, actor, **args)`: the work of one job kind, in `session`'s
-transaction (the runner commits it)."""
+transaction (the runner commits it); with `own_transactions`, `handler(*, database,
+settings, actor, **args)`, which opens and commits its transactions itself."""
 
 logger = logging.getLogger("netzone.queue")
 
 _HANDLERS: dict[str, Handler] = {}
+_OWN_TRANSACTIONS: set[str] = set()
 _PENDING = "netzone_pending_jobs"
 
+Pending = tuple[str, bytes]
+"""A job kept for running in-process: its kind and payload."""
 
-def job(kind: str) -> Callable[[Handler], Handler]:
-    """Register the handler of a job kind (one per kind)."""
+
+def job(kind: str, *, own_transactions: bool = False) -> Callable[[Handler], Handler]:
+    """Register the handler of a job kind (one per kind); `own_transactions`: it gets the
+    `Database` and runs its own transactions (it is not one transaction, all or nothing,
+    but must leave its work whole or absent itself)."""
 
     def register(handler: Handler) -> Handler:
         if _HANDLERS.get(kind, handler) is not handler:
             raise RuntimeError(f"The job kind {kind!r} has a handler already.")
         _HANDLERS[kind] = handler
+        if own_transactions:
+            _OWN_TRANSACTIONS.add(kind)
         return handler
 
     return register
@@ -148,7 +163,9 @@ async def run_pending(session: AsyncSession) -> int:
     transaction; nothing where the jobs went to the queue. The change that asked for
     them is committed already, so a failed job is logged, not raised. Returns how many
     ran to the end."""
-    pending: list[tuple[str, bytes]] = session.info.pop(_PENDING, [])
+    pending = take_pending(session)
+    if any(kind in _OWN_TRANSACTIONS for kind, _ in pending):
+        raise RuntimeError("Jobs with transactions of their own run through run_in.")
     done = 0
     for kind, payload in pending:
         try:
@@ -159,6 +176,22 @@ async def run_pending(session: AsyncSession) -> int:
     return done
 
 
+def take_pending(session: AsyncSession) -> list[Pending]:
+    """After the commit: the jobs this session kept, for the caller to run in-process
+    (`run_in`); none where they went to the queue."""
+    pending: list[Pending] = session.info.pop(_PENDING, [])
+    return pending
+
+
+async def run_in(database: Database, settings: Settings, kind: str, payload: bytes) -> Any:
+    """Run one job of any kind on `database` (the worker's way, and the in-process one)."""
+    if kind in _OWN_TRANSACTIONS:
+        actor, args = decode(payload)
+        return await _HANDLERS[kind](database=database, settings=settings, actor=actor, **args)
+    async with database.session() as session:
+        return await run(session, kind, payload)
+
+
 def _forget(session: Session, _previous: Any) -> None:
     """The transaction that asked for them rolled back: its jobs are not to run."""
     session.info.pop(_PENDING, None)
@@ -166,6 +199,8 @@ def _forget(session: Session, _previous: Any) -> None:
 
 async def run(session: AsyncSession, kind: str, payload: bytes) -> Any:
     """Run one job in `session` and commit; a failure rolls the whole job back."""
+    if kind in _OWN_TRANSACTIONS:
+        raise RuntimeError(f"The {kind} job runs its own transactions: use run_in.")
     actor, args = decode(payload)
     try:
         result = await _HANDLERS[kind](session=session, actor=actor, **args)

@@ -12,11 +12,13 @@
    objects/s and statements;
 6. bench.import_throughput: the CSV importer against a raw COPY of the same file;
 7. bench.import_scale: the same import into a brand-new network and after VACUUM
-   ANALYZE, against a raw COPY, with peak RSS.
+   ANALYZE, against a raw COPY, with peak RSS;
+8. bench.import_p99: point-lookup p50/p99 idle and while a 100k-row import runs through
+   the API and `netzone worker`, and the ratio.
 
 The first five share one database per size (NAME_10k, NAME_100k, NAME_1m, made by
 bench.generate; `--reuse` keeps those already made); the import benchmark makes its
-own (NAME_import, NAME_scale). Each module prints its figures and ratios as it finishes.
+own (NAME_import, NAME_scale, NAME_p99). Each module prints its figures and ratios as it finishes.
 `--quick`: 10k patrons only and few runs (a few minutes), to see that everything
 runs; the full run (10k, 100k, 1M) takes an hour or more on 2 cores, most of it the
 1M generation, walk-ins and imports.
@@ -34,6 +36,7 @@ from sqlalchemy.engine import make_url
 from bench import (
     amplification,
     attribute_reports,
+    import_p99,
     import_scale,
     import_throughput,
     point_lookup,
@@ -66,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--only",
         default="point_lookup,walk_in,attribute_reports,amplification,relations,"
-        "import_throughput,import_scale",
+        "import_throughput,import_scale,import_p99",
         help="comma-separated subset of the modules, in that order",
     )
     args = parser.parse_args(argv)
@@ -137,6 +140,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         _banner(f"bench.import_scale ({name})")
         scale = ["--url", url, "--sizes", "10k" if args.quick else "10k,100k,1M"]
         import_scale.main(scale)
+
+    if "import_p99" in only:
+        name = f"{gen.database_name(args.url)}_p99"
+        url = make_url(args.url).set(database=name).render_as_string(hide_password=False)
+        _banner(f"bench.import_p99 ({name})")
+        p99 = ["--url", url, "--rows", "10k" if args.quick else "100k"]
+        import_p99.main(p99 + (["--idle-seconds", "10"] if args.quick else []))
 
     print(f"\nAll benchmarks done in {time.perf_counter() - started:.0f} s")
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -49,3 +49,12 @@ class ImportRowError(SQLModel, table=True):
     column: str | None = Field(default=None, max_length=100)
     code: str = Field(max_length=40)
     message: str = Field(max_length=2000)
+
+
+class ImportFile(SQLModel, table=True):
+    """The uploaded file of a job, kept until the job has run (whichever process runs it)."""
+
+    __tablename__ = "import_file"
+
+    job_id: int = Field(foreign_key="import_job.id", primary_key=True, ondelete="CASCADE")
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

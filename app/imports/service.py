@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import tempfile
+import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -30,7 +31,7 @@ from app.db import Database, utcnow
 from app.errors import DomainError, ErrorCode
 from app.imports.columns import ATTRIBUTE_PREFIX, check_header
 from app.imports.files import FileProblem, file_error, file_facts, read_header, records
-from app.imports.models import ImportJob, ImportRowError
+from app.imports.models import ImportFile, ImportJob, ImportRowError
 from app.imports.rows import (
     MATCH_COLUMNS,
     MODES,
@@ -45,12 +46,15 @@ from app.network.models import Institution
 from app.observability import metrics
 from app.patrons.lookups import SESSION_KEY as LOOKUPS_KEY
 from app.patrons.lookups import CachedLookups
+from app.queue import enqueue, job
 from app.settings import Settings
 
 logger = logging.getLogger("netzone.imports")
 
 
 BATCH = 1000  # rows checked and written together
+
+IMPORT_PATRONS = "import_patrons"  # the job kind
 
 
 Progress = Callable[[int, int | None], Awaitable[None] | None]
@@ -59,7 +63,8 @@ Progress = Callable[[int, int | None], Awaitable[None] | None]
 async def create_job(
     *, session: AsyncSession, actor: Actor, path: Path, filename: str, options: ImportOptions
 ) -> ImportJob:
-    """Check the caller, the options and the header, and queue a job for the file."""
+    """Check the caller, the options and the header, and queue a job for the file: the
+    job row, the file's bytes (import_file) and the queued job commit together."""
     require_authenticated(actor)
     institution = await network.require_institution(session, options.institution, ["institution"])
     assert institution.id is not None
@@ -106,9 +111,51 @@ async def create_job(
         total_rows=total,
     )
     session.add(job)
+    await session.flush()
+    assert job.id is not None
+    content = await asyncio.to_thread(path.read_bytes)
+    session.add(ImportFile(job_id=job.id, content=content))
+    await enqueue(session, IMPORT_PATRONS, actor, job_id=job.id)
     await session.commit()
     metrics.import_job("QUEUED")
     return job
+
+
+@job(IMPORT_PATRONS, own_transactions=True)
+async def run_queued(
+    *, database: Database, settings: Settings, actor: Actor, job_id: int
+) -> ImportJob | None:
+    """Run a queued job from its stored file (wherever it runs), then drop the file. A job
+    that has ended already (run before a worker died, or marked interrupted) is left be."""
+    async with database.session() as session:
+        queued = await session.get(ImportJob, job_id)
+        stored = await session.get(ImportFile, job_id)
+        content = stored.content if stored is not None else None
+    if queued is None or queued.status not in ("QUEUED", "RUNNING") or content is None:
+        await _drop_file(database, job_id)
+        return queued
+    directory = Path(settings.import_dir or Path(tempfile.gettempdir()) / "netzone-imports")
+    path = directory / f"job-{job_id}-{uuid.uuid4().hex}.csv"
+    await asyncio.to_thread(_write, path, content)
+    del content
+    try:
+        return await run_job(
+            database=database, settings=settings, actor=actor, job_id=job_id, path=path
+        )
+    finally:
+        path.unlink(missing_ok=True)
+        await asyncio.shield(_drop_file(database, job_id))
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+
+
+async def _drop_file(database: Database, job_id: int) -> None:
+    async with database.session() as session:
+        await session.execute(delete(ImportFile).where(col(ImportFile.job_id) == job_id))
+        await session.commit()
 
 
 # Progress of the jobs running in this process (job id -> rows processed so far).
@@ -295,15 +342,18 @@ async def _import_rows(
             await session.execute(
                 select(func.pg_advisory_xact_lock(_ADVISORY_BASE + institution_id))
             )
-        # Jobs of this institution still RUNNING now died with their process.
+        # Jobs of this institution still RUNNING now died with their process (their files
+        # go: a worker that takes one over leaves it be).
         async with database.session() as bookkeeping:
+            dead = select(col(ImportJob.id)).where(
+                col(ImportJob.institution_id) == institution_id,
+                col(ImportJob.status) == "RUNNING",
+                col(ImportJob.id) != job_id,
+            )
+            await bookkeeping.execute(delete(ImportFile).where(col(ImportFile.job_id).in_(dead)))
             await bookkeeping.execute(
                 update(ImportJob)
-                .where(
-                    col(ImportJob.institution_id) == institution_id,
-                    col(ImportJob.status) == "RUNNING",
-                    col(ImportJob.id) != job_id,
-                )
+                .where(col(ImportJob.id).in_(dead))
                 .values(
                     status="FAILED",
                     finished_at=utcnow(),

@@ -3,7 +3,9 @@
 Every job kind registered in app.queue is an entrypoint; each job runs in a session of
 its own (app.queue.run: committed at the end, rolled back on failure), as the account
 that asked for it. A job whose worker dies (no heartbeat for `heartbeat_timeout`) is
-taken again by a live worker; its transaction never committed, so it starts afresh.
+taken again by a live worker; its transaction never committed, so it starts afresh (an
+import's rows are written in one transaction at its end: a retried import reads its
+stored file again from the first row).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pgqueuer.models import Schedule
 import app.linking.propagation  # noqa: F401  (its job kinds, and copies follow patron changes)
 from app import queue
 from app.db import Database, create_engine
+from app.imports.service import IMPORT_PATRONS  # (and the import job kind with it)
 from app.settings import Settings
 from app.worker import schedules
 
@@ -33,12 +36,13 @@ class WorkerError(Exception):
     """The worker cannot start: what is wrong and what to do, in a sentence or two."""
 
 
-def _entrypoint(database: Database, kind: str) -> Callable[[Job], Awaitable[None]]:
+def _entrypoint(
+    settings: Settings, database: Database, kind: str
+) -> Callable[[Job], Awaitable[None]]:
     async def run_job(job: Job) -> None:
         if job.payload is None:
             raise ValueError(f"The {kind} job {job.id} has no payload.")
-        async with database.session() as session:
-            await queue.run(session, kind, job.payload)
+        await queue.run_in(database, settings, kind, job.payload)
 
     return run_job
 
@@ -58,7 +62,9 @@ def build(settings: Settings, database: Database, connection: Any) -> PgQueuer:
     """pgqueuer over `connection`, with every job kind and the scheduled jobs."""
     pgq = PgQueuer.from_asyncpg_connection(connection)
     for kind in queue.kinds():
-        pgq.entrypoint(kind)(_entrypoint(database, kind))
+        # An import keeps a core busy: one at a time per worker (more workers, more at once).
+        limit = 1 if kind == IMPORT_PATRONS else 0
+        pgq.entrypoint(kind, concurrency_limit=limit)(_entrypoint(settings, database, kind))
     try:
         planned = schedules.schedules(settings)
     except schedules.ScheduleError as error:

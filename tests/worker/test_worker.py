@@ -1,6 +1,9 @@
 """`netzone worker` on PostgreSQL: scheduled jobs once per interval however many workers
 run, policy changes whose copies a worker refreshes (through the real HTTP API), and a
-killed worker's job taken over and still all or nothing.
+killed worker's job taken over and still all or nothing; imports as queued jobs (the
+API stores the file with the job and answers at once, a worker runs it as the librarian
+who asked, and a worker killed midway leaves nothing written: the job is taken over and
+written once, all of it).
 
 These tests commit (a worker cannot see the per-test transaction): they build the app on
 the session's real engine and remove what they wrote afterwards.
@@ -25,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app import queue
 from app.auth.policy import system_actor
 from app.db import Database
+from app.imports.service import IMPORT_PATRONS
 from app.linking import propagation, sharing
 from app.linking.propagation import REFRESH_INSTITUTION_COPIES
 from app.main import create_app
@@ -32,9 +36,10 @@ from app.settings import Settings
 from app.worker.runner import run_worker
 from app.worker.schedules import PURGE
 from tests.conftest import GraphQL
-from tests.imports.test_jobs import Committed
+from tests.imports.test_jobs import QUICK_IMPORT, Committed
 from tests.linking.conftest import Net
 from tests.support.ids import pk_of
+from tests.support.imports import JOB, Importer, counts, student, to_csv
 
 
 @pytest.fixture(autouse=True)
@@ -331,3 +336,105 @@ async def test_a_job_that_fails_half_way_writes_nothing(
     assert len(refreshed) == 1
     assert await phones(net, copies) == ["555-0100", "555-0100"]
     assert await net.audit("propagate_policy_change") == []
+
+
+# ---------------------------------------------------------------- imports
+
+ROWS = 5000  # five batches: the kill comes after the first is counted, before the end
+
+
+async def written(reader: AsyncConnection) -> int:
+    """How many of the generated students (admin_system_id T.....) exist."""
+    return int(
+        await reader.scalar(
+            text(
+                "SELECT count(*) FROM patron_identifier i "
+                "JOIN identifier_type t ON t.id = i.identifier_type_id "
+                "WHERE t.code = 'ADMIN_SYSTEM_ID' AND i.value LIKE 'T%'"
+            )
+        )
+    )
+
+
+async def stored_file(reader: AsyncConnection, job_id: int) -> int | None:
+    return await reader.scalar(
+        text("SELECT length(content) FROM import_file WHERE job_id = :id"), {"id": job_id}
+    )
+
+
+async def test_a_killed_workers_import_is_taken_over_and_written_once(
+    committed: Committed, workers: Workers, reader: AsyncConnection, settings: Settings
+) -> None:
+    http = committed.client(import_background=True)
+    gql, importer = GraphQL(http), Importer(http)
+    token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+    content = to_csv(list(student(0)), [student(n) for n in range(ROWS)])
+    # Given an import the API has queued (no worker yet): the job and its file are stored
+    payload = await importer.payload(token, content, query=QUICK_IMPORT)
+    assert payload["errors"] == [], payload
+    job = payload["job"]
+    assert (job["status"], job["totalRows"]) == ("QUEUED", ROWS)
+    job_id = pk_of(job["id"])
+    assert await stored_file(reader, job_id) == len(content)
+    assert [status for _, status in await job_log(reader, IMPORT_PATRONS)][-1:] == ["queued"]
+    # And a worker process that has imported a first batch of it
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("netzone")),
+        "worker",
+        env={
+            **os.environ,
+            "DATABASE_URL": settings.database_url,
+            "NETZONE_SCHEDULED_JOBS": "false",
+        },
+    )
+
+    async def midway() -> bool:
+        node = (await gql.ok(JOB, {"id": job["id"]}, token))["node"]
+        return node["status"] == "RUNNING" and 0 < node["processedRows"] < ROWS
+
+    await until(midway, "the worker has counted a first batch", seconds=60)
+    # When that worker is killed
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
+    # Then nothing of the import is written, and the file waits for the next worker
+    assert await written(reader) == 0
+    assert await stored_file(reader, job_id) == len(content)
+    # And a live worker takes the job over once the dead one's heartbeat is stale, and
+    # imports the file from its first row, once, all of it, as the librarian who asked
+    workers.start(heartbeat_timeout=timedelta(seconds=2))
+
+    async def ended() -> dict[str, object] | None:
+        node: dict[str, object] = (await gql.ok(JOB, {"id": job["id"]}, token))["node"]
+        return node if node["status"] not in ("QUEUED", "RUNNING") else None
+
+    final = await until(ended, "the job ends", seconds=120)
+    assert counts(final) == ("SUCCEEDED", ROWS, ROWS, ROWS, 0, 0, 0)
+    assert await written(reader) == ROWS
+    assert await stored_file(reader, job_id) is None
+    actors = await reader.execute(
+        text(
+            "SELECT DISTINCT actor_name FROM audit_entry WHERE action = 'import_create_patron' "
+            "AND entity_id IN (SELECT patron_id FROM patron_identifier WHERE value LIKE 'T%')"
+        )
+    )
+    assert [row[0] for row in actors] == ["northfield.admin"]
+    succeeded = [j for j, status in await job_log(reader, IMPORT_PATRONS) if status == "successful"]
+    assert len(succeeded) == len(set(succeeded)) >= 1
+
+
+async def test_a_refused_import_queues_nothing_and_stores_no_file(
+    committed: Committed, reader: AsyncConnection
+) -> None:
+    http = committed.client(import_background=True)
+    gql, importer = GraphQL(http), Importer(http)
+    before = await job_log(reader, IMPORT_PATRONS)
+    files = await reader.scalar(text("SELECT count(*) FROM import_file"))
+    # A librarian of another institution may not import NORTHFIELD's patrons
+    token = await gql.login("eastern.admin", "EASTERN-MAIN")
+    payload = await importer.payload(
+        token, to_csv(list(student(0)), [student(1)]), query=QUICK_IMPORT
+    )
+    assert payload["job"] is None
+    assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"], payload
+    assert await job_log(reader, IMPORT_PATRONS) == before
+    assert await reader.scalar(text("SELECT count(*) FROM import_file")) == files

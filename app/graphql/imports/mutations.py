@@ -13,6 +13,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from app import queue
 from app.errors import DomainError, ErrorCode
 from app.graphql import typed
 from app.graphql.context import Context
@@ -67,8 +68,12 @@ class ImportMutations:
     ) -> ImportPayload:
         ctx = info.context
         saved: list[Path] = []
+        taken: list[queue.Pending] = []
 
         async def action(session: AsyncSession) -> models.ImportJob:
+            taken.clear()  # (a retried action keeps only its own job)
+            if not ctx.settings.import_background:
+                queue.in_process(session)  # the answer waits for the job: it runs here
             path = await _save_upload(input.file, ctx.settings)
             saved.append(path)
             options = ImportOptions(
@@ -77,44 +82,34 @@ class ImportMutations:
                 mode=input.mode.value,
                 dry_run=input.dry_run,
             )
-            return await service.create_job(
+            job = await service.create_job(
                 session=session,
                 actor=ctx.actor,
                 path=path,
                 filename=getattr(input.file, "filename", None) or "upload.csv",
                 options=options,
             )
+            taken.extend(queue.take_pending(session))
+            return job
 
         try:
             payload = await mutate(
                 info, action, lambda job: ImportPayload(job=ImportJob.of(job)), ImportPayload
             )
-        except BaseException:
+        finally:  # the database holds the file now (or it was refused)
             for path in saved:
                 path.unlink(missing_ok=True)
-            raise
-        if payload.job is None:  # refused: the payload has the errors
-            for path in saved:
-                path.unlink(missing_ok=True)
+        if payload.job is None or not taken:  # refused, or queued for `netzone worker`
             return payload
         database = ctx.request.app.state.database
-        job_id = saved_id(payload.job.row)
-        path = saved[0]
+        (kind, job), *_ = taken
 
         async def work() -> models.ImportJob:
-            try:
-                return await service.run_job(
-                    database=database,
-                    settings=ctx.settings,
-                    actor=ctx.actor,
-                    job_id=job_id,
-                    path=path,
-                )
-            finally:
-                path.unlink(missing_ok=True)
+            result: models.ImportJob = await queue.run_in(database, ctx.settings, kind, job)
+            return result
 
         if ctx.settings.import_background:
-            task = asyncio.create_task(work(), name=f"import job {job_id}")
+            task = asyncio.create_task(work(), name=f"import job {saved_id(payload.job.row)}")
             _running.add(task)
             task.add_done_callback(_finished)
             return payload
