@@ -163,7 +163,9 @@ def _database(settings: Settings) -> Database:
         metrics.watch_pool(engine, "requests")
         return Database(engine)
     background = create_engine(settings, pool_size=2)
-    requests = create_engine(settings, statement_timeout=settings.request_timeout)
+    requests = create_engine(
+        settings, statement_timeout=settings.request_timeout, pool_size=settings.db_pool_size
+    )
     metrics.watch_pool(background, "background")
     metrics.watch_pool(requests, "requests")
     return Database(background, request_engine=requests)

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     argon2_memory_cost_kib: int = 65536
     argon2_parallelism: int = 4
 
+    # Database connections each `serve` process keeps for the requests it answers at once
+    # (about the concurrent requests a process sees); up to 10 more are opened under a
+    # burst and closed again, at the cost of a new connection per request beyond the pool.
+    db_pool_size: int = Field(default=20, ge=1, le=1000)
+
     # Request limits
     max_depth: int = 12
     max_aliases: int = 30
