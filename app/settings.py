@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # (about the concurrent requests a process sees); up to 10 more are opened under a
     # burst and closed again, at the cost of a new connection per request beyond the pool.
     db_pool_size: int = Field(default=20, ge=1, le=1000)
+    # How much `netzone worker` yields the CPU to the API's processes on the same machine
+    # (its nice value, 0-19): an import's checks then wait while requests are answered.
+    worker_nice: int = Field(default=10, ge=0, le=19)
 
     # Request limits
     max_depth: int = 12

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 import typer
@@ -26,6 +27,8 @@ def worker(
     except WorkerError as error:
         raise _problem(error) from None
     logs.configure_logging(settings)
+    if settings.worker_nice and hasattr(os, "nice"):
+        os.nice(settings.worker_nice)  # requests first; the worker's jobs may wait
     if metrics_port is not None:
         metrics.start_metrics_server(settings.metrics_host, metrics_port)
 

@@ -253,6 +253,12 @@ async def test_a_refused_policy_change_queues_nothing(net: Net, reader: AsyncCon
     assert await reader.scalar(text("SELECT count(*) FROM pgqueuer")) == 0
 
 
+def _nice(pid: int) -> int:
+    """A process's nice value (/proc/PID/stat, the 19th field)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
 async def test_a_killed_workers_job_is_taken_over_and_all_or_nothing(
     net: Net, workers: Workers, reader: AsyncConnection, engine: AsyncEngine, settings: Settings
 ) -> None:
@@ -285,6 +291,8 @@ async def test_a_killed_workers_job_is_taken_over_and_all_or_nothing(
             )
 
         await until(waiting, "the worker waits on the copies' lock")
+        # (It runs below the API's CPU priority: NETZONE_WORKER_NICE, 10 by default.)
+        assert _nice(process.pid) == min(19, os.nice(0) + 10)
         # When that worker is killed mid-job
         process.send_signal(signal.SIGKILL)
         await process.wait()
