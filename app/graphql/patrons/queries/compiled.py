@@ -98,6 +98,15 @@ class _Columns:
         return index
 
 
+def _fields(node: FieldNode) -> list[tuple[str, str, FieldNode]] | None:
+    """The fields asked of an object as (response key, name, field), or None unless each
+    is a plain field without arguments (plain_fields)."""
+    fields = plain_fields(node.selection_set)
+    if fields is None or any(field.arguments for _, field in fields):
+        return None
+    return [(key, field.name.value, field) for key, field in fields]
+
+
 def _object(fields: list[tuple[str, Callable[[], Build]]]) -> Callable[[], Build]:
     """An output object of these (key, value builder) pairs, each built once indices
     are known."""
@@ -126,13 +135,12 @@ def _at(
 
 
 def _user_group(node: FieldNode, columns: _Columns) -> Callable[[], Build] | None:
-    fields = plain_fields(node.selection_set)
+    fields = _fields(node)
     if fields is None or node.arguments:
         return None
     built: list[tuple[str, Callable[[], Build]]] = []
     present = columns.user_group_index(None)
-    for key, field in fields:
-        name = field.name.value
+    for key, name, _field in fields:
         if name == "__typename":
             built.append((key, _constant(TYPENAMES[3])))
         elif name == "id":
@@ -189,15 +197,12 @@ RELATIONS: dict[str, Spec] = {
 
 def _fixed(node: FieldNode, typename: str, spec: dict[str, Any]) -> Callable[[], Build] | None:
     """An object whose fields sit at fixed positions of a row (see RELATIONS)."""
-    fields = plain_fields(node.selection_set)
+    fields = _fields(node)
     if fields is None:
         return None
     built: list[tuple[str, Callable[[], Build]]] = []
-    for key, field in fields:
-        name = field.name.value
+    for key, name, field in fields:
         entry = spec.get(name)
-        if field.arguments:
-            return None
         if name == "__typename":
             built.append((key, _constant(typename)))
         elif entry is None:
@@ -226,14 +231,11 @@ def _list_at(index: Callable[[], int], item: Callable[[], Build]) -> Callable[[]
 
 
 def _node(node: FieldNode, columns: _Columns) -> Callable[[], Build] | None:
-    fields = plain_fields(node.selection_set)
+    fields = _fields(node)
     if fields is None:
         return None
     built: list[tuple[str, Callable[[], Build]]] = []
-    for key, field in fields:
-        name = field.name.value
-        if field.arguments:
-            return None
+    for key, name, field in fields:
         if name == "__typename":
             built.append((key, _constant(TYPENAMES[2])))
         elif name == "id":
@@ -264,12 +266,12 @@ def _list_of(
 ) -> Callable[[], Callable[[list[Any]], Any]] | None:
     """An object of a page (the connection, level 0, or an edge, level 1) whose fields
     are __typename and `inner`'s one field (edges, node)."""
-    fields = plain_fields(node.selection_set)
+    fields = _fields(node)
     if fields is None:
         return None
     built: list[tuple[str, Callable[[], Build]]] = []
-    for key, field in fields:
-        if field.name.value == "__typename" and not field.arguments:
+    for key, name, field in fields:
+        if name == "__typename":
             built.append((key, _constant(TYPENAMES[level])))
             continue
         made = inner(field)
@@ -289,12 +291,12 @@ def compile_patrons(root: FieldNode) -> Runner | None:
     columns = _Columns()
 
     def node_of(edge_field: FieldNode) -> Callable[[], Build] | None:
-        if edge_field.name.value != "node" or edge_field.arguments:
+        if edge_field.name.value != "node":
             return None
         return _node(edge_field, columns)
 
     def edges_of(field: FieldNode) -> Callable[[], Build] | None:
-        if field.name.value != "edges" or field.arguments:
+        if field.name.value != "edges":
             return None
         columns.lists["edges"] += 1
         edge = _list_of(field, 1, node_of)
