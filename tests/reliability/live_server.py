@@ -229,6 +229,30 @@ def live_server(database_url: str, log_path: Path, **settings: str) -> Iterator[
         server.stop()
 
 
+@contextmanager
+def live_worker(database_url: str, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`netzone worker` in a subprocess beside a live server (PostgreSQL: it runs the
+    queued jobs, imports among them), without the scheduled jobs; stopped at the end."""
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            netzone_command("worker"),
+            env=service_env(database_url, scheduled_jobs="false"),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=15)
+
+
 # ------------------------------------------------------------------ a private PostgreSQL
 
 

@@ -33,7 +33,9 @@ from tests.reliability.live_server import (
     ROOT,
     LiveDatabase,
     LiveServer,
+    is_postgres,
     live_server,
+    live_worker,
     netzone_command,
     service_env,
 )
@@ -93,9 +95,14 @@ async def live_db(
 
 @pytest.fixture(scope="module")
 def server(live_db: LiveDatabase, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    log = tmp_path_factory.mktemp("conc-server") / "serve.log"
-    with live_server(live_db.url, log) as running:
-        yield running
+    """`netzone serve`, and on PostgreSQL a `netzone worker` beside it (it runs imports)."""
+    logs = tmp_path_factory.mktemp("conc-server")
+    with live_server(live_db.url, logs / "serve.log") as running:
+        if not is_postgres(live_db.url):
+            yield running
+            return
+        with live_worker(live_db.url, logs / "worker.log"):
+            yield running
 
 
 @pytest.fixture(scope="module")
