@@ -92,9 +92,14 @@ def test_several_workers_add_up_on_the_metrics_port(live_db: LiveDatabase, tmp_p
             frozenset({("operation", "viewer"), ("outcome", "ok")}),
         )
         assert samples[ok] == REQUESTS
-        # Each worker keeps a request pool: their sizes add up.
-        engine = create_engine(Settings(DATABASE_URL=live_db.url))  # type: ignore[call-arg]
+        # Each worker keeps a request pool (on PostgreSQL of NETZONE_DB_POOL_SIZE, 20):
+        # their sizes add up.
+        settings = Settings(DATABASE_URL=live_db.url)  # type: ignore[call-arg]
+        engine = create_engine(settings)
         one = engine.sync_engine.pool.size()  # type: ignore[attr-defined]  # never connected
+        if not settings.is_sqlite:
+            one = settings.db_pool_size
+            assert one == 20
         assert samples[("netzone_db_pool_size", frozenset({("pool", "requests")}))] == WORKERS * one
     finally:
         process.terminate()
