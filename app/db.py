@@ -109,11 +109,17 @@ def create_engine(
     statement_timeout: float | None = None,
     pool_size: int = 10,
     ping_if_idle: float = PING_IF_IDLE_SECONDS,
+    generic_plans: bool = False,
 ) -> AsyncEngine:
     """An engine for the configured database.
 
     `statement_timeout` (seconds, PostgreSQL only) bounds every statement its
     connections run: the API's requests have one, imports, jobs and migrations none.
+    `generic_plans` (PostgreSQL only): prepared statements keep one plan for any values
+    (plan_cache_mode = force_generic_plan), as the API's statements are written to
+    allow (prefix searches carry their index ranges: app.sql.StartsWith); left to
+    itself PostgreSQL plans the patron search again on every run once the tables grow
+    (its custom plans look cheaper than the generic one), at about 0.5 ms a lookup.
     """
     url = settings.database_url
     # Errors name the statement but not its values (patrons' data, password hashes):
@@ -125,6 +131,8 @@ def create_engine(
     server_settings = {"application_name": "netzone"}
     if statement_timeout:
         server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
+    if generic_plans:
+        server_settings["plan_cache_mode"] = "force_generic_plan"
     engine = create_async_engine(
         url,
         pool_size=pool_size,

@@ -164,7 +164,10 @@ def _database(settings: Settings) -> Database:
         return Database(engine)
     background = create_engine(settings, pool_size=2)
     requests = create_engine(
-        settings, statement_timeout=settings.request_timeout, pool_size=settings.db_pool_size
+        settings,
+        statement_timeout=settings.request_timeout,
+        pool_size=settings.db_pool_size,
+        generic_plans=True,
     )
     metrics.watch_pool(background, "background")
     metrics.watch_pool(requests, "requests")

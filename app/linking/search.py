@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -26,8 +26,9 @@ from app.patrons.models import (
     Patron,
     PatronIdentifier,
 )
+from app.patrons.search import NAME_LENGTH
 from app.settings import Settings
-from app.sql import in_chunks, saved_id
+from app.sql import StartsWith, in_chunks, prefix_range, saved_id
 
 NAME_RESULTS_LIMIT = 20
 
@@ -388,10 +389,12 @@ async def network_search(
             clauses = []
             for token in name.lower().split()[:5]:
                 pattern = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                low, high = prefix_range(token, NAME_LENGTH)
+                bounds = (literal(pattern, String), literal(low, String), literal(high, String))
                 clauses.append(
                     or_(
-                        col(Patron.surname_key).like(pattern, escape="\\"),
-                        col(Patron.given_key).like(pattern, escape="\\"),
+                        StartsWith(col(Patron.surname_key), *bounds),
+                        StartsWith(col(Patron.given_key), *bounds),
                     )
                 )
             rows = (
