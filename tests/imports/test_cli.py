@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -236,7 +237,7 @@ async def test_watch_leaves_a_file_still_arriving_for_the_next_run(
         "import", "--as", WATCHER, "--watch", str(drop), "--institution", "NORTHFIELD", "--commit"
     )
     assert early.exit_code == 0, early.output
-    assert "students.csv: changed 0 s ago, it may still be arriving" in early.output
+    assert re.search(r"students\.csv: changed [0-9]+ s ago, it may still be arriving", early.output)
     assert _listing(drop) == ["students.csv"]
     assert await students_in(cli_database) == 0
     assert await scalar(cli_database, "SELECT count(*) FROM import_job") == 0
