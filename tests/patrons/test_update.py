@@ -57,6 +57,7 @@ async def test_omitted_fields_stay_unchanged(api: PatronApi, lansing: str) -> No
     # Then only the given name, the version and the update time differ
     assert after["givenName"] == "Francesca"
     assert after["version"] == 2
+    assert after["updatedAt"] > before["updatedAt"]  # the answer carries the new time
     assert without(after, "givenName", "version", "updatedAt") == without(
         before, "givenName", "version", "updatedAt"
     )
