@@ -89,7 +89,7 @@ async def _sip_account(info: Info[Context, None], account_id: int) -> Node | Non
 async def _import_job(info: Info[Context, None], job_id: int) -> Node | None:
     """Jobs are shown to librarians of their institution."""
     from app.graphql.imports.types import ImportJob
-    from app.imports.service import visible_job
+    from app.imports.queries import visible_job
 
     async with info.context.db.use() as session:
         row = await visible_job(session, info.context.actor, job_id)

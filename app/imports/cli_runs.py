@@ -21,7 +21,7 @@ from app.auth.accounts import account_actor
 from app.auth.policy import Actor, system_actor
 from app.db import Database, create_engine
 from app.errors import DomainError
-from app.imports import service
+from app.imports import queries, service
 from app.imports.files import content_hash
 from app.imports.models import ImportJob
 from app.imports.rows import ImportOptions
@@ -95,7 +95,7 @@ async def _report(
     async with database.session() as session:
         after = None
         while True:
-            errors = await service.row_errors(
+            errors = await queries.row_errors(
                 session=session, job_id=job.id, first=500, after_id=after
             )
             if not errors:
@@ -284,7 +284,7 @@ async def import_folder(
                         continue
                     digest = await asyncio.to_thread(content_hash, copy)
                     async with database.session() as session:
-                        seen = await service.already_imported(session, inst.id, digest)
+                        seen = await queries.already_imported(session, inst.id, digest)
                     if seen and not dry_run:
                         _file_away(
                             path,

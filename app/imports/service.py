@@ -30,7 +30,8 @@ from app.auth.policy import Actor, can_manage_patrons, require, require_authenti
 from app.db import Database, utcnow
 from app.errors import DomainError, ErrorCode
 from app.imports.columns import ATTRIBUTE_PREFIX, check_header
-from app.imports.files import FileProblem, file_error, file_facts, read_header, records
+from app.imports.file_check import FileFacts, facts_in_thread
+from app.imports.files import FileProblem, file_error, read_header, records
 from app.imports.models import ImportFile, ImportJob, ImportRowError
 from app.imports.rows import (
     MATCH_COLUMNS,
@@ -61,10 +62,17 @@ Progress = Callable[[int, int | None], Awaitable[None] | None]
 
 
 async def create_job(
-    *, session: AsyncSession, actor: Actor, path: Path, filename: str, options: ImportOptions
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    path: Path,
+    filename: str,
+    options: ImportOptions,
+    facts: FileFacts = facts_in_thread,
 ) -> ImportJob:
     """Check the caller, the options and the header, and queue a job for the file: the
-    job row, the file's bytes (import_file) and the queued job commit together."""
+    job row, the file's bytes (import_file) and the queued job commit together; `facts`
+    reads the file's SHA-256 and rows (in a child process for the API)."""
     require_authenticated(actor)
     institution = await network.require_institution(session, options.institution, ["institution"])
     assert institution.id is not None
@@ -95,7 +103,7 @@ async def create_job(
                 f"{institution.code} has no such attribute type."
             )
     try:
-        digest, total = await asyncio.to_thread(file_facts, path)
+        digest, total = await facts(path)
     except FileProblem as problem:
         raise file_error(problem.message + " Nothing was imported.") from problem
     if total == 0:
@@ -459,36 +467,3 @@ async def _store_outcome(
         job.finished_at = utcnow()
         await bookkeeping.commit()
         return job
-
-
-async def row_errors(
-    *, session: AsyncSession, job_id: int, first: int, after_id: int | None
-) -> list[ImportRowError]:
-    query = select(ImportRowError).where(col(ImportRowError.job_id) == job_id)
-    if after_id is not None:
-        query = query.where(col(ImportRowError.id) > after_id)
-    return list(
-        (await session.execute(query.order_by(col(ImportRowError.id)).limit(first))).scalars()
-    )
-
-
-async def visible_job(session: AsyncSession, actor: Actor, job_id: int) -> ImportJob | None:
-    job = await session.get(ImportJob, job_id)
-    if job is None or not can_manage_patrons(actor, job.institution_id):
-        return None
-    return job
-
-
-async def already_imported(session: AsyncSession, institution_id: int, digest: str) -> bool:
-    """Whether this exact file was imported (for real, successfully) before."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(ImportJob)
-        .where(
-            col(ImportJob.institution_id) == institution_id,
-            col(ImportJob.content_hash) == digest,
-            col(ImportJob.status) == "SUCCEEDED",
-            col(ImportJob.dry_run).is_(False),
-        )
-    )
-    return bool(count)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.imports import file_check
 from tests.support.graphql import GraphQL
 from tests.support.imports import (
     HEADER,
@@ -112,6 +113,24 @@ async def test_file_level_problems_refuse_the_import(
     assert words in error["message"], error["message"]
     await _assert_nothing_written(connection, before, jobs)
     await _still_serving(gql, northfield)
+
+
+async def test_the_api_process_leaves_parsing_the_upload_to_a_child_process(
+    importer: Importer, northfield: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole file is checked (the refusals above) by app.imports.file_check in a
+    process of its own: parsing it in the API process would hold the interpreter lock
+    that the event loop serving every other request needs."""
+
+    def parsed_here(path: object) -> None:
+        raise AssertionError("the upload was parsed in the API process")
+
+    monkeypatch.setattr(file_check, "file_facts", parsed_here)
+    job = await importer.job(northfield, STUDENTS.read_bytes())
+    assert counts(job) == ("SUCCEEDED", 20, 20, 20, 0, 0, 0)
+    bad = to_csv(HEADER, [student(1)]) + b'T00002,"x"y,,\r\n'
+    error = await importer.refused(northfield, bad)
+    assert "line 3" in error["message"], error["message"]
 
 
 async def test_match_column_missing_is_refused(importer: Importer, northfield: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import tempfile
 import uuid
@@ -26,6 +27,7 @@ from app.graphql.imports.inputs import (
 from app.graphql.imports.types import ImportJob, ImportPayload, ImportProblem, SmallImportPayload
 from app.graphql.uploads import reading_file
 from app.imports import extras, models, service
+from app.imports.file_check import checked_facts
 from app.imports.rows import ImportOptions
 from app.sql import saved_id
 
@@ -88,6 +90,7 @@ class ImportMutations:
                 path=path,
                 filename=getattr(input.file, "filename", None) or "upload.csv",
                 options=options,
+                facts=functools.partial(checked_facts, nice=ctx.settings.worker_nice),
             )
             taken.extend(queue.take_pending(session))
             return job

@@ -15,7 +15,7 @@ from app.graphql.context import Context
 from app.graphql.core import PAYLOAD_ERRORS, Node, UserError, described_enum, page_size
 from app.graphql.core import ErrorCode as ErrorCodeType
 from app.graphql.ids import cursors, encode_id
-from app.imports import models, service
+from app.imports import models, queries, service
 from app.sql import saved_id
 
 
@@ -173,7 +173,7 @@ class ImportJob(Node):
         found = sealed.position(after, int)
         after_id = int(found[0]) if found else None
         async with info.context.db.use() as session:
-            rows = await service.row_errors(
+            rows = await queries.row_errors(
                 session=session, job_id=saved_id(self.row), first=size, after_id=after_id
             )
         return [
