@@ -347,19 +347,3 @@ async def test_small_batches_give_the_same_result(
     job = await importer.job(northfield, STUDENTS.read_bytes())
     assert counts(job) == ("SUCCEEDED", 20, 20, 0, 0, 20, 0)
     assert await students_in(connection) == 20
-
-
-async def test_stored_files_are_kept_uncompressed_on_postgresql(engine: AsyncEngine) -> None:
-    """An uploaded file lives only until its job has run: PostgreSQL keeps it out of line
-    without compressing it (compressing a 21 MB file took 0.16 s of the server's CPU in
-    the upload's request)."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no storage modes")
-    async with engine.connect() as conn:
-        storage = await conn.scalar(
-            text(
-                "SELECT attstorage::text FROM pg_attribute "
-                "WHERE attrelid = 'import_file'::regclass AND attname = 'content'"
-            )
-        )
-    assert storage == "e"  # EXTERNAL: out of line, not compressed
