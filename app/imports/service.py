@@ -361,7 +361,12 @@ async def _import_rows(
             await bookkeeping.execute(delete(ImportFile).where(col(ImportFile.job_id).in_(dead)))
             await bookkeeping.execute(
                 update(ImportJob)
-                .where(col(ImportJob.id).in_(dead))
+                .where(  # the status tested on the row itself: one that ended meanwhile stays
+                    col(ImportJob.institution_id) == institution_id,
+                    col(ImportJob.status) == "RUNNING",
+                    col(ImportJob.id) != job_id,
+                )
+                .execution_options(synchronize_session=False)
                 .values(
                     status="FAILED",
                     finished_at=utcnow(),
@@ -411,6 +416,23 @@ async def _import_rows(
             )
             message = problem.message
         if message is None and counts.failed == 0 and not options.dry_run:
+            # The outcome commits with the rows: the next import of the institution, whose
+            # turn comes with this commit, must not take this job for one that died.
+            await session.execute(
+                update(ImportJob)
+                .where(col(ImportJob.id) == job_id)
+                .values(
+                    status="SUCCEEDED",
+                    processed_rows=counts.processed,
+                    created=counts.created,
+                    updated=counts.updated,
+                    unchanged=counts.unchanged,
+                    failed=0,
+                    message=None,
+                    finished_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            )
             await session.commit()
             counts.committed = True
         else:

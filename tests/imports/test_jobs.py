@@ -308,6 +308,33 @@ async def test_a_job_left_running_by_a_dead_process_is_marked_failed(
     assert "interrupted" in dead["message"]
 
 
+async def test_a_job_is_succeeded_once_its_rows_are_committed(
+    committed: Committed, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next import of the institution starts as soon as this one's rows commit, and
+    marks the institution's RUNNING jobs as dead: so the rows and SUCCEEDED commit
+    together, before the report is stored (else a finished job could be marked FAILED)."""
+    seen: list[str] = []
+    store = service._store_outcome
+
+    async def looking_first(database: Database, job_id: int, *args: Any) -> Any:
+        async with engine.connect() as conn:
+            status = await conn.scalar(
+                text("SELECT status FROM import_job WHERE id = :id"), {"id": job_id}
+            )
+        seen.append(str(status))
+        return await store(database, job_id, *args)
+
+    monkeypatch.setattr(service, "_store_outcome", looking_first)
+    http = committed.client(import_background=False)
+    gql, importer = GraphQL(http), Importer(http)
+    token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+    first = await _quick(importer)(token)
+    dry = await _quick(importer)(token, dry_run=True)
+    assert (first["status"], dry["status"]) == ("SUCCEEDED", "SUCCEEDED")
+    assert seen == ["SUCCEEDED", "RUNNING"]  # a dry run commits nothing before its report
+
+
 @pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
 async def test_parallel_imports_of_one_file_write_it_once(
     committed: Committed, engine: AsyncEngine, background: bool
