@@ -34,9 +34,10 @@ async def _live(session: AsyncSession) -> bool:
 
 
 async def propagate_source(*, session: AsyncSession, actor: Actor, source_id: int) -> int:
-    """Refresh every linked copy of a changed source in the current transaction (LIVE mode)."""
-    if not await _live(session):
-        return 0
+    """Refresh every linked copy of a changed source in the current transaction (LIVE mode).
+
+    The copies are looked for first: most sources have none, and then the network's mode
+    is not read (one statement a changed patron, where an import changes thousands)."""
     copies = list(
         (
             await session.execute(
@@ -44,6 +45,8 @@ async def propagate_source(*, session: AsyncSession, actor: Actor, source_id: in
             )
         ).scalars()
     )
+    if not copies or not await _live(session):
+        return 0
     for copy in copies:
         await refresh_copy(
             session=session, actor=actor, copy=copy, action="propagate_source_change"
