@@ -479,6 +479,32 @@ async def measure(options: argparse.Namespace) -> None:
                     raise SystemExit(f"expected {size} unchanged: {again}")
                 rows.append(Row(size, "re-import", again, copy_s))
                 _say(again)
+            if options.update and not dry_run and not result["stopped"]:
+                # Another file of the same students (same keys; new names, usernames,
+                # e-mails and form classes): every row is found and changed (a school's
+                # start-of-year feed).
+                changed = workdir / f"northfield-{size}-changed.csv"
+                if not changed.exists():
+                    write_csv(changed, size, seed=2)
+                print(f"{label(size)} update: importing a changed file ...", flush=True)
+                updated = run_child(
+                    options.url,
+                    changed,
+                    time_limit=options.time_limit,
+                    count_sql=options.update_profile,
+                    cprofile=options.top if options.update_cprofile else 0,
+                )
+                if updated["updated"] != size and not updated["stopped"]:
+                    raise SystemExit(f"expected {size} updated: {updated}")
+                rows.append(Row(size, "update", updated, copy_s))
+                _say(updated)
+                if options.update_profile:
+                    statements = updated["statements"]
+                    print(f"  update statements per row (SQL {updated['sql_s']:.1f} s):")
+                    for kind, count in sorted(statements.items(), key=lambda kv: -kv[1]):
+                        print(f"    {count / size:6.2f}  {kind}")
+                if options.update_cprofile:
+                    print(updated["cprofile"])
         if options.profile:
             size = parse_size(options.profile)
             path = workdir / f"northfield-profile-{size}.csv"
@@ -496,7 +522,9 @@ async def measure(options: argparse.Namespace) -> None:
     print(f"CSV import of NORTHFIELD students, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(
         "  mode UPSERT, match ADMIN_SYSTEM_ID, as system_actor(); commit and dry run: every "
-        "row is created; re-import: the same file again, every row found and unchanged"
+        "row is created; re-import: the same file again, every row found and unchanged; "
+        "update: a file of the same students with other names, usernames, e-mails and "
+        "classes, every row found and changed"
     )
     print("\n".join(facts))
     print()
@@ -521,6 +549,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         dest="reimport",
         action="store_false",
         help="skip importing each committed file a second time (every row unchanged)",
+    )
+    parser.add_argument(
+        "--no-update",
+        dest="update",
+        action="store_false",
+        help="skip importing, after each committed file, a file that changes every row",
+    )
+    parser.add_argument(
+        "--update-profile",
+        action="store_true",
+        help="count the update import's SQL statements per row (adds a little to its time)",
+    )
+    parser.add_argument(
+        "--update-cprofile", action="store_true", help="run the update import under cProfile"
     )
     parser.add_argument("--profile", default="", help="also profile an import of this size")
     parser.add_argument(

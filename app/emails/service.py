@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, exists, func, insert, literal, select
+from sqlalchemy import delete, exists, func, insert, literal, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -276,15 +276,30 @@ async def _institution_uses(session: AsyncSession, institution_id: int, address:
 async def clear_flag_of_changed_address(*, session: AsyncSession, patron: Patron) -> None:
     """After a patron's primary email changed: its flag about the old address goes, and
     a new address that is blacklisted is flagged at once."""
-    current = address_key(patron.primary_email or "")
-    cleared = await session.execute(
-        delete(PatronEmailFlag)
-        .where(col(PatronEmailFlag.patron_id) == patron.id, col(PatronEmailFlag.address) != current)
-        .returning(col(PatronEmailFlag.institution_id))
-    )
-    await _settle_institutions(session, set(cleared.scalars()))
     assert patron.id is not None
-    await flag_blacklisted_patrons(session, [patron.id])
+    await clear_flags_of_changed_addresses(session, [(patron.id, patron.primary_email)])
+
+
+async def clear_flags_of_changed_addresses(
+    session: AsyncSession, changed: list[tuple[int, str | None]]
+) -> None:
+    """clear_flag_of_changed_address for many patrons, given as (id, new primary email):
+    set-based, a few statements for an import's batch."""
+    for start in range(0, len(changed), 1000):
+        chunk = changed[start : start + 1000]
+        current = [(patron_id, address_key(address or "")) for patron_id, address in chunk]
+        cleared = await session.execute(
+            delete(PatronEmailFlag)
+            .where(
+                col(PatronEmailFlag.patron_id).in_([patron_id for patron_id, _ in chunk]),
+                tuple_(col(PatronEmailFlag.patron_id), col(PatronEmailFlag.address)).not_in(
+                    current
+                ),
+            )
+            .returning(col(PatronEmailFlag.institution_id))
+        )
+        await _settle_institutions(session, set(cleared.scalars()))
+    await flag_blacklisted_patrons(session, [patron_id for patron_id, _ in changed])
 
 
 async def flag_blacklisted_patrons(session: AsyncSession, patron_ids: list[int]) -> None:

@@ -17,17 +17,19 @@ from sqlmodel import col
 from app.auth.passwords import verify_password
 from app.auth.policy import Actor
 from app.errors import DomainError, ErrorCode, FieldError
+from app.imports.claims import claims, held_keys, in_order
 from app.imports.collector import older_objects_set_aside
 from app.imports.columns import error_column, parse_row
 from app.imports.first_lines import FirstLines
 from app.imports.statistics import Statistics
 from app.network import service as network
 from app.network.models import LibraryGroup
+from app.patrons.bulk_updates import PatronChange, write_patron_changes
 from app.patrons.bulk_writes import insert_new_patrons
 from app.patrons.delegation import refusal_to_change
 from app.patrons.lookups import CachedLookups, probed
 from app.patrons.models import Patron, PatronIdentifier
-from app.patrons.service import change_patron, plan_new_patron
+from app.patrons.service import plan_change, plan_new_patron
 from app.patrons.state import PatronState, load_states
 from app.patrons.validation import PatronPlan
 from app.settings import Settings
@@ -77,6 +79,9 @@ class Batch:
         self.looked_up: set[str] = set()  # the match keys `existing` has answered for
         self.states: dict[int, PatronState] = {}
         self.new_plans: list[PatronPlan] = []
+        # Checked changes of stored patrons, written with the new patrons (updates first:
+        # a key an update gives up may be taken by a new patron of the same batch).
+        self.changes: dict[int, PatronChange] = {}
         # hash((column, value)) -> the first line of the file whose row went through with
         # that value in a unique column: a later row repeating it is told which line.
         self.first_lines = FirstLines()
@@ -168,8 +173,9 @@ class Batch:
         """The patron this match key names, counting rows accepted earlier in the file."""
         claim = await self.match_claim(key)
         if self.lookups.claimant(claim) is not None:
-            # A new patron earlier in this batch has it: write the batch so far, then the
-            # row updates that patron, as it would if the two rows were further apart.
+            # A row earlier in this batch gives it to a patron (a new one, or one it
+            # changes): write the batch so far, then this row updates that patron, as it
+            # would if the two rows were further apart.
             await self.write_new()
             self.looked_up = set()  # what the batch wrote is found in the database now
         if key.lower() in self.looked_up:
@@ -197,18 +203,36 @@ class Batch:
     def accept_new(self, plan: PatronPlan, mark: int) -> None:
         """Hold a valid new patron for the batch write; its keys are taken from now on."""
         self.new_plans.append(plan)
-        for kind_and_key in _claims(self.institution_id, plan):
+        for kind_and_key in claims(self.institution_id, plan):
             self.lookups.claim(kind_and_key, mark)
 
-    def record_update(self, patron_id: int, before: PatronState, after: PatronState) -> None:
-        """Keys an update gave up are free, keys it took are its own."""
-        for kind_and_key, owner in (
-            *((k, None) for k in _keys(self.institution_id, before, self.lookups)),
-            *((k, patron_id) for k in _keys(self.institution_id, after, self.lookups)),
+    def accept_change(self, change: PatronChange) -> None:
+        """Hold a checked update for the batch write. Until then the keys it gives up
+        are free and the keys it takes are claimed, for the rows after it."""
+        patron_id = change.patron.id
+        assert patron_id is not None
+        self.changes[patron_id] = change
+        self.states[patron_id] = change.plan.state
+        after = held_keys(self.institution_id, change.plan.state, self.lookups, change.plan)
+        for kind_and_key in held_keys(
+            self.institution_id, change.before, self.lookups, change.plan
         ):
-            self.lookups.moved(kind_and_key, owner)
+            if kind_and_key not in after:
+                self.lookups.hold(kind_and_key, None)
+        for kind_and_key in after:
+            self.lookups.hold(kind_and_key, patron_id)
+            self.lookups.claim(kind_and_key, patron_id)
 
     async def write_new(self) -> None:
+        """Write the batch's updates and new patrons held so far."""
+        if self.changes:
+            await write_patron_changes(
+                session=self.session,
+                actor=self.actor,
+                changes=list(self.changes.values()),
+                action="import_update_patron",
+            )
+            self.changes = {}
         if self.new_plans:
             await insert_new_patrons(
                 session=self.session,
@@ -221,33 +245,6 @@ class Batch:
         self.new_plans = []
         self.lookups.release()
         await self.statistics.grew(self.session, written)
-
-
-def _claims(institution_id: int, plan: PatronPlan) -> list[tuple[Any, ...]]:
-    state = plan.state
-    keys: list[tuple[Any, ...]] = []
-    username = state.scalars.get("username")
-    if username:
-        keys.append(("username", institution_id, username.lower()))
-    for identifier_type, value in plan.new_identifiers.values():
-        keys.append(("identifier", institution_id, identifier_type.id, value.lower()))
-    if plan.attributes is not None:
-        for type_id, values in plan.attributes.changes.items():
-            if plan.attributes.types[type_id].row.unique:
-                keys += [("attribute", type_id, v.lower()) for v in values]
-    return keys
-
-
-def _keys(institution_id: int, state: PatronState, lookups: CachedLookups) -> list[tuple[Any, ...]]:
-    keys: list[tuple[Any, ...]] = []
-    username = state.scalars.get("username")
-    if username:
-        keys.append(("username", institution_id, username.lower()))
-    for code, value in state.identifiers.items():
-        found = lookups.cached_identifier_type(code)
-        if found is not None:
-            keys.append(("identifier", institution_id, found.id, value.lower()))
-    return keys
 
 
 @dataclass
@@ -349,6 +346,8 @@ async def import_row(
             [match_field],
         )
     assert existing.id is not None
+    if existing.id in batch.changes or in_order(batch.states[existing.id]):
+        await batch.write_new()  # its held update first, or what the checks will read
     before = batch.states[existing.id]
     if fields.get("contact_emails"):
         # The file has addresses only: keep the labels staff gave the addresses it repeats.
@@ -367,21 +366,22 @@ async def import_row(
         verify_password, settings, existing.password_hash, password
     ):
         del fields["password"]  # the same password again is no change
-    written: list[PatronState] = []
-    changed = await change_patron(
+    change = await plan_change(
         session=session,
         settings=settings,
         actor=actor,
         patron=existing,
         fields=fields,
-        action="import_update_patron",
         before=before,
-        written=written,
     )
-    if changed:
-        batch.record_update(existing.id, before, written[0])
-        batch.states[existing.id] = written[0]
-    return "updated" if changed else "unchanged"
+    if change is None:
+        return "unchanged"
+    if in_order(before, change.state):
+        await batch.write_new()
+    batch.accept_change(PatronChange(existing, before, change))
+    if in_order(before, change.state):
+        await batch.write_new()
+    return "updated"
 
 
 def batches(

@@ -26,6 +26,7 @@ from app.network.models import Institution, PatronValueChoice
 from app.network.service import _check_description, administered_institution
 from app.patrons import events
 from app.patrons.models import Patron
+from app.patrons.queries import sources_with_copies
 from app.sql import pk, saved_id
 
 VALUE_LIMIT = 50  # the width of patron.cohort and patron.form_class
@@ -289,16 +290,7 @@ async def _move(
             for patron_id, before in moved
         ],
     )
-    sources: set[int] = set()
-    for start in range(0, len(ids), 1000):
-        part = ids[start : start + 1000]
-        rows = await session.execute(
-            select(col(Patron.link_source_patron_id))
-            .where(col(Patron.link_source_patron_id).in_(part))
-            .distinct()
-        )
-        sources.update(source_id for source_id in rows.scalars() if source_id is not None)
-    for source_id in sorted(sources):
+    for source_id in await sources_with_copies(session, ids):
         await events.announce(
             events.SOURCE_CHANGED, session=session, actor=actor, source_id=source_id
         )

@@ -59,6 +59,15 @@ _FLAGS = [
     (SCALAR_FIELDS.index(name), name, default)
     for name, default in (("enabled", True), ("is_staff", False), ("is_generic", False))
 ]
+# The rows of a patron's child tables, as the tuples both bulk writers build.
+CHILD_COLUMNS: dict[Any, tuple[str, ...]] = {
+    PatronIdentifier: ("patron_id", "institution_id", "identifier_type_id", "value", "value_key"),
+    PatronContactEmail: ("patron_id", "position", "address", "label"),
+    PatronLibraryGroup: ("patron_id", "library_group_id"),
+    PatronSystemGroup: ("patron_id", "system_group"),
+    PatronLibraryAccess: ("patron_id", "library_id"),
+    PatronAttribute: ("patron_id", "attribute_type_id", "value", "unique_key"),
+}
 AUDIT_COLUMNS = (
     "at",
     "institution_id",
@@ -160,24 +169,16 @@ async def insert_new_patrons(
                         for unique in (plan.attributes.types[type_id].row.unique,)
                         for value in type_values
                     ]
-            for table, columns, records in (
-                (Patron, PATRON_COLUMNS, patrons),
-                (
-                    PatronIdentifier,
-                    ("patron_id", "institution_id", "identifier_type_id", "value", "value_key"),
-                    identifiers,
-                ),
-                (PatronContactEmail, ("patron_id", "position", "address", "label"), emails),
-                (PatronLibraryGroup, ("patron_id", "library_group_id"), groups),
-                (PatronSystemGroup, ("patron_id", "system_group"), roles),
-                (PatronLibraryAccess, ("patron_id", "library_id"), libraries),
-                (
-                    PatronAttribute,
-                    ("patron_id", "attribute_type_id", "value", "unique_key"),
-                    values,
-                ),
+            await copy_rows(session, Patron.__table__, PATRON_COLUMNS, patrons)  # type: ignore[attr-defined]
+            for table, records in (
+                (PatronIdentifier, identifiers),
+                (PatronContactEmail, emails),
+                (PatronLibraryGroup, groups),
+                (PatronSystemGroup, roles),
+                (PatronLibraryAccess, libraries),
+                (PatronAttribute, values),
             ):
-                await copy_rows(session, table.__table__, columns, records)  # type: ignore[union-attr]
+                await copy_rows(session, table.__table__, CHILD_COLUMNS[table], records)  # type: ignore[union-attr]
     except IntegrityError as exc:
         raise translate_integrity(exc) from exc
     await flag_blacklisted_patrons(

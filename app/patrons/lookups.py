@@ -319,6 +319,10 @@ class CachedLookups(Lookups):
         if kind_and_key in self._owners:
             self._owners[kind_and_key] = owner
 
+    def hold(self, kind_and_key: tuple[Any, ...], owner: int | None) -> None:
+        """A change not yet written gives this key to `owner` (None: frees it)."""
+        self._owners[kind_and_key] = owner
+
     def claimant(self, kind_and_key: tuple[Any, ...]) -> int | None:
         return self._claims.get(kind_and_key)
 

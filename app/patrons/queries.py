@@ -183,3 +183,18 @@ async def light_relation(
         for row in await fetch_rows(session, LIGHT_RELATIONS[name], {"ids": patron_ids}):
             found.setdefault(row[0], []).append(row)
     return found
+
+
+async def sources_with_copies(session: AsyncSession, patron_ids: Sequence[int]) -> list[int]:
+    """Which of these patrons are the source of a linked copy (most are of none), in
+    order: after a change of many patrons, the ones whose copies need the news."""
+    found: set[int] = set()
+    for start in range(0, len(patron_ids), 1000):
+        chunk = list(patron_ids[start : start + 1000])
+        rows = await session.execute(
+            select(col(Patron.link_source_patron_id))
+            .where(col(Patron.link_source_patron_id).in_(chunk))
+            .distinct()
+        )
+        found.update(i for i in rows.scalars() if i is not None)
+    return sorted(found)

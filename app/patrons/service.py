@@ -214,20 +214,12 @@ async def change_patron(
     """update_patron without the commit; False when nothing would change (nothing written)."""
     assert patron.id is not None
     patron_id = patron.id
-    institution = await lookups_of(session).institution_by_id(session, patron.institution_id)
     if before is None:
         before = await load_state(session, patron)
-    plan = await validate_changes(
-        session=session,
-        settings=settings,
-        actor=actor,
-        institution=institution,
-        patron_id=patron_id,
-        current=before,
-        fields=fields,
+    plan = await plan_change(
+        session=session, settings=settings, actor=actor, patron=patron, fields=fields, before=before
     )
-    names = await lookups_of(session).name_maps(session, patron.institution_id)
-    if plan.password_hash is False and before.snapshot(names) == plan.state.snapshot(names):
+    if plan is None:
         return False  # nothing changes: no new version, no audit entry
     try:
         async with session.begin_nested():
@@ -235,7 +227,7 @@ async def change_patron(
             await write_plan(session=session, patron=patron, before=before, plan=plan)
     except IntegrityError as exc:
         raise translate_integrity(exc) from exc
-    await _end_sessions_at_lost_libraries(session, patron_id, before, plan.state)
+    await end_sessions_at_lost_libraries(session, patron_id, before, plan.state)
     if before.scalars.get("primary_email") != patron.primary_email:
         await clear_flag_of_changed_address(session=session, patron=patron)
     await audit_change(
@@ -254,7 +246,34 @@ async def change_patron(
     return True
 
 
-async def _end_sessions_at_lost_libraries(
+async def plan_change(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    patron: Patron,
+    fields: dict[str, Any],
+    before: PatronState,
+) -> PatronPlan | None:
+    """The checked plan of an edit of a stored patron (nothing written); None when the
+    edit would change nothing."""
+    institution = await lookups_of(session).institution_by_id(session, patron.institution_id)
+    plan = await validate_changes(
+        session=session,
+        settings=settings,
+        actor=actor,
+        institution=institution,
+        patron_id=patron.id,
+        current=before,
+        fields=fields,
+    )
+    names = await lookups_of(session).name_maps(session, patron.institution_id)
+    if plan.password_hash is False and before.snapshot(names) == plan.state.snapshot(names):
+        return None
+    return plan
+
+
+async def end_sessions_at_lost_libraries(
     session: AsyncSession, patron_id: int, before: PatronState, after: PatronState
 ) -> None:
     """A login library taken away ends the account's sessions there at once (roles,

@@ -78,6 +78,12 @@ async def test_an_import_flags_a_blacklisted_address_at_once(
     job = await importer.job(northfield, to_csv(list(rows[0]), rows))
     assert job["updated"] == 1, job
     assert await api.alerts(northfield, fine["id"]) == [BLACKLISTED]
+    # And an update by import that moves away from it clears that flag only
+    rows = [student(2, primary_email="back.again@northfield.example.edu"), student(3)]
+    job = await importer.job(northfield, to_csv(list(rows[0]), rows))
+    assert (job["updated"], job["created"]) == (1, 1), job
+    assert await api.alerts(northfield, fine["id"]) == []
+    assert await api.alerts(northfield, flagged["id"]) == [BLACKLISTED]
 
 
 async def test_a_merge_that_brings_a_blacklisted_address_flags_the_survivor(

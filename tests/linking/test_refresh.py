@@ -7,11 +7,13 @@ import io
 import json
 from typing import Any
 
+import httpx
 import pytest
 from PIL import Image
 from sqlalchemy import text
 
 from tests.support.ids import pk_of
+from tests.support.imports import Importer, counts, to_csv
 from tests.support.linking import Net, day, eastern_only
 
 NOT_SHARED = ("cohort", "formClass", "contactEmails")
@@ -174,6 +176,36 @@ async def test_source_edits_reach_every_copy_at_once(net: Net) -> None:
         (pk_of(west["id"]), "eastern.admin", await net.institution_id("WESTERN")),
         (pk_of(nekls["id"]), "eastern.admin", await net.institution_id("NEKLS")),
     ]
+
+
+async def test_a_file_imported_by_the_source_institution_reaches_every_copy(
+    net: Net, client: httpx.AsyncClient
+) -> None:
+    # Given two EASTERN patrons, one linked by WESTERN and by NEKLS, one by nobody
+    source = await net.eastern_source(7, adminSystemId="EAST-7")
+    await net.eastern_source(8, adminSystemId="EAST-8")
+    west = await net.find_and_link("western.librarian", "TEST-EU0007")
+    nekls = await net.find_and_link("lansing.librarian", "TEST-EU0007")
+    # When EASTERN imports a file that changes both (the linked one's shared fields)
+    rows = [
+        {"admin_system_id": "EAST-7", "given_name": "Erica", "phone": "555-0199"},
+        {"admin_system_id": "EAST-8", "given_name": "Erin"},
+    ]
+    job = await Importer(client).job(
+        await net.token("eastern.admin"), to_csv(list(rows[0]), rows), institution="EASTERN"
+    )
+    assert counts(job) == ("SUCCEEDED", 2, 2, 0, 2, 0, 0)
+    # Then both copies of the first show it, refreshed once each, by the importer
+    for username, copy in (("western.librarian", west), ("lansing.librarian", nekls)):
+        read = await net.read(username, copy["id"])
+        assert read is not None
+        assert data_of(read) == {**data_of(copy), "givenName": "Erica", "phone": "555-0199"}
+        assert read["version"] == copy["version"] + 1
+    entries = await net.audit("propagate_source_change")
+    assert sorted((e["entity_id"], e["actor_name"]) for e in entries) == sorted(
+        [(pk_of(west["id"]), "eastern.admin"), (pk_of(nekls["id"]), "eastern.admin")]
+    )
+    assert (await net.read("eastern.admin", source["id"]))["givenName"] == "Erica"  # type: ignore[index]
 
 
 async def test_on_interaction_copies_wait_for_a_refresh_or_a_relink(net: Net) -> None:
