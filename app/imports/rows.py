@@ -254,7 +254,8 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     failed: int = 0
-    committed: bool = False
+    committed: bool = False  # the rows are written
+    reported: bool = False  # the job's outcome is stored (with the rows, or alone)
 
 
 KNOWN_SYSTEM_GROUPS = {

@@ -270,7 +270,7 @@ async def run_job(
             started = utcnow()
             _live[job_id] = 0
             try:
-                message = await _import_rows(
+                await _import_rows(
                     database=database,
                     settings=settings,
                     actor=actor,
@@ -289,32 +289,38 @@ async def run_job(
                 raise
             except Exception:
                 logger.exception("import job %s stopped on an unexpected error", job_id)
-                message = (
-                    f"The import stopped on an unexpected error after {counts.processed} row(s)."
-                )
-            job = await _store_outcome(database, job_id, counts, message, options, started, spool)
+                if not counts.reported:  # else the outcome was stored, and stands
+                    message = (
+                        f"The import stopped on an unexpected error after "
+                        f"{counts.processed} row(s)."
+                    )
+                    async with database.session() as bookkeeping:
+                        await _store_outcome(
+                            bookkeeping, job_id, counts, message, options, started, spool
+                        )
+                        await bookkeeping.commit()
+            async with database.session() as bookkeeping:
+                job = await bookkeeping.get(ImportJob, job_id)
+            assert job is not None
             metrics.import_job(job.status)
     except asyncio.CancelledError:
-        # Stopped while waiting, importing or reporting. An open transaction was rolled
-        # back when its session closed; only a commit that already happened stands.
-        metrics.import_job("SUCCEEDED" if counts.committed else "FAILED")
-        await _finish(
-            database,
-            job_id,
-            status="SUCCEEDED" if counts.committed else "FAILED",
-            started_at=started,
-            finished_at=utcnow(),
-            processed_rows=counts.processed,
-            created=counts.created,
-            updated=counts.updated,
-            unchanged=counts.unchanged,
-            failed=counts.failed,
-            message=(
-                "The import was written, but stopped before its report was complete."
-                if counts.committed
-                else "The import was stopped before it ended; nothing was written."
-            ),
-        )
+        # Stopped while waiting or importing: the open transaction was rolled back when
+        # its session closed. Stopped after the outcome was stored: it stands.
+        if not counts.reported:
+            metrics.import_job("FAILED")
+            await _finish(
+                database,
+                job_id,
+                status="FAILED",
+                started_at=started,
+                finished_at=utcnow(),
+                processed_rows=counts.processed,
+                created=counts.created,
+                updated=counts.updated,
+                unchanged=counts.unchanged,
+                failed=counts.failed,
+                message="The import was stopped before it ended; nothing was written.",
+            )
         raise
     finally:
         spool.close()
@@ -341,9 +347,9 @@ async def _import_rows(
     counts: Counts,
     spool: IO[str],
     progress: Progress | None,
-) -> str | None:
-    """Every row in one transaction, committed only if all are valid; a file-level problem
-    is returned as a message."""
+) -> None:
+    """Every row in one transaction, committed only if all are valid (a file-level
+    problem fails the job with its message), and the job's outcome with them."""
     message: str | None = None
     async with database.session() as session:
         if database.dialect == "postgresql":
@@ -377,6 +383,9 @@ async def _import_rows(
             assert job is not None
             job.status, job.started_at = "RUNNING", started
             await bookkeeping.commit()
+        # The rows are written under a savepoint: a dry run, or a file with a bad row, rolls
+        # them back and still stores its outcome before the lock is let go.
+        rows = await session.begin_nested()
         lookups = CachedLookups()
         session.info[LOOKUPS_KEY] = lookups
         batch = Batch(
@@ -388,10 +397,10 @@ async def _import_rows(
         )
         try:
             with path.open("rb") as raw:
-                rows = records(raw)
-                _, header = next(rows)
+                lines = records(raw)
+                _, header = next(lines)
                 columns = check_header(header)
-                for chunk in batches(rows, BATCH):
+                for chunk in batches(lines, BATCH):
                     await import_batch(
                         session=session,
                         settings=settings,
@@ -415,77 +424,61 @@ async def _import_rows(
                 + "\n"
             )
             message = problem.message
-        if message is None and counts.failed == 0 and not options.dry_run:
-            # The outcome commits with the rows: the next import of the institution, whose
-            # turn comes with this commit, must not take this job for one that died.
-            await session.execute(
-                update(ImportJob)
-                .where(col(ImportJob.id) == job_id)
-                .values(
-                    status="SUCCEEDED",
-                    processed_rows=counts.processed,
-                    created=counts.created,
-                    updated=counts.updated,
-                    unchanged=counts.unchanged,
-                    failed=0,
-                    message=None,
-                    finished_at=utcnow(),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            await session.commit()
-            counts.committed = True
-        else:
-            await session.rollback()
-    return message
+        keep = message is None and counts.failed == 0 and not options.dry_run
+        await (rows.commit() if keep else rows.rollback())
+        # The outcome commits with the rows, or alone in the transaction that held the
+        # institution's lock: the next import of the institution, whose turn comes with
+        # this commit, must not take this job for one whose process died.
+        await _store_outcome(session, job_id, counts, message, options, started, spool)
+        await session.commit()
+        counts.committed, counts.reported = keep, True
 
 
 async def _store_outcome(
-    database: Database,
+    bookkeeping: AsyncSession,
     job_id: int,
     counts: Counts,
     message: str | None,
     options: ImportOptions,
     started: datetime,
     spool: IO[str],
-) -> ImportJob:
-    async with database.session() as bookkeeping:
-        spool.seek(0)
-        batch: list[dict[str, Any]] = []
-        for raw in spool:
-            line, column, code, text = json.loads(raw)
-            batch.append(
-                {
-                    "job_id": job_id,
-                    "line": line,
-                    "column": column,
-                    "code": code,
-                    "message": text[:2000],
-                }
-            )
-            if len(batch) >= BATCH:
-                await bookkeeping.execute(insert(ImportRowError), batch)
-                batch = []
-        if batch:
-            await bookkeeping.execute(insert(ImportRowError), batch)
-        job = await bookkeeping.get(ImportJob, job_id)
-        assert job is not None
-        job.started_at = job.started_at or started
-        job.processed_rows = counts.processed
-        job.created, job.updated, job.unchanged, job.failed = (
-            counts.created,
-            counts.updated,
-            counts.unchanged,
-            counts.failed,
+) -> None:
+    """The job's counts, status, message and row errors, in `bookkeeping`'s transaction."""
+    spool.seek(0)
+    batch: list[dict[str, Any]] = []
+    for raw in spool:
+        line, column, code, text = json.loads(raw)
+        batch.append(
+            {
+                "job_id": job_id,
+                "line": line,
+                "column": column,
+                "code": code,
+                "message": text[:2000],
+            }
         )
-        if message is not None:
-            job.status, job.message = "FAILED", message + " Nothing was written."
-        elif counts.failed:
-            job.status = "FAILED"
-            job.message = f"{counts.failed} row(s) have errors; nothing was written."
-        else:
-            job.status = "SUCCEEDED"
-            job.message = "Dry run: nothing was written." if options.dry_run else None
-        job.finished_at = utcnow()
-        await bookkeeping.commit()
-        return job
+        if len(batch) >= BATCH:
+            await bookkeeping.execute(insert(ImportRowError), batch)
+            batch = []
+    if batch:
+        await bookkeeping.execute(insert(ImportRowError), batch)
+    job = await bookkeeping.get(ImportJob, job_id)
+    assert job is not None
+    job.started_at = job.started_at or started
+    job.processed_rows = counts.processed
+    job.created, job.updated, job.unchanged, job.failed = (
+        counts.created,
+        counts.updated,
+        counts.unchanged,
+        counts.failed,
+    )
+    if message is not None:
+        job.status, job.message = "FAILED", message + " Nothing was written."
+    elif counts.failed:
+        job.status = "FAILED"
+        job.message = f"{counts.failed} row(s) have errors; nothing was written."
+    else:
+        job.status = "SUCCEEDED"
+        job.message = "Dry run: nothing was written." if options.dry_run else None
+    job.finished_at = utcnow()
+    await bookkeeping.flush()

@@ -29,6 +29,7 @@ from tests.support.ids import pk_of
 from tests.support.imports import (
     JOB,
     STUDENTS,
+    WITH_ERRORS,
     Importer,
     counts,
     table_counts,
@@ -308,31 +309,46 @@ async def test_a_job_left_running_by_a_dead_process_is_marked_failed(
     assert "interrupted" in dead["message"]
 
 
-async def test_a_job_is_succeeded_once_its_rows_are_committed(
+async def test_a_jobs_outcome_is_stored_before_the_next_import_may_start(
     committed: Committed, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The next import of the institution starts as soon as this one's rows commit, and
-    marks the institution's RUNNING jobs as dead: so the rows and SUCCEEDED commit
-    together, before the report is stored (else a finished job could be marked FAILED)."""
-    seen: list[str] = []
-    store = service._store_outcome
+    """The next import of the institution starts as soon as this one's transaction ends,
+    and marks the institution's RUNNING jobs as dead: so every outcome (rows written, a
+    dry run, a file with a bad row) commits in that transaction, not after it (else a
+    finished job could be marked FAILED, "interrupted")."""
+    seen: list[tuple[str, str | None, int]] = []
+    import_rows = service._import_rows
 
-    async def looking_first(database: Database, job_id: int, *args: Any) -> Any:
+    async def looking_after(*, job_id: int, **kwargs: Any) -> Any:
+        await import_rows(job_id=job_id, **kwargs)
         async with engine.connect() as conn:
-            status = await conn.scalar(
-                text("SELECT status FROM import_job WHERE id = :id"), {"id": job_id}
+            status, message = (
+                await conn.execute(
+                    text("SELECT status, message FROM import_job WHERE id = :id"), {"id": job_id}
+                )
+            ).one()
+            errors = await conn.scalar(
+                text("SELECT count(*) FROM import_row_error WHERE job_id = :id"), {"id": job_id}
             )
-        seen.append(str(status))
-        return await store(database, job_id, *args)
+        seen.append((str(status), message, int(errors or 0)))
 
-    monkeypatch.setattr(service, "_store_outcome", looking_first)
+    monkeypatch.setattr(service, "_import_rows", looking_after)
     http = committed.client(import_background=False)
     gql, importer = GraphQL(http), Importer(http)
     token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
     first = await _quick(importer)(token)
     dry = await _quick(importer)(token, dry_run=True)
-    assert (first["status"], dry["status"]) == ("SUCCEEDED", "SUCCEEDED")
-    assert seen == ["SUCCEEDED", "RUNNING"]  # a dry run commits nothing before its report
+    bad = await importer.payload(token, WITH_ERRORS.read_bytes(), query=QUICK_IMPORT, dry_run=False)
+    assert (first["status"], dry["status"], bad["job"]["status"]) == (
+        "SUCCEEDED",
+        "SUCCEEDED",
+        "FAILED",
+    )
+    assert seen[:2] == [("SUCCEEDED", None, 0), ("SUCCEEDED", "Dry run: nothing was written.", 0)]
+    status, message, errors = seen[2]
+    assert (status, errors) == ("FAILED", bad["job"]["failed"])
+    assert message is not None
+    assert "nothing was written" in message
 
 
 @pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
