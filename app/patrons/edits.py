@@ -57,6 +57,7 @@ class Edit:
     patron_id: int | None
     current: PatronState
     fields: dict[str, Any]
+    account_type: str = "HOME"  # of the stored patron (a new one is HOME)
     state: PatronState = field(init=False)
     errors: list[FieldError] = field(default_factory=list)
 

@@ -70,8 +70,7 @@ async def check_mandatory_and_listed(edit: Edit) -> None:
     """The surname, and cohort and form class from the institution's lists: on HOME
     accounts only (a LINKED copy has none when its source shares none, and carries its
     home institution's values)."""
-    stored = await edit.session.get(Patron, edit.patron_id) if edit.patron_id is not None else None
-    linked = stored is not None and stored.account_type == "LINKED"
+    linked = edit.account_type == "LINKED"
     if edit.scalars.get("surname") is None and not linked:
         edit.fail(ErrorCode.MANDATORY_FIELD, "The surname is required.", ["surname"])
     if not linked:

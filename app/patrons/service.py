@@ -266,11 +266,14 @@ async def plan_change(
         patron_id=patron.id,
         current=before,
         fields=fields,
+        account_type=patron.account_type,
     )
-    names = await lookups_of(session).name_maps(session, patron.institution_id)
-    if plan.password_hash is False and before.snapshot(names) == plan.state.snapshot(names):
+    if plan.password_hash is not False:
+        return plan
+    if before == plan.state:  # the same state shows the same (a re-imported file's rows)
         return None
-    return plan
+    names = await lookups_of(session).name_maps(session, patron.institution_id)
+    return None if before.snapshot(names) == plan.state.snapshot(names) else plan
 
 
 async def end_sessions_at_lost_libraries(

@@ -21,7 +21,7 @@ from app.patrons.models import (
     PatronLibraryGroup,
     PatronSystemGroup,
 )
-from app.sql import pk
+from app.sql import InKeys, pk
 
 SCALAR_FIELDS = (
     "home_library_id",
@@ -185,7 +185,7 @@ async def load_states(session: AsyncSession, patrons: list[Patron]) -> dict[int,
         )
     ids = sorted(states)
     for start in range(0, len(ids), 1000):
-        part = ids[start : start + 1000]
+        keys = {"ids": ids[start : start + 1000]}  # one array on PostgreSQL (app.sql.InKeys)
         for patron_id, type_id, value in (
             await session.execute(
                 select(
@@ -193,8 +193,9 @@ async def load_states(session: AsyncSession, patrons: list[Patron]) -> dict[int,
                     col(PatronAttribute.attribute_type_id),
                     col(PatronAttribute.value),
                 )
-                .where(col(PatronAttribute.patron_id).in_(part))
-                .order_by(col(PatronAttribute.id))
+                .where(InKeys(col(PatronAttribute.patron_id)))
+                .order_by(col(PatronAttribute.id)),
+                keys,
             )
         ).all():
             states[patron_id].attributes.setdefault(type_id, []).append(value)
@@ -209,7 +210,8 @@ async def load_states(session: AsyncSession, patrons: list[Patron]) -> dict[int,
                     IdentifierType,
                     col(IdentifierType.id) == col(PatronIdentifier.identifier_type_id),
                 )
-                .where(col(PatronIdentifier.patron_id).in_(part))
+                .where(InKeys(col(PatronIdentifier.patron_id))),
+                keys,
             )
         ).all():
             states[patron_id].identifiers[code] = value
@@ -220,12 +222,13 @@ async def load_states(session: AsyncSession, patrons: list[Patron]) -> dict[int,
                     col(PatronContactEmail.address),
                     col(PatronContactEmail.label),
                 )
-                .where(col(PatronContactEmail.patron_id).in_(part))
+                .where(InKeys(col(PatronContactEmail.patron_id)))
                 .order_by(
                     col(PatronContactEmail.patron_id),
                     col(PatronContactEmail.position),
                     col(PatronContactEmail.id),
-                )
+                ),
+                keys,
             )
         ).all():
             states[patron_id].contact_emails.append((address, label))
@@ -236,7 +239,8 @@ async def load_states(session: AsyncSession, patrons: list[Patron]) -> dict[int,
         ):
             for patron_id, member in (
                 await session.execute(
-                    select(col(table.patron_id), column).where(col(table.patron_id).in_(part))
+                    select(col(table.patron_id), column).where(InKeys(col(table.patron_id))),
+                    keys,
                 )
             ).all():
                 getattr(states[patron_id], attribute).add(member)

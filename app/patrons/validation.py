@@ -49,10 +49,12 @@ async def validate_changes(
     patron_id: int | None,
     current: PatronState,
     fields: dict[str, Any],
+    account_type: str = "HOME",
 ) -> PatronPlan:
-    """Check every provided field and work out the patron's new state; all errors at once,
-    in the order of the checks."""
-    edit = Edit(session, institution, patron_id, current, fields)
+    """Check every provided field and work out the patron's new state (of a stored
+    patron of this account type, or a new HOME one); all errors at once, in the order of
+    the checks."""
+    edit = Edit(session, institution, patron_id, current, fields, account_type)
     check_names_and_flags(edit)
     await check_mandatory_and_listed(edit)
     await check_home_library_and_group(edit)
