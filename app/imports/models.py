@@ -52,9 +52,15 @@ class ImportRowError(SQLModel, table=True):
 
 
 class ImportFile(SQLModel, table=True):
-    """The uploaded file of a job, kept until the job has run (whichever process runs it)."""
+    """A part of the uploaded file of a job (parts numbered from 0, of at most
+    FILE_PART bytes), kept until the job has run (whichever process runs it)."""
 
     __tablename__ = "import_file"
 
     job_id: int = Field(foreign_key="import_job.id", primary_key=True, ondelete="CASCADE")
+    part: int = Field(primary_key=True)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+# The size of a stored part: what a process holds of a file at once, storing or reading it.
+FILE_PART = 1 << 20

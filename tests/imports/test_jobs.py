@@ -309,6 +309,36 @@ async def test_a_job_left_running_by_a_dead_process_is_marked_failed(
     assert "interrupted" in dead["message"]
 
 
+async def test_a_file_is_stored_in_parts_and_read_back_whole(
+    committed: Committed, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No process holds a whole uploaded file to store it or read it back: it is kept as
+    parts of at most FILE_PART bytes, and the job reads them back in order."""
+    monkeypatch.setattr(service, "FILE_PART", 64)
+    content = STUDENTS.read_bytes()
+    seen: list[list[int]] = []
+    restore = service._restore_file
+
+    async def looking_first(database: Database, job_id: int, path: Any) -> bool:
+        async with engine.connect() as conn:
+            sizes = await conn.execute(
+                text("SELECT length(content) FROM import_file WHERE job_id = :id ORDER BY part"),
+                {"id": job_id},
+            )
+            seen.append([int(n) for n in sizes.scalars()])
+        return await restore(database, job_id, path)
+
+    monkeypatch.setattr(service, "_restore_file", looking_first)
+    http = committed.client(import_background=False)
+    gql, importer = GraphQL(http), Importer(http)
+    token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+    job = await importer.job(token, content)
+    assert counts(job) == ("SUCCEEDED", 20, 20, 20, 0, 0, 0)
+    [sizes] = seen
+    assert sizes == [64] * (len(content) // 64) + ([len(content) % 64] if len(content) % 64 else [])
+    assert await students_in(engine) == 20
+
+
 async def test_a_jobs_outcome_is_stored_before_the_next_import_may_start(
     committed: Committed, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

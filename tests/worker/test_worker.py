@@ -366,7 +366,7 @@ async def written(reader: AsyncConnection) -> int:
 
 async def stored_file(reader: AsyncConnection, job_id: int) -> int | None:
     return await reader.scalar(
-        text("SELECT length(content) FROM import_file WHERE job_id = :id"), {"id": job_id}
+        text("SELECT sum(length(content)) FROM import_file WHERE job_id = :id"), {"id": job_id}
     )
 
 
