@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.support.attributes import (
@@ -13,6 +14,7 @@ from tests.support.attributes import (
 )
 from tests.support.graphql import error
 from tests.support.ids import patron_pk
+from tests.support.imports import Importer, counts, to_csv
 
 KANOPY_VALUES = "(use NOT_ALLOWED, ALLOWED)"
 
@@ -396,3 +398,44 @@ async def test_a_mandatory_limited_type_is_enforced_for_authorized_sessions_only
     )
     assert [a["type"]["code"] for a in completed["attributes"]] == ["LANSING_CARD"]
     assert completed["version"] == 3
+
+
+async def test_an_import_moves_a_unique_value_between_patrons_in_file_order(
+    api: AttributeApi, admin_lansing: str, lansing: str, client: httpx.AsyncClient
+) -> None:
+    """The changes of an import's batch are written together at its end: a unique value
+    one row gives up is free for the rows after it, and one it takes is theirs no more."""
+    await api.create_type(admin_lansing, code="MEMBER_NO", label="Member number", unique=True)
+    for n in (1, 2):
+        await api.create(
+            lansing,
+            homeLibrary="LANSING",
+            surname=f"Member{n}",
+            adminSystemId=f"MEM-{n}",
+            attributes=[{"type": "MEMBER_NO", "values": [f"M-{n}"]}],
+        )
+    importer = Importer(client)
+    columns = ["admin_system_id", "attribute:MEMBER_NO"]
+
+    def values(rows: list[tuple[str, str]]) -> bytes:
+        return to_csv(columns, [dict(zip(columns, row, strict=True)) for row in rows])
+
+    # A later row cannot take what an earlier row just took (nothing is written) ...
+    job = await importer.job(
+        lansing, values([("MEM-1", "M-9"), ("MEM-2", "m-9")]), institution="NEKLS"
+    )
+    assert (job["status"], [(e["line"], e["code"]) for e in job["rowErrors"]]) == (
+        "FAILED",
+        [(3, "CONFLICT")],
+    )
+    # ... but may take what an earlier row gave up.
+    job = await importer.job(
+        lansing, values([("MEM-1", "M-9"), ("MEM-2", "M-1")]), institution="NEKLS"
+    )
+    assert counts(job) == ("SUCCEEDED", 2, 2, 0, 2, 0, 0)
+    found = {}
+    for n in (1, 2):
+        page = await api.search(lansing, search=f"MEM-{n}")
+        [node] = [e["node"] for e in page["edges"]]
+        found[n] = [a["values"] for a in node["attributes"] if a["type"]["code"] == "MEMBER_NO"]
+    assert found == {1: [["M-9"]], 2: [["M-1"]]}
