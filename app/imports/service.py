@@ -456,6 +456,13 @@ async def _import_rows(
                 + "\n"
             )
             message = problem.message
+        except DomainError as error:
+            # A batch's write lost a race on a unique key to another session's write
+            # (the checks had found the key free): the job fails, saying which.
+            message = (
+                " ".join(e.message for e in error.errors)
+                + f" The import stopped at row {counts.processed} of the file."
+            )
         keep = message is None and counts.failed == 0 and not options.dry_run
         await (rows.commit() if keep else rows.rollback())
         # The outcome commits with the rows, or alone in the transaction that held the

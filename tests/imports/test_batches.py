@@ -178,3 +178,30 @@ async def test_a_value_repeated_far_down_the_file_names_the_line_that_had_it(
         ),
     ]
     assert await table_counts(connection) == before
+
+
+async def test_a_write_that_loses_a_race_fails_the_job_saying_why_and_writes_nothing(
+    importer: Importer,
+    northfield: str,
+    connection: AsyncConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The checks found a username free, and another session took it before the batch was
+    written (simulated: the check is told the name is free): the unique index refuses the
+    write, and the job fails with the registry's message, nothing of the file written."""
+    from app.patrons.lookups import CachedLookups
+
+    first = [student(1)]
+    assert counts(await importer.job(northfield, to_csv(HEADER, first)))[0] == "SUCCEEDED"
+    before = await table_counts(connection)
+
+    async def free(*_: Any, **__: Any) -> bool:
+        return False
+
+    monkeypatch.setattr(CachedLookups, "username_taken", free)
+    rows = [student(2), student(3, username=first[0]["username"])]
+    job = await importer.job(northfield, to_csv(HEADER, rows))
+    assert job["status"] == "FAILED"
+    assert job["message"].startswith("This username was just taken by another patron.")
+    assert "Nothing was written." in job["message"]
+    assert await table_counts(connection) == before
