@@ -29,10 +29,11 @@ from app.attributes import service as attributes
 from app.auth.policy import Actor, can_manage_patrons, require, require_authenticated
 from app.db import Database, utcnow
 from app.errors import DomainError, ErrorCode
+from app.imports import stored_files
 from app.imports.columns import ATTRIBUTE_PREFIX, check_header
 from app.imports.file_check import FileFacts, facts_in_thread
 from app.imports.files import FileProblem, file_error, read_header, records
-from app.imports.models import FILE_PART, ImportFile, ImportJob, ImportRowError
+from app.imports.models import ImportFile, ImportJob, ImportRowError
 from app.imports.rows import (
     MATCH_COLUMNS,
     MODES,
@@ -121,7 +122,7 @@ async def create_job(
     session.add(job)
     await session.flush()
     assert job.id is not None
-    await _store_file(session, job.id, path)
+    await stored_files.store_file(session, job.id, path)
     await enqueue(session, IMPORT_PATRONS, actor, job_id=job.id)
     await session.commit()
     metrics.import_job("QUEUED")
@@ -137,65 +138,20 @@ async def run_queued(
     async with database.session() as session:
         queued = await session.get(ImportJob, job_id)
     if queued is None or queued.status not in ("QUEUED", "RUNNING"):
-        await _drop_file(database, job_id)
+        await stored_files.drop_file(database, job_id)
         return queued
     directory = Path(settings.import_dir or Path(tempfile.gettempdir()) / "netzone-imports")
     path = directory / f"job-{job_id}-{uuid.uuid4().hex}.csv"
     try:
-        if not await _restore_file(database, job_id, path):
-            await _drop_file(database, job_id)
+        if not await stored_files.restore_file(database, job_id, path):
+            await stored_files.drop_file(database, job_id)
             return queued
         return await run_job(
             database=database, settings=settings, actor=actor, job_id=job_id, path=path
         )
     finally:
         path.unlink(missing_ok=True)
-        await asyncio.shield(_drop_file(database, job_id))
-
-
-async def _store_file(session: AsyncSession, job_id: int, path: Path) -> None:
-    """The file as numbered parts in the session's transaction, one part in memory at a
-    time."""
-    with path.open("rb") as raw:
-        part = 0
-        while content := await asyncio.to_thread(raw.read, FILE_PART):
-            await session.execute(
-                insert(ImportFile).values(job_id=job_id, part=part, content=content)
-            )
-            part += 1
-
-
-async def _restore_file(database: Database, job_id: int, path: Path) -> bool:
-    """Write the job's stored file to `path`, a part at a time; False if none is stored."""
-    async with database.session() as session:
-        parts = list(
-            (
-                await session.execute(
-                    select(col(ImportFile.part))
-                    .where(col(ImportFile.job_id) == job_id)
-                    .order_by(col(ImportFile.part))
-                )
-            ).scalars()
-        )
-        if not parts:
-            return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as out:
-            for part in parts:
-                content = await session.scalar(
-                    select(col(ImportFile.content)).where(
-                        col(ImportFile.job_id) == job_id, col(ImportFile.part) == part
-                    )
-                )
-                assert content is not None
-                await asyncio.to_thread(out.write, content)
-    return True
-
-
-async def _drop_file(database: Database, job_id: int) -> None:
-    async with database.session() as session:
-        await session.execute(delete(ImportFile).where(col(ImportFile.job_id) == job_id))
-        await session.commit()
+        await asyncio.shield(stored_files.drop_file(database, job_id))
 
 
 # Progress of the jobs running in this process (job id -> rows processed so far).

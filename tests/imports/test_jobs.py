@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 import app.tables  # noqa: F401  (every table in the metadata)
 from app.db import Database, metadata
 from app.graphql.imports import mutations as imports_mutations
-from app.imports import rows, service
+from app.imports import rows, service, stored_files
 from app.main import create_app
 from app.settings import Settings
 from app.worker.runner import run_worker
@@ -314,10 +314,10 @@ async def test_a_file_is_stored_in_parts_and_read_back_whole(
 ) -> None:
     """No process holds a whole uploaded file to store it or read it back: it is kept as
     parts of at most FILE_PART bytes, and the job reads them back in order."""
-    monkeypatch.setattr(service, "FILE_PART", 64)
+    monkeypatch.setattr(stored_files, "FILE_PART", 64)
     content = STUDENTS.read_bytes()
     seen: list[list[int]] = []
-    restore = service._restore_file
+    restore = stored_files.restore_file
 
     async def looking_first(database: Database, job_id: int, path: Any) -> bool:
         async with engine.connect() as conn:
@@ -328,7 +328,7 @@ async def test_a_file_is_stored_in_parts_and_read_back_whole(
             seen.append([int(n) for n in sizes.scalars()])
         return await restore(database, job_id, path)
 
-    monkeypatch.setattr(service, "_restore_file", looking_first)
+    monkeypatch.setattr(stored_files, "restore_file", looking_first)
     http = committed.client(import_background=False)
     gql, importer = GraphQL(http), Importer(http)
     token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
