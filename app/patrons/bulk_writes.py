@@ -95,10 +95,16 @@ async def copy_rows(
     if connection.dialect.name != "postgresql":
         await session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in records])
         return
+    import asyncpg  # type: ignore[import-untyped]
+
     raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name, records=records, columns=list(columns)
-    )
+    try:
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            table.name, records=records, columns=list(columns)
+        )
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        # The driver's own call, past SQLAlchemy's wrapping: told as the INSERT would be.
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
 
 
 async def insert_new_patrons(
