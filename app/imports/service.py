@@ -257,8 +257,9 @@ async def run_job(
         async with _institution_lock(institution_id), _running():
             started = utcnow()
             _live[job_id] = 0
+            ran = True  # False: another runner had run the job before its turn came
             try:
-                await _import_rows(
+                ran = await _import_rows(
                     database=database,
                     settings=settings,
                     actor=actor,
@@ -290,7 +291,8 @@ async def run_job(
             async with database.session() as bookkeeping:
                 job = await bookkeeping.get(ImportJob, job_id)
             assert job is not None
-            metrics.import_job(job.status)
+            if ran:
+                metrics.import_job(job.status)
     except asyncio.CancelledError:
         # Stopped while waiting or importing: the open transaction was rolled back when
         # its session closed. Stopped after the outcome was stored: it stands.
@@ -335,18 +337,27 @@ async def _import_rows(
     counts: Counts,
     spool: IO[str],
     progress: Progress | None,
-) -> None:
+) -> bool:
     """Every row in one transaction, committed only if all are valid (a file-level
-    problem fails the job with its message), and the job's outcome with them."""
+    problem fails the job with its message), and the job's outcome with them. False
+    when the job had ended before its turn came (another runner ran it): nothing done."""
     message: str | None = None
     async with database.session() as session:
         if database.dialect == "postgresql":
             await session.execute(
                 select(func.pg_advisory_xact_lock(_ADVISORY_BASE + institution_id))
             )
-        # Jobs of this institution still RUNNING now died with their process (their files
-        # go: a worker that takes one over leaves it be).
         async with database.session() as bookkeeping:
+            job = await bookkeeping.get(ImportJob, job_id)
+            assert job is not None
+            if job.status not in ("QUEUED", "RUNNING"):
+                # Another runner of this job (the process that queued it, or a worker
+                # that took it from the queue) had its turn first: its outcome stands.
+                counts.reported = True
+                return False
+            # Jobs of this institution still RUNNING now died with their process (their
+            # files go: a worker that takes one over leaves it be). This job, if RUNNING,
+            # died too: whoever ran it let the lock go without storing an outcome.
             dead = select(col(ImportJob.id)).where(
                 col(ImportJob.institution_id) == institution_id,
                 col(ImportJob.status) == "RUNNING",
@@ -367,8 +378,6 @@ async def _import_rows(
                     message="The import was interrupted (its process ended); nothing was written.",
                 )
             )
-            job = await bookkeeping.get(ImportJob, job_id)
-            assert job is not None
             job.status, job.started_at = "RUNNING", started
             await bookkeeping.commit()
         # The rows are written under a savepoint: a dry run, or a file with a bad row, rolls
@@ -427,6 +436,7 @@ async def _import_rows(
         await _store_outcome(session, job_id, counts, message, options, started, spool)
         await session.commit()
         counts.committed, counts.reported = keep, True
+        return True
 
 
 async def _store_outcome(

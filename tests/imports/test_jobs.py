@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, delete, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import app.tables  # noqa: F401  (every table in the metadata)
+from app.auth.policy import system_actor
 from app.db import Database, metadata
 from app.graphql.imports import mutations as imports_mutations
 from app.imports import rows, service, stored_files
@@ -379,6 +380,42 @@ async def test_a_jobs_outcome_is_stored_before_the_next_import_may_start(
     assert (status, errors) == ("FAILED", bad["job"]["failed"])
     assert message is not None
     assert "nothing was written" in message
+
+
+async def test_a_job_runs_once_when_a_second_runner_takes_it_after_it_ended(
+    committed: Committed, engine: AsyncEngine
+) -> None:
+    """A queued job can reach two runners: the process that queued it (the CLI, an inline
+    upload) and a worker that took it from the queue. Whoever's turn comes second finds
+    the job ended and leaves it (and the patrons) be: before, it ran the file again, set
+    the job RUNNING and stored a second outcome (0 created, 20 unchanged) over the first."""
+    http = committed.client(import_background=False)
+    gql, importer = GraphQL(http), Importer(http)
+    token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+    first = await _quick(importer)(token)
+    assert counts(first) == ("SUCCEEDED", 20, 20, 20, 0, 0, 0)
+    job_id = service_pk(first["id"])
+    stored = text(
+        "SELECT status, created, unchanged, started_at, finished_at FROM import_job WHERE id = :id"
+    )
+    audits = text("SELECT count(*) FROM audit_entry WHERE action = 'import_create_patron'")
+    async with engine.connect() as conn:
+        before = (await conn.execute(stored, {"id": job_id})).one()
+        audited = await conn.scalar(audits)
+
+    again = await service.run_job(
+        database=Database(engine),
+        settings=committed.settings,
+        actor=system_actor("second runner"),
+        job_id=job_id,
+        path=STUDENTS,
+    )
+
+    assert (again.status, again.created, again.unchanged) == ("SUCCEEDED", 20, 0)
+    async with engine.connect() as conn:
+        assert (await conn.execute(stored, {"id": job_id})).one() == before
+        assert await conn.scalar(audits) == audited
+    assert await students_in(engine) == 20
 
 
 @pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
