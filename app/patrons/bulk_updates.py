@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.attributes.models import PatronAttribute
-from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.auth.policy import Actor
 from app.db import utcnow
@@ -46,7 +45,7 @@ from app.patrons.queries import sources_with_copies
 from app.patrons.service import end_sessions_at_lost_libraries
 from app.patrons.state import SCALAR_FIELDS, PatronState
 from app.patrons.validation import PatronPlan
-from app.patrons.writing import translate_integrity
+from app.patrons.writing import audited_changes, translate_integrity
 
 # What an update writes on the patron's row besides the state's scalars.
 _KEYS = ("username_key", "surname_key", "given_key", "password_hash")
@@ -203,10 +202,11 @@ async def _audit_records(
     for change in changes:
         institution_id = change.patron.institution_id
         names = await lookups_of(session).name_maps(session, institution_id)
-        diff = audit.diff(change.before.snapshot(names), change.plan.state.snapshot(names))
-        diff.pop("password", None)
-        if change.plan.password_hash is not False:
-            diff["password"] = {"before": "(hidden)", "after": "(changed)"}
+        diff = audited_changes(
+            change.before.snapshot(names),
+            change.plan.state.snapshot(names),
+            change.plan.password_hash is not False,
+        )
         if diff:
             records.append(
                 (

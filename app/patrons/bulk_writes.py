@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.attributes.models import PatronAttribute
-from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.auth.policy import Actor
 from app.db import utcnow
@@ -37,7 +36,7 @@ from app.patrons.models import (
 )
 from app.patrons.state import SCALAR_FIELDS, PatronState
 from app.patrons.validation import PatronPlan
-from app.patrons.writing import translate_integrity
+from app.patrons.writing import audited_changes, translate_integrity
 
 # The patron row: the state's scalars, then what the write adds.
 PATRON_COLUMNS = (
@@ -217,10 +216,7 @@ async def _audit_records(
     who = (actor.patron_id, actor.client_id, actor.name, actor.library_id)
     records = []
     for patron_id, plan in zip(ids, plans, strict=True):
-        changes = audit.diff(empty, plan.state.snapshot(names))
-        changes.pop("password", None)
-        if plan.password_hash:
-            changes["password"] = {"before": "(hidden)", "after": "(changed)"}
+        changes = audited_changes(empty, plan.state.snapshot(names), bool(plan.password_hash))
         records.append(
             (
                 now,

@@ -118,12 +118,7 @@ async def audit_change(
     names = await lookups_of(session).name_maps(session, patron.institution_id)
     # A new patron is compared with an empty one, so empty lists are not "changes".
     old = (before if before is not None else PatronState()).snapshot(names)
-    new = after.snapshot(names)
-    changes = audit.diff(old, new)
-    # The password is never shown, only that it changed (set, replaced or removed).
-    changes.pop("password", None)
-    if password_changed:
-        changes["password"] = {"before": "(hidden)", "after": "(changed)"}
+    changes = audited_changes(old, after.snapshot(names), password_changed)
     if changes:
         await audit.record(
             session=session,
@@ -134,6 +129,19 @@ async def audit_change(
             institution_id=patron.institution_id,
             changes=changes,
         )
+    return changes
+
+
+def audited_changes(
+    old: dict[str, Any], new: dict[str, Any], password_changed: bool
+) -> dict[str, Any]:
+    """An audit entry's changes between two snapshots (PatronState.snapshot); the
+    password is never shown, only that it changed (set, replaced or removed). Every
+    writer of patrons, one at a time or in bulk, records its changes so."""
+    changes = audit.diff(old, new)
+    changes.pop("password", None)
+    if password_changed:
+        changes["password"] = {"before": "(hidden)", "after": "(changed)"}
     return changes
 
 
