@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -29,6 +29,7 @@ from app.audit.models import AuditEntry
 from app.auth.policy import Actor
 from app.db import utcnow
 from app.emails.service import clear_flags_of_changed_addresses
+from app.errors import DomainError, ErrorCode
 from app.patrons import events
 from app.patrons.bulk_writes import AUDIT_COLUMNS, CHILD_COLUMNS, copy_rows
 from app.patrons.edits import key_of
@@ -63,6 +64,14 @@ _UPDATE_ROW = (
 )
 
 
+_LOCK_ROWS = (
+    select(_PATRON.c.id, _PATRON.c.version)
+    .where(_PATRON.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_PATRON.c.id)
+    .with_for_update()
+)
+
+
 @dataclass
 class PatronChange:
     """A checked change of a stored patron, not yet written."""
@@ -92,6 +101,7 @@ async def write_patron_changes(
     before its new ones). A clash on a unique key (a concurrent writer) fails them all."""
     if not changes:
         return
+    await _refuse_changed_meanwhile(session, changes)
     now = utcnow()
     rows = [_row(c) for c in changes]
     for row in rows:
@@ -132,6 +142,27 @@ async def write_patron_changes(
         await events.announce(
             events.SOURCE_CHANGED, session=session, actor=actor, source_id=source_id
         )
+
+
+async def _refuse_changed_meanwhile(session: AsyncSession, changes: list[PatronChange]) -> None:
+    """Lock the patrons' rows (PostgreSQL: until the import commits) and refuse the batch
+    if any was changed since the batch read it (a librarian's edit, another writer):
+    the file's row was checked against what it had read, and would overwrite that edit."""
+    read = {c.patron.id: c for c in changes}
+    locked = await session.execute(_LOCK_ROWS, {"ids": sorted(read)})  # type: ignore[type-var]
+    stored: dict[int, int] = {row[0]: row[1] for row in locked}
+    for patron_id, change in read.items():
+        if stored.get(patron_id) != change.patron.version:  # changed, or deleted
+            patron = change.patron
+            name = ", ".join(n for n in (patron.surname, patron.given_name) if n)
+            keys = ", ".join(f"{c} {v}" for c, v in sorted(change.before.identifiers.items()))
+            raise DomainError.of(
+                ErrorCode.STALE_VERSION,
+                f"The patron {name}{f' ({keys})' if keys else ''} was changed (or deleted) "
+                "by someone else while this import was checking it, and the file's row would "
+                "have overwritten that change. Import the file again: its rows are then "
+                "checked against the patron as stored now.",
+            )
 
 
 async def _write_children(session: AsyncSession, changes: list[PatronChange]) -> None:

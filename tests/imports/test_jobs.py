@@ -418,6 +418,73 @@ async def test_a_job_runs_once_when_a_second_runner_takes_it_after_it_ended(
     assert await students_in(engine) == 20
 
 
+async def test_an_import_does_not_overwrite_a_patron_changed_while_it_was_checked(
+    committed: Committed, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's changes are checked against the patrons as it read them and written at
+    the end of the batch, every field of the row included (the ones the file does not
+    carry as they were read). A librarian's edit of one of them in between (committed by
+    another connection) must not be overwritten: the job fails, saying whose, nothing of
+    the file is written, and the librarian's edit stands, also after the file is
+    imported again."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip(
+            "an import holds SQLite's write lock from its first statement (BEGIN IMMEDIATE)"
+        )
+    http = committed.client(import_background=False)
+    gql, importer = GraphQL(http), Importer(http)
+    token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+    assert counts(await _quick(importer)(token))[0] == "SUCCEEDED"
+    lines = STUDENTS.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    given = header.index("given_name")
+    renamed = [header]
+    for line in lines[1:]:
+        cells = line.split(",")
+        cells[given] = "Renamed"
+        renamed.append(cells)
+    content = ("\n".join(",".join(cells) for cells in renamed) + "\n").encode()
+    stored = text(
+        "SELECT p.given_name, p.until, p.version FROM patron p "
+        "JOIN patron_identifier i ON i.patron_id = p.id "
+        "JOIN identifier_type t ON t.id = i.identifier_type_id "
+        "WHERE t.code = 'ADMIN_SYSTEM_ID' AND i.value = :id"
+    )
+    original = rows.write_patron_changes
+
+    async def edited_meanwhile(**kwargs: Any) -> Any:
+        async with engine.begin() as conn:  # a librarian saves NF1003 before the write
+            await conn.execute(
+                text(
+                    "UPDATE patron SET until = '2031-01-31', version = version + 1 "
+                    "WHERE id = (SELECT patron_id FROM patron_identifier WHERE value = 'NF1003')"
+                )
+            )
+        return await original(**kwargs)
+
+    monkeypatch.setattr(rows, "write_patron_changes", edited_meanwhile)
+    job = await importer.job(token, content)
+
+    assert job["status"] == "FAILED", job
+    assert "was changed (or deleted) by someone else" in job["message"], job
+    assert "ADMIN_SYSTEM_ID NF1003" in job["message"], job
+    assert "Nothing was written" in job["message"], job
+    async with engine.connect() as conn:
+        edited = (await conn.execute(stored, {"id": "NF1003"})).one()
+        other = (await conn.execute(stored, {"id": "NF1004"})).one()
+    assert (str(edited.until), edited.version) == ("2031-01-31", 2)
+    assert edited.given_name != "Renamed"
+    assert other.given_name != "Renamed"
+    assert other.version == 1
+
+    monkeypatch.undo()  # imported again, the file is checked against what is stored now
+    again = await importer.job(token, content)
+    assert counts(again)[0] == "SUCCEEDED", again
+    async with engine.connect() as conn:
+        edited = (await conn.execute(stored, {"id": "NF1003"})).one()
+    assert (edited.given_name, str(edited.until), edited.version) == ("Renamed", "2031-01-31", 3)
+
+
 @pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
 async def test_parallel_imports_of_one_file_write_it_once(
     committed: Committed, engine: AsyncEngine, background: bool
