@@ -56,6 +56,7 @@ from app.demo.names import GIVEN_NAMES, SURNAMES
 from app.demo.seed import seed_demo
 from app.migrate import upgrade
 from bench import generate as gen
+from bench import import_floor
 from bench.attribute_reports import label, parse_size
 
 COLUMNS = [
@@ -429,6 +430,33 @@ def print_profile(size: int, counted: dict[str, Any], profiled: dict[str, Any]) 
     print(profiled["cprofile"])
 
 
+async def _replay(
+    url: str, seed_patrons: int, dumps: list[import_floor.Dump]
+) -> tuple[float, dict[str, float]]:
+    """One replay of the import's rows into a database made again as before the import."""
+    await prepare_database(url, seed_patrons)
+    return await import_floor.replay(url, dumps)
+
+
+Floor = tuple[int, list[import_floor.Dump], float, dict[str, float], float, float]
+
+
+def print_floors(floors: list[Floor]) -> None:
+    print()
+    print(
+        "Write floor: the rows a committed import wrote, COPY'd back (binary, one "
+        "transaction, every index and constraint) into the database as it was before it"
+    )
+    for size, dumps, replayed, per_table, copy_s, import_s in floors:
+        tables = ", ".join(f"{d.table} {d.rows:,} ({per_table[d.table]:.2f} s)" for d in dumps)
+        print(
+            f"  {label(size)}: {replayed:.2f} s (median of 3) = {replayed / copy_s:.0f}x the raw "
+            f"COPY ({copy_s:.3f} s), {copy_s / replayed:.3f}x as a ratio; the import took "
+            f"{import_s / replayed:.1f}x the floor.\n    Rows (seconds of COPY): {tables}; "
+            f"commit {replayed - sum(per_table.values()):.2f} s"
+        )
+
+
 def _say(result: dict[str, Any]) -> None:
     print(
         f"  {result['processed']:,} rows in {result['total_s']:.1f} s"
@@ -445,6 +473,7 @@ async def measure(options: argparse.Namespace) -> None:
     rows: list[Row] = []
     facts: list[str] = []
     profile: tuple[int, dict[str, Any], dict[str, Any]] | None = None
+    floors: list[Floor] = []
     try:
         runs = [(size, False) for size in sizes]
         if options.dry_run_largest and sizes:
@@ -466,11 +495,15 @@ async def measure(options: argparse.Namespace) -> None:
                 f"COPY {copy_s:.3f} s; importing ...",
                 flush=True,
             )
+            marks = await import_floor.mark(options.url) if options.write_floor else {}
             result = run_child(options.url, path, dry_run=dry_run, time_limit=options.time_limit)
             if result["created"] != size and not result["stopped"]:
                 raise SystemExit(f"expected {size} created: {result}")
             rows.append(Row(size, kind, result, copy_s))
             _say(result)
+            dumps = []
+            if marks and not dry_run and not result["stopped"]:
+                dumps = await import_floor.dump_new(options.url, marks)
             if options.reimport and not dry_run and not result["stopped"]:
                 # The same file again into the database it was imported into: every row
                 # is found, compared and left alone (the daily feed of a school).
@@ -513,6 +546,15 @@ async def measure(options: argparse.Namespace) -> None:
                         print(f"    {count / size:6.2f}  {kind}")
                 if options.cprofile_run == "update":
                     print(updated["cprofile"])
+            if dumps:
+                # The same rows COPY'd into the database as it was before the import.
+                replays = sorted(
+                    [await _replay(options.url, options.seed_patrons, dumps) for _ in range(3)],
+                    key=lambda r: r[0],
+                )
+                replayed, per_table = replays[1]
+                floors.append((size, dumps, replayed, per_table, copy_s, float(result["total_s"])))
+                print(f"{label(size)} write floor: {replayed:.2f} s", flush=True)
         if options.profile:
             size = parse_size(options.profile)
             path = workdir / f"northfield-profile-{size}.csv"
@@ -537,6 +579,8 @@ async def measure(options: argparse.Namespace) -> None:
     print("\n".join(facts))
     print()
     print_table(rows)
+    if floors:
+        print_floors(floors)
     if profile:
         print_profile(*profile)
 
@@ -574,6 +618,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         choices=("re-import", "update"),
         default="",
         help="run that import under cProfile and print the profile",
+    )
+    parser.add_argument(
+        "--write-floor",
+        action="store_true",
+        help="after each committed import, COPY the rows it wrote back into the database "
+        "as it was before it, and report that time (the database's share)",
     )
     parser.add_argument("--profile", default="", help="also profile an import of this size")
     parser.add_argument(
