@@ -1,15 +1,20 @@
 """Scheduled maintenance: purging linked accounts past their purge date, checking emails.
 
-On SQLite `serve` runs both on its own schedule (`purge_forever`, `check_emails_forever`);
-on PostgreSQL `netzone worker` runs them (app.worker.schedules), once per interval
-however many processes run.
+On SQLite `serve` runs both on its own schedule (`purge_forever`, `check_emails_forever`),
+in one process of `serve --workers N` (`ScheduleLock`); on PostgreSQL `netzone worker`
+runs them (app.worker.schedules), once per interval however many processes run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import time
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy.engine import make_url
 
 from app.auth.policy import system_actor
 from app.db import Database, create_engine
@@ -39,9 +44,53 @@ async def run_purge(settings: Settings) -> int:
         await database.engine.dispose()
 
 
-async def purge_forever(database: Database, interval_seconds: float) -> None:
-    """The scheduled purge inside `serve`: runs at start, then every interval."""
+class ScheduleLock:
+    """Which process of `serve --workers N` on one SQLite file runs the scheduled jobs:
+    the one holding an exclusive lock on the file `<database>.schedule.lock`. The
+    operating system lets it go when that process ends; another takes it over at its
+    next interval. An in-memory database belongs to one process: always held."""
+
+    def __init__(self, database_url: str) -> None:
+        name = make_url(database_url).database
+        in_memory = not name or name == ":memory:" or name.startswith("file::memory:")
+        self.path = None if in_memory else Path(name).with_name(Path(name).name + ".schedule.lock")
+        self._handle: IO[str] | None = None
+
+    def held(self) -> bool:
+        """Whether this process runs the scheduled jobs now (taking the lock if free)."""
+        if self.path is None or self._handle is not None:
+            return True
+        handle = self.path.open("a", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another process holds it
+            handle.close()
+            return False
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file lets the lock go
+            self._handle = None
+
+
+def _runs_here(job: str, lock: ScheduleLock | None) -> bool:
+    if lock is None or lock.held():
+        return True
+    ran(job, "elsewhere")
+    return False
+
+
+async def purge_forever(
+    database: Database, interval_seconds: float, lock: ScheduleLock | None = None
+) -> None:
+    """The scheduled purge inside `serve`: runs at start, then every interval (in the
+    process holding `lock`, if given)."""
     while True:
+        if not _runs_here("purge", lock):
+            await asyncio.sleep(interval_seconds)
+            continue
         try:
             report_purge(await purge_once(database))
             ran("purge", "ok")
@@ -65,9 +114,15 @@ async def run_check_emails(settings: Settings) -> EmailCheckResult:
         await database.engine.dispose()
 
 
-async def check_emails_forever(database: Database, interval_seconds: float) -> None:
-    """The scheduled email check inside `serve`: runs at start, then every interval."""
+async def check_emails_forever(
+    database: Database, interval_seconds: float, lock: ScheduleLock | None = None
+) -> None:
+    """The scheduled email check inside `serve`: runs at start, then every interval (in
+    the process holding `lock`, if given)."""
     while True:
+        if not _runs_here("check_emails", lock):
+            await asyncio.sleep(interval_seconds)
+            continue
         try:
             report_email_check(await check_emails_once(database))
             ran("check_emails", "ok")

@@ -23,7 +23,7 @@ from app.graphiql.page import ASSETS_PREFIX, graphiql_asset
 from app.graphql.limits import REQUEST_TIMEOUT, timeout_message
 from app.graphql.schema import COMPILED_READS, build_schema
 from app.graphql.view import NetzoneGraphQL, graphql_handler
-from app.jobs import check_emails_forever, purge_forever
+from app.jobs import ScheduleLock, check_emails_forever, purge_forever
 from app.observability import metrics
 from app.observability.requests import (
     ObserveRequests,
@@ -242,19 +242,25 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         jobs: list[asyncio.Task[None]] = []
-        # On PostgreSQL `netzone worker` runs them, once per interval across processes.
+        # On PostgreSQL `netzone worker` runs them, once per interval across processes;
+        # on SQLite one process of `serve --workers N` does.
+        schedule = ScheduleLock(settings.database_url)
         if settings.scheduled_jobs and owns_database and settings.is_sqlite:
             jobs.append(
-                asyncio.create_task(purge_forever(db, settings.purge_interval_minutes * 60))
+                asyncio.create_task(
+                    purge_forever(db, settings.purge_interval_minutes * 60, schedule)
+                )
             )
             jobs.append(
                 asyncio.create_task(
-                    check_emails_forever(db, settings.email_check_interval_minutes * 60)
+                    check_emails_forever(db, settings.email_check_interval_minutes * 60, schedule)
                 )
             )
         yield
         for job in jobs:
             job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        schedule.release()
         if owns_database:
             await db.dispose()
             metrics.process_ended()

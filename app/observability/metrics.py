@@ -101,7 +101,8 @@ IMPORT_JOBS_RUNNING = Gauge(
 )
 SCHEDULED_JOB_RUNS = Counter(
     "netzone_scheduled_job_runs",
-    "Runs of the scheduled jobs (purge, check_emails), by outcome: in `serve` on SQLite, "
+    "Runs of the scheduled jobs (purge, check_emails), by outcome (ok, failed; elsewhere: "
+    "another process of `serve --workers N` runs them): in `serve` on SQLite, "
     "in `netzone worker` on PostgreSQL.",
     ["job", "outcome"],
 )

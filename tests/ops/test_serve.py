@@ -189,3 +189,58 @@ def _access_pids(log: Path) -> list[int]:
         )
         if line.get("logger") == "netzone.access" and line.get("path") == "/graphql"
     ]
+
+
+def _scheduled_runs(metrics_url: str) -> dict[tuple[str, str], float]:
+    with httpx.Client() as http:
+        scraped = http.get(metrics_url)
+    assert scraped.status_code == 200
+    return {
+        (sample.labels["job"], sample.labels["outcome"]): sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+        if sample.name == "netzone_scheduled_job_runs_total"
+    }
+
+
+def test_several_workers_on_sqlite_run_the_scheduled_jobs_in_one_of_them(
+    live_db: LiveDatabase, tmp_path: Path
+) -> None:
+    """On SQLite `serve` runs the purge and the email check itself: with two workers,
+    each job runs at start in one of them (the other counts it as run `elsewhere`),
+    not once in each."""
+    if not live_db.url.startswith("sqlite"):
+        pytest.skip("on PostgreSQL `netzone worker` runs the scheduled jobs (tests/worker)")
+    port, metrics_port = free_port(), free_port()
+    env = service_env(
+        live_db.url, metrics_port=str(metrics_port), scheduled_jobs="true", workers=str(WORKERS)
+    )
+    env.pop(MULTIPROC_ENV, None)
+    log = tmp_path / "serve.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            netzone_command("serve", "--port", str(port)),
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(process, f"http://127.0.0.1:{port}/healthz", log)
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        runs: dict[tuple[str, str], float] = {}
+        for _ in range(300):  # until both workers have had their first turn at both jobs
+            runs = _scheduled_runs(metrics_url)
+            if all(
+                sum(v for (job, _), v in runs.items() if job == name) >= WORKERS
+                for name in ("purge", "check_emails")
+            ):
+                break
+            time.sleep(0.1)
+        for name in ("purge", "check_emails"):
+            assert runs.get((name, "ok"), 0) == 1, runs
+            assert runs.get((name, "elsewhere"), 0) == WORKERS - 1, runs
+            assert runs.get((name, "failed"), 0) == 0, (runs, log.read_text(errors="replace"))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
