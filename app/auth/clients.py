@@ -59,24 +59,9 @@ async def create_api_client(
         )
     assert institution.id is not None
     require_institution_admin(actor, institution.id, "create API clients")
-    errors: list[FieldError] = []
-    if not name.strip():
-        errors.append(FieldError(ErrorCode.MANDATORY_FIELD, "Give the client a name.", ["name"]))
-    elif len(name.strip()) > 200:
-        errors.append(
-            FieldError(ErrorCode.INVALID_INPUT, "Names are at most 200 characters.", ["name"])
-        )
+    errors = _name_errors(name)
     scopes = [normalize_scope(scope) for scope in scopes]
-    for index, scope in enumerate(scopes):
-        if not is_valid_scope(scope):
-            known = ", ".join(s.value for s in Scope)
-            errors.append(
-                FieldError(
-                    ErrorCode.INVALID_INPUT,
-                    f"Unknown scope {scope!r}; use one of {known} or attribute:<CODE>.",
-                    ["scopes", str(index)],
-                )
-            )
+    errors += _scope_errors(scopes)
     library_id = None
     if library_code:
         library = (
@@ -125,6 +110,28 @@ async def create_api_client(
     )
     await session.commit()
     return CreatedApiClient(client=client, secret=secret)
+
+
+def _name_errors(name: str) -> list[FieldError]:
+    if not name.strip():
+        return [FieldError(ErrorCode.MANDATORY_FIELD, "Give the client a name.", ["name"])]
+    if len(name.strip()) > 200:
+        return [FieldError(ErrorCode.INVALID_INPUT, "Names are at most 200 characters.", ["name"])]
+    return []
+
+
+def _scope_errors(scopes: list[str]) -> list[FieldError]:
+    """Scopes (normalised) that are no scope at all."""
+    known = ", ".join(s.value for s in Scope)
+    return [
+        FieldError(
+            ErrorCode.INVALID_INPUT,
+            f"Unknown scope {scope!r}; use one of {known} or attribute:<CODE>.",
+            ["scopes", str(index)],
+        )
+        for index, scope in enumerate(scopes)
+        if not is_valid_scope(scope)
+    ]
 
 
 @dataclass(frozen=True)
@@ -239,3 +246,48 @@ async def rotate_api_client_secret(
     )
     await session.commit()
     return view, secret
+
+
+async def update_api_client(
+    *,
+    session: AsyncSession,
+    actor: Actor,
+    client_id: int | None,
+    name: str | None = None,
+    scopes: list[str] | None = None,
+) -> ApiClientView:
+    """Rename a client or change its scopes (None: left as it is); its secret stays. It
+    needs the authority that creating the client with its current scopes needs, and the
+    new scopes must be the actor's to give, as at creation (delegation, never creation)."""
+    view = await _administered_client(session, actor, client_id)
+    client = view.client
+    errors = _name_errors(name) if name is not None else []
+    wanted = None
+    if scopes is not None:
+        wanted = [normalize_scope(scope) for scope in scopes]
+        errors += _scope_errors(wanted)
+        errors += await scope_refusals(
+            session, actor, client.institution_id, client.library_id, wanted, ["scopes"]
+        )
+    if errors:
+        errors.sort(key=lambda e: (e.field != ["name"], e.field or []))
+        raise DomainError(errors)
+    changes: dict[str, Any] = {}
+    if name is not None and name.strip() != client.name:
+        changes["name"] = {"before": client.name, "after": name.strip()}
+        client.name = name.strip()
+    if wanted is not None and sorted(set(wanted)) != sorted(client.scopes):
+        changes["scopes"] = {"before": list(client.scopes), "after": sorted(set(wanted))}
+        client.scopes = sorted(set(wanted))
+    if changes:
+        await audit.record(
+            session=session,
+            actor=actor,
+            action="update_api_client",
+            entity_type="ApiClient",
+            entity_id=client.id,
+            institution_id=client.institution_id,
+            changes=changes,
+        )
+        await session.commit()
+    return view

@@ -51,6 +51,7 @@ cli.command(name="create-api-client")(clients.create_api_client)
 cli.command(name="api-clients")(clients.api_clients)
 cli.command(name="revoke-api-client")(clients.revoke_api_client)
 cli.command(name="rotate-api-client-secret")(clients.rotate_api_client_secret)
+cli.command(name="update-api-client")(clients.update_api_client)
 cli.command(name="worker")(worker_command.worker)
 # SIP2 for vendors: the server and its accounts (app/sip2/commands.py).
 cli.command(name="sip2")(sip2_commands.serve_sip2)

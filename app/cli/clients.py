@@ -119,3 +119,33 @@ def rotate_api_client_secret(
     )
     console.print("Secret (shown once; send it as 'Authorization: Bearer <secret>'):")
     typer.echo(secret)
+
+
+def update_api_client(
+    client_id: str = typer.Argument(
+        ..., metavar="ID", help="The client's id, as `netzone api-clients` or the API shows."
+    ),
+    name: str | None = typer.Option(None, help="A new name."),
+    scope: list[str] | None = typer.Option(
+        None,
+        "--scope",
+        help="The client's scopes from now on (repeat; those left out are taken away).",
+    ),
+    no_scopes: bool = typer.Option(False, "--no-scopes", help="Take every scope away."),
+) -> None:
+    """Rename an API client or change its scopes; its secret stays."""
+    from app.auth import clients
+    from app.auth.policy import system_actor
+
+    pk = record_id(client_id, "ApiClient", "an API client", "`netzone api-clients`")
+    scopes = [] if no_scopes else scope or None
+    view = in_session(
+        lambda session: clients.update_api_client(
+            session=session, actor=system_actor("cli"), client_id=pk, name=name, scopes=scopes
+        )
+    )
+    console.print(
+        f"API client {view.client.name!r} of {view.institution_code}: scopes "
+        f"{', '.join(view.client.scopes) or '(none)'}.",
+        highlight=False,
+    )

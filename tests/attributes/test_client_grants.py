@@ -154,3 +154,65 @@ async def test_the_allowed_grant_works_and_only_its_grantor_may_rotate_or_revoke
     ]
     assert again["errors"] == []
     assert await kanopy_values_seen(gql, again["secret"]) > 0
+
+
+UPDATE = """mutation($id: ID!, $scopes: [String!]) {
+  updateApiClient(input: {id: $id, scopes: $scopes}) {
+    client { scopes } errors { code message field }
+  }
+}"""
+
+
+async def test_a_client_cannot_be_given_a_scope_by_a_change_that_it_could_not_be_created_with(
+    gql: GraphQL, admin_basehor: str, admin_lansing: str
+) -> None:
+    # Given a patron_read client of LANSING, made by the administrator at BASEHOR
+    made = await create(gql, admin_basehor, ["patron_read"], "LANSING")
+    assert made["errors"] == []
+    secret = made["secret"]
+    listed = await clients(gql, admin_lansing)
+    # When the administrator at BASEHOR changes it to add Kanopy (LANSING), which it may
+    # not give from BASEHOR
+    payload = (
+        await gql.ok(
+            UPDATE,
+            {"id": made["client"]["id"], "scopes": ["patron_read", f"attribute:{KANOPY}"]},
+            admin_basehor,
+        )
+    )["updateApiClient"]
+    # Then it is refused as the creation would be, the client unchanged, its secret
+    # still reading no Kanopy value
+    assert payload == {
+        "client": None,
+        "errors": [
+            error(
+                "ATTRIBUTE_FORBIDDEN",
+                "Kanopy (LANSING) can only be given by staff logged in at LANSING.",
+                "input",
+                "scopes",
+                "1",
+            )
+        ],
+    }
+    assert await clients(gql, admin_lansing) == listed
+    assert await kanopy_values_seen(gql, secret) == 0
+    # ... while at LANSING the same change is the allowed grant; after it, the
+    # administrator at BASEHOR may no longer change the client, not even to take the
+    # scope away again
+    given = (
+        await gql.ok(
+            UPDATE,
+            {"id": made["client"]["id"], "scopes": ["patron_read", f"attribute:{KANOPY}"]},
+            admin_lansing,
+        )
+    )["updateApiClient"]
+    assert given == {"client": {"scopes": [f"attribute:{KANOPY}", "patron_read"]}, "errors": []}
+    assert await kanopy_values_seen(gql, secret) > 0
+    listed = await clients(gql, admin_lansing)
+    narrowed = (await gql.ok(UPDATE, {"id": made["client"]["id"], "scopes": []}, admin_basehor))[
+        "updateApiClient"
+    ]
+    assert narrowed["client"] is None
+    assert [e["code"] for e in narrowed["errors"]] == ["FORBIDDEN"]
+    assert await clients(gql, admin_lansing) == listed
+    assert await kanopy_values_seen(gql, secret) > 0

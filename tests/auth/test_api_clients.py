@@ -532,6 +532,124 @@ async def test_only_the_institutions_system_admin_may_revoke_or_rotate(
     assert await _institution_of(gql, created["secret"]) == {"code": "NEKLS"}
 
 
+UPDATE = """mutation($input: UpdateApiClientInput!) { updateApiClient(input: $input) {
+  client { id name scopes enabled library } errors { code message field } } }"""
+
+
+async def _update(gql: GraphQL, token: str, **fields: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = (await gql.ok(UPDATE, {"input": fields}, token=token))[
+        "updateApiClient"
+    ]
+    return payload
+
+
+async def test_a_system_admin_renames_a_client_and_changes_its_scopes_at_once(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    created = await _create(gql, admin, name="Vendor", scopes=["patron_read"], library="LANSING")
+    secret = created["secret"]
+    [client] = [c for c in await _listed(gql, admin) if c["name"] == "Vendor"]
+    assert (await gql.ok(PATRONS, {"i": "NEKLS"}, token=secret))["patrons"]["totalCount"] > 0
+
+    # Renamed, and patron_read taken away for patron_auth: the same secret, from its
+    # next request on, reads no patron
+    updated = await _update(
+        gql, admin, id=client["id"], name="  Vendor (auth only) ", scopes=["patron_auth"]
+    )
+    assert updated == {
+        "client": {
+            "id": client["id"],
+            "name": "Vendor (auth only)",
+            "scopes": ["patron_auth"],
+            "enabled": True,
+            "library": "LANSING",
+        },
+        "errors": [],
+    }
+    assert (await gql.ok(VIEWER, token=secret))["viewer"]["scopes"] == ["patron_auth"]
+    assert (await gql.ok(PATRONS, {"i": "NEKLS"}, token=secret))["patrons"]["totalCount"] == 0
+    # Only a name: the scopes stay; the same values again: nothing is recorded
+    renamed = await _update(gql, admin, id=client["id"], name="Vendor")
+    assert (renamed["client"]["name"], renamed["client"]["scopes"]) == ("Vendor", ["patron_auth"])
+    assert (await _update(gql, admin, id=client["id"], name="Vendor"))["errors"] == []
+
+    trail = [
+        (r[0], json.loads(r[1]) if isinstance(r[1], str) else r[1])
+        for r in (await connection.execute(text(TRAIL))).all()
+    ]
+    assert [action for action, _ in trail][-3:] == [
+        "create_api_client",
+        "update_api_client",
+        "update_api_client",
+    ]
+    assert trail[-2][1] == {
+        "name": {"before": "Vendor", "after": "Vendor (auth only)"},
+        "scopes": {"before": ["patron_read"], "after": ["patron_auth"]},
+    }
+    assert trail[-1][1] == {"name": {"before": "Vendor (auth only)", "after": "Vendor"}}
+
+
+async def test_bad_changes_of_a_client_name_the_field_and_change_nothing(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    await _create(gql, admin, name="Vendor", scopes=["patron_read"])
+    [client] = [c for c in await _listed(gql, admin) if c["name"] == "Vendor"]
+    before = await _clients(connection)
+    payload = await _update(gql, admin, id=client["id"], name=" ", scopes=["patron_read", "all"])
+    assert payload == {
+        "client": None,
+        "errors": [
+            {
+                "code": "MANDATORY_FIELD",
+                "message": "Give the client a name.",
+                "field": ["input", "name"],
+            },
+            {
+                "code": "INVALID_INPUT",
+                "message": "Unknown scope 'all'; use one of patron_read, linking, patron_auth, "
+                "email or attribute:<CODE>.",
+                "field": ["input", "scopes", "1"],
+            },
+        ],
+    }
+    assert await _clients(connection) == before
+
+
+async def test_only_the_institutions_system_admin_may_change_a_client(
+    gql: GraphQL, connection: AsyncConnection
+) -> None:
+    admin = await gql.login("nekls.admin", "LANSING")
+    created = await _create(gql, admin, name="Target", scopes=["patron_read"])
+    [client] = [c for c in await _listed(gql, admin) if c["name"] == "Target"]
+    before = await _clients(connection)
+    trail = (await connection.execute(text(TRAIL))).all()
+    for token in (
+        await gql.login("eastern.admin", "EASTERN-MAIN"),  # another institution's
+        await gql.login("lansing.librarian", "LANSING"),
+        await gql.login("network.admin", "LANSING"),
+        created["secret"],  # the client itself, widening its own scopes
+    ):
+        for target in (client["id"], "QXBpQ2xpZW50Ojk5OTk5OQ"):  # and ApiClient:999999
+            payload = await _update(
+                gql, token, id=target, name="Mine", scopes=["patron_read", "linking", "email"]
+            )
+            assert payload == {
+                "client": None,
+                "errors": [
+                    {
+                        "code": "NOT_FOUND",
+                        "message": "There is no such API client.",
+                        "field": ["input", "id"],
+                    }
+                ],
+            }
+    assert await _clients(connection) == before
+    assert (await connection.execute(text(TRAIL))).all() == trail
+    assert (await gql.ok(VIEWER, token=created["secret"]))["viewer"]["scopes"] == ["patron_read"]
+
+
 async def test_cli_lists_revokes_and_rotates_clients(cli_database: Database) -> None:
     created = await run_cli(
         "create-api-client",
@@ -573,6 +691,19 @@ async def test_cli_lists_revokes_and_rotates_clients(cli_database: Database) -> 
         actor = await authenticate(session=session, token=new)
     assert actor is not None
     assert actor.name == "client Vendor"
+
+    updated = await run_cli(
+        "update-api-client", str(client_id), "--name", "Vendor", "--scope", "patron_read"
+    )
+    assert updated.exit_code == 0, updated.output
+    assert "scopes patron_read." in " ".join(updated.output.split())
+    async with cli_database.session() as session:
+        actor = await authenticate(session=session, token=new)
+    assert actor is not None
+    assert sorted(actor.scopes) == ["patron_read"]
+    bad = await run_cli("update-api-client", str(client_id), "--scope", "everything")
+    assert bad.exit_code == 1
+    assert "Unknown scope 'everything'" in " ".join(bad.output.split())
 
     missing = await run_cli("revoke-api-client", "999999")
     assert missing.exit_code == 1

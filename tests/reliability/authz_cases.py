@@ -532,6 +532,22 @@ async def api_client_state(world: World, call: Call) -> Any:
     return [c for c in data["apiClients"] if c["id"] == call.variables["input"]["id"]]
 
 
+async def p_update_api_client(world: World, actor: str, expect: Expect) -> Call:
+    # A new name and a wider set of scopes: what an attacker would give itself.
+    return input_of(
+        id=await api_client_target(world),
+        name=world.unique("Renamed "),
+        scopes=["patron_read", "linking", "email"],
+    )
+
+
+async def api_client_full_state(world: World, call: Call) -> Any:
+    data = await world.ok(
+        world.reader, '{ apiClients(institution: "NEKLS") { id name scopes library enabled } }'
+    )
+    return [c for c in data["apiClients"] if c["id"] == call.variables["input"]["id"]]
+
+
 async def verify_api_clients(world: World, actor: str, result: Any, call: Call) -> None:
     assert len(result) >= 2  # the matrix's own clients at least
     assert {c["institutionCode"] for c in result} == {"NEKLS"}
@@ -1257,6 +1273,13 @@ CASES: dict[str, Case] = {
         CLIENT_ADMIN,
         prepare=p_api_client,
         state=api_client_state,
+    ),
+    "updateApiClient": Case(
+        """mutation($input: UpdateApiClientInput!) { updateApiClient(input: $input) {
+             client { id name scopes } errors { code message field } } }""",
+        CLIENT_ADMIN,
+        prepare=p_update_api_client,
+        state=api_client_full_state,
     ),
     "rotateApiClientSecret": Case(
         """mutation($input: ApiClientInput!) { rotateApiClientSecret(input: $input) {

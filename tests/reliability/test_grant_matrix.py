@@ -56,6 +56,10 @@ ROTATE = """mutation($id: ID!) {
   rotateApiClientSecret(input: {id: $id}) { secret errors { code message field } }
 }"""
 
+UPDATE_CLIENT = """mutation($id: ID!, $scopes: [String!]) {
+  updateApiClient(input: {id: $id, scopes: $scopes}) { client { scopes } errors { code message field } }
+}"""
+
 CREATE_SIP = """mutation($fields: [SipAttributeFieldInput!]!) {
   createSipAccount(input: {institution: "NEKLS", loginId: "grant-sip",
                            secret: "Grant-sip-secret-1", library: "LANSING",
@@ -132,6 +136,14 @@ async def rotation(gql: GraphQL, token: str, ctx: dict[str, Any]) -> tuple[str, 
     return "rotateApiClientSecret", data["rotateApiClientSecret"]
 
 
+async def widened_client(
+    gql: GraphQL, token: str, ctx: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    scopes = ["patron_read", "attribute:KANOPY_LANSING"]
+    data = await gql.ok(UPDATE_CLIENT, {"id": ctx["reader_client"], "scopes": scopes}, token)
+    return "updateApiClient", data["updateApiClient"]
+
+
 async def admin_account(
     gql: GraphQL, token: str, ctx: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
@@ -177,6 +189,9 @@ GRANTS: dict[str, Grant] = {
     ),
     "SIP field for Kanopy (LANSING)": Grant(sip_field, row(F, F, F, "ok", AF, F, F)),
     "secret rotation of a Kanopy client": Grant(rotation, row(NF, NF, NF, "ok", F, NF, NF)),
+    "scope attribute:KANOPY_LANSING added to a client": Grant(
+        widened_client, row(NF, NF, NF, "ok", AF, NF, NF)
+    ),
     "any change of an administrator's account": Grant(
         admin_account, row(F, F, F, "ok", "ok", NF, NF)
     ),
@@ -206,11 +221,19 @@ async def _set_up(gql: GraphQL) -> dict[str, Any]:
         token=admin,
     )
     assert data["createApiClient"]["errors"] == []
+    data = await gql.ok(
+        """mutation { createApiClient(input: {institution: "NEKLS", name: "Reader",
+             scopes: ["patron_read"], library: "LANSING"}) { errors { code } } }""",
+        token=admin,
+    )
+    assert data["createApiClient"]["errors"] == []
     clients = await gql.ok('query { apiClients(institution: "NEKLS") { id name } }', token=admin)
     kanopy = [c["id"] for c in clients["apiClients"] if c["name"] == "Kanopy"]
+    reader = [c["id"] for c in clients["apiClients"] if c["name"] == "Reader"]
     found = await gql.ok(FIND, {"s": "nekls.admin"}, admin)
     return {
         "kanopy_client": kanopy[-1],
+        "reader_client": reader[-1],
         "admin_account": found["patrons"]["edges"][0]["node"],
     }
 

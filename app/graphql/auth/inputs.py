@@ -29,3 +29,15 @@ class CreateApiClientInput:
 @strawberry.input(description="An API client, by the id apiClients gives.")
 class ApiClientInput:
     id: strawberry.ID = strawberry.field(description="The client's id (ApiClient.id).")
+
+
+@strawberry.input(description="A change of an API client (SYSTEM_ADMIN): what is left out stays.")
+class UpdateApiClientInput:
+    id: strawberry.ID = strawberry.field(description="The client's id (ApiClient.id).")
+    name: str | None = strawberry.field(default=None, description="A new name.")
+    scopes: list[str] | None = strawberry.field(
+        default=None,
+        description="The client's scopes from now on (all of them: those left out are "
+        "taken away): patron_read, linking, patron_auth, email, or attribute:<CODE>. Its "
+        "secret stays; its next request has these scopes.",
+    )

@@ -9,7 +9,12 @@ from strawberry.types import Info
 
 from app.auth import clients, logins
 from app.graphql import typed
-from app.graphql.auth.inputs import ApiClientInput, CreateApiClientInput, LoginInput
+from app.graphql.auth.inputs import (
+    ApiClientInput,
+    CreateApiClientInput,
+    LoginInput,
+    UpdateApiClientInput,
+)
 from app.graphql.auth.types import (
     ApiClient,
     ApiClientPayload,
@@ -88,6 +93,21 @@ class AuthMutations:
         input=(ApiClientInput, "The client to revoke."),
         run=lambda s, ctx, input: clients.revoke_api_client(
             session=s, actor=ctx.actor, client_id=decode_pk(input.id, "ApiClient")
+        ),
+        answer=lambda view: ApiClientPayload(client=ApiClient.of(view)),
+        payload=ApiClientPayload,
+    )
+
+    update_api_client = mutation(
+        "Rename an API client or change its scopes (SYSTEM_ADMIN of its institution who may "
+        "grant its scopes, old and new); its secret stays.",
+        input=(UpdateApiClientInput, "The client, and its new name or scopes."),
+        run=lambda s, ctx, input: clients.update_api_client(
+            session=s,
+            actor=ctx.actor,
+            client_id=decode_pk(input.id, "ApiClient"),
+            name=input.name,
+            scopes=None if input.scopes is None else list(input.scopes),
         ),
         answer=lambda view: ApiClientPayload(client=ApiClient.of(view)),
         payload=ApiClientPayload,
