@@ -52,6 +52,7 @@ async def _run(
                 path=path,
                 filename=filename,
                 options=ImportOptions(institution=institution, **options),
+                queue_job=False,  # run here, from the file on disk: no worker takes it
             )
     except DomainError as error:
         reasons = [f"{e.code.value}: {e.message}" for e in error.errors]

@@ -70,10 +70,13 @@ async def create_job(
     filename: str,
     options: ImportOptions,
     facts: FileFacts = facts_in_thread,
+    queue_job: bool = True,
 ) -> ImportJob:
     """Check the caller, the options and the header, and queue a job for the file: the
     job row, the file's bytes (import_file) and the queued job commit together; `facts`
-    reads the file's SHA-256 and rows (in a child process for the API)."""
+    reads the file's SHA-256 and rows (in a child process for the API). Without
+    `queue_job` (the CLI, which runs the job itself from its own file) only the job row
+    is written: no worker takes the job, and the file is not copied."""
     require_authenticated(actor)
     institution = await network.require_institution(session, options.institution, ["institution"])
     assert institution.id is not None
@@ -122,8 +125,9 @@ async def create_job(
     session.add(job)
     await session.flush()
     assert job.id is not None
-    await stored_files.store_file(session, job.id, path)
-    await enqueue(session, IMPORT_PATRONS, actor, job_id=job.id)
+    if queue_job:
+        await stored_files.store_file(session, job.id, path)
+        await enqueue(session, IMPORT_PATRONS, actor, job_id=job.id)
     await session.commit()
     metrics.import_job("QUEUED")
     return job
@@ -351,8 +355,8 @@ async def _import_rows(
             job = await bookkeeping.get(ImportJob, job_id)
             assert job is not None
             if job.status not in ("QUEUED", "RUNNING"):
-                # Another runner of this job (the process that queued it, or a worker
-                # that took it from the queue) had its turn first: its outcome stands.
+                # Another runner of this job had its turn first (a worker that took the
+                # job again from the queue, its first worker thought dead): it stands.
                 counts.reported = True
                 return False
             # Jobs of this institution still RUNNING now died with their process (their

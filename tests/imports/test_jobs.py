@@ -8,12 +8,14 @@ the session's real engine and remove what they committed afterwards.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 from sqlalchemy import bindparam, delete, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -21,7 +23,7 @@ import app.tables  # noqa: F401  (every table in the metadata)
 from app.auth.policy import system_actor
 from app.db import Database, metadata
 from app.graphql.imports import mutations as imports_mutations
-from app.imports import rows, service, stored_files
+from app.imports import cli_runs, rows, service, stored_files
 from app.main import create_app
 from app.settings import Settings
 from app.worker.runner import run_worker
@@ -385,10 +387,11 @@ async def test_a_jobs_outcome_is_stored_before_the_next_import_may_start(
 async def test_a_job_runs_once_when_a_second_runner_takes_it_after_it_ended(
     committed: Committed, engine: AsyncEngine
 ) -> None:
-    """A queued job can reach two runners: the process that queued it (the CLI, an inline
-    upload) and a worker that took it from the queue. Whoever's turn comes second finds
-    the job ended and leaves it (and the patrons) be: before, it ran the file again, set
-    the job RUNNING and stored a second outcome (0 created, 20 unchanged) over the first."""
+    """A job can reach two runners (a worker that takes it again from the queue, its first
+    worker thought dead; before, also the CLI that queued it and a worker). Whoever's turn
+    comes second finds the job ended and leaves it (and the patrons) be: before, it ran
+    the file again, set the job RUNNING and stored a second outcome (0 created, 20
+    unchanged) over the first."""
     http = committed.client(import_background=False)
     gql, importer = GraphQL(http), Importer(http)
     token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
@@ -483,6 +486,57 @@ async def test_an_import_does_not_overwrite_a_patron_changed_while_it_was_checke
     async with engine.connect() as conn:
         edited = (await conn.execute(stored, {"id": "NF1003"})).one()
     assert (edited.given_name, str(edited.until), edited.version) == ("Renamed", "2031-01-31", 3)
+
+
+async def test_a_cli_import_leaves_the_workers_to_other_institutions_jobs(
+    committed: Committed, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """`netzone import` runs its job itself, from its own file: it queues nothing and
+    stores no copy of the file. Before, it also queued the job, and a worker took it and
+    waited for the institution's turn for the whole import, its one import slot held:
+    another institution's upload waited behind an import it had nothing to do with."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("on SQLite `serve` runs uploads itself; there is no worker to hold")
+    reached, release = gate_rows(monkeypatch, at=11)
+    cli = asyncio.create_task(
+        cli_runs.import_one(
+            committed.settings,
+            STUDENTS,
+            "NORTHFIELD",
+            {"dry_run": False},
+            Console(file=io.StringIO()),
+        )
+    )
+    try:
+        await asyncio.wait_for(reached.wait(), 30)  # the CLI is importing NORTHFIELD
+        async with engine.connect() as conn:
+            cli_job = await conn.scalar(text("SELECT max(id) FROM import_job"))
+            queued = await conn.scalar(text("SELECT count(*) FROM pgqueuer"))
+            stored = await conn.scalar(
+                text("SELECT count(*) FROM import_file WHERE job_id = :id"), {"id": cli_job}
+            )
+        assert (queued, stored) == (0, 0)
+
+        http = committed.client(import_background=True)
+        gql, importer = GraphQL(http), Importer(http)
+        token = await gql.login("eastern.admin", "EASTERN-MAIN")
+        content = b"username,surname,given_name,home_library,user_group\r\n" + (
+            b"new.grad,Grad,New,EASTERN-MAIN,GRAD\r\n"
+        )
+        payload = await importer.payload(
+            token, content, institution="EASTERN", match_on="USERNAME", dry_run=True
+        )
+        assert payload["errors"] == [], payload
+        # The worker runs EASTERN's job while the CLI still holds NORTHFIELD
+        done = await _poll(
+            gql, token, payload["job"]["id"], lambda j: j["status"] not in ("QUEUED", "RUNNING")
+        )
+        assert done["status"] == "SUCCEEDED", done
+        assert not cli.done()
+    finally:
+        release.set()
+    assert await asyncio.wait_for(cli, 60) is True
+    assert await students_in(engine) == 20
 
 
 @pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
