@@ -52,8 +52,9 @@ class ScheduleLock:
 
     def __init__(self, database_url: str) -> None:
         name = make_url(database_url).database
-        in_memory = not name or name == ":memory:" or name.startswith("file::memory:")
-        self.path = None if in_memory else Path(name).with_name(Path(name).name + ".schedule.lock")
+        self.path: Path | None = None
+        if name and name != ":memory:" and not name.startswith("file::memory:"):
+            self.path = Path(name).with_name(Path(name).name + ".schedule.lock")
         self._handle: IO[str] | None = None
 
     def held(self) -> bool:

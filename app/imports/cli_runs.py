@@ -9,8 +9,8 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from app.auth.accounts import account_actor
 from app.auth.policy import Actor, system_actor
 from app.db import Database, create_engine
 from app.errors import DomainError
-from app.imports import queries, service
+from app.imports import liveness, queries, service
 from app.imports.files import content_hash
 from app.imports.models import ImportJob
 from app.imports.rows import ImportOptions
@@ -43,6 +43,32 @@ async def _run(
     filename: str | None = None,
 ) -> ImportJob | list[str]:
     """The finished job, or the reasons the file was refused before any row was read."""
+    async with AsyncExitStack() as stack:
+        claim = None
+        if database.dialect == "postgresql":
+            # Held until the job ends: while it is, other imports know the job is alive
+            # (were this process to end first, the next import marks it interrupted).
+            owner = await stack.enter_async_context(database.engine.connect())
+
+            async def claim(job_id: int) -> None:
+                await liveness.claim_job(owner, job_id)
+
+        return await _run_claimed(
+            database, settings, path, institution, options, console, actor, filename, claim
+        )
+
+
+async def _run_claimed(
+    database: Database,
+    settings: Settings,
+    path: Path,
+    institution: str,
+    options: dict[str, Any],
+    console: Console,
+    actor: Actor,
+    filename: str | None,
+    claim: Callable[[int], Awaitable[None]] | None,
+) -> ImportJob | list[str]:
     filename = filename or path.name
     try:
         async with database.session() as session:
@@ -53,6 +79,7 @@ async def _run(
                 filename=filename,
                 options=ImportOptions(institution=institution, **options),
                 queue_job=False,  # run here, from the file on disk: no worker takes it
+                before_commit=claim,
             )
     except DomainError as error:
         reasons = [f"{e.code.value}: {e.message}" for e in error.errors]

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -29,11 +29,11 @@ from app.attributes import service as attributes
 from app.auth.policy import Actor, can_manage_patrons, require, require_authenticated
 from app.db import Database, utcnow
 from app.errors import DomainError, ErrorCode
-from app.imports import stored_files
+from app.imports import liveness, stored_files
 from app.imports.columns import ATTRIBUTE_PREFIX, check_header
 from app.imports.file_check import FileFacts, facts_in_thread
 from app.imports.files import FileProblem, file_error, read_header, records
-from app.imports.models import ImportFile, ImportJob, ImportRowError
+from app.imports.models import ImportJob, ImportRowError
 from app.imports.rows import (
     MATCH_COLUMNS,
     MODES,
@@ -71,12 +71,14 @@ async def create_job(
     options: ImportOptions,
     facts: FileFacts = facts_in_thread,
     queue_job: bool = True,
+    before_commit: Callable[[int], Awaitable[None]] | None = None,
 ) -> ImportJob:
     """Check the caller, the options and the header, and queue a job for the file: the
     job row, the file's bytes (import_file) and the queued job commit together; `facts`
     reads the file's SHA-256 and rows (in a child process for the API). Without
     `queue_job` (the CLI, which runs the job itself from its own file) only the job row
-    is written: no worker takes the job, and the file is not copied."""
+    is written: no worker takes the job, and the file is not copied. `before_commit`
+    gets the new job's id before anyone else can see the job (the CLI's claim on it)."""
     require_authenticated(actor)
     institution = await network.require_institution(session, options.institution, ["institution"])
     assert institution.id is not None
@@ -128,6 +130,8 @@ async def create_job(
     if queue_job:
         await stored_files.store_file(session, job.id, path)
         await enqueue(session, IMPORT_PATRONS, actor, job_id=job.id)
+    if before_commit is not None:
+        await before_commit(job.id)
     await session.commit()
     metrics.import_job("QUEUED")
     return job
@@ -359,28 +363,8 @@ async def _import_rows(
                 # job again from the queue, its first worker thought dead): it stands.
                 counts.reported = True
                 return False
-            # Jobs of this institution still RUNNING now died with their process (their
-            # files go: a worker that takes one over leaves it be). This job, if RUNNING,
-            # died too: whoever ran it let the lock go without storing an outcome.
-            dead = select(col(ImportJob.id)).where(
-                col(ImportJob.institution_id) == institution_id,
-                col(ImportJob.status) == "RUNNING",
-                col(ImportJob.id) != job_id,
-            )
-            await bookkeeping.execute(delete(ImportFile).where(col(ImportFile.job_id).in_(dead)))
-            await bookkeeping.execute(
-                update(ImportJob)
-                .where(  # the status tested on the row itself: one that ended meanwhile stays
-                    col(ImportJob.institution_id) == institution_id,
-                    col(ImportJob.status) == "RUNNING",
-                    col(ImportJob.id) != job_id,
-                )
-                .execution_options(synchronize_session=False)
-                .values(
-                    status="FAILED",
-                    finished_at=utcnow(),
-                    message="The import was interrupted (its process ended); nothing was written.",
-                )
+            await liveness.end_dead_jobs(
+                bookkeeping, institution_id, job_id, postgresql=database.dialect == "postgresql"
             )
             job.status, job.started_at = "RUNNING", started
             await bookkeeping.commit()

@@ -148,8 +148,11 @@ async def _refuse_changed_meanwhile(session: AsyncSession, changes: list[PatronC
     """Lock the patrons' rows (PostgreSQL: until the import commits) and refuse the batch
     if any was changed since the batch read it (a librarian's edit, another writer):
     the file's row was checked against what it had read, and would overwrite that edit."""
-    read = {c.patron.id: c for c in changes}
-    locked = await session.execute(_LOCK_ROWS, {"ids": sorted(read)})  # type: ignore[type-var]
+    read: dict[int, PatronChange] = {}
+    for change in changes:
+        assert change.patron.id is not None
+        read[change.patron.id] = change
+    locked = await session.execute(_LOCK_ROWS, {"ids": sorted(read)})
     stored: dict[int, int] = {row[0]: row[1] for row in locked}
     for patron_id, change in read.items():
         if stored.get(patron_id) != change.patron.version:  # changed, or deleted

@@ -23,7 +23,7 @@ import app.tables  # noqa: F401  (every table in the metadata)
 from app.auth.policy import system_actor
 from app.db import Database, metadata
 from app.graphql.imports import mutations as imports_mutations
-from app.imports import cli_runs, rows, service, stored_files
+from app.imports import cli_runs, liveness, rows, service, stored_files
 from app.main import create_app
 from app.settings import Settings
 from app.worker.runner import run_worker
@@ -537,6 +537,58 @@ async def test_a_cli_import_leaves_the_workers_to_other_institutions_jobs(
         release.set()
     assert await asyncio.wait_for(cli, 60) is True
     assert await students_in(engine) == 20
+
+
+async def test_a_cli_job_whose_process_ended_before_its_turn_is_marked_interrupted(
+    committed: Committed, engine: AsyncEngine
+) -> None:
+    """A CLI job is queued for nobody: the CLI runs it, holding a claim on it while it
+    lives. One whose process ended before its institution's turn came (killed while it
+    waited) is failed by the next import of the institution; one whose process is
+    alive, still waiting, is left alone."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("the claim is a PostgreSQL advisory lock")
+    database = Database(engine)
+    actor = system_actor("cli")
+    jobs = []
+    owners = [await engine.connect(), await engine.connect()]
+    try:
+        for owner in owners:
+            async with database.session() as session:
+
+                async def claim(job_id: int, owner: Any = owner) -> None:
+                    await liveness.claim_job(owner, job_id)
+
+                job = await service.create_job(
+                    session=session,
+                    actor=actor,
+                    path=STUDENTS,
+                    filename=STUDENTS.name,
+                    options=service.ImportOptions(institution="NORTHFIELD"),
+                    queue_job=False,
+                    before_commit=claim,
+                )
+                jobs.append(job.id)
+        await owners[0].close()  # the first CLI's process ended
+
+        http = committed.client(import_background=False)
+        gql, importer = GraphQL(http), Importer(http)
+        token = await gql.login("northfield.admin", "NORTHFIELD-MAIN")
+        assert counts(await _quick(importer)(token, dry_run=True))[0] == "SUCCEEDED"
+
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT id, status, message FROM import_job WHERE id IN (:a, :b)"),
+                {"a": jobs[0], "b": jobs[1]},
+            )
+            found = {r.id: (r.status, r.message) for r in rows}
+        status, message = found[jobs[0]]
+        assert status == "FAILED"
+        assert "its process ended before its turn came" in message
+        assert found[jobs[1]] == ("QUEUED", None)
+    finally:
+        for owner in owners:
+            await owner.close()
 
 
 @pytest.mark.parametrize("background", [False, True], ids=["inline", "background"])
