@@ -49,6 +49,7 @@ async def _run(
             # Held until the job ends: while it is, other imports know the job is alive
             # (were this process to end first, the next import marks it interrupted).
             owner = await stack.enter_async_context(database.engine.connect())
+            stack.push_async_callback(liveness.release_claims, owner)
 
             async def claim(job_id: int) -> None:
                 await liveness.claim_job(owner, job_id)

@@ -10,12 +10,16 @@ the institution's lock, so none of them can be running meanwhile).
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from app.db import utcnow
 from app.imports.models import ImportFile, ImportJob
+
+logger = logging.getLogger("netzone.imports")
 
 _CLAIMS = 0x6E7A  # "nz": (this, job id) are the advisory locks of jobs run by their maker
 
@@ -25,6 +29,18 @@ async def claim_job(connection: AsyncConnection, job_id: int) -> None:
     for as long as it runs (PostgreSQL): while it is held, the job is alive."""
     await connection.execute(select(func.pg_advisory_lock(_CLAIMS, job_id)))
     await connection.commit()  # a session's lock: it outlives the transaction
+
+
+async def release_claims(connection: AsyncConnection) -> None:
+    """Let go of the claims taken on `connection` before it goes back to the pool (a
+    pooled connection keeps a session's advisory locks). A connection that is gone has
+    let go of them already: that is logged, not raised over what ended the import."""
+    try:
+        await connection.execute(select(func.pg_advisory_unlock_all()))
+        await connection.commit()
+    except Exception:
+        logger.warning("could not let go of an import's claim; its connection is closed")
+        await connection.invalidate()
 
 
 async def end_dead_jobs(

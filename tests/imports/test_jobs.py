@@ -569,7 +569,7 @@ async def test_a_cli_job_whose_process_ended_before_its_turn_is_marked_interrupt
                     before_commit=claim,
                 )
                 jobs.append(job.id)
-        await owners[0].close()  # the first CLI's process ended
+        await owners[0].invalidate()  # the first CLI's process ended: its connection closed
 
         http = committed.client(import_background=False)
         gql, importer = GraphQL(http), Importer(http)
