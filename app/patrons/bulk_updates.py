@@ -53,7 +53,9 @@ _KEYS = ("username_key", "surname_key", "given_key", "password_hash")
 _PATRON = Patron.__table__  # type: ignore[attr-defined]
 _UPDATE_ROW = (
     update(_PATRON)
-    .where(_PATRON.c.id == bindparam("b_id"))
+    # Only the version the batch read: a row someone else saved meanwhile is left as is
+    # (and the batch refused, below).
+    .where(_PATRON.c.id == bindparam("b_id"), _PATRON.c.version == bindparam("b_version"))
     .values(
         {
             **{name: bindparam(f"b_{name}") for name in (*SCALAR_FIELDS, *_KEYS)},
@@ -64,11 +66,8 @@ _UPDATE_ROW = (
 )
 
 
-_LOCK_ROWS = (
-    select(_PATRON.c.id, _PATRON.c.version)
-    .where(_PATRON.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(_PATRON.c.id)
-    .with_for_update()
+_WRITTEN_AT = select(_PATRON.c.id).where(
+    _PATRON.c.id.in_(bindparam("ids", expanding=True)), _PATRON.c.updated_at == bindparam("now")
 )
 
 
@@ -90,6 +89,7 @@ def _row(change: PatronChange) -> dict[str, Any]:
     password = change.plan.password_hash
     row["b_password_hash"] = patron.password_hash if password is False else password or None
     row["b_id"] = patron.id
+    row["b_version"] = patron.version
     return row
 
 
@@ -101,7 +101,6 @@ async def write_patron_changes(
     before its new ones). A clash on a unique key (a concurrent writer) fails them all."""
     if not changes:
         return
-    await _refuse_changed_meanwhile(session, changes)
     now = utcnow()
     rows = [_row(c) for c in changes]
     for row in rows:
@@ -109,6 +108,7 @@ async def write_patron_changes(
     try:
         async with session.begin_nested():
             await session.execute(_UPDATE_ROW, rows)
+            await _refuse_changed_meanwhile(session, changes, now)
             await _write_children(session, changes)
     except IntegrityError as exc:
         raise translate_integrity(exc) from exc
@@ -144,28 +144,29 @@ async def write_patron_changes(
         )
 
 
-async def _refuse_changed_meanwhile(session: AsyncSession, changes: list[PatronChange]) -> None:
-    """Lock the patrons' rows (PostgreSQL: until the import commits) and refuse the batch
-    if any was changed since the batch read it (a librarian's edit, another writer):
-    the file's row was checked against what it had read, and would overwrite that edit."""
+async def _refuse_changed_meanwhile(
+    session: AsyncSession, changes: list[PatronChange], now: Any
+) -> None:
+    """Refuse the batch if a patron was changed (or deleted) since the batch read it: the
+    update above wrote only rows still at the version read (stamped `now`); the file's
+    row was checked against what was read and would overwrite that change."""
     read: dict[int, PatronChange] = {}
     for change in changes:
         assert change.patron.id is not None
         read[change.patron.id] = change
-    locked = await session.execute(_LOCK_ROWS, {"ids": sorted(read)})
-    stored: dict[int, int] = {row[0]: row[1] for row in locked}
-    for patron_id, change in read.items():
-        if stored.get(patron_id) != change.patron.version:  # changed, or deleted
-            patron = change.patron
-            name = ", ".join(n for n in (patron.surname, patron.given_name) if n)
-            keys = ", ".join(f"{c} {v}" for c, v in sorted(change.before.identifiers.items()))
-            raise DomainError.of(
-                ErrorCode.STALE_VERSION,
-                f"The patron {name}{f' ({keys})' if keys else ''} was changed (or deleted) "
-                "by someone else while this import was checking it, and the file's row would "
-                "have overwritten that change. Import the file again: its rows are then "
-                "checked against the patron as stored now.",
-            )
+    written = await session.execute(_WRITTEN_AT, {"ids": sorted(read), "now": now})
+    for patron_id in sorted(set(read) - {row[0] for row in written}):
+        change = read[patron_id]
+        patron = change.patron
+        name = ", ".join(n for n in (patron.surname, patron.given_name) if n)
+        keys = ", ".join(f"{c} {v}" for c, v in sorted(change.before.identifiers.items()))
+        raise DomainError.of(
+            ErrorCode.STALE_VERSION,
+            f"The patron {name}{f' ({keys})' if keys else ''} was changed (or deleted) "
+            "by someone else while this import was checking it, and the file's row would "
+            "have overwritten that change. Import the file again: its rows are then "
+            "checked against the patron as stored now.",
+        )
 
 
 async def _write_children(session: AsyncSession, changes: list[PatronChange]) -> None:
