@@ -244,8 +244,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         jobs: list[asyncio.Task[None]] = []
         # On PostgreSQL `netzone worker` runs them, once per interval across processes;
         # on SQLite one process of `serve --workers N` does.
-        schedule = ScheduleLock(settings.database_url)
-        if settings.scheduled_jobs and owns_database and settings.is_sqlite:
+        schedule = ScheduleLock(settings.database_url) if settings.is_sqlite else None
+        if schedule is not None and settings.scheduled_jobs and owns_database:
             jobs.append(
                 asyncio.create_task(
                     purge_forever(db, settings.purge_interval_minutes * 60, schedule)
@@ -260,7 +260,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         for job in jobs:
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
-        schedule.release()
+        if schedule is not None:
+            schedule.release()
         if owns_database:
             await db.dispose()
             metrics.process_ended()

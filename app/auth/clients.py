@@ -201,6 +201,21 @@ async def _administered_client(
     return ApiClientView(client, found[1], found[2])
 
 
+async def _audit(
+    session: AsyncSession, actor: Actor, client: ApiClient, action: str, changes: dict[str, Any]
+) -> None:
+    """The audit entry of a change of an existing client."""
+    await audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        entity_type="ApiClient",
+        entity_id=client.id,
+        institution_id=client.institution_id,
+        changes=changes,
+    )
+
+
 async def revoke_api_client(
     *, session: AsyncSession, actor: Actor, client_id: int | None
 ) -> ApiClientView:
@@ -209,14 +224,12 @@ async def revoke_api_client(
     client = view.client
     if client.enabled:
         client.enabled = False
-        await audit.record(
-            session=session,
-            actor=actor,
-            action="revoke_api_client",
-            entity_type="ApiClient",
-            entity_id=client.id,
-            institution_id=client.institution_id,
-            changes={"enabled": {"before": True, "after": False}},
+        await _audit(
+            session,
+            actor,
+            client,
+            "revoke_api_client",
+            {"enabled": {"before": True, "after": False}},
         )
         await session.commit()
     return view
@@ -235,15 +248,7 @@ async def rotate_api_client_secret(
         changes["enabled"] = {"before": False, "after": True}
     client.token_hash = token_digest(secret)
     client.enabled = True
-    await audit.record(
-        session=session,
-        actor=actor,
-        action="rotate_api_client_secret",
-        entity_type="ApiClient",
-        entity_id=client.id,
-        institution_id=client.institution_id,
-        changes=changes,
-    )
+    await _audit(session, actor, client, "rotate_api_client_secret", changes)
     await session.commit()
     return view, secret
 
@@ -280,14 +285,6 @@ async def update_api_client(
         changes["scopes"] = {"before": list(client.scopes), "after": sorted(set(wanted))}
         client.scopes = sorted(set(wanted))
     if changes:
-        await audit.record(
-            session=session,
-            actor=actor,
-            action="update_api_client",
-            entity_type="ApiClient",
-            entity_id=client.id,
-            institution_id=client.institution_id,
-            changes=changes,
-        )
+        await _audit(session, actor, client, "update_api_client", changes)
         await session.commit()
     return view

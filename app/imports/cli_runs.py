@@ -9,8 +9,8 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,73 +42,50 @@ async def _run(
     actor: Actor,
     filename: str | None = None,
 ) -> ImportJob | list[str]:
-    """The finished job, or the reasons the file was refused before any row was read."""
-    async with AsyncExitStack() as stack:
-        claim = None
-        if database.dialect == "postgresql":
-            # Held until the job ends: while it is, other imports know the job is alive
-            # (were this process to end first, the next import marks it interrupted).
-            owner = await stack.enter_async_context(database.engine.connect())
-            stack.push_async_callback(liveness.release_claims, owner)
+    """The finished job, or the reasons the file was refused before any row was read.
+    On PostgreSQL the job is claimed for as long as this runs (liveness.claimed)."""
+    async with liveness.claimed(database) as claim:
+        filename = filename or path.name
+        try:
+            async with database.session() as session:
+                job = await service.create_job(
+                    session=session,
+                    actor=actor,
+                    path=path,
+                    filename=filename,
+                    options=ImportOptions(institution=institution, **options),
+                    queue_job=False,  # run here, from the file on disk: no worker takes it
+                    before_commit=claim,
+                )
+        except DomainError as error:
+            reasons = [f"{e.code.value}: {e.message}" for e in error.errors]
+            for e in error.errors:
+                console.print(
+                    f"{filename}: [red]{e.code.value}[/red]: {e.message}", highlight=False
+                )
+            return reasons
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as bar:
+            task = bar.add_task(filename, total=job.total_rows or None)
 
-            async def claim(job_id: int) -> None:
-                await liveness.claim_job(owner, job_id)
+            def advance(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
 
-        return await _run_claimed(
-            database, settings, path, institution, options, console, actor, filename, claim
-        )
-
-
-async def _run_claimed(
-    database: Database,
-    settings: Settings,
-    path: Path,
-    institution: str,
-    options: dict[str, Any],
-    console: Console,
-    actor: Actor,
-    filename: str | None,
-    claim: Callable[[int], Awaitable[None]] | None,
-) -> ImportJob | list[str]:
-    filename = filename or path.name
-    try:
-        async with database.session() as session:
-            job = await service.create_job(
-                session=session,
+            assert job.id is not None
+            return await service.run_job(
+                database=database,
+                settings=settings,
                 actor=actor,
+                job_id=job.id,
                 path=path,
-                filename=filename,
-                options=ImportOptions(institution=institution, **options),
-                queue_job=False,  # run here, from the file on disk: no worker takes it
-                before_commit=claim,
+                progress=advance,
             )
-    except DomainError as error:
-        reasons = [f"{e.code.value}: {e.message}" for e in error.errors]
-        for e in error.errors:
-            console.print(f"{filename}: [red]{e.code.value}[/red]: {e.message}", highlight=False)
-        return reasons
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(filename, total=job.total_rows or None)
-
-        def advance(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
-
-        assert job.id is not None
-        return await service.run_job(
-            database=database,
-            settings=settings,
-            actor=actor,
-            job_id=job.id,
-            path=path,
-            progress=advance,
-        )
 
 
 async def _report(

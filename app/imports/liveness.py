@@ -11,15 +11,19 @@ the institution's lock, so none of them can be running meanwhile).
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
-from app.db import utcnow
+from app.db import Database, utcnow
 from app.imports.models import ImportFile, ImportJob
 
 logger = logging.getLogger("netzone.imports")
+
+Claim = Callable[[int], Awaitable[None]]
 
 _CLAIMS = 0x6E7A  # "nz": (this, job id) are the advisory locks of jobs run by their maker
 
@@ -29,6 +33,25 @@ async def claim_job(connection: AsyncConnection, job_id: int) -> None:
     for as long as it runs (PostgreSQL): while it is held, the job is alive."""
     await connection.execute(select(func.pg_advisory_lock(_CLAIMS, job_id)))
     await connection.commit()  # a session's lock: it outlives the transaction
+
+
+@asynccontextmanager
+async def claimed(database: Database) -> AsyncIterator[Claim | None]:
+    """For a process that runs its own job (the CLI): a way to claim the job before it is
+    committed (create_job's `before_commit`), held on a connection of its own until the
+    block ends, then let go. None on SQLite (no advisory locks)."""
+    if database.dialect != "postgresql":
+        yield None
+        return
+    async with database.engine.connect() as owner:
+
+        async def claim(job_id: int) -> None:
+            await claim_job(owner, job_id)
+
+        try:
+            yield claim
+        finally:
+            await release_claims(owner)
 
 
 async def release_claims(connection: AsyncConnection) -> None:

@@ -38,6 +38,18 @@ async def live_db(database_url: str, tmp_path: Path) -> AsyncIterator[LiveDataba
         await db.drop()
 
 
+def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`netzone serve --port PORT` in the background, its output in `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            netzone_command("serve", "--port", str(port)),
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
@@ -137,14 +149,7 @@ def test_several_workers_share_the_login_counters(live_db: LiveDatabase, tmp_pat
     env = service_env(live_db.url, lockout_threshold="4", log_format="json", workers="2")
     env["NETZONE_LOG_LEVEL"] = "INFO"
     log = tmp_path / "serve.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            netzone_command("serve", "--port", str(port)),
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = _serve(env, port, log)
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_until_up(process, f"{base}/healthz", log)
@@ -217,14 +222,7 @@ def test_several_workers_on_sqlite_run_the_scheduled_jobs_in_one_of_them(
     )
     env.pop(MULTIPROC_ENV, None)
     log = tmp_path / "serve.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            netzone_command("serve", "--port", str(port)),
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = _serve(env, port, log)
     try:
         _wait_until_up(process, f"http://127.0.0.1:{port}/healthz", log)
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
